@@ -1,0 +1,31 @@
+"""derive: a symbolic-plus-numeric derivation checker for deep-learning mathematics.
+
+The importable API mirrors the CLI::
+
+    from derive import run, RunConfig, Options
+    results = run(["claims/"], RunConfig(options=Options(seed=1)))
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # Lazy re-exports keep ``import derive`` cheap (no SymPy/torch until needed).
+    if name in ("run", "RunConfig", "plan"):
+        from derive import runner
+
+        return getattr(runner, name)
+    if name == "Options":
+        from derive.engine import Options
+
+        return Options
+    if name in ("load_path", "load_text"):
+        from derive.language import load
+
+        return getattr(load, name)
+    if name == "check_claim":
+        from derive.semantics import check_claim
+
+        return check_claim
+    raise AttributeError(name)

@@ -1,0 +1,180 @@
+"""Decide one checked claim: route each statement to the engines, cross-check, combine.
+
+Routing: statements about cost (``time[…]``, ``flops[…]``, ``memory[…]``) or growth
+over a sweep go to the timing engine; everything else to the symbolic engine first
+and then the numeric engine.  A symbolic proof or refutation is re-tested
+numerically; if the engines disagree the verdict is ``error``, never a silent pass.
+"""
+from __future__ import annotations
+
+import importlib
+import signal
+import time
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Iterator, Optional
+
+from derive import model as m
+from derive.engine import Context, Engine, Options
+from derive.outcome import Outcome, Verdict, combine
+from derive.semantics import CheckedClaim, walk
+
+ENGINE_ORDER = ("symbolic", "numeric", "timing")
+
+
+@lru_cache(maxsize=1)
+def engines() -> dict[str, Engine]:
+    """The engines that are installed, by name (each package exposes ``ENGINE``)."""
+    found: dict[str, Engine] = {}
+    for name in ENGINE_ORDER:
+        try:
+            module = importlib.import_module(f"derive.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"derive.{name}":
+                continue
+            raise
+        found[name] = module.ENGINE
+    return found
+
+
+class TimeLimit(Exception):
+    """Raised inside an engine when its time budget is spent."""
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt pure-Python work (SymPy) after ``seconds`` using SIGALRM where available.
+
+    The runner's worker process is the hard backstop: it is killed if this fails.
+    """
+    usable = seconds and seconds > 0 and hasattr(signal, "setitimer")
+    try:
+        usable = usable and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None, _raise_limit)
+    except ValueError:  # not the main thread
+        usable = False
+    if not usable:
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _raise_limit)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except ValueError as exc:  # raised by signal in non-main threads
+        raise exc
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _raise_limit(signum, frame):  # noqa: ARG001
+    raise TimeLimit()
+
+
+def is_cost_statement(statement: m.Expr, checked: CheckedClaim) -> bool:
+    """Cost claims, and growth claims over a sweep, belong to the timing engine."""
+    for node in walk(statement):
+        if isinstance(node, (m.Cost, m.BigO)):
+            return True
+        if isinstance(node, m.Compare) and "~" in node.ops:
+            return True
+    return False
+
+
+def decide_statement(ctx: Context) -> Outcome:
+    available = engines()
+    reasons: list[str] = []
+    if is_cost_statement(ctx.statement, ctx.checked):
+        order = ["timing"]
+    else:
+        order = ["symbolic", "numeric"]
+    symbolic_outcome: Optional[Outcome] = None
+    for name in order:
+        engine = available.get(name)
+        if engine is None:
+            reasons.append(f"the {name} engine is not installed")
+            continue
+        try:
+            if name == "symbolic":
+                with time_limit(ctx.options.symbolic_time_limit):
+                    outcome = engine.decide(ctx)
+            else:
+                outcome = engine.decide(ctx)
+        except TimeLimit:
+            outcome = Outcome(Verdict.INCONCLUSIVE, name, None,
+                              f"time limit: SymPy did not finish in {ctx.options.symbolic_time_limit:g} s",
+                              {"time_limit_s": ctx.options.symbolic_time_limit})
+        except MemoryError:
+            outcome = Outcome(Verdict.INCONCLUSIVE, name, None, "memory limit reached", {})
+        if outcome is None:
+            reasons.append(f"{name}: no strategy applies" + (
+                f" ({'; '.join(ctx.notes)})" if ctx.notes else ""))
+            ctx.notes.clear()
+            continue
+        if outcome.verdict in (Verdict.UNSUPPORTED,):
+            reasons.append(f"{name}: {outcome.summary}")
+            continue
+        if name == "symbolic":
+            if outcome.verdict in (Verdict.PROVED, Verdict.REFUTED):
+                return cross_check(ctx, outcome, available.get("numeric"))
+            symbolic_outcome = outcome  # inconclusive: let numeric try
+            continue
+        if outcome.verdict == Verdict.INCONCLUSIVE and symbolic_outcome is not None:
+            outcome.evidence.setdefault("symbolic", symbolic_outcome.as_dict())
+        return outcome
+    if symbolic_outcome is not None:
+        return symbolic_outcome
+    return Outcome(Verdict.UNSUPPORTED, None, None,
+                   "no engine decides this statement: " + "; ".join(reasons), {"reasons": reasons})
+
+
+def cross_check(ctx: Context, symbolic: Outcome, numeric: Optional[Engine]) -> Outcome:
+    """Re-test a symbolic verdict on numeric instances; disagreement is an error."""
+    if numeric is None:
+        symbolic.evidence["cross_check"] = {"verdict": None, "summary": "numeric engine not installed"}
+        return symbolic
+    check = numeric.decide(ctx)
+    if check is None or check.verdict in (Verdict.UNSUPPORTED, Verdict.INCONCLUSIVE, Verdict.SKIPPED):
+        symbolic.evidence["cross_check"] = {
+            "verdict": None if check is None else check.verdict.value,
+            "summary": "numeric cross-check not available" if check is None else check.summary}
+        return symbolic
+    agrees = (check.verdict in (Verdict.VERIFIED, Verdict.PROVED)) == (symbolic.verdict == Verdict.PROVED)
+    symbolic.evidence["cross_check"] = check.as_dict()
+    if agrees:
+        return symbolic
+    return Outcome(Verdict.ERROR, "symbolic+numeric", symbolic.strategy,
+                   f"engines disagree: symbolic says {symbolic.verdict.value} ({symbolic.summary}); "
+                   f"numeric says {check.verdict.value} ({check.summary})",
+                   {"symbolic": symbolic.as_dict(), "numeric": check.as_dict()})
+
+
+def statement_text(claim: m.Claim, show: m.Show) -> str:
+    lines = claim.text.split("\n")
+    offset = show.pos.line - claim.pos.line
+    if 0 <= offset < len(lines):
+        return lines[offset].strip()
+    return ""
+
+
+def decide_claim(checked: CheckedClaim, options: Options) -> tuple[Verdict, Optional[str], str, dict]:
+    """Decide every statement of a claim; return (verdict, engine, summary, evidence)."""
+    parts = []
+    for i, show in enumerate(checked.claim.shows):
+        ctx = Context(checked, show, i, options)
+        start = time.perf_counter()
+        outcome = decide_statement(ctx)
+        parts.append((show, outcome, time.perf_counter() - start))
+    verdict = combine([o.verdict for _, o, _ in parts])
+    deciding = next(o for _, o, _ in parts if o.verdict == verdict)
+    if len(parts) == 1:
+        summary = deciding.summary
+    else:
+        counts = {}
+        for _, o, _ in parts:
+            counts[o.verdict.value] = counts.get(o.verdict.value, 0) + 1
+        tally = ", ".join(f"{n} {v}" for v, n in counts.items())
+        summary = f"{len(parts)} statements ({tally}); " + deciding.summary
+    evidence = {"seed": options.seed, "statements": [
+        {"line": show.pos.line, "statement": statement_text(checked.claim, show),
+         "seconds": round(sec, 4), **o.as_dict()} for show, o, sec in parts]}
+    return verdict, deciding.engine, summary, evidence

@@ -1,0 +1,80 @@
+"""The built-in vocabulary: functions, distributions, properties and reserved names.
+
+Each function has an arity and a shape rule used by the semantic pass; the engines
+implement the same names.  Adding a function means adding a row here and a lowering
+in each engine that supports it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# shape rules (interpreted by derive.semantics):
+#   same      - result has the shape of the first argument (elementwise)
+#   scalar    - result is a scalar (a reduction)
+#   square    - first argument must be square; result has its shape
+#   transpose - result is the transpose shape (pinv)
+#   diag      - vector -> square matrix, matrix -> vector
+#   eye       - I(n): n x n
+#   filled    - zeros/ones(dims...)
+#   conv      - 1-D/2-D cross-correlation output size
+#   pool      - pooling output size
+#   grad      - shape of the second argument
+#   bind      - first argument is a bound variable (argmin/argmax)
+#   binder    - sum/prod/integrate: keyword binder name = lo..hi then the body
+#   broadcast - elementwise over several arguments (max/min with 2+ args)
+#   any       - result not inferred (accepted, checked by engines)
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    min_args: int
+    max_args: int
+    rule: str
+    kwargs: tuple[str, ...] = ()
+    doc: str = ""
+
+
+_F = FunctionSpec
+FUNCTIONS: dict[str, FunctionSpec] = {f.name: f for f in [
+    _F("abs", 1, 1, "same", doc="absolute value (elementwise)"),
+    _F("sqrt", 1, 1, "same"), _F("exp", 1, 1, "same"), _F("log", 1, 1, "same"),
+    _F("sin", 1, 1, "same"), _F("cos", 1, 1, "same"), _F("tanh", 1, 1, "same"),
+    _F("sigmoid", 1, 1, "same"), _F("relu", 1, 1, "same"), _F("sign", 1, 1, "same"),
+    _F("floor", 1, 1, "same"), _F("ceil", 1, 1, "same"), _F("re", 1, 1, "same"),
+    _F("im", 1, 1, "same"), _F("conj", 1, 1, "same"),
+    _F("softmax", 1, 1, "same", ("axis",)), _F("logsumexp", 1, 1, "scalar", ("axis",)),
+    _F("max", 1, 8, "broadcast"), _F("min", 1, 8, "broadcast"),
+    _F("mean", 1, 1, "scalar", ("axis",)), _F("sum", 1, 1, "binder", ("axis",)),
+    _F("prod", 1, 1, "binder"), _F("integrate", 1, 1, "binder"),
+    _F("norm", 1, 2, "scalar"), _F("rms", 1, 1, "scalar"), _F("trace", 1, 1, "scalar"),
+    _F("det", 1, 1, "scalar"), _F("logdet", 1, 1, "scalar"), _F("rank", 1, 1, "scalar"),
+    _F("numel", 1, 1, "scalar"), _F("dot", 2, 2, "scalar"),
+    _F("inv", 1, 1, "square"), _F("pinv", 1, 1, "transpose"), _F("matpow", 2, 2, "square"),
+    _F("diag", 1, 1, "diag"), _F("I", 1, 1, "eye"), _F("zeros", 1, 4, "filled"),
+    _F("ones", 1, 4, "filled"), _F("vec", 1, 1, "any"), _F("kron", 2, 2, "any"),
+    _F("outer", 2, 2, "any"), _F("concat", 1, 16, "any", ("axis",)),
+    _F("conv", 2, 2, "conv", ("stride", "padding")),
+    _F("maxpool", 2, 2, "pool", ("stride",)), _F("avgpool", 2, 2, "pool", ("stride",)),
+    _F("svd", 1, 1, "any"), _F("eig", 1, 1, "any"), _F("eigvals", 1, 1, "any"),
+    _F("fft", 1, 1, "same"), _F("ifft", 1, 1, "same"), _F("pad", 2, 2, "any"),
+    _F("binomial", 2, 2, "scalar"), _F("factorial", 1, 1, "scalar"),
+    _F("grad", 2, 2, "grad"), _F("argmin", 2, 2, "bind"), _F("argmax", 2, 2, "bind"),
+    _F("logpdf", 2, 2, "scalar"), _F("pdf", 2, 2, "scalar"), _F("cdf", 2, 2, "scalar"),
+    _F("KL", 2, 2, "scalar"),
+]}
+
+DISTRIBUTIONS: dict[str, tuple[int, int]] = {
+    "normal": (2, 2), "bernoulli": (1, 1), "uniform": (2, 2), "rademacher": (0, 0),
+    "categorical": (1, 1), "exponential": (1, 1),
+}
+
+PROPERTIES = {
+    "invertible", "symmetric", "psd", "spd", "orthogonal", "diagonal", "full_rank", "nonzero",
+    "simplex", "adjacency", "rank", "smooth", "unit", "positive", "semi_orthogonal",
+}
+
+CONSTANTS = {"pi", "inf", "fro", "euler"}
+STAT_NAMES = {"E", "Var", "Std", "Cov", "P"}
+COST_NAMES = {"time", "flops", "memory"}
+RESERVED = STAT_NAMES | COST_NAMES | set(FUNCTIONS) | set(DISTRIBUTIONS) | CONSTANTS

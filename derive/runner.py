@@ -1,0 +1,305 @@
+"""Run claims: collect files, load and check them, decide each claim in an isolated worker.
+
+Isolation: each worker is a separate process with a memory limit; the parent enforces
+a wall-clock limit per claim and replaces a worker that hangs, runs out of memory or
+crashes, reporting that claim and going on.  Workers receive claim *text* and return
+JSON, so nothing but plain data crosses the process boundary.
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+import multiprocessing as mp
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+from derive import model as m
+from derive.engine import Options
+from derive.errors import Diagnostic
+from derive.language.load import BrokenClaim, LoadedFile, load_path, load_text
+from derive.outcome import Result, Verdict, as_expected
+from derive.semantics import check_claim
+
+CLAIM_SUFFIXES = (".claims",)
+
+
+@dataclass
+class RunConfig:
+    """How to run: engine options plus isolation, limits and parallelism."""
+
+    options: Options = field(default_factory=Options)
+    isolate: bool = True
+    jobs: int = 1
+    time_limit: float = 120.0        # wall-clock seconds per claim, enforced by killing the worker
+    memory_limit_mb: int = 6144      # address-space limit of a worker (0: none)
+    select: Optional[str] = None     # -k pattern on claim ids
+
+
+def collect_files(paths: Iterable[str]) -> list[Path]:
+    """Files named directly, and ``*.claims`` files found below directories, in sorted order."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*") if q.suffix in CLAIM_SUFFIXES and q.is_file()))
+        else:
+            out.append(p)
+    seen, unique = set(), []
+    for p in out:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+def matches(claim_id: Optional[str], pattern: Optional[str]) -> bool:
+    """``-k``: a glob if it has wildcards, else a substring; ``not X`` negates."""
+    if not pattern:
+        return True
+    if claim_id is None:
+        return False
+    pattern = pattern.strip()
+    if pattern.startswith("not "):
+        return not matches(claim_id, pattern[4:])
+    if any(c in pattern for c in "*?["):
+        return fnmatch.fnmatchcase(claim_id, pattern)
+    return pattern in claim_id
+
+
+def error_result(claim_id: Optional[str], file: str, line: int, diags: list[Diagnostic],
+                 title: Optional[str] = None, source: Optional[str] = None,
+                 expected: str = "holds") -> Result:
+    first = diags[0]
+    return Result(claim_id, file, line, title, source, Verdict.ERROR, expected, False, None, 0.0,
+                  first.message + (f" ({len(diags) - 1} more)" if len(diags) > 1 else ""),
+                  {"diagnostics": [d.as_dict() for d in diags],
+                   "rendered": "\n".join(d.render() for d in diags)})
+
+
+@dataclass
+class Job:
+    """One claim to decide: plain data that a worker can rebuild the claim from."""
+
+    id: str
+    file: str
+    line: int
+    text: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+
+def plan(paths: Iterable[str], select: Optional[str] = None
+         ) -> tuple[list[Job], list[Result], list[m.Claim]]:
+    """Load and check every file: jobs to run, error results, and the claims (for listing)."""
+    jobs, errors, claims = [], [], []
+    seen: dict[str, tuple[str, int]] = {}
+    for path in collect_files(paths):
+        loaded = load_path(path)
+        lines = _lines_of(path)
+        for broken in loaded.broken:
+            if broken.id is None or matches(broken.id, select) or not select:
+                errors.append(error_result(broken.id, broken.file, broken.line, broken.diagnostics))
+        for claim in loaded.claims:
+            if not matches(claim.id, select):
+                continue
+            if claim.id in seen:
+                f, ln = seen[claim.id]
+                d = Diagnostic(f"duplicate claim id '{claim.id}' (first at {f}:{ln})", claim.file,
+                               claim.pos.line, 7, lines[claim.pos.line - 1] if lines else "",
+                               "claim ids are unique across the corpus", claim.id,
+                               len(claim.id))
+                errors.append(error_result(claim.id, claim.file, claim.pos.line, [d], claim.title,
+                                           claim.source, claim.expect))
+                continue
+            seen[claim.id] = (claim.file, claim.pos.line)
+            checked, diags = check_claim(claim, lines)
+            if checked is None:
+                errors.append(error_result(claim.id, claim.file, claim.pos.line, diags, claim.title,
+                                           claim.source, claim.expect))
+                continue
+            claims.append(claim)
+            jobs.append(Job(claim.id, claim.file, claim.pos.line, claim.text))
+    return jobs, errors, claims
+
+
+def _lines_of(path: Path) -> list[str]:
+    try:
+        text = path.read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return []
+    if path.suffix.lower() in (".md", ".markdown"):
+        from derive.language.load import markdown_to_claims
+        text = markdown_to_claims(text)
+    return text.replace("\r\n", "\n").split("\n")
+
+
+def decide_job(job: Job, options: Options) -> Result:
+    """Rebuild the claim from its text and decide it (runs inside a worker)."""
+    start = time.perf_counter()
+    text = "\n" * (job.line - 1) + job.text
+    loaded = load_text(text, job.file)
+    claim = next((c for c in loaded.claims if c.id == job.id), None)
+    if claim is None:
+        diags = loaded.diagnostics or [Diagnostic("claim vanished on reload", job.file, job.line, 1)]
+        return error_result(job.id, job.file, job.line, diags)
+    checked, diags = check_claim(claim, text.split("\n"))
+    if checked is None:
+        return error_result(job.id, job.file, job.line, diags, claim.title, claim.source, claim.expect)
+    from derive.decide import decide_claim
+
+    try:
+        verdict, engine, summary, evidence = decide_claim(checked, options)
+    except Exception as exc:  # an engine bug must not hide the other claims' results
+        import traceback
+
+        verdict, engine, summary = Verdict.ERROR, None, f"internal error: {type(exc).__name__}: {exc}"
+        evidence = {"traceback": traceback.format_exc(limit=8)}
+    seconds = round(time.perf_counter() - start, 4)
+    return Result(claim.id, claim.file, claim.pos.line, claim.title, claim.source, verdict,
+                  claim.expect, as_expected(verdict, claim.expect), engine, seconds, summary, evidence)
+
+
+# ------------------------------------------------------------------ worker processes
+def _worker_main(conn: Connection, options_json: str, memory_limit_mb: int) -> None:
+    options = Options(**json.loads(options_json))
+    if memory_limit_mb:
+        try:
+            import resource
+
+            limit = memory_limit_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        except (ImportError, ValueError, OSError):
+            pass
+    while True:
+        try:
+            raw = conn.recv_bytes()
+        except EOFError:
+            return
+        job = Job(**json.loads(raw))
+        try:
+            result = decide_job(job, options)
+        except MemoryError:
+            result = Result(job.id, job.file, job.line, None, None, Verdict.INCONCLUSIVE, "holds",
+                            False, None, 0.0, "memory limit reached while deciding", {})
+        conn.send_bytes(json.dumps(result.as_dict()).encode("utf-8"))
+
+
+class Worker:
+    def __init__(self, ctx, options: Options, memory_limit_mb: int):
+        self.parent, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main,
+                                   args=(child, json.dumps(asdict(options)), memory_limit_mb),
+                                   daemon=True)
+        self.process.start()
+        child.close()
+        self.job: Optional[Job] = None
+        self.started = 0.0
+
+    def send(self, job: Job) -> None:
+        self.job = job
+        self.started = time.monotonic()
+        self.parent.send_bytes(job.to_json().encode("utf-8"))
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.parent.close()
+
+
+def run_isolated(jobs: list[Job], config: RunConfig,
+                 progress: Optional[Callable[[Result], None]] = None) -> list[Result]:
+    ctx = mp.get_context("spawn")
+    pending = list(reversed(jobs))
+    results: dict[int, Result] = {}
+    order = {id(j): i for i, j in enumerate(jobs)}
+    workers = [Worker(ctx, config.options, config.memory_limit_mb)
+               for _ in range(max(1, min(config.jobs, len(jobs))))]
+    try:
+        for w in workers:
+            if pending:
+                w.send(pending.pop())
+        while any(w.job is not None for w in workers):
+            busy = [w for w in workers if w.job is not None]
+            now = time.monotonic()
+            timeout = max(0.05, min(w.started + config.time_limit - now for w in busy))
+            ready = wait([w.parent for w in busy] + [w.process.sentinel for w in busy], timeout)
+            for i, w in enumerate(workers):
+                if w.job is None:
+                    continue
+                job = w.job
+                outcome: Optional[Result] = None
+                if w.parent in ready:
+                    try:
+                        outcome = Result.from_dict(json.loads(w.parent.recv_bytes()))
+                    except (EOFError, OSError):
+                        outcome = None  # the worker died mid-reply: handled below
+                    else:
+                        w.job = None
+                if outcome is None and (w.process.sentinel in ready or not w.process.is_alive()
+                                        or time.monotonic() - w.started > config.time_limit):
+                    elapsed = time.monotonic() - w.started
+                    if elapsed > config.time_limit:
+                        reason = f"time limit: the claim ran past {config.time_limit:g} s and was stopped"
+                        verdict = Verdict.INCONCLUSIVE
+                    else:
+                        code = w.process.exitcode
+                        reason = (f"the worker deciding this claim died (exit code {code}); "
+                                  "likely out of memory" if code in (-9, 137, None) else
+                                  f"the worker deciding this claim crashed (exit code {code})")
+                        verdict = Verdict.ERROR
+                    outcome = Result(job.id, job.file, job.line, None, None, verdict, "holds", False,
+                                     None, round(elapsed, 3), reason, {"isolation": reason})
+                    _enrich(outcome, job)
+                    w.kill()
+                    workers[i] = w = Worker(ctx, config.options, config.memory_limit_mb)
+                if outcome is not None:
+                    results[order[id(job)]] = outcome
+                    if progress:
+                        progress(outcome)
+                    w.job = None
+                    if pending:
+                        w.send(pending.pop())
+    finally:
+        for w in workers:
+            try:
+                w.parent.close()
+            except OSError:
+                pass
+            w.process.kill()
+            w.process.join(5)
+    return [results[i] for i in sorted(results)]
+
+
+def _enrich(result: Result, job: Job) -> None:
+    """Fill title/source/expectation of a result made without the claim (a killed worker)."""
+    loaded = load_text("\n" * (job.line - 1) + job.text, job.file)
+    claim = next((c for c in loaded.claims if c.id == job.id), None)
+    if claim is not None:
+        result.title, result.source, result.expected = claim.title, claim.source, claim.expect
+        result.as_expected = as_expected(result.verdict, claim.expect)
+
+
+def run(paths: Iterable[str], config: Optional[RunConfig] = None,
+        progress: Optional[Callable[[Result], None]] = None) -> list[Result]:
+    """Check claim files and return one result per claim (errors included), in file order."""
+    config = config or RunConfig()
+    jobs, errors, _ = plan(paths, config.select)
+    if config.isolate and jobs:
+        decided = run_isolated(jobs, config, progress)
+    else:
+        decided = []
+        for job in jobs:
+            r = decide_job(job, config.options)
+            decided.append(r)
+            if progress:
+                progress(r)
+    for e in errors:
+        if progress:
+            progress(e)
+    return sorted(decided + errors, key=lambda r: (r.file, r.line))

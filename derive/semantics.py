@@ -1,0 +1,887 @@
+"""The semantic pass: names, domains, shapes with symbolic dimensions, randomness.
+
+Input: a model :class:`~derive.model.Claim`.  Output: a :class:`CheckedClaim` (the
+symbol table every engine reads) or diagnostics.  Dimensions are SymPy expressions
+built from the model (never from text), so ``n - k + 1`` and ``m`` compare exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+import sympy as sp
+
+from derive import model as m
+from derive.errors import Diagnostic, suggest
+from derive.language.functions import (CONSTANTS, COST_NAMES, DISTRIBUTIONS, FUNCTIONS,
+                                       PROPERTIES, RESERVED, STAT_NAMES)
+from derive.language.names import pretty
+
+MAX_DIM_LITERAL = 10**7
+MAX_EXPONENT = 10**4
+
+
+@dataclass(frozen=True)
+class VType:
+    """The inferred type of an expression.  ``shape`` holds SymPy dimensions; () is a scalar."""
+
+    kind: str  # scalar | tensor | bool | dist | function | list | range | any
+    shape: tuple = ()
+    random: bool = False
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.kind == "scalar" or (self.kind == "tensor" and _is_one_by_one(self.shape))
+
+
+SCALAR = VType("scalar")
+ANY = VType("any")
+BOOL = VType("bool")
+
+
+def _is_one_by_one(shape: tuple) -> bool:
+    return len(shape) == 2 and shape[0] == 1 and shape[1] == 1
+
+
+@dataclass
+class SymbolInfo:
+    """What a name means in one claim."""
+
+    name: str
+    text: str
+    role: str  # dim scalar index tensor function define funcdef sequence sweep bound seq_index
+    vtype: VType
+    statement: object = None
+    random: bool = False
+    dist: Optional[m.Expr] = None
+    props: frozenset = frozenset()
+    group: Optional[int] = None  # independence group: distinct groups are independent
+    domain: str = "real"  # real | integer | complex
+    dim_value: Optional[sp.Expr] = None  # the value of a dimension-valued definition
+
+
+@dataclass
+class CheckedClaim:
+    """A claim that passed the semantic pass, with its symbol table and statement types."""
+
+    claim: m.Claim
+    symbols: dict[str, SymbolInfo]
+    show_types: list[VType] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.claim.id
+
+    @property
+    def sweeps(self) -> dict[str, SymbolInfo]:
+        return {k: v for k, v in self.symbols.items() if v.role == "sweep"}
+
+    @property
+    def random_names(self) -> list[str]:
+        return [k for k, v in self.symbols.items() if v.random and v.role in ("scalar", "tensor")]
+
+
+class SemanticError(Exception):
+    pass
+
+
+def dim_symbol(name: str) -> sp.Symbol:
+    return sp.Symbol(name, integer=True, positive=True)
+
+
+class Checker:
+    """Walks one claim in source order, filling the symbol table and collecting diagnostics."""
+
+    def __init__(self, claim: m.Claim, source_lines: Optional[list[str]] = None):
+        self.claim = claim
+        self.lines = source_lines or []
+        self.symbols: dict[str, SymbolInfo] = {}
+        self.diags: list[Diagnostic] = []
+        self.bound: list[dict[str, VType]] = []  # scopes of bound names (sum, argmin, params)
+        self.groups = 0
+
+    # ------------------------------------------------------------ diagnostics
+    def error(self, message: str, pos: m.Pos, hint: Optional[str] = None, width: int = 1) -> None:
+        line = pos.line or self.claim.pos.line
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        if pos.end_line == pos.line and pos.end_column > pos.column:
+            width = pos.end_column - pos.column
+        self.diags.append(Diagnostic(message, self.claim.file, line, pos.column or 1, text, hint,
+                                     self.claim.id, width))
+
+    # ------------------------------------------------------------ entry
+    def run(self) -> Optional[CheckedClaim]:
+        show_types = []
+        for st in self.claim.statements:
+            if isinstance(st, m.Decl):
+                self.declare(st)
+            elif isinstance(st, m.Define):
+                self.define(st)
+            elif isinstance(st, m.FuncDef):
+                self.funcdef(st)
+            elif isinstance(st, m.Recurrence):
+                self.recurrence(st)
+            elif isinstance(st, m.Sweep):
+                self.sweep(st)
+            elif isinstance(st, m.Assume):
+                t = self.expr(st.condition)
+                if t.kind not in ("bool", "any"):
+                    self.error("'assume' needs a condition (a comparison)", st.condition.pos)
+                if t.random:
+                    self.error("'assume' cannot constrain a random variable; it would change its "
+                               "distribution", st.condition.pos,
+                               "state the event inside P[…] or E[…] instead")
+            elif isinstance(st, m.Show):
+                t = self.expr(st.statement)
+                if t.kind not in ("bool", "any"):
+                    self.error("'show' needs a statement: a comparison such as a == b, a < b, "
+                               "a ~ n^2 or a <=> b", st.statement.pos)
+                show_types.append(t)
+        if not self.claim.shows:
+            self.error("the claim has no 'show' statement", self.claim.pos,
+                       "add a line such as: show lhs == rhs")
+        if self.diags:
+            return None
+        return CheckedClaim(self.claim, self.symbols, show_types)
+
+    # ------------------------------------------------------------ statements
+    def _new_name(self, name: m.Name) -> bool:
+        if name.id in RESERVED or name.id == "I":
+            self.error(f"'{name.text}' is a reserved name (a built-in function or operator)",
+                       name.pos, "choose another name")
+            return False
+        if name.id in self.symbols:
+            prev = self.symbols[name.id]
+            where = getattr(getattr(prev.statement, "pos", None), "line", "?")
+            self.error(f"'{name.text}' is already declared (line {where})", name.pos)
+            return False
+        return True
+
+    def declare(self, d: m.Decl) -> None:
+        spec = d.type
+        random = d.dist is not None
+        if random:
+            self.check_distribution(d.dist, spec)
+        for name in d.names:
+            if not self._new_name(name):
+                continue
+            group = None
+            if random:
+                self.groups += 1
+                group = self.groups
+            info = self.type_of_spec(name, spec, d)
+            info.random, info.dist, info.group = random, d.dist, group
+            info.vtype = VType(info.vtype.kind, info.vtype.shape, random)
+            self.symbols[name.id] = info
+
+    def type_of_spec(self, name: m.Name, spec: m.TypeSpec, d) -> SymbolInfo:
+        props = frozenset(p.name for p in getattr(spec, "props", ()))
+        for p in getattr(spec, "props", ()):
+            if p.name not in PROPERTIES:
+                s = suggest(p.name, PROPERTIES)
+                self.error(f"unknown property '{p.name}'", p.pos,
+                           f"did you mean '{s}'?" if s else "known: " + ", ".join(sorted(PROPERTIES)))
+            if p.arg is not None:
+                self.constant_expr(p.arg, "a property's argument")
+        if isinstance(spec, m.ScalarType):
+            for _, bound in spec.bounds:
+                self.constant_expr(bound, "a bound")
+            if spec.interval:
+                self.constant_expr(spec.interval.lo, "an interval end")
+                self.constant_expr(spec.interval.hi, "an interval end")
+            role = "dim" if spec.kind == "dim" else "scalar"
+            domain = {"dim": "integer", "integer": "integer", "complex": "complex"}.get(spec.kind, "real")
+            return SymbolInfo(name.id, name.text, role, SCALAR, d, props=props, domain=domain)
+        if isinstance(spec, m.TensorType):
+            shape = self.shape(spec.shape)
+            want = {"vector": 1, "matrix": 2}.get(spec.kind)
+            if want is not None and len(spec.shape) != want:
+                self.error(f"a {spec.kind} has {want} size{'s' if want > 1 else ''}, "
+                           f"found {len(spec.shape)}", spec.pos)
+            if props & {"invertible", "symmetric", "spd", "psd", "orthogonal"} and len(shape) == 2 \
+                    and shape[0] is not None and shape[1] is not None \
+                    and sp.expand(shape[0] - shape[1]) != 0 and "orthogonal" not in props:
+                self.error(f"a matrix declared {sorted(props)[0]} must be square; its shape is "
+                           f"{fmt_shape(shape)}", spec.pos)
+            return SymbolInfo(name.id, name.text, "tensor", VType("tensor", shape), d, props=props)
+        if isinstance(spec, m.IndexType):
+            self.constant_expr(spec.range.lo, "an index bound")
+            self.constant_expr(spec.range.hi, "an index bound")
+            return SymbolInfo(name.id, name.text, "index", SCALAR, d, domain="integer")
+        if isinstance(spec, m.FunctionType):
+            for part in (spec.domain, spec.codomain):
+                if isinstance(part, m.TensorType):
+                    self.shape(part.shape)
+            props = frozenset(p.name for p in getattr(spec.codomain, "props", ()))
+            return SymbolInfo(name.id, name.text, "function", VType("function"), d, props=props)
+        raise AssertionError(spec)
+
+    def shape(self, dims: Iterable[m.Expr]) -> tuple:
+        out = []
+        for dim in dims:
+            out.append(self.dim_expr(dim))
+        return tuple(out)
+
+    def dim_expr(self, e: m.Expr) -> Optional[sp.Expr]:
+        """A size: positive integers, dims, integer constants and arithmetic of them."""
+        if isinstance(e, m.Num):
+            if e.value.denominator != 1 or e.value < 1:
+                self.error(f"a size must be a positive integer, found {e.text}", e.pos)
+                return None
+            if e.value > MAX_DIM_LITERAL:
+                self.error(f"size {e.text} is larger than the limit {MAX_DIM_LITERAL}", e.pos,
+                           "declare it as 'dim' to keep it symbolic")
+                return None
+            return sp.Integer(int(e.value))
+        if isinstance(e, m.Name):
+            info = self.symbols.get(e.id)
+            if info is None:
+                self.undeclared(e)
+                return None
+            if info.random:
+                self.error(f"'{e.text}' is random, but a size must be a constant", e.pos)
+                return None
+            if info.dim_value is not None:
+                return info.dim_value
+            if info.role in ("dim", "sweep", "index") or (info.role == "scalar" and info.domain == "integer"):
+                return dim_symbol(e.id)
+            self.error(f"'{e.text}' is {describe(info)}, not a dimension; a size must be declared "
+                       f"'dim' (or 'integer')", e.pos, f"declare it: let {e.text} : dim")
+            return None
+        if isinstance(e, m.BinOp) and e.op in "+-*/^":
+            a, b = self.dim_expr(e.left), self.dim_expr(e.right)
+            if a is None or b is None:
+                return None
+            if e.op == "^" and (not b.is_number or b > 64):
+                self.error("a size's exponent must be a small integer", e.right.pos)
+                return None
+            return {"+": a + b, "-": a - b, "*": a * b, "/": a / b, "^": a ** b}[e.op]
+        if isinstance(e, m.Call) and e.func in ("floor", "ceil") and len(e.args) == 1:
+            a = self.dim_expr(e.args[0])
+            return None if a is None else (sp.floor(a) if e.func == "floor" else sp.ceiling(a))
+        self.error("a size must be a dimension, a positive integer or arithmetic of them", e.pos)
+        return None
+
+    def constant_expr(self, e: m.Expr, what: str) -> VType:
+        t = self.expr(e)
+        if t.random:
+            self.error(f"{what} must be a constant, but it depends on a random variable", e.pos)
+        return t
+
+    def check_distribution(self, dist: m.Expr, spec: m.TypeSpec) -> None:
+        if isinstance(dist, m.Name):
+            name, args = dist.id, ()
+        elif isinstance(dist, m.Call):
+            name, args = dist.func, dist.args
+        else:
+            self.error("expected a distribution such as normal(0, 1)", dist.pos)
+            return
+        if name not in DISTRIBUTIONS:
+            s = suggest(name, DISTRIBUTIONS)
+            self.error(f"unknown distribution '{name}'", dist.pos,
+                       f"did you mean '{s}'?" if s else "known: " + ", ".join(sorted(DISTRIBUTIONS)))
+            return
+        lo, hi = DISTRIBUTIONS[name]
+        if not lo <= len(args) <= hi:
+            self.error(f"{name} takes {lo} parameter{'s' if lo != 1 else ''}, found {len(args)}",
+                       dist.pos)
+        for a in args:
+            self.constant_expr(a, f"a parameter of {name}")
+
+    def define(self, d: m.Define) -> None:
+        t = self.expr(d.value)
+        if len(d.names) > 1:
+            if not (isinstance(d.value, m.Call) and d.value.func in ("svd", "eig")):
+                self.error("several names on the left need a function returning several values "
+                           "(svd)", d.pos)
+            parts = self._svd_types(d.value, len(d.names)) if isinstance(d.value, m.Call) else []
+            for i, name in enumerate(d.names):
+                if self._new_name(name):
+                    vt = parts[i] if i < len(parts) else ANY
+                    self.symbols[name.id] = SymbolInfo(name.id, name.text, "define", vt, d,
+                                                       random=t.random)
+            return
+        name = d.names[0]
+        if not self._new_name(name):
+            return
+        info = SymbolInfo(name.id, name.text, "define", t, d, random=t.random)
+        if t.kind == "scalar" and not t.random:
+            value = self._try_dim(d.value)
+            if value is not None:
+                info.dim_value = value
+                info.domain = "integer"
+        self.symbols[name.id] = info
+
+    def _svd_types(self, call: m.Call, count: int) -> list[VType]:
+        if call.func != "svd" or not call.args:
+            return []
+        t = self.expr(call.args[0])
+        if t.kind != "tensor" or len(t.shape) != 2:
+            return []
+        a, b = t.shape
+        k = sp.Min(a, b) if a is not None and b is not None else None
+        return [VType("tensor", (a, k), t.random), VType("tensor", (k,), t.random),
+                VType("tensor", (b, k), t.random)][:count]
+
+    def _try_dim(self, e: m.Expr) -> Optional[sp.Expr]:
+        saved = len(self.diags)
+        value = self.dim_expr(e)
+        del self.diags[saved:]
+        return value
+
+    def funcdef(self, f: m.FuncDef) -> None:
+        if not self._new_name(f.name):
+            return
+        self.bound.append({p.id: ANY for p in f.params})
+        t = self.expr(f.body)
+        self.bound.pop()
+        self.symbols[f.name.id] = SymbolInfo(f.name.id, f.name.text, "funcdef", VType("function"),
+                                             f, random=t.random)
+
+    def recurrence(self, r: m.Recurrence) -> None:
+        index_names = set()
+        for eq in r.equations:
+            for node in walk(eq.index):
+                if isinstance(node, m.Name) and node.id not in self.symbols:
+                    index_names.add((node.id, node.text))
+        for ident, text in index_names:
+            self.symbols[ident] = SymbolInfo(ident, text, "seq_index", SCALAR, r, domain="integer")
+        seqs = {}
+        for eq in r.equations:
+            if eq.seq.id not in seqs and eq.seq.id not in self.symbols:
+                if not self._new_name(eq.seq):
+                    continue
+                seqs[eq.seq.id] = eq.seq
+                self.symbols[eq.seq.id] = SymbolInfo(eq.seq.id, eq.seq.text, "sequence", ANY, r)
+        has_start = {eq.seq.id for eq in r.equations if isinstance(eq.index, m.Num)}
+        has_step = {eq.seq.id for eq in r.equations if not isinstance(eq.index, m.Num)}
+        for ident, name in seqs.items():
+            if ident not in has_start:
+                self.error(f"sequence '{name.text}' has no start value", name.pos,
+                           f"add '{name.text}[0] = …'")
+            if ident not in has_step:
+                self.error(f"sequence '{name.text}' has no step", name.pos,
+                           f"add '{name.text}[t+1] = …'")
+        random = False
+        for eq in r.equations:
+            t = self.expr(eq.value)
+            random |= t.random
+            self.expr(eq.index)
+        for ident in seqs:
+            self.symbols[ident].random = random
+
+    def sweep(self, s: m.Sweep) -> None:
+        if not self._new_name(s.name):
+            return
+        values = s.values
+        if isinstance(values, m.Block):
+            if len(values.rows) != 1:
+                self.error("a sweep is a list of sizes, such as [256, 512, 1024]", values.pos)
+            for v in (x for row in values.rows for x in row):
+                if not (isinstance(v, m.Num) and v.value.denominator == 1 and v.value >= 1):
+                    self.error("a sweep value must be a positive integer", v.pos)
+                elif v.value > MAX_DIM_LITERAL:
+                    self.error(f"sweep value {v.text} is larger than the limit {MAX_DIM_LITERAL}",
+                               v.pos)
+        else:
+            self.constant_expr(values, "a sweep range")
+        self.symbols[s.name.id] = SymbolInfo(s.name.id, s.name.text, "sweep", SCALAR, s,
+                                             domain="integer")
+
+    # ------------------------------------------------------------ expressions
+    def lookup(self, ident: str) -> Optional[VType]:
+        for scope in reversed(self.bound):
+            if ident in scope:
+                return scope[ident]
+        info = self.symbols.get(ident)
+        return None if info is None else (
+            VType(info.vtype.kind, info.vtype.shape, info.random) if info.random else info.vtype)
+
+    def undeclared(self, e: m.Name) -> None:
+        pool = set(self.symbols) | {k for s in self.bound for k in s}
+        s = suggest(e.id, pool)
+        hint = f"did you mean '{pretty(s)}'?" if s else f"declare it: let {e.text} : real"
+        self.error(f"'{e.text}' is not declared", e.pos, hint)
+
+    def expr(self, e: m.Expr) -> VType:
+        method = getattr(self, "e_" + type(e).__name__)
+        return method(e)
+
+    def e_Num(self, e: m.Num) -> VType:
+        return SCALAR
+
+    def e_Name(self, e: m.Name) -> VType:
+        t = self.lookup(e.id)
+        if t is not None:
+            return t
+        if e.id in CONSTANTS:
+            return SCALAR
+        if e.id in FUNCTIONS:
+            self.error(f"'{e.text}' is a function; call it with arguments", e.pos,
+                       f"write {e.text}(…)")
+            return ANY
+        if e.id in STAT_NAMES or e.id in COST_NAMES:
+            self.error(f"'{e.text}' takes its argument in square brackets", e.pos,
+                       f"write {e.text}[…]")
+            return ANY
+        if e.id in DISTRIBUTIONS:
+            return VType("dist")
+        self.undeclared(e)
+        return ANY
+
+    def e_Unary(self, e: m.Unary) -> VType:
+        return self.expr(e.operand)
+
+    def e_Transpose(self, e: m.Transpose) -> VType:
+        t = self.expr(e.operand)
+        if t.kind != "tensor":
+            return t
+        if len(t.shape) == 1:
+            return VType("tensor", (sp.Integer(1), t.shape[0]), t.random)
+        if len(t.shape) == 2:
+            if t.shape[0] == 1:
+                return VType("tensor", (t.shape[1],), t.random)
+            return VType("tensor", (t.shape[1], t.shape[0]), t.random)
+        self.error(f"transpose needs a vector or a matrix, found shape {fmt_shape(t.shape)}", e.pos)
+        return ANY
+
+    def e_BinOp(self, e: m.BinOp) -> VType:
+        a, b = self.expr(e.left), self.expr(e.right)
+        random = a.random or b.random
+        if a.kind == "any" or b.kind == "any":
+            return VType("any", (), random)
+        if e.op == "^":
+            if b.kind == "tensor" and not b.is_scalar:
+                self.error("an exponent must be a scalar; use '.^' for elementwise powers", e.right.pos)
+            if isinstance(e.right, m.Num) and abs(e.right.value) > MAX_EXPONENT:
+                self.error(f"exponent {e.right.text} is larger than the limit {MAX_EXPONENT}",
+                           e.right.pos)
+            if isinstance(e.right, m.BinOp) and e.right.op == "^" and _tower(e.right) > 2:
+                self.error("a tower of powers this high is refused (its value is astronomically "
+                           "large)", e.right.pos)
+            if a.kind == "tensor" and not a.is_scalar:
+                if len(a.shape) != 2 or not same_dim(a.shape[0], a.shape[1]):
+                    self.error(f"'^' on a tensor is the matrix power and needs a square matrix, "
+                               f"found shape {fmt_shape(a.shape)}", e.pos,
+                               "use '.^' for an elementwise power")
+            return VType(a.kind, a.shape, random)
+        if e.op == "@":
+            return self.matmul(a, b, e)
+        if e.op == "·":
+            if a.kind == "tensor" and b.kind == "tensor" and not self.same_shape(a, b):
+                self.mismatch("'·' (inner product)", a, b, e)
+            return VType("scalar", (), random)
+        if e.op in ("/",) and b.kind == "tensor" and not b.is_scalar and a.kind == "tensor" \
+                and not self.same_shape(a, b):
+            self.mismatch("'/'", a, b, e)
+            return VType("any", (), random)
+        if e.op in ("+", "-", "*", "⊙", "/", ".^"):
+            if a.kind == "tensor" and b.kind == "tensor" and not a.is_scalar and not b.is_scalar:
+                if not self.same_shape(a, b):
+                    self.mismatch(f"'{e.op}'", a, b, e)
+                    return VType("any", (), random)
+            if a.kind == "tensor" and not a.is_scalar:
+                return VType("tensor", a.shape, random)
+            if b.kind == "tensor" and not b.is_scalar:
+                return VType("tensor", b.shape, random)
+            if "bool" in (a.kind, b.kind):
+                self.error(f"'{e.op}' needs numbers, not a condition", e.pos)
+            return VType("scalar", (), random)
+        return VType("any", (), random)
+
+    def matmul(self, a: VType, b: VType, e: m.BinOp) -> VType:
+        random = a.random or b.random
+        if a.kind != "tensor" or b.kind != "tensor" or a.is_scalar or b.is_scalar:
+            if a.kind == "scalar" or b.kind == "scalar" or a.is_scalar or b.is_scalar:
+                self.error("'@' needs two tensors; use '*' to multiply by a scalar", e.pos)
+            return VType("any", (), random)
+        sa, sb = a.shape, b.shape
+        left = sa if len(sa) == 2 else (sa[0], sp.Integer(1)) if len(sa) == 1 else None
+        if left is None or len(sb) not in (1, 2):
+            self.error(f"'@' needs vectors or matrices, found shapes {fmt_shape(sa)} and "
+                       f"{fmt_shape(sb)}", e.pos)
+            return ANY
+        if len(sb) == 1:
+            inner, out = sb[0], (left[0],)
+        else:
+            inner, out = sb[0], (left[0], sb[1])
+        if not same_dim(left[1], inner):
+            self.error(f"shape mismatch in '@': {fmt_shape(sa)} @ {fmt_shape(sb)} — the inner sizes "
+                       f"{fmt_dim(left[1])} and {fmt_dim(inner)} differ", e.pos,
+                       "a vector is a column; transpose with ᵀ to make a row")
+            return VType("any", (), random)
+        if len(out) == 2 and out[0] == 1 and out[1] == 1 or (len(out) == 1 and out[0] == 1
+                                                             and len(sa) == 2):
+            return VType("scalar", (), random)
+        if len(out) == 2 and out[1] == 1 and len(sb) == 1:
+            return VType("tensor", (out[0],), random)
+        return VType("tensor", out, random)
+
+    def same_shape(self, a: VType, b: VType) -> bool:
+        if len(a.shape) != len(b.shape):
+            return False
+        return all(same_dim(x, y) for x, y in zip(a.shape, b.shape))
+
+    def mismatch(self, what: str, a: VType, b: VType, e: m.Expr) -> None:
+        self.error(f"shape mismatch in {what}: {fmt_shape(a.shape)} and {fmt_shape(b.shape)}",
+                   e.pos)
+
+    def e_Range(self, e: m.Range) -> VType:
+        self.expr(e.lo)
+        self.expr(e.hi)
+        return VType("range")
+
+    def e_Slice(self, e: m.Slice) -> VType:
+        return ANY
+
+    def e_Index(self, e: m.Index) -> VType:
+        base = self.expr(e.base)
+        for i in e.indices:
+            self.expr(i)
+        if isinstance(e.base, m.Name):
+            info = self.symbols.get(e.base.id)
+            if info is not None and info.role == "sequence":
+                return VType("any", (), info.random)
+        if base.kind == "tensor":
+            n = len(e.indices)
+            if n > len(base.shape):
+                self.error(f"{n} indices into a tensor of shape {fmt_shape(base.shape)}", e.pos)
+                return ANY
+            rest = tuple(d for i, d in zip(e.indices, base.shape) if isinstance(i, m.Slice))
+            rest += base.shape[n:]
+            return VType("tensor", rest, base.random) if rest else VType("scalar", (), base.random)
+        return VType("any", (), base.random)
+
+    def e_Stat(self, e: m.Stat) -> VType:
+        want = {"Cov": 2}.get(e.kind, 1)
+        if len(e.args) != want:
+            self.error(f"{e.kind}[…] takes {want} argument{'s' if want > 1 else ''}, found "
+                       f"{len(e.args)}", e.pos)
+        types = [self.expr(a) for a in e.args]
+        if e.kind == "P":
+            if types and types[0].kind not in ("bool", "any"):
+                self.error("P[…] needs an event (a condition), such as P[x > 0]", e.pos)
+            return SCALAR
+        if e.kind in ("E", "Var", "Std") and types and types[0].kind == "tensor":
+            return VType("tensor", types[0].shape)
+        if e.kind == "Cov" and len(types) == 2 and all(t.kind == "tensor" for t in types):
+            sa, sb = types[0].shape, types[1].shape
+            if len(sa) == 1 and len(sb) == 1:
+                return VType("tensor", (sa[0], sb[0]))
+        return SCALAR
+
+    def e_Cost(self, e: m.Cost) -> VType:
+        self.expr(e.arg)
+        return SCALAR
+
+    def e_Block(self, e: m.Block) -> VType:
+        types = [[self.expr(x) for x in row] for row in e.rows]
+        flat = [t for row in types for t in row]
+        random = any(t.random for t in flat)
+        if all(t.kind == "scalar" for t in flat):
+            if len(e.rows) == 1:
+                return VType("tensor", (sp.Integer(len(e.rows[0])),), random)
+            widths = {len(r) for r in e.rows}
+            if len(widths) != 1:
+                self.error("rows of a matrix literal must have the same length", e.pos)
+                return ANY
+            return VType("tensor", (sp.Integer(len(e.rows)), sp.Integer(widths.pop())), random)
+        if any(t.kind in ("any", "bool", "range") for t in flat):
+            return VType("any", (), random)
+        # block matrix: heights agree along a row, widths along a column
+        def hw(t: VType):
+            if t.kind == "scalar":
+                return sp.Integer(1), sp.Integer(1)
+            if len(t.shape) == 1:
+                return t.shape[0], sp.Integer(1)
+            if len(t.shape) == 2:
+                return t.shape
+            return None, None
+        heights, width = [], None
+        for r, row in enumerate(types):
+            h0 = hw(row[0])[0]
+            w = sp.Integer(0)
+            for t, x in zip(row, e.rows[r]):
+                h, ww = hw(t)
+                if h is None or not same_dim(h, h0):
+                    self.error(f"blocks in a row must have the same height: {fmt_shape(t.shape)} "
+                               f"next to height {fmt_dim(h0)}", x.pos)
+                    return ANY
+                w = w + ww
+            if width is not None and not same_dim(width, w):
+                self.error(f"rows of a block matrix have different widths: {fmt_dim(width)} and "
+                           f"{fmt_dim(w)}", e.pos)
+                return ANY
+            width = w
+            heights.append(h0)
+        total = sum(heights, sp.Integer(0))
+        if width == 1:
+            return VType("tensor", (sp.simplify(total),), random)
+        return VType("tensor", (sp.simplify(total), sp.simplify(width)), random)
+
+    def e_Comprehension(self, e: m.Comprehension) -> VType:
+        scope = {}
+        self.bound.append(scope)
+        for name, rng in e.clauses:
+            self.expr(rng)
+            scope[name] = SCALAR
+        t = self.expr(e.body)
+        self.bound.pop()
+        return VType("tensor", (None,), t.random)
+
+    def e_Compare(self, e: m.Compare) -> VType:
+        types = [self.expr(x) for x in e.operands]
+        for (op, a, b, x, y) in zip(e.ops, types, types[1:], e.operands, e.operands[1:]):
+            if op == "~":
+                continue
+            if "bool" in (a.kind, b.kind) and op not in ("==", "!="):
+                self.error(f"'{op}' compares numbers, not conditions; use '<=>' or '=>'", e.pos)
+            if a.kind == "tensor" and b.kind == "tensor" and not a.is_scalar and not b.is_scalar \
+                    and not self.same_shape(a, b):
+                self.error(f"shape mismatch in '{op}': {fmt_shape(a.shape)} and "
+                           f"{fmt_shape(b.shape)}", e.pos)
+        return VType("bool", (), any(t.random for t in types))
+
+    def e_BigO(self, e: m.BigO) -> VType:
+        self.expr(e.expr)
+        self.expr(e.bound)
+        return BOOL
+
+    def e_Logic(self, e: m.Logic) -> VType:
+        types = [self.expr(a) for a in e.args]
+        for t, a in zip(types, e.args):
+            if t.kind not in ("bool", "any"):
+                self.error(f"'{e.op}' joins conditions; this is not a condition", a.pos)
+        return VType("bool", (), any(t.random for t in types))
+
+    def e_Subst(self, e: m.Subst) -> VType:
+        for name, value in e.bindings:
+            if self.lookup(name) is None:
+                self.error(f"'{pretty(name)}' in 'at (…)' is not declared", e.pos)
+            self.expr(value)
+        return self.expr(e.expr)
+
+    # ---- calls
+    def e_Call(self, e: m.Call) -> VType:
+        info = self.symbols.get(e.func)
+        if info is not None and info.role in ("function", "funcdef"):
+            types = [self.expr(a) for a in e.args]
+            if info.role == "funcdef":
+                params = info.statement.params
+                if len(e.args) != len(params):
+                    self.error(f"{info.text} takes {len(params)} argument"
+                               f"{'s' if len(params) != 1 else ''}, found {len(e.args)}", e.pos)
+            return VType("any", (), info.random or any(t.random for t in types))
+        spec = FUNCTIONS.get(e.func)
+        if spec is None:
+            if e.func in STAT_NAMES or e.func in COST_NAMES:
+                self.error(f"{e.func} takes square brackets: {e.func}[…]", e.pos)
+                return ANY
+            if e.func in DISTRIBUTIONS:
+                return VType("dist")
+            s = suggest(e.func, list(FUNCTIONS) + [k for k, v in self.symbols.items()
+                                                   if v.role in ("function", "funcdef")])
+            self.error(f"unknown function '{e.func}'", e.pos,
+                       f"did you mean '{s}'?" if s else "see the README for the functions derive knows")
+            for a in e.args:
+                self.expr(a)
+            return ANY
+        if spec.rule == "binder":
+            return self.binder_call(e, spec)
+        if spec.rule == "bind":
+            return self.bind_call(e)
+        n = len(e.args)
+        if not spec.min_args <= n <= spec.max_args:
+            span = str(spec.min_args) if spec.min_args == spec.max_args else \
+                f"{spec.min_args} to {spec.max_args}"
+            self.error(f"{e.func} takes {span} argument{'s' if spec.max_args != 1 else ''}, "
+                       f"found {n}", e.pos)
+        for key, _ in e.kwargs:
+            if key not in spec.kwargs:
+                self.error(f"{e.func} has no option '{key}'", e.pos,
+                           ("its options: " + ", ".join(spec.kwargs)) if spec.kwargs else
+                           f"{e.func} takes no options")
+        types = [self.expr(a) for a in e.args]
+        for _, v in e.kwargs:
+            self.constant_expr(v, "an option")
+        random = any(t.random for t in types)
+        first = types[0] if types else ANY
+        rule = spec.rule
+        if rule == "same":
+            return VType(first.kind, first.shape, random)
+        if rule == "scalar":
+            if e.func == "norm" and len(e.args) == 2 and isinstance(e.args[1], m.Name) \
+                    and e.args[1].id not in ("fro", "inf") and self.lookup(e.args[1].id) is None:
+                self.error(f"unknown norm '{e.args[1].text}'", e.args[1].pos, "use a number, fro or inf")
+            return VType("scalar", (), random)
+        if rule == "broadcast":
+            if n == 1:
+                return VType("scalar", (), random)
+            shaped = [t for t in types if t.kind == "tensor" and not t.is_scalar]
+            return VType("tensor", shaped[0].shape, random) if shaped else VType("scalar", (), random)
+        if rule == "square":
+            if first.kind == "tensor" and (len(first.shape) != 2 or not same_dim(*first.shape)):
+                self.error(f"{e.func} needs a square matrix, found shape {fmt_shape(first.shape)}",
+                           e.pos)
+            return VType(first.kind, first.shape, random)
+        if rule == "transpose":
+            if first.kind == "tensor" and len(first.shape) == 2:
+                return VType("tensor", (first.shape[1], first.shape[0]), random)
+            return VType(first.kind, first.shape, random)
+        if rule == "diag":
+            if first.kind == "tensor" and len(first.shape) == 1:
+                return VType("tensor", (first.shape[0], first.shape[0]), random)
+            if first.kind == "tensor" and len(first.shape) == 2:
+                return VType("tensor", (first.shape[0],), random)
+            return VType("any", (), random)
+        if rule == "eye":
+            size = self.dim_expr(e.args[0]) if e.args else None
+            return VType("tensor", (size, size))
+        if rule == "filled":
+            return VType("tensor", tuple(self.dim_expr(a) for a in e.args))
+        if rule == "grad":
+            if len(types) == 2:
+                if types[0].kind == "tensor" and not types[0].is_scalar:
+                    self.error("grad(f, x) needs a scalar f; reduce it first (sum, norm, ·)",
+                               e.args[0].pos)
+                return VType(types[1].kind, types[1].shape, random)
+            return ANY
+        if rule == "conv":
+            return self.conv_type(e, types, random)
+        if rule == "pool":
+            return VType("any", (), random)
+        return VType("any", (), random)
+
+    def conv_type(self, e: m.Call, types: list[VType], random: bool) -> VType:
+        if len(types) != 2 or any(t.kind != "tensor" for t in types):
+            return VType("any", (), random)
+        x, w = types
+        if len(x.shape) != len(w.shape) or len(x.shape) not in (1, 2):
+            return VType("any", (), random)
+        stride = self._try_dim(e.kwarg("stride")) if e.kwarg("stride") is not None else sp.Integer(1)
+        padding = e.kwarg("padding")
+        pad = sp.Integer(0) if padding is None else (
+            sp.Integer(int(padding.value)) if isinstance(padding, m.Num) else self._try_dim(padding))
+        if stride is None or pad is None:
+            return VType("any", (), random)
+        out = []
+        for n, k in zip(x.shape, w.shape):
+            if n is None or k is None:
+                return VType("any", (), random)
+            out.append(sp.floor((n + 2 * pad - k) / stride) + 1 if stride != 1 else n + 2 * pad - k + 1)
+        return VType("tensor", tuple(out), random)
+
+    def binder_call(self, e: m.Call, spec) -> VType:
+        binders = [(k, v) for k, v in e.kwargs if isinstance(v, m.Range)]
+        others = [(k, v) for k, v in e.kwargs if not isinstance(v, m.Range)]
+        for key, _ in others:
+            if key not in spec.kwargs:
+                self.error(f"{e.func} has no option '{key}'", e.pos,
+                           f"bind an index with {e.func}(i = 1..n, …)")
+        if len(e.args) != 1:
+            self.error(f"{e.func} takes one expression{' after its index' if binders else ''}, "
+                       f"found {len(e.args)}", e.pos)
+        scope = {}
+        for key, rng in binders:
+            self.constant_expr(rng.lo, "a bound")
+            self.constant_expr(rng.hi, "a bound")
+            scope[key] = SCALAR
+        self.bound.append(scope)
+        types = [self.expr(a) for a in e.args]
+        self.bound.pop()
+        random = any(t.random for t in types)
+        if e.func == "integrate" and not binders:
+            self.error("integrate needs its variable and range: integrate(f, x = a..b)", e.pos)
+        if not binders and e.func in ("sum", "prod") and types and types[0].kind == "tensor" \
+                and e.kwarg("axis") is None:
+            return VType("scalar", (), random)
+        if binders:
+            return VType(types[0].kind if types else "any", types[0].shape if types else (), random)
+        return VType("any", (), random)
+
+    def bind_call(self, e: m.Call) -> VType:
+        if len(e.args) != 2 or not isinstance(e.args[0], m.Name):
+            self.error(f"{e.func} takes a variable and an expression: {e.func}(η, f(η))", e.pos)
+            for a in e.args:
+                self.expr(a)
+            return ANY
+        var = e.args[0]
+        existing = self.lookup(var.id)
+        self.bound.append({var.id: existing or SCALAR})
+        t = self.expr(e.args[1])
+        self.bound.pop()
+        if t.kind == "tensor" and not t.is_scalar:
+            self.error(f"{e.func} needs a scalar objective", e.args[1].pos)
+        return existing or VType("scalar", (), t.random)
+
+
+def _tower(e: m.Expr) -> int:
+    depth = 0
+    while isinstance(e, m.BinOp) and e.op == "^":
+        depth += 1
+        e = e.right
+    return depth + 1
+
+
+def same_dim(a, b) -> bool:
+    if a is None or b is None:
+        return True  # unknown: checked by the engines on instances
+    try:
+        return sp.expand(a - b) == 0
+    except TypeError:
+        return a == b
+
+
+def fmt_dim(d) -> str:
+    if d is None:
+        return "?"
+    text = str(d).replace("**", "^")
+    return pretty(text) if text.isidentifier() else text
+
+
+def fmt_shape(shape: tuple) -> str:
+    if not shape:
+        return "scalar"
+    if len(shape) == 1:
+        return f"vector[{fmt_dim(shape[0])}]"
+    return "[" + " × ".join(fmt_dim(d) for d in shape) + "]"
+
+
+def describe(info: SymbolInfo) -> str:
+    if info.role == "scalar":
+        return "a random scalar" if info.random else f"a {info.domain} scalar"
+    return {"tensor": "a tensor", "function": "a function", "funcdef": "a function",
+            "define": "a definition", "sequence": "a sequence", "index": "an index"}.get(info.role, info.role)
+
+
+def walk(e) -> Iterable[m.Expr]:
+    """All expression nodes below ``e`` (iteratively, so deep trees cannot overflow)."""
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            continue
+        yield node
+        if isinstance(node, (m.Num, m.Name, m.Slice)):
+            continue
+        for value in vars(node).values():
+            if isinstance(value, m.Expr):
+                stack.append(value)
+            elif isinstance(value, tuple):
+                for item in value:
+                    if isinstance(item, m.Expr):
+                        stack.append(item)
+                    elif isinstance(item, tuple):
+                        stack.extend(x for x in item if isinstance(x, m.Expr))
+
+
+def check_claim(claim: m.Claim, source_lines: Optional[list[str]] = None
+                ) -> tuple[Optional[CheckedClaim], list[Diagnostic]]:
+    """Run the semantic pass on one claim."""
+    checker = Checker(claim, source_lines)
+    try:
+        checked = checker.run()
+    except RecursionError:
+        checker.error("expression nested too deeply", claim.pos)
+        checked = None
+    return checked, checker.diags
