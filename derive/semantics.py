@@ -19,6 +19,7 @@ from derive.language.names import pretty
 
 MAX_DIM_LITERAL = 10**7
 MAX_EXPONENT = 10**4
+MAX_FACTORIAL = 10**5
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,12 @@ class Checker:
             if e.op == "^" and (not b.is_number or b > 64):
                 self.error("a size's exponent must be a small integer", e.right.pos)
                 return None
-            return {"+": a + b, "-": a - b, "*": a * b, "/": a / b, "^": a ** b}[e.op]
+            value = {"+": a + b, "-": a - b, "*": a * b, "/": a / b, "^": a ** b}[e.op]
+            if value.is_number and value > MAX_DIM_LITERAL:
+                self.error(f"size {fmt_dim(value)} is larger than the limit {MAX_DIM_LITERAL}",
+                           e.pos, "declare it as 'dim' to keep it symbolic")
+                return None
+            return value
         if isinstance(e, m.Call) and e.func in ("floor", "ceil") and len(e.args) == 1:
             a = self.dim_expr(e.args[0])
             return None if a is None else (sp.floor(a) if e.func == "floor" else sp.ceiling(a))
@@ -446,6 +452,10 @@ class Checker:
         return ANY
 
     def e_BinOp(self, e: m.BinOp) -> VType:
+        if e.op == "^" and _tower(e) > 4:
+            self.error("a tower of powers this high is refused (its value is astronomically "
+                       "large)", e.pos, "write the exponent out, or name it with 'let'")
+            return ANY
         a, b = self.expr(e.left), self.expr(e.right)
         random = a.random or b.random
         if a.kind == "any" or b.kind == "any":
@@ -456,9 +466,6 @@ class Checker:
             if isinstance(e.right, m.Num) and abs(e.right.value) > MAX_EXPONENT:
                 self.error(f"exponent {e.right.text} is larger than the limit {MAX_EXPONENT}",
                            e.right.pos)
-            if isinstance(e.right, m.BinOp) and e.right.op == "^" and _tower(e.right) > 2:
-                self.error("a tower of powers this high is refused (its value is astronomically "
-                           "large)", e.right.pos)
             if a.kind == "tensor" and not a.is_scalar:
                 if len(a.shape) != 2 or not same_dim(a.shape[0], a.shape[1]):
                     self.error(f"'^' on a tensor is the matrix power and needs a square matrix, "
@@ -704,6 +711,11 @@ class Checker:
         types = [self.expr(a) for a in e.args]
         for _, v in e.kwargs:
             self.constant_expr(v, "an option")
+        if e.func in ("factorial", "binomial") and e.args:
+            value = constant_value(e.args[0])
+            if value is not None and abs(value) > MAX_FACTORIAL:
+                self.error(f"{e.func} of {value} is refused (its value has too many digits)",
+                           e.args[0].pos)
         random = any(t.random for t in types)
         first = types[0] if types else ANY
         rule = spec.rule
@@ -821,6 +833,25 @@ def _tower(e: m.Expr) -> int:
         depth += 1
         e = e.right
     return depth + 1
+
+
+def constant_value(e: m.Expr) -> Optional[sp.Expr]:
+    """The exact value of a literal expression (numbers, + - * / and small powers), else None."""
+    if isinstance(e, m.Num):
+        return None if e.imaginary else sp.Rational(e.value.numerator, e.value.denominator)
+    if isinstance(e, m.Unary):
+        v = constant_value(e.operand)
+        return None if v is None else -v
+    if isinstance(e, m.BinOp) and e.op in ("+", "-", "*", "/", "^"):
+        a, b = constant_value(e.left), constant_value(e.right)
+        if a is None or b is None:
+            return None
+        if e.op == "^" and (not b.is_integer or abs(b) > 64 or abs(a) > 10**6):
+            return None
+        if e.op == "/" and b == 0:
+            return None
+        return {"+": a + b, "-": a - b, "*": a * b, "/": a / b, "^": a ** b}[e.op]
+    return None
 
 
 def same_dim(a, b) -> bool:

@@ -241,6 +241,7 @@ def _syntax_diag(src: SourceFile, exc: UnexpectedInput, first: int, last: int) -
             return src.diag(f"unclosed '{ch}': expected {expected_words(expected)}", oline, ocol,
                             "close the bracket before the end of the line")
     if token.type == "_INDENT":
+        line, col = token.end_line or line, len(str(token.value)) + 1
         return src.diag("unexpected indentation; expected " + expected_words(expected), line,
                         col, "a claim's body lines are indented by the same amount")
     words = expected_words(expected)

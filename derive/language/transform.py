@@ -274,6 +274,8 @@ class ToModel(Transformer):
     def superscript(self, meta, items):
         raw = str(items[1])
         digits = "".join(SUPERSCRIPT_DIGITS[c] for c in raw)
+        if len(digits.lstrip("-")) > 6:
+            raise TransformError(f"exponent {raw[:12]}… is too large", tok_pos(items[1]))
         if digits == "-1":
             return m.Call("inv", (items[0],), (), pos_of(meta))
         value = int(digits)

@@ -1,6 +1,7 @@
 """Report formats.  Each module renders a list of results; the CLI picks one by name."""
 from __future__ import annotations
 
+import importlib
 from typing import Callable
 
 from derive.outcome import Result, Verdict
@@ -34,7 +35,7 @@ def formats() -> dict[str, Callable[..., str]]:
     found = {"text": text.render, "json": jsonreport.render}
     for name in ("junit", "github", "markdown", "html"):
         try:
-            module = __import__(f"derive.report.{name}", fromlist=["render"])
+            module = importlib.import_module(f"derive.report.{name}")
         except ModuleNotFoundError:
             continue
         found[name] = module.render
