@@ -158,6 +158,12 @@ def statement_text(claim: m.Claim, show: m.Show) -> str:
 
 def decide_claim(checked: CheckedClaim, options: Options) -> tuple[Verdict, Optional[str], str, dict]:
     """Decide every statement of a claim; return (verdict, engine, summary, evidence)."""
+    from derive import guards
+
+    refused = guards.check(checked)
+    if refused:  # absurd sizes: refuse before any engine allocates
+        summary, evidence = guards.refusal_outcome(refused)
+        return Verdict.ERROR, None, summary, {"seed": options.seed, **evidence}
     parts = []
     for i, show in enumerate(checked.claim.shows):
         ctx = Context(checked, show, i, options)
