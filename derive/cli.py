@@ -1,6 +1,7 @@
 """The command line: a thin click layer over :mod:`derive.runner` and :mod:`derive.report`."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -24,74 +25,142 @@ def _common_run_options(f):
     return f
 
 
+def _run_options(f):
+    """Options shared by ``check`` and ``explain``: what is decided, where, and with what limits."""
+    for opt in reversed([
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Run seed; with the claim id it seeds every random choice."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+                     show_default=True, help="Where the numeric and timing engines run."),
+        click.option("--time-limit", type=float, default=120.0, show_default=True,
+                     help="Seconds per claim before its worker is stopped."),
+        click.option("--symbolic-time-limit", type=float, default=10.0, show_default=True,
+                     help="Seconds the SymPy engine may spend per statement."),
+        click.option("--memory-limit", type=int, default=6144, show_default=True,
+                     help="Memory limit of a worker in MiB (0: none)."),
+        click.option("--no-isolation", is_flag=True,
+                     help="Decide in this process (faster start; no time or memory limits)."),
+        click.option("--cache-dir", type=click.Path(file_okay=False), default=".derive-cache",
+                     show_default=True, help="Where decided results are kept for re-runs."),
+        click.option("--no-cache", is_flag=True,
+                     help="Decide every claim again; neither read nor write the cache."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _config(seed, device, time_limit, symbolic_time_limit, memory_limit, no_isolation, cache_dir,
+            no_cache, jobs: int = 1, select: Optional[str] = None):
+    from derive.engine import Options
+    from derive.runner import RunConfig
+
+    options = Options(seed=seed, device=device, symbolic_time_limit=symbolic_time_limit)
+    return RunConfig(options=options, isolate=not no_isolation, jobs=jobs, time_limit=time_limit,
+                     memory_limit_mb=memory_limit, select=select,
+                     cache_dir=None if no_cache else cache_dir)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @_common_run_options
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Run seed; with the claim id it seeds every random choice.")
+@_run_options
 @click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES), default="text", show_default=True,
               help="Report format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Write the report to FILE instead of standard output.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True, help="Where the numeric and timing engines run.")
-@click.option("--time-limit", type=float, default=120.0, show_default=True,
-              help="Seconds per claim before its worker is stopped.")
-@click.option("--symbolic-time-limit", type=float, default=10.0, show_default=True,
-              help="Seconds the SymPy engine may spend per statement.")
-@click.option("--memory-limit", type=int, default=6144, show_default=True,
-              help="Memory limit of a worker in MiB (0: none).")
 @click.option("-j", "--jobs", type=int, default=1, show_default=True,
               help="Worker processes deciding claims in parallel.")
-@click.option("--no-isolation", is_flag=True,
-              help="Decide in this process (faster start; no time or memory limits).")
-@click.option("--refuted-only", is_flag=True, help="Report only refuted claims (for errata pages).")
+@click.option("--refuted-only", is_flag=True,
+              help="Report only refuted claims (with --format markdown: the errata page).")
 @click.option("-v", "--verbose", is_flag=True, help="Show evidence for every claim.")
-def check(paths, select, seed, fmt, output, device, time_limit, symbolic_time_limit, memory_limit,
-          jobs, no_isolation, refuted_only, verbose) -> None:
-    """Decide the claims in PATHS (files, or directories searched for *.claims).
+def check(paths, select, seed, device, time_limit, symbolic_time_limit, memory_limit, no_isolation,
+          cache_dir, no_cache, fmt, output, jobs, refuted_only, verbose) -> None:
+    """Decide the claims in PATHS: .claims files, Markdown files with ```claim blocks, or
+    directories (searched for *.claims).
 
+    Unchanged claims are taken from the result cache (--no-cache to decide all again).
     Exit status: 0 when every result is as expected, 1 otherwise, 2 for usage errors.
     """
-    from derive.engine import Options
     from derive.outcome import Verdict
     from derive.report import formats
     from derive.report.text import use_colour
-    from derive.runner import RunConfig, run
+    from derive.runner import run
 
     if jobs < 1:
         raise click.BadParameter("must be at least 1", param_hint="-j")
-    options = Options(seed=seed, device=device, symbolic_time_limit=symbolic_time_limit)
-    config = RunConfig(options=options, isolate=not no_isolation, jobs=jobs, time_limit=time_limit,
-                       memory_limit_mb=memory_limit, select=select)
+    config = _config(seed, device, time_limit, symbolic_time_limit, memory_limit, no_isolation,
+                     cache_dir, no_cache, jobs, select)
     renderers = formats()
     if fmt not in renderers:
         raise click.UsageError(f"the {fmt} format is not available in this installation")
-    results = run(list(paths), config, progress=_progress_printer(fmt, output))
+    bar = ProgressBar.for_stderr()
+    try:
+        results = run(list(paths), config, progress=bar.advance if bar else None,
+                      total=bar.start if bar else None)
+    finally:
+        if bar:
+            bar.stop()
     shown = [r for r in results if r.verdict == Verdict.REFUTED] if refuted_only else results
     stream = sys.stdout if output is None else None
     text = renderers[fmt](shown, colour=use_colour(stream) if fmt == "text" else False,
-                          verbose=verbose)
+                          verbose=verbose, refuted_only=refuted_only)
     if output:
         Path(output).write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
     if not results:
         click.echo("no claims found" + (f" matching -k {select!r}" if select else ""), err=True)
+    elif config.cache_dir and config.stats.cached:
+        click.echo(f"cache: {config.stats.cached} from {config.cache_dir}, "
+                   f"{config.stats.decided} decided", err=True)
     sys.exit(0 if all(r.as_expected for r in results) else 1)
 
 
-def _progress_printer(fmt: str, output: Optional[str]):
-    """A progress line on stderr when stderr is a terminal (never in CI logs)."""
-    if not sys.stderr.isatty():
-        return None
-    count = {"n": 0}
+class ProgressBar:
+    """A rich progress bar on stderr, only on a terminal, shown once a run takes a moment."""
 
-    def show(result) -> None:
-        count["n"] += 1
-        click.echo(f"\r{count['n']} decided: {result.id or result.file}"[:100].ljust(100), err=True,
-                   nl=False)
-    return show
+    DELAY = 0.5  # seconds before the bar appears
+
+    def __init__(self) -> None:
+        import time
+
+        from rich.console import Console
+
+        self._clock = time.monotonic
+        self._t0 = self._clock()
+        self.console = Console(stderr=True)
+        self.progress = None
+        self.task = None
+        self.total = 0
+        self.done = 0
+
+    @classmethod
+    def for_stderr(cls) -> Optional["ProgressBar"]:
+        if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
+            return None
+        return cls()
+
+    def start(self, total: int) -> None:
+        self.total = total
+
+    def advance(self, result) -> None:
+        self.done += 1
+        if self.progress is None:
+            if self._clock() - self._t0 < self.DELAY or self.done >= self.total:
+                return
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn)
+
+            self.progress = Progress(TextColumn("deciding"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), TextColumn("{task.description}"),
+                                     console=self.console, transient=True)
+            self.progress.start()
+            self.task = self.progress.add_task("", total=self.total or None, completed=self.done - 1)
+        self.progress.update(self.task, advance=1, description=str(result.id or result.file)[:40])
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
 
 
 @main.command(name="list")
@@ -108,6 +177,124 @@ def list_claims(paths, select) -> None:
     for e in errors:
         click.echo(f"{e.id or '<file>'}  [{e.file}:{e.line}]  error: {e.summary}")
     sys.exit(1 if errors else 0)
+
+
+@main.command()
+@click.argument("claim_id", metavar="ID")
+@click.option("--kind", type=click.Choice(["identity", "expectation", "gradient", "cost",
+                                           "condition"]), default="identity", show_default=True,
+              help="What kind of claim: a template with the statements such a claim uses.")
+@click.option("--title", help="The notes' wording, as the claim's title.")
+@click.option("--append", "append_to", type=click.Path(dir_okay=False),
+              help="Append the template to FILE (created if missing) instead of printing it.")
+def new(claim_id, kind, title, append_to) -> None:
+    """Start a claim: print a template of the given --kind with ID (or append it to a file)."""
+    from derive.authoring import template
+
+    try:
+        text = template(claim_id, kind, title)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="ID")
+    if not append_to:
+        click.echo(text, nl=False)
+        return
+    path = Path(append_to)
+    if path.exists():
+        from derive.language.load import load_path
+
+        if any(c.id == claim_id for c in load_path(path).claims):
+            raise click.UsageError(f"{path} already has a claim {claim_id}")
+        existing = path.read_text(encoding="utf-8")
+        sep = "" if not existing else ("\n" if existing.endswith("\n") else "\n\n")
+        if existing.endswith("\n") and not existing.endswith("\n\n"):
+            sep = "\n"
+        path.write_text(existing + sep + text, encoding="utf-8")
+    else:
+        path.write_text(text, encoding="utf-8")
+    click.echo(f"added {claim_id} ({kind}) to {path}", err=True)
+
+
+@main.command()
+@click.argument("claim_id", metavar="ID")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@_run_options
+@click.option("--json", "as_json", is_flag=True, help="The result and its evidence as JSON.")
+def explain(claim_id, paths, seed, device, time_limit, symbolic_time_limit, memory_limit,
+            no_isolation, cache_dir, no_cache, as_json) -> None:
+    """Explain one claim: its verdict, the route through the engines, the full evidence, and
+    the command that reproduces it.  Exit status as for check."""
+    from derive.authoring import explain as explain_result
+    from derive.runner import decide_job, plan, run_isolated
+
+    config = _config(seed, device, time_limit, symbolic_time_limit, memory_limit, no_isolation,
+                     cache_dir, no_cache, 1, None)
+    jobs, errors, claims = plan(list(paths), claim_id)
+    picked = [(j, c) for j, c in zip(jobs, claims) if j.id == claim_id]
+    broken = [e for e in errors if e.id == claim_id]
+    if broken:
+        result = broken[0]
+    elif not picked:
+        raise click.UsageError(f"no claim {claim_id!r} in {' '.join(paths)}")
+    else:
+        job, claim = picked[0]
+        cache = None
+        result = None
+        if config.cache_dir:
+            from derive.cache import ResultCache
+
+            cache = ResultCache(config.cache_dir, config.options)
+            result = cache.get(claim)
+        if result is None:
+            result = (run_isolated([job], config)[0] if config.isolate
+                      else decide_job(job, config.options))
+            if cache is not None:
+                cache.put(claim, result)
+    click.echo(explain_result(result, seed, device, as_json), nl=False)
+    sys.exit(0 if result.as_expected else 1)
+
+
+@main.command(name="fmt")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--check", "check_only", is_flag=True,
+              help="Change nothing; exit 1 if a file is not in canonical form.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the changes as a unified diff.")
+def fmt_command(paths, check_only, show_diff) -> None:
+    """Put claim files (and the ```claim blocks of Markdown files) in canonical form.
+
+    Comments are kept; a file whose claims would parse differently is left alone.
+    Directories are searched for *.claims.  Exit status: 0, or 1 with --check when a file
+    would change (or when a file could not be formatted safely)."""
+    import difflib
+
+    from derive.fmt import format_path
+    from derive.runner import collect_files
+
+    changed, refused = [], []
+    for path in collect_files(list(paths)):
+        try:
+            old, new_text, was_refused = format_path(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            click.echo(f"{path}: cannot format: {exc}", err=True)
+            refused.append(path)
+            continue
+        if was_refused:
+            refused.append(path)
+            click.echo(f"{path}: left unchanged: formatting would change what a claim means "
+                       "(please report this)", err=True)
+        if new_text == old:
+            continue
+        changed.append(path)
+        if show_diff:
+            click.echo("".join(difflib.unified_diff(old.splitlines(True), new_text.splitlines(True),
+                                                    f"{path}", f"{path} (formatted)")), nl=False)
+        if check_only:
+            click.echo(f"would reformat {path}", err=True)
+        else:
+            Path(path).write_bytes(new_text.encode("utf-8"))
+            click.echo(f"reformatted {path}", err=True)
+    if check_only and changed:
+        sys.exit(1)
+    sys.exit(1 if refused else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

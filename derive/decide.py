@@ -128,15 +128,22 @@ def decide_statement(ctx: Context) -> Outcome:
 
 
 def cross_check(ctx: Context, symbolic: Outcome, numeric: Optional[Engine]) -> Outcome:
-    """Re-test a symbolic verdict on numeric instances; disagreement is an error."""
-    if numeric is None:
-        symbolic.evidence["cross_check"] = {"verdict": None, "summary": "numeric engine not installed"}
-        return symbolic
-    check = numeric.decide(ctx)
+    """Re-test a symbolic verdict on numeric instances; disagreement is an error.
+
+    A proof stands only when the numeric check passes: if it cannot run, the verdict is
+    ``inconclusive`` (the proof is kept in the evidence).  A symbolic refutation carries an
+    exact counterexample, so it stands on its own when numeric cannot check it.
+    """
+    check = numeric.decide(ctx) if numeric is not None else None
     if check is None or check.verdict in (Verdict.UNSUPPORTED, Verdict.INCONCLUSIVE, Verdict.SKIPPED):
+        why = "numeric engine not installed" if numeric is None else (
+            "no numeric strategy applies" if check is None else check.summary)
         symbolic.evidence["cross_check"] = {
-            "verdict": None if check is None else check.verdict.value,
-            "summary": "numeric cross-check not available" if check is None else check.summary}
+            "verdict": None if check is None else check.verdict.value, "summary": why}
+        if symbolic.verdict == Verdict.PROVED:
+            return Outcome(Verdict.INCONCLUSIVE, symbolic.engine, symbolic.strategy,
+                           f"symbolic proof found ({symbolic.summary}) but the numeric cross-check "
+                           f"did not pass: {why}", {"symbolic": symbolic.as_dict()})
         return symbolic
     agrees = (check.verdict in (Verdict.VERIFIED, Verdict.PROVED)) == (symbolic.verdict == Verdict.PROVED)
     symbolic.evidence["cross_check"] = check.as_dict()

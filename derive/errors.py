@@ -22,7 +22,7 @@ class Diagnostic:
 
     def render(self) -> str:
         """The human form: location, message, the line with a caret, and a hint."""
-        head = f"{self.file}:{self.line}:{self.column}: error: {self.message}"
+        head = f"{_printable(self.file)}:{self.line}:{self.column}: error: {_printable(self.message)}"
         out = [head]
         if self.source_line:
             text, col = _window(self.source_line.rstrip("\r\n"), self.column)
@@ -30,7 +30,7 @@ class Diagnostic:
             out.append(f"    {text}")
             out.append("    " + " " * (col - 1) + "^" * max(1, min(self.width, len(text) - col + 1)))
         if self.hint:
-            out.append(f"  hint: {self.hint}")
+            out.append(f"  hint: {_printable(self.hint)}")
         return "\n".join(out)
 
     def as_dict(self) -> dict:
@@ -48,6 +48,11 @@ def _window(text: str, column: int) -> tuple[str, int]:
     return prefix + piece + ("…" if start + _MAX_SHOWN < len(text) else ""), column - start + len(prefix)
 
 
+def printable(text: str) -> str:
+    """Public name of the escaper, for reports that echo claim text."""
+    return _printable(text)
+
+
 def _printable(text: str) -> str:
     """Show control and bidi characters as escapes so the caret line cannot be spoofed."""
     out = []
@@ -55,8 +60,8 @@ def _printable(text: str) -> str:
         code = ord(ch)
         if ch == "\t":
             out.append(" ")
-        elif code < 32 or code == 127 or 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069 \
-                or code in (0x200E, 0x200F, 0x061C):
+        elif code < 32 or 127 <= code <= 0x9F or 0x202A <= code <= 0x202E \
+                or 0x2066 <= code <= 0x2069 or code in (0x200E, 0x200F, 0x061C, 0x2028, 0x2029):
             out.append("?")
         else:
             out.append(ch)

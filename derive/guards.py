@@ -257,7 +257,15 @@ class Guard:
                                 st.type.pos if st.type.pos.line else st.pos,
                                 "use smaller sizes, or declare sizes as 'dim' to keep them symbolic")
 
-        for node, t in recorder.seen:
+        seen = list(recorder.seen)
+        types = {id(node): t for node, t in recorder.seen}
+        for node in self.nodes():  # products whose shape the semantic pass leaves open
+            if isinstance(node, m.Call) and node.func in ("kron", "outer") and len(node.args) == 2:
+                parts = [types.get(id(a)) for a in node.args]
+                if all(p is not None for p in parts):
+                    shape = tuple(d for p in parts for d in p.shape)
+                    seen.append((node, VType("tensor", shape)))
+        for node, t in seen:
             numel = self.numel(t.shape)
             if numel is None or numel <= self.limits.max_numel:
                 continue
@@ -287,7 +295,8 @@ class Guard:
         if b is None:
             return
         if abs(b) > self.limits.max_exponent:
-            self.refuse(f"the exponent {self.snippet(exponent)} is {_big(abs(b))}; the limit is "
+            size = _big(abs(b)) if math.isfinite(b) else "astronomically large"
+            self.refuse(f"the exponent {self.snippet(exponent)} is {size}; the limit is "
                         f"{_big(self.limits.max_exponent)}", getattr(exponent, "pos", m.NOWHERE))
             return
         a = self.const(base, allow_names=self._only_constants(base))

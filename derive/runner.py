@@ -25,6 +25,7 @@ from derive.outcome import Result, Verdict, as_expected
 from derive.semantics import check_claim
 
 CLAIM_SUFFIXES = (".claims",)
+MARKDOWN_SUFFIXES = (".md", ".markdown")
 
 
 @dataclass
@@ -37,6 +38,17 @@ class RunConfig:
     time_limit: float = 120.0        # wall-clock seconds per claim, enforced by killing the worker
     memory_limit_mb: int = 6144      # address-space limit of a worker (0: none)
     select: Optional[str] = None     # -k pattern on claim ids
+    cache_dir: Optional[str] = None  # a result cache directory (None: no cache)
+    stats: "RunStats" = field(default_factory=lambda: RunStats())  # filled in by run()
+
+
+@dataclass
+class RunStats:
+    """What the last run() did: claims decided by the engines, and results taken from the cache."""
+
+    decided: int = 0
+    cached: int = 0
+    errors: int = 0
 
 
 def collect_files(paths: Iterable[str]) -> list[Path]:
@@ -176,6 +188,10 @@ def _worker_main(conn: Connection, options_json: str, memory_limit_mb: int) -> N
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         except (ImportError, ValueError, OSError):
             pass
+    import derive.decide as _decide
+
+    _decide.engines()  # import the engines before the clock of the first claim starts
+    conn.send_bytes(b"ready")
     while True:
         try:
             raw = conn.recv_bytes()
@@ -200,8 +216,19 @@ class Worker:
         child.close()
         self.job: Optional[Job] = None
         self.started = 0.0
+        self.ready = False
+
+    def wait_ready(self, timeout: float = 120.0) -> bool:
+        """Block until the worker has imported the engines (start-up is not claim time)."""
+        if not self.ready and self.parent.poll(timeout):
+            try:
+                self.ready = self.parent.recv_bytes() == b"ready"
+            except (EOFError, OSError):
+                self.ready = False
+        return self.ready
 
     def send(self, job: Job) -> None:
+        self.wait_ready()
         self.job = job
         self.started = time.monotonic()
         self.parent.send_bytes(job.to_json().encode("utf-8"))
@@ -248,10 +275,15 @@ def run_isolated(jobs: list[Job], config: RunConfig,
                         reason = f"time limit: the claim ran past {config.time_limit:g} s and was stopped"
                         verdict = Verdict.INCONCLUSIVE
                     else:
+                        w.process.join(2)
                         code = w.process.exitcode
-                        reason = (f"the worker deciding this claim died (exit code {code}); "
-                                  "likely out of memory" if code in (-9, 137, None) else
-                                  f"the worker deciding this claim crashed (exit code {code})")
+                        if code in (-9, 137):
+                            reason = ("the worker deciding this claim was killed (signal 9); "
+                                      "likely out of memory")
+                        elif code is not None and code < 0:
+                            reason = f"the worker deciding this claim was killed by signal {-code}"
+                        else:
+                            reason = f"the worker deciding this claim crashed (exit code {code})"
                         verdict = Verdict.ERROR
                     outcome = Result(job.id, job.file, job.line, None, None, verdict, "holds", False,
                                      None, round(elapsed, 3), reason, {"isolation": reason})
@@ -286,20 +318,50 @@ def _enrich(result: Result, job: Job) -> None:
 
 
 def run(paths: Iterable[str], config: Optional[RunConfig] = None,
-        progress: Optional[Callable[[Result], None]] = None) -> list[Result]:
-    """Check claim files and return one result per claim (errors included), in file order."""
+        progress: Optional[Callable[[Result], None]] = None,
+        total: Optional[Callable[[int], None]] = None) -> list[Result]:
+    """Check claim files and return one result per claim (errors included), in file order.
+
+    With ``config.cache_dir`` set, results of unchanged claims come from the cache and only
+    the others are decided; ``config.stats`` tells how many of each.  ``total``, if given,
+    is told the number of results to expect before any is decided (for a progress bar).
+    """
     config = config or RunConfig()
-    jobs, errors, _ = plan(paths, config.select)
-    if config.isolate and jobs:
-        decided = run_isolated(jobs, config, progress)
+    jobs, errors, claims = plan(paths, config.select)
+    if total:
+        total(len(jobs) + len(errors))
+    cache = None
+    cached: list[Result] = []
+    todo, todo_claims = jobs, claims
+    if config.cache_dir:
+        from derive.cache import ResultCache
+
+        cache = ResultCache(config.cache_dir, config.options)
+        todo, todo_claims = [], []
+        for job, claim in zip(jobs, claims):
+            hit = cache.get(claim)
+            if hit is None:
+                todo.append(job)
+                todo_claims.append(claim)
+            else:
+                cached.append(hit)
+                if progress:
+                    progress(hit)
+    if config.isolate and todo:
+        decided = run_isolated(todo, config, progress)
     else:
         decided = []
-        for job in jobs:
+        for job in todo:
             r = decide_job(job, config.options)
             decided.append(r)
             if progress:
                 progress(r)
+    if cache is not None:
+        for claim, r in zip(todo_claims, decided):
+            if r.id == claim.id:
+                cache.put(claim, r)
+    config.stats = RunStats(decided=len(decided), cached=len(cached), errors=len(errors))
     for e in errors:
         if progress:
             progress(e)
-    return sorted(decided + errors, key=lambda r: (r.file, r.line))
+    return sorted(cached + decided + errors, key=lambda r: (r.file, r.line))

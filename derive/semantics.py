@@ -236,6 +236,8 @@ class Checker:
             return sp.Integer(int(e.value))
         if isinstance(e, m.Name):
             info = self.symbols.get(e.id)
+            if info is None and any(e.id in scope for scope in self.bound):
+                return dim_symbol(e.id)  # a function parameter used as a size
             if info is None:
                 self.undeclared(e)
                 return None

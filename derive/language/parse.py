@@ -14,7 +14,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.indenter import DedentError, Indenter
 
-from derive.errors import Diagnostic
+from derive.errors import Diagnostic, printable
 
 MAX_LINE_LENGTH = 10_000
 MAX_NESTING = 64
@@ -107,7 +107,10 @@ def _token_desc(token: Token) -> str:
         return "an indented line"
     if token.type == "_DEDENT":
         return "end of the claim"
-    return f"'{token.value}'"
+    value = str(token.value)
+    if len(value) > 40:
+        value = value[:40] + "…"
+    return "'" + printable(value) + "'"
 
 
 class SourceFile:
@@ -218,7 +221,7 @@ def parse_chunk(src: SourceFile, first: int, last: int) -> tuple[Optional[Tree],
 
 def _syntax_diag(src: SourceFile, exc: UnexpectedInput, first: int, last: int) -> Diagnostic:
     if isinstance(exc, UnexpectedCharacters):
-        ch = src.line_text(exc.line)[exc.column - 1: exc.column] or "?"
+        ch = printable(src.line_text(exc.line)[exc.column - 1: exc.column] or "?")
         words = expected_words(exc.allowed or ())
         msg = f"unexpected character {ch!r}"
         return src.diag(msg + (f"; expected {words}" if words else ""), exc.line, exc.column)

@@ -15,6 +15,8 @@ def document(results: list[Result], **extra) -> dict:
     return doc
 
 
-def render(results: list[Result], **extra) -> str:
+def render(results: list[Result], colour: bool = False, verbose: bool = False,
+           refuted_only: bool = False, **extra) -> str:
+    """The JSON document; the rendering switches other formats take are not part of it."""
     return json.dumps(document(results, **extra), indent=2, ensure_ascii=False, sort_keys=False,
                       default=str) + "\n"

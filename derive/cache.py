@@ -1,0 +1,183 @@
+"""A result cache: one JSON file per decided claim, keyed by what the verdict depends on.
+
+The key hashes (1) a canonical form of the claim's model without positions, text or file
+(the fields the frozen dataclasses compare), (2) the engine versions: ``derive.__version__``,
+any ``VERSION``/``__version__`` string an engine package declares, a hash of the source of
+the deciding code (language, semantics, decide and the engine packages) and the versions of
+SymPy/NumPy/torch, and (3) the run options, seed included.  Only JSON is stored; a damaged
+entry is a miss, never an error.  Results of killed workers and internal errors are not stored.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import tempfile
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Optional
+
+from derive import __version__
+from derive import model as m
+from derive.engine import Options
+from derive.outcome import Result, Verdict
+
+CACHE_FORMAT = 1
+DEFAULT_DIR = ".derive-cache"
+ENGINE_PACKAGES = ("symbolic", "numeric", "timing")
+# the modules (besides the engine packages) whose code decides a verdict
+_DECIDING = ("decide.py", "engine.py", "semantics.py", "model.py", "outcome.py", "language",
+             "grammar")
+_VERSION_RE = re.compile(r"^(?:__version__|VERSION)\s*(?::\s*str\s*)?=\s*[\"']([^\"']+)[\"']", re.M)
+
+
+def canonical(node: Any) -> Any:
+    """A JSON-able canonical form of a model node: compared fields only, class names kept."""
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        out: dict[str, Any] = {"_": type(node).__name__}
+        for f in dataclasses.fields(node):
+            if f.compare:
+                out[f.name] = canonical(getattr(node, f.name))
+        return out
+    if isinstance(node, Fraction):
+        return {"_": "Fraction", "v": f"{node.numerator}/{node.denominator}"}
+    if isinstance(node, (tuple, list)):
+        return [canonical(x) for x in node]
+    if isinstance(node, dict):
+        return {str(k): canonical(v) for k, v in sorted(node.items())}
+    if node is None or isinstance(node, (str, int, float, bool)):
+        return node
+    return {"_": type(node).__name__, "repr": repr(node)}
+
+
+def claim_hash(claim: m.Claim) -> str:
+    """Content hash of a claim's normalised model (positions, text and file excluded)."""
+    data = json.dumps(canonical(claim), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def _hash_tree(path: Path, digest: "hashlib._Hash") -> None:
+    files = sorted(path.rglob("*")) if path.is_dir() else [path]
+    for f in files:
+        if f.is_file() and f.suffix in (".py", ".lark") and "__pycache__" not in f.parts:
+            digest.update(str(f.relative_to(path.parent)).encode())
+            digest.update(f.read_bytes())
+
+
+def _dist_version(name: str) -> str:
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "-"
+    except ImportError:  # pragma: no cover
+        return "-"
+
+
+@lru_cache(maxsize=1)
+def engine_versions() -> dict[str, str]:
+    """What the engines' verdicts depend on, as short strings (cheap: no engine is imported)."""
+    root = Path(__file__).resolve().parent
+    versions: dict[str, str] = {"derive": __version__}
+    core = hashlib.sha256()
+    for name in _DECIDING:
+        if (root / name).exists():
+            _hash_tree(root / name, core)
+    versions["core"] = core.hexdigest()[:16]
+    for name in ENGINE_PACKAGES:
+        pkg = root / name
+        if not pkg.exists() and not (root / f"{name}.py").exists():
+            versions[name] = "absent"
+            continue
+        where = pkg if pkg.exists() else root / f"{name}.py"
+        digest = hashlib.sha256()
+        _hash_tree(where, digest)
+        init = pkg / "__init__.py" if pkg.is_dir() else where
+        declared = ""
+        if init.exists():
+            found = _VERSION_RE.search(init.read_text(encoding="utf-8", errors="replace"))
+            declared = found.group(1) if found else ""
+        versions[name] = (declared + "+" if declared else "") + digest.hexdigest()[:16]
+    for dist in ("sympy", "numpy", "torch", "scipy"):
+        versions[dist] = _dist_version(dist)
+    return versions
+
+
+def options_key(options: Options) -> dict[str, Any]:
+    return canonical(options)
+
+
+def cacheable(result: Result) -> bool:
+    """Killed workers, crashes and internal errors are re-run next time, not remembered."""
+    ev = result.evidence or {}
+    if "isolation" in ev or "traceback" in ev:
+        return False
+    return not (result.verdict == Verdict.ERROR and result.summary.startswith("internal error"))
+
+
+class ResultCache:
+    """JSON files under ``directory/v{CACHE_FORMAT}/ab/abcdef….json``."""
+
+    def __init__(self, directory: str | os.PathLike = DEFAULT_DIR, options: Optional[Options] = None):
+        self.directory = Path(directory)
+        self.options = options or Options()
+        self.hits = 0
+        self.misses = 0
+        self._base = json.dumps({"format": CACHE_FORMAT, "engines": engine_versions(),
+                                 "options": options_key(self.options)}, sort_keys=True)
+
+    def key(self, claim: m.Claim) -> str:
+        digest = hashlib.sha256(self._base.encode("utf-8"))
+        digest.update(claim_hash(claim).encode("ascii"))
+        return digest.hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.directory / f"v{CACHE_FORMAT}" / key[:2] / f"{key}.json"
+
+    def get(self, claim: m.Claim) -> Optional[Result]:
+        """The stored result for this claim, moved to the claim's current file and line."""
+        key = self.key(claim)
+        try:
+            entry = json.loads(self._path(key).read_text(encoding="utf-8"))
+            if entry.get("key") != key:
+                raise ValueError("key mismatch")
+            result = Result.from_dict(entry["result"])
+        except (OSError, ValueError, KeyError, TypeError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return relocate(result, claim)
+
+    def put(self, claim: m.Claim, result: Result) -> bool:
+        """Store a result (atomically); return whether it was stored."""
+        if not cacheable(result):
+            return False
+        key = self.key(claim)
+        path = self._path(key)
+        entry = {"key": key, "claim": claim.id, "result": result.as_dict()}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(entry, fh, ensure_ascii=False, default=str)
+            os.replace(tmp, path)
+        except OSError:
+            return False
+        return True
+
+
+def relocate(result: Result, claim: m.Claim) -> Result:
+    """Point a cached result at the claim's current position (lines shift when others change)."""
+    delta = claim.pos.line - result.line
+    result.file = claim.file
+    result.line = claim.pos.line
+    result.title, result.source, result.expected = claim.title, claim.source, claim.expect
+    if delta:
+        for st in result.evidence.get("statements", []) or []:
+            if isinstance(st, dict) and isinstance(st.get("line"), int):
+                st["line"] += delta
+    return result

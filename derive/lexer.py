@@ -1,0 +1,62 @@
+"""A Pygments lexer for the claims language (``.claims`` files and ```claim fences).
+
+Registered as the Pygments entry point ``claims``, so ``pygmentize -l claims`` and
+Markdown renderers that use Pygments highlight claim files; the HTML report uses it too.
+"""
+from __future__ import annotations
+
+from pygments.lexer import RegexLexer, bygroups, words
+from pygments.token import (Comment, Keyword, Name, Number, Operator, Punctuation, String,
+                            Text, Whitespace)
+
+from derive.language.functions import CONSTANTS, COST_NAMES, DISTRIBUTIONS, FUNCTIONS, STAT_NAMES
+
+_KEYWORDS = ("let", "show", "assume", "expect", "source", "tags", "within", "rel", "on", "at",
+             "for", "in", "and", "or", "not")
+_TYPES = ("real", "integer", "complex", "dim", "vector", "matrix", "tensor")
+_EXPECTATIONS = ("holds", "proved", "verified", "refuted", "inconclusive", "any")
+_W = r"(?![\w])"
+
+
+class ClaimsLexer(RegexLexer):
+    """Claims of derive: ``claim id "title"`` headers, ``let``/``show`` statements, math."""
+
+    name = "Claims"
+    aliases = ["claims", "claim", "derive"]
+    filenames = ["*.claims"]
+    mimetypes = ["text/x-derive-claims"]
+
+    tokens = {
+        "root": [
+            (r"\n", Whitespace),
+            (r"#[^\n]*", Comment.Single),
+            (r'^(claim)([ \t]+)([A-Za-z_][\w\-]*(?:\.[\w\-]+)*)',
+             bygroups(Keyword.Declaration, Whitespace, Name.Class)),
+            (r"(expect)([ \t]+)(\w+)", bygroups(Keyword, Whitespace, Name.Constant)),
+            (r'"(?:[^"\\\n]|\\.)*"', String.Double),
+            (words(_KEYWORDS, suffix=_W), Keyword),
+            (words(_TYPES, suffix=_W), Keyword.Type),
+            (words(tuple(sorted(STAT_NAMES | COST_NAMES)), suffix=r"(?=\[)"), Name.Builtin.Pseudo),
+            (words(tuple(sorted(FUNCTIONS)) + tuple(sorted(DISTRIBUTIONS)), suffix=r"(?=\()"),
+             Name.Builtin),
+            (words(tuple(sorted(CONSTANTS)) + ("rademacher",), suffix=_W), Name.Constant),
+            (words(_EXPECTATIONS, prefix=r"(?<=expect )", suffix=_W), Name.Constant),
+            (r"\d+(?:\.\d+)?(?:[eE][+\-]?\d+)?j?", Number),
+            (r"⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+|ᵀ|\.T(?!\w)|'", Operator),
+            (r"<=>|<->|=>|->|==|!=|~=|<=|>=|\.\.|\.\*|\.\^|\*\*|[⇔↔⇒⟹→≠≤≥≈~<>=+\-−*/@⊙·×∘⋅^]",
+             Operator),
+            (r"[()\[\],;:]", Punctuation),
+            (r"[^\W\d](?:(?![ᵀ⁻⁰¹²³⁴⁵⁶⁷⁸⁹])\w)*", Name),
+            (r"[ \t\f]+", Whitespace),
+            (r"\\\n", Text),
+            (r".", Text),
+        ],
+    }
+
+
+def highlight_html(text: str) -> str:
+    """Claim text as HTML with inline styles (for the self-contained HTML report)."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+
+    return highlight(text, ClaimsLexer(), HtmlFormatter(noclasses=True, nowrap=True))

@@ -1,0 +1,12 @@
+"""The numeric engine: the typed claim lowered to torch (float64 identities, batched
+Monte Carlo, autograd gradients) on cuda when present, else the CPU.
+
+Strategies, in order: autograd gradient claims, identities/inequalities/conditions on
+random instances, Monte-Carlo statements (E, Var, Std, Cov, P).
+"""
+from derive.engine import Engine
+from derive.numeric.gradients import GradientStrategy
+from derive.numeric.identity import IdentityStrategy
+from derive.numeric.montecarlo import MonteCarloStrategy
+
+ENGINE = Engine("numeric", [GradientStrategy(), IdentityStrategy(), MonteCarloStrategy()])

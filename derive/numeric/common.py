@@ -1,0 +1,80 @@
+"""Shared pieces of the numeric strategies: device choice, statement shape, evidence."""
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+import torch
+
+from derive import model as m
+from derive.engine import Context
+from derive.numeric.instances import claim_seed, make_generator
+from derive.numeric.lower import pick_device
+from derive.outcome import Outcome, Verdict
+from derive.semantics import walk
+
+EVIDENCE_KEYS = ("samples", "estimate", "interval", "error_rate", "tolerance",
+                 "parameter_points", "device", "dtype", "seed")
+
+_threads_set = False
+
+
+def set_threads() -> None:
+    """Few threads: the corpus runs many workers on few shared cores."""
+    global _threads_set
+    if not _threads_set:
+        want = int(os.environ.get("DERIVE_TORCH_THREADS", "1"))
+        if torch.get_num_threads() != want:
+            torch.set_num_threads(want)
+        _threads_set = True
+
+
+def device_of(ctx: Context) -> torch.device:
+    return pick_device(ctx.options.device)
+
+
+def generator_for(ctx: Context, salt: str, device: torch.device) -> tuple[torch.Generator, int]:
+    """A generator seeded from the run seed, the claim id, the statement index and ``salt``."""
+    seed = claim_seed(ctx.options.seed, ctx.claim.id, f"{ctx.index}:{salt}")
+    return make_generator(seed, device), seed
+
+
+def nodes(e: m.Expr) -> list[m.Expr]:
+    return list(walk(e))
+
+
+def has(e: m.Expr, kind: type) -> bool:
+    return any(isinstance(n, kind) for n in walk(e))
+
+
+def calls(e: m.Expr, names: set[str]) -> bool:
+    return any(isinstance(n, m.Call) and n.func in names for n in walk(e))
+
+
+def is_growth_or_cost(e: m.Expr) -> bool:
+    for n in walk(e):
+        if isinstance(n, (m.Cost, m.BigO)):
+            return True
+        if isinstance(n, m.Compare) and "~" in n.ops:
+            return True
+    return False
+
+
+def evidence(ctx: Context, seed: int, device: torch.device, dtype: torch.dtype, *,
+             samples: int, estimate: Any, interval: Any, error_rate: Optional[float],
+             tolerance: Any, parameter_points: list, **extra: Any) -> dict[str, Any]:
+    """The evidence every numeric verdict carries (keys in :data:`EVIDENCE_KEYS`)."""
+    ev = {"samples": samples, "estimate": estimate, "interval": interval,
+          "error_rate": error_rate, "tolerance": tolerance, "parameter_points": parameter_points,
+          "device": str(device), "dtype": str(dtype).replace("torch.", ""), "seed": seed,
+          "run_seed": ctx.options.seed}
+    ev.update(extra)
+    return ev
+
+
+def outcome(verdict: Verdict, summary: str, ev: dict[str, Any]) -> Outcome:
+    return Outcome(verdict, None, None, summary, ev)
+
+
+def fmt(x: float) -> str:
+    return f"{x:.3g}"

@@ -1,0 +1,513 @@
+"""Torch lowerings of the built-in functions of :mod:`derive.language.functions`.
+
+Each lowering takes batched values (leading batch axis, see :mod:`derive.numeric.lower`)
+and follows docs/semantics.md: 1-based axes, spectral norm for matrices, conv as
+cross-correlation, thin SVD with ``X = U diag(S) Vᵀ``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from derive import model as m
+from derive.numeric.lower import Evaluator, LoweringError, Value, is_tensor, leggauss, rank
+
+ELEMENTWISE: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "abs": torch.abs, "sqrt": torch.sqrt, "exp": torch.exp, "log": torch.log,
+    "sin": torch.sin, "cos": torch.cos, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
+    "relu": torch.relu, "sign": torch.sign, "floor": torch.floor, "ceil": torch.ceil,
+    "conj": torch.conj,
+    "re": lambda t: t.real if t.is_complex() else t,
+    "im": lambda t: t.imag if t.is_complex() else torch.zeros_like(t),
+}
+
+
+def flat(t: torch.Tensor) -> torch.Tensor:
+    """All entries of each batch element in one axis."""
+    return t.reshape(t.shape[0], -1)
+
+
+def axis_of(ev: Evaluator, e: m.Call, scope: dict) -> Any:
+    a = e.kwarg("axis")
+    return None if a is None else ev.as_int(ev.ev(a, scope), "an axis")
+
+
+def call(ev: Evaluator, e: m.Call, scope: dict) -> Value:
+    """Evaluate a built-in call (dispatch on the name)."""
+    f = e.func
+    binders = [(k, v) for k, v in e.kwargs if isinstance(v, m.Range)]
+    if binders:
+        return binder(ev, e, binders, scope)
+    if f == "argmin" or f == "argmax":
+        return optimise(ev, e, scope)
+    if f == "grad":
+        return gradient(ev, e, scope)
+    if f in ("logpdf", "pdf", "cdf", "KL"):
+        return density(ev, e, scope)
+    if f == "norm":
+        return norm(ev, e, scope)
+    if f in ("I", "zeros", "ones"):
+        dims = [ev.as_int(ev.ev(a, scope), "a size") for a in e.args]
+        if f == "I":
+            return torch.eye(dims[0], dtype=ev.dtype, device=ev.device).unsqueeze(0)
+        fill = torch.zeros if f == "zeros" else torch.ones
+        return fill(1, *dims, dtype=ev.dtype, device=ev.device)
+    args = [ev.ev(a, scope) for a in e.args]
+    if f in ELEMENTWISE:
+        return ELEMENTWISE[f](ev.tensor(args[0]))
+    handler = HANDLERS.get(f)
+    if handler is None:
+        raise LoweringError(f"no numeric lowering for '{f}'")
+    return handler(ev, e, scope, args)
+
+
+# ---------------------------------------------------------------- reductions
+def _reduce(fn: Callable, ev: Evaluator, e: m.Call, scope: dict, x: Value) -> Value:
+    t = ev.tensor(x)
+    axis = axis_of(ev, e, scope)
+    if axis is None or rank(t) == 0:
+        return fn(flat(t), -1)
+    return fn(t, axis)
+
+
+def h_sum(ev, e, scope, args):
+    return _reduce(lambda t, d: t.sum(d), ev, e, scope, args[0])
+
+
+def h_prod(ev, e, scope, args):
+    return _reduce(lambda t, d: t.prod(d), ev, e, scope, args[0])
+
+
+def h_mean(ev, e, scope, args):
+    return _reduce(lambda t, d: t.mean(d), ev, e, scope, args[0])
+
+
+def h_logsumexp(ev, e, scope, args):
+    return _reduce(lambda t, d: torch.logsumexp(t, d), ev, e, scope, args[0])
+
+
+def h_softmax(ev, e, scope, args):
+    t = ev.tensor(args[0])
+    axis = axis_of(ev, e, scope)
+    if rank(t) <= 1:
+        return torch.softmax(t, -1) if rank(t) == 1 else torch.ones_like(t)
+    return torch.softmax(t, axis if axis is not None else -1)
+
+
+def _maxmin(big: bool):
+    def h(ev, e, scope, args):
+        if len(args) == 1:
+            t = flat(ev.tensor(args[0]))
+            return t.amax(-1) if big else t.amin(-1)
+        if not any(is_tensor(a) for a in args):
+            return max(args) if big else min(args)
+        out = args[0]
+        for a in args[1:]:
+            x, y = ev.align(ev.tensor(out), ev.tensor(a))
+            out = torch.maximum(x, y) if big else torch.minimum(x, y)
+        return out
+    return h
+
+
+def h_rms(ev, e, scope, args):
+    t = flat(ev.tensor(args[0]))
+    return (t * t).mean(-1).sqrt()
+
+
+def h_trace(ev, e, scope, args):
+    return torch.diagonal(ev.tensor(args[0]), dim1=-2, dim2=-1).sum(-1)
+
+
+def h_det(ev, e, scope, args):
+    ev.note_cond(ev.tensor(args[0]))
+    return torch.linalg.det(ev.tensor(args[0]))
+
+
+def h_logdet(ev, e, scope, args):
+    ev.note_cond(ev.tensor(args[0]))
+    return torch.logdet(ev.tensor(args[0]))
+
+
+def h_rank(ev, e, scope, args):
+    t = ev.tensor(args[0])
+    if rank(t) == 1:
+        t = t.unsqueeze(-1)
+    return torch.linalg.matrix_rank(t).to(ev.dtype)
+
+
+def h_numel(ev, e, scope, args):
+    t = ev.tensor(args[0])
+    return int(flat(t).shape[1]) if rank(t) > 0 else 1
+
+
+def h_dot(ev, e, scope, args):
+    return ev.inner(args[0], args[1])
+
+
+# ---------------------------------------------------------------- linear algebra
+def h_inv(ev, e, scope, args):
+    t = ev.tensor(args[0])
+    if rank(t) == 0:
+        return 1.0 / t
+    ev.note_cond(t)
+    return torch.linalg.inv(t)
+
+
+def h_pinv(ev, e, scope, args):
+    t = ev.tensor(args[0])
+    if rank(t) == 1:
+        return torch.linalg.pinv(t.unsqueeze(-1))[:, 0, :]
+    return torch.linalg.pinv(t)
+
+
+def h_matpow(ev, e, scope, args):
+    ev.note_cond(ev.tensor(args[0]))
+    return ev.matpow(ev.tensor(args[0]), args[1])
+
+
+def h_diag(ev, e, scope, args):
+    t = ev.tensor(args[0])
+    if rank(t) == 1:
+        return torch.diag_embed(t)
+    return torch.diagonal(t, dim1=-2, dim2=-1)
+
+
+def h_vec(ev, e, scope, args):
+    t = ev.tensor(args[0])
+    if rank(t) == 2:
+        return t.transpose(-1, -2).reshape(t.shape[0], -1)
+    return flat(t)
+
+
+def _as_matrix(t: torch.Tensor) -> torch.Tensor:
+    return t.unsqueeze(-1) if rank(t) == 1 else t
+
+
+def h_kron(ev, e, scope, args):
+    a, b = ev.tensor(args[0]), ev.tensor(args[1])
+    if rank(a) == 0 or rank(b) == 0:
+        return ev.elementwise(a, b, lambda x, y: x * y)
+    vec = rank(a) == 1 and rank(b) == 1
+    A, B = _as_matrix(a), _as_matrix(b)
+    out = torch.einsum("bij,bkl->bikjl", A, B)
+    out = out.reshape(out.shape[0], A.shape[1] * B.shape[1], A.shape[2] * B.shape[2])
+    return out[..., 0] if vec else out
+
+
+def h_outer(ev, e, scope, args):
+    a, b = flat(ev.tensor(args[0])), flat(ev.tensor(args[1]))
+    return a.unsqueeze(-1) * b.unsqueeze(-2)
+
+
+def h_concat(ev, e, scope, args):
+    ts = [ev.tensor(a) for a in args]
+    axis = axis_of(ev, e, scope) or 1
+    batch = max(t.shape[0] for t in ts)
+    ts = [t.expand(batch, *t.shape[1:]) if rank(t) > 0 else t.expand(batch).unsqueeze(-1)
+          for t in ts]
+    return torch.cat(ts, dim=axis)
+
+
+def h_svd(ev, e, scope, args):
+    U, S, Vh = torch.linalg.svd(ev.tensor(args[0]), full_matrices=False)
+    return (U, S, Vh.transpose(-1, -2))
+
+
+def _real_if_close(t: torch.Tensor) -> torch.Tensor:
+    if t.is_complex() and bool((t.imag.abs() <= 1e-9 * (1 + t.abs())).all()):
+        return t.real
+    return t
+
+
+def h_eigvals(ev, e, scope, args):
+    t = ev.tensor(args[0])
+    if bool(torch.allclose(t, t.transpose(-1, -2))):
+        return torch.linalg.eigvalsh(t)
+    return _real_if_close(torch.linalg.eigvals(t))
+
+
+def h_eig(ev, e, scope, args):
+    t = ev.tensor(args[0])
+    if bool(torch.allclose(t, t.transpose(-1, -2))):
+        vals, vecs = torch.linalg.eigh(t)
+        return (vals, vecs)
+    vals, vecs = torch.linalg.eig(t)
+    return (_real_if_close(vals), _real_if_close(vecs))
+
+
+def h_fft(ev, e, scope, args):
+    return torch.fft.fft(ev.tensor(args[0]), dim=-1)
+
+
+def h_ifft(ev, e, scope, args):
+    return torch.fft.ifft(ev.tensor(args[0]), dim=-1)
+
+
+def h_pad(ev, e, scope, args):
+    t = ev.tensor(args[0])
+    p = ev.as_int(args[1], "a padding")
+    return F.pad(t, (p, p) * rank(t))
+
+
+# ---------------------------------------------------------------- convolution
+def _conv_args(ev: Evaluator, e: m.Call, scope: dict) -> tuple[int, int]:
+    s = e.kwarg("stride")
+    p = e.kwarg("padding")
+    stride = 1 if s is None else ev.as_int(ev.ev(s, scope), "a stride")
+    padding = 0 if p is None else ev.as_int(ev.ev(p, scope), "a padding")
+    return stride, padding
+
+
+def h_conv(ev, e, scope, args):
+    """Cross-correlation (no kernel flip), 1-D or 2-D, single channel, batched."""
+    x, w = ev.tensor(args[0]), ev.tensor(args[1])
+    stride, padding = _conv_args(ev, e, scope)
+    dims = rank(x)
+    if dims not in (1, 2) or rank(w) != dims:
+        raise LoweringError("conv needs two vectors or two matrices")
+    conv = F.conv1d if dims == 1 else F.conv2d
+    bx, bw = x.shape[0], w.shape[0]
+    if bw == 1:
+        out = conv(x.unsqueeze(1), w.unsqueeze(1), stride=stride, padding=padding)
+        return out[:, 0]
+    batch = max(bx, bw)
+    x = x.expand(batch, *x.shape[1:])
+    w = w.expand(batch, *w.shape[1:])
+    out = conv(x.unsqueeze(0), w.unsqueeze(1), stride=stride, padding=padding, groups=batch)
+    return out[0]
+
+
+def _pool(kind: str):
+    def h(ev, e, scope, args):
+        x = ev.tensor(args[0])
+        k = ev.as_int(args[1], "a pool size")
+        s = e.kwarg("stride")
+        stride = k if s is None else ev.as_int(ev.ev(s, scope), "a stride")
+        dims = rank(x)
+        fn = {("max", 1): F.max_pool1d, ("max", 2): F.max_pool2d,
+              ("avg", 1): F.avg_pool1d, ("avg", 2): F.avg_pool2d}.get((kind, dims))
+        if fn is None:
+            raise LoweringError("pooling needs a vector or a matrix")
+        return fn(x.unsqueeze(1), k, stride=stride)[:, 0]
+    return h
+
+
+# ---------------------------------------------------------------- combinatorics
+def h_binomial(ev, e, scope, args):
+    n, k = args
+    if isinstance(n, int) and isinstance(k, int):
+        return math.comb(n, k) if 0 <= k <= n else 0
+    n, k = ev.tensor(n), ev.tensor(k)
+    return torch.exp(torch.lgamma(n + 1) - torch.lgamma(k + 1) - torch.lgamma(n - k + 1))
+
+
+def h_factorial(ev, e, scope, args):
+    n = args[0]
+    if isinstance(n, int) and 0 <= n <= 170:
+        return float(math.factorial(n))
+    return torch.exp(torch.lgamma(ev.tensor(n) + 1))
+
+
+# ---------------------------------------------------------------- binders
+def binder(ev: Evaluator, e: m.Call, binders: list, scope: dict) -> Value:
+    """``sum(i = 1..n, body)``, ``prod(…)`` by iteration; ``integrate`` by quadrature."""
+    if e.func == "integrate":
+        return integrate(ev, e, binders, scope)
+    if e.func not in ("sum", "prod"):
+        raise LoweringError(f"{e.func} takes no index binder")
+
+    def loop(k: int, sc: dict, acc: Value) -> Value:
+        if k == len(binders):
+            v = ev.ev(e.args[0], sc)
+            if acc is None:
+                return v
+            return ev.binop("+" if e.func == "sum" else "*", acc, v)
+        name, rng = binders[k]
+        lo, hi = ev.e_Range(rng, sc)
+        for i in range(lo, hi + 1):
+            acc = loop(k + 1, {**sc, name: i}, acc)
+        return acc
+
+    out = loop(0, dict(scope), None)
+    if out is None:
+        return 0 if e.func == "sum" else 1
+    return out
+
+
+def integrate(ev: Evaluator, e: m.Call, binders: list, scope: dict) -> Value:
+    """Composite Gauss–Legendre (substituting x = t/(1-t²) on infinite ranges)."""
+    if len(binders) != 1:
+        raise LoweringError("integrate takes one variable")
+    name, rng = binders[0]
+    lo, hi = float(ev.tensor(ev.ev(rng.lo, scope)).reshape(-1)[0]), \
+        float(ev.tensor(ev.ev(rng.hi, scope)).reshape(-1)[0])
+    nodes, weights = leggauss(32)
+    panels = 64
+    xs, ws = [], []
+    infinite = math.isinf(lo) or math.isinf(hi)
+    a, b = lo, hi
+    if infinite:
+        a = -1.0 + 1e-12 if math.isinf(lo) else lo / (1 + math.sqrt(1 + 4 * lo * lo)) * 2 if lo else 0.0
+        b = 1.0 - 1e-12 if math.isinf(hi) else hi / (1 + math.sqrt(1 + 4 * hi * hi)) * 2 if hi else 0.0
+    edges = torch.linspace(a, b, panels + 1, dtype=torch.float64)
+    for j in range(panels):
+        l, r = float(edges[j]), float(edges[j + 1])
+        for x, w in zip(nodes, weights):
+            xs.append((r - l) / 2 * x + (r + l) / 2)
+            ws.append((r - l) / 2 * w)
+    t = torch.tensor(xs, dtype=ev.dtype, device=ev.device)
+    wt = torch.tensor(ws, dtype=ev.dtype, device=ev.device)
+    if infinite:
+        x = t / (1 - t * t)
+        wt = wt * (1 + t * t) / (1 - t * t) ** 2
+    else:
+        x = t
+    vals = ev.tensor(ev.ev(e.args[0], {**scope, name: x}))
+    if vals.shape[0] == x.shape[0]:
+        vals = torch.nan_to_num(vals, nan=0.0) if infinite else vals
+        return (vals * wt.reshape(-1, *([1] * rank(vals)))).sum(0, keepdim=True)
+    raise LoweringError("integrate over a batched environment is not supported")
+
+
+# ---------------------------------------------------------------- grad, argmin
+def gradient(ev: Evaluator, e: m.Call, scope: dict) -> Value:
+    """``grad(f, x)`` by autograd (graph kept so it can be differentiated again)."""
+    target = e.args[1]
+    if not isinstance(target, m.Name):
+        raise LoweringError("grad(f, x) needs a name as x")
+    x0 = ev.tensor(ev.lookup(target.id, scope))
+    x = x0.detach().clone().to(ev.dtype if not x0.is_complex() else x0.dtype).requires_grad_(True)
+    if target.id in scope:
+        inner, sc = ev, {**scope, target.id: x}
+    else:
+        inner, sc = ev.child({target.id: x}), dict(scope)
+    with torch.enable_grad():
+        f = ev.tensor(inner.ev(e.args[0], sc))
+        if rank(f) != 0:
+            if flat(f).shape[1] != 1:
+                raise LoweringError("grad(f, x) needs a scalar f")
+            f = f.reshape(f.shape[0])
+        if not f.requires_grad:
+            return torch.zeros_like(x)
+        (g,) = torch.autograd.grad(f.sum(), x, create_graph=torch.is_grad_enabled() and x0.requires_grad)
+    return g
+
+
+def optimise(ev: Evaluator, e: m.Call, scope: dict) -> Value:
+    """1-D argmin/argmax over the variable's domain: grid, then golden-section refinement."""
+    var = e.args[0]
+    if not isinstance(var, m.Name):
+        raise LoweringError(f"{e.func} needs a variable")
+    lo, hi = -1e4, 1e4
+    from derive.numeric.instances import scalar_range
+    info = ev.checked.symbols.get(var.id) if ev.checked is not None else None
+    if info is not None and info.role == "scalar":
+        lo, hi = scalar_range(info, ev, wide=True)
+    sign = 1.0 if e.func == "argmin" else -1.0
+
+    def f(points: torch.Tensor) -> torch.Tensor:
+        v = ev.tensor(ev.ev(e.args[1], {**scope, var.id: points}))
+        return sign * v.reshape(v.shape[0], -1)[:, 0]
+
+    mags = torch.logspace(-6, 4, 400, dtype=ev.dtype, device=ev.device)
+    grid = torch.cat([-mags.flip(0), torch.zeros(1, dtype=ev.dtype, device=ev.device), mags])
+    grid = grid[(grid >= lo) & (grid <= hi)]
+    extra = torch.linspace(lo if math.isfinite(lo) else -10.0, hi if math.isfinite(hi) else 10.0,
+                           401, dtype=ev.dtype, device=ev.device)
+    grid = torch.unique(torch.cat([grid, extra]))
+    vals = f(grid)
+    if vals.shape[0] != grid.shape[0]:
+        raise LoweringError(f"{e.func} over a batched environment is not supported")
+    vals = torch.nan_to_num(vals, nan=math.inf)
+    i = int(torch.argmin(vals))
+    a = float(grid[max(i - 1, 0)])
+    b = float(grid[min(i + 1, grid.shape[0] - 1)])
+    phi = (math.sqrt(5) - 1) / 2
+    for _ in range(100):
+        c, d = b - phi * (b - a), a + phi * (b - a)
+        fc, fd = f(torch.tensor([c, d], dtype=ev.dtype, device=ev.device)).tolist()
+        if fc <= fd:
+            b = d
+        else:
+            a = c
+        if b - a <= 1e-13 * max(1.0, abs(a)):
+            break
+    return (a + b) / 2
+
+
+# ---------------------------------------------------------------- distributions
+def distribution(ev: Evaluator, d: m.Expr, scope: dict) -> torch.distributions.Distribution:
+    """A torch distribution for ``normal(μ, variance)`` and friends."""
+    name, args = (d.id, ()) if isinstance(d, m.Name) else (d.func, d.args)
+    vals = [ev.tensor(ev.ev(a, scope)) for a in args]
+    D = torch.distributions
+    if name == "normal":
+        mu, var = vals
+        if rank(var) == 2:
+            return D.MultivariateNormal(mu, covariance_matrix=var)
+        return D.Normal(mu, var.sqrt())
+    if name == "uniform":
+        return D.Uniform(vals[0], vals[1])
+    if name == "bernoulli":
+        return D.Bernoulli(probs=vals[0])
+    if name == "exponential":
+        return D.Exponential(vals[0])
+    if name == "categorical":
+        return D.Categorical(probs=vals[0])
+    raise LoweringError(f"no density for {name}")
+
+
+def density(ev: Evaluator, e: m.Call, scope: dict) -> Value:
+    if e.func == "KL":
+        p, q = (distribution(ev, a, scope) for a in e.args)
+        return torch.distributions.kl_divergence(p, q)
+    dist = distribution(ev, e.args[0], scope)
+    x = ev.tensor(ev.ev(e.args[1], scope))
+    if isinstance(dist, torch.distributions.Categorical):
+        x = x - 1  # categories are 1..K
+    if e.func == "cdf":
+        return dist.cdf(x)
+    lp = dist.log_prob(x)
+    return lp if e.func == "logpdf" else lp.exp()
+
+
+def norm(ev: Evaluator, e: m.Call, scope: dict) -> Value:
+    x = ev.tensor(ev.ev(e.args[0], scope))
+    kind: Any = 2
+    if len(e.args) == 2:
+        a = e.args[1]
+        if isinstance(a, m.Name) and a.id in ("fro", "inf"):
+            kind = a.id
+        else:
+            kind = ev.ev(a, scope)
+            kind = float(kind) if not is_tensor(kind) else float(kind.reshape(-1)[0])
+    if rank(x) == 0:
+        return x.abs()
+    if rank(x) == 2 and x.shape[1] > 1 and x.shape[2] > 1:
+        order = {2: 2, 1: 1, "inf": math.inf, "fro": "fro"}.get(kind if kind != 2.0 else 2, None)
+        if kind == 1.0:
+            order = 1
+        if order is None:
+            raise LoweringError(f"unknown matrix norm {kind}")
+        return torch.linalg.matrix_norm(x, ord=order)
+    v = flat(x)
+    if kind in ("fro", 2, 2.0):
+        return torch.linalg.vector_norm(v, 2, dim=-1)
+    if kind == "inf":
+        return v.abs().amax(-1)
+    return torch.linalg.vector_norm(v, float(kind), dim=-1)
+
+
+HANDLERS: dict[str, Callable] = {
+    "sum": h_sum, "prod": h_prod, "mean": h_mean, "logsumexp": h_logsumexp,
+    "softmax": h_softmax, "max": _maxmin(True), "min": _maxmin(False), "rms": h_rms,
+    "trace": h_trace, "det": h_det, "logdet": h_logdet, "rank": h_rank, "numel": h_numel,
+    "dot": h_dot, "inv": h_inv, "pinv": h_pinv, "matpow": h_matpow, "diag": h_diag,
+    "vec": h_vec, "kron": h_kron, "outer": h_outer, "concat": h_concat, "svd": h_svd,
+    "eig": h_eig, "eigvals": h_eigvals, "fft": h_fft, "ifft": h_ifft, "pad": h_pad,
+    "conv": h_conv, "maxpool": _pool("max"), "avgpool": _pool("avg"),
+    "binomial": h_binomial, "factorial": h_factorial,
+}

@@ -1,0 +1,328 @@
+"""Identities, inequalities and conditions over random instances, in float64.
+
+A statement with no ``E/Var/Std/Cov/P`` is a claim for *all* declared values, so it is
+tested on batches of random instances (sizes from 1 up, scalars in their domains,
+structured matrices as declared).  ``==`` passes when the discrepancy is within the
+rounding tolerance ``C·n·eps·cond`` of the largest intermediate magnitude; an
+inequality additionally gets a gradient-ascent search for a violation.  A clear
+counterexample refutes (and is shrunk); an error between rounding level and a clear
+counterexample is inconclusive.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import torch
+
+from derive import model as m
+from derive.engine import Context
+from derive.numeric import common
+from derive.numeric.instances import (SIZE_MENU, Instance, Unsatisfiable, assumptions,
+                                      choose_sizes, holds, instances)
+from derive.numeric.lower import Evaluator, LoweringError, Value, rank
+from derive.outcome import Outcome, Verdict
+
+EPS64 = float(torch.finfo(torch.float64).eps)
+ROUNDING_C = 64.0          # tol = C · n · eps · cond (relative to the largest intermediate)
+CLEAR_MARGIN = 1e3         # a counterexample must exceed the tolerance this many times …
+CLEAR_FLOOR = 1e-7         # … and this relative size
+SINGLE = {"argmin", "argmax", "integrate"}   # lowerings that use the batch axis themselves
+MODERATE_MENU = (12, 16, 24, 32)
+COMPARE_OPS = {"==", "!=", "<", "<=", ">", ">=", "≈"}
+
+
+@dataclass
+class Batch:
+    """The outcome of one batch of instances."""
+
+    tried: int = 0
+    undefined: int = 0
+    worst: float = 0.0            # largest (error / allowed) ratio among defined members
+    worst_rel: float = 0.0        # largest relative error / violation
+    clear: Optional[int] = None   # index of a clear counterexample
+    unclear: bool = False         # some member above tolerance but not clearly
+    instance: Optional[Instance] = None
+    tol_rel: float = 0.0
+
+
+def applies(statement: m.Expr) -> bool:
+    """Deterministic conditions: comparisons and logic without statistics or costs."""
+    if common.is_growth_or_cost(statement) or common.has(statement, m.Stat):
+        return False
+    if isinstance(statement, m.Compare):
+        return all(op in COMPARE_OPS for op in statement.ops)
+    return isinstance(statement, m.Logic)
+
+
+def flat2(v: Value, ev: Evaluator) -> torch.Tensor:
+    t = ev.tensor(v)
+    if t.dtype == torch.bool:
+        t = t.to(torch.float64)
+    return t.reshape(t.shape[0], -1)
+
+
+def pair(a: Value, b: Value, ev: Evaluator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both sides as (batch, entries), broadcasting scalars; a shape mismatch is an error."""
+    x, y = flat2(a, ev), flat2(b, ev)
+    if x.shape[1] != y.shape[1]:
+        if x.shape[1] == 1:
+            x = x.expand(x.shape[0], y.shape[1])
+        elif y.shape[1] == 1:
+            y = y.expand(y.shape[0], x.shape[1])
+        else:
+            raise LoweringError(f"the sides have {x.shape[1]} and {y.shape[1]} entries")
+    batch = max(x.shape[0], y.shape[0])
+    return x.expand(batch, x.shape[1]), y.expand(batch, y.shape[1])
+
+
+def relation(op: str, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor, tol: torch.Tensor,
+             show: m.Show) -> tuple[torch.Tensor, torch.Tensor]:
+    """(excess, allowed) per member: excess ≤ allowed passes; see :func:`clear_limit`."""
+    if x.is_complex() or y.is_complex():
+        diff = (x - y).abs()
+    else:
+        diff = x - y
+    if op in ("==", "≈", "!="):
+        d = diff.abs().amax(-1)
+        allowed = tol * scale
+        if show.within is not None:
+            allowed = allowed + float(show.within)
+        elif show.rel is not None or op == "≈":
+            r = float(show.rel) if show.rel is not None else 1e-2
+            allowed = allowed + r * y.abs().amax(-1)
+        if op == "!=":  # refuted only by an exact (rounding-level) equality
+            return (d <= allowed).to(d.dtype), torch.full_like(d, 0.5)
+        return d, allowed
+    if op in ("<", "<="):
+        v = diff.real.amax(-1) if diff.is_complex() else diff.amax(-1)
+    else:
+        v = (-diff).amax(-1)
+    allowed = tol * scale + (float(show.within) if show.within is not None else 0.0)
+    return v, allowed
+
+
+class IdentityStrategy:
+    """For-all statements checked on random float64 instances."""
+
+    name = "random-instances"
+    kinds = ("plain",)
+
+    def __init__(self, rounds: int = 4, batch: int = 6):
+        self.rounds, self.batch = rounds, batch
+
+    def wants(self, statement: m.Expr) -> bool:
+        return applies(statement) and not common.calls(statement, {"grad"})
+
+    def attempt(self, ctx: Context) -> Optional[Outcome]:
+        if not self.wants(ctx.statement):
+            return None
+        common.set_threads()
+        device = common.device_of(ctx)
+        g, seed = common.generator_for(ctx, self.name, device)
+        try:
+            return self.run(ctx, g, seed, device)
+        except Unsatisfiable as exc:
+            return common.outcome(Verdict.INCONCLUSIVE, f"cannot build instances: {exc}",
+                                  common.evidence(ctx, seed, device, torch.float64, samples=0,
+                                                  estimate=None, interval=None, error_rate=None,
+                                                  tolerance=None, parameter_points=[],
+                                                  reason=str(exc)))
+        except LoweringError as exc:
+            ctx.notes.append(f"numeric: {exc}")
+            return None
+
+    # ------------------------------------------------------------ the loop
+    def run(self, ctx: Context, g: torch.Generator, seed: int, device: torch.device) -> Outcome:
+        start = time.perf_counter()
+        single = common.calls(ctx.statement, SINGLE)
+        batch = 1 if single else self.batch
+        rounds = self.rounds * (3 if single else 1)
+        tried = undefined = 0
+        worst_ratio = worst_rel = 0.0
+        points: list[dict] = []
+        unclear = 0
+        search_done = False
+        fixed = sized_by_defines(ctx)
+        plan = [SIZE_MENU] * rounds + [MODERATE_MENU]
+        last_error: Optional[str] = None
+        for r, menu in enumerate(plan):
+            try:
+                sizes = choose_sizes(ctx.checked, g, fixed, menu=menu)
+            except Unsatisfiable:
+                if r == 0:
+                    raise
+                continue
+            try:
+                res = self.check(ctx, g, device, sizes, batch if menu is SIZE_MENU else 2)
+            except Unsatisfiable:
+                if r == 0 and not points:
+                    raise
+                continue
+            except (RuntimeError, ValueError, ZeroDivisionError, OverflowError) as exc:
+                last_error = f"{type(exc).__name__}: {exc}"
+                continue
+            tried += res.tried
+            undefined += res.undefined
+            points.append(res.instance.describe() if res.instance is not None else dict(sizes))
+            worst_ratio = max(worst_ratio, res.worst)
+            worst_rel = max(worst_rel, res.worst_rel)
+            unclear += res.unclear
+            if res.clear is not None:
+                return self.refute(ctx, g, seed, device, res, sizes, tried, points, start)
+            if not search_done and self.searchable(ctx):
+                found = self.search(ctx, g, device, sizes)
+                search_done = True
+                if found is not None:
+                    return self.refute(ctx, g, seed, device, found, sizes, tried + found.tried,
+                                       points, start, how="gradient-ascent search")
+            if time.perf_counter() - start > 1.0:
+                break
+        ev = common.evidence(ctx, seed, device, torch.float64, samples=tried,
+                             estimate=worst_rel, interval=[0.0, worst_rel], error_rate=None,
+                             tolerance=f"{ROUNDING_C:g}·n·eps·cond" + (
+                                 f" + within {float(ctx.show.within):g}" if ctx.show.within else "") + (
+                                 f" + rel {float(ctx.show.rel):g}" if ctx.show.rel else ""),
+                             parameter_points=points, instances=tried, largest_error=worst_rel,
+                             largest_error_over_tolerance=worst_ratio, undefined=undefined,
+                             seconds=round(time.perf_counter() - start, 3))
+        if last_error and tried == 0:
+            ev["reason"] = last_error
+            return common.outcome(Verdict.INCONCLUSIVE, f"evaluation failed: {last_error}", ev)
+        if tried == 0 or tried == undefined:
+            return common.outcome(Verdict.INCONCLUSIVE,
+                                  "no instance where both sides are defined", ev)
+        if unclear:
+            return common.outcome(Verdict.INCONCLUSIVE,
+                                  f"errors above the rounding tolerance but below a clear "
+                                  f"counterexample (largest relative error {common.fmt(worst_rel)})", ev)
+        return common.outcome(Verdict.VERIFIED,
+                              f"holds on {tried - undefined} random instances "
+                              f"(largest relative error {common.fmt(worst_rel)})", ev)
+
+    # ------------------------------------------------------------ one batch
+    def check(self, ctx: Context, g: torch.Generator, device: torch.device, sizes: dict[str, int],
+              batch: int, simple: bool = False, params: Optional[dict] = None) -> Batch:
+        inst, mask = instances(ctx.checked, g, device, sizes, batch, torch.float64, simple=simple,
+                               params=params)
+        return self.evaluate(ctx, inst, mask, sizes, device)
+
+    def evaluate(self, ctx: Context, inst: Instance, mask: Optional[torch.Tensor],
+                 sizes: dict[str, int], device: torch.device) -> Batch:
+        batch = max([v.shape[0] for v in inst.env.values() if isinstance(v, torch.Tensor)] + [1])
+        ev = Evaluator(inst.env, device, torch.float64, ctx.checked).track(batch)
+        excess, allowed, tol_rel = self.measure(ctx, ev, sizes)
+        n = excess.shape[0]
+        defined = torch.isfinite(excess) & torch.isfinite(allowed)
+        if mask is not None:
+            mask = mask.reshape(-1).expand(n) if mask.numel() == 1 else mask.reshape(-1)
+            defined = defined & mask
+        out = Batch(tried=int(mask.sum()) if mask is not None else n, instance=inst, tol_rel=tol_rel)
+        out.undefined = out.tried - int(defined.sum())
+        if not bool(defined.any()):
+            return out
+        scale = ev.scale.expand(n).clamp_min(1e-300)
+        ratio = torch.where(defined, excess / allowed.clamp_min(1e-300), torch.zeros_like(excess))
+        rel = torch.where(defined, excess / scale, torch.zeros_like(excess))
+        out.worst = float(ratio.max())
+        out.worst_rel = float(rel.max())
+        clear = defined & (excess > self.clear_limit(ctx, allowed, scale))
+        if bool(clear.any()):
+            out.clear = int(torch.nonzero(clear)[0])
+        elif bool((defined & (excess > allowed)).any()):
+            out.unclear = True
+        return out
+
+    def clear_limit(self, ctx: Context, allowed: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        if ctx.show.within is not None or ctx.show.rel is not None:
+            return allowed
+        if isinstance(ctx.statement, m.Logic) or "!=" in getattr(ctx.statement, "ops", ()):
+            return allowed
+        return torch.maximum(allowed * CLEAR_MARGIN, scale * CLEAR_FLOOR)
+
+    def measure(self, ctx: Context, ev: Evaluator, sizes: dict[str, int]
+                ) -> tuple[torch.Tensor, torch.Tensor, float]:
+        """Per-member (excess, allowed) of the whole statement, and the relative tolerance."""
+        st = ctx.statement
+        if isinstance(st, m.Logic):
+            truth = ev.tensor(ev.ev(st)).reshape(-1)
+            excess = (~truth.bool()).to(torch.float64)
+            return excess, torch.full_like(excess, 0.5), 0.0
+        values = [ev.ev(x) for x in st.operands]
+        n = max([1] + [v for v in sizes.values() if isinstance(v, int)] +
+                [max(v.shape[1:]) for v in values if isinstance(v, torch.Tensor) and v.dim() > 1])
+        cond = 1.0
+        if ev.conds:
+            cond = max(float(c.max()) for c in ev.conds)
+        tol_rel = ROUNDING_C * n * EPS64 * max(cond, 1.0)
+        scale = ev.scale.clamp_min(1e-300)
+        excess_all = allowed_all = None
+        for op, a, b in zip(st.ops, values, values[1:]):
+            x, y = pair(a, b, ev)
+            sc = scale.expand(x.shape[0])
+            excess, allowed = relation(op, x, y, sc, torch.full_like(sc, tol_rel), ctx.show)
+            ratio = excess / allowed.clamp_min(1e-300)
+            if excess_all is None:
+                excess_all, allowed_all = excess, allowed
+            else:
+                worse = ratio > excess_all / allowed_all.clamp_min(1e-300)
+                excess_all = torch.where(worse, excess, excess_all)
+                allowed_all = torch.where(worse, allowed, allowed_all)
+        return excess_all, allowed_all, tol_rel
+
+    # ------------------------------------------------------------ search
+    def searchable(self, ctx: Context) -> bool:
+        st = ctx.statement
+        return isinstance(st, m.Compare) and any(op in ("<", "<=", ">", ">=") for op in st.ops)
+
+    def search(self, ctx: Context, g: torch.Generator, device: torch.device,
+               sizes: dict[str, int], steps: int = 40) -> Optional[Batch]:
+        """Gradient ascent on (left − right) over the free unstructured inputs."""
+        from derive.numeric.search import ascend
+        return ascend(self, ctx, g, device, sizes, steps)
+
+    # ------------------------------------------------------------ refutation
+    def refute(self, ctx: Context, g: torch.Generator, seed: int, device: torch.device, res: Batch,
+               sizes: dict[str, int], tried: int, points: list, start: float,
+               how: str = "random instances") -> Outcome:
+        from derive.numeric.shrink import shrink
+        small = shrink(self, ctx, g, device, sizes)
+        witness = counterexample(res)
+        ev = common.evidence(ctx, seed, device, torch.float64, samples=tried,
+                             estimate=res.worst_rel, interval=[res.worst_rel, res.worst_rel],
+                             error_rate=0.0, tolerance=f"{ROUNDING_C:g}·n·eps·cond = {res.tol_rel:.3g}",
+                             parameter_points=points, instances=tried,
+                             largest_error=res.worst_rel, counterexample=witness,
+                             found_by=how, seconds=round(time.perf_counter() - start, 3))
+        if small is not None:
+            ev["shrunk"] = small
+        where = ", ".join(f"{k}={v}" for k, v in (small or witness.get("sizes", {})).items())
+        return common.outcome(Verdict.REFUTED,
+                              f"counterexample ({how}) with relative error "
+                              f"{common.fmt(res.worst_rel)}" + (f" at {where}" if where else ""), ev)
+
+
+def counterexample(res: Batch) -> dict[str, Any]:
+    """A small, JSON-friendly description of the failing instance."""
+    out: dict[str, Any] = {}
+    if res.instance is None:
+        return out
+    i = res.clear or 0
+    out["sizes"] = dict(res.instance.sizes)
+    vals = {}
+    for k, v in res.instance.env.items():
+        if isinstance(v, torch.Tensor) and v.numel() <= 64 * max(1, v.shape[0]) and v.dtype.is_floating_point:
+            row = v[i if v.shape[0] > i else 0]
+            vals[k] = [round(float(x), 6) for x in row.reshape(-1).tolist()] if row.dim() else \
+                round(float(row), 6)
+        elif isinstance(v, (int, float)) and k not in out["sizes"]:
+            vals[k] = v
+    out["values"] = vals
+    return out
+
+
+def sized_by_defines(ctx: Context) -> dict[str, int]:
+    """No dims are fixed by default; defines (``let n = 256``) fix themselves."""
+    return {}

@@ -1,0 +1,491 @@
+"""Random instances that respect a claim's declarations.
+
+Sizes go from 1 to moderate; scalars fall inside their bounds/intervals; matrices
+are built to be invertible (condition number at most ``COND``), symmetric, spd/psd,
+orthogonal, diagonal, … as declared; arbitrary smooth functions become small tanh
+networks; random names are drawn from their distributions (``normal(μ, variance)``).
+``assume`` conditions are met by bounded rejection: when no instance satisfies them the
+caller reports *inconclusive* and says so.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import sympy as sp
+import torch
+
+from derive import model as m
+from derive.numeric.lower import Evaluator, LoweringError, Value, rank
+from derive.semantics import CheckedClaim, SymbolInfo
+
+COND = 10.0           # target condition number of 'invertible' matrices
+SIZE_MENU = (1, 2, 3, 4, 5, 7, 8)
+REJECTION_TRIES = 64
+SIMPLE_VALUES = (1.0, 2.0, 0.5, -1.0, 3.0, -2.0, 0.25, 0.1, 0.9, 10.0, 0.0)
+
+
+class Unsatisfiable(Exception):
+    """No instance met the claim's assumptions within the rejection budget."""
+
+
+def claim_seed(run_seed: int, claim_id: str, salt: str = "") -> int:
+    """A stable 63-bit seed from the run seed and the claim id (not Python's hash())."""
+    digest = hashlib.sha256(f"{run_seed}:{claim_id}:{salt}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+def make_generator(seed: int, device: torch.device) -> torch.Generator:
+    g = torch.Generator(device=device)
+    g.manual_seed(seed)
+    return g
+
+
+@dataclass
+class Instance:
+    """One environment (batched values), with the sizes and parameters it used."""
+
+    env: dict[str, Value]
+    sizes: dict[str, int] = field(default_factory=dict)
+    params: dict[str, float] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.sizes, **{k: round(v, 6) for k, v in self.params.items()}}
+
+
+# ---------------------------------------------------------------- shapes
+def shape_of(info: SymbolInfo, sizes: dict[str, int]) -> tuple[int, ...]:
+    """Concrete shape of a declared tensor from its symbolic dims."""
+    out = []
+    for d in info.vtype.shape:
+        if d is None:
+            raise LoweringError(f"the shape of '{info.text}' is unknown")
+        out.append(concrete_dim(d, sizes))
+    return tuple(out)
+
+
+_DIM_CACHE: dict[tuple, int] = {}
+
+
+def concrete_dim(d: Any, sizes: dict[str, int]) -> int:
+    """A SymPy size with the sizes substituted (memoised: Monte Carlo asks per chunk)."""
+    if isinstance(d, int):
+        return d
+    if d.is_Integer:
+        return int(d)
+    names = sorted(s.name for s in d.free_symbols)
+    key = (d, tuple((n, sizes.get(n)) for n in names))
+    hit = _DIM_CACHE.get(key)
+    if hit is not None:
+        return hit
+    subs = {s: sizes[s.name] for s in d.free_symbols if s.name in sizes}
+    v = d.subs(subs) if subs else d
+    if not v.is_number:
+        raise LoweringError(f"size {d} has no value")
+    if len(_DIM_CACHE) > 4096:
+        _DIM_CACHE.clear()
+    _DIM_CACHE[key] = int(v)
+    return int(v)
+
+
+def dim_names(checked: CheckedClaim) -> list[str]:
+    """Free sizes: dims, integer scalars used in shapes, sweep variables."""
+    names = []
+    in_shapes = set()
+    for v in checked.symbols.values():
+        for d in (v.vtype.shape if v.role == "tensor" else ()):
+            if d is not None and hasattr(d, "free_symbols"):
+                in_shapes |= {s.name for s in d.free_symbols}
+    for k, v in checked.symbols.items():
+        if v.role in ("dim", "sweep") and not v.random:
+            names.append(k)
+        elif v.role == "scalar" and v.domain == "integer" and not v.random and k in in_shapes:
+            names.append(k)
+    return names
+
+
+def sweep_values(info: SymbolInfo, ev: Evaluator) -> list[int]:
+    values = info.statement.values
+    if isinstance(values, m.Block):
+        return [ev.as_int(ev.ev(x)) for row in values.rows for x in row]
+    lo, hi = ev.e_Range(values, {})
+    return list(range(lo, hi + 1))
+
+
+# ---------------------------------------------------------------- scalars
+def scalar_range(info: SymbolInfo, ev: Evaluator, wide: bool = False) -> tuple[float, float]:
+    """The declared [lo, hi] of a scalar (open ends are nudged inside)."""
+    spec = info.statement.type if isinstance(info.statement, m.Decl) else None
+    lo, hi = -math.inf, math.inf
+    if isinstance(spec, m.ScalarType):
+        for op, bound in spec.bounds:
+            b = _num(ev.ev(bound))
+            if op in (">", ">="):
+                lo = max(lo, b + (1e-9 if op == ">" else 0.0))
+            elif op in ("<", "<="):
+                hi = min(hi, b - (1e-9 if op == "<" else 0.0))
+        if spec.interval is not None:
+            iv = spec.interval
+            a, b = _num(ev.ev(iv.lo)), _num(ev.ev(iv.hi))
+            lo = max(lo, a if iv.lo_closed else a + 1e-9 * max(1.0, abs(a)))
+            hi = min(hi, b if iv.hi_closed else b - 1e-9 * max(1.0, abs(b)))
+    return lo, hi
+
+
+def _num(v: Value) -> float:
+    if isinstance(v, torch.Tensor):
+        return float(v.reshape(-1)[0])
+    return float(v)
+
+
+def excluded(info: SymbolInfo, ev: Evaluator) -> list[float]:
+    spec = info.statement.type if isinstance(info.statement, m.Decl) else None
+    out = []
+    if isinstance(spec, m.ScalarType):
+        out = [_num(ev.ev(b)) for op, b in spec.bounds if op == "!="]
+        if "nonzero" in {p.name for p in spec.props}:
+            out.append(0.0)
+    return out
+
+
+def draw_scalar(info: SymbolInfo, ev: Evaluator, g: torch.Generator, batch: int,
+                simple: bool = False) -> Value:
+    """A value inside the declared domain; integers stay Python ints (shared by the batch)."""
+    lo, hi = scalar_range(info, ev)
+    avoid = excluded(info, ev)
+    if info.domain == "integer":
+        a = int(math.ceil(lo)) if math.isfinite(lo) else (-4 if not math.isfinite(hi) else int(hi) - 8)
+        b = int(math.floor(hi)) if math.isfinite(hi) else a + 8
+        choices = [v for v in range(a, b + 1) if v not in avoid] or [a]
+        return choices[int(torch.randint(len(choices), (1,), generator=g, device=g.device))]
+    if simple:
+        for c in SIMPLE_VALUES:
+            if lo <= c <= hi and c not in avoid:
+                return torch.full((batch,), c, dtype=ev.dtype, device=g.device)
+    for _ in range(32):
+        u = torch.rand(batch, generator=g, device=g.device, dtype=torch.float64)
+        if math.isfinite(lo) and math.isfinite(hi):
+            x = lo + (hi - lo) * (0.02 + 0.96 * u)
+        elif math.isfinite(lo):
+            x = lo + torch.exp(math.log(0.2) + u * math.log(15.0))  # loguniform offset 0.2..3
+        elif math.isfinite(hi):
+            x = hi - torch.exp(math.log(0.2) + u * math.log(15.0))
+        else:
+            sign = torch.where(torch.rand(batch, generator=g, device=g.device) < 0.5, -1.0, 1.0)
+            x = sign.to(torch.float64) * torch.exp(math.log(0.2) + u * math.log(15.0))
+        if all(bool((x - a).abs().min() > 0.05 * max(1.0, abs(a))) for a in avoid):
+            break
+    if info.domain == "complex":
+        return x.to(ev.dtype) + 1j * torch.randn(batch, generator=g, device=g.device,
+                                                 dtype=torch.float64).to(ev.dtype)
+    return x.to(ev.dtype)
+
+
+# ---------------------------------------------------------------- tensors
+def _randn(g: torch.Generator, shape: tuple, dtype: torch.dtype) -> torch.Tensor:
+    return torch.randn(shape, generator=g, device=g.device, dtype=dtype)
+
+
+def _orthogonal(g: torch.Generator, batch: int, n: int, k: int, dtype) -> torch.Tensor:
+    q, r = torch.linalg.qr(_randn(g, (batch, n, k), dtype))
+    return q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1)).unsqueeze(-2)
+
+
+def structured(props: frozenset, shape: tuple[int, ...], g: torch.Generator, batch: int,
+               dtype: torch.dtype, rank_arg: Optional[int] = None) -> torch.Tensor:
+    """A batch of tensors with the declared structure."""
+    if len(shape) != 2:
+        t = _randn(g, (batch,) + shape, dtype)
+        if "positive" in props:
+            t = t.abs() + 0.1
+        if "unit" in props:
+            t = t / t.reshape(batch, -1).norm(dim=-1).reshape((batch,) + (1,) * len(shape))
+        if "simplex" in props:
+            t = torch.softmax(t.reshape(batch, -1), -1).reshape((batch,) + shape)
+        return t
+    a, b = shape
+    n = a
+    logc = math.log(COND)
+    if "orthogonal" in props or "semi_orthogonal" in props:
+        if a >= b:
+            return _orthogonal(g, batch, a, b, dtype)
+        return _orthogonal(g, batch, b, a, dtype).transpose(-1, -2)
+    if "diagonal" in props and a == b:
+        d = _randn(g, (batch, n), dtype)
+        if props & {"spd", "positive"}:
+            d = d.abs() + 0.2
+        elif props & {"invertible", "nonzero"}:
+            d = torch.sign(d) * torch.exp(torch.rand(batch, n, generator=g, device=g.device,
+                                                     dtype=dtype) * logc)
+        elif "psd" in props:
+            d = d.abs()
+        return torch.diag_embed(d)
+    if props & {"spd", "psd"} and a == b:
+        q = _orthogonal(g, batch, n, n, dtype)
+        ev = torch.exp(torch.rand(batch, n, generator=g, device=g.device, dtype=dtype) * logc) / 3
+        if "psd" in props and "spd" not in props and n > 1:
+            ev = ev * (torch.rand(batch, n, generator=g, device=g.device) > 0.3).to(dtype)
+        return (q * ev.unsqueeze(-2)) @ q.transpose(-1, -2)
+    if "symmetric" in props and a == b:
+        if "invertible" in props:
+            q = _orthogonal(g, batch, n, n, dtype)
+            s = torch.exp(torch.rand(batch, n, generator=g, device=g.device, dtype=dtype) * logc)
+            s = s * torch.sign(_randn(g, (batch, n), dtype))
+            return (q * s.unsqueeze(-2)) @ q.transpose(-1, -2)
+        t = _randn(g, (batch, n, n), dtype)
+        t = (t + t.transpose(-1, -2)) / 2
+        if "adjacency" in props:
+            t = (t > 0).to(dtype) * (1 - torch.eye(n, dtype=dtype, device=g.device))
+        return t
+    if "adjacency" in props and a == b:
+        t = _randn(g, (batch, n, n), dtype)
+        t = ((t + t.transpose(-1, -2)) > 0).to(dtype)
+        return t * (1 - torch.eye(n, dtype=dtype, device=g.device))
+    if "invertible" in props or "full_rank" in props:
+        k = min(a, b)
+        u = _orthogonal(g, batch, a, k, dtype)
+        v = _orthogonal(g, batch, b, k, dtype)
+        s = torch.exp(torch.rand(batch, k, generator=g, device=g.device, dtype=dtype) * logc)
+        s = s / math.sqrt(COND)
+        return (u * s.unsqueeze(-2)) @ v.transpose(-1, -2)
+    if "rank" in props and rank_arg is not None:
+        r = max(0, min(rank_arg, a, b))
+        return _randn(g, (batch, a, r), dtype) @ _randn(g, (batch, r, b), dtype) / math.sqrt(max(r, 1))
+    t = _randn(g, (batch, a, b), dtype)
+    if "positive" in props:
+        t = t.abs() + 0.1
+    return t
+
+
+class SmoothNet:
+    """An arbitrary smooth function: a small random tanh network, batched."""
+
+    def __init__(self, in_shape: tuple[int, ...], out_shape: tuple[int, ...],
+                 g: torch.Generator, dtype: torch.dtype, hidden: int = 8):
+        self.in_shape, self.out_shape = in_shape, out_shape
+        n_in = int(math.prod(in_shape)) if in_shape else 1
+        n_out = int(math.prod(out_shape)) if out_shape else 1
+        self.w1 = _randn(g, (n_in, hidden), dtype) / math.sqrt(n_in)
+        self.b1 = _randn(g, (hidden,), dtype) * 0.5
+        self.w2 = _randn(g, (hidden, n_out), dtype) / math.sqrt(hidden)
+        self.b2 = _randn(g, (n_out,), dtype) * 0.5
+
+    def __call__(self, *args: Value) -> torch.Tensor:
+        x = args[0]
+        if not isinstance(x, torch.Tensor):
+            x = torch.tensor([float(x)], dtype=self.w1.dtype, device=self.w1.device)
+        batch = x.shape[0]
+        h = torch.tanh(x.reshape(batch, -1).to(self.w1.dtype) @ self.w1 + self.b1)
+        y = h @ self.w2 + self.b2
+        return y.reshape((batch,) + self.out_shape)
+
+
+def _spec_shape(spec: Any, ev: Evaluator) -> tuple[int, ...]:
+    if isinstance(spec, m.TensorType):
+        return tuple(ev.as_int(ev.ev(d), "a size") for d in spec.shape)
+    return ()
+
+
+# ---------------------------------------------------------------- distributions
+def draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generator,
+         batch: int, dtype: torch.dtype) -> torch.Tensor:
+    """``batch`` draws of a tensor of ``shape`` with iid entries (normal's 2nd arg = variance)."""
+    name, args = (dist.id, ()) if isinstance(dist, m.Name) else (dist.func, dist.args)
+    vals = [ev.ev(a) for a in args]
+    full = (batch,) + shape
+    dev = g.device
+
+    def num(v: Value) -> Any:
+        if isinstance(v, torch.Tensor):
+            if v.numel() == 1:
+                return float(v.reshape(-1)[0])
+            if v.dim() == 1 and v.shape[0] == batch:  # one parameter per batch member
+                return v.to(dtype).reshape((batch,) + (1,) * len(shape))
+            return v.to(dtype)
+        return float(v)
+
+    if name == "normal":
+        mu, var = num(vals[0]), vals[1]
+        if isinstance(var, torch.Tensor) and rank(var) == 2:
+            chol = torch.linalg.cholesky(var[0].to(dtype))
+            z = torch.randn(full, generator=g, device=dev, dtype=dtype)
+            return (z @ chol.transpose(-1, -2)) + (mu[0] if isinstance(mu, torch.Tensor) else mu)
+        sd = math.sqrt(num(var)) if not isinstance(num(var), torch.Tensor) else num(var).sqrt()
+        z = torch.randn(full, generator=g, device=dev, dtype=dtype)
+        if isinstance(sd, float) and sd == 1.0 and mu == 0.0:
+            return z
+        return z * sd + mu
+    if name == "uniform":
+        a, b = num(vals[0]), num(vals[1])
+        return a + (b - a) * torch.rand(full, generator=g, device=dev, dtype=dtype)
+    if name == "bernoulli":
+        p = num(vals[0])
+        return (torch.rand(full, generator=g, device=dev, dtype=dtype) < p).to(dtype)
+    if name == "rademacher":
+        return torch.randint(0, 2, full, generator=g, device=dev).to(dtype) * 2 - 1
+    if name == "exponential":
+        rate = num(vals[0])
+        u = torch.rand(full, generator=g, device=dev, dtype=dtype)
+        return -torch.log1p(-u) / rate
+    if name == "categorical":
+        p = ev.tensor(vals[0])[0].to(dtype)
+        idx = torch.multinomial(p / p.sum(), int(math.prod(full)), replacement=True, generator=g)
+        return (idx + 1).to(dtype).reshape(full)
+    raise LoweringError(f"cannot draw from '{name}'")
+
+
+# ---------------------------------------------------------------- environments
+def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: torch.Generator,
+                       device: torch.device, dtype: torch.dtype = torch.float64,
+                       batch: int = 1, mc_batch: int = 0, params: Optional[dict[str, Value]] = None,
+                       random_dtype: Optional[torch.dtype] = None, simple: bool = False
+                       ) -> Instance:
+    """One batched environment: ``batch`` deterministic instances (scalars, tensors), and
+    ``mc_batch`` samples of the random names when ``mc_batch`` > 0 (then ``batch`` is 1).
+
+    ``sizes`` fixes every dim; ``params`` may fix scalars (for Monte-Carlo parameter
+    points and shrinking).  Assumptions are not checked here (see :func:`instances`).
+    """
+    env: dict[str, Value] = dict(sizes)
+    ev = Evaluator(env, device, dtype, checked)
+    inst = Instance(env, dict(sizes), {})
+    params = params or {}
+    for name, info in checked.symbols.items():
+        if name in env:
+            continue
+        if name in params and info.role != "scalar":
+            env[name] = params[name]  # a value fixed by the caller (Monte-Carlo chunks)
+            continue
+        if info.role == "scalar" and not info.random:
+            v = params[name] if name in params else draw_scalar(info, ev, generator, batch, simple)
+            env[name] = v
+            if isinstance(v, torch.Tensor):
+                inst.params[name] = float(v.reshape(-1)[0])
+            elif isinstance(v, (int, float)):
+                inst.params[name] = float(v)
+        elif info.role == "index":
+            lo, hi = ev.e_Range(info.statement.type.range, {})
+            if hi < lo:
+                raise Unsatisfiable(f"the range of '{info.text}' is empty")
+            env[name] = lo + int(torch.randint(hi - lo + 1, (1,), generator=generator,
+                                               device=generator.device))
+            inst.sizes[name] = env[name]
+        elif info.role == "seq_index":
+            env[name] = params.get(name, int(torch.randint(0, 12, (1,), generator=generator,
+                                                           device=generator.device)))
+            inst.sizes[name] = env[name]
+        elif info.role == "tensor" and not info.random:
+            shape = shape_of(info, {**sizes, **{k: v for k, v in env.items() if isinstance(v, int)}})
+            rank_arg = None
+            spec = info.statement.type
+            for p in getattr(spec, "props", ()):
+                if p.name == "rank" and p.arg is not None:
+                    rank_arg = ev.as_int(ev.ev(p.arg), "a rank")
+            env[name] = structured(info.props, shape, generator, batch, dtype, rank_arg)
+        elif info.role == "function":
+            spec: m.FunctionType = info.statement.type
+            env[name] = SmoothNet(_spec_shape(spec.domain, ev), _spec_shape(spec.codomain, ev),
+                                  generator, dtype)
+    # random names last: their parameters may depend on the scalars above
+    rdt = random_dtype or dtype
+    n = mc_batch if mc_batch > 0 else batch
+    for name, info in checked.symbols.items():
+        if name in env or not info.random or info.role not in ("scalar", "tensor"):
+            continue
+        shape = shape_of(info, {**sizes, **{k: v for k, v in env.items() if isinstance(v, int)}}) \
+            if info.role == "tensor" else ()
+        env[name] = draw(info.dist, shape, ev, generator, n, rdt)
+    return inst
+
+
+def size_constraints_ok(checked: CheckedClaim, sizes: dict[str, int]) -> bool:
+    """Every declared shape is positive for these sizes."""
+    for info in checked.symbols.values():
+        if info.role == "tensor":
+            try:
+                if any(d < 1 for d in shape_of(info, sizes)):
+                    return False
+            except (LoweringError, TypeError, ValueError):
+                return False
+    return True
+
+
+def assumptions(checked: CheckedClaim) -> list[m.Expr]:
+    return [st.condition for st in checked.claim.statements if isinstance(st, m.Assume)]
+
+
+def holds(ev: Evaluator, conds: list[m.Expr]) -> torch.Tensor | bool:
+    """Which batch members satisfy every assumption."""
+    ok: Any = True
+    for c in conds:
+        v = ev.ev(c)
+        v = v if isinstance(v, torch.Tensor) else torch.tensor([bool(v)])
+        ok = v.bool() if ok is True else (ok & v.bool())
+    return ok
+
+
+def choose_sizes(checked: CheckedClaim, g: torch.Generator, fixed: Optional[dict[str, int]] = None,
+                 menu: tuple[int, ...] = SIZE_MENU, tries: int = REJECTION_TRIES) -> dict[str, int]:
+    """Dims from ``menu`` (sweeps from their lists) meeting the size-only assumptions."""
+    fixed = dict(fixed or {})
+    names = [n for n in dim_names(checked) if n not in fixed]
+    ev0 = Evaluator({}, g.device, torch.float64, checked)
+    conds = [c for c in assumptions(checked) if _only_sizes(c, checked)]
+    for _ in range(tries):
+        sizes = dict(fixed)
+        for n in names:
+            info = checked.symbols[n]
+            if info.role == "sweep":
+                vals = sweep_values(info, ev0)
+                sizes[n] = min(vals)
+            elif info.role == "scalar":  # an integer scalar used in shapes (a padding)
+                lo, hi = scalar_range(info, ev0)
+                a = int(math.ceil(lo)) if math.isfinite(lo) else 0
+                b = min(int(math.floor(hi)) if math.isfinite(hi) else a + 3, a + 3)
+                sizes[n] = a + int(torch.randint(max(b - a + 1, 1), (1,), generator=g, device=g.device))
+            else:
+                sizes[n] = menu[int(torch.randint(len(menu), (1,), generator=g, device=g.device))]
+        if not size_constraints_ok(checked, sizes):
+            continue
+        ev = Evaluator(dict(sizes), g.device, torch.float64, checked)
+        try:
+            if all(bool(torch.as_tensor(ev.ev(c)).all()) for c in conds):
+                return sizes
+        except LoweringError:
+            return sizes
+    raise Unsatisfiable("no sizes satisfy the size assumptions")
+
+
+def _only_sizes(c: m.Expr, checked: CheckedClaim) -> bool:
+    from derive.semantics import walk
+    sizes = set(dim_names(checked))
+    for node in walk(c):
+        if isinstance(node, m.Name):
+            info = checked.symbols.get(node.id)
+            if info is not None and node.id not in sizes:
+                return False
+    return True
+
+
+def instances(checked: CheckedClaim, g: torch.Generator, device: torch.device, sizes: dict[str, int],
+              batch: int, dtype: torch.dtype = torch.float64, simple: bool = False,
+              params: Optional[dict[str, Value]] = None) -> tuple[Instance, Optional[torch.Tensor]]:
+    """A batch of instances with the assumptions checked; returns the mask of valid members.
+
+    Raises :class:`Unsatisfiable` when rejection finds none.
+    """
+    conds = assumptions(checked)
+    for _ in range(8):
+        inst = sample_environment(checked, sizes, g, device, dtype, batch=batch, params=params,
+                                  simple=simple)
+        if not conds:
+            return inst, None
+        ev = Evaluator(inst.env, device, dtype, checked)
+        ok = holds(ev, conds)
+        ok = ok.reshape(-1)
+        if bool(ok.any()):
+            return inst, ok
+    raise Unsatisfiable("no random instance satisfied the assumptions "
+                        f"({len(conds)} condition(s), {8 * batch} tries)")

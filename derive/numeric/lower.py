@@ -1,0 +1,538 @@
+"""Lower typed claim expressions to torch and evaluate them, exactly as written.
+
+Every value carries a leading *batch* axis (size 1 for a single instance, N for N
+Monte-Carlo samples), so the same evaluator computes one instance and a batch of
+samples.  The logical shape is ``value.shape[1:]``: ``()`` a scalar, ``(n,)`` a column
+vector, ``(1, n)`` a row (a transposed vector), ``(m, n)`` a matrix.  Python ``int``
+values are kept for sizes and indices (``n``, ``i`` in ``sum(i = 1..n, …)``).
+
+Evaluation order is the tree's order: ``A @ u @ vᵀ @ A`` is ``((A u) vᵀ) A`` — the
+timing engine builds the computation it times with :func:`evaluate`, so no
+re-association happens here.
+
+Public API: :func:`evaluate` (one expression, unbatched env in, unbatched tensor out),
+:class:`Evaluator` (batched, reused by the numeric strategies) and
+:class:`LoweringError`.
+"""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from derive import model as m
+from derive.semantics import CheckedClaim
+
+Value = Union[int, float, complex, bool, torch.Tensor, tuple, Callable]
+
+CONSTANT_VALUES = {"pi": math.pi, "euler": math.e, "inf": math.inf}
+
+
+class LoweringError(Exception):
+    """The expression cannot be evaluated numerically (unknown name, bad shapes, …)."""
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """``auto`` is cuda when present, else cpu."""
+    if device in ("auto", None):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise LoweringError("device 'cuda' requested but no GPU is available")
+    return torch.device(device)
+
+
+def evaluate(expr: m.Expr, env: dict[str, Any], device: Union[str, torch.device] = "cpu",
+             dtype: torch.dtype = torch.float64, checked: Optional[CheckedClaim] = None
+             ) -> torch.Tensor:
+    """Evaluate ``expr`` on one instance.
+
+    ``env`` maps names to unbatched tensors (a vector is shape ``(n,)``), Python numbers
+    (sizes, scalars) or callables (arbitrary functions).  ``checked`` supplies the
+    claim's definitions, function definitions and recurrences.  Returns an unbatched
+    tensor (a 0-d tensor for scalars).
+    """
+    dev = pick_device(device) if isinstance(device, str) else device
+    batched = {k: (v.unsqueeze(0) if isinstance(v, torch.Tensor) else v) for k, v in env.items()}
+    ev = Evaluator(batched, dev, dtype, checked)
+    out = ev.tensor(ev.ev(expr))
+    return out[0] if out.shape[0] == 1 else out
+
+
+def rank(v: Value) -> int:
+    """Logical rank: 0 for scalars, 1 for vectors, 2 for matrices/rows."""
+    return v.dim() - 1 if isinstance(v, torch.Tensor) else 0
+
+
+def is_tensor(v: Value) -> bool:
+    return isinstance(v, torch.Tensor)
+
+
+class Evaluator:
+    """Evaluate model expressions over a batched environment.
+
+    ``env`` values are batched tensors (leading batch axis), Python numbers, tuples
+    (svd results) or callables.  Definitions are evaluated lazily and cached.
+    """
+
+    def __init__(self, env: dict[str, Value], device: torch.device,
+                 dtype: torch.dtype = torch.float64, checked: Optional[CheckedClaim] = None):
+        self.env = env  # shared on purpose: instances fill it while drawing
+        self.device = device
+        self.dtype = dtype
+        self.checked = checked
+        self.cache: dict[str, Value] = {}
+        self.seq_hist: dict[str, list] = {}
+        self.scale: Optional[torch.Tensor] = None   # per-member max |intermediate|, when tracked
+        self.conds: Optional[list[torch.Tensor]] = None  # condition numbers of inverted matrices
+
+    def track(self, batch: int = 1) -> "Evaluator":
+        """Record intermediate magnitudes and condition numbers (for rounding tolerances)."""
+        self.scale = torch.zeros(batch, dtype=torch.float64, device=self.device)
+        self.conds = []
+        return self
+
+    def note_cond(self, t: torch.Tensor) -> None:
+        if self.conds is not None and t.dim() == 3 and t.shape[-1] == t.shape[-2]:
+            with torch.no_grad():
+                c = torch.linalg.cond(t.detach().to(torch.float64) if not t.is_complex() else t.detach())
+            self.conds.append(torch.nan_to_num(c, nan=1e300, posinf=1e300))
+
+    # ------------------------------------------------------------ helpers
+    def child(self, overrides: dict[str, Value]) -> "Evaluator":
+        """An evaluator with some names replaced (for ``at (…)`` and ``grad``)."""
+        env = dict(self.env)
+        env.update(overrides)
+        out = Evaluator(env, self.device, self.dtype, self.checked)
+        out.scale, out.conds = self.scale, self.conds
+        out.parent = self
+        return out
+
+    def tensor(self, v: Value) -> torch.Tensor:
+        """A batched tensor for ``v`` (Python numbers become shape ``(1,)``)."""
+        if isinstance(v, torch.Tensor):
+            if v.dtype == torch.bool:
+                return v
+            return v
+        if isinstance(v, bool):
+            return torch.tensor([v], device=self.device)
+        if isinstance(v, complex):
+            cd = torch.complex128 if self.dtype == torch.float64 else torch.complex64
+            return torch.tensor([v], dtype=cd, device=self.device)
+        if isinstance(v, (int, float, Fraction)):
+            return torch.tensor([float(v)], dtype=self.dtype, device=self.device)
+        raise LoweringError(f"expected a number or tensor, found {type(v).__name__}")
+
+    def as_int(self, v: Value, what: str = "an index") -> int:
+        if isinstance(v, bool):
+            return int(v)
+        if isinstance(v, int):
+            return v
+        if isinstance(v, float) and v == int(v):
+            return int(v)
+        if isinstance(v, Fraction) and v.denominator == 1:
+            return int(v)
+        if isinstance(v, torch.Tensor) and v.numel() >= 1:
+            flat = v.reshape(-1)
+            x = float(flat[0].real if flat.is_complex() else flat[0])
+            if x == int(x) and bool((flat == flat[0]).all()):
+                return int(x)
+        raise LoweringError(f"{what} must be an integer, found {v!r}")
+
+    def align(self, a: Value, b: Value) -> tuple[Value, Value]:
+        """Make a scalar broadcast against a tensor (scalar shape ``(B,)`` → ``(B,1,…)``)."""
+        if is_tensor(a) and is_tensor(b):
+            ra, rb = rank(a), rank(b)
+            if ra != rb and (a.shape[1:].numel() == 1 or b.shape[1:].numel() == 1):
+                # a 1×1 result is a scalar: n = 1 instances mix (1,1), (1,) and ()
+                if a.shape[1:].numel() == 1:
+                    a, ra = a.reshape(a.shape[0]), 0
+                else:
+                    b, rb = b.reshape(b.shape[0]), 0
+            if ra == 0 and rb > 0:
+                a = a.reshape(a.shape + (1,) * rb)
+            elif rb == 0 and ra > 0:
+                b = b.reshape(b.shape + (1,) * ra)
+            elif ra != rb:
+                raise LoweringError(f"shape mismatch: {tuple(a.shape[1:])} and {tuple(b.shape[1:])}")
+            elif a.shape[1:] != b.shape[1:]:
+                raise LoweringError(f"shape mismatch: {tuple(a.shape[1:])} and {tuple(b.shape[1:])}")
+        return a, b
+
+    def elementwise(self, a: Value, b: Value, fn: Callable) -> Value:
+        if not is_tensor(a) and not is_tensor(b):
+            try:
+                return fn(a, b)
+            except (ZeroDivisionError, OverflowError):
+                a = self.tensor(a)
+        a, b = self.align(a, b)
+        return fn(a, b)
+
+    def unary(self, v: Value, fn: Callable) -> torch.Tensor:
+        return fn(self.tensor(v))
+
+    @staticmethod
+    def scalarize(t: torch.Tensor) -> torch.Tensor:
+        """A 1×1 (or length-1 from a row product) result is a scalar."""
+        return t.reshape(t.shape[0])
+
+    # ------------------------------------------------------------ dispatch
+    def ev(self, e: m.Expr, scope: Optional[dict[str, Value]] = None) -> Value:
+        method = getattr(self, "e_" + type(e).__name__, None)
+        if method is None:
+            raise LoweringError(f"cannot evaluate {type(e).__name__} numerically")
+        v = method(e, scope or {})
+        if self.scale is not None and isinstance(v, torch.Tensor) and v.numel() and v.dtype != torch.bool:
+            with torch.no_grad():
+                s = v.detach().abs().reshape(v.shape[0], -1).amax(-1).to(torch.float64)
+                s = torch.where(torch.isfinite(s), s, torch.zeros_like(s))
+                top = self
+                while getattr(top, "parent", None) is not None:
+                    top = top.parent
+                if s.shape[0] not in (1, top.scale.shape[0]):
+                    s = s.amax().reshape(1)  # an internal batch (quadrature nodes, a grid)
+                top.scale = torch.maximum(top.scale, s)
+        return v
+
+    def e_Num(self, e: m.Num, scope) -> Value:
+        if e.imaginary:
+            return complex(0, float(e.value))
+        if e.value.denominator == 1:
+            return int(e.value)
+        return float(e.value)
+
+    def e_Name(self, e: m.Name, scope) -> Value:
+        return self.lookup(e.id, scope)
+
+    def lookup(self, ident: str, scope: dict) -> Value:
+        if ident in scope:
+            return scope[ident]
+        if ident in self.env:
+            return self.env[ident]
+        if ident in self.cache:
+            return self.cache[ident]
+        info = self.checked.symbols.get(ident) if self.checked is not None else None
+        if info is not None and info.role == "define":
+            self.define(info.statement)
+            if ident in self.cache:
+                return self.cache[ident]
+        if ident in CONSTANT_VALUES and (info is None):
+            return CONSTANT_VALUES[ident]
+        if ident == "fro":
+            return "fro"
+        raise LoweringError(f"'{ident}' has no value")
+
+    def define(self, d: m.Define) -> None:
+        value = self.ev(d.value)
+        if len(d.names) == 1:
+            self.cache[d.names[0].id] = value
+            return
+        if not isinstance(value, tuple) or len(value) < len(d.names):
+            raise LoweringError("several names need a function returning several values (svd)")
+        for name, v in zip(d.names, value):
+            self.cache[name.id] = v
+
+    def e_Unary(self, e: m.Unary, scope) -> Value:
+        v = self.ev(e.operand, scope)
+        return -v
+
+    def e_Transpose(self, e: m.Transpose, scope) -> Value:
+        v = self.ev(e.operand, scope)
+        r = rank(v)
+        if r == 0:
+            return v
+        if r == 1:
+            return v.unsqueeze(1)
+        if r == 2:
+            if v.shape[1] == 1:
+                return v[:, 0, :]
+            return v.transpose(-1, -2)
+        raise LoweringError("transpose needs a vector or a matrix")
+
+    def e_BinOp(self, e: m.BinOp, scope) -> Value:
+        a = self.ev(e.left, scope)
+        b = self.ev(e.right, scope)
+        return self.binop(e.op, a, b)
+
+    def binop(self, op: str, a: Value, b: Value) -> Value:
+        if op == "+":
+            return self.elementwise(a, b, lambda x, y: x + y)
+        if op == "-":
+            return self.elementwise(a, b, lambda x, y: x - y)
+        if op in ("*", "⊙"):
+            return self.elementwise(a, b, lambda x, y: x * y)
+        if op == "/":
+            if not is_tensor(a) and not is_tensor(b) and b == 0:
+                return self.tensor(a) / b
+            return self.elementwise(a, b, lambda x, y: x / y)
+        if op == "@":
+            return self.matmul(a, b)
+        if op == "·":
+            return self.inner(a, b)
+        if op == "^":
+            if rank(a) == 2 and a.shape[1] == a.shape[2]:
+                return self.matpow(a, b)
+            return self.power(a, b)
+        if op == ".^":
+            return self.power(a, b)
+        raise LoweringError(f"unknown operator {op}")
+
+    def power(self, a: Value, b: Value) -> Value:
+        if not is_tensor(a) and not is_tensor(b):
+            try:
+                r = a ** b
+                if isinstance(r, complex) and not isinstance(a, complex) and not isinstance(b, complex):
+                    return float("nan")
+                return r
+            except (ZeroDivisionError, OverflowError):
+                return self.tensor(a) ** b
+        if not is_tensor(a):
+            a = self.tensor(a)
+        return self.elementwise(a, b, lambda x, y: torch.pow(x, y))
+
+    def matpow(self, a: torch.Tensor, b: Value) -> torch.Tensor:
+        k = self.as_int(b, "a matrix power's exponent")
+        return torch.linalg.matrix_power(a, k)
+
+    def matmul(self, a: Value, b: Value) -> Value:
+        if not is_tensor(a) or not is_tensor(b) or rank(a) == 0 or rank(b) == 0:
+            return self.elementwise(a, b, lambda x, y: x * y)  # lenient: scalar @ tensor
+        ra, rb = rank(a), rank(b)
+        if ra == 1:
+            a = a.unsqueeze(-1)  # a column n×1
+        if rb == 1:
+            out = torch.matmul(a, b.unsqueeze(-1)).squeeze(-1)  # (B, m)
+            if ra == 2 and a.shape[1] == 1:
+                return self.scalarize(out)
+            return out
+        if a.shape[-1] != b.shape[-2]:
+            raise LoweringError(f"shape mismatch in '@': {tuple(a.shape[1:])} @ {tuple(b.shape[1:])}")
+        out = torch.matmul(a, b)
+        if out.shape[-1] == 1 and out.shape[-2] == 1:
+            return self.scalarize(out)
+        return out
+
+    def inner(self, a: Value, b: Value) -> Value:
+        if rank(a) == 0 or rank(b) == 0:
+            return self.elementwise(a, b, lambda x, y: x * y)
+        a, b = self.align(a, b)
+        if rank(a) == 1 and not a.is_complex() and a.dtype == b.dtype:
+            return torch.linalg.vecdot(a, b)  # no n-sized temporary
+        prod = a * b
+        return prod.reshape(prod.shape[0], -1).sum(-1)
+
+    # ------------------------------------------------------------ structure
+    def e_Range(self, e: m.Range, scope) -> Value:
+        return (self.as_int(self.ev(e.lo, scope)), self.as_int(self.ev(e.hi, scope)))
+
+    def e_Slice(self, e: m.Slice, scope) -> Value:
+        return slice(None)
+
+    def e_Index(self, e: m.Index, scope) -> Value:
+        if isinstance(e.base, m.Name) and self.is_sequence(e.base.id, scope):
+            if len(e.indices) != 1:
+                raise LoweringError("a sequence takes one index")
+            step = self.as_int(self.ev(e.indices[0], scope), "a sequence index")
+            return self.sequence_value(e.base.id, step)
+        base = self.ev(e.base, scope)
+        if not is_tensor(base):
+            raise LoweringError("only a tensor can be indexed")
+        key: list = [slice(None)]
+        for idx in e.indices:
+            if isinstance(idx, m.Slice):
+                key.append(slice(None))
+            elif isinstance(idx, m.Range):
+                lo, hi = self.e_Range(idx, scope)
+                key.append(slice(lo - 1, hi))
+            else:
+                i = self.as_int(self.ev(idx, scope))
+                size = base.shape[len(key)] if len(key) < base.dim() else 0
+                if not 1 <= i <= size:
+                    raise LoweringError(f"index {i} is outside 1..{size}")
+                key.append(i - 1)
+        return base[tuple(key)]
+
+    def e_Block(self, e: m.Block, scope) -> Value:
+        rows = [[self.ev(x, scope) for x in row] for row in e.rows]
+        flat = [v for row in rows for v in row]
+        if all(rank(v) == 0 for v in flat):
+            ts = [self.tensor(v) for v in flat]
+            batch = max(t.shape[0] for t in ts)
+            ts = [t.expand(batch) for t in ts]
+            stacked = torch.stack(ts, dim=-1)
+            if len(rows) == 1:
+                return stacked
+            return stacked.reshape(batch, len(rows), len(rows[0]))
+        batch = max(self.tensor(v).shape[0] for v in flat)
+
+        def block(v: Value) -> torch.Tensor:
+            t = self.tensor(v)
+            if rank(t) == 0:
+                t = t.reshape(t.shape[0], 1, 1)
+            elif rank(t) == 1:
+                t = t.unsqueeze(-1)
+            return t.expand(batch, *t.shape[1:])
+
+        out = torch.cat([torch.cat([block(v) for v in row], dim=-1) for row in rows], dim=-2)
+        if out.shape[-1] == 1:
+            return out[..., 0]
+        return out
+
+    def e_Comprehension(self, e: m.Comprehension, scope) -> Value:
+        values: list[Value] = []
+
+        def loop(k: int, sc: dict) -> None:
+            if k == len(e.clauses):
+                values.append(self.ev(e.body, sc))
+                return
+            name, rng = e.clauses[k]
+            lo, hi = self.e_Range(rng, sc)
+            for i in range(lo, hi + 1):
+                loop(k + 1, {**sc, name: i})
+
+        loop(0, dict(scope))
+        if not values:
+            return torch.zeros(1, 0, dtype=self.dtype, device=self.device)
+        ts = [self.tensor(v) for v in values]
+        batch = max(t.shape[0] for t in ts)
+        return torch.stack([t.expand(batch) for t in ts], dim=-1)
+
+    def e_Subst(self, e: m.Subst, scope) -> Value:
+        overrides = {name: self.ev(value, scope) for name, value in e.bindings}
+        inner_scope = {k: v for k, v in scope.items() if k not in overrides}
+        return self.child(overrides).ev(e.expr, inner_scope)
+
+    # ------------------------------------------------------------ sequences
+    def is_sequence(self, ident: str, scope: dict) -> bool:
+        if ident in scope or ident in self.env or self.checked is None:
+            return False
+        info = self.checked.symbols.get(ident)
+        return info is not None and info.role == "sequence"
+
+    def sequence_value(self, ident: str, step: int) -> Value:
+        """``w[step]`` by iterating the recurrence from its start value."""
+        if step < 0:
+            raise LoweringError(f"sequence index {step} is negative")
+        rec: m.Recurrence = self.checked.symbols[ident].statement
+        hist = self.seq_hist.setdefault(ident, [])
+        starts = {self.as_int(self.ev(eq.index)): eq for eq in rec.equations
+                  if eq.seq.id == ident and isinstance(eq.index, m.Num)}
+        steps = [eq for eq in rec.equations if eq.seq.id == ident and not isinstance(eq.index, m.Num)]
+        if not steps:
+            raise LoweringError(f"sequence '{ident}' has no step")
+        eq = steps[0]
+        var = next((n.id for n in _names(eq.index)), None)
+        if var is None:
+            raise LoweringError("a recurrence step needs an index variable")
+        offset = self.as_int(self.ev(eq.index, {var: 0}))
+        while len(hist) <= step:
+            s = len(hist)
+            if s in starts:
+                hist.append(self.ev(starts[s].value))
+            elif s - offset >= 0:
+                hist.append(self.ev(eq.value, {var: s - offset}))
+            else:
+                raise LoweringError(f"sequence '{ident}' has no value at {s}")
+        return hist[step]
+
+    # ------------------------------------------------------------ statistics
+    def e_Stat(self, e: m.Stat, scope) -> Value:
+        """Sample statistics over the batch axis (the Monte-Carlo samples)."""
+        if e.kind == "P":
+            ev = self.tensor(self.ev(e.args[0], scope)).to(self.dtype)
+            return ev.mean(0, keepdim=True)
+        x = self.tensor(self.ev(e.args[0], scope))
+        if e.kind == "E":
+            return x.mean(0, keepdim=True)
+        if e.kind == "Var":
+            return x.var(0, keepdim=True, unbiased=True)
+        if e.kind == "Std":
+            return x.var(0, keepdim=True, unbiased=True).sqrt()
+        if e.kind == "Cov":
+            y = self.tensor(self.ev(e.args[1], scope))
+            xc, yc = x - x.mean(0, keepdim=True), y - y.mean(0, keepdim=True)
+            n = max(x.shape[0] - 1, 1)
+            if rank(x) == 0 and rank(y) == 0:
+                return (xc * yc).sum(0, keepdim=True) / n
+            xc = xc.reshape(xc.shape[0], -1)
+            yc = yc.reshape(yc.shape[0], -1)
+            return (xc.transpose(0, 1) @ yc).unsqueeze(0) / n
+        raise LoweringError(f"unknown statistic {e.kind}")
+
+    def e_Cost(self, e: m.Cost, scope) -> Value:
+        raise LoweringError(f"{e.kind}[…] is measured by the timing engine")
+
+    # ------------------------------------------------------------ conditions
+    def e_Compare(self, e: m.Compare, scope) -> Value:
+        vals = [self.ev(x, scope) for x in e.operands]
+        result: Optional[torch.Tensor] = None
+        for op, a, b in zip(e.ops, vals, vals[1:]):
+            c = self.compare(op, a, b)
+            result = c if result is None else (result & c)
+        return result
+
+    def compare(self, op: str, a: Value, b: Value) -> torch.Tensor:
+        a, b = self.align(self.tensor(a), self.tensor(b))
+        fns = {"==": torch.eq, "!=": torch.ne, "<": torch.lt, "<=": torch.le, ">": torch.gt,
+               ">=": torch.ge}
+        if op == "≈":
+            c = torch.isclose(a, b, rtol=1e-2, atol=1e-8)
+        elif op in fns:
+            c = fns[op](a, b)
+        else:
+            raise LoweringError(f"cannot evaluate '{op}' as a condition")
+        if c.dim() > 1:
+            c = c.reshape(c.shape[0], -1)
+            c = c.any(-1) if op == "!=" else c.all(-1)
+        return c
+
+    def e_Logic(self, e: m.Logic, scope) -> Value:
+        vals = [self.tensor(self.ev(a, scope)).bool() for a in e.args]
+        if e.op == "and":
+            out = vals[0]
+            for v in vals[1:]:
+                out = out & v
+            return out
+        if e.op == "or":
+            out = vals[0]
+            for v in vals[1:]:
+                out = out | v
+            return out
+        if e.op == "not":
+            return ~vals[0]
+        if e.op == "=>":
+            return (~vals[0]) | vals[1]
+        if e.op == "<=>":
+            return vals[0] == vals[1]
+        raise LoweringError(f"unknown logic {e.op}")
+
+    # ------------------------------------------------------------ calls
+    def e_Call(self, e: m.Call, scope) -> Value:
+        info = self.checked.symbols.get(e.func) if self.checked is not None else None
+        if e.func in scope or e.func in self.env:
+            fn = scope.get(e.func, self.env.get(e.func))
+            if callable(fn):
+                return fn(*[self.ev(a, scope) for a in e.args])
+        if info is not None and info.role == "funcdef":
+            fd: m.FuncDef = info.statement
+            args = [self.ev(a, scope) for a in e.args]
+            if len(args) != len(fd.params):
+                raise LoweringError(f"{e.func} takes {len(fd.params)} arguments")
+            return self.ev(fd.body, {p.id: v for p, v in zip(fd.params, args)})
+        if info is not None and info.role == "function":
+            raise LoweringError(f"function '{e.func}' has no instance")
+        from derive.numeric import functions as fx
+        return fx.call(self, e, scope)
+
+
+def _names(e: m.Expr):
+    from derive.semantics import walk
+    return [n for n in walk(e) if isinstance(n, m.Name)]
+
+
+def leggauss(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes and weights on [-1, 1]."""
+    return np.polynomial.legendre.leggauss(n)

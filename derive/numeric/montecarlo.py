@@ -1,0 +1,462 @@
+"""Monte-Carlo statements: ``E``, ``Var``, ``Std``, ``Cov``, ``P`` against a claimed value.
+
+Method (stated in every verdict's evidence):
+
+* Each statistic is a smooth function of sample means of per-sample *features*
+  (``E[x]``: x; ``Var[x]``: x−c and (x−c)² with a shift c, i.e. the unbiased sample
+  variance — the average of the paired estimator (x_a − x_b)²/2 over all pairs;
+  ``Cov``: x, y, x yᵀ; ``P[A]``: the indicator of A).  The statement's difference
+  D = left − right is evaluated from the feature means with autograd, and its
+  standard error follows by the delta method from the feature covariance.
+* Decision with a per-claim false-refutation rate α (``Options.false_refutation_rate``)
+  split by Bonferroni over the parameter points, the entries, and two looks (a pilot and
+  an independent final sample whose size the pilot planned — valid under this two-stage
+  stopping).  With tolerance τ (``within``, ``rel``·|claimed|, default
+  ``DEFAULT_REL`` = 2 % of |claimed|): verified when the interval D̂ ± z·se lies inside
+  [−τ, τ] at every point; refuted when at some point it lies outside by more than τ.
+* Draws are float32 where a float64 pilot check agrees, accumulated in float64.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from statistics import NormalDist
+from typing import Any, Optional
+
+import torch
+
+from derive import model as m
+from derive.engine import Context
+from derive.numeric import common
+from derive.numeric.instances import (Unsatisfiable, choose_sizes, dim_names, draw_scalar,
+                                      sample_environment)
+from derive.numeric.lower import Evaluator, LoweringError, Value, rank
+from derive.outcome import Outcome, Verdict
+from derive.semantics import walk
+
+DEFAULT_REL = 0.02          # default relative tolerance when the claim states none
+PILOT = 16_384              # samples in the pilot at each point
+MIN_FINAL = 40_000          # final samples at least (precision for the constant hint)
+MAX_DRAWS = 24_000_000      # random scalars per statement, at most (keeps a claim ≲ 1–2 s)
+CHUNK_DRAWS = 1 << 21       # random scalars per evaluated chunk
+TIME_LIMIT = 4.0            # seconds per statement, soft
+POINT_MENUS = ((2,), (3, 4, 5), (8, 10, 12))
+MARGIN = 0.7                # plan for the interval to use at most this share of the gap
+
+
+def applies(statement: m.Expr) -> bool:
+    if common.is_growth_or_cost(statement) or not common.has(statement, m.Stat):
+        return False
+    return isinstance(statement, m.Compare) and all(
+        op in ("==", "≈", "<", "<=", ">", ">=") for op in statement.ops)
+
+
+# ---------------------------------------------------------------- features
+@dataclass
+class StatSpec:
+    """One statistic: which feature columns it owns and how it maps means to a value."""
+
+    node: m.Stat
+    start: int = 0
+    width: int = 0
+    shape: tuple = ()
+    shift: Optional[torch.Tensor] = None
+    extra: dict = field(default_factory=dict)
+
+
+def features(ev: Evaluator, spec: StatSpec) -> torch.Tensor:
+    """Per-sample features (N, width) of one statistic, float64."""
+    node = spec.node
+    if node.kind == "P":
+        x = ev.tensor(ev.ev(node.args[0])).to(torch.float64)
+        return x.reshape(x.shape[0], -1)[:, :1]
+    x = ev.tensor(ev.ev(node.args[0]))
+    xs = x.reshape(x.shape[0], -1).to(torch.float64)
+    if node.kind == "E":
+        spec.shape = tuple(x.shape[1:])
+        return xs
+    if node.kind in ("Var", "Std"):
+        spec.shape = tuple(x.shape[1:])
+        if spec.shift is None:
+            spec.shift = xs.mean(0).detach()
+        c = xs - spec.shift
+        return torch.cat([c, c * c], dim=1)
+    if node.kind == "Cov":
+        y = ev.tensor(ev.ev(node.args[1]))
+        ys = y.reshape(y.shape[0], -1).to(torch.float64)
+        if xs.shape[0] != ys.shape[0]:
+            n = max(xs.shape[0], ys.shape[0])
+            xs, ys = xs.expand(n, xs.shape[1]), ys.expand(n, ys.shape[1])
+        if spec.shift is None:
+            spec.shift = torch.cat([xs.mean(0), ys.mean(0)]).detach()
+        a, b = xs.shape[1], ys.shape[1]
+        spec.extra = {"a": a, "b": b, "scalar": rank(x) == 0 and rank(y) == 0}
+        cx, cy = xs - spec.shift[:a], ys - spec.shift[a:]
+        return torch.cat([cx, cy, (cx.unsqueeze(2) * cy.unsqueeze(1)).reshape(xs.shape[0], -1)], 1)
+    raise LoweringError(f"unknown statistic {node.kind}")
+
+
+def stat_value(spec: StatSpec, mu: torch.Tensor, n: int) -> torch.Tensor:
+    """The statistic (batch 1) from its feature means (differentiable in ``mu``)."""
+    seg = mu[spec.start: spec.start + spec.width]
+    kind = spec.node.kind
+    bessel = n / max(n - 1, 1)
+    if kind == "P":
+        return seg[:1].reshape(1)
+    if kind == "E":
+        return seg.reshape((1,) + spec.shape)
+    if kind in ("Var", "Std"):
+        k = spec.width // 2
+        var = (seg[k:] - seg[:k] ** 2) * bessel
+        out = var if kind == "Var" else var.clamp_min(0).sqrt()
+        return out.reshape((1,) + spec.shape)
+    a, b = spec.extra["a"], spec.extra["b"]
+    mx, my, mxy = seg[:a], seg[a:a + b], seg[a + b:].reshape(a, b)
+    cov = (mxy - mx.unsqueeze(1) * my.unsqueeze(0)) * bessel
+    return cov.reshape(1) if spec.extra["scalar"] else cov.unsqueeze(0)
+
+
+class StatEvaluator(Evaluator):
+    """Evaluates the statement with each statistic replaced by its estimate."""
+
+    def __init__(self, *args, stats: dict, **kw):
+        super().__init__(*args, **kw)
+        self.stats = stats
+
+    def e_Stat(self, e: m.Stat, scope) -> Value:
+        if e in self.stats:
+            return self.stats[e]
+        raise LoweringError("a statistic inside a statistic is not supported")
+
+
+# ---------------------------------------------------------------- estimates
+@dataclass
+class Estimate:
+    """D̂ = left − right (per entry, per relation), its standard error, the claimed value."""
+
+    n: int
+    diff: torch.Tensor
+    se: torch.Tensor
+    left: torch.Tensor
+    right: torch.Tensor
+    spread: torch.Tensor      # per-sample scale (for a claimed value of 0)
+
+
+class Accumulator:
+    """Running float64 sums of features and their outer products."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.s: Optional[torch.Tensor] = None
+        self.ss: Optional[torch.Tensor] = None
+
+    def add(self, f: torch.Tensor) -> None:
+        if self.s is None:
+            self.s = f.sum(0)
+            self.ss = f.T @ f
+        else:
+            self.s += f.sum(0)
+            self.ss += f.T @ f
+        self.n += f.shape[0]
+
+    def moments(self) -> tuple[torch.Tensor, torch.Tensor]:
+        mu = self.s / self.n
+        cov = self.ss / self.n - torch.outer(mu, mu)
+        return mu, cov * self.n / max(self.n - 1, 1)
+
+
+class MonteCarloStrategy:
+    """Batched sampling with a planned sample size and a stated error rate."""
+
+    name = "monte-carlo"
+
+    def attempt(self, ctx: Context) -> Optional[Outcome]:
+        if not applies(ctx.statement):
+            return None
+        common.set_threads()
+        device = common.device_of(ctx)
+        g, seed = common.generator_for(ctx, self.name, device)
+        try:
+            return MonteCarloRun(ctx, g, seed, device).run()
+        except Unsatisfiable as exc:
+            return common.outcome(Verdict.INCONCLUSIVE, f"cannot build instances: {exc}",
+                                  common.evidence(ctx, seed, device, torch.float32, samples=0,
+                                                  estimate=None, interval=None,
+                                                  error_rate=ctx.options.false_refutation_rate,
+                                                  tolerance=None, parameter_points=[],
+                                                  reason=str(exc)))
+        except LoweringError as exc:
+            ctx.notes.append(f"numeric: {exc}")
+            return None
+
+
+@dataclass
+class PointResult:
+    point: dict
+    verdict: Verdict
+    estimate: Estimate
+    z: float
+    tol: torch.Tensor
+    dtype: torch.dtype
+    samples: int
+
+    def summary(self) -> dict[str, Any]:
+        d, se = self.estimate.diff, self.estimate.se
+        return {"point": self.point, "samples": self.samples,
+                "left": _lst(self.estimate.left), "claimed": _lst(self.estimate.right),
+                "difference": _lst(d), "interval": [_lst(d - self.z * se), _lst(d + self.z * se)],
+                "tolerance": _lst(self.tol), "verdict": self.verdict.value,
+                "dtype": str(self.dtype).replace("torch.", "")}
+
+
+def _lst(t: torch.Tensor) -> Any:
+    t = t.detach().reshape(-1).cpu()
+    return round(float(t[0]), 8) if t.numel() == 1 else [round(float(x), 8) for x in t[:16]]
+
+
+class MonteCarloRun:
+    """One statement: parameter points, pilot, planned final sample, decision, hint."""
+
+    def __init__(self, ctx: Context, g: torch.Generator, seed: int, device: torch.device):
+        self.ctx, self.g, self.seed, self.device = ctx, g, seed, device
+        self.statement: m.Compare = ctx.statement
+        self.stats = list(dict.fromkeys(n for n in walk(self.statement) if isinstance(n, m.Stat)))
+        self.start = time.perf_counter()
+        self.draws = 0
+
+    # ------------------------------------------------------------ points
+    def points(self) -> list[tuple[dict, dict]]:
+        """(sizes, scalar parameters) at a few points, sizes growing."""
+        checked = self.ctx.checked
+        free_dims = [n for n in dim_names(checked) if checked.symbols[n].role == "dim"]
+        free_scalars = [k for k, v in checked.symbols.items() if v.role == "scalar" and not v.random]
+        if not free_dims and not free_scalars:
+            return [(choose_sizes(checked, self.g), {})]
+        out = []
+        for j, menu in enumerate(POINT_MENUS):
+            try:
+                sizes = choose_sizes(checked, self.g, menu=menu)
+            except Unsatisfiable:
+                sizes = choose_sizes(checked, self.g)
+            ev = Evaluator(dict(sizes), self.device, torch.float64, checked)
+            params: dict[str, Value] = {}
+            for k in free_scalars:
+                info = checked.symbols[k]
+                v = draw_scalar(info, ev, self.g, 1, simple=(j == 0))
+                params[k] = float(v.reshape(-1)[0]) if isinstance(v, torch.Tensor) else v
+                ev.env[k] = params[k]
+            out.append((sizes, params))
+            if not free_dims and len(out) == 2:
+                break
+        return out
+
+    # ------------------------------------------------------------ sampling
+    def estimate(self, sizes: dict, params: dict, n: int, dtype: torch.dtype,
+                 specs: Optional[list[StatSpec]] = None, eval_dtype: Optional[torch.dtype] = None
+                 ) -> tuple[Estimate, list[StatSpec]]:
+        """Draw ``n`` fresh samples at one point (in chunks) and estimate D."""
+        checked = self.ctx.checked
+        base = sample_environment(checked, sizes, self.g, self.device, torch.float64,
+                                  batch=1, mc_batch=1, params=params)
+        fixed = {k: v for k, v in base.env.items()
+                 if not (checked.symbols.get(k) is not None and checked.symbols[k].random)}
+        per_sample = max(1, sum(int(v.shape[1:].numel()) for k, v in base.env.items()
+                                if checked.symbols.get(k) is not None and checked.symbols[k].random
+                                and isinstance(v, torch.Tensor)))
+        self.per_sample = per_sample
+        chunk = max(256, min(n, CHUNK_DRAWS // per_sample))
+        acc = Accumulator()
+        specs = specs or [StatSpec(s) for s in self.stats]
+        done = 0
+        while done < n:
+            size = min(chunk, n - done)
+            inst = sample_environment(checked, sizes, self.g, self.device, torch.float64,
+                                      batch=1, mc_batch=size, params={**params, **fixed},
+                                      random_dtype=dtype)
+            edt = eval_dtype or dtype
+            if edt != dtype:
+                inst.env = {k: (v.to(edt) if isinstance(v, torch.Tensor) and v.dtype == dtype else v)
+                            for k, v in inst.env.items()}
+            ev = Evaluator(inst.env, self.device, edt, checked)
+            cols, pos = [], 0
+            for spec in specs:
+                f = features(ev, spec)
+                if f.shape[0] == 1 and size > 1:
+                    f = f.expand(size, f.shape[1])
+                spec.start, spec.width = pos, f.shape[1]
+                pos += f.shape[1]
+                cols.append(f)
+            acc.add(torch.cat(cols, dim=1))
+            done += size
+            self.draws += size * per_sample
+        return self.difference(acc, specs, params, sizes), specs
+
+    def difference(self, acc: Accumulator, specs: list[StatSpec], params: dict,
+                   sizes: dict) -> Estimate:
+        mu, cov = acc.moments()
+        mu = mu.detach().clone().requires_grad_(True)
+        checked = self.ctx.checked
+        base = {**sizes, **params}
+        with torch.enable_grad():
+            stats = {s.node: stat_value(s, mu, acc.n) for s in specs}
+            ev = StatEvaluator(dict(base), self.device, torch.float64, checked, stats=stats)
+            vals = [ev.tensor(ev.ev(x)) for x in self.statement.operands]
+            diffs, lefts, rights = [], [], []
+            for op, a, b in zip(self.statement.ops, vals, vals[1:]):
+                a = a.reshape(-1).to(torch.float64)
+                b = b.reshape(-1).to(torch.float64)
+                if a.numel() != b.numel():
+                    a, b = torch.broadcast_tensors(a, b)
+                sign = -1.0 if op in (">", ">=") else 1.0
+                diffs.append(sign * (a - b))
+                lefts.append(a)
+                rights.append(b)
+            d = torch.cat(diffs)
+            rows = []
+            for i in range(d.numel()):
+                if d[i].requires_grad:
+                    (gi,) = torch.autograd.grad(d[i], mu, retain_graph=True, allow_unused=True)
+                    rows.append(gi if gi is not None else torch.zeros_like(mu))
+                else:
+                    rows.append(torch.zeros_like(mu))
+        J = torch.stack(rows)
+        var = ((J @ cov) * J).sum(-1).clamp_min(0) / acc.n
+        spread = torch.sqrt(((J @ cov) * J).sum(-1).clamp_min(0))
+        return Estimate(acc.n, d.detach(), var.sqrt(), torch.cat(lefts).detach(),
+                        torch.cat(rights).detach(), spread)
+
+    # ------------------------------------------------------------ decision
+    def tolerance(self, est: Estimate) -> torch.Tensor:
+        show = self.ctx.show
+        if show.within is not None:
+            return torch.full_like(est.right, float(show.within))
+        rel = float(show.rel) if show.rel is not None else DEFAULT_REL
+        claimed = est.right.abs()
+        # a claimed value of 0 has no scale: use the per-sample spread of the estimate
+        fallback = est.spread * rel
+        return torch.where(claimed > 1e-12, rel * claimed, torch.maximum(fallback, torch.full_like(claimed, 1e-12)))
+
+    def decide(self, est: Estimate, z: float) -> Verdict:
+        tol = self.tolerance(est)
+        ops = self.statement.ops
+        d, se = est.diff, est.se
+        per = d.numel() // max(len(ops), 1)
+        equality = torch.tensor([op in ("==", "≈") for op in ops for _ in range(per)],
+                                device=d.device)
+        lo, hi = d - z * se, d + z * se
+        inside = torch.where(equality, (lo >= -tol) & (hi <= tol), hi <= tol)
+        outside = torch.where(equality, (lo > tol) | (hi < -tol), lo > tol)
+        if not bool(torch.isfinite(d).all()):
+            return Verdict.INCONCLUSIVE
+        if bool(outside.any()):
+            return Verdict.REFUTED
+        if bool(inside.all()):
+            return Verdict.VERIFIED
+        return Verdict.INCONCLUSIVE
+
+    def plan(self, est: Estimate, z: float) -> int:
+        """Final sample size for a decision, from the pilot's standard error."""
+        tol = self.tolerance(est)
+        gap = (tol - est.diff.abs()).abs().clamp_min(1e-300)
+        s1 = est.se * math.sqrt(est.n)
+        need = ((z * s1 / (MARGIN * gap)) ** 2).max()
+        return int(min(float(need), 1e12))
+
+    # ------------------------------------------------------------ main
+    def run(self) -> Outcome:
+        opts = self.ctx.options
+        alpha = opts.false_refutation_rate
+        pts = self.points()
+        probe = self.statement.operands
+        entries = 1
+        results: list[PointResult] = []
+        budget = max(opts.mc_budget // max(len(pts), 1), PILOT)
+        dtype = torch.float32
+        for sizes, params in pts:
+            pilot, specs = self.estimate(sizes, params, PILOT, dtype)
+            if dtype == torch.float32 and not self.float32_ok(sizes, params, pilot):
+                dtype = torch.float64
+                pilot, specs = self.estimate(sizes, params, PILOT, dtype)
+            entries = max(1, pilot.diff.numel())
+            a_look = alpha / (len(pts) * entries * 2)
+            z = NormalDist().inv_cdf(1 - a_look / 2)
+            verdict = self.decide(pilot, z)
+            point = {**sizes, **{k: round(float(v), 6) for k, v in params.items()}}
+            if verdict == Verdict.REFUTED and pilot.n >= MIN_FINAL:
+                results.append(PointResult(point, verdict, pilot, z, self.tolerance(pilot), dtype,
+                                           pilot.n))
+                continue
+            n = max(MIN_FINAL, self.plan(pilot, z))
+            per_sample = self.per_sample
+            n_cap = min(budget, max(PILOT, (MAX_DRAWS // max(len(pts), 1)) // per_sample))
+            n = min(n, n_cap)
+            if time.perf_counter() - self.start > TIME_LIMIT:
+                results.append(PointResult(point, verdict, pilot, z, self.tolerance(pilot), dtype,
+                                           pilot.n))
+                continue
+            final, _ = self.estimate(sizes, params, n, dtype, None)
+            v2 = self.decide(final, z)
+            if verdict == Verdict.REFUTED or v2 == Verdict.REFUTED:
+                v = Verdict.REFUTED
+                best = final if v2 == Verdict.REFUTED else pilot
+            else:
+                v, best = v2, final
+            results.append(PointResult(point, v, best, z, self.tolerance(best), dtype,
+                                       pilot.n + final.n))
+        return self.conclude(results, alpha, dtype)
+
+    def float32_ok(self, sizes: dict, params: dict, pilot32: Estimate) -> bool:
+        """float32 draws are fine when a float64 evaluation of the same size agrees closely."""
+        if not bool(torch.isfinite(pilot32.diff).all()):
+            return False
+        g_state = self.g.get_state()
+        small = 2048
+        self.g.set_state(g_state)
+        e32, _ = self.estimate(sizes, params, small, torch.float32)
+        self.g.set_state(g_state)
+        e64, _ = self.estimate(sizes, params, small, torch.float32, eval_dtype=torch.float64)
+        tol = self.tolerance(e64)
+        return bool(((e32.diff - e64.diff).abs() <= 0.01 * tol + 1e-6 * e64.left.abs()).all())
+
+    def conclude(self, results: list[PointResult], alpha: float, dtype: torch.dtype) -> Outcome:
+        from derive.numeric.hints import hint
+        verdicts = [r.verdict for r in results]
+        if Verdict.REFUTED in verdicts:
+            verdict = Verdict.REFUTED
+        elif all(v == Verdict.VERIFIED for v in verdicts):
+            verdict = Verdict.VERIFIED
+        else:
+            verdict = Verdict.INCONCLUSIVE
+        decisive = next((r for r in results if r.verdict == verdict), results[0])
+        samples = sum(r.samples for r in results)
+        d, se, z = decisive.estimate.diff, decisive.estimate.se, decisive.z
+        ev = common.evidence(
+            self.ctx, self.seed, self.device, dtype, samples=samples,
+            estimate=_lst(decisive.estimate.left), interval=[_lst(d - z * se), _lst(d + z * se)],
+            error_rate=alpha, tolerance=(f"within {float(self.ctx.show.within):g}" if self.ctx.show.within
+                                         else f"rel {float(self.ctx.show.rel or DEFAULT_REL):g}"),
+            parameter_points=[r.summary() for r in results], claimed=_lst(decisive.estimate.right),
+            interval_of="left − right", method="delta method on feature means; z = "
+            f"{z:.2f} (Bonferroni over {len(results)} point(s), entries and 2 looks)",
+            draws=self.draws, seconds=round(time.perf_counter() - self.start, 3))
+        text = (f"estimate {common.fmt(float(decisive.estimate.left.reshape(-1)[0]))} vs claimed "
+                f"{common.fmt(float(decisive.estimate.right.reshape(-1)[0]))} at "
+                f"{_point_text(decisive.point)} ({samples} samples, false-refutation rate {alpha:g})")
+        if verdict == Verdict.REFUTED:
+            refuting = [r for r in results if r.verdict == Verdict.REFUTED]
+            smallest = min(refuting, key=lambda r: sum(v for v in r.point.values()
+                                                       if isinstance(v, (int, float))))
+            ev["shrunk"] = {"point": smallest.point}
+            h = hint(self.ctx, results)
+            if h:
+                ev["hint"] = h
+                text += f"; {h['message']}"
+            return common.outcome(verdict, "refuted: " + text, ev)
+        if verdict == Verdict.VERIFIED:
+            return common.outcome(verdict, "within tolerance: " + text, ev)
+        return common.outcome(verdict, "interval straddles the tolerance: " + text, ev)
+
+
+def _point_text(point: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in point.items()) or "the only point"

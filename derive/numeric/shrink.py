@@ -1,0 +1,67 @@
+"""Shrink a counterexample: the smallest sizes and simplest parameters that still refute."""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Optional
+
+import torch
+
+from derive.engine import Context
+from derive.numeric.instances import Unsatisfiable, choose_sizes, size_constraints_ok
+from derive.numeric.lower import LoweringError
+
+if TYPE_CHECKING:
+    from derive.numeric.identity import IdentityStrategy
+
+TIME_LIMIT = 1.0
+
+
+def _refutes(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, device: torch.device,
+             sizes: dict[str, int], simple: bool = False):
+    try:
+        choose_sizes(ctx.checked, g, sizes)  # checks the size-only assumptions
+        for _ in range(2):
+            res = strategy.check(ctx, g, device, sizes, 8, simple=simple)
+            if res.clear is not None:
+                return res
+    except (Unsatisfiable, LoweringError, RuntimeError, ValueError, ZeroDivisionError):
+        return None
+    return None
+
+
+def shrink(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, device: torch.device,
+           sizes: dict[str, int]) -> Optional[dict[str, Any]]:
+    """Greedy: lower each size towards 1 while the claim still fails; then round scalars."""
+    start = time.perf_counter()
+    best = dict(sizes)
+    changed = True
+    while changed and time.perf_counter() - start < TIME_LIMIT:
+        changed = False
+        for name in sorted(best, key=lambda k: -best[k]):
+            info = ctx.checked.symbols.get(name)
+            if info is None or info.role != "dim":
+                continue
+            for cand in range(1, best[name]):
+                trial = {**best, name: cand}
+                if not size_constraints_ok(ctx.checked, trial):
+                    continue
+                if _refutes(strategy, ctx, g, device, trial) is not None:
+                    best = trial
+                    changed = True
+                    break
+                if time.perf_counter() - start > TIME_LIMIT:
+                    break
+    res = _refutes(strategy, ctx, g, device, best, simple=True)
+    out: dict[str, Any] = {"sizes": best}
+    if res is not None and res.instance is not None:
+        i = res.clear or 0
+        params = {}
+        for k, v in res.instance.params.items():
+            val = res.instance.env.get(k)
+            if isinstance(val, torch.Tensor):
+                params[k] = float(val.reshape(-1)[i if val.numel() > i else 0])
+            else:
+                params[k] = v
+        if params:
+            out["params"] = params
+    return out

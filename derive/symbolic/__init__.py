@@ -1,0 +1,51 @@
+"""The SymPy engine: lower a checked claim to SymPy and try small strategies in order.
+
+Each strategy either decides a statement (naming itself and carrying its evidence:
+the residual, the solution set, the counterexample) or passes.  A strategy that
+crashes on an unforeseen SymPy corner passes with a note instead of taking the whole
+claim down; the time limit (``derive.decide.TimeLimit``) is always re-raised.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from derive.engine import Context, Engine
+from derive.outcome import Outcome
+from derive.symbolic.lower import Unsupported
+from sympy.polys.polyerrors import BasePolynomialError
+from derive.symbolic.strategies.argopt import ArgOpt
+from derive.symbolic.strategies.conditions import Conditions
+from derive.symbolic.strategies.expectations import Expectations
+from derive.symbolic.strategies.fixed_sizes import FixedSizes
+from derive.symbolic.strategies.indexed import IndexedSums
+from derive.symbolic.strategies.matrix_algebra import MatrixAlgebra
+from derive.symbolic.strategies.recurrence import Recurrence
+from derive.symbolic.strategies.scalar_identity import ScalarIdentity
+
+
+class Guarded:
+    """Run one strategy; an internal error becomes a note and a pass, never a verdict."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def attempt(self, ctx: Context) -> Optional[Outcome]:
+        from derive.decide import TimeLimit  # late: derive.decide imports the engines lazily
+        try:
+            return self.inner.attempt(ctx)
+        except TimeLimit:
+            raise
+        except Unsupported as exc:
+            ctx.notes.append(f"{self.name}: {exc}"[:300])
+            return None
+        except (ArithmeticError, AttributeError, IndexError, KeyError, NotImplementedError,
+                RecursionError, TypeError, ValueError, AssertionError, BasePolynomialError) as exc:
+            ctx.notes.append(f"{self.name}: internal error {type(exc).__name__}: {exc}"[:300])
+            return None
+
+
+STRATEGIES = [Expectations(), Recurrence(), ArgOpt(), Conditions(), ScalarIdentity(),
+              MatrixAlgebra(), IndexedSums(), FixedSizes()]
+
+ENGINE = Engine("symbolic", [Guarded(s) for s in STRATEGIES])

@@ -1,0 +1,462 @@
+"""Lower typed claim nodes to SymPy objects — from the model, never from text.
+
+Scalars become SymPy expressions whose symbols carry the assumptions of their
+declarations (real, positive, nonzero, integer, dims ≥ 1).  Entries of tensors are
+lowered *indexed*: ``entry(x, (i,))`` is ``x[i]`` (an ``Indexed``), so sums, means,
+inner products and gradients work for symbolic sizes.  Anything this module cannot
+express raises :class:`Unsupported`, and the strategy that asked passes.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import sympy as sp
+
+from derive import model as m
+from derive.semantics import SCALAR, Checker, CheckedClaim, SymbolInfo, VType, dim_symbol
+
+
+class Unsupported(Exception):
+    """The node has no SymPy lowering here; the asking strategy passes."""
+
+
+_COUNTER = itertools.count()
+
+_ELEMENTWISE = {
+    "abs": sp.Abs, "sqrt": sp.sqrt, "exp": sp.exp, "log": sp.log, "sin": sp.sin,
+    "cos": sp.cos, "tanh": sp.tanh, "sign": sp.sign, "floor": sp.floor, "ceil": sp.ceiling,
+    "sigmoid": lambda x: 1 / (1 + sp.exp(-x)), "relu": lambda x: sp.Max(x, 0),
+    "re": sp.re, "im": sp.im, "conj": sp.conjugate,
+}
+
+
+def fresh(prefix: str = "i") -> sp.Symbol:
+    """A fresh integer summation index (never clashes with a claim's names)."""
+    return sp.Symbol(f"_{prefix}{next(_COUNTER)}", integer=True)
+
+
+def number(n: m.Num) -> sp.Expr:
+    value = sp.Rational(n.value.numerator, n.value.denominator)
+    return value * sp.I if n.imaginary else value
+
+
+@dataclass
+class Lowering:
+    """The SymPy view of one checked claim: symbols with assumptions, conditions, lowering."""
+
+    checked: CheckedClaim
+    symbols: dict[str, sp.Symbol] = field(default_factory=dict)
+    conditions: list = field(default_factory=list)      # scalar relationals from bounds/assume
+    unlowered: list = field(default_factory=list)       # assumes we could not lower (kept, not dropped)
+    dims: dict[str, sp.Symbol] = field(default_factory=dict)
+    stat_hook: Optional[Callable] = None  # set by the moments strategy: Stat node -> value
+    seq_hook: Optional[Callable] = None   # set by the recurrence strategy: w[t] -> value
+
+    def __post_init__(self) -> None:
+        self.typer = Checker(self.checked.claim)
+        self.typer.symbols = self.checked.symbols
+        for name, info in self.checked.symbols.items():
+            sym = self._make_symbol(info)
+            if sym is not None:
+                self.symbols[name] = sym
+                if info.role in ("dim", "sweep") or (info.role == "scalar" and info.domain == "integer"
+                                                     and False):
+                    self.dims[name] = sym
+        for st in self.checked.claim.statements:
+            if isinstance(st, m.Decl) and isinstance(st.type, m.ScalarType):
+                for name in st.names:
+                    self._bound_conditions(name.id, st.type)
+            elif isinstance(st, m.Assume):
+                try:
+                    self.conditions.append(self.condition(st.condition))
+                except Unsupported:
+                    self.unlowered.append(st.condition)
+
+    # ------------------------------------------------------------ symbols
+    def _make_symbol(self, info: SymbolInfo) -> Optional[sp.Symbol]:
+        if info.role in ("dim", "sweep"):
+            return dim_symbol(info.name)
+        if info.role == "index":
+            return sp.Symbol(info.name, integer=True, positive=True)
+        if info.role == "seq_index":
+            return sp.Symbol(info.name, integer=True, nonnegative=True)
+        if info.role != "scalar":
+            return None
+        if info.domain == "complex":
+            return sp.Symbol(info.name)
+        kw: dict = {"integer": True} if info.domain == "integer" else {"real": True}
+        spec = getattr(info.statement, "type", None)
+        for op, bound in getattr(spec, "bounds", ()):
+            if isinstance(bound, m.Num) and bound.value == 0 and not bound.imaginary:
+                key = {">": "positive", ">=": "nonnegative", "!=": "nonzero", "<": "negative",
+                       "<=": "nonpositive"}.get(op)
+                if key:
+                    kw[key] = True
+        interval = getattr(spec, "interval", None)
+        if interval is not None and isinstance(interval.lo, m.Num):
+            if interval.lo.value > 0 or (interval.lo.value == 0 and not interval.lo_closed):
+                kw["positive"] = True
+            elif interval.lo.value == 0:
+                kw["nonnegative"] = True
+        if "positive" in info.props:
+            kw["positive"] = True
+        if "nonzero" in info.props:
+            kw["nonzero"] = True
+        return sp.Symbol(info.name, **kw)
+
+    def _bound_conditions(self, name: str, spec: m.ScalarType) -> None:
+        sym = self.symbols.get(name)
+        if sym is None:
+            return
+        ops = {">": sp.Gt, ">=": sp.Ge, "<": sp.Lt, "<=": sp.Le, "!=": sp.Ne}
+        try:
+            for op, bound in spec.bounds:
+                if op in ops:
+                    self.conditions.append(ops[op](sym, self.scalar(bound)))
+            if spec.interval is not None:
+                lo, hi = self.scalar(spec.interval.lo), self.scalar(spec.interval.hi)
+                self.conditions.append(sp.Ge(sym, lo) if spec.interval.lo_closed else sp.Gt(sym, lo))
+                self.conditions.append(sp.Le(sym, hi) if spec.interval.hi_closed else sp.Lt(sym, hi))
+        except Unsupported:
+            pass
+
+    def domain_set(self, sym: sp.Symbol) -> sp.Set:
+        """The declared domain of a scalar symbol as a real set (its bounds and interval)."""
+        dom: sp.Set = sp.S.Reals
+        if sym.is_integer:
+            dom = sp.S.Integers
+        for cond in self.conditions:
+            if isinstance(cond, sp.Rel) and cond.free_symbols == {sym}:
+                try:
+                    dom = dom.intersect(cond.as_set())
+                except (NotImplementedError, TypeError):
+                    continue
+        if sym.is_positive:
+            dom = dom.intersect(sp.Interval.open(0, sp.oo))
+        elif sym.is_nonnegative:
+            dom = dom.intersect(sp.Interval(0, sp.oo))
+        if sym.is_nonzero and not sym.is_positive:
+            dom = dom - sp.FiniteSet(0)
+        return dom
+
+    # ------------------------------------------------------------ types
+    def vtype(self, e: m.Expr, env: Optional[dict] = None) -> VType:
+        self.typer.bound.append({k: SCALAR for k in (env or {})})
+        saved = len(self.typer.diags)
+        try:
+            return self.typer.expr(e)
+        finally:
+            self.typer.bound.pop()
+            del self.typer.diags[saved:]
+
+    def is_scalar(self, e: m.Expr, env: Optional[dict] = None) -> bool:
+        t = self.vtype(e, env)
+        return t.kind == "scalar" or t.is_scalar
+
+    def is_tensor(self, e: m.Expr, env: Optional[dict] = None) -> bool:
+        t = self.vtype(e, env)
+        return t.kind == "tensor" and not t.is_scalar
+
+    def info(self, name: str) -> Optional[SymbolInfo]:
+        return self.checked.symbols.get(name)
+
+    # ------------------------------------------------------------ scalars
+    def scalar(self, e: m.Expr, env: Optional[dict] = None) -> sp.Expr:
+        """A scalar expression as SymPy (tensor parts lowered entrywise with sums)."""
+        env = env or {}
+        if isinstance(e, m.Num):
+            return number(e)
+        if isinstance(e, m.Name):
+            return self._name(e, env)
+        if isinstance(e, m.Unary):
+            return -self.scalar(e.operand, env)
+        if isinstance(e, m.BinOp):
+            return self._binop(e, env)
+        if isinstance(e, m.Call):
+            return self._call(e, env)
+        if isinstance(e, m.Index):
+            if isinstance(e.base, m.Name) and self.seq_hook is not None and \
+                    getattr(self.info(e.base.id), "role", None) == "sequence":
+                return self.seq_hook(e, env)
+            return self._entry_index(e, (), env)
+        if isinstance(e, m.Stat) and self.stat_hook is not None:
+            return self.stat_hook(e, env)
+        if isinstance(e, m.Subst):
+            inner = dict(env)
+            for name, value in e.bindings:
+                inner[name] = self.scalar(value, env)
+            return self.scalar(e.expr, inner)
+        if isinstance(e, m.Transpose) and self.is_scalar(e.operand, env):
+            return self.scalar(e.operand, env)
+        raise Unsupported(f"no scalar lowering for {type(e).__name__}")
+
+    def _name(self, e: m.Name, env: dict) -> sp.Expr:
+        if e.id in env:
+            value = env[e.id]
+            if isinstance(value, sp.Basic):
+                return value
+            raise Unsupported(f"'{e.id}' is bound to a tensor")
+        if e.id in self.symbols:
+            return self.symbols[e.id]
+        info = self.info(e.id)
+        if info is not None and info.role == "define" and isinstance(info.statement, m.Define) \
+                and len(info.statement.names) == 1:
+            if info.vtype.kind == "scalar" or info.vtype.is_scalar:
+                return self.scalar(info.statement.value, env)
+        if info is None:
+            const = {"pi": sp.pi, "euler": sp.E, "inf": sp.oo}.get(e.id)
+            if const is not None:
+                return const
+        if info is not None and info.role == "tensor" and info.vtype.is_scalar:
+            return self.entry(e, (sp.Integer(1), sp.Integer(1)), env)
+        raise Unsupported(f"'{e.id}' is not a scalar")
+
+    def _binop(self, e: m.BinOp, env: dict) -> sp.Expr:
+        op = e.op
+        if op in ("@", "·"):
+            return self._contract(e, env)
+        if self.is_tensor(e.left, env) or self.is_tensor(e.right, env):
+            raise Unsupported("tensor arithmetic in a scalar position")
+        a, b = self.scalar(e.left, env), self.scalar(e.right, env)
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op in ("*", "⊙"):
+            return a * b
+        if op == "/":
+            return a / b
+        if op in ("^", ".^"):
+            return a ** b
+        raise Unsupported(f"operator {op}")
+
+    def _contract(self, e: m.BinOp, env: dict) -> sp.Expr:
+        """``x · y`` and 1×1 products ``vᵀ @ M @ u`` as sums of entries."""
+        if e.op == "·":
+            ta = self.vtype(e.left, env)
+            if ta.kind != "tensor":
+                return self.scalar(e.left, env) * self.scalar(e.right, env)
+            idx = tuple(fresh() for _ in ta.shape)
+            body = self.entry(e.left, idx, env) * self.entry(e.right, idx, env)
+            return _sum(body, idx, ta.shape)
+        t = self.vtype(e, env)
+        if not (t.kind == "scalar" or t.is_scalar):
+            raise Unsupported("a matrix product is not a scalar")
+        return self._entry_binop(e, (sp.Integer(1), sp.Integer(1)), VType("scalar"), env)
+
+    def _call(self, e: m.Call, env: dict) -> sp.Expr:
+        f = e.func
+        info = self.info(f)
+        if info is not None and info.role == "funcdef":
+            params = info.statement.params
+            inner = dict(env)
+            for p, a in zip(params, e.args):
+                inner[p.id] = self.scalar(a, env)
+            return self.scalar(info.statement.body, inner)
+        if f in _ELEMENTWISE and len(e.args) == 1 and self.is_scalar(e.args[0], env):
+            return _ELEMENTWISE[f](self.scalar(e.args[0], env))
+        if f in ("max", "min") and len(e.args) >= 2:
+            args = [self.scalar(a, env) for a in e.args]
+            return sp.Max(*args) if f == "max" else sp.Min(*args)
+        if f == "binomial" and len(e.args) == 2:
+            return sp.binomial(self.scalar(e.args[0], env), self.scalar(e.args[1], env))
+        if f == "factorial" and len(e.args) == 1:
+            return sp.factorial(self.scalar(e.args[0], env))
+        if f in ("sum", "prod", "mean") and len(e.args) == 1:
+            return self._reduce(e, env)
+        if f == "grad" and len(e.args) == 2 and self.is_scalar(e.args[1], env):
+            var = self.scalar(e.args[1], env)
+            if not isinstance(var, (sp.Symbol, sp.Indexed)):
+                raise Unsupported("gradient with respect to an expression")
+            return sp.diff(self.scalar(e.args[0], env), var)
+        if f == "dot" and len(e.args) == 2:
+            return self._contract(m.BinOp("·", e.args[0], e.args[1]), env)
+        if f == "trace" and len(e.args) == 1:
+            t = self.vtype(e.args[0], env)
+            if t.kind == "tensor" and len(t.shape) == 2:
+                i = fresh()
+                return _sum(self.entry(e.args[0], (i, i), env), (i,), t.shape[:1])
+        if f == "norm" and len(e.args) == 1:
+            t = self.vtype(e.args[0], env)
+            if t.kind == "tensor" and len(t.shape) == 1:
+                i = fresh()
+                return sp.sqrt(_sum(self.entry(e.args[0], (i,), env) ** 2, (i,), t.shape))
+        raise Unsupported(f"function {f}")
+
+    def _reduce(self, e: m.Call, env: dict) -> sp.Expr:
+        binders = [(k, v) for k, v in e.kwargs if isinstance(v, m.Range)]
+        if binders:
+            inner = dict(env)
+            limits = []
+            for key, rng in binders:
+                i = fresh(key)
+                inner[key] = i
+                limits.append((i, self.scalar(rng.lo, env), self.scalar(rng.hi, env)))
+            body = self.scalar(e.args[0], inner)
+            return (sp.Sum if e.func == "sum" else sp.Product)(body, *limits)
+        if e.kwargs:
+            raise Unsupported("reduction along an axis")
+        t = self.vtype(e.args[0], env)
+        if t.kind != "tensor" or any(d is None for d in t.shape):
+            raise Unsupported("reduction of a non-tensor")
+        idx = tuple(fresh() for _ in t.shape)
+        body = self.entry(e.args[0], idx, env)
+        if e.func == "prod":
+            out = body
+            for i, d in zip(idx, t.shape):
+                out = sp.Product(out, (i, 1, d))
+            return out
+        total = _sum(body, idx, t.shape)
+        return total / sp.Mul(*t.shape) if e.func == "mean" else total
+
+    # ------------------------------------------------------------ entries
+    def entry(self, e: m.Expr, idx: tuple, env: Optional[dict] = None) -> sp.Expr:
+        """Entry ``idx`` (1-based SymPy integers or symbols) of a tensor expression."""
+        env = env or {}
+        if isinstance(e, m.Index):
+            return self._entry_index(e, idx, env)
+        t = self.vtype(e, env)
+        if t.kind == "scalar":
+            return self.scalar(e, env)
+        if isinstance(e, m.Name):
+            if e.id in env:
+                raise Unsupported("bound tensor")
+            info = self.info(e.id)
+            if info is None:
+                raise Unsupported(f"unknown {e.id}")
+            if info.role == "define" and len(info.statement.names) == 1:
+                return self.entry(info.statement.value, idx, env)
+            if info.role != "tensor":
+                raise Unsupported(f"{e.id} is not a tensor")
+            base = sp.IndexedBase(e.id, shape=info.vtype.shape)
+            return base[_fit(idx, info.vtype.shape)]
+        if isinstance(e, m.Unary):
+            return -self.entry(e.operand, idx, env)
+        if isinstance(e, m.Transpose):
+            inner = self.vtype(e.operand, env)
+            if len(inner.shape) == 1:
+                return self.entry(e.operand, (idx[-1],), env)
+            return self.entry(e.operand, (idx[1], idx[0]), env)
+        if isinstance(e, m.BinOp):
+            return self._entry_binop(e, idx, t, env)
+        if isinstance(e, m.Index):
+            return self._entry_index(e, idx, env)
+        if isinstance(e, m.Call):
+            if e.func in _ELEMENTWISE and len(e.args) == 1:
+                return _ELEMENTWISE[e.func](self.entry(e.args[0], idx, env))
+            if e.func == "grad" and len(e.args) == 2:
+                var = self.entry(e.args[1], idx, env)
+                if not isinstance(var, sp.Indexed):
+                    raise Unsupported("gradient with respect to an expression")
+                return sp.diff(self.scalar(e.args[0], env), var)
+            if e.func == "conv" and len(e.args) == 2:
+                return self._entry_conv(e, idx, env)
+            if e.func == "I" and len(idx) == 2:
+                return sp.KroneckerDelta(idx[0], idx[1])
+            if e.func in ("zeros", "ones"):
+                return sp.Integer(0 if e.func == "zeros" else 1)
+        raise Unsupported(f"no entrywise lowering for {type(e).__name__}")
+
+    def _entry_binop(self, e: m.BinOp, idx: tuple, t: VType, env: dict) -> sp.Expr:
+        la, lb = self.vtype(e.left, env), self.vtype(e.right, env)
+        if e.op in ("+", "-", "*", "⊙", "/", ".^"):
+            a = self.scalar(e.left, env) if la.kind == "scalar" else self.entry(e.left, idx, env)
+            b = self.scalar(e.right, env) if lb.kind == "scalar" else self.entry(e.right, idx, env)
+            return {"+": a + b, "-": a - b, "*": a * b, "⊙": a * b, "/": a / b,
+                    ".^": a ** b}[e.op]
+        if e.op == "@":
+            inner = la.shape[1] if len(la.shape) == 2 else sp.Integer(1)
+            k = fresh("k")
+            if len(t.shape) == 2:
+                row, col = idx
+            elif len(t.shape) == 1:
+                row, col = idx[0], sp.Integer(1)
+            else:
+                row, col = sp.Integer(1), sp.Integer(1)
+            a = self.entry(e.left, (row, k) if len(la.shape) == 2 else (row,), env)
+            b = self.entry(e.right, (k, col) if len(lb.shape) == 2 else (k,), env)
+            return sp.Sum(a * b, (k, 1, inner)) if inner != 1 else (a * b).subs(k, 1)
+        if e.op == "^" and lb.kind == "scalar" and la.kind == "scalar":
+            return self.scalar(e, env)
+        raise Unsupported(f"entrywise {e.op}")
+
+    def _entry_conv(self, e: m.Call, idx: tuple, env: dict) -> sp.Expr:
+        """Cross-correlation: out[i] = Σₐ x[(i−1)s + a]·w[a] (no padding)."""
+        pad = e.kwarg("padding")
+        if pad is not None and not (isinstance(pad, m.Num) and pad.value == 0):
+            raise Unsupported("padded convolution entrywise")
+        stride = e.kwarg("stride")
+        s = self.scalar(stride, env) if stride is not None else sp.Integer(1)
+        kernel = self.vtype(e.args[1], env).shape
+        if len(kernel) != len(idx) or any(k is None for k in kernel):
+            raise Unsupported("conv shapes")
+        offs = tuple(fresh("a") for _ in kernel)
+        body = self.entry(e.args[0], tuple((i - 1) * s + a for i, a in zip(idx, offs)), env) \
+            * self.entry(e.args[1], offs, env)
+        return _sum(body, offs, kernel)
+
+    def _entry_index(self, e: m.Index, idx: tuple, env: dict) -> sp.Expr:
+        it = iter(idx)
+        full = []
+        for i in e.indices:
+            if isinstance(i, m.Slice):
+                full.append(next(it))
+            else:
+                full.append(self.scalar(i, env))
+        full.extend(it)
+        return self.entry(e.base, tuple(full), env)
+
+    # ------------------------------------------------------------ conditions
+    def condition(self, e: m.Expr, env: Optional[dict] = None) -> sp.Basic:
+        """A condition (comparison chain or logic) as a SymPy Boolean over scalars."""
+        env = env or {}
+        if isinstance(e, m.Logic):
+            args = [self.condition(a, env) for a in e.args]
+            return {"and": lambda: sp.And(*args), "or": lambda: sp.Or(*args),
+                    "not": lambda: sp.Not(args[0]), "=>": lambda: sp.Implies(*args),
+                    "<=>": lambda: sp.Equivalent(*args)}[e.op]()
+        if isinstance(e, m.Compare):
+            parts = []
+            for op, a, b in zip(e.ops, e.operands, e.operands[1:]):
+                if op not in _RELS:
+                    raise Unsupported(f"comparison {op}")
+                if not (self.is_scalar(a, env) and self.is_scalar(b, env)):
+                    raise Unsupported("comparison of tensors")
+                parts.append(_RELS[op](self.scalar(a, env), self.scalar(b, env), evaluate=False))
+            return sp.And(*parts) if len(parts) > 1 else parts[0]
+        raise Unsupported("not a condition")
+
+
+_RELS = {"==": sp.Eq, "!=": sp.Ne, "<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge}
+
+
+def _fit(idx: tuple, shape: tuple) -> tuple:
+    """Drop unit axes so a row ``vᵀ`` (1×n) indexes the vector ``v`` by its column."""
+    if len(idx) == len(shape):
+        return idx
+    if len(shape) == 1 and len(idx) == 2:
+        return (idx[0],) if idx[1] == 1 else (idx[1],)
+    raise Unsupported("index rank mismatch")
+
+
+def _sum(body: sp.Expr, idx: tuple, shape: tuple) -> sp.Expr:
+    out = body
+    for i, d in zip(idx, shape):
+        if d is None:
+            raise Unsupported("unknown size")
+        out = sp.Sum(out, (i, 1, d))
+    return out
+
+
+def lowering(checked: CheckedClaim) -> Lowering:
+    """The (cached) lowering of a checked claim."""
+    cached = getattr(checked, "_sympy_lowering", None)
+    if cached is None:
+        cached = Lowering(checked)
+        try:
+            object.__setattr__(checked, "_sympy_lowering", cached)
+        except AttributeError:
+            pass
+    return cached

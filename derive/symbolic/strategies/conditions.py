@@ -1,0 +1,165 @@
+"""Conditions, inequalities, ``<=>`` and ``=>`` over the free real scalars.
+
+Proof: pick one variable, solve each side over the reals (the other names stay
+symbolic, with their assumptions), intersect with the variable's declared domain and
+compare the interval endpoints with decided signs.  Refutation: instantiate the
+parameters at seeded rational points, solve numerically, and exhibit a point where the
+statement is exactly false (checked by substitution into the statement itself).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import sympy as sp
+
+from derive import model as m
+from derive.engine import Context
+from derive.outcome import Outcome
+from derive.symbolic.common import holds_at, proved, refuted, rng_for, sample_points, show, sign_of
+from derive.symbolic.intervals import (Undecided, contained, intersect, pieces, point_in, same,
+                                       truth_set)
+from derive.symbolic.lower import Unsupported, lowering
+from derive.symbolic.strategies.scalar_identity import plain
+
+NAME = "conditions"
+POINTS = 8
+_INEQ = {"<", "<=", ">", ">=", "!="}
+
+
+def is_condition_statement(st: m.Expr) -> bool:
+    if isinstance(st, m.Logic):
+        return True
+    return isinstance(st, m.Compare) and any(op in _INEQ for op in st.ops)
+
+
+class Conditions:
+    name = NAME
+
+    def attempt(self, ctx: Context) -> Optional[Outcome]:
+        st = ctx.statement
+        if not is_condition_statement(st) or not plain(ctx, st):
+            return None
+        low = lowering(ctx.checked)
+        try:
+            claim = low.condition(st)
+        except Unsupported as exc:
+            ctx.notes.append(f"{NAME}: {exc}")
+            return None
+        if claim is sp.true:
+            return proved("the statement is true as written", NAME)
+        free = sorted((s for s in claim.free_symbols if s.is_Symbol), key=lambda s: s.name)
+        if any(s.is_real is not True for s in free) or claim.has(sp.Indexed, sp.Sum):
+            return None
+        bad = self.sampled(ctx, claim, free)
+        if bad is not None:
+            return refuted(f"false at {_fmt(bad)}", NAME, counterexample=show(bad))
+        outcome = self.prove(ctx, st, claim, free)
+        if outcome is not None:
+            return outcome
+        bad = self.guided(ctx, claim, free)
+        if bad is not None:
+            return refuted(f"false at {_fmt(bad)}", NAME, counterexample=show(bad))
+        return None
+
+    # ---------------------------------------------------------------- refute
+    def sampled(self, ctx: Context, claim: sp.Basic, free: list) -> Optional[dict]:
+        low = lowering(ctx.checked)
+        for point in sample_points(low, free, rng_for(ctx, NAME), POINTS):
+            if _false_at(claim, point):
+                return point
+        return None
+
+    def guided(self, ctx: Context, claim: sp.Basic, free: list) -> Optional[dict]:
+        low = lowering(ctx.checked)
+        rng = rng_for(ctx, NAME + "/guided")
+        for v in free:  # guided: solve in v with the others fixed at rational values
+            if v.is_integer:
+                continue
+            others = [s for s in free if s != v]
+            for params in sample_points(low, others, rng, 3):
+                inst = claim.subs(params)
+                try:
+                    wrong = truth_set(_negate(inst), v)
+                    dom = low.domain_set(v).subs(params)
+                    cand = point_in(sp.Intersection(wrong, dom))
+                except (Undecided, NotImplementedError, TypeError, ValueError):
+                    continue
+                if cand is None:
+                    continue
+                point = {**params, v: cand}
+                if holds_at(low.conditions, point) and _false_at(claim, point):
+                    return point
+        return None
+
+    # ---------------------------------------------------------------- prove
+    def prove(self, ctx: Context, st: m.Expr, claim: sp.Basic, free: list) -> Optional[Outcome]:
+        low = lowering(ctx.checked)
+        if not free:
+            return None
+        if isinstance(st, m.Compare) and len(free) > 1 and len(st.ops) == 1 and st.ops[0] != "!=":
+            rel = claim
+            gap = rel.gts - rel.lts if isinstance(rel, sp.Rel) else None
+            if gap is not None:
+                s = sign_of(gap, low)
+                strict = isinstance(rel, (sp.StrictGreaterThan, sp.StrictLessThan))
+                if s == 1 or (s == 0 and not strict):
+                    return proved(f"{rel.gts} − {rel.lts} has a decided sign under the assumptions",
+                                  NAME, difference=str(sp.factor(gap)))
+        for v in free:
+            if v.is_integer:
+                continue
+            try:
+                dom = pieces(low.domain_set(v), low)
+                outcome = self._prove_in(claim, st, v, dom, low)
+            except (Undecided, NotImplementedError, TypeError, ValueError) as exc:
+                ctx.notes.append(f"{NAME}: in {v}: {exc}")
+                continue
+            if outcome is not None:
+                return outcome
+        return None
+
+    def _prove_in(self, claim, st, v, dom, low) -> Optional[Outcome]:
+        def sol(c):
+            return intersect(pieces(truth_set(c, v), low), dom, low)
+        if isinstance(claim, sp.Equivalent) and len(claim.args) == 2:
+            a, b = sol(claim.args[0]), sol(claim.args[1])
+            if same(a, b, low):
+                return proved(f"both sides hold exactly for {v} in {_pieces(a)}", NAME,
+                              variable=str(v), solution_set=_pieces(a))
+            return None
+        if isinstance(claim, sp.Implies):
+            a, b = sol(claim.args[0]), sol(claim.args[1])
+            if contained(a, b, low):
+                return proved(f"{_pieces(a)} ⊆ {_pieces(b)} for {v}", NAME, variable=str(v),
+                              premise_set=_pieces(a), conclusion_set=_pieces(b))
+            return None
+        a = sol(claim)
+        if same(a, dom, low) or contained(dom, a, low):
+            return proved(f"holds for every {v} in its domain {_pieces(dom)}", NAME,
+                          variable=str(v), solution_set=_pieces(a))
+        return None
+
+
+def _negate(claim: sp.Basic) -> sp.Basic:
+    if isinstance(claim, sp.Equivalent):
+        a, b = claim.args
+        return sp.Or(sp.And(a, sp.Not(b)), sp.And(b, sp.Not(a)))
+    if isinstance(claim, sp.Implies):
+        return sp.And(claim.args[0], sp.Not(claim.args[1]))
+    return sp.Not(claim)
+
+
+def _false_at(claim: sp.Basic, point: dict) -> bool:
+    try:
+        value = claim.subs(point)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return False
+    return value is sp.false
+
+
+def _pieces(ps) -> str:
+    return " ∪ ".join(str(p) for p in ps) if ps else "∅"
+
+
+def _fmt(point: dict) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in sorted(point.items(), key=lambda kv: str(kv[0])))

@@ -1,0 +1,111 @@
+"""Identities with sums over symbolic sizes: entries as ``Indexed`` objects, means and
+inner products as ``Sum``, gradients by differentiating with respect to ``x[j]``
+(SymPy yields ``KroneckerDelta`` sums, collapsed by delta summation).  The free entry
+index j ranges over 1..n; conditions such as ``1 ≤ j ≤ n`` left by the summation are
+decided at the range's ends (they are linear in j)."""
+from __future__ import annotations
+
+from typing import Optional
+
+import sympy as sp
+
+from derive import model as m
+from derive.engine import Context
+from derive.outcome import Outcome
+from derive.semantics import walk
+from derive.symbolic.lower import Unsupported, lowering
+from derive.symbolic.common import proved
+
+NAME = "indexed-sums"
+
+
+def resolve(expr: sp.Expr, ranges: dict) -> sp.Expr:
+    """Replace conditions on free indices that hold (or fail) on their whole range."""
+    def decide(rel: sp.Basic) -> sp.Basic:
+        for j, (lo, hi) in ranges.items():
+            if j in rel.free_symbols:
+                ends = {rel.subs(j, lo), rel.subs(j, hi)}
+                if ends == {sp.true}:
+                    return sp.true
+                if ends == {sp.false}:
+                    return sp.false
+        return rel
+    return expr.replace(lambda x: isinstance(x, sp.Rel) and not isinstance(x, (sp.Eq, sp.Ne)),
+                        decide).replace(lambda x: isinstance(x, sp.Piecewise),
+                                        lambda x: sp.piecewise_fold(x))
+
+
+def canonical(expr: sp.Expr) -> sp.Expr:
+    """Rename summation dummies by nesting depth so equal sums compare equal."""
+    def rename(s: sp.Sum) -> sp.Sum:
+        body, limits = s.function, list(s.limits)
+        depth = sum(1 for x in sp.preorder_traversal(body) if isinstance(x, sp.Sum))
+        new = []
+        for k, (i, lo, hi) in enumerate(limits):
+            c = sp.Symbol(f"_c{depth}_{k}", integer=True)
+            body = body.xreplace({i: c})
+            new.append((c, lo, hi))
+        return sp.Sum(body, *new)
+    return expr.replace(lambda x: isinstance(x, sp.Sum), rename)
+
+
+def settle(expr: sp.Expr, ranges: dict) -> sp.Expr:
+    out = resolve(expr.doit(), ranges)
+    out = out.doit() if out.has(sp.Sum) else out
+    return canonical(resolve(out, ranges))
+
+
+class IndexedSums:
+    name = NAME
+
+    def attempt(self, ctx: Context) -> Optional[Outcome]:
+        st = ctx.statement
+        if not (isinstance(st, m.Compare) and st.ops == ("==",)):
+            return None
+        if ctx.show.within is not None or ctx.show.rel is not None or not _plain(ctx, st):
+            return None
+        low = lowering(ctx.checked)
+        a, b = st.operands
+        t = low.vtype(a)
+        if t.kind == "tensor" and not t.is_scalar:
+            if any(d is None for d in t.shape):
+                return None
+            idx = tuple(sp.Symbol(f"j{k}", integer=True, positive=True) for k in range(len(t.shape)))
+            ranges = {j: (sp.Integer(1), d) for j, d in zip(idx, t.shape)}
+        else:
+            idx, ranges = (), {}
+        try:
+            if idx:
+                lhs, rhs = low.entry(a, idx), low.entry(b, idx)
+            else:
+                lhs, rhs = low.scalar(a), low.scalar(b)
+        except Unsupported as exc:
+            ctx.notes.append(f"{NAME}: {exc}")
+            return None
+        diff = lhs - rhs
+        if not diff.has(sp.Sum, sp.Indexed, sp.KroneckerDelta):
+            return None
+        diff = settle(diff, ranges)
+        if diff.has(sp.Piecewise):
+            diff = sp.piecewise_fold(diff)
+        for step in (sp.expand, sp.simplify):
+            diff = step(diff)
+            if diff == 0:
+                where = f" for every entry {', '.join(map(str, idx))}" if idx else ""
+                return proved(f"lhs − rhs sums to 0{where} (symbolic sizes)", NAME,
+                              residual="0", general=True, entry_index=[str(j) for j in idx])
+        ctx.notes.append(f"{NAME}: residual {diff}")
+        return None
+
+
+def _plain(ctx: Context, st: m.Expr) -> bool:
+    for node in walk(st):
+        if isinstance(node, (m.Stat, m.Cost, m.BigO)):
+            return False
+        if isinstance(node, m.Call) and node.func in ("argmin", "argmax", "integrate"):
+            return False
+        if isinstance(node, m.Name):
+            info = ctx.checked.symbols.get(node.id)
+            if info is not None and (info.random or info.role in ("sequence", "function")):
+                return False
+    return True

@@ -1,0 +1,72 @@
+"""Scalar identities ``a == b``: exact evaluation at seeded rational points first (a
+point where the sides differ exactly is a proof of falsity), then rewriting of
+``a − b`` (cancel, expand, trigsimp, simplify) to 0 for a proof."""
+from __future__ import annotations
+
+from typing import Optional
+
+from derive import model as m
+from derive.engine import Context
+from derive.outcome import Outcome
+from derive.semantics import walk
+from derive.symbolic.common import (is_exact_zero, proved, refuted, rng_for, sample_points,
+                                    show, simplify_zero, value_at)
+from derive.symbolic.lower import Unsupported, lowering
+
+NAME = "scalar-identity"
+POINTS = 8
+
+
+def plain(ctx: Context, e: m.Expr) -> bool:
+    """No randomness, sequences or optimisation inside (other strategies own those)."""
+    for node in walk(e):
+        if isinstance(node, (m.Stat, m.Cost, m.BigO)):
+            return False
+        if isinstance(node, m.Call) and node.func in ("argmin", "argmax", "grad", "integrate"):
+            return False
+        if isinstance(node, m.Name):
+            info = ctx.checked.symbols.get(node.id)
+            if info is not None and (info.random or info.role in ("sequence", "function")):
+                return False
+    return True
+
+
+class ScalarIdentity:
+    name = NAME
+
+    def attempt(self, ctx: Context) -> Optional[Outcome]:
+        st = ctx.statement
+        if not (isinstance(st, m.Compare) and st.ops == ("==",)) or not plain(ctx, st):
+            return None
+        if ctx.show.within is not None or ctx.show.rel is not None:
+            return None
+        low = lowering(ctx.checked)
+        a, b = st.operands
+        if not (low.is_scalar(a) and low.is_scalar(b)):
+            return None
+        try:
+            diff = low.scalar(a) - low.scalar(b)
+        except Unsupported as exc:
+            ctx.notes.append(f"{NAME}: {exc}")
+            return None
+        if diff.has(*_UNSAFE):
+            return None
+        free = {s for s in diff.free_symbols if s.is_Symbol}
+        for point in sample_points(low, free, rng_for(ctx, NAME), POINTS):
+            value = value_at(diff, point)
+            if value is None:
+                continue
+            if is_exact_zero(value) is False:
+                return refuted(f"the sides differ at {_fmt(point)}: lhs − rhs = {value}", NAME,
+                               counterexample=show(point), difference=str(value))
+        if simplify_zero(diff):
+            return proved("lhs − rhs simplifies to 0", NAME, residual="0", points_checked=POINTS)
+        return None
+
+
+import sympy as _sp
+_UNSAFE = (_sp.Indexed, _sp.Sum, _sp.Product)
+
+
+def _fmt(point: dict) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in sorted(point.items(), key=lambda kv: str(kv[0])))

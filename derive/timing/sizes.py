@@ -1,0 +1,354 @@
+"""Sizes and inputs of a cost claim: the sweep grid, size arithmetic, sampled tensors.
+
+The grid is the product of the claim's sweeps (``let n in [256, 512]``).  A dimension
+with neither a sweep nor a value gets a default (stated in the evidence).  ``assume``
+conditions that mention only sizes drop the grid points that violate them.
+
+Inputs are sampled once per grid point from a generator seeded by the run's seed, the
+point and the name, so the same seed gives the same tensors.  Their values do not
+matter for cost; declared properties (``spd``, ``orthogonal``, …) are honoured so that
+``inv`` and friends run on what the claim describes.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional
+
+import torch
+
+from derive import model as m
+from derive.semantics import CheckedClaim, SymbolInfo, walk
+
+DEFAULT_DIM = 256                         # a dimension with no sweep and no value
+DEFAULT_GROWTH_SWEEP = (64, 128, 256, 512)  # a growth bound's dimension with no sweep
+MAX_POINTS = 16
+MAX_RANGE_VALUES = 8
+
+
+class SizeError(Exception):
+    """A size expression cannot be evaluated (unknown name, not a number, …)."""
+
+
+# ------------------------------------------------------------------ size arithmetic
+_FUNCS = {"log": math.log, "log2": math.log2, "sqrt": math.sqrt, "exp": math.exp,
+          "floor": math.floor, "ceil": math.ceil, "abs": abs}
+
+
+def size_value(e: m.Expr, sizes: dict[str, float], checked: Optional[CheckedClaim] = None,
+               costs: Optional[dict] = None) -> float:
+    """Evaluate a size expression (numbers, sizes, + − * / ^, log, sqrt, …) to a float.
+
+    ``costs`` gives values for ``time[…]``/``flops[…]``/``memory[…]`` nodes, so the sides of
+    a cost comparison (``time[B] / 4``) evaluate here too.
+    """
+    if isinstance(e, m.Cost):
+        if costs is None or e not in costs:
+            raise SizeError(f"{e.kind}[…] has no value here")
+        return float(costs[e])
+    if isinstance(e, m.Num):
+        if e.imaginary:
+            raise SizeError("a size cannot be imaginary")
+        return float(e.value)
+    if isinstance(e, m.Name):
+        if e.id in sizes:
+            return float(sizes[e.id])
+        info = checked.symbols.get(e.id) if checked is not None else None
+        if info is not None and info.dim_value is not None:
+            return float(_subs(info.dim_value, sizes))
+        if info is not None and info.role == "define" and len(info.statement.names) == 1:
+            return size_value(info.statement.value, sizes, checked)
+        if info is None and e.id == "pi":
+            return math.pi
+        if info is None and e.id == "euler":
+            return math.e
+        raise SizeError(f"'{e.text or e.id}' has no size value")
+    if isinstance(e, m.Unary):
+        return -size_value(e.operand, sizes, checked, costs)
+    if isinstance(e, m.BinOp) and e.op in ("+", "-", "*", "/", "^", "⊙", ".^"):
+        a, b = size_value(e.left, sizes, checked, costs), size_value(e.right, sizes, checked, costs)
+        if e.op == "+":
+            return a + b
+        if e.op == "-":
+            return a - b
+        if e.op in ("*", "⊙"):
+            return a * b
+        if e.op == "/":
+            if b == 0:
+                raise SizeError("division by zero in a size")
+            return a / b
+        return a ** b
+    if isinstance(e, m.Call) and e.func in _FUNCS and len(e.args) == 1 and not e.kwargs:
+        return float(_FUNCS[e.func](size_value(e.args[0], sizes, checked, costs)))
+    if isinstance(e, m.Call) and e.func in ("max", "min") and e.args and not e.kwargs:
+        vals = [size_value(a, sizes, checked, costs) for a in e.args]
+        return max(vals) if e.func == "max" else min(vals)
+    raise SizeError(f"not a size expression: {type(e).__name__}")
+
+
+def size_condition(e: m.Expr, sizes: dict[str, float], checked: Optional[CheckedClaim] = None
+                   ) -> bool:
+    """Evaluate a condition on sizes (comparisons, and/or/not/=>)."""
+    if isinstance(e, m.Compare) and "~" not in e.ops and "≈" not in e.ops:
+        vals = [size_value(x, sizes, checked) for x in e.operands]
+        ops = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+               "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+        return all(ops[o](a, b) for o, a, b in zip(e.ops, vals, vals[1:]))
+    if isinstance(e, m.Logic):
+        vals = [size_condition(a, sizes, checked) for a in e.args]
+        if e.op == "and":
+            return all(vals)
+        if e.op == "or":
+            return any(vals)
+        if e.op == "not":
+            return not vals[0]
+        if e.op == "=>":
+            return (not vals[0]) or vals[1]
+        if e.op == "<=>":
+            return vals[0] == vals[1]
+    raise SizeError("not a condition on sizes")
+
+
+def _subs(expr: Any, sizes: dict[str, float]) -> float:
+    if isinstance(expr, (int, float)):
+        return float(expr)
+    free = {s: sizes[s.name] for s in expr.free_symbols if s.name in sizes}
+    missing = [s.name for s in expr.free_symbols if s.name not in sizes]
+    if missing:
+        raise SizeError(f"no size for {', '.join(sorted(missing))}")
+    return float(expr.subs(free))
+
+
+def int_shape(shape: tuple, sizes: dict[str, float]) -> tuple[int, ...]:
+    out = []
+    for d in shape:
+        if d is None:
+            raise SizeError("a shape is not known")
+        v = _subs(d, sizes)
+        if v != int(v) or v < 1:
+            raise SizeError(f"size {v} is not a positive integer")
+        out.append(int(v))
+    return tuple(out)
+
+
+# ------------------------------------------------------------------ what an expression needs
+def reachable(checked: CheckedClaim, exprs: Iterable[m.Expr]) -> set[str]:
+    """Every declared name the expressions use, through definitions and function bodies."""
+    seen: set[str] = set()
+    stack = list(exprs)
+    while stack:
+        node = stack.pop()
+        for sub in walk(node):
+            ident = sub.id if isinstance(sub, m.Name) else sub.func if isinstance(sub, m.Call) else None
+            if ident is None or ident in seen or ident not in checked.symbols:
+                continue
+            seen.add(ident)
+            info = checked.symbols[ident]
+            st = info.statement
+            if info.role == "define" and isinstance(st, m.Define):
+                stack.append(st.value)
+            elif info.role == "funcdef" and isinstance(st, m.FuncDef):
+                stack.append(st.body)
+            elif info.role == "tensor" and isinstance(st, m.Decl):
+                stack.extend(st.type.shape)
+                if st.dist is not None:
+                    stack.append(st.dist)
+    return seen
+
+
+def size_names(checked: CheckedClaim, names: Iterable[str]) -> set[str]:
+    """The dimensions (dims, sweeps, integer scalars used as sizes) among and below ``names``."""
+    out: set[str] = set()
+    for ident in names:
+        info = checked.symbols.get(ident)
+        if info is None:
+            continue
+        if info.role in ("dim", "sweep") or (info.role == "scalar" and info.domain == "integer"
+                                             and not info.random):
+            out.add(ident)
+        if info.role == "tensor":
+            for d in info.vtype.shape:
+                if d is not None:
+                    out |= {s.name for s in d.free_symbols}
+    return {n for n in out if checked.symbols.get(n) is not None
+            and checked.symbols[n].dim_value is None}
+
+
+def sweep_values(checked: CheckedClaim, info: SymbolInfo) -> list[int]:
+    """The sizes of one ``let n in …`` sweep."""
+    values = info.statement.values
+    if isinstance(values, m.Block):
+        return [int(v.value) for row in values.rows for v in row if isinstance(v, m.Num)]
+    if isinstance(values, m.Range):
+        lo, hi = int(size_value(values.lo, {}, checked)), int(size_value(values.hi, {}, checked))
+        if hi < lo:
+            return []
+        if hi - lo + 1 <= MAX_RANGE_VALUES:
+            return list(range(lo, hi + 1))
+        ratio = (hi / max(lo, 1)) ** (1 / (MAX_RANGE_VALUES - 1))
+        return sorted({int(round(max(lo, 1) * ratio ** k)) for k in range(MAX_RANGE_VALUES)})
+    raise SizeError("a sweep is a list or a range of sizes")
+
+
+@dataclass
+class Grid:
+    """Grid points (dicts of sizes), the swept names, and notes for the evidence."""
+
+    names: list[str]
+    points: list[dict[str, int]]
+    fixed: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def build_grid(checked: CheckedClaim, needed: set[str], growth_vars: Iterable[str] = ()) -> Grid:
+    """The sizes to evaluate at: sweeps × defaults, filtered by size-only ``assume``s."""
+    axes: dict[str, list[int]] = {}
+    fixed: dict[str, int] = {}
+    notes: list[str] = []
+    for ident, info in checked.sweeps.items():
+        if ident in needed or ident in growth_vars:
+            axes[ident] = sweep_values(checked, info)
+    for ident in sorted(needed | set(growth_vars)):
+        if ident in axes:
+            continue
+        info = checked.symbols.get(ident)
+        if info is None or info.dim_value is not None:
+            continue
+        if info.role in ("dim", "scalar") and ident in growth_vars:
+            axes[ident] = list(DEFAULT_GROWTH_SWEEP)
+            notes.append(f"{info.text} has no sweep: swept over {list(DEFAULT_GROWTH_SWEEP)}")
+        elif info.role in ("dim", "scalar", "index"):
+            fixed[ident] = DEFAULT_DIM
+            notes.append(f"{info.text} has no sweep or value: fixed at {DEFAULT_DIM}")
+    names = list(axes)
+    points = [dict(zip(names, combo), **fixed) for combo in itertools.product(*axes.values())]
+    assumes = [st.condition for st in checked.claim.statements if isinstance(st, m.Assume)]
+    kept = []
+    for p in points:
+        ok = True
+        for cond in assumes:
+            try:
+                ok = ok and size_condition(cond, p, checked)
+            except SizeError:
+                continue  # not a condition on sizes: not ours to filter
+        if ok:
+            kept.append(p)
+    if len(kept) < len(points):
+        notes.append(f"{len(points) - len(kept)} grid point(s) dropped by 'assume'")
+    if len(kept) > MAX_POINTS:
+        notes.append(f"grid of {len(kept)} points thinned to {MAX_POINTS}")
+        step = len(kept) / MAX_POINTS
+        kept = [kept[int(i * step)] for i in range(MAX_POINTS - 1)] + [kept[-1]]
+    return Grid(names, kept, fixed, notes)
+
+
+# ------------------------------------------------------------------ sampling
+def _scalar(dist_args: tuple, sizes: dict, checked: CheckedClaim, k: int, default: float) -> float:
+    try:
+        return size_value(dist_args[k], sizes, checked)
+    except (SizeError, IndexError):
+        return default
+
+
+def _sample_tensor(info: SymbolInfo, shape: tuple[int, ...], gen: torch.Generator,
+                   sizes: dict, checked: CheckedClaim) -> torch.Tensor:
+    dist = info.dist
+    name = dist.func if isinstance(dist, m.Call) else dist.id if isinstance(dist, m.Name) else "normal"
+    args = dist.args if isinstance(dist, m.Call) else ()
+    z = torch.randn(shape, generator=gen, dtype=torch.float64)
+    if name == "normal":
+        mu = _scalar(args, sizes, checked, 0, 0.0)
+        var = _scalar(args, sizes, checked, 1, 1.0)
+        x = mu + math.sqrt(max(var, 0.0)) * z
+    elif name == "uniform":
+        a, b = _scalar(args, sizes, checked, 0, 0.0), _scalar(args, sizes, checked, 1, 1.0)
+        x = a + (b - a) * torch.rand(shape, generator=gen, dtype=torch.float64)
+    elif name == "bernoulli":
+        p = _scalar(args, sizes, checked, 0, 0.5)
+        x = (torch.rand(shape, generator=gen, dtype=torch.float64) < p).double()
+    elif name == "rademacher":
+        x = torch.sign(z) + (z == 0).double()
+    elif name == "exponential":
+        rate = _scalar(args, sizes, checked, 0, 1.0)
+        x = -torch.log1p(-torch.rand(shape, generator=gen, dtype=torch.float64)) / rate
+    else:
+        x = z
+    props = info.props
+    if len(shape) == 2 and shape[0] == shape[1]:
+        n = shape[0]
+        if props & {"spd", "psd"}:
+            x = x @ x.T / n + torch.eye(n, dtype=torch.float64)
+        elif "symmetric" in props:
+            x = (x + x.T) / 2
+        if "orthogonal" in props:
+            x = torch.linalg.qr(x)[0]
+        if "diagonal" in props:
+            x = torch.diag(torch.diagonal(x))
+    elif len(shape) == 2 and props & {"orthogonal", "semi_orthogonal"}:
+        q = torch.linalg.qr(x if shape[0] >= shape[1] else x.T)[0]
+        x = q if shape[0] >= shape[1] else q.T
+    if "positive" in props:
+        x = x.abs() + 1e-3
+    if "unit" in props:
+        x = x / x.norm()
+    if "simplex" in props:
+        x = torch.softmax(x.reshape(-1), 0).reshape(shape)
+    return x
+
+
+def _scalar_value(info: SymbolInfo, sizes: dict, checked: CheckedClaim) -> float:
+    spec = info.statement.type if isinstance(info.statement, m.Decl) else None
+    if isinstance(spec, m.ScalarType):
+        if spec.interval is not None:
+            try:
+                lo = size_value(spec.interval.lo, sizes, checked)
+                hi = size_value(spec.interval.hi, sizes, checked)
+                if math.isfinite(lo) and math.isfinite(hi):
+                    return (lo + hi) / 2
+            except SizeError:
+                pass
+        value = 1.0
+        for op, bound in spec.bounds:
+            try:
+                b = size_value(bound, sizes, checked)
+            except SizeError:
+                continue
+            if op in (">", ">=") and not value > b:
+                value = b + 1.0
+            elif op in ("<", "<=") and not value < b:
+                value = b - 1.0
+            elif op == "!=" and value == b:
+                value = b + 1.0
+        return value
+    return 1.0
+
+
+def sample_env(checked: CheckedClaim, names: set[str], point: dict[str, int], seed: int,
+               device: str, dtype: torch.dtype) -> dict[str, Any]:
+    """Values for every name the computation reads: sizes as ints, tensors batched (1, …)."""
+    env: dict[str, Any] = {}
+    for ident, value in point.items():
+        env[ident] = int(value)
+    key = ",".join(f"{k}={v}" for k, v in sorted(point.items()))
+    for ident in sorted(names):
+        info = checked.symbols.get(ident)
+        if info is None or ident in env:
+            continue
+        if info.role == "tensor":
+            shape = int_shape(info.vtype.shape, point)
+            gen = torch.Generator().manual_seed(zlib.crc32(f"{seed}|{key}|{ident}".encode()))
+            x = _sample_tensor(info, shape, gen, point, checked)
+            env[ident] = x.to(dtype=dtype, device=device).unsqueeze(0).contiguous()
+        elif info.role == "scalar":
+            if info.domain == "integer":
+                env[ident] = int(point.get(ident, DEFAULT_DIM))
+            else:
+                env[ident] = _scalar_value(info, point, checked)
+        elif info.role == "dim":
+            env[ident] = int(point.get(ident, DEFAULT_DIM))
+        elif info.role == "function":
+            raise SizeError(f"'{info.text}' is an arbitrary function; its cost is not defined")
+    return env
+

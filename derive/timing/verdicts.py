@@ -1,0 +1,527 @@
+"""Verdict rules of the timing engine: growth over a sweep, and cost comparisons.
+
+Growth (``a ~ f`` is Θ, ``a in O(f)``) is decided from **exact counts**: FLOPs of the
+expression as written for ``time[…]`` and ``flops[…]``, peak live bytes for
+``memory[…]``.  The exponents of ``count / f`` against the swept sizes (least squares
+on logs, and the local slope between the two largest sizes) must be within
+``EXPONENT_TOL`` of 0 for Θ and not above it for O.  Lower-order terms only pull a
+count's slope *down* (towards them), so a slope above the tolerance at the top of the
+sweep refutes; a slope below it refutes Θ unless the local slopes are still climbing
+(then the sweep is too small to tell: inconclusive).  Fitted wall-time exponents are
+reported as supporting evidence only.
+
+Comparisons are decided at every grid point.  FLOPs and bytes compare exactly.  Wall
+times compare by the median over interleaved rounds of the per-round ratio with a
+bootstrap interval; a claimed speed-up is accepted only when the interval excludes 1
+*and* the median ratio is at least ``NOISE_BAND`` (1.3×) or the factor the claim
+states (``time[A] < time[B] / 4`` needs 4×); it is refuted only when the interval
+excludes 1 on the other side and the median is beyond the band.  Between: inconclusive.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from derive import model as m
+from derive.engine import Context
+from derive.outcome import Outcome, Verdict
+from derive.semantics import walk
+from derive.timing import stats
+from derive.timing.bench import Bench, CannotMeasure
+from derive.timing.measure import TooSlow, device_name
+from derive.timing.sizes import Grid, SizeError, build_grid, reachable, size_condition, \
+    size_names, size_value
+
+STATEMENT_BUDGET_S = 2.0     # wall-clock seconds of timed rounds per statement (CPU)
+GROWTH_TIME_BUDGET_S = 0.8   # supporting wall-time fit of a growth statement
+DEFAULT_TIME_REL = Fraction(1, 10)
+ENGINE = "timing"
+
+
+# ------------------------------------------------------------------ helpers
+def costs_in(e: m.Expr) -> list[m.Cost]:
+    """Distinct cost nodes of an expression, in source order."""
+    out: list[m.Cost] = []
+    for node in walk(e):
+        if isinstance(node, m.Cost) and node not in out:
+            out.append(node)
+    out.sort(key=lambda c: (c.pos.line, c.pos.column))
+    return out
+
+
+def source_of(claim: m.Claim, node: m.Expr) -> str:
+    """The text of ``node`` as written in the claim (empty if positions are missing)."""
+    pos = getattr(node, "pos", None)
+    if pos is None or not pos.line or pos.line != pos.end_line:
+        return ""
+    lines = claim.text.split("\n")
+    k = pos.line - claim.pos.line
+    if not 0 <= k < len(lines):
+        return ""
+    return lines[k][pos.column - 1:pos.end_column - 1]
+
+
+def environment(bench: Bench) -> dict[str, Any]:
+    threads = 1 if bench.device == "cpu" else torch.get_num_threads()
+    return {"device": bench.device, "device_name": device_name(bench.device),
+            "threads_while_timing": threads, "torch": torch.__version__, "dtype": "float32",
+            "seed": bench.seed}
+
+
+def _r(x: float, k: int = 4) -> float:
+    if x == 0 or not math.isfinite(x):
+        return x
+    return round(x, max(k - int(math.floor(math.log10(abs(x)))) - 1, 0))
+
+
+def _count_value(bench: Bench, cost: m.Cost, point: dict[str, int]) -> float:
+    """The exact measure a growth claim is decided on: FLOPs, or peak bytes for memory."""
+    if cost.kind == "memory":
+        return float(bench.peak_bytes(cost.arg, point))
+    return float(bench.count(cost.arg, point).flops)
+
+
+def _outcome(verdict: Verdict, summary: str, evidence: dict, strategy: str) -> Outcome:
+    return Outcome(verdict, ENGINE, strategy, summary, evidence)
+
+
+# ------------------------------------------------------------------ growth
+def growth_vars(checked, bound: m.Expr) -> list[str]:
+    """The swept variables of a growth claim: the claim's sweeps, else the bound's sizes."""
+    names = {n.id for n in walk(bound) if isinstance(n, m.Name)}
+    sweeps = list(checked.sweeps)
+    if sweeps:
+        return sweeps
+    return sorted(n for n in names if n in checked.symbols
+                  and checked.symbols[n].role in ("dim", "scalar") and not checked.symbols[n].random)
+
+
+def decide_growth(ctx: Context, bench: Bench, lhs: m.Expr, bound: m.Expr, big_o: bool,
+                  strategy: str) -> Outcome:
+    checked = ctx.checked
+    claim = checked.claim
+    costs = costs_in(lhs)
+    what = "O" if big_o else "Θ"
+    evidence: dict[str, Any] = {"claim": f"{source_of(claim, lhs) or 'expression'} in "
+                                         f"{what}({source_of(claim, bound) or 'bound'})"}
+    if not costs:
+        return _outcome(Verdict.UNSUPPORTED, "growth of a quantity that is not a cost "
+                        "(time[…], flops[…], memory[…]) is not measured by the timing engine",
+                        evidence, strategy)
+    gvars = growth_vars(checked, bound)
+    needed = size_names(checked, reachable(checked, [lhs, bound]))
+    grid = build_grid(checked, needed, gvars)
+    gvars = [v for v in gvars if v in grid.names]
+    if not gvars:
+        return _outcome(Verdict.INCONCLUSIVE, "no size to sweep: declare one with "
+                        "'let n in [64, 128, 256]'", evidence, strategy)
+    sizes_seen = {v: sorted({p[v] for p in grid.points}) for v in gvars}
+    if any(len(s) < 2 for s in sizes_seen.values()):
+        return _outcome(Verdict.INCONCLUSIVE, "a growth claim needs at least two sizes per swept "
+                        "variable", {**evidence, "sizes": sizes_seen}, strategy)
+    kinds = sorted({c.kind for c in costs})
+    table, values, bounds = [], [], []
+    try:
+        for point in grid.points:
+            counts = {c: _count_value(bench, c, point) for c in costs}
+            value = size_value(lhs, point, checked, counts)
+            f = size_value(bound, point, checked)
+            row = {**point, "value": value, "bound": _r(f)}
+            for c in costs:
+                res = bench.count(c.arg, point)
+                row[f"flops[{source_of(claim, c.arg) or c.kind}]"] = res.flops
+                row[f"peak_bytes[{source_of(claim, c.arg) or c.kind}]"] = res.peak_bytes
+            table.append(row)
+            values.append(value)
+            bounds.append(f)
+    except (CannotMeasure, SizeError) as exc:
+        return _outcome(Verdict.INCONCLUSIVE, f"cannot evaluate the cost: {exc}", evidence, strategy)
+    measure_name = "peak live bytes" if kinds == ["memory"] else "FLOPs" if "memory" not in kinds \
+        else "FLOPs and bytes"
+    evidence.update({
+        "decided_by": f"exact {measure_name} of the expression as written (counting rule in "
+                      "derive/timing/flops.py), load-independent" +
+                      ("; wall time is supporting evidence only" if "time" in kinds else ""),
+        "sweep": sizes_seen, "grid_notes": grid.notes, "table": table})
+    if any(v <= 0 for v in values) or any(b <= 0 for b in bounds):
+        return _outcome(Verdict.INCONCLUSIVE, "a cost or the bound is zero at some size; its growth "
+                        "exponent is undefined", evidence, strategy)
+    X = [[p[v] for v in gvars] for p in grid.points]
+    fit_value = stats.fit_exponents(X, values)
+    fit_bound = stats.fit_exponents(X, bounds)
+    resid = stats.fit_exponents(X, [v / b for v, b in zip(values, bounds)])
+    evidence["fitted_exponent"] = fit_value.as_dict(gvars)
+    evidence["claimed_exponent"] = {v: _r(s, 3) for v, s in zip(gvars, fit_bound.slopes)}
+    evidence["excess_exponent"] = resid.as_dict(gvars)
+    evidence["tolerance"] = stats.EXPONENT_TOL
+    if "time" in kinds:
+        evidence["wall_time"] = _supporting_times(bench, costs, lhs, grid, gvars, checked, ctx)
+    evidence["environment"] = environment(bench)
+    tol = stats.EXPONENT_TOL
+    fits = [resid.slopes[k] for k in range(len(gvars))]
+    lasts = [resid.local[k][-1] if resid.local[k] else resid.slopes[k] for k in range(len(gvars))]
+    firsts = [resid.local[k][0] if resid.local[k] else resid.slopes[k] for k in range(len(gvars))]
+    desc = ", ".join(f"{v}^{_r(s, 3)}" for v, s in zip(gvars, fit_value.slopes))
+    claimed = ", ".join(f"{v}^{_r(s, 3)}" for v, s in zip(gvars, fit_bound.slopes))
+    subject = "/".join(sorted({"FLOPs" if k != "memory" else "bytes" for k in kinds}))
+    faster = [v for v, last, fit in zip(gvars, lasts, fits) if last > tol and fit > -tol]
+    if faster:
+        return _outcome(Verdict.REFUTED, f"{subject} grow as {desc}, faster than the claimed "
+                        f"{claimed} (excess exponent {_r(lasts[gvars.index(faster[0])], 3)} at the "
+                        f"largest sizes)", evidence, strategy)
+    if big_o:
+        if all(f <= tol for f in fits):
+            return _outcome(Verdict.VERIFIED, f"{subject} grow as {desc}, within the bound "
+                            f"{claimed} over the sweep", evidence, strategy)
+        return _outcome(Verdict.INCONCLUSIVE, f"{subject} grow as {desc}: the fit exceeds the bound "
+                        f"{claimed} but the largest sizes do not", evidence, strategy)
+    if all(abs(last) <= tol for last in lasts) and all(abs(f) <= 2 * tol for f in fits):
+        return _outcome(Verdict.VERIFIED, f"{subject} grow as {desc}, matching the claimed {claimed} "
+                        f"(tolerance ±{tol})", evidence, strategy)
+    slower = [k for k in range(len(gvars)) if lasts[k] < -tol]
+    if slower and all(lasts[k] - firsts[k] <= tol for k in slower):
+        k = slower[0]
+        return _outcome(Verdict.REFUTED, f"{subject} grow as {desc}, slower than the claimed "
+                        f"{claimed} (excess exponent {_r(lasts[k], 3)})", evidence, strategy)
+    return _outcome(Verdict.INCONCLUSIVE, f"{subject} grow as {desc} against the claimed {claimed}: "
+                    "lower-order terms still dominate the sweep; extend it to larger sizes",
+                    evidence, strategy)
+
+
+def _supporting_times(bench: Bench, costs: list[m.Cost], lhs: m.Expr, grid: Grid,
+                      gvars: list[str], checked, ctx: Context) -> dict[str, Any]:
+    """Fitted wall-time exponent (supporting evidence for a ``time[…]`` growth claim)."""
+    time_costs = [c for c in costs if c.kind == "time"]
+    if len(time_costs) != 1 or lhs != time_costs[0]:
+        return {"note": "wall time is fitted only for a single time[…]"}
+    cost = time_costs[0]
+    medians, samples, rows, points = [], [], [], []
+    per_point = GROWTH_TIME_BUDGET_S / max(len(grid.points), 1)
+    for point in grid.points:
+        got = bench.cached_times(cost.arg, point)
+        if not got:
+            try:
+                rounds = bench.time_rounds([cost.arg], point, per_point, ctx.options.timing_repeats,
+                                           min_rounds=3)
+            except (TooSlow, CannotMeasure):
+                continue
+            got = rounds.samples[0]
+        points.append([point[v] for v in gvars])
+        samples.append(got)
+        medians.append(stats.median(got))
+        rows.append({**{v: point[v] for v in gvars}, "median_s": _r(stats.median(got)),
+                     "spread": _r(stats.spread(got), 3), "runs": len(got)})
+    out: dict[str, Any] = {"per_size": rows}
+    if len({tuple(p) for p in points}) >= 2:
+        fit = stats.fit_exponents(points, medians, samples, seed=bench.seed)
+        out["fitted_exponent"] = fit.as_dict(gvars)
+    return out
+
+
+# ------------------------------------------------------------------ comparisons
+TRUE, FALSE, UNKNOWN = True, False, None
+
+
+@dataclass
+class PointState:
+    """Lazily measured values at one grid point."""
+
+    point: dict[str, int]
+    rounds: Optional[dict[m.Cost, list[float]]] = None
+    short: bool = False
+    detail: list[dict] = field(default_factory=list)
+
+
+class Comparer:
+    """Three-valued truth of a statement at grid points (cost comparisons, size conditions)."""
+
+    def __init__(self, ctx: Context, bench: Bench, statement: m.Expr, budget_per_point: float):
+        self.ctx = ctx
+        self.bench = bench
+        self.statement = statement
+        self.time_costs = [c for c in costs_in(statement) if c.kind == "time"]
+        self.budget = budget_per_point
+        self.claim = ctx.checked.claim
+
+    def truth(self, e: m.Expr, st: PointState) -> Optional[bool]:
+        if isinstance(e, m.Logic):
+            vals = []
+            for a in e.args:
+                v = self.truth(a, st)
+                vals.append(v)
+                if e.op == "=>" and len(vals) == 1 and v is FALSE:
+                    return TRUE
+                if e.op == "and" and v is FALSE:
+                    return FALSE
+                if e.op == "or" and v is TRUE:
+                    return TRUE
+            return _kleene(e.op, vals)
+        if isinstance(e, m.Compare) and costs_in(e):
+            result: Optional[bool] = TRUE
+            for op, a, b in zip(e.ops, e.operands, e.operands[1:]):
+                v = self.compare(op, a, b, st)
+                result = _kleene("and", [result, v])
+                if result is FALSE:
+                    return FALSE
+            return result
+        if not costs_in(e):
+            try:
+                return size_condition(e, st.point, self.ctx.checked)
+            except SizeError as exc:
+                st.detail.append({"unknown": str(exc)})
+                return UNKNOWN
+        st.detail.append({"unknown": f"cannot decide a {type(e).__name__} of costs"})
+        return UNKNOWN
+
+    # ---- one comparison
+    def compare(self, op: str, a: m.Expr, b: m.Expr, st: PointState) -> Optional[bool]:
+        kinds = {c.kind for c in costs_in(a) + costs_in(b)}
+        text = f"{source_of(self.claim, a)} {op} {source_of(self.claim, b)}".strip()
+        if op == "~":
+            st.detail.append({"comparison": text, "unknown": "growth inside a condition"})
+            return UNKNOWN
+        if "time" in kinds and len(kinds) > 1:
+            st.detail.append({"comparison": text, "unknown": "wall time compared with a count"})
+            return UNKNOWN
+        try:
+            if "time" in kinds:
+                return self.compare_time(op, a, b, st, text)
+            return self.compare_exact(op, a, b, st, text)
+        except (CannotMeasure, SizeError) as exc:
+            st.detail.append({"comparison": text, "unknown": str(exc)})
+            return UNKNOWN
+
+    def _counts(self, exprs: list[m.Expr], point: dict[str, int]) -> dict[m.Cost, float]:
+        out = {}
+        for side in exprs:
+            for c in costs_in(side):
+                out[c] = float(self.bench.peak_bytes(c.arg, point) if c.kind == "memory"
+                               else self.bench.count(c.arg, point).flops)
+        return out
+
+    def compare_exact(self, op: str, a: m.Expr, b: m.Expr, st: PointState, text: str
+                      ) -> Optional[bool]:
+        values = self._counts([a, b], st.point)
+        x, y = size_value(a, st.point, self.ctx.checked, values), \
+            size_value(b, st.point, self.ctx.checked, values)
+        show = self.ctx.show
+        if op == "≈":
+            if show.within is not None:
+                ok = abs(x - y) <= float(show.within)
+            else:
+                rel = float(show.rel) if show.rel is not None else 1e-2
+                ok = abs(x - y) <= rel * max(abs(x), abs(y))
+        else:
+            ok = {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y, "==": x == y,
+                  "!=": x != y}[op]
+        st.detail.append({"comparison": text, "left": _r(x), "right": _r(y),
+                          "ratio": _r(y / x) if x else None, "holds": ok, "exact": True})
+        return ok
+
+    def _ensure_rounds(self, st: PointState) -> None:
+        if st.rounds is not None:
+            return
+        exprs = [c.arg for c in self.time_costs]
+        unique = list(dict.fromkeys(exprs))
+        rounds = self.bench.time_rounds(unique, st.point, self.budget,
+                                        max(self.ctx.options.timing_repeats, 5))
+        by_expr = dict(zip(unique, rounds.samples))
+        st.rounds = {c: by_expr[c.arg] for c in self.time_costs}
+        st.short = any(rounds.short)
+        st.detail.append({"timing": {
+            source_of(self.claim, c) or c.kind: {
+                "median_s": _r(stats.median(by_expr[c.arg])),
+                "spread": _r(stats.spread(by_expr[c.arg]), 3),
+                "flops": self.bench.count(c.arg, st.point).flops}
+            for c in self.time_costs}, "rounds": rounds.rounds, "calls_per_sample": rounds.inner,
+            "warmup_s": _r(rounds.warmup_s, 3)})
+
+    def compare_time(self, op: str, a: m.Expr, b: m.Expr, st: PointState, text: str
+                     ) -> Optional[bool]:
+        try:
+            self._ensure_rounds(st)
+        except TooSlow as exc:
+            st.detail.append({"comparison": text, "unknown": f"too slow to time: {exc}"})
+            return UNKNOWN
+        checked = self.ctx.checked
+        n = len(next(iter(st.rounds.values())))
+        xs = [size_value(a, st.point, checked, {c: s[r] for c, s in st.rounds.items()})
+              for r in range(n)]
+        ys = [size_value(b, st.point, checked, {c: s[r] for c, s in st.rounds.items()})
+              for r in range(n)]
+        if any(v <= 0 for v in xs + ys):
+            st.detail.append({"comparison": text, "unknown": "a side is not positive"})
+            return UNKNOWN
+        seed = self.bench.seed
+        ones = {c: 1.0 for c in self.time_costs}
+        a_costs, b_costs = bool(costs_in(a)), bool(costs_in(b))
+        if op in ("==", "!="):
+            st.detail.append({"comparison": text, "unknown": "exact equality of wall times cannot "
+                              "be decided; write ≈ … rel r"})
+            return UNKNOWN
+        if op == "≈":
+            if self.ctx.show.within is not None:
+                st.detail.append({"comparison": text, "unknown": "an absolute tolerance on times; "
+                                  "use rel"})
+                return UNKNOWN
+            rel = float(self.ctx.show.rel if self.ctx.show.rel is not None else DEFAULT_TIME_REL)
+            med, lo, hi = stats.bootstrap_median([x / y for x, y in zip(xs, ys)], seed)
+            inside = 1 / (1 + rel) <= lo and hi <= 1 + rel
+            outside = hi < 1 / ((1 + rel) * stats.NOISE_BAND) or lo > (1 + rel) * stats.NOISE_BAND
+            verdict = TRUE if inside else FALSE if outside else UNKNOWN
+            st.detail.append({"comparison": text, "ratio_left_over_right": _r(med),
+                              "interval": [_r(lo), _r(hi)], "rel": rel, "holds": verdict})
+            return verdict
+        if op in ("<", "<="):
+            stat = [y / x for x, y in zip(xs, ys)]
+            factor = (size_value(a, st.point, checked, ones) / size_value(b, st.point, checked, ones)
+                      if a_costs and b_costs else 1.0)
+        else:
+            stat = [x / y for x, y in zip(xs, ys)]
+            factor = (size_value(b, st.point, checked, ones) / size_value(a, st.point, checked, ones)
+                      if a_costs and b_costs else 1.0)
+        factor = factor if factor > 0 else 1.0
+        verdict, med, lo, hi, need = speedup_verdict(stat, factor, seed)
+        why = None
+        if st.short:
+            verdict = UNKNOWN
+            why = "GPU runs shorter than 50 µs: launch overhead dominates; use larger sizes"
+        elif verdict is UNKNOWN:
+            why = (f"within the noise band: speed-up {_r(med * factor, 3)}× "
+                   f"[{_r(lo * factor, 3)}, {_r(hi * factor, 3)}] needs to clear "
+                   f"{_r(max(factor, stats.NOISE_BAND), 3)}× (or fall below "
+                   f"{_r(factor / stats.NOISE_BAND, 3)}×) with its interval excluding {_r(factor, 3)}×")
+        row = {"comparison": text, "speedup": _r(med * factor),
+               "interval": [_r(lo * factor), _r(hi * factor)],
+               "claimed_factor": _r(factor), "required": _r(need * factor), "holds": verdict}
+        if why:
+            row["unknown"] = why
+        st.detail.append(row)
+        return verdict
+
+
+def speedup_verdict(stat: list[float], factor: float, seed: int
+                    ) -> tuple[Optional[bool], float, float, float, float]:
+    """The noise-band rule on per-round values of ``claimed side / other side``.
+
+    ``stat`` > 1 means the claim holds in that round; ``factor`` is the speed-up the claim
+    states (4 for ``time[A] < time[B] / 4``).  True when the bootstrap interval excludes 1
+    and the median reaches ``max(1, NOISE_BAND / factor)`` (so the raw speed-up is at least
+    max(factor, 1.3)); False when the interval is below 1 and the median below
+    1 / NOISE_BAND; otherwise None.  Returns (verdict, median, lo, hi, needed).
+    """
+    med, lo, hi = stats.bootstrap_median(stat, seed)
+    need = max(1.0, stats.NOISE_BAND / factor)
+    if lo > 1 and med >= need:
+        return TRUE, med, lo, hi, need
+    if hi < 1 and med <= 1 / stats.NOISE_BAND:
+        return FALSE, med, lo, hi, need
+    return UNKNOWN, med, lo, hi, need
+
+
+def _kleene(op: str, vals: list[Optional[bool]]) -> Optional[bool]:
+    if op == "and":
+        return FALSE if FALSE in vals else UNKNOWN if UNKNOWN in vals else TRUE
+    if op == "or":
+        return TRUE if TRUE in vals else UNKNOWN if UNKNOWN in vals else FALSE
+    if op == "not":
+        return None if vals[0] is None else not vals[0]
+    if op == "=>":
+        a, b = vals
+        if a is FALSE or b is TRUE:
+            return TRUE
+        if a is TRUE and b is FALSE:
+            return FALSE
+        return UNKNOWN
+    if op == "<=>":
+        a, b = vals
+        return UNKNOWN if a is None or b is None else a == b
+    return UNKNOWN
+
+
+def decide_comparison(ctx: Context, bench: Bench, strategy: str) -> Outcome:
+    checked = ctx.checked
+    statement = ctx.statement
+    needed = size_names(checked, reachable(checked, [statement]))
+    grid = build_grid(checked, needed)
+    evidence: dict[str, Any] = {"grid_notes": grid.notes}
+    if not grid.points:
+        return _outcome(Verdict.INCONCLUSIVE, "no grid point satisfies the assumptions", evidence,
+                        strategy)
+    has_time = any(c.kind == "time" for c in costs_in(statement))
+    budget = STATEMENT_BUDGET_S / max(len(grid.points), 1)
+    comparer = Comparer(ctx, bench, statement, budget)
+    results, states = [], []
+    for point in grid.points:
+        st = PointState(point)
+        value = comparer.truth(statement, st)
+        states.append(st)
+        results.append(value)
+        if value is FALSE and has_time:
+            break  # one refuting size is enough (exact counts go on, for the crossover)
+    evidence["points"] = [{"sizes": st.point, "holds": v, "detail": st.detail}
+                          for st, v in zip(states, results)]
+    if has_time:
+        evidence["decided_by"] = ("wall time: median per-round ratio of interleaved randomized runs "
+                                  f"with a {int(stats.CONFIDENCE * 100)}% bootstrap interval, "
+                                  f"noise band {stats.NOISE_BAND}×; FLOPs shown for context")
+    else:
+        evidence["decided_by"] = "exact counts (FLOPs / peak live bytes) at every size"
+    cross = _crossover(states, grid)
+    if cross is not None:
+        evidence["crossover"] = cross
+    evidence["environment"] = environment(bench)
+    def sizes(st: PointState) -> str:
+        return ", ".join(f"{k}={v}" for k, v in st.point.items()) or "the declared sizes"
+
+    if FALSE in results:
+        st = states[results.index(FALSE)]
+        return _outcome(Verdict.REFUTED, f"fails at {sizes(st)}: {_describe(st)}", evidence, strategy)
+    if all(v is TRUE for v in results):
+        last = states[-1]
+        return _outcome(Verdict.VERIFIED, f"holds at all {len(states)} size(s); at {sizes(last)}: "
+                        f"{_describe(last)}", evidence, strategy)
+    st = states[results.index(UNKNOWN)]
+    reason = next((d["unknown"] for d in st.detail if "unknown" in d), "undecided")
+    return _outcome(Verdict.INCONCLUSIVE, f"undecided at {sizes(st)}: {reason}", evidence, strategy)
+
+
+def _describe(st: PointState) -> str:
+    for d in st.detail:
+        if "speedup" in d:
+            return (f"{d['comparison']}: speed-up {_r(d['speedup'], 3)}× "
+                    f"[{_r(d['interval'][0], 3)}, {_r(d['interval'][1], 3)}]")
+        if "exact" in d:
+            return f"{d['comparison']}: {d['left']:g} vs {d['right']:g}"
+        if "ratio_left_over_right" in d:
+            return f"{d['comparison']}: ratio {d['ratio_left_over_right']} {d['interval']}"
+    return "see evidence"
+
+
+def _crossover(states: list[PointState], grid: Grid) -> Optional[dict[str, Any]]:
+    """Where the first comparison's ratio crosses its threshold along a single swept size."""
+    if len(grid.names) != 1 or len(states) < 2:
+        return None
+    name = grid.names[0]
+    pts = []
+    for st in states:
+        row = next((d for d in st.detail if "speedup" in d or "exact" in d), None)
+        if row is None:
+            return None
+        if "speedup" in row:
+            pts.append((st.point[name], row["speedup"] / max(row["claimed_factor"], 1e-300)))
+        elif row.get("ratio"):
+            pts.append((st.point[name], row["ratio"]))
+        else:
+            return None
+    for (n0, r0), (n1, r1) in zip(pts, pts[1:]):
+        if r0 > 0 and r1 > 0 and (r0 - 1) * (r1 - 1) < 0:
+            t = -math.log(r0) / (math.log(r1) - math.log(r0))
+            at = math.exp(math.log(n0) + t * (math.log(n1) - math.log(n0)))
+            return {"variable": name, "between": [n0, n1], "estimate": _r(at, 3)}
+    return None

@@ -1,0 +1,411 @@
+"""The numeric (torch) engine: lowering, identities, gradients, Monte Carlo, hints."""
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+import torch
+
+from derive import model as m
+from derive.engine import Context, Options
+from derive.language.load import load_text
+from derive.numeric import ENGINE
+from derive.numeric.common import EVIDENCE_KEYS
+from derive.numeric.instances import claim_seed
+from derive.numeric.lower import evaluate
+from derive.outcome import Verdict
+from derive.semantics import check_claim
+
+
+def checked_claims(text: str):
+    loaded = load_text(text)
+    assert not loaded.broken, [d.message for d in loaded.diagnostics]
+    out = []
+    for claim in loaded.claims:
+        checked, diags = check_claim(claim, text.split("\n"))
+        assert checked is not None, [d.message for d in diags]
+        out.append(checked)
+    return out
+
+
+def decide(text: str, index: int = 0, **options):
+    """Run the numeric engine on one statement of the first claim."""
+    checked = checked_claims(text)[0]
+    show = checked.claim.shows[index]
+    return ENGINE.decide(Context(checked, show, index, Options(**options)))
+
+
+def expr_of(text: str, index: int = 0):
+    """The left operand of a claim's show statement and its checked claim."""
+    checked = checked_claims(text)[0]
+    return checked.claim.shows[index].statement, checked
+
+
+# ---------------------------------------------------------------- lowering
+def test_evaluation_order_is_as_written():
+    """A @ u @ vᵀ @ A multiplies left to right: an n×n by n×n product, unlike (Au)(vᵀA)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    st, checked = expr_of("""
+claim order
+  let n : dim
+  let A : matrix[n, n]
+  let u, v : vector[n]
+  show A @ u @ vᵀ @ A == (A @ u) @ (vᵀ @ A)
+""")
+    n = 64
+    g = torch.Generator().manual_seed(0)
+    env = {"n": n, "A": torch.randn(n, n, generator=g, dtype=torch.float64),
+           "u": torch.randn(n, generator=g, dtype=torch.float64),
+           "v": torch.randn(n, generator=g, dtype=torch.float64)}
+    flops = []
+    for side in st.operands:
+        with FlopCounterMode(display=False) as counter:
+            out = evaluate(side, env, "cpu", torch.float64, checked)
+        flops.append(counter.get_total_flops())
+        assert out.shape == (n, n)
+    assert flops[0] >= 2 * n ** 3          # ((A u) vᵀ) A contains an n×n @ n×n product
+    assert flops[1] <= 8 * n ** 2          # (A u)(vᵀ A) is quadratic
+    a, b = (evaluate(s, env, "cpu", torch.float64, checked) for s in st.operands)
+    assert torch.allclose(a, b)
+
+
+LOWER = """
+claim lower.constructs
+  let n : dim
+  let x : vector[n]
+  let X : matrix[n, n]
+  let U, S, V = svd(X)
+  let w[t+1] = 2 * w[t] + 1, w[0] = 0
+  let f(z) = z ⊙ z
+  show x[1] == 0
+  show X[2, :] == 0
+  show [1, 2; 3, 4] == 0
+  show [x[i] * x[j] for i in 1..n, j in i+1..n] == 0
+  show U @ diag(S) @ Vᵀ == X
+  show w[5] == 31
+  show sum(i = 1..n, x[i]^2) == x · x
+  show (x ⊙ x) at (x = 2 * x) == 0
+  show vec(X) == 0
+  show conv(X, X[1:2, 1:2], stride = 2, padding = 1) == 0
+  show X^3 == X @ X @ X
+  show sign(x - x) == 0
+  show norm(X) == 0
+  show softmax(X, axis = 1) == 0
+  show f(x) == 0
+  show kron(X, I[2]) == 0
+"""
+
+
+def test_lowering_of_constructs():
+    checked = checked_claims(LOWER.replace("X[1:2, 1:2]", "X"))[0]
+    shows = checked.claim.shows
+    g = torch.Generator().manual_seed(1)
+    n = 3
+    x = torch.randn(n, generator=g, dtype=torch.float64)
+    X = torch.randn(n, n, generator=g, dtype=torch.float64)
+    env = {"n": n, "x": x, "X": X}
+
+    def left(i):
+        return evaluate(shows[i].statement.operands[0], env, "cpu", torch.float64, checked)
+
+    def right(i):
+        return evaluate(shows[i].statement.operands[1], env, "cpu", torch.float64, checked)
+
+    assert float(left(0)) == float(x[0])                       # 1-based
+    assert torch.equal(left(1), X[1])                           # a row
+    assert torch.equal(left(2), torch.tensor([[1., 2.], [3., 4.]], dtype=torch.float64))
+    comp = left(3)
+    assert comp.shape == (3,) and math.isclose(float(comp[2]), float(x[1] * x[2]))
+    assert torch.allclose(left(4), X)                           # svd destructuring
+    assert float(left(5)) == 31                                  # recurrence by iteration
+    assert math.isclose(float(left(6)), float(right(6)))        # sum binder
+    assert torch.allclose(left(7), 4 * x * x)                   # at (…)
+    assert torch.equal(left(8), X.T.reshape(-1))                # column-major vec
+    conv = left(9)                                              # padded, strided, no flip
+    xp = torch.nn.functional.pad(X, (1, 1, 1, 1))
+    assert conv.shape == (2, 2)                                 # floor((3 + 2 - 3)/2) + 1
+    assert math.isclose(float(conv[1, 0]), float((xp[2:5, 0:3] * X).sum()), rel_tol=1e-12)
+    assert torch.allclose(left(10), right(10))                  # matrix power
+    assert torch.equal(left(11), torch.zeros(n, dtype=torch.float64))  # sign(0) = 0
+    assert math.isclose(float(left(12)), float(torch.linalg.matrix_norm(X, 2)))  # spectral
+    assert torch.allclose(left(13).sum(0), torch.ones(n, dtype=torch.float64))  # axis 1
+    assert torch.allclose(left(14), x * x)                      # user function
+    assert left(15).shape == (2 * n, 2 * n)
+
+
+def test_conv_is_cross_correlation_with_stride():
+    st, checked = expr_of("""
+claim c
+  let X : matrix[5, 5]
+  let W : matrix[2, 2]
+  show conv(X, W, stride = 2, padding = 1) == 0
+""")
+    g = torch.Generator().manual_seed(2)
+    X = torch.randn(5, 5, generator=g, dtype=torch.float64)
+    W = torch.randn(2, 2, generator=g, dtype=torch.float64)
+    out = evaluate(st.operands[0], {"X": X, "W": W}, "cpu", torch.float64, checked)
+    assert out.shape == (3, 3)                                   # floor((5 + 2 - 2)/2) + 1
+    xp = torch.nn.functional.pad(X, (1, 1, 1, 1))
+    assert math.isclose(float(out[1, 2]), float((xp[2:4, 4:6] * W).sum()), rel_tol=1e-12)
+
+
+# ---------------------------------------------------------------- identities
+SM = """
+claim sm
+  let n = {n}
+  let M : matrix[n, n] invertible
+  let u, v : vector[n]
+  assume 1 + vᵀ @ inv(M) @ u != 0
+  show inv(M + u @ vᵀ) == inv(M) {sign} (inv(M) @ u @ vᵀ @ inv(M)) / (1 + vᵀ @ inv(M) @ u)
+"""
+
+SM_GENERAL = SM.replace("let n = {n}", "let n : dim")
+
+
+def test_sherman_morrison_verified_general_sizes():
+    out = decide(SM_GENERAL.replace("{sign}", "-"))
+    assert out.verdict == Verdict.VERIFIED, out.summary
+    assert out.evidence["largest_error"] < 1e-10
+    assert any(p.get("n", 0) >= 12 for p in out.evidence["parameter_points"])
+
+
+@pytest.mark.parametrize("n", [2, 64, 256])
+def test_sherman_morrison_verified_up_to_256(n):
+    out = decide(SM.replace("{n}", str(n)).replace("{sign}", "-"))
+    assert out.verdict == Verdict.VERIFIED, out.summary
+    # rounding stays far below 0.3 · cond · eps of the intermediates
+    assert out.evidence["largest_error"] < 0.3 * 1e4 * 2.3e-16 * n
+
+
+def test_sherman_morrison_sign_flip_refuted_and_shrunk():
+    out = decide(SM_GENERAL.replace("{sign}", "+"))
+    assert out.verdict == Verdict.REFUTED, out.summary
+    assert out.evidence["shrunk"]["sizes"]["n"] == 1
+    assert out.evidence["error_rate"] == 0.0
+
+
+def test_unsatisfiable_assumptions_are_inconclusive():
+    out = decide("""
+claim impossible
+  let a : real
+  assume a > 1
+  assume a < 0
+  show a == a + 1
+""")
+    assert out.verdict == Verdict.INCONCLUSIVE
+    assert "assum" in out.summary
+
+
+def test_inequality_violation_found_by_gradient_ascent():
+    out = decide("""
+claim cs.too.strong
+  let n = 24
+  let x, y : vector[n]
+  show (x · y)^2 <= 0.9 * (x · x) * (y · y)
+""")
+    assert out.verdict == Verdict.REFUTED, out.summary
+    assert out.evidence["found_by"] == "gradient-ascent search"
+
+
+def test_true_inequality_chain_verified():
+    out = decide("""
+claim lse
+  let n : dim
+  let x : vector[n]
+  show max(x) <= logsumexp(x) <= max(x) + log(n)
+""")
+    assert out.verdict == Verdict.VERIFIED, out.summary
+
+
+def test_condition_equivalence():
+    good = decide("""
+claim gd
+  let σ : real != 0
+  let η : real > 0
+  show abs(1 - 2*η*σ^2) < 1  <=>  η < 1/σ^2
+""")
+    bad = decide("""
+claim gd.bad
+  let σ : real != 0
+  let η : real > 0
+  show abs(1 - 2*η*σ^2) < 1  <=>  η < 2/σ^2
+""")
+    assert good.verdict == Verdict.VERIFIED and bad.verdict == Verdict.REFUTED
+
+
+# ---------------------------------------------------------------- gradients
+CONV_GRAD = """
+claim cnn.dw
+  let n, k : dim
+  let p : integer >= 0
+  assume k <= n
+  let X : matrix[n, n]
+  let W : matrix[k, k]
+  let G : matrix[n + 2*p - k + 1, n + 2*p - k + 1]
+  show grad(sum(G ⊙ conv(X, W, padding = p)), W) == conv(X, G, padding = p)
+"""
+
+CONV_STRIDED = """
+claim cnn.dw.strided
+  let n, k, s : dim
+  let p : integer >= 0
+  assume k <= n
+  assume s <= 3
+  let X : matrix[n, n]
+  let W : matrix[k, k]
+  let G : matrix[floor((n + 2*p - k)/s) + 1, floor((n + 2*p - k)/s) + 1]
+  let Xp = pad(X, p)
+  show vec(grad(sum(G ⊙ conv(X, W, stride = s, padding = p)), W)ᵀ) == [sum(i = 1..floor((n + 2*p - k)/s) + 1, j = 1..floor((n + 2*p - k)/s) + 1, G[i, j] * Xp[s*(i-1) + a, s*(j-1) + b]) for a in 1..k, b in 1..k]
+"""
+
+
+def test_conv_weight_gradient_with_padding_verified():
+    out = decide(CONV_GRAD)
+    assert out.verdict == Verdict.VERIFIED, out.summary
+    assert out.strategy == "autograd"
+
+
+def test_conv_weight_gradient_with_stride_verified():
+    out = decide(CONV_STRIDED)
+    assert out.verdict == Verdict.VERIFIED, out.summary
+    assert any(pt.get("s", 1) > 1 for pt in out.evidence["parameter_points"])
+
+
+def test_flipped_kernel_conv_gradient_refuted():
+    flipped = """
+claim cnn.dw.flipped
+  let n, k : dim
+  assume k <= n
+  let X : matrix[n, n]
+  let W : matrix[k, k]
+  let G : matrix[n - k + 1, n - k + 1]
+  let C = conv(X, G)
+  show vec(grad(sum(G ⊙ conv(X, W)), W)ᵀ) == [C[k + 1 - a, k + 1 - b] for a in 1..k, b in 1..k]
+"""
+    out = decide(flipped)
+    assert out.verdict == Verdict.REFUTED, out.summary
+    assert out.evidence["shrunk"]["sizes"]["k"] == 2  # k = 1 has nothing to flip
+
+
+def test_mean_only_batchnorm_gradient_verified():
+    text = """
+claim bn
+  let n : dim
+  let γ, β : real
+  let x, g : vector[n]
+  let y = γ * (x - mean(x)) + β
+  show grad(g · y, x) == γ * (g - mean(g))
+"""
+    out = decide(text)
+    assert out.verdict == Verdict.VERIFIED, out.summary
+    wrong = decide(text.replace("γ * (g - mean(g))", "γ * g"))
+    assert wrong.verdict == Verdict.REFUTED
+
+
+# ---------------------------------------------------------------- Monte Carlo
+VAR = """
+claim attention.var
+  let d : dim
+  let σ : real > 0
+  let q, k : vector[d] ~ normal(0, σ^2)
+  show Var[q · k] == {rhs}
+"""
+
+
+def test_var_qk_verified():
+    out = decide(VAR.replace("{rhs}", "d * σ^4"))
+    assert out.verdict == Verdict.VERIFIED, out.summary
+    ev = out.evidence
+    for key in EVIDENCE_KEYS:
+        assert key in ev, key
+    assert ev["error_rate"] == 1e-6 and len(ev["parameter_points"]) == 3
+    assert ev["dtype"] == "float32"
+
+
+def test_var_qk_wrong_power_refuted():
+    out = decide(VAR.replace("{rhs}", "d * σ^2"))
+    assert out.verdict == Verdict.REFUTED, out.summary
+    for key in EVIDENCE_KEYS:
+        assert key in out.evidence, key
+
+
+def test_mup_sign_update_refuted_with_two_over_pi_hint():
+    out = decide("""
+claim mup.sign_update.rms
+  let d1, d2 : dim
+  let η : real > 0
+  let x : vector[d1] ~ normal(0, 1)
+  let g : vector[d2] ~ normal(0, 1)
+  show E[rms(η * sign(g @ xᵀ) @ x)^2] == η^2 * d1^2
+""")
+    assert out.verdict == Verdict.REFUTED, out.summary
+    hint = out.evidence["hint"]
+    assert hint["candidate"] == "2/π", hint
+    assert abs(hint["constant"] - 2 / math.pi) < 0.02
+    assert "did you mean (2/π)·η^2 * d1^2" in out.summary
+
+
+def test_same_seed_same_verdict_different_seed_different_draws():
+    text = VAR.replace("{rhs}", "d * σ^4")
+    a, b = decide(text, seed=7), decide(text, seed=7)
+    c = decide(text, seed=8)
+    assert a.verdict == b.verdict and a.evidence["estimate"] == b.evidence["estimate"]
+    assert a.evidence["seed"] == b.evidence["seed"] != c.evidence["seed"]
+    assert claim_seed(7, "x") == claim_seed(7, "x") != claim_seed(7, "y")
+
+
+TRUE_MC = [
+    ("let z : real ~ normal(0, 1)", "E[z] == 0 within 0.02"),
+    ("let z : real ~ normal(1, 4)", "Var[z] == 4"),
+    ("let z : real ~ uniform(0, 1)", "P[z < 0.3] == 0.3"),
+    ("let z : real ~ exponential(2)", "E[z] == 1/2"),
+    ("let z : real ~ rademacher", "E[z^2] == 1"),
+    ("let z : real ~ bernoulli(0.25)", "Var[z] == 3/16"),
+    ("let z : vector[3] ~ normal(0, 1)", "E[z · z] == 3"),
+    ("let z : real ~ normal(0, 1)", "Std[2 * z] == 2"),
+    ("let z, w : real ~ normal(0, 1)", "Cov[z + w, z] == 1"),
+    ("let z : real ~ uniform(-1, 1)", "E[abs(z)] == 1/2"),
+]
+
+
+@pytest.mark.slow
+def test_calibration_true_claims_never_refuted():
+    """Ten true Monte-Carlo claims × 20 seeds: no refutation at rate 1e-6."""
+    verdicts = []
+    for decl, show in TRUE_MC:
+        text = f"claim cal\n  {decl}\n  show {show}\n"
+        for seed in range(20):
+            out = decide(text, seed=seed)
+            verdicts.append(out.verdict)
+            assert out.verdict != Verdict.REFUTED, (show, seed, out.summary)
+    assert verdicts.count(Verdict.VERIFIED) >= 0.9 * len(verdicts)
+
+
+def test_monte_carlo_is_fast():
+    start = time.perf_counter()
+    decide(VAR.replace("{rhs}", "d * σ^4"))
+    assert time.perf_counter() - start < 4.0
+
+
+def test_cross_check_call_is_engine_decide():
+    """decide.py's cross-check calls ENGINE.decide on symbolic verdicts: same outcome shape."""
+    from derive.decide import cross_check
+    from derive.outcome import Outcome
+    checked = checked_claims(SM_GENERAL.replace("{sign}", "-"))[0]
+    ctx = Context(checked, checked.claim.shows[0], 0, Options())
+    proved = Outcome(Verdict.PROVED, "symbolic", "x", "proved", {})
+    assert cross_check(ctx, proved, ENGINE).verdict == Verdict.PROVED
+    ctx2 = Context(checked, checked.claim.shows[0], 0, Options())
+    wrong = Outcome(Verdict.REFUTED, "symbolic", "x", "refuted", {})
+    assert cross_check(ctx2, wrong, ENGINE).verdict == Verdict.ERROR
+
+
+@pytest.mark.gpu
+def test_cuda_same_code():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    out = decide(VAR.replace("{rhs}", "d * σ^4"), device="cuda")
+    assert out.verdict == Verdict.VERIFIED and out.evidence["device"].startswith("cuda")
+    sm = decide(SM.replace("{n}", "64").replace("{sign}", "-"), device="cuda")
+    assert sm.verdict == Verdict.VERIFIED and sm.evidence["dtype"] == "float64"

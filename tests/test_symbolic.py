@@ -1,0 +1,309 @@
+"""The SymPy engine: general proofs of the sketch's derivations, and their mutations
+(constant doubled, sign flipped, transpose dropped, exponent changed) never proved —
+refuted with an exact counterexample where one exists."""
+from __future__ import annotations
+
+import pytest
+
+from derive.decide import TimeLimit, time_limit
+from derive.engine import Context, Options
+from derive.language.load import load_text
+from derive.outcome import Verdict
+from derive.semantics import check_claim
+from derive.symbolic import ENGINE
+
+
+def outcomes(text: str, seed: int = 0):
+    """Decide every statement of one claim text with the symbolic engine alone."""
+    loaded = load_text(text)
+    assert not loaded.broken, [d.message for d in loaded.diagnostics]
+    (claim,) = loaded.claims
+    checked, diags = check_claim(claim)
+    assert checked is not None, [d.message for d in diags]
+    out = []
+    for i, show in enumerate(claim.shows):
+        with time_limit(20):
+            out.append(ENGINE.decide(Context(checked, show, i, Options(seed=seed))))
+    return out
+
+
+def one(text: str, seed: int = 0):
+    (o,) = outcomes(text, seed)
+    return o
+
+
+def verdict(text: str):
+    o = one(text)
+    return None if o is None else o.verdict
+
+
+GD = """claim gd
+  let σ : real != 0
+  let η : real > 0
+  show {s}
+"""
+
+TWO = """claim two
+  let σ1, σs : real > 0
+  assume σ1 > σs
+  show argmin(η, max(abs(1 - 2*η*σ1^2), abs(1 - 2*η*σs^2))) == {rhs}
+"""
+
+VAR = """claim var
+  let d : dim
+  let σ : real > 0
+  let q, k : vector[d] ~ normal(0, σ^2)
+  show {s}
+"""
+
+SM = """claim sm
+  let n : dim
+  let M : matrix[n, n] invertible
+  let u, v : vector[n]
+  assume 1 + vᵀ @ inv(M) @ u != 0
+  show inv(M + u @ vᵀ) == {rhs}
+"""
+
+BN = """claim bn
+  let n : dim
+  let γ, β : real
+  let x, g : vector[n]
+  let y = γ * (x - mean(x)) + β
+  show grad(g · y, x) == {rhs}
+"""
+
+CONV = """claim conv
+  let n, k : dim
+  assume k <= n
+  let X : matrix[n, n]
+  let W : matrix[k, k]
+  let G : matrix[n - k + 1, n - k + 1]
+  show grad(sum(G ⊙ conv(X, W)), W) == {rhs}
+"""
+
+CONV_FIXED = """claim conv.fixed
+  let X : matrix[4, 4]
+  let W : matrix[2, 2]
+  let G : matrix[3, 3]
+  show grad(sum(G ⊙ conv(X, W)), W) == {rhs}
+"""
+
+SM_RHS = "inv(M) - (inv(M) @ u @ vᵀ @ inv(M)) / (1 + vᵀ @ inv(M) @ u)"
+
+
+# ---------------------------------------------------------------- the proofs
+def test_gd_bound_equivalence_proved_by_solution_sets():
+    o = one(GD.format(s="abs(1 - 2*η*σ^2) < 1  <=>  η < 1/σ^2"))
+    assert o.verdict == Verdict.PROVED
+    assert o.strategy == "conditions"
+    assert o.evidence["variable"] == "eta"
+    assert "sigma**(-2)" in o.evidence["solution_set"]
+
+
+def test_two_scale_optimal_step_proved_by_certificate():
+    o = one(TWO.format(rhs="1/(σ1^2 + σs^2)"))
+    assert o.verdict == Verdict.PROVED and o.strategy == "argmin-argmax"
+    cert = o.evidence["certificate"]
+    assert cert["combined_slope"] == "0"
+    assert len(cert["weights"]) == 2
+
+
+def test_score_variance_proved_for_symbolic_d():
+    o = one(VAR.format(s="Var[q · k] == d * σ^4"))
+    assert o.verdict == Verdict.PROVED and o.strategy == "moments"
+    assert o.evidence["closed_form"]["lhs"] == "d*sigma**4"
+    assert one(VAR.format(s="Var[qᵀ @ k] == d * σ^4")).verdict == Verdict.PROVED
+    assert one(VAR.format(s="E[q · k] == 0")).verdict == Verdict.PROVED
+    assert one(VAR.format(s="Var[q · k / sqrt(d)] == σ^4")).verdict == Verdict.PROVED
+
+
+def test_sherman_morrison_proved_for_general_n():
+    o = one(SM.format(rhs=SM_RHS))
+    assert o.verdict == Verdict.PROVED and o.strategy == "matrix-algebra"
+    assert o.evidence["general"] is True and o.evidence["residual"] == "0"
+
+
+def test_sherman_morrison_needs_the_denominator_assumption():
+    text = SM.format(rhs=SM_RHS).replace("  assume 1 + vᵀ @ inv(M) @ u != 0\n", "")
+    o = one(text)
+    assert o is None or o.verdict != Verdict.PROVED
+
+
+def test_mean_only_batchnorm_gradient_proved_for_symbolic_n():
+    o = one(BN.format(rhs="γ * (g - mean(g))"))
+    assert o.verdict == Verdict.PROVED and o.strategy == "indexed-sums"
+    assert o.evidence["general"] is True
+
+
+def test_conv_weight_gradient_proved_for_symbolic_sizes():
+    o = one(CONV.format(rhs="conv(X, G)"))
+    assert o.verdict == Verdict.PROVED and o.evidence["general"] is True
+
+
+def test_conv_weight_gradient_at_fixed_shapes():
+    assert one(CONV_FIXED.format(rhs="conv(X, G)")).verdict == Verdict.PROVED
+    o = one(CONV_FIXED.format(rhs="conv(X, Gᵀ)"))
+    assert o.verdict == Verdict.REFUTED and o.strategy == "fixed-sizes"
+
+
+def test_recurrence_closed_form_by_induction():
+    text = """claim rec
+  let σ : real != 0
+  let η, y : real
+  let w[t+1] = (1 - 2*η*σ^2) * w[t] + 2*η*σ*y,  w[0] = 0
+  show w[t] == y/σ - (1 - 2*η*σ^2)^t * y/σ
+  show w[t] == y/σ - (1 - 2*η*σ^2)^(t+1) * y/σ
+  show w[t] == 2*y/σ - 2*(1 - 2*η*σ^2)^t * y/σ
+"""
+    good, shifted, doubled = outcomes(text)
+    assert good.verdict == Verdict.PROVED and good.strategy == "recurrence-induction"
+    assert shifted.verdict == Verdict.REFUTED and doubled.verdict == Verdict.REFUTED
+    assert doubled.evidence["counterexample"]["t"] == 1
+
+
+def test_fixed_size_fallback_is_verified_not_proved():
+    text = """claim inv.noprop
+  let n : dim
+  let X : matrix[n, n]
+  show inv(X) @ X == I[n]
+"""
+    o = one(text)
+    assert o.verdict == Verdict.VERIFIED
+    assert o.evidence["general"] is False and o.evidence["sizes"]
+    assert "holds for n ≤" in o.summary
+
+
+def test_scalar_identities_and_implications():
+    text = """claim sc
+  let σ : real
+  show sin(σ)^2 + cos(σ)^2 == 1
+  show (σ+1)^2 == σ^2 + σ + 1
+  show σ^2 >= 0 => σ^4 >= 0
+  show σ^4 >= 0 => σ^3 >= 0
+"""
+    trig, square, imp, bad_imp = outcomes(text)
+    assert trig.verdict == Verdict.PROVED and trig.strategy == "scalar-identity"
+    assert square.verdict == Verdict.REFUTED and "sigma" in square.evidence["counterexample"]
+    assert imp.verdict == Verdict.PROVED
+    assert bad_imp.verdict == Verdict.REFUTED
+
+
+def test_moments_of_other_distributions():
+    text = """claim mom
+  let z : real ~ normal(1, 4)
+  let b : real ~ bernoulli(1/3)
+  let r : real ~ rademacher
+  show E[(z - 1)^4] == 48
+  show Var[z * b] == 14/9
+  show E[r^3 + r^2] == 1
+  show Var[z * b] == 14/3
+"""
+    a, b, c, d = outcomes(text)
+    assert [a.verdict, b.verdict, c.verdict] == [Verdict.PROVED] * 3
+    assert d.verdict == Verdict.REFUTED
+
+
+# ---------------------------------------------------------------- mutations
+@pytest.mark.parametrize("s", [
+    "abs(1 - 2*η*σ^2) < 1  <=>  η < 2/σ^2",      # constant doubled
+    "abs(1 + 2*η*σ^2) < 1  <=>  η < 1/σ^2",      # sign flipped
+    "abs(1 - 2*η*σ^2) < 1  <=>  η < 1/σ^4",      # exponent changed
+])
+def test_gd_bound_mutations_refuted(s):
+    o = one(GD.format(s=s))
+    assert o.verdict == Verdict.REFUTED and o.evidence["counterexample"]
+
+
+@pytest.mark.parametrize("rhs", [
+    "2/(σ1^2 + σs^2)",        # constant doubled
+    "1/(σ1^2 - σs^2)",        # sign flipped
+    "1/(σ1^4 + σs^4)",        # exponent changed
+])
+def test_two_scale_mutations_refuted(rhs):
+    o = one(TWO.format(rhs=rhs))
+    assert o.verdict == Verdict.REFUTED
+    assert o.evidence["counterexample"]["eta"]
+
+
+@pytest.mark.parametrize("s", [
+    "Var[q · k] == 2 * d * σ^4",    # constant doubled
+    "Var[q · k] == -d * σ^4",       # sign flipped
+    "Var[q · k] == d * σ^2",        # exponent changed
+    "Var[q · k] == d^2 * σ^4",      # exponent changed
+])
+def test_score_variance_mutations_refuted(s):
+    assert verdict(VAR.format(s=s)) == Verdict.REFUTED
+
+
+@pytest.mark.parametrize("rhs", [
+    "inv(M) - 2 * (inv(M) @ u @ vᵀ @ inv(M)) / (1 + vᵀ @ inv(M) @ u)",   # constant doubled
+    "inv(M) + (inv(M) @ u @ vᵀ @ inv(M)) / (1 + vᵀ @ inv(M) @ u)",       # sign flipped
+    "inv(M) - (inv(M) @ v @ uᵀ @ inv(M)) / (1 + vᵀ @ inv(M) @ u)",       # transposes swapped
+    "inv(M) - (inv(M) @ u @ vᵀ @ inv(M)) / (1 + vᵀ @ inv(M)ᵀ @ u)",      # transpose added
+    "inv(M) - (inv(M) @ u @ vᵀ @ inv(M)^2) / (1 + vᵀ @ inv(M) @ u)",     # exponent changed
+])
+def test_sherman_morrison_mutations_refuted(rhs):
+    o = one(SM.format(rhs=rhs))
+    assert o.verdict == Verdict.REFUTED
+    assert o.evidence["sizes"] and o.evidence["counterexample"]
+
+
+@pytest.mark.parametrize("rhs", [
+    "2 * γ * (g - mean(g))",      # constant doubled
+    "γ * (g + mean(g))",          # sign flipped
+    "γ^2 * (g - mean(g))",        # exponent changed
+    "γ * (g - mean(x))",          # wrong vector
+])
+def test_batchnorm_mutations_refuted(rhs):
+    assert verdict(BN.format(rhs=rhs)) == Verdict.REFUTED
+
+
+@pytest.mark.parametrize("rhs", [
+    "2 * conv(X, G)",             # constant doubled
+    "-conv(X, G)",                # sign flipped
+    "conv(Xᵀ, G)",                # transpose added
+])
+def test_conv_mutations_refuted(rhs):
+    assert verdict(CONV.format(rhs=rhs)) == Verdict.REFUTED
+
+
+def test_transpose_dropped_in_newton_schulz_rewrite():
+    text = """claim ns
+  let n : dim
+  let W : matrix[n, n]
+  show (3*I[n] - W @ Wᵀ) @ W / 2 == W @ (3*I[n] - Wᵀ @ W) / 2
+  show (3*I[n] - W @ Wᵀ) @ W / 2 == W @ (3*I[n] - W @ W) / 2
+"""
+    good, dropped = outcomes(text)
+    assert good.verdict == Verdict.PROVED and good.strategy == "matrix-algebra"
+    assert dropped.verdict == Verdict.REFUTED
+
+
+# ---------------------------------------------------------------- engine contract
+def test_counterexamples_are_deterministic_per_seed():
+    text = GD.format(s="abs(1 - 2*η*σ^2) < 1  <=>  η < 2/σ^2")
+    assert one(text, seed=3).evidence == one(text, seed=3).evidence
+
+
+def test_every_verdict_names_its_strategy_and_engine():
+    for o in outcomes(SM.format(rhs=SM_RHS)) + outcomes(VAR.format(s="Var[q · k] == d")):
+        assert o.engine == "symbolic" and o.strategy
+
+
+def test_time_limit_is_not_swallowed():
+    loaded = load_text(TWO.format(rhs="1/(σ1^2 + σs^2)"))
+    checked, _ = check_claim(loaded.claims[0])
+    ctx = Context(checked, loaded.claims[0].shows[0], 0, Options())
+    with pytest.raises(TimeLimit):
+        with time_limit(0.001):
+            while True:
+                ENGINE.decide(ctx)
+
+
+def test_unhandled_statements_pass():
+    text = """claim pass
+  let n : dim
+  let x : vector[n]
+  show max(x) <= logsumexp(x)
+"""
+    assert one(text) is None
