@@ -21,6 +21,7 @@ from pathlib import Path
 from derive.decide import is_cost_statement
 from derive.engine import Context, Options
 from derive.language.load import load_path
+from derive.outcome import Verdict, as_expected, combine
 from derive.runner import collect_files
 from derive.semantics import check_claim
 from derive.timing import ENGINE
@@ -82,6 +83,15 @@ def main(argv: list[str] | None = None) -> int:
         tally = ", ".join(f"{v}×{k}" for v, k in counts.most_common())
         print(f"{key[0]:48} {key[1]:>4} {n:>4}/{args.runs:<4}  {tally:32} "
               f"{sum(seconds[key]) / len(seconds[key]):7.2f}")
+    print()
+    print("claims (timing statements only, most common verdict vs the claim's 'expect'):")
+    expects = {claim_id: checked.claim.expect for claim_id, _, checked, _ in items}
+    for claim_id, expect in expects.items():
+        per_run = [combine([Verdict(verdicts[key][r]) for key in verdicts if key[0] == claim_id
+                            and verdicts[key][r] != "none"]) for r in range(args.runs)]
+        top, _ = collections.Counter(per_run).most_common(1)[0]
+        mark = "ok" if as_expected(top, expect) else "differs"
+        print(f"  {claim_id:48} {top.value:13} expect {expect:12} {mark}")
     print()
     print(f"run time: mean {sum(run_times) / len(run_times):.2f} s, max {max(run_times):.2f} s "
           f"per run of all timing statements")

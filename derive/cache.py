@@ -4,8 +4,13 @@ The key hashes (1) a canonical form of the claim's model without positions, text
 (the fields the frozen dataclasses compare), (2) the engine versions: ``derive.__version__``,
 any ``VERSION``/``__version__`` string an engine package declares, a hash of the source of
 the deciding code (language, semantics, decide and the engine packages) and the versions of
-SymPy/NumPy/torch, and (3) the run options, seed included.  Only JSON is stored; a damaged
-entry is a miss, never an error.  Results of killed workers and internal errors are not stored.
+SymPy/NumPy/torch, (3) the run options, seed included, and (4) the host: architecture, CPU
+count and whether a GPU device is present.  Only JSON is stored; a damaged
+entry is a miss, never an error.  Results of killed workers are not stored.
+
+Besides one entry per claim, a run over an unchanged set of files (same bytes, same
+engines, options and ``-k``) is one entry holding all its results, so an unchanged corpus
+is re-checked without even parsing it.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import platform
 import re
 import tempfile
 from fractions import Fraction
@@ -23,7 +29,7 @@ from typing import Any, Optional
 from derive import __version__
 from derive import model as m
 from derive.engine import Options
-from derive.outcome import Result, Verdict
+from derive.outcome import Result
 
 CACHE_FORMAT = 1
 DEFAULT_DIR = ".derive-cache"
@@ -107,16 +113,24 @@ def engine_versions() -> dict[str, str]:
     return versions
 
 
+@lru_cache(maxsize=1)
+def host_key() -> dict[str, Any]:
+    """What about this machine a verdict can depend on, found without importing torch:
+    skipped 'on cuda' statements and timing claims differ between a GPU host and a CPU one."""
+    gpu = any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd"))
+    return {"machine": platform.machine(), "cpus": os.cpu_count(), "gpu": gpu,
+            "cuda_visible": os.environ.get("CUDA_VISIBLE_DEVICES")}
+
+
 def options_key(options: Options) -> dict[str, Any]:
     return canonical(options)
 
 
 def cacheable(result: Result) -> bool:
-    """Killed workers, crashes and internal errors are re-run next time, not remembered."""
-    ev = result.evidence or {}
-    if "isolation" in ev or "traceback" in ev:
-        return False
-    return not (result.verdict == Verdict.ERROR and result.summary.startswith("internal error"))
+    """Results of killed or crashed workers (time and memory limits: they depend on the
+    machine's load) are decided again next time.  An engine's internal error is kept: it is
+    as deterministic as any verdict, and any change to the engine's code changes the key."""
+    return "isolation" not in (result.evidence or {})
 
 
 class ResultCache:
@@ -128,7 +142,8 @@ class ResultCache:
         self.hits = 0
         self.misses = 0
         self._base = json.dumps({"format": CACHE_FORMAT, "engines": engine_versions(),
-                                 "options": options_key(self.options)}, sort_keys=True)
+                                 "options": options_key(self.options), "host": host_key()},
+                                sort_keys=True)
 
     def key(self, claim: m.Claim) -> str:
         digest = hashlib.sha256(self._base.encode("utf-8"))
@@ -136,6 +151,8 @@ class ResultCache:
         return digest.hexdigest()
 
     def _path(self, key: str) -> Path:
+        if key.startswith("corpus-"):
+            return self.directory / f"v{CACHE_FORMAT}" / "corpus" / f"{key[7:]}.json"
         return self.directory / f"v{CACHE_FORMAT}" / key[:2] / f"{key}.json"
 
     def get(self, claim: m.Claim) -> Optional[Result]:
@@ -146,19 +163,42 @@ class ResultCache:
             if entry.get("key") != key:
                 raise ValueError("key mismatch")
             result = Result.from_dict(entry["result"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             self.misses += 1
             return None
         self.hits += 1
         return relocate(result, claim)
 
-    def put(self, claim: m.Claim, result: Result) -> bool:
-        """Store a result (atomically); return whether it was stored."""
-        if not cacheable(result):
+    # -------------------------------------------------------------- whole-corpus entries
+    def corpus_key(self, files: list[Path], select: Optional[str]) -> Optional[str]:
+        """A key for a run over exactly these files' bytes (None if one cannot be read)."""
+        digest = hashlib.sha256(self._base.encode("utf-8"))
+        digest.update(json.dumps(select).encode("utf-8"))
+        for f in files:
+            try:
+                data = Path(f).read_bytes()
+            except OSError:
+                return None
+            digest.update(str(f).encode("utf-8") + b"\0" + hashlib.sha256(data).digest())
+        return "corpus-" + digest.hexdigest()
+
+    def get_corpus(self, key: str) -> Optional[list[Result]]:
+        """Every result of an unchanged corpus, without parsing it (None: not stored)."""
+        try:
+            entry = json.loads(self._path(key).read_text(encoding="utf-8"))
+            if entry.get("key") != key:
+                raise ValueError("key mismatch")
+            return [Result.from_dict(d) for d in entry["results"]]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def put_corpus(self, key: str, results: list[Result]) -> bool:
+        if not all(cacheable(r) for r in results):
             return False
-        key = self.key(claim)
+        return self._write(key, {"key": key, "results": [r.as_dict() for r in results]})
+
+    def _write(self, key: str, entry: dict) -> bool:
         path = self._path(key)
-        entry = {"key": key, "claim": claim.id, "result": result.as_dict()}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
@@ -168,6 +208,13 @@ class ResultCache:
         except OSError:
             return False
         return True
+
+    def put(self, claim: m.Claim, result: Result) -> bool:
+        """Store a result (atomically); return whether it was stored."""
+        if not cacheable(result):
+            return False
+        key = self.key(claim)
+        return self._write(key, {"key": key, "claim": claim.id, "result": result.as_dict()})
 
 
 def relocate(result: Result, claim: m.Claim) -> Result:

@@ -47,6 +47,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--derive-cache-dir", default=None,
                     help="result cache directory (default: <rootdir>/.derive-cache)")
     group.addoption("--derive-no-cache", action="store_true", help="do not use the result cache")
+    group.addoption("--derive-shard", default=None, metavar="K/N",
+                    help="run only the K-th of N stable shards of the claims (1-based), "
+                         "for spreading a corpus over N machines")
     parser.addini("derive_collect", "collect *.claims files everywhere", type="bool",
                   default=False)
 
@@ -54,6 +57,40 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, doc in _BUILTIN_MARKS.items():
         config.addinivalue_line("markers", f"{name}: {doc}")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/4"`` -> (2, 4); raises ``pytest.UsageError`` on nonsense."""
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise pytest.UsageError(f"--derive-shard wants K/N, got {text!r}") from None
+    if not 1 <= k <= n:
+        raise pytest.UsageError(f"--derive-shard {text}: need 1 <= K <= N")
+    return k, n
+
+
+def shard_of(claim_id: str, n: int) -> int:
+    """The 1-based shard of a claim id: stable across machines and Python runs."""
+    import hashlib
+
+    return int(hashlib.sha256(claim_id.encode("utf-8")).hexdigest()[:8], 16) % n + 1
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
+    shard = config.getoption("derive_shard")
+    if not shard:
+        return
+    k, n = parse_shard(shard)
+    keep, drop = [], []
+    for item in items:
+        if isinstance(item, (ClaimItem, BrokenClaimItem)) and shard_of(item.name, n) != k:
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def _explicit_roots(config: pytest.Config) -> list[Path]:

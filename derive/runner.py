@@ -25,7 +25,6 @@ from derive.outcome import Result, Verdict, as_expected
 from derive.semantics import check_claim
 
 CLAIM_SUFFIXES = (".claims",)
-MARKDOWN_SUFFIXES = (".md", ".markdown")
 
 
 @dataclass
@@ -327,16 +326,30 @@ def run(paths: Iterable[str], config: Optional[RunConfig] = None,
     is told the number of results to expect before any is decided (for a progress bar).
     """
     config = config or RunConfig()
-    jobs, errors, claims = plan(paths, config.select)
-    if total:
-        total(len(jobs) + len(errors))
+    paths = list(paths)
     cache = None
-    cached: list[Result] = []
-    todo, todo_claims = jobs, claims
+    corpus_key = None
     if config.cache_dir:
         from derive.cache import ResultCache
 
         cache = ResultCache(config.cache_dir, config.options)
+        corpus_key = cache.corpus_key(collect_files(paths), config.select)
+        whole = cache.get_corpus(corpus_key) if corpus_key else None
+        if whole is not None:  # nothing changed: not even parsed
+            n_errors = sum(1 for r in whole if "diagnostics" in (r.evidence or {}))
+            config.stats = RunStats(decided=0, cached=len(whole) - n_errors, errors=n_errors)
+            if total:
+                total(len(whole))
+            if progress:
+                for r in whole:
+                    progress(r)
+            return whole
+    jobs, errors, claims = plan(paths, config.select)
+    if total:
+        total(len(jobs) + len(errors))
+    cached: list[Result] = []
+    todo, todo_claims = jobs, claims
+    if cache is not None:
         todo, todo_claims = [], []
         for job, claim in zip(jobs, claims):
             hit = cache.get(claim)
@@ -347,21 +360,28 @@ def run(paths: Iterable[str], config: Optional[RunConfig] = None,
                 cached.append(hit)
                 if progress:
                     progress(hit)
+    by_id = {job.id: claim for job, claim in zip(todo, todo_claims)}
+
+    def on_result(r: Result) -> None:
+        # stored as each result arrives, so an interrupted run keeps what it decided
+        if cache is not None and r.id in by_id:
+            cache.put(by_id[r.id], r)
+        if progress:
+            progress(r)
+
     if config.isolate and todo:
-        decided = run_isolated(todo, config, progress)
+        decided = run_isolated(todo, config, on_result)
     else:
         decided = []
         for job in todo:
             r = decide_job(job, config.options)
             decided.append(r)
-            if progress:
-                progress(r)
-    if cache is not None:
-        for claim, r in zip(todo_claims, decided):
-            if r.id == claim.id:
-                cache.put(claim, r)
+            on_result(r)
     config.stats = RunStats(decided=len(decided), cached=len(cached), errors=len(errors))
     for e in errors:
         if progress:
             progress(e)
-    return sorted(cached + decided + errors, key=lambda r: (r.file, r.line))
+    results = sorted(cached + decided + errors, key=lambda r: (r.file, r.line))
+    if cache is not None and corpus_key:
+        cache.put_corpus(corpus_key, results)
+    return results

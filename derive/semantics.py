@@ -32,7 +32,9 @@ class VType:
 
     @property
     def is_scalar(self) -> bool:
-        return self.kind == "scalar" or (self.kind == "tensor" and _is_one_by_one(self.shape))
+        """Only scalars are scalars: a declared 1×1 matrix stays a matrix (products whose
+        result is 1×1, such as vᵀ @ M @ u, are typed as scalars by ``matmul``)."""
+        return self.kind == "scalar"
 
 
 SCALAR = VType("scalar")

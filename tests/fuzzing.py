@@ -39,7 +39,7 @@ PROPS = ["invertible", "symmetric", "psd", "spd", "orthogonal", "diagonal", "ful
          "simplex", "rank(2)", "rank(r)", "smooth", "unit", "positive", "semi_orthogonal", "bogus"]
 ADD = ["+", "-", "−"]
 MUL = ["*", "/", "@", "⊙", ".*", "·", "×", "∘", "⋅"]
-POW = ["^", "^", "^", "^", ".^", ".^", "**"]
+POW = ["^", "^", "^", "^", ".^", ".^"]  # "**" rarely: see ClaimGen.power
 CMP = ["==", "!=", "≠", "<=", "≤", ">=", "≥", "<", ">", "≈", "~=", "~"]
 TRANSPOSE = ["ᵀ", "'", ".T"]
 SUPER = ["²", "³", "⁻¹", "⁴", "⁰", "¹²", "⁻²"]
@@ -60,7 +60,7 @@ NOISE = ["(", ")", "[", "]", ",", ";", ":", "=", "..", "\t", "#", '"', "\\", "\x
 class ClaimGen:
     """Near-valid claim text from a random source ``r`` (``random.Random`` or Hypothesis')."""
 
-    def __init__(self, r: random.Random, break_rate: float = 0.04, max_depth: int = 5):
+    def __init__(self, r: random.Random, break_rate: float = 0.03, max_depth: int = 3):
         self.r = r
         self.break_rate = break_rate
         self.max_depth = max_depth
@@ -99,9 +99,9 @@ class ClaimGen:
         pool = {"scalar": SCALARS, "dim": DIMS, "tensor": TENSORS}.get(kind, SCALARS + DIMS + TENSORS)
         known = self.declared.get(kind) if kind != "any" else \
             self.declared["scalar"] + self.declared["tensor"] + self.declared["dim"]
-        if known and self.chance(0.85):
+        if known and self.chance(0.96):
             return self.pick(known)
-        if self.chance(0.03):
+        if self.chance(0.02):
             return self.pick(UNKNOWN + ["I", "E", "pi", "inf", "fro", "euler", "x" * 40])
         return self.pick(pool)
 
@@ -115,7 +115,9 @@ class ClaimGen:
     def dim(self, depth: int = 0) -> str:
         roll = self.r.randrange(8)
         if roll < 3 or depth > 2:
-            return self.name("dim") if self.declared["dim"] else self.pick(DIMS)
+            if self.declared["dim"]:
+                return self.name("dim")
+            return self.pick(["2", "3", "8"]) if self.chance(0.9) else self.pick(DIMS)
         if roll < 5:
             return self.pick(["1", "2", "3", "8", "256", "10^7", "10^12", "0", "-1", "2.5"])
         op = self.pick(["+", "-", "*", "/", "^"])
@@ -150,7 +152,7 @@ class ClaimGen:
             elif roll == 1:
                 e += self.pick(SUPER)
             elif roll == 2:
-                idx = ", ".join(self.pick(["1", "i", ":", "t", "t+1", "0", "n", "-1"])
+                idx = ", ".join(self.pick(["1", ":", "2", self.dim(3), "1", "0", "-1"])
                                 for _ in range(self.r.randrange(1, 3)))
                 e += f"[{idx}]"
             else:
@@ -172,12 +174,15 @@ class ClaimGen:
                    f"{self.expr(depth + 1)}, {key} = {self.pick(['1', '2', 'n', 'x'])})"
         if roll == 8:
             return f"{self.pick(COSTS)}[{self.expr(depth + 1)}]"
-        return f"{self.pick(UNKNOWN + ['L', 'f', 'φ'])}({self.expr(depth + 1)})"
+        if self.chance(0.2):
+            return f"{self.pick(UNKNOWN + ['L', 'f', 'φ'])}({self.expr(depth + 1)})"
+        return f"{self.pick(FUNCS1)}({self.expr(depth + 1)})"
 
     def power(self, depth: int) -> str:
         e = self.postfix(depth)
         if depth < self.max_depth and self.chance(0.2):
-            e += f" {self.pick(POW)} {self.unary(depth + 1)}"
+            op = "**" if self.chance(0.01) else self.pick(POW)
+            e += f" {op} {self.unary(depth + 1)}"
         return e
 
     def unary(self, depth: int) -> str:

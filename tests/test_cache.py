@@ -110,25 +110,52 @@ def test_cache_holds_json_only_and_survives_damage(monkeypatch, tmp_path):
     path = _write(tmp_path, CORPUS)
     cache_dir = tmp_path / "cache"
     _run(path, cache_dir)
-    files = sorted(cache_dir.rglob("*.json"))
-    assert len(files) == 3
+    corpus = sorted((cache_dir / "v1" / "corpus").glob("*.json"))
+    files = sorted(f for f in cache_dir.rglob("*.json") if f not in corpus)
+    assert len(files) == 3 and len(corpus) == 1
     for f in files:
         entry = json.loads(f.read_text(encoding="utf-8"))
         assert set(entry) == {"key", "claim", "result"} and f.stem == entry["key"]
+    whole = json.loads(corpus[0].read_text(encoding="utf-8"))
+    assert [r["id"] for r in whole["results"]] == ["c.one", "c.two", "c.wrong"]
     assert not [p for p in cache_dir.rglob("*") if p.is_file() and p.suffix != ".json"]
     files[0].write_text("{not json", encoding="utf-8")
     files[1].write_bytes(b"\x80\x81")
+    corpus[0].write_text("[]", encoding="utf-8")
     _, stats = _run(path, cache_dir)
     assert (stats.decided, stats.cached) == (2, 1)
 
 
-def test_crashes_and_internal_errors_are_not_cached():
-    r = derive_fakes.result("x", Verdict.ERROR, summary="internal error: KeyError: 'a'",
-                            evidence={"traceback": "..."})
-    assert not cacheable(r)
+def test_unchanged_corpus_is_not_even_parsed(monkeypatch, tmp_path):
+    import derive.runner
+
+    derive_fakes.install(monkeypatch)
+    path = _write(tmp_path, CORPUS)
+    first, _ = _run(path, tmp_path / "cache")
+
+    def no_plan(*a, **k):
+        raise AssertionError("parsed an unchanged corpus")
+
+    monkeypatch.setattr(derive.runner, "plan", no_plan)
+    second, stats = _run(path, tmp_path / "cache")
+    assert [r.as_dict() for r in second] == [r.as_dict() for r in first]
+    assert (stats.decided, stats.cached) == (0, 3)
+    # a different -k selection is a different run
+    config = RunConfig(isolate=False, cache_dir=str(tmp_path / "cache"), select="c.one")
+    with pytest.raises(AssertionError, match="parsed"):
+        run([path], config)
+
+
+def test_killed_workers_are_not_cached_but_engine_errors_are():
     r = derive_fakes.result("x", Verdict.INCONCLUSIVE, summary="time limit",
-                            evidence={"isolation": "time limit"})
+                            evidence={"isolation": "time limit: the claim ran past 1 s"})
     assert not cacheable(r)
+    r = derive_fakes.result("x", Verdict.ERROR, summary="the worker died (exit code -9)",
+                            evidence={"isolation": "the worker died"})
+    assert not cacheable(r)
+    # an engine bug is deterministic given the engine's code, which is part of the key
+    assert cacheable(derive_fakes.result("x", Verdict.ERROR, summary="internal error: KeyError",
+                                         evidence={"traceback": "..."}))
     assert cacheable(derive_fakes.result("x", Verdict.REFUTED))
 
 
@@ -169,8 +196,7 @@ def test_cached_rerun_of_the_sketch_is_fast(tmp_path):
     before = engine_versions.__wrapped__()
     first = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     doc = json.loads(first.stdout)
-    cacheable_count = sum(1 for c in doc["claims"]
-                          if "traceback" not in c["evidence"] and "isolation" not in c["evidence"])
+    cacheable_count = sum(1 for c in doc["claims"] if "isolation" not in c["evidence"])
     start = time.perf_counter()
     second = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     elapsed = time.perf_counter() - start
@@ -180,3 +206,23 @@ def test_cached_rerun_of_the_sketch_is_fast(tmp_path):
     if cacheable_count == len(doc["claims"]):
         assert f"cache: {cacheable_count} from" in second.stderr and " 0 decided" in second.stderr
         assert elapsed < 2.0, elapsed
+
+
+def test_an_interrupted_run_keeps_what_it_decided(monkeypatch, tmp_path):
+    import derive.decide
+
+    calls = derive_fakes.install(monkeypatch)
+
+    def decide_then_stop(checked, options):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return derive_fakes.fake_decide_claim(checked, options)
+
+    monkeypatch.setattr(derive.decide, "decide_claim", decide_then_stop)
+    path = _write(tmp_path, CORPUS)
+    with pytest.raises(KeyboardInterrupt):
+        _run(path, tmp_path / "cache")
+    assert len(list((tmp_path / "cache").rglob("*.json"))) == 2
+    monkeypatch.setattr(derive.decide, "decide_claim", derive_fakes.fake_decide_claim)
+    _, stats = _run(path, tmp_path / "cache")
+    assert (stats.decided, stats.cached) == (1, 2)

@@ -113,3 +113,14 @@ def test_runs_under_xdist(project):
     result.stdout.fnmatch_lines(["*2 workers*"])
     result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines(["FAILED claims/p.claims::p.wrong*"])
+
+
+def test_shards_partition_the_claims(project):
+    seen = []
+    for k in (1, 2, 3):
+        result = project.runpytest("claims", "--collect-only", "-q", "--derive-no-cache",
+                                   f"--derive-shard={k}/3")
+        seen += [ln.split("::")[1] for ln in result.stdout.lines if "p.claims::" in ln]
+    assert sorted(seen) == ["p.cost", "p.good", "p.gpu", "p.wrong"]
+    result = project.runpytest("claims", "--derive-shard=4/3")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR

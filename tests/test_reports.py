@@ -233,3 +233,73 @@ def test_lexer_tokenises_the_sketch_without_errors():
     assert (Name.Builtin, "softmax") in tokens
     assert isinstance(get_lexer_by_name("claims"), ClaimsLexer)  # the pygments.lexers entry point
     assert isinstance(get_lexer_for_filename("x.claims"), ClaimsLexer)
+
+
+def test_engine_evidence_shapes_are_found():
+    """The shapes the numeric and timing engines emit (trimmed from real runs)."""
+    from derive.report.evidence import counterexamples, curves, estimates, timings
+
+    growth = {"claim": "flops[A @ A] in Θ(N^3)", "sweep": {"N": [64, 128, 256]},
+              "table": [{"N": 128, "value": 4.0e6, "bound": 2.0e6},
+                        {"N": 64, "value": 5.0e5, "bound": 2.6e5},
+                        {"N": 256, "value": 3.3e7, "bound": 1.6e7}],
+              "fitted_exponent": {"N": {"exponent": 3.0, "interval": [3.0, 3.0]}}}
+    (c,) = curves(growth)
+    assert c["xs"] == [64.0, 128.0, 256.0] and c["series"]["measured"][0] == 5.0e5
+    assert c["series"]["claimed growth (scaled)"][0] == pytest.approx(5.0e5)
+    assert c["fitted"] == 3.0 and c["title"] == "flops[A @ A] in Θ(N^3)"
+
+    mc = {"estimate": 3.28, "interval": [0.70, 0.76], "claimed": 2.54, "interval_of": "left − right",
+          "parameter_points": [
+              {"point": {"d1": 2}, "samples": 10, "left": 3.28, "claimed": 2.54,
+               "difference": 0.74, "interval": [0.70, 0.76], "tolerance": 0.05},
+              {"point": {"d1": 5}, "samples": 10, "left": 55.6, "claimed": 49.9,
+               "difference": 5.7, "interval": [5.4, 5.9], "tolerance": 1.0}]}
+    rows = estimates(mc)
+    assert [r["label"] for r in rows] == ["d1=2", "d1=5"]  # the summary is not drawn twice
+    assert rows[0]["interval"] == pytest.approx([3.24, 3.30]) and rows[0]["tolerance"] == 0.05
+    summary_only = {k: v for k, v in mc.items() if k != "parameter_points"}
+    assert estimates(summary_only)[0]["interval"] == pytest.approx([3.24, 3.30])
+
+    def point(n, a, b):
+        return {"sizes": {"dout": n}, "detail": [{"timing": {"time[x]": {"median_s": a},
+                                                             "time[y]": {"median_s": b}}}]}
+    comparison = {"points": [point(512, 2e-3, 1e-3), point(256, 1e-3, 5e-4)]}
+    (c,) = curves(comparison)
+    assert c["x"] == "dout" and c["xs"] == [256.0, 512.0]
+    assert c["series"] == {"time[x]": [1e-3, 2e-3], "time[y]": [5e-4, 1e-3]}
+    assert timings(comparison) == []  # drawn as curves, not bars
+    (bars,) = timings({"points": [point(256, 1e-3, 5e-4)]})
+    assert bars["bars"] == {"time[x]": 1e-3, "time[y]": 5e-4}
+
+    symbolic = {"counterexample": {"sigma": "6/5", "eta": "1875/2192"}, "difference": "2",
+                "cross_check": {"evidence": {"counterexample": {"sizes": {"n": 2},
+                                                                "values": {"x": [1.0]}}}}}
+    found = counterexamples(symbolic)
+    assert found[0]["values"] == {"sigma": "6/5", "eta": "1875/2192"}
+    assert found[0]["extra"] == {"difference": "2"}
+    assert found[1]["values"] == {"sizes.n": 2, "values.x": [1.0]}
+
+
+def test_html_draws_engine_shapes():
+    ev = {"statements": [{"line": 3, "statement": "show …", "verdict": "verified",
+                          "engine": "timing", "evidence": {
+                              "points": [{"sizes": {"n": 1}, "timing": {"a": {"median_s": 1.0}}}],
+                              "sweep": {"n": [1, 2]},
+                              "table": [{"n": 1, "value": 1.0, "bound": 1.0},
+                                        {"n": 2, "value": 4.0, "bound": 4.0}]}}]}
+    page = html.render([result("t", Verdict.VERIFIED, evidence=ev)])
+    assert len(_images(page)) == 2  # the growth curve and the bar chart of measured times
+
+
+def test_errata_falls_back_to_the_claims_comment_block(tmp_path):
+    from derive.report.evidence import expectation_comment
+
+    path = tmp_path / "e.claims"
+    path.write_text('claim e.x "as written"\n  source "HW1"\n  # The notes drop the exponent:\n'
+                    "  # the right form has (1 - a)^t.\n  let a : real\n  show a == a + 1\n"
+                    "  expect refuted\n", encoding="utf-8")
+    r = result("e.x", Verdict.REFUTED, expected="refuted", file=str(path), line=1)
+    assert expectation_comment(r) == "The notes drop the exponent: the right form has (1 - a)^t."
+    assert "**Corrected statement:** The notes drop the exponent:" in \
+        markdown.render([r], refuted_only=True)

@@ -307,3 +307,89 @@ def test_unhandled_statements_pass():
   show max(x) <= logsumexp(x)
 """
     assert one(text) is None
+
+
+def test_row_slices_are_columns_and_sums_of_outer_products_prove():
+    text = """claim rows
+  let n, d : dim
+  let λ : real
+  let A : matrix[n, d]
+  let y : vector[n]
+  show Aᵀ @ A + λ * I[d] == λ * I[d] + sum(i = 1..n, A[i, :] @ A[i, :]ᵀ)
+  show Aᵀ @ y == sum(i = 1..n, A[i, :] * y[i])
+  show Aᵀ @ y == sum(i = 1..n, A[i, :] * y[1])
+"""
+    outer, weighted, wrong = outcomes(text)
+    assert outer.verdict == Verdict.PROVED and outer.strategy == "indexed-sums"
+    assert weighted.verdict == Verdict.PROVED
+    assert wrong.verdict == Verdict.REFUTED
+
+
+def test_non_square_orthogonal_gets_no_inverse_rule():
+    text = """claim semi
+  let m, n : dim
+  let Q : matrix[m, n] orthogonal
+  show Q @ Qᵀ == I[m]
+"""
+    o = one(text)
+    assert o is None or o.verdict != Verdict.PROVED
+
+
+def test_points_outside_a_sides_domain_are_no_counterexample():
+    text = """claim logs
+  let x : real
+  let p : real > 0
+  show log(x^2) == 2*log(x)
+  show log(p^2) == 2*log(p)
+"""
+    anywhere, positive = outcomes(text)
+    assert anywhere is None or anywhere.verdict != Verdict.REFUTED
+    assert positive.verdict == Verdict.PROVED
+
+
+def test_counterexamples_respect_chained_assumptions():
+    text = """claim chain
+  let a, b, c : real
+  assume a < b
+  assume b < c
+  show a < c
+  show c < a
+"""
+    holds, fails = outcomes(text)
+    assert holds is None or holds.verdict != Verdict.REFUTED
+    assert fails.verdict == Verdict.REFUTED
+    point = {k: __import__("fractions").Fraction(v) for k, v in fails.evidence["counterexample"].items()}
+    assert point["a"] < point["b"] < point["c"]
+
+
+def test_budget_nests_inside_the_time_limit():
+    import time as _time
+
+    from derive.symbolic.common import OutOfBudget, budget
+    with time_limit(1):
+        with pytest.raises(OutOfBudget):
+            with budget(0.05):
+                while True:
+                    _time.sleep(0.001)
+        with pytest.raises(TimeLimit):  # the outer limit still fires afterwards
+            with budget(0.05):
+                pass
+            deadline = _time.monotonic() + 10
+            while _time.monotonic() < deadline:
+                _time.sleep(0.001)
+    with pytest.raises(TimeLimit):
+        with time_limit(0.05):
+            with budget(5):
+                while True:
+                    _time.sleep(0.001)
+
+
+def test_scalar_gradients():
+    text = """claim sgrad
+  let x, a : real
+  show grad(a * x^3, x) == 3 * a * x^2
+  show grad(a * x^3, x) == 3 * a * x^3
+"""
+    good, bad = outcomes(text)
+    assert good.verdict == Verdict.PROVED and good.strategy == "scalar-identity"
+    assert bad.verdict == Verdict.REFUTED

@@ -361,3 +361,62 @@ claim forms.chain
     checked = checked_claims(text)["forms.chain"]
     out = ENGINE.decide(Context(checked, checked.claim.shows[0], 0, Options()))
     assert out.verdict == Verdict.UNSUPPORTED
+
+
+# ----------------------------------------------------------------- growth of plain quantities
+VALUES = """
+claim values.formula "a depth formula grows as L log n"
+  let L in [16, 32, 64, 128]
+  let n in [1024, 16384, 262144, 4194304]
+  let depth = L * (1 + ceil(log(n + 1) / log(2)))
+  show depth ~ L * log(n)
+
+claim values.formula.wrong
+  let L in [16, 32, 64, 128]
+  let depth = L^2 + L
+  show depth in O(L)
+  expect refuted
+
+claim values.monte_carlo "E‖Wx‖²/d₂ grows linearly in d₁"
+  let d1 in [64, 128, 256, 512]
+  let d2 = 16
+  let W : matrix[d2, d1] ~ normal(0, 1)
+  let x : vector[d1] ~ normal(0, 1)
+  show E[rms(W @ x)^2] ~ d1
+
+claim values.monte_carlo.wrong
+  let d1 in [64, 128, 256, 512]
+  let d2 = 16
+  let W : matrix[d2, d1] ~ normal(0, 1)
+  let x : vector[d1] ~ normal(0, 1)
+  show rms(W @ x) ~ d1
+  expect refuted
+"""
+
+
+def test_growth_of_formulas_and_random_quantities():
+    res = decide(VALUES)
+    assert res["values.formula"][0] == Verdict.VERIFIED
+    assert "exact" in res["values.formula"][1][0]["evidence"]["decided_by"]
+    assert res["values.formula.wrong"][0] == Verdict.REFUTED
+    assert res["values.monte_carlo"][0] == Verdict.VERIFIED
+    mc = res["values.monte_carlo"][1][0]["evidence"]
+    assert "Monte-Carlo" in mc["decided_by"]
+    assert abs(mc["fitted_exponent"]["d1"]["exponent"] - 1) < 0.15
+    assert res["values.monte_carlo.wrong"][0] == Verdict.REFUTED      # it grows as √d₁
+
+
+STREAMING = """
+claim stream.memory "a running sum over the rows of X needs memory linear in N"
+  let N in [64, 128, 256]
+  let d = 8
+  let X : matrix[N, d] ~ normal(0, 1)
+  let s[t+1] = s[t] + X[t+1, :], s[0] = zeros(d)
+  show memory[s[N]] in O(1)
+  show flops[s[N]] ~ N
+"""
+
+
+def test_recurrence_memory_is_streaming_and_flops_count_each_step():
+    res = decide(STREAMING)
+    assert statement_verdicts(res["stream.memory"]) == ["verified", "verified"]

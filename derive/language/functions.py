@@ -71,7 +71,7 @@ DISTRIBUTIONS: dict[str, tuple[int, int]] = {
 
 PROPERTIES = {
     "invertible", "symmetric", "psd", "spd", "orthogonal", "diagonal", "full_rank", "nonzero",
-    "simplex", "adjacency", "rank", "smooth", "unit", "positive", "semi_orthogonal",
+    "simplex", "adjacency", "rank", "smooth", "unit", "positive", "semi_orthogonal", "permutation",
 }
 
 CONSTANTS = {"pi", "inf", "fro", "euler"}

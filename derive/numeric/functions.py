@@ -117,18 +117,27 @@ def h_rms(ev, e, scope, args):
     return (t * t).mean(-1).sqrt()
 
 
+def as_mat(t: torch.Tensor) -> torch.Tensor:
+    """A 1×1 result was made a scalar; matrix functions take it back as 1×1."""
+    if rank(t) == 0 or (rank(t) == 1 and t.shape[1] == 1):
+        return t.reshape(t.shape[0], 1, 1)
+    return t
+
+
 def h_trace(ev, e, scope, args):
-    return torch.diagonal(ev.tensor(args[0]), dim1=-2, dim2=-1).sum(-1)
+    return torch.diagonal(as_mat(ev.tensor(args[0])), dim1=-2, dim2=-1).sum(-1)
 
 
 def h_det(ev, e, scope, args):
-    ev.note_cond(ev.tensor(args[0]))
-    return torch.linalg.det(ev.tensor(args[0]))
+    t = as_mat(ev.tensor(args[0]))
+    ev.note_cond(t)
+    return torch.linalg.det(t)
 
 
 def h_logdet(ev, e, scope, args):
-    ev.note_cond(ev.tensor(args[0]))
-    return torch.logdet(ev.tensor(args[0]))
+    t = as_mat(ev.tensor(args[0]))
+    ev.note_cond(t)
+    return torch.logdet(t)
 
 
 def h_rank(ev, e, scope, args):
@@ -164,14 +173,19 @@ def h_pinv(ev, e, scope, args):
 
 
 def h_matpow(ev, e, scope, args):
-    ev.note_cond(ev.tensor(args[0]))
-    return ev.matpow(ev.tensor(args[0]), args[1])
+    t = ev.tensor(args[0])
+    if rank(t) == 0:
+        return ev.power(t, args[1])
+    ev.note_cond(t)
+    return ev.matpow(t, args[1])
 
 
 def h_diag(ev, e, scope, args):
     t = ev.tensor(args[0])
     if rank(t) == 1:
         return torch.diag_embed(t)
+    if rank(t) == 0:
+        return t
     return torch.diagonal(t, dim1=-2, dim2=-1)
 
 
@@ -273,11 +287,21 @@ def h_conv(ev, e, scope, args):
     if bw == 1:
         out = conv(x.unsqueeze(1), w.unsqueeze(1), stride=stride, padding=padding)
         return out[:, 0]
+    # a kernel per batch member: unfold the patches and multiply (a batched matmul)
     batch = max(bx, bw)
-    x = x.expand(batch, *x.shape[1:])
-    w = w.expand(batch, *w.shape[1:])
-    out = conv(x.unsqueeze(0), w.unsqueeze(1), stride=stride, padding=padding, groups=batch)
-    return out[0]
+    if dims == 1:
+        x, w = x.unsqueeze(1), w.unsqueeze(1)  # as 1 × n images
+        kh, kw, pad = 1, w.shape[-1], (0, padding)
+        st = (1, stride)
+    else:
+        kh, kw, pad, st = w.shape[-2], w.shape[-1], (padding, padding), (stride, stride)
+    n_h, n_w = x.shape[-2], x.shape[-1]
+    patches = F.unfold(x.unsqueeze(1), (kh, kw), padding=pad, stride=st)  # (B, kh·kw, L)
+    out = torch.matmul(w.reshape(w.shape[0], 1, kh * kw), patches)[:, 0]
+    oh = (n_h + 2 * pad[0] - kh) // st[0] + 1
+    ow = (n_w + 2 * pad[1] - kw) // st[1] + 1
+    out = out.expand(batch, out.shape[-1]) if out.shape[0] != batch else out
+    return out.reshape(batch, ow) if dims == 1 else out.reshape(batch, oh, ow)
 
 
 def _pool(kind: str):
@@ -322,6 +346,13 @@ def binder(ev: Evaluator, e: m.Call, binders: list, scope: dict) -> Value:
     def loop(k: int, sc: dict, acc: Value) -> Value:
         if k == len(binders):
             v = ev.ev(e.args[0], sc)
+            if tracked[0] is not None and isinstance(v, torch.Tensor) and v.numel() \
+                    and v.dtype != torch.bool:
+                mag = v.detach().abs().reshape(v.shape[0], -1).amax(-1).to(torch.float64)
+                mag = torch.where(torch.isfinite(mag), mag, torch.zeros_like(mag))
+                if mag.shape[0] not in (1, tracked[0].shape[0]):
+                    mag = mag.amax().reshape(1)
+                tracked[0] = torch.maximum(tracked[0], mag)
             if acc is None:
                 return v
             return ev.binop("+" if e.func == "sum" else "*", acc, v)
@@ -331,7 +362,12 @@ def binder(ev: Evaluator, e: m.Call, binders: list, scope: dict) -> Value:
             acc = loop(k + 1, {**sc, name: i}, acc)
         return acc
 
-    out = loop(0, dict(scope), None)
+    tracked = [ev.scale]  # per-node tracking is costly in loops: track each term instead
+    ev.scale = None
+    try:
+        out = loop(0, dict(scope), None)
+    finally:
+        ev.scale = tracked[0]
     if out is None:
         return 0 if e.func == "sum" else 1
     return out
@@ -404,6 +440,9 @@ def optimise(ev: Evaluator, e: m.Call, scope: dict) -> Value:
     lo, hi = -1e4, 1e4
     from derive.numeric.instances import scalar_range
     info = ev.checked.symbols.get(var.id) if ev.checked is not None else None
+    current = scope.get(var.id, ev.env.get(var.id))
+    if isinstance(current, torch.Tensor) and rank(current) > 0:
+        return optimise_tensor(ev, e, scope, var.id, current)
     if info is not None and info.role == "scalar":
         lo, hi = scalar_range(info, ev, wide=True)
     sign = 1.0 if e.func == "argmin" else -1.0
@@ -436,6 +475,25 @@ def optimise(ev: Evaluator, e: m.Call, scope: dict) -> Value:
         if b - a <= 1e-13 * max(1.0, abs(a)):
             break
     return (a + b) / 2
+
+
+def optimise_tensor(ev: Evaluator, e: m.Call, scope: dict, name: str, current: torch.Tensor
+                    ) -> torch.Tensor:
+    """argmin/argmax over a tensor variable: L-BFGS from zero (smooth objectives)."""
+    sign = 1.0 if e.func == "argmin" else -1.0
+    x = torch.zeros_like(current, dtype=torch.float64).requires_grad_(True)
+    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=100, tolerance_grad=1e-12,
+                            tolerance_change=1e-15, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        with torch.enable_grad():
+            v = ev.tensor(ev.ev(e.args[1], {**scope, name: x}))
+            loss = sign * v.sum()
+            loss.backward()
+        return loss
+    opt.step(closure)
+    return x.detach()
 
 
 # ---------------------------------------------------------------- distributions

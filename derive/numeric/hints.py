@@ -153,7 +153,10 @@ def drift(rows: list) -> Optional[tuple[str, Optional[float], float, float]]:
 def finish(out: dict, c: float, c_se: float, claimed: str, how: str) -> dict[str, Any]:
     text, value = identify(c, c_se)
     out.update({"constant": round(c, 5), "constant_se": round(c_se, 5), "how": how})
-    if text is not None and text != "1":
+    if text == "1" and "^" in claimed and "power" in out:
+        out["candidate"] = "1"
+        out["message"] = f"did you mean {claimed}? ({how})"
+    elif text is not None and text != "1":
         out["candidate"] = text
         out["message"] = f"did you mean ({text})·{claimed}? (measured/claimed ≈ {c:.4g}; {how})"
     elif text == "1":

@@ -31,6 +31,7 @@ CLEAR_MARGIN = 1e3         # a counterexample must exceed the tolerance this man
 CLEAR_FLOOR = 1e-7         # … and this relative size
 SINGLE = {"argmin", "argmax", "integrate"}   # lowerings that use the batch axis themselves
 MODERATE_MENU = (12, 16, 24, 32)
+OPTIMISER_TOL = 1e-6      # relative precision expected of argmin/argmax
 COMPARE_OPS = {"==", "!=", "<", "<=", ">", ">=", "≈"}
 
 
@@ -214,7 +215,9 @@ class IdentityStrategy:
         batch = max([v.shape[0] for v in inst.env.values() if isinstance(v, torch.Tensor)] + [1])
         ev = Evaluator(inst.env, device, torch.float64, ctx.checked).track(batch)
         excess, allowed, tol_rel = self.measure(ctx, ev, sizes)
-        n = excess.shape[0]
+        n = max(excess.shape[0], allowed.shape[0], ev.scale.shape[0],
+                mask.numel() if mask is not None else 1)
+        excess, allowed = excess.expand(n), allowed.expand(n)
         defined = torch.isfinite(excess) & torch.isfinite(allowed)
         if mask is not None:
             mask = mask.reshape(-1).expand(n) if mask.numel() == 1 else mask.reshape(-1)
@@ -248,6 +251,7 @@ class IdentityStrategy:
         st = ctx.statement
         if isinstance(st, m.Logic):
             truth = ev.tensor(ev.ev(st)).reshape(-1)
+            truth = truth.expand(max(truth.shape[0], ev.scale.shape[0]))
             excess = (~truth.bool()).to(torch.float64)
             return excess, torch.full_like(excess, 0.5), 0.0
         values = [ev.ev(x) for x in st.operands]
@@ -257,12 +261,24 @@ class IdentityStrategy:
         if ev.conds:
             cond = max(float(c.max()) for c in ev.conds)
         tol_rel = ROUNDING_C * n * EPS64 * max(cond, 1.0)
+        if common.calls(st, {"argmin", "argmax"}):
+            tol_rel = max(tol_rel, OPTIMISER_TOL)  # an optimiser's answer is good to ~√eps
+        for a in values:  # plain numbers are not tracked as intermediates
+            t = ev.tensor(a)
+            if t.dtype != torch.bool and t.numel():
+                mag = t.detach().abs().reshape(t.shape[0], -1).amax(-1).to(torch.float64)
+                mag = torch.where(torch.isfinite(mag), mag, torch.zeros_like(mag))
+                ev.scale = torch.maximum(ev.scale, mag)
         scale = ev.scale.clamp_min(1e-300)
         excess_all = allowed_all = None
         for op, a, b in zip(st.ops, values, values[1:]):
             x, y = pair(a, b, ev)
-            sc = scale.expand(x.shape[0])
+            nb = max(x.shape[0], scale.shape[0])
+            x, y = x.expand(nb, x.shape[1]), y.expand(nb, y.shape[1])
+            sc = scale.expand(nb)
             excess, allowed = relation(op, x, y, sc, torch.full_like(sc, tol_rel), ctx.show)
+            if op == "==":
+                excess = optimum_check(ev, st.operands, values, excess, allowed)
             ratio = excess / allowed.clamp_min(1e-300)
             if excess_all is None:
                 excess_all, allowed_all = excess, allowed
@@ -302,6 +318,33 @@ class IdentityStrategy:
         return common.outcome(Verdict.REFUTED,
                               f"counterexample ({how}) with relative error "
                               f"{common.fmt(res.worst_rel)}" + (f" at {where}" if where else ""), ev)
+
+
+def optimum_check(ev: Evaluator, operands: tuple, values: list, excess: torch.Tensor,
+                  allowed: torch.Tensor) -> torch.Tensor:
+    """``argmin(v, f) == c``: an optimiser that stopped short is no counterexample.
+
+    Where the claimed point ``c`` is at least as good for ``f`` as the optimiser's
+    answer, the discrepancy is the optimiser's, not the claim's.
+    """
+    for k, e in enumerate(operands[:2]):
+        if not (isinstance(e, m.Call) and e.func in ("argmin", "argmax") and len(e.args) == 2
+                and isinstance(e.args[0], m.Name)):
+            continue
+        claimed = values[1 - k]
+        found = values[k]
+        sign = 1.0 if e.func == "argmin" else -1.0
+        try:
+            with torch.no_grad():
+                fc = ev.tensor(ev.ev(e.args[1], {e.args[0].id: claimed})).reshape(-1)
+                ff = ev.tensor(ev.ev(e.args[1], {e.args[0].id: found})).reshape(-1)
+        except (LoweringError, RuntimeError, ValueError):
+            return excess
+        n = max(fc.shape[0], ff.shape[0], excess.shape[0])
+        fc, ff = fc.expand(n), ff.expand(n)
+        as_good = sign * (fc - ff) <= 1e-9 * (fc.abs() + ff.abs() + 1e-300)
+        return torch.where(as_good.to(excess.device), torch.minimum(excess, allowed), excess)
+    return excess
 
 
 def counterexample(res: Batch) -> dict[str, Any]:

@@ -314,7 +314,7 @@ def draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generator
             return (z @ chol.transpose(-1, -2)) + (mu[0] if isinstance(mu, torch.Tensor) else mu)
         sd = math.sqrt(num(var)) if not isinstance(num(var), torch.Tensor) else num(var).sqrt()
         z = torch.randn(full, generator=g, device=dev, dtype=dtype)
-        if isinstance(sd, float) and sd == 1.0 and mu == 0.0:
+        if isinstance(sd, float) and sd == 1.0 and isinstance(mu, float) and mu == 0.0:
             return z
         return z * sd + mu
     if name == "uniform":
@@ -337,11 +337,36 @@ def draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generator
 
 
 # ---------------------------------------------------------------- environments
+def used_names(checked: CheckedClaim, e: m.Expr) -> set[str]:
+    """Names ``e`` depends on, through definitions, functions and recurrences."""
+    from derive.semantics import walk
+    seen: set[str] = set()
+    stack = [e]
+    while stack:
+        for node in walk(stack.pop()):
+            ident = node.id if isinstance(node, m.Name) else (
+                node.func if isinstance(node, m.Call) else None)
+            if ident is None or ident in seen:
+                continue
+            seen.add(ident)
+            info = checked.symbols.get(ident)
+            st = getattr(info, "statement", None)
+            if isinstance(st, m.Define):
+                stack.append(st.value)
+            elif isinstance(st, m.FuncDef):
+                stack.append(st.body)
+            elif isinstance(st, m.Recurrence):
+                stack.extend(eq.value for eq in st.equations)
+            elif isinstance(st, m.Decl) and st.dist is not None:
+                stack.append(st.dist)
+    return seen
+
+
 def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: torch.Generator,
                        device: torch.device, dtype: torch.dtype = torch.float64,
                        batch: int = 1, mc_batch: int = 0, params: Optional[dict[str, Value]] = None,
-                       random_dtype: Optional[torch.dtype] = None, simple: bool = False
-                       ) -> Instance:
+                       random_dtype: Optional[torch.dtype] = None, simple: bool = False,
+                       only: Optional[set[str]] = None) -> Instance:
     """One batched environment: ``batch`` deterministic instances (scalars, tensors), and
     ``mc_batch`` samples of the random names when ``mc_batch`` > 0 (then ``batch`` is 1).
 
@@ -394,6 +419,8 @@ def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: 
     for name, info in checked.symbols.items():
         if name in env or not info.random or info.role not in ("scalar", "tensor"):
             continue
+        if only is not None and name not in only:
+            continue  # not used by the statement: do not spend draws on it
         shape = shape_of(info, {**sizes, **{k: v for k, v in env.items() if isinstance(v, int)}}) \
             if info.role == "tensor" else ()
         env[name] = draw(info.dist, shape, ev, generator, n, rdt)

@@ -156,6 +156,14 @@ class Evaluator:
                 a = a.reshape(a.shape + (1,) * rb)
             elif rb == 0 and ra > 0:
                 b = b.reshape(b.shape + (1,) * ra)
+            elif ra != rb and {ra, rb} == {1, 2}:
+                # an n×1 matrix and an n-vector are the same column
+                if ra == 2 and a.shape[2] == 1 and a.shape[1] == b.shape[1]:
+                    a = a[:, :, 0]
+                elif rb == 2 and b.shape[2] == 1 and b.shape[1] == a.shape[1]:
+                    b = b[:, :, 0]
+                else:
+                    raise LoweringError(f"shape mismatch: {tuple(a.shape[1:])} and {tuple(b.shape[1:])}")
             elif ra != rb:
                 raise LoweringError(f"shape mismatch: {tuple(a.shape[1:])} and {tuple(b.shape[1:])}")
             elif a.shape[1:] != b.shape[1:]:
@@ -185,12 +193,14 @@ class Evaluator:
         if method is None:
             raise LoweringError(f"cannot evaluate {type(e).__name__} numerically")
         v = method(e, scope or {})
+        if isinstance(v, torch.Tensor) and v.dim() == 0:
+            v = v.reshape(1)  # keep the batch axis
         if self.scale is not None and isinstance(v, torch.Tensor) and v.numel() and v.dtype != torch.bool:
             with torch.no_grad():
                 s = v.detach().abs().reshape(v.shape[0], -1).amax(-1).to(torch.float64)
                 s = torch.where(torch.isfinite(s), s, torch.zeros_like(s))
                 top = self
-                while getattr(top, "parent", None) is not None:
+                while getattr(top, "parent", None) is not None and top.parent.scale is not None:
                     top = top.parent
                 if s.shape[0] not in (1, top.scale.shape[0]):
                     s = s.amax().reshape(1)  # an internal batch (quadrature nodes, a grid)
@@ -247,7 +257,7 @@ class Evaluator:
         if r == 1:
             return v.unsqueeze(1)
         if r == 2:
-            if v.shape[1] == 1:
+            if v.shape[1] == 1 and v.shape[2] != 1:
                 return v[:, 0, :]
             return v.transpose(-1, -2)
         raise LoweringError("transpose needs a vector or a matrix")
@@ -298,8 +308,16 @@ class Evaluator:
         return torch.linalg.matrix_power(a, k)
 
     def matmul(self, a: Value, b: Value) -> Value:
+        if is_tensor(a) and is_tensor(b) and rank(b) == 0 and rank(a) == 2 and a.shape[2] == 1:
+            return a[:, :, 0] * b.unsqueeze(-1)  # n×1 @ (a 1-vector made scalar) is a vector
+        if is_tensor(a) and rank(a) == 1 and a.shape[1] == 1 and is_tensor(b) and rank(b) == 2 \
+                and b.shape[1] != 1:
+            a = a.reshape(a.shape[0])  # a 1-vector (made so by a 1×1 result) is a scalar
         if not is_tensor(a) or not is_tensor(b) or rank(a) == 0 or rank(b) == 0:
             return self.elementwise(a, b, lambda x, y: x * y)  # lenient: scalar @ tensor
+        if a.dtype != b.dtype:
+            common = torch.promote_types(a.dtype, b.dtype)
+            a, b = a.to(common), b.to(common)
         ra, rb = rank(a), rank(b)
         if ra == 1:
             a = a.unsqueeze(-1)  # a column n×1
@@ -339,7 +357,21 @@ class Evaluator:
             return self.sequence_value(e.base.id, step)
         base = self.ev(e.base, scope)
         if not is_tensor(base):
-            raise LoweringError("only a tensor can be indexed")
+            base = self.tensor(base)
+        extra = len(e.indices) - rank(base)
+        if extra > 0:  # a 1×1 result made scalar, indexed as x[1] or A[1, 1]
+            tail = [self.ev(i, scope) for i in e.indices[rank(base):]]
+            if any(isinstance(i, m.Slice) for i in e.indices[rank(base):]) or \
+                    any(self.as_int(t) != 1 for t in tail):
+                raise LoweringError("index outside a 1×1 value")
+            e = m.Index(e.base, e.indices[:rank(base)])
+            if not e.indices:
+                return base
+        batched = [self.ev(i, scope) for i in e.indices
+                   if not isinstance(i, (m.Slice, m.Range))]
+        if any(is_tensor(v) and v.reshape(-1).numel() > 1 and
+               not bool((v.reshape(-1) == v.reshape(-1)[0]).all()) for v in batched):
+            return self.gather(base, e, scope)
         key: list = [slice(None)]
         for idx in e.indices:
             if isinstance(idx, m.Slice):
@@ -353,6 +385,23 @@ class Evaluator:
                 if not 1 <= i <= size:
                     raise LoweringError(f"index {i} is outside 1..{size}")
                 key.append(i - 1)
+        return base[tuple(key)]
+
+    def gather(self, base: torch.Tensor, e: m.Index, scope) -> torch.Tensor:
+        """Index with a random (per-sample) index: one entry per batch member."""
+        vals = [None if isinstance(i, m.Slice) else self.ev(i, scope) for i in e.indices]
+        batch = max([base.shape[0]] + [v.reshape(-1).shape[0] for v in vals if is_tensor(v)])
+        base = base.expand(batch, *base.shape[1:])
+        key: list = [torch.arange(batch, device=base.device)]
+        for axis, v in enumerate(vals, start=1):
+            if v is None:
+                key.append(slice(None))
+                continue
+            idx = (self.tensor(v).reshape(-1).round().long() - 1).expand(batch) if is_tensor(v) \
+                else torch.full((batch,), self.as_int(v) - 1, device=base.device)
+            if bool(((idx < 0) | (idx >= base.shape[axis])).any()):
+                raise LoweringError(f"index outside 1..{base.shape[axis]}")
+            key.append(idx)
         return base[tuple(key)]
 
     def e_Block(self, e: m.Block, scope) -> Value:

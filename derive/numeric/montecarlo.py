@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from fractions import Fraction
 from statistics import NormalDist
 from typing import Any, Optional
 
@@ -36,12 +37,13 @@ from derive.outcome import Outcome, Verdict
 from derive.semantics import walk
 
 DEFAULT_REL = 0.02          # default relative tolerance when the claim states none
+VERIFY_RATE = 1e-3          # false-verification rate per claim (refutation uses the options' rate)
 PILOT = 16_384              # samples in the pilot at each point
 MIN_FINAL = 40_000          # final samples at least (precision for the constant hint)
-MAX_DRAWS = 24_000_000      # random scalars per statement, at most (keeps a claim ≲ 1–2 s)
+MAX_DRAWS = 32_000_000      # random scalars per statement, at most (keeps a claim ≲ 1–2 s)
 CHUNK_DRAWS = 1 << 21       # random scalars per evaluated chunk
-TIME_LIMIT = 4.0            # seconds per statement, soft
-POINT_MENUS = ((2,), (3, 4, 5), (8, 10, 12))
+TIME_LIMIT = 3.0            # seconds per statement, soft
+POINT_MENUS = ((2,), (3,), (4, 5))
 MARGIN = 0.7                # plan for the interval to use at most this share of the gap
 
 
@@ -115,6 +117,56 @@ def stat_value(spec: StatSpec, mu: torch.Tensor, n: int) -> torch.Tensor:
     mx, my, mxy = seg[:a], seg[a:a + b], seg[a + b:].reshape(a, b)
     cov = (mxy - mx.unsqueeze(1) * my.unsqueeze(0)) * bessel
     return cov.reshape(1) if spec.extra["scalar"] else cov.unsqueeze(0)
+
+
+def substitute(e: Any, name: str, value: int) -> Any:
+    """``e`` with the bound index ``name`` replaced by the number ``value``."""
+    if isinstance(e, m.Name):
+        return m.Num(Fraction(value), str(value)) if e.id == name else e
+    if isinstance(e, tuple):
+        return tuple(substitute(x, name, value) for x in e)
+    if not isinstance(e, m.Expr) or isinstance(e, (m.Num, m.Slice)):
+        return e
+    changes = {}
+    for f in fields(e):
+        v = getattr(e, f.name)
+        if f.name == "pos":
+            continue
+        nv = substitute(v, name, value)
+        if nv is not v:
+            changes[f.name] = nv
+    return replace(e, **changes) if changes else e
+
+
+def unroll(e: Any, ev: Evaluator) -> Any:
+    """Expand ``sum(i = a..b, …)`` around statistics into explicit sums (sizes known)."""
+    if isinstance(e, tuple):
+        return tuple(unroll(x, ev) for x in e)
+    if not isinstance(e, m.Expr) or isinstance(e, (m.Num, m.Name, m.Slice)):
+        return e
+    if isinstance(e, m.Call) and e.func in ("sum", "prod") and len(e.args) == 1 and \
+            any(isinstance(v, m.Range) for _, v in e.kwargs) and common.has(e.args[0], m.Stat):
+        binders = [(k, v) for k, v in e.kwargs if isinstance(v, m.Range)]
+        name, rng = binders[0]
+        lo, hi = ev.e_Range(rng, {})
+        rest = tuple(kv for kv in e.kwargs if kv[0] != name)
+        body = e.args[0] if len(binders) == 1 else replace(e, kwargs=rest)
+        terms = [unroll(substitute(body, name, i), ev) for i in range(lo, hi + 1)]
+        if not terms:
+            return m.Num(Fraction(0 if e.func == "sum" else 1), "0")
+        out = terms[0]
+        for t in terms[1:]:
+            out = m.BinOp("+" if e.func == "sum" else "*", out, t)
+        return out
+    changes = {}
+    for f in fields(e):
+        if f.name == "pos":
+            continue
+        v = getattr(e, f.name)
+        nv = unroll(v, ev)
+        if nv is not v:
+            changes[f.name] = nv
+    return replace(e, **changes) if changes else e
 
 
 class StatEvaluator(Evaluator):
@@ -224,6 +276,8 @@ class MonteCarloRun:
         self.stats = list(dict.fromkeys(n for n in walk(self.statement) if isinstance(n, m.Stat)))
         self.start = time.perf_counter()
         self.draws = 0
+        from derive.numeric.instances import used_names
+        self.used = used_names(ctx.checked, self.statement)
 
     # ------------------------------------------------------------ points
     def points(self) -> list[tuple[dict, dict]]:
@@ -258,9 +312,10 @@ class MonteCarloRun:
         """Draw ``n`` fresh samples at one point (in chunks) and estimate D."""
         checked = self.ctx.checked
         base = sample_environment(checked, sizes, self.g, self.device, torch.float64,
-                                  batch=1, mc_batch=1, params=params)
+                                  batch=1, mc_batch=1, params=params, only=self.used)
         fixed = {k: v for k, v in base.env.items()
                  if not (checked.symbols.get(k) is not None and checked.symbols[k].random)}
+        self.fixed = fixed
         per_sample = max(1, sum(int(v.shape[1:].numel()) for k, v in base.env.items()
                                 if checked.symbols.get(k) is not None and checked.symbols[k].random
                                 and isinstance(v, torch.Tensor)))
@@ -270,14 +325,16 @@ class MonteCarloRun:
         specs = specs or [StatSpec(s) for s in self.stats]
         done = 0
         while done < n:
+            if done and time.perf_counter() > self.start + TIME_LIMIT:
+                break  # out of time: stop on the clock, never on the data
             size = min(chunk, n - done)
             inst = sample_environment(checked, sizes, self.g, self.device, torch.float64,
                                       batch=1, mc_batch=size, params={**params, **fixed},
+                                      only=self.used,
                                       random_dtype=dtype)
             edt = eval_dtype or dtype
-            if edt != dtype:
-                inst.env = {k: (v.to(edt) if isinstance(v, torch.Tensor) and v.dtype == dtype else v)
-                            for k, v in inst.env.items()}
+            inst.env = {k: (v.to(edt) if isinstance(v, torch.Tensor) and v.dtype != edt
+                            and v.dtype.is_floating_point else v) for k, v in inst.env.items()}
             ev = Evaluator(inst.env, self.device, edt, checked)
             cols, pos = [], 0
             for spec in specs:
@@ -297,7 +354,7 @@ class MonteCarloRun:
         mu, cov = acc.moments()
         mu = mu.detach().clone().requires_grad_(True)
         checked = self.ctx.checked
-        base = {**sizes, **params}
+        base = {**self.fixed, **sizes, **params}
         with torch.enable_grad():
             stats = {s.node: stat_value(s, mu, acc.n) for s in specs}
             ev = StatEvaluator(dict(base), self.device, torch.float64, checked, stats=stats)
@@ -331,13 +388,15 @@ class MonteCarloRun:
         show = self.ctx.show
         if show.within is not None:
             return torch.full_like(est.right, float(show.within))
-        rel = float(show.rel) if show.rel is not None else DEFAULT_REL
         claimed = est.right.abs()
-        # a claimed value of 0 has no scale: use the per-sample spread of the estimate
-        fallback = est.spread * rel
-        return torch.where(claimed > 1e-12, rel * claimed, torch.maximum(fallback, torch.full_like(claimed, 1e-12)))
+        if show.rel is not None:
+            return (float(show.rel) * claimed).clamp_min(1e-12)
+        # default: DEFAULT_REL of the larger of |claimed| and one sample's standard
+        # deviation — the size of effect a bounded sample budget can resolve
+        return (DEFAULT_REL * torch.maximum(claimed, est.spread)).clamp_min(1e-12)
 
-    def decide(self, est: Estimate, z: float) -> Verdict:
+    def decide(self, est: Estimate, z: float, zv: float) -> Verdict:
+        """Refuted by the z-interval (false-refutation rate); verified by the zv-interval."""
         tol = self.tolerance(est)
         ops = self.statement.ops
         d, se = est.diff, est.se
@@ -345,7 +404,8 @@ class MonteCarloRun:
         equality = torch.tensor([op in ("==", "≈") for op in ops for _ in range(per)],
                                 device=d.device)
         lo, hi = d - z * se, d + z * se
-        inside = torch.where(equality, (lo >= -tol) & (hi <= tol), hi <= tol)
+        vlo, vhi = d - zv * se, d + zv * se
+        inside = torch.where(equality, (vlo >= -tol) & (vhi <= tol), vhi <= tol)
         outside = torch.where(equality, (lo > tol) | (hi < -tol), lo > tol)
         if not bool(torch.isfinite(d).all()):
             return Verdict.INCONCLUSIVE
@@ -355,12 +415,20 @@ class MonteCarloRun:
             return Verdict.VERIFIED
         return Verdict.INCONCLUSIVE
 
-    def plan(self, est: Estimate, z: float) -> int:
+    def plan(self, est: Estimate, z: float, zv: float) -> int:
         """Final sample size for a decision, from the pilot's standard error."""
         tol = self.tolerance(est)
-        gap = (tol - est.diff.abs()).abs().clamp_min(1e-300)
         s1 = est.se * math.sqrt(est.n)
-        need = ((z * s1 / (MARGIN * gap)) ** 2).max()
+        d = est.diff.abs()
+        near = (d - 2 * est.se).clamp_min(0)        # the pilot's optimistic distance from 0
+        # verification: |D| + zv·se ≤ τ with |D| about a standard error or two
+        gap_v = torch.maximum(tol - near, tol / 4)
+        spread = 3.0 + math.sqrt(2 * math.log(max(d.numel(), 1)))  # |D| up to 3 se, k entries
+        need_v = ((zv + spread) * s1 / gap_v) ** 2
+        # refutation: |D| − z·se > τ
+        gap_r = (d - tol).clamp_min(1e-300)
+        need_r = ((z + 1.5) * s1 / gap_r) ** 2
+        need = torch.where(d < tol, need_v, torch.minimum(need_r, need_v * 4)).max()
         return int(min(float(need), 1e12))
 
     # ------------------------------------------------------------ main
@@ -371,9 +439,16 @@ class MonteCarloRun:
         probe = self.statement.operands
         entries = 1
         results: list[PointResult] = []
-        budget = max(opts.mc_budget // max(len(pts), 1), PILOT)
         dtype = torch.float32
-        for sizes, params in pts:
+        used_samples = 0
+        draws_left = MAX_DRAWS
+        original = self.statement
+        for j, (sizes, params) in enumerate(pts):
+            left = len(pts) - j
+            self.statement = unroll(original, Evaluator(dict(sizes), self.device, torch.float64,
+                                                        self.ctx.checked))
+            self.stats = list(dict.fromkeys(n for n in walk(self.statement) if isinstance(n, m.Stat)))
+            budget = max((opts.mc_budget - used_samples) // left, PILOT)
             pilot, specs = self.estimate(sizes, params, PILOT, dtype)
             if dtype == torch.float32 and not self.float32_ok(sizes, params, pilot):
                 dtype = torch.float64
@@ -381,22 +456,24 @@ class MonteCarloRun:
             entries = max(1, pilot.diff.numel())
             a_look = alpha / (len(pts) * entries * 2)
             z = NormalDist().inv_cdf(1 - a_look / 2)
-            verdict = self.decide(pilot, z)
+            zv = NormalDist().inv_cdf(1 - VERIFY_RATE / (len(pts) * entries) / 2)
+            verdict = self.decide(pilot, z, math.inf)  # the pilot may refute, never verify
             point = {**sizes, **{k: round(float(v), 6) for k, v in params.items()}}
             if verdict == Verdict.REFUTED and pilot.n >= MIN_FINAL:
+                used_samples += pilot.n
                 results.append(PointResult(point, verdict, pilot, z, self.tolerance(pilot), dtype,
                                            pilot.n))
                 continue
-            n = max(MIN_FINAL, self.plan(pilot, z))
+            n = max(MIN_FINAL, self.plan(pilot, z, zv))
             per_sample = self.per_sample
-            n_cap = min(budget, max(PILOT, (MAX_DRAWS // max(len(pts), 1)) // per_sample))
-            n = min(n, n_cap)
+            draws_left = MAX_DRAWS - self.draws
+            n_cap = min(budget - pilot.n, max(PILOT, draws_left // left // per_sample))
+            n = max(min(n, n_cap), PILOT)
             if time.perf_counter() - self.start > TIME_LIMIT:
-                results.append(PointResult(point, verdict, pilot, z, self.tolerance(pilot), dtype,
-                                           pilot.n))
-                continue
+                n = min(n, 4 * PILOT)  # over time: a short final look rather than none
             final, _ = self.estimate(sizes, params, n, dtype, None)
-            v2 = self.decide(final, z)
+            used_samples += pilot.n + final.n
+            v2 = self.decide(final, z, zv)
             if verdict == Verdict.REFUTED or v2 == Verdict.REFUTED:
                 v = Verdict.REFUTED
                 best = final if v2 == Verdict.REFUTED else pilot
@@ -435,10 +512,15 @@ class MonteCarloRun:
             self.ctx, self.seed, self.device, dtype, samples=samples,
             estimate=_lst(decisive.estimate.left), interval=[_lst(d - z * se), _lst(d + z * se)],
             error_rate=alpha, tolerance=(f"within {float(self.ctx.show.within):g}" if self.ctx.show.within
-                                         else f"rel {float(self.ctx.show.rel or DEFAULT_REL):g}"),
+                                         else f"rel {float(self.ctx.show.rel):g}" if self.ctx.show.rel
+                                         else f"{DEFAULT_REL:g} · max(|claimed|, sd of one sample)"),
             parameter_points=[r.summary() for r in results], claimed=_lst(decisive.estimate.right),
-            interval_of="left − right", method="delta method on feature means; z = "
-            f"{z:.2f} (Bonferroni over {len(results)} point(s), entries and 2 looks)",
+            interval_of="left − right", verification_rate=VERIFY_RATE,
+            method="delta method on feature means; refute outside the z = "
+            f"{z:.2f} interval, verify inside the z = "
+            f"{NormalDist().inv_cdf(1 - VERIFY_RATE / (len(results) * max(1, d.numel())) / 2):.2f} "
+            f"interval of the final sample (Bonferroni over {len(results)} point(s) and entries; "
+            f"refutation also over 2 looks)",
             draws=self.draws, seconds=round(time.perf_counter() - self.start, 3))
         text = (f"estimate {common.fmt(float(decisive.estimate.left.reshape(-1)[0]))} vs claimed "
                 f"{common.fmt(float(decisive.estimate.right.reshape(-1)[0]))} at "

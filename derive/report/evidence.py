@@ -119,8 +119,9 @@ _EXPECT = re.compile(r"^\s*expect\s+(\w+)")
 
 
 def expectation_comment(result: Result) -> str:
-    """The comment after ``expect …`` in the claim text (the corrected statement), with any
-    comment-only lines that directly continue it."""
+    """The corrected statement a claim records: the comment after ``expect …`` (with any
+    comment-only lines that directly continue it); failing that, the claim's first block of
+    comment-only lines (where the corpus usually explains what the notes got wrong)."""
     lines = claim_text(result).split("\n")
     for i, line in enumerate(lines):
         code, comment = split_comment(line)
@@ -131,8 +132,16 @@ def expectation_comment(result: Result) -> str:
                 if ncode.strip() or not ncomment:
                     break
                 parts.append(ncomment)
-            return " ".join(parts)
-    return ""
+            if parts:
+                return " ".join(parts)
+    block: list[str] = []
+    for line in lines[1:]:
+        code, comment = split_comment(line)
+        if not code.strip() and comment:
+            block.append(comment)
+        elif block:
+            break
+    return " ".join(block)
 
 
 # ------------------------------------------------------------------ plottable shapes
@@ -163,6 +172,10 @@ def curves(evidence: dict) -> list[dict[str, Any]]:
     or a list of points ``[{"n": 128, "time": …}, …]``."""
     found = []
     for path, d in _walk(evidence):
+        table = _sweep_table(d, path) or _comparison_points(d, path)
+        if table:
+            found.append(table)
+            continue
         xs_key = next((k for k in SIZE_KEYS if _numbers(d.get(k))), None)
         if xs_key:
             xs = _numbers(d[xs_key])
@@ -189,6 +202,68 @@ def curves(evidence: dict) -> list[dict[str, Any]]:
     return found
 
 
+def _num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _sweep_table(d: dict, path: str) -> Optional[dict[str, Any]]:
+    """The timing engine's growth evidence: ``sweep`` names the sizes, ``table`` has one row
+    per size with the measured ``value`` and the claimed ``bound``."""
+    sweep, table = d.get("sweep"), d.get("table")
+    if not (isinstance(sweep, dict) and isinstance(table, list) and len(table) >= 2
+            and all(isinstance(r, dict) and _num(r.get("value")) for r in table)):
+        return None
+    names = [n for n in sweep if all(_num(r.get(n)) for r in table)]
+    varying = [n for n in names if len({r[n] for r in table}) > 1]
+    if not varying:
+        return None
+    x = varying[0]
+    rows = sorted(table, key=lambda r: r[x])
+    xs = [float(r[x]) for r in rows]
+    series = {"measured": [float(r["value"]) for r in rows]}
+    if all(_num(r.get("bound")) and r["bound"] > 0 for r in rows):
+        scale = rows[0]["value"] / rows[0]["bound"] if rows[0]["bound"] else 1.0
+        series["claimed growth (scaled)"] = [float(r["bound"]) * scale for r in rows]
+    fitted = d.get("fitted_exponent")
+    fit = fitted.get(x, {}).get("exponent") if isinstance(fitted, dict) and \
+        isinstance(fitted.get(x), dict) else None
+    label = x + (f" (with {', '.join(varying[1:])})" if len(varying) > 1 else "")
+    return {"where": path, "x": label, "xs": xs, "series": series, "fit": None,
+            "fitted": fit, "title": d.get("claim")}
+
+
+def _timing_dicts(obj: Any) -> dict[str, float]:
+    """``{expression: median seconds}`` from the ``timing`` dicts anywhere inside ``obj``."""
+    out: dict[str, float] = {}
+    for _, d in _walk(obj):
+        t = d.get("timing")
+        if isinstance(t, dict):
+            for k, v in t.items():
+                if isinstance(v, dict) and _num(v.get("median_s")):
+                    out[k] = float(v["median_s"])
+    return out
+
+
+def _comparison_points(d: dict, path: str) -> Optional[dict[str, Any]]:
+    """The timing engine's comparison evidence over several sizes: ``points`` with
+    ``sizes`` and measured ``timing`` of each side, drawn as time over the varying size."""
+    points = d.get("points")
+    if not (isinstance(points, list) and len(points) >= 2 and
+            all(isinstance(p, dict) and isinstance(p.get("sizes"), dict) for p in points)):
+        return None
+    names = [n for n in points[0]["sizes"] if all(_num(p["sizes"].get(n)) for p in points)]
+    varying = [n for n in names if len({p["sizes"][n] for p in points}) > 1]
+    times = [_timing_dicts(p) for p in points]
+    common = [k for k in times[0] if all(k in t for t in times)]
+    if not varying or not common:
+        return None
+    x = varying[0]
+    order = sorted(range(len(points)), key=lambda i: points[i]["sizes"][x])
+    return {"where": path, "x": x, "xs": [float(points[i]["sizes"][x]) for i in order],
+            "series": {k: [times[i][k] for i in order] for k in common}, "fit": None,
+            "ylabel": "median time (s)", "title": "measured times"}
+
+
 def _lift_sizes(point: dict) -> dict:
     """``{"sizes": {"n": 128}, …}`` → ``{"n": 128, …}`` when one size varies."""
     sizes = point.get("sizes")
@@ -208,14 +283,47 @@ def estimates(evidence: dict) -> list[dict[str, Any]]:
     """Monte-Carlo estimates with an interval and the claimed value."""
     found = []
     for path, d in _walk(evidence):
+        if _num(d.get("left")) and _num(d.get("claimed")) and _numbers(d.get("interval")) \
+                and len(d["interval"]) == 2:
+            # the numeric engine's Monte-Carlo point: an interval of left − claimed
+            lo, hi = d["interval"]
+            c = float(d["claimed"])
+            point = d.get("point") if isinstance(d.get("point"), dict) else {}
+            found.append({"where": path, "estimate": float(d["left"]), "claimed": c,
+                          "interval": [c + lo, c + hi], "samples": d.get("samples"),
+                          "tolerance": d["tolerance"] if _num(d.get("tolerance")) else None,
+                          "label": ", ".join(f"{k}={v:g}" if _num(v) else f"{k}={v}"
+                                             for k, v in point.items()),
+                          "confidence": None})
+            continue
+        points = d.get("parameter_points")
+        if isinstance(points, list) and any(isinstance(p, dict) and "left" in p for p in points):
+            continue  # a summary of its points, which are drawn one by one
         est = next((d[k] for k in _EST if isinstance(d.get(k), (int, float))), None)
         claimed = next((d[k] for k in _CLAIMED if isinstance(d.get(k), (int, float))), None)
         interval = next((d[k] for k in _INTERVAL if _numbers(d.get(k)) and len(d[k]) == 2), None)
         if est is not None and claimed is not None and interval is not None:
+            if "−" in str(d.get("interval_of", "")) or "-" in str(d.get("interval_of", "")):
+                interval = [claimed + interval[0], claimed + interval[1]]  # of the difference
             found.append({"where": path, "estimate": float(est), "claimed": float(claimed),
                           "interval": [float(interval[0]), float(interval[1])],
                           "samples": d.get("samples") or d.get("n_samples"),
                           "confidence": d.get("confidence")})
+    return found
+
+
+def timings(evidence: dict) -> list[dict[str, Any]]:
+    """Measured times of the expressions a comparison sets against each other:
+    ``"timing": {"time[…]": {"median_s": …, "spread": …}, …}`` (one entry per size)."""
+    found = []
+    if any(_comparison_points(d, p) for p, d in _walk(evidence)):
+        return found  # drawn as curves over the sizes instead
+    for path, d in _walk(evidence):
+        t = d.get("timing")
+        if isinstance(t, dict) and t and all(isinstance(v, dict) and _num(v.get("median_s"))
+                                             for v in t.values()):
+            found.append({"where": path, "bars": {k: float(v["median_s"]) for k, v in t.items()},
+                          "spread": {k: v.get("spread") for k, v in t.items()}})
     return found
 
 

@@ -13,7 +13,7 @@ from derive import __version__
 from derive.outcome import Result, Verdict
 from derive.report import by_engine, summarize
 from derive.report.evidence import (claim_text, counterexamples, curves, estimates,
-                                    evidence_lines, statements)
+                                    evidence_lines, statements, timings)
 
 _VERDICT_COLOURS = {"proved": "#1a7f37", "verified": "#2da44e", "refuted": "#cf222e",
                     "inconclusive": "#9a6700", "unsupported": "#8250df", "skipped": "#0969da",
@@ -66,7 +66,9 @@ def _counterexample_table(cx: dict[str, Any]) -> str:
                    for k, v in cx["values"].items())
     rows += "".join(f"<tr><th>{_e(k)}</th><td><code>{_e(_fmt(v))}</code></td></tr>"
                     for k, v in cx["extra"].items())
-    return f'<table class="cx"><caption>counterexample</caption>{rows}</table>'
+    where = cx["where"].rsplit(".", 1)[0] if "." in cx["where"] else ""
+    caption = "counterexample" + (f" <small>({_e(where)})</small>" if where else "")
+    return f'<table class="cx"><caption>{caption}</caption>{rows}</table>'
 
 
 def _fmt(v: Any) -> str:
@@ -93,12 +95,16 @@ def _figures(evidence: dict, title: str, budget: _Budget) -> list[str]:
             break
         budget.left -= 1
         out.append(f'<img alt="cost over sizes: {_e(title)}" src="{plots.curve_png(c, title)}">')
-    for est in estimates(evidence):
+    found = estimates(evidence)
+    if found and budget.left > 0:
+        budget.left -= 1
+        out.append(f'<img alt="estimates against the claimed value: {_e(title)}" '
+                   f'src="{plots.estimates_png(found, title)}">')
+    for t in timings(evidence):
         if budget.left <= 0:
             break
         budget.left -= 1
-        out.append(f'<img alt="estimate against claimed value: {_e(title)}" '
-                   f'src="{plots.estimate_png(est, title)}">')
+        out.append(f'<img alt="measured times: {_e(title)}" src="{plots.timing_png(t, title)}">')
     for cx in counterexamples(evidence):
         out.append(_counterexample_table(cx))
     return out

@@ -11,6 +11,7 @@ from typing import Optional
 
 from derive.engine import Context, Engine
 from derive.outcome import Outcome
+from derive.symbolic.common import OutOfBudget, budget
 from derive.symbolic.lower import Unsupported
 from sympy.polys.polyerrors import BasePolynomialError
 from derive.symbolic.strategies.argopt import ArgOpt
@@ -23,6 +24,9 @@ from derive.symbolic.strategies.recurrence import Recurrence
 from derive.symbolic.strategies.scalar_identity import ScalarIdentity
 
 
+SHARE = 0.4  # of the statement's time limit, per strategy: one slow strategy cannot starve the rest
+
+
 class Guarded:
     """Run one strategy; an internal error becomes a note and a pass, never a verdict."""
 
@@ -33,9 +37,13 @@ class Guarded:
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         from derive.decide import TimeLimit  # late: derive.decide imports the engines lazily
         try:
-            return self.inner.attempt(ctx)
+            with budget(SHARE * ctx.options.symbolic_time_limit):
+                return self.inner.attempt(ctx)
         except TimeLimit:
             raise
+        except OutOfBudget:
+            ctx.notes.append(f"{self.name}: used up its share of the time limit")
+            return None
         except Unsupported as exc:
             ctx.notes.append(f"{self.name}: {exc}"[:300])
             return None

@@ -7,11 +7,16 @@ the claim id, so a refutation is reproducible and exact (no floating point invol
 from __future__ import annotations
 
 import random
+import signal
+import threading
+import time
 import zlib
-from typing import Iterable, Optional
+from contextlib import contextmanager
+from typing import Iterable, Iterator, Optional
 
 import sympy as sp
 
+from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome, Verdict
 from derive.symbolic.lower import Lowering
@@ -57,17 +62,35 @@ def holds_at(conditions: Iterable[sp.Basic], point: dict) -> bool:
 
 def sample_points(lowering: Lowering, symbols: Iterable[sp.Symbol], rng: random.Random,
                   count: int, extra: Iterable[sp.Basic] = (), tries: int = 400) -> list[dict]:
-    """Up to ``count`` rational points satisfying the declared bounds and assumptions."""
-    syms = sorted(set(symbols), key=lambda s: s.name)
+    """Up to ``count`` rational points satisfying the declared bounds and assumptions.
+
+    Symbols tied to the requested ones through an assumption are drawn too (a point
+    with a < c is no counterexample under a < b < c unless some b fits), and no point
+    is offered when an assumption could not be lowered and mentions these names.
+    """
     conds = [c for c in list(lowering.conditions) + list(extra)
              if c is not sp.true and getattr(c, "free_symbols", None)]
+    wanted = set(symbols)
+    grown = True
+    while grown:
+        grown = False
+        for c in conds:
+            if c.free_symbols & wanted and not c.free_symbols <= wanted:
+                wanted |= {s for s in c.free_symbols if s.is_Symbol}
+                grown = True
+    names = {s.name for s in wanted}
+    from derive.semantics import walk
+    for cond in lowering.unlowered:
+        if any(isinstance(n, m.Name) and n.id in names for n in walk(cond)):
+            return []
+    syms = sorted(wanted, key=lambda s: s.name)
     out: list[dict] = []
     for _ in range(tries):
         if len(out) >= count:
             break
         point = {s: draw(s, rng) for s in syms}
         if holds_at([c for c in conds if c.free_symbols <= set(point)], point):
-            out.append(point)
+            out.append({s: v for s, v in point.items()})
     return out
 
 
@@ -96,6 +119,22 @@ def value_at(expr: sp.Expr, point: dict) -> Optional[sp.Expr]:
     if value.has(sp.zoo, sp.nan):
         return None
     return value
+
+
+def defined_at(exprs: Iterable[sp.Expr], point: dict, complex_ok: bool = False) -> Optional[list]:
+    """The values of several expressions at a point, or None where any is undefined
+    there (division by zero, or not real when the claim is about reals): a point
+    outside a side's domain is no counterexample."""
+    out = []
+    for e in exprs:
+        v = value_at(e, point)
+        if v is None or v.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
+            return None
+        if not complex_ok and v.is_number and v.is_extended_real is not True:
+            if v.is_extended_real is False or abs(complex(sp.im(v).evalf(30))) > 1e-40:
+                return None
+        out.append(v)
+    return out
 
 
 def slack(lowering: Lowering) -> dict:
@@ -192,3 +231,44 @@ def _clean(evidence: dict) -> dict:
         else:
             out[k] = v
     return out
+
+
+class OutOfBudget(Exception):
+    """One strategy used up its share of the statement's time limit (it then passes)."""
+
+
+def _out_of_budget(signum, frame):  # noqa: ARG001
+    raise OutOfBudget()
+
+
+@contextmanager
+def budget(seconds: float) -> Iterator[None]:
+    """Give the enclosed work at most ``seconds`` of the statement's time limit.
+
+    Nests inside :func:`derive.decide.time_limit`: the outer timer is paused and
+    re-armed with what is left afterwards, and when the outer limit is the nearer one
+    the outer ``TimeLimit`` is raised, never swallowed.
+    """
+    if seconds <= 0 or not hasattr(signal, "setitimer") or \
+            threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    from derive.decide import TimeLimit
+    outer_handler = signal.getsignal(signal.SIGALRM)
+    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    if outer_left and outer_left <= seconds:
+        yield  # the outer limit comes first: let it fire as usual
+        return
+    start = time.monotonic()
+    signal.signal(signal.SIGALRM, _out_of_budget)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, outer_handler)
+        if outer_left:
+            left = outer_left - (time.monotonic() - start)
+            if left <= 0:
+                raise TimeLimit()
+            signal.setitimer(signal.ITIMER_REAL, left)

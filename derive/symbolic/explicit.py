@@ -96,7 +96,8 @@ class Explicit:
         if info.role == "define" and len(info.statement.names) == 1:
             return self.ev(info.statement.value, env)
         if info.role in ("scalar", "index", "seq_index"):
-            return self.low.symbols[e.id]
+            sym = self.low.symbols[e.id]
+            return self.dims.get(sym, sym)
         raise Unsupported(f"'{e.id}' ({info.role})")
 
     def e_Unary(self, e: m.Unary, env: dict) -> Value:
@@ -176,8 +177,12 @@ class Explicit:
         if len(idx) == 1:
             if base.shape[1] == 1:
                 return base[idx[0], 0] if isinstance(idx[0], int) else base
-            return base[idx[0], :]
-        return base[idx[0], idx[1]]
+            out = base[idx[0], :]
+        else:
+            out = base[idx[0], idx[1]]
+        if isinstance(out, sp.MatrixBase) and sum(isinstance(i, slice) for i in idx) == 1:
+            out = out.reshape(len(out), 1)  # one sliced axis: a vector, i.e. a column
+        return out
 
     def e_Block(self, e: m.Block, env: dict) -> Value:
         rows = [[self.ev(x, env) for x in row] for row in e.rows]
@@ -217,6 +222,8 @@ class Explicit:
             return 1 / x
         if f in _ELEMENTWISE and len(args) == 1:
             return x.applyfunc(_ELEMENTWISE[f]) if mx else _ELEMENTWISE[f](x)
+        if f in ("I", "zeros", "ones") and not all(getattr(a, "is_Integer", False) for a in args):
+            raise Unsupported(f"{f} of a symbolic size")
         if f == "I":
             return sp.eye(int(x))
         if f in ("zeros", "ones"):
@@ -251,13 +258,20 @@ class Explicit:
 
     def _binder(self, e: m.Call, env: dict) -> Value:
         binders = [(k, v) for k, v in e.kwargs if isinstance(v, m.Range)]
-        total = sp.Integer(0 if e.func == "sum" else 1)
+        total = None
 
         def rec(level: int, inner: dict):
             nonlocal total
             if level == len(binders):
                 v = self.ev(e.args[0], inner)
-                total = total + v if e.func == "sum" else total * v
+                if total is None:
+                    total = v
+                elif e.func == "sum":
+                    total = total + v
+                elif isinstance(v, sp.MatrixBase) or isinstance(total, sp.MatrixBase):
+                    total = total.multiply_elementwise(v)
+                else:
+                    total = total * v
                 return
             key, rng = binders[level]
             lo, hi = self.ev(rng.lo, inner), self.ev(rng.hi, inner)
@@ -266,6 +280,8 @@ class Explicit:
             for i in range(int(lo), int(hi) + 1):
                 rec(level + 1, {**inner, key: sp.Integer(i)})
         rec(0, dict(env))
+        if total is None:
+            return sp.Integer(0 if e.func == "sum" else 1)
         return total
 
     def _grad(self, e: m.Call, env: dict) -> Value:
@@ -293,6 +309,10 @@ class Explicit:
         if isinstance(x, sp.MatrixBase):
             if not all(isinstance(v, sp.Symbol) for v in x):
                 raise Unsupported("gradient with respect to a non-variable")
+            syms = list(dict.fromkeys(x))
+            if f.is_polynomial(*syms):  # one expansion, then cheap partial derivatives
+                poly = sp.Poly(f, *syms)
+                return x.applyfunc(lambda v: poly.diff(v).as_expr())
             return x.applyfunc(lambda v: sp.diff(f, v))
         if not isinstance(x, sp.Symbol):
             raise Unsupported("gradient with respect to a non-variable")
@@ -302,8 +322,11 @@ class Explicit:
         x, w = (a if isinstance(a, sp.MatrixBase) else sp.Matrix([[a]]) for a in args)
         stride = e.kwarg("stride")
         pad = e.kwarg("padding")
-        s = int(self.ev(stride, env)) if stride is not None else 1
-        p = int(self.ev(pad, env)) if pad is not None else 0
+        s = self.ev(stride, env) if stride is not None else sp.Integer(1)
+        p = self.ev(pad, env) if pad is not None else sp.Integer(0)
+        if not (getattr(s, "is_Integer", False) and getattr(p, "is_Integer", False)) or s < 1 or p < 0:
+            raise Unsupported("conv stride and padding must be known integers here")
+        s, p = int(s), int(p)
         one_d = self.low.vtype(e.args[0]).shape and len(self.low.vtype(e.args[0]).shape) == 1
         if one_d:
             x = x.T

@@ -3,6 +3,7 @@ endpoints are compared with decided signs — SymPy's own set equality is not tr
 (``Interval ∩ Interval`` with symbolic ends stays unevaluated)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Optional
 
 import sympy as sp
@@ -16,11 +17,27 @@ class Undecided(Exception):
     """A set operation whose outcome depends on signs we could not decide."""
 
 
-Pieces = list  # list[sp.Interval], pairwise disjoint is not required
+@dataclass(frozen=True)
+class Piece:
+    """An interval [lo, hi] with open/closed ends; lo == hi (closed) is a point."""
+
+    lo: sp.Expr
+    hi: sp.Expr
+    lo_open: bool
+    hi_open: bool
+
+    def __str__(self) -> str:
+        if self.lo == self.hi:
+            return f"{{{self.lo}}}"
+        return f"{'(' if self.lo_open else '['}{self.lo}, {self.hi}{')' if self.hi_open else ']'}"
+
+
+Pieces = list  # list[Piece]
+REALS = Piece(-sp.oo, sp.oo, True, True)
 
 
 def truth_set(cond: sp.Basic, v: sp.Symbol) -> sp.Set:
-    """The set of real ``v`` where a relational holds (parameters stay symbolic)."""
+    """The set of real ``v`` where a condition holds (parameters stay symbolic)."""
     if cond is sp.true:
         return sp.S.Reals
     if cond is sp.false:
@@ -44,15 +61,17 @@ def truth_set(cond: sp.Basic, v: sp.Symbol) -> sp.Set:
 
 
 def pieces(s: sp.Set, low: Lowering) -> Pieces:
-    """A set as a list of intervals, deciding symbolic endpoint order with the assumptions."""
+    """A set as a list of pieces, deciding symbolic endpoint order with the assumptions."""
     if s is sp.S.EmptySet:
         return []
     if s is sp.S.Reals:
-        return [sp.Interval(-sp.oo, sp.oo)]
+        return [REALS]
     if isinstance(s, sp.Interval):
-        return [s]
+        return [Piece(s.start, s.end, bool(s.left_open), bool(s.right_open))]
     if isinstance(s, sp.FiniteSet):
-        return [sp.Interval(p, p) for p in s.args]
+        if not all(p.is_real for p in s.args):
+            raise Undecided("points not known to be real")
+        return [Piece(p, p, False, False) for p in s.args]
     if isinstance(s, sp.Union):
         return [p for a in s.args for p in pieces(a, low)]
     if isinstance(s, sp.Intersection):
@@ -81,51 +100,55 @@ def intersect(xs: Pieces, ys: Pieces, low: Lowering) -> Pieces:
     out = []
     for a in xs:
         for b in ys:
-            c = _cmp(a.start, b.start, low)
-            lo, lo_open = (a.start, a.left_open) if c > 0 else (b.start, b.left_open) if c < 0 else \
-                (a.start, a.left_open or b.left_open)
-            c = _cmp(a.end, b.end, low)
-            hi, hi_open = (a.end, a.right_open) if c < 0 else (b.end, b.right_open) if c > 0 else \
-                (a.end, a.right_open or b.right_open)
+            c = _cmp(a.lo, b.lo, low)
+            lo, lo_open = (a.lo, a.lo_open) if c > 0 else (b.lo, b.lo_open) if c < 0 else \
+                (a.lo, a.lo_open or b.lo_open)
+            c = _cmp(a.hi, b.hi, low)
+            hi, hi_open = (a.hi, a.hi_open) if c < 0 else (b.hi, b.hi_open) if c > 0 else \
+                (a.hi, a.hi_open or b.hi_open)
             width = _cmp(hi, lo, low)
             if width < 0 or (width == 0 and (lo_open or hi_open)):
                 continue
-            out.append(sp.Interval(lo, hi, lo_open, hi_open))
+            out.append(Piece(lo, hi, lo_open, hi_open))
     return out
 
 
 def same(xs: Pieces, ys: Pieces, low: Lowering) -> bool:
-    """Equal as lists of intervals (exact endpoint and openness agreement)."""
+    """Equal as lists of pieces (exact endpoint and openness agreement)."""
     if len(xs) != len(ys):
         return False
-    key = lambda iv: (str(iv.start), str(iv.end))  # noqa: E731
+    key = lambda p: (str(p.lo), str(p.hi))  # noqa: E731
     for a, b in zip(sorted(xs, key=key), sorted(ys, key=key)):
-        if _cmp(a.start, b.start, low) != 0 or _cmp(a.end, b.end, low) != 0:
+        if _cmp(a.lo, b.lo, low) != 0 or _cmp(a.hi, b.hi, low) != 0:
             return False
-        if a.start != -sp.oo and a.left_open != b.left_open:
+        if a.lo != -sp.oo and a.lo_open != b.lo_open:
             return False
-        if a.end != sp.oo and a.right_open != b.right_open:
+        if a.hi != sp.oo and a.hi_open != b.hi_open:
             return False
     return True
 
 
 def contained(xs: Pieces, ys: Pieces, low: Lowering) -> bool:
-    """Every interval of xs lies inside one interval of ys."""
+    """Every piece of xs lies inside one piece of ys."""
     for a in xs:
         ok = False
         for b in ys:
-            lo, hi = _cmp(a.start, b.start, low), _cmp(a.end, b.end, low)
+            lo, hi = _cmp(a.lo, b.lo, low), _cmp(a.hi, b.hi, low)
             if lo < 0 or hi > 0:
                 continue
-            if lo == 0 and b.left_open and not a.left_open and a.start != -sp.oo:
+            if lo == 0 and b.lo_open and not a.lo_open and a.lo != -sp.oo:
                 continue
-            if hi == 0 and b.right_open and not a.right_open and a.end != sp.oo:
+            if hi == 0 and b.hi_open and not a.hi_open and a.hi != sp.oo:
                 continue
             ok = True
             break
         if not ok:
             return False
     return True
+
+
+def describe(ps: Pieces) -> str:
+    return " ∪ ".join(str(p) for p in ps) if ps else "∅"
 
 
 def point_in(s: sp.Set) -> Optional[sp.Expr]:
@@ -144,11 +167,11 @@ def point_in(s: sp.Set) -> Optional[sp.Expr]:
             return sp.ceiling(a) + 1
         if a == b:
             return a
-        return sp.nsimplify((a + b) / 2, rational=True) if not (a + b).is_Rational else (a + b) / 2
-    if isinstance(s, (sp.Union, sp.Complement, sp.Intersection)):
-        for part in getattr(s, "args", ()):
-            if isinstance(s, sp.Union):
-                p = point_in(part)
-                if p is not None:
-                    return p
+        mid = (a + b) / 2
+        return mid if mid.is_Rational else sp.nsimplify(mid.evalf(30), rational=True)
+    if isinstance(s, sp.Union):
+        for part in s.args:
+            p = point_in(part)
+            if p is not None:
+                return p
     return None

@@ -49,9 +49,9 @@ class Lowering:
     checked: CheckedClaim
     symbols: dict[str, sp.Symbol] = field(default_factory=dict)
     conditions: list = field(default_factory=list)      # scalar relationals from bounds/assume
-    unlowered: list = field(default_factory=list)       # assumes we could not lower (kept, not dropped)
+    unlowered: list = field(default_factory=list)  # assumes not lowered (kept, not dropped)
     dims: dict[str, sp.Symbol] = field(default_factory=dict)
-    stat_hook: Optional[Callable] = None  # set by the moments strategy: Stat node -> value
+    stat_hook: Optional[Callable] = None  # set by the moments strategy: Stat -> value
     seq_hook: Optional[Callable] = None   # set by the recurrence strategy: w[t] -> value
 
     def __post_init__(self) -> None:
@@ -61,8 +61,7 @@ class Lowering:
             sym = self._make_symbol(info)
             if sym is not None:
                 self.symbols[name] = sym
-                if info.role in ("dim", "sweep") or (info.role == "scalar" and info.domain == "integer"
-                                                     and False):
+                if info.role in ("dim", "sweep"):
                     self.dims[name] = sym
         for st in self.checked.claim.statements:
             if isinstance(st, m.Decl) and isinstance(st.type, m.ScalarType):
@@ -278,6 +277,12 @@ class Lowering:
             if t.kind == "tensor" and len(t.shape) == 2:
                 i = fresh()
                 return _sum(self.entry(e.args[0], (i, i), env), (i,), t.shape[:1])
+        if f == "norm" and len(e.args) == 2 and isinstance(e.args[1], m.Name) \
+                and e.args[1].id == "fro" and self.info("fro") is None:
+            t = self.vtype(e.args[0], env)
+            if t.kind == "tensor" and all(d is not None for d in t.shape):
+                idx = tuple(fresh() for _ in t.shape)
+                return sp.sqrt(_sum(self.entry(e.args[0], idx, env) ** 2, idx, t.shape))
         if f == "norm" and len(e.args) == 1:
             t = self.vtype(e.args[0], env)
             if t.kind == "tensor" and len(t.shape) == 1:
@@ -350,9 +355,21 @@ class Lowering:
                 var = self.entry(e.args[1], idx, env)
                 if not isinstance(var, sp.Indexed):
                     raise Unsupported("gradient with respect to an expression")
-                return sp.diff(self.scalar(e.args[0], env), var)
+                f = self.scalar(e.args[0], env)
+                if squared_nested_sum(f):
+                    raise Unsupported("gradient of a power of nested sums (slow in SymPy)")
+                return sp.diff(f, var)
             if e.func == "conv" and len(e.args) == 2:
                 return self._entry_conv(e, idx, env)
+            if e.func in ("sum", "prod") and len(e.args) == 1 and e.kwargs and \
+                    all(isinstance(v, m.Range) for _, v in e.kwargs):
+                inner, limits = dict(env), []
+                for key, rng in e.kwargs:
+                    i = fresh(key)
+                    inner[key] = i
+                    limits.append((i, self.scalar(rng.lo, env), self.scalar(rng.hi, env)))
+                body = self.entry(e.args[0], idx, inner)
+                return (sp.Sum if e.func == "sum" else sp.Product)(body, *limits)
             if e.func == "I" and len(idx) == 2:
                 return sp.KroneckerDelta(idx[0], idx[1])
             if e.func in ("zeros", "ones"):
@@ -430,6 +447,18 @@ class Lowering:
 
 
 _RELS = {"==": sp.Eq, "!=": sp.Ne, "<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge}
+
+
+def sum_depth(e: sp.Basic) -> int:
+    if isinstance(e, sp.Sum):
+        return 1 + sum_depth(e.function)
+    return max((sum_depth(a) for a in e.args), default=0)
+
+
+def squared_nested_sum(e: sp.Expr) -> bool:
+    """Powers of nested sums expand into products SymPy's delta summation handles slowly."""
+    return any(isinstance(p, sp.Pow) and p.exp.is_number and p.exp != 1
+               and sum_depth(p.base) >= 2 for p in sp.preorder_traversal(e))
 
 
 def _fit(idx: tuple, shape: tuple) -> tuple:

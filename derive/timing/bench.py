@@ -32,6 +32,38 @@ _TIMES: "OrderedDict[tuple, list[float]]" = OrderedDict()
 _GPU_PEAK: "OrderedDict[tuple, int]" = OrderedDict()
 
 
+class _Window(list):
+    """A recurrence's history that forgets all but its last ``keep`` steps (as ``None``)."""
+
+    keep = 2
+
+    def append(self, value: Any) -> None:
+        super().append(value)
+        old = len(self) - self.keep - 1
+        if old >= 0:
+            self[old] = None
+
+
+class StreamingEvaluator(Evaluator):
+    """The lowering, but a recurrence keeps only its last two steps.
+
+    ``w[t+1] = f(w[t])`` evaluated as written needs the previous state only; the lowering
+    memoises the whole history (for random access), which would charge a streaming
+    algorithm (FlashAttention's running max and sum) with memory for every step.  A step
+    asked for after it was forgotten is recomputed from the start.
+    """
+
+    def sequence_value(self, ident: str, step: int) -> Any:
+        hist = self.seq_hist.get(ident)
+        if not isinstance(hist, _Window) or (step < len(hist) and hist[step] is None):
+            self.seq_hist[ident] = _Window()
+        return super().sequence_value(ident, step)
+
+
+class _Counting(Evaluator):
+    """The plain lowering, run on real tensors (a recurrence's many small steps)."""
+
+
 class CannotMeasure(Exception):
     """The expression cannot be built or run (lowering error, unknown size, …)."""
 
@@ -88,50 +120,80 @@ class Bench:
         return run
 
     # ------------------------------------------------------------ counting
-    def count(self, expr: m.Expr, point: dict[str, int]) -> CountResult:
+    def count(self, expr: m.Expr, point: dict[str, int], need: str = "flops") -> CountResult:
         """FLOPs and bytes of one run (exact, cached).
 
         Counted on the ``meta`` device first (shapes only, no arithmetic: free at any size);
-        a computation whose control flow reads values falls back to a real run.
+        a computation whose control flow reads values falls back to a real run.  An
+        expression with a recurrence is run twice when both are needed: as written for
+        FLOPs (each step once) and streaming for bytes (``need``: flops | memory | both).
         """
+        sequences = any(self.checked.symbols[n].role == "sequence"
+                        for n in reachable(self.checked, [expr]) if n in self.checked.symbols)
+        need = need if sequences else "both"
         key = self._claim_key + (expr, point_key(point))
-        if key in _COUNTS:
-            return _COUNTS[key][0]
+        for k in ((key + ("both",)), key + (need,)):
+            if k in _COUNTS:
+                return _COUNTS[k][0]
+        key = key + (need,)
+        if not sequences:
+            result, elapsed = self._count_run(expr, point, Evaluator)
+        elif need == "memory":
+            result, elapsed = self._count_run(expr, point, StreamingEvaluator)
+            result.memory_note = ("recurrences hold their last 2 steps; FLOPs of this streaming "
+                                  "run include recomputed steps")
+        else:
+            result, elapsed = self._count_run(expr, point, _Counting)
+            if need == "both":
+                streamed, _ = self._count_run(expr, point, StreamingEvaluator)
+                result.peak_bytes = streamed.peak_bytes
+                result.memory_note = "recurrences hold their last 2 steps (peak of a streaming run)"
+            else:
+                result.memory_note = "bytes of the run that keeps every step of the recurrences"
+        _remember(_COUNTS, key, (result, elapsed))
+        return result
+
+    def _count_run(self, expr: m.Expr, point: dict[str, int], kind: type
+                   ) -> tuple[CountResult, Optional[float]]:
+        """One counting run: on meta if the computation allows, else on the device."""
         env = self.env(point, [expr])
         meta_env = {k: (v.to("meta") if isinstance(v, torch.Tensor) else v) for k, v in env.items()}
         checked = self.checked
 
         def on_meta() -> torch.Tensor:
-            ev = Evaluator(meta_env, torch.device("meta"), DTYPE, checked)
+            ev = kind(meta_env, torch.device("meta"), DTYPE, checked)
             return ev.tensor(ev.ev(expr))
 
+        def on_device() -> torch.Tensor:
+            ev = kind(env, torch.device(self.device), DTYPE, checked)
+            return ev.tensor(ev.ev(expr))
+
+        if kind is Evaluator:  # a recurrence is many small steps: faster on real tensors
+            try:
+                result = count(on_meta)
+                result.counted_on = "meta"
+                return result, None
+            except Exception:  # noqa: BLE001 - data-dependent code cannot run on meta: run it
+                pass
         start = time.perf_counter()
         try:
-            result = count(on_meta)
-            result.counted_on = "meta"
-            elapsed = None
-        except Exception:  # noqa: BLE001 - data-dependent code cannot run on meta: run it
-            fn = self.thunk(expr, point)
-            start = time.perf_counter()
-            try:
-                with measure.pinned_threads(self.device):
-                    result = count(fn)
-            except (LoweringError, RuntimeError, ValueError, TypeError, IndexError) as exc:
-                raise CannotMeasure(f"cannot evaluate {type(expr).__name__}: {exc}") from exc
-            result.counted_on = self.device
-            elapsed = time.perf_counter() - start
-        _remember(_COUNTS, key, (result, elapsed))
-        return result
+            with measure.pinned_threads(self.device):
+                result = count(on_device)
+        except (LoweringError, RuntimeError, ValueError, TypeError, IndexError) as exc:
+            raise CannotMeasure(f"cannot evaluate {type(expr).__name__}: {exc}") from exc
+        result.counted_on = self.device
+        return result, time.perf_counter() - start
 
     def count_seconds(self, expr: m.Expr, point: dict[str, int]) -> Optional[float]:
         """How long a real counting run took (None when counted on meta)."""
-        entry = _COUNTS.get(self._claim_key + (expr, point_key(point)))
+        base = self._claim_key + (expr, point_key(point))
+        entry = _COUNTS.get(base + ("both",)) or _COUNTS.get(base + ("flops",))
         return None if entry is None else entry[1]
 
     def peak_bytes(self, expr: m.Expr, point: dict[str, int]) -> int:
         """Peak bytes: the allocator's statistics on a GPU, the tracker on CPU."""
         if not self.device.startswith("cuda"):
-            return self.count(expr, point).peak_bytes
+            return self.count(expr, point, "memory").peak_bytes
         key = self._claim_key + (expr, point_key(point))
         if key not in _GPU_PEAK:
             fn = self.thunk(expr, point)

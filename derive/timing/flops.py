@@ -91,6 +91,8 @@ def _numel(x: Any) -> int:
 
 
 def _out_numel(out: Any) -> int:
+    if isinstance(out, torch.Tensor):
+        return out.numel()
     flat, _ = tree_flatten(out)
     tensors = [t for t in flat if isinstance(t, torch.Tensor)]
     return tensors[0].numel() if tensors else 1
@@ -207,6 +209,22 @@ def count_op(func: Any, args: tuple, kwargs: dict, out: Any) -> tuple[int, bool]
 
 
 # ------------------------------------------------------------------ the counting mode
+def _tensors(items: tuple) -> tuple:
+    """The tensors among ``items`` and inside lists/tuples one or two levels down (fast path
+    of ``tree_flatten`` for ATen arguments and results)."""
+    found = []
+    for x in items:
+        if isinstance(x, torch.Tensor):
+            found.append(x)
+        elif isinstance(x, (list, tuple)):
+            for y in x:
+                if isinstance(y, torch.Tensor):
+                    found.append(y)
+                elif isinstance(y, (list, tuple)):
+                    found.extend(z for z in y if isinstance(z, torch.Tensor))
+    return tuple(found)
+
+
 @dataclass
 class CountResult:
     """FLOPs and bytes of one run of a lowered computation."""
@@ -218,13 +236,15 @@ class CountResult:
     defaulted: list[str] = field(default_factory=list)
     ops: int = 0
     counted_on: str = "cpu"
+    memory_note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         top = sorted(self.by_op.items(), key=lambda kv: -kv[1])[:8]
         return {"flops": self.flops, "peak_bytes": self.peak_bytes,
                 "allocated_bytes": self.allocated_bytes, "ops": self.ops,
                 "by_op": dict(top), "defaulted_ops": sorted(set(self.defaulted)),
-                "counted_on": self.counted_on}
+                "counted_on": self.counted_on, **({"memory_note": self.memory_note}
+                                                   if self.memory_note else {})}
 
 
 class CostMode(TorchDispatchMode):
@@ -249,11 +269,9 @@ class CostMode(TorchDispatchMode):
             self.by_op[name] = self.by_op.get(name, 0) + n
         if defaulted:
             self.defaulted.append(name)
-        flat, _ = tree_flatten(out)
-        inputs = tuple(a for a in tree_flatten((args, kwargs))[0] if isinstance(a, torch.Tensor))
-        for t in flat:
-            if isinstance(t, torch.Tensor):
-                self.live.track(t, inputs)
+        inputs = _tensors(args) + _tensors(tuple(kwargs.values()))
+        for t in _tensors((out,)):
+            self.live.track(t, inputs)
         return out
 
 

@@ -151,6 +151,9 @@ def reachable(checked: CheckedClaim, exprs: Iterable[m.Expr]) -> set[str]:
                 stack.append(st.value)
             elif info.role == "funcdef" and isinstance(st, m.FuncDef):
                 stack.append(st.body)
+            elif info.role == "sequence" and isinstance(st, m.Recurrence):
+                for eq in st.equations:
+                    stack.extend([eq.value, eq.index])
             elif info.role == "tensor" and isinstance(st, m.Decl):
                 stack.extend(st.type.shape)
                 if st.dist is not None:

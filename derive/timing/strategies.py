@@ -7,7 +7,7 @@ from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome, Verdict
 from derive.semantics import walk
-from derive.timing import verdicts
+from derive.timing import values, verdicts
 from derive.timing.bench import Bench
 from derive.timing.measure import cuda_available
 
@@ -40,18 +40,25 @@ class DeviceGuard:
 
 
 class Growth:
-    """``a ~ f(n)`` (Θ) and ``a in O(f(n))`` over the sweep, decided from exact counts."""
+    """``a ~ f(n)`` (Θ) and ``a in O(f(n))`` over the sweep: costs from exact counts, other
+    quantities exactly (formulas) or by Monte Carlo (random ones)."""
 
     name = "growth"
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         st = ctx.statement
         if isinstance(st, m.BigO):
-            return verdicts.decide_growth(ctx, bench_for(ctx), st.expr, st.bound, True, self.name)
-        if isinstance(st, m.Compare) and st.ops == ("~",) and len(st.operands) == 2:
-            lhs, bound = st.operands
-            return verdicts.decide_growth(ctx, bench_for(ctx), lhs, bound, False, self.name)
-        return None
+            lhs, bound, big_o = st.expr, st.bound, True
+        elif isinstance(st, m.Compare) and st.ops == ("~",) and len(st.operands) == 2:
+            (lhs, bound), big_o = st.operands, False
+        else:
+            return None
+        if any(isinstance(n, m.Cost) for n in walk(bound)):
+            return Outcome(Verdict.UNSUPPORTED, "timing", self.name,
+                           "the bound of a growth claim must be a formula of sizes", {})
+        if not verdicts.costs_in(lhs):
+            return values.decide_value_growth(ctx, lhs, bound, big_o, self.name)
+        return verdicts.decide_growth(ctx, bench_for(ctx), lhs, bound, big_o, self.name)
 
 
 class Comparison:

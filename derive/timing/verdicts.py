@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Optional
 
-import numpy as np
 import torch
 
 from derive import model as m
@@ -133,9 +132,11 @@ def decide_growth(ctx: Context, bench: Bench, lhs: m.Expr, bound: m.Expr, big_o:
             f = size_value(bound, point, checked)
             row = {**point, "value": value, "bound": _r(f)}
             for c in costs:
-                res = bench.count(c.arg, point)
+                res = bench.count(c.arg, point, "memory" if c.kind == "memory" else "flops")
                 row[f"flops[{source_of(claim, c.arg) or c.kind}]"] = res.flops
                 row[f"peak_bytes[{source_of(claim, c.arg) or c.kind}]"] = res.peak_bytes
+                if res.memory_note:
+                    row["note"] = res.memory_note
             table.append(row)
             values.append(value)
             bounds.append(f)
@@ -151,46 +152,68 @@ def decide_growth(ctx: Context, bench: Bench, lhs: m.Expr, bound: m.Expr, big_o:
     if any(v <= 0 for v in values) or any(b <= 0 for b in bounds):
         return _outcome(Verdict.INCONCLUSIVE, "a cost or the bound is zero at some size; its growth "
                         "exponent is undefined", evidence, strategy)
-    X = [[p[v] for v in gvars] for p in grid.points]
-    fit_value = stats.fit_exponents(X, values)
-    fit_bound = stats.fit_exponents(X, bounds)
-    resid = stats.fit_exponents(X, [v / b for v, b in zip(values, bounds)])
-    evidence["fitted_exponent"] = fit_value.as_dict(gvars)
-    evidence["claimed_exponent"] = {v: _r(s, 3) for v, s in zip(gvars, fit_bound.slopes)}
-    evidence["excess_exponent"] = resid.as_dict(gvars)
-    evidence["tolerance"] = stats.EXPONENT_TOL
     if "time" in kinds:
         evidence["wall_time"] = _supporting_times(bench, costs, lhs, grid, gvars, checked, ctx)
     evidence["environment"] = environment(bench)
+    subject = "/".join(sorted({"FLOPs" if k != "memory" else "bytes" for k in kinds}))
+    verdict, summary = growth_rule(gvars, grid.points, values, bounds, big_o, subject, evidence)
+    return _outcome(verdict, summary, evidence, strategy)
+
+
+def growth_rule(gvars: list[str], points: list[dict[str, int]], values: list[float],
+                bounds: list[float], big_o: bool, subject: str, evidence: dict,
+                samples: Optional[list[list[float]]] = None, seed: int = 0
+                ) -> tuple[Verdict, str]:
+    """Decide Θ / O from values over the grid (exact, or with ``samples`` per point).
+
+    With samples (Monte-Carlo estimates) a verdict also needs the bootstrap interval of
+    the excess exponent to agree: inside ±2·tol to verify, beyond ±tol to refute.
+    """
+    X = [[p[v] for v in gvars] for p in points]
+    fit_value = stats.fit_exponents(X, values)
+    fit_bound = stats.fit_exponents(X, bounds)
+    ratio_samples = None
+    if samples is not None:
+        ratio_samples = [[x / b for x in s] for s, b in zip(samples, bounds)]
+    resid = stats.fit_exponents(X, [v / b for v, b in zip(values, bounds)], ratio_samples, seed)
+    evidence["fitted_exponent"] = fit_value.as_dict(gvars)
+    evidence["claimed_exponent"] = {v: _r(s, 3) for v, s in zip(gvars, fit_bound.slopes)}
+    evidence["excess_exponent"] = resid.as_dict(gvars)
     tol = stats.EXPONENT_TOL
-    fits = [resid.slopes[k] for k in range(len(gvars))]
-    lasts = [resid.local[k][-1] if resid.local[k] else resid.slopes[k] for k in range(len(gvars))]
-    firsts = [resid.local[k][0] if resid.local[k] else resid.slopes[k] for k in range(len(gvars))]
+    evidence["tolerance"] = tol
+    k_all = range(len(gvars))
+    fits = [resid.slopes[k] for k in k_all]
+    lasts = [resid.local[k][-1] if resid.local[k] else resid.slopes[k] for k in k_all]
+    firsts = [resid.local[k][0] if resid.local[k] else resid.slopes[k] for k in k_all]
+    lo, hi = resid.lo, resid.hi
+    sure_above = [samples is None or lo[k] > tol for k in k_all]
+    sure_below = [samples is None or hi[k] < -tol for k in k_all]
+    inside = all(samples is None or (lo[k] >= -2 * tol and hi[k] <= 2 * tol) for k in k_all)
     desc = ", ".join(f"{v}^{_r(s, 3)}" for v, s in zip(gvars, fit_value.slopes))
     claimed = ", ".join(f"{v}^{_r(s, 3)}" for v, s in zip(gvars, fit_bound.slopes))
-    subject = "/".join(sorted({"FLOPs" if k != "memory" else "bytes" for k in kinds}))
-    faster = [v for v, last, fit in zip(gvars, lasts, fits) if last > tol and fit > -tol]
+    faster = [k for k in k_all if lasts[k] > tol and fits[k] > -tol and sure_above[k]]
     if faster:
-        return _outcome(Verdict.REFUTED, f"{subject} grow as {desc}, faster than the claimed "
-                        f"{claimed} (excess exponent {_r(lasts[gvars.index(faster[0])], 3)} at the "
-                        f"largest sizes)", evidence, strategy)
+        return Verdict.REFUTED, (f"{subject} grow as {desc}, faster than the claimed {claimed} "
+                                 f"(excess exponent {_r(lasts[faster[0]], 3)} at the largest sizes)")
     if big_o:
-        if all(f <= tol for f in fits):
-            return _outcome(Verdict.VERIFIED, f"{subject} grow as {desc}, within the bound "
-                            f"{claimed} over the sweep", evidence, strategy)
-        return _outcome(Verdict.INCONCLUSIVE, f"{subject} grow as {desc}: the fit exceeds the bound "
-                        f"{claimed} but the largest sizes do not", evidence, strategy)
-    if all(abs(last) <= tol for last in lasts) and all(abs(f) <= 2 * tol for f in fits):
-        return _outcome(Verdict.VERIFIED, f"{subject} grow as {desc}, matching the claimed {claimed} "
-                        f"(tolerance ±{tol})", evidence, strategy)
-    slower = [k for k in range(len(gvars)) if lasts[k] < -tol]
+        if all(f <= tol for f in fits) and all(samples is None or hi[k] <= 2 * tol for k in k_all):
+            return Verdict.VERIFIED, f"{subject} grow as {desc}, within the bound {claimed} over the sweep"
+        return Verdict.INCONCLUSIVE, (f"{subject} grow as {desc}: not clearly within the bound "
+                                      f"{claimed} over the sweep")
+    if all(abs(x) <= tol for x in lasts) and all(abs(f) <= 2 * tol for f in fits) and inside:
+        return Verdict.VERIFIED, (f"{subject} grow as {desc}, matching the claimed {claimed} "
+                                  f"(tolerance ±{tol})")
+    slower = [k for k in k_all if lasts[k] < -tol and sure_below[k]]
     if slower and all(lasts[k] - firsts[k] <= tol for k in slower):
         k = slower[0]
-        return _outcome(Verdict.REFUTED, f"{subject} grow as {desc}, slower than the claimed "
-                        f"{claimed} (excess exponent {_r(lasts[k], 3)})", evidence, strategy)
-    return _outcome(Verdict.INCONCLUSIVE, f"{subject} grow as {desc} against the claimed {claimed}: "
-                    "lower-order terms still dominate the sweep; extend it to larger sizes",
-                    evidence, strategy)
+        return Verdict.REFUTED, (f"{subject} grow as {desc}, slower than the claimed {claimed} "
+                                 f"(excess exponent {_r(lasts[k], 3)})")
+    if samples is not None:
+        return Verdict.INCONCLUSIVE, (f"{subject} grow as {desc} against the claimed {claimed}: "
+                                      "the Monte-Carlo interval does not settle it")
+    return Verdict.INCONCLUSIVE, (f"{subject} grow as {desc} against the claimed {claimed}: "
+                                  "lower-order terms still dominate the sweep; extend it to larger "
+                                  "sizes")
 
 
 def _supporting_times(bench: Bench, costs: list[m.Cost], lhs: m.Expr, grid: Grid,

@@ -17,7 +17,7 @@ from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
 from derive.symbolic.common import (is_exact_zero, proved, refuted, rng_for, sample_points, show,
-                                    sign_of, simplify_zero, value_at)
+                                    sign_of, simplify_zero, defined_at)
 from derive.symbolic.lower import Lowering, Unsupported, lowering
 
 NAME = "argmin-argmax"
@@ -86,13 +86,15 @@ class ArgOpt:
         if any(isinstance(a, (sp.Indexed,)) for a in sp.preorder_traversal(f)):
             return None
         for point in sample_points(low, params, rng_for(ctx, NAME), 6):
-            fr = value_at(f, point)
-            rp = value_at(r, point)
-            if fr is None or rp is None or not rp.is_real:
+            got = defined_at([r], point)
+            if got is None:
                 continue
-            base = value_at(fr, {eta: rp})
-            if base is None:
+            rp = got[0]
+            fr = f.subs(point)
+            got = defined_at([fr], {eta: rp})
+            if got is None:
                 continue
+            base = got[0]
             dom = low.domain_set(eta).subs(point)
             if dom.contains(rp) is sp.false:
                 return refuted(f"at {_fmt(point)}, {rp} lies outside the domain of {eta}", NAME,
@@ -101,9 +103,10 @@ class ArgOpt:
                 for cand in (rp - h * (1 + abs(rp)), rp + h * (1 + abs(rp))):
                     if dom.contains(cand) is not sp.true:
                         continue
-                    val = value_at(fr, {eta: cand})
-                    if val is None:
+                    got = defined_at([fr], {eta: cand})
+                    if got is None:
                         continue
+                    val = got[0]
                     gap = sp.nsimplify(base - val) if val.is_Float else base - val
                     if is_exact_zero(gap) is False and (gap > 0) is sp.true:
                         return refuted(

@@ -16,8 +16,8 @@ from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
 from derive.symbolic.common import holds_at, proved, refuted, rng_for, sample_points, show, sign_of
-from derive.symbolic.intervals import (Undecided, contained, intersect, pieces, point_in, same,
-                                       truth_set)
+from derive.symbolic.intervals import (Undecided, contained, describe, intersect, pieces,
+                                       point_in, same, truth_set)
 from derive.symbolic.lower import Unsupported, lowering
 from derive.symbolic.strategies.scalar_identity import plain
 
@@ -158,7 +158,7 @@ def _false_at(claim: sp.Basic, point: dict) -> bool:
 
 
 def _pieces(ps) -> str:
-    return " ∪ ".join(str(p) for p in ps) if ps else "∅"
+    return describe(ps)
 
 
 def _fmt(point: dict) -> str:

@@ -32,13 +32,14 @@ _SAMPLEABLE = {"invertible", "symmetric", "diagonal", "full_rank", "nonzero"}
 def size_combos(low: Lowering, dims: list, limit: int = MAX_COMBOS, top: int = 4) -> list[dict]:
     """Small size assignments satisfying the assumptions about the dims, smallest first."""
     combos = []
-    for values in itertools.product(range(1, top + 1), repeat=len(dims)):
+    ranges = [range(0 if (d.is_nonnegative and not d.is_positive) else 1, top + 1) for d in dims]
+    for values in itertools.product(*ranges):
         point = dict(zip(dims, (sp.Integer(v) for v in values)))
         conds = [c for c in low.conditions if c.free_symbols and c.free_symbols <= set(dims)]
         if holds_at(conds, point):
             combos.append(point)
     combos.sort(key=lambda p: (sum(p.values()), tuple(p.values())))
-    picked = [c for c in combos if all(v >= 2 for v in c.values())][:limit - 1]
+    picked = [c for c in combos if all(v >= 2 for v in c.values())][:limit - 2]
     picked += [c for c in combos if c not in picked][:limit - len(picked)]
     return sorted(picked, key=lambda p: (sum(p.values()), tuple(p.values())))
 
@@ -73,7 +74,7 @@ class FixedSizes:
             except (ValueError, sp.NonSquareMatrixError, ZeroDivisionError):
                 continue
             entries = list(diff) if isinstance(diff, sp.MatrixBase) else [diff]
-            if not all(simplify_zero(sp.expand(x)) for x in entries):
+            if not all(_zero(x) for x in entries):
                 return None
             tried.append(combo)
         if not tried:
@@ -91,7 +92,8 @@ class FixedSizes:
         names = [n for n, i in ctx.checked.symbols.items() if i.role == "tensor"]
         if any(low.info(n).props - _SAMPLEABLE for n in names):
             return None
-        scalars = [s for n, s in low.symbols.items() if ctx.checked.symbols[n].role == "scalar"]
+        scalars = [s for n, s in low.symbols.items()
+                   if ctx.checked.symbols[n].role == "scalar" and s not in combo]
         shaper = Explicit(low, combo)
         for _ in range(POINTS * 4):
             values = {}
@@ -154,7 +156,8 @@ class FixedSizes:
 def relevant_dims(ctx: Context, low: Lowering, st: m.Expr) -> list:
     """The dims the statement depends on: named in it, or in the shapes of what it uses."""
     seen, todo, out = set(), [st], set()
-    dims = {s for n, s in low.symbols.items() if ctx.checked.symbols[n].role in ("dim", "sweep")}
+    dims = {s for n, s in low.symbols.items() if ctx.checked.symbols[n].role in ("dim", "sweep")
+            or (ctx.checked.symbols[n].role == "scalar" and s.is_integer and s.is_nonnegative)}
     while todo:
         for node in walk(todo.pop()):
             if not isinstance(node, m.Name) or node.id in seen:
@@ -163,7 +166,7 @@ def relevant_dims(ctx: Context, low: Lowering, st: m.Expr) -> list:
             info = ctx.checked.symbols.get(node.id)
             if info is None:
                 continue
-            if info.role in ("dim", "sweep"):
+            if node.id in low.symbols and low.symbols[node.id] in dims:
                 out.add(low.symbols[node.id])
             for d in info.vtype.shape:
                 if d is not None:
@@ -193,6 +196,16 @@ def plain_tensor(ctx: Context, st: m.Expr) -> bool:
             has_tensor |= info.role == "tensor" or (info.role == "define"
                                                     and info.vtype.kind == "tensor")
     return has_tensor
+
+
+def _zero(x: sp.Expr) -> bool:
+    """Identically zero: expansion settles polynomials; other entries get the full chain."""
+    x = sp.expand(x)
+    if x == 0:
+        return True
+    if x.is_polynomial() and not x.has(sp.Pow):
+        return False
+    return simplify_zero(x)
 
 
 def _difference(ex: Explicit, st: m.Compare):

@@ -13,17 +13,18 @@ from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
 from derive.semantics import walk
-from derive.symbolic.lower import Unsupported, lowering
+from derive.symbolic.lower import Unsupported, lowering, squared_nested_sum
 from derive.symbolic.common import proved
 
 NAME = "indexed-sums"
 
 
 def resolve(expr: sp.Expr, ranges: dict) -> sp.Expr:
-    """Replace conditions on free indices that hold (or fail) on their whole range."""
+    """Replace conditions on free indices that hold (or fail) on their whole range
+    (checked at both ends, which decides it for conditions linear in the index)."""
     def decide(rel: sp.Basic) -> sp.Basic:
         for j, (lo, hi) in ranges.items():
-            if j in rel.free_symbols:
+            if j in rel.free_symbols and sp.diff(rel.lhs - rel.rhs, j, 2) == 0:  # linear in j
                 ends = {rel.subs(j, lo), rel.subs(j, hi)}
                 if ends == {sp.true}:
                     return sp.true
@@ -84,6 +85,9 @@ class IndexedSums:
             return None
         diff = lhs - rhs
         if not diff.has(sp.Sum, sp.Indexed, sp.KroneckerDelta):
+            return None
+        if squared_nested_sum(diff):
+            ctx.notes.append(f"{NAME}: a power of nested sums (left to the fixed-size check)")
             return None
         diff = settle(diff, ranges)
         if diff.has(sp.Piecewise):

@@ -54,7 +54,8 @@ class Algebra:
         if len(shape) != 2:
             raise Unsupported("only vectors and matrices")
         sym = self.atom(name, shape, name if info.props & {"symmetric", "spd", "psd"} else None)
-        if info.props & _INVERTIBLE:
+        square = len(shape) == 2 and sp.simplify(shape[0] - shape[1]) == 0
+        if info.props & _INVERTIBLE and square:  # a non-square 'orthogonal' is one-sided only
             self._invertible(sym, info.props)
         return sym
 

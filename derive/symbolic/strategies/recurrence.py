@@ -12,7 +12,7 @@ from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
 from derive.symbolic.common import (is_exact_zero, proved, refuted, rng_for, sample_points, show,
-                                    simplify_zero, value_at)
+                                    simplify_zero, defined_at)
 from derive.symbolic.lower import Unsupported, lowering
 
 NAME = "recurrence-induction"
@@ -83,9 +83,11 @@ class Recurrence:
         params = {s for s in (f.free_symbols | closed.free_symbols | w0.free_symbols)
                   if s.is_Symbol and s not in (t, w)}
         for point in sample_points(low, params, rng_for(ctx, NAME), 4):
-            value = value_at(w0, point)
+            got = defined_at([w0], point)
+            value = None if got is None else got[0]
             for k in range(STEPS + 1):
-                want = value_at(closed, {**point, t: k})
+                got = defined_at([closed], {**point, t: k})
+                want = None if got is None else got[0]
                 if value is None or want is None:
                     break
                 gap = sp.nsimplify(value - want) if (value - want).is_Float else value - want
@@ -93,7 +95,8 @@ class Recurrence:
                     return refuted(f"at {show(point)}, {seq}[{k}] = {value} but the closed form "
                                    f"gives {want}", NAME, counterexample={**show(point), t_name: k},
                                    iterate=str(value), closed_form_value=str(want))
-                value = value_at(f, {**point, w: value, t: k})
+                got = defined_at([f], {**point, w: value, t: k})
+                value = None if got is None else got[0]
         base_gap = closed.subs(t, 0) - w0
         step_gap = closed.subs(t, t + 1) - f.subs(w, closed)
         if simplify_zero(base_gap) and simplify_zero(sp.powsimp(sp.expand(step_gap))):

@@ -9,8 +9,8 @@ from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
 from derive.semantics import walk
-from derive.symbolic.common import (is_exact_zero, proved, refuted, rng_for, sample_points,
-                                    show, simplify_zero, value_at)
+from derive.symbolic.common import (defined_at, is_exact_zero, proved, refuted, rng_for,
+                                    sample_points, show, simplify_zero)
 from derive.symbolic.lower import Unsupported, lowering
 
 NAME = "scalar-identity"
@@ -22,7 +22,7 @@ def plain(ctx: Context, e: m.Expr) -> bool:
     for node in walk(e):
         if isinstance(node, (m.Stat, m.Cost, m.BigO)):
             return False
-        if isinstance(node, m.Call) and node.func in ("argmin", "argmax", "grad", "integrate"):
+        if isinstance(node, m.Call) and node.func in ("argmin", "argmax", "integrate"):
             return False
         if isinstance(node, m.Name):
             info = ctx.checked.symbols.get(node.id)
@@ -45,17 +45,20 @@ class ScalarIdentity:
         if not (low.is_scalar(a) and low.is_scalar(b)):
             return None
         try:
-            diff = low.scalar(a) - low.scalar(b)
+            left, right = low.scalar(a), low.scalar(b)
         except Unsupported as exc:
             ctx.notes.append(f"{NAME}: {exc}")
             return None
+        diff = left - right
+        complex_ok = any(s.is_real is not True for s in diff.free_symbols)
         if diff.has(*_UNSAFE):
             return None
         free = {s for s in diff.free_symbols if s.is_Symbol}
         for point in sample_points(low, free, rng_for(ctx, NAME), POINTS):
-            value = value_at(diff, point)
-            if value is None:
+            sides = defined_at([left, right], point, complex_ok)
+            if sides is None:
                 continue
+            value = sides[0] - sides[1]
             if is_exact_zero(value) is False:
                 return refuted(f"the sides differ at {_fmt(point)}: lhs − rhs = {value}", NAME,
                                counterexample=show(point), difference=str(value))

@@ -1,0 +1,192 @@
+"""Growth of quantities that are not costs: ``depth ~ L·log n``, ``E[rms(W x)²] ~ d``.
+
+The decider sends every ``~`` / ``in O(…)`` statement to the timing engine, so the engine
+also decides the growth of plain quantities over the sweep:
+
+* a formula of sizes (``let depth = L * ceil(log2(n))``) is evaluated exactly;
+* a deterministic expression of tensors is evaluated once per size by the lowering;
+* a random quantity is estimated by Monte Carlo with the numeric engine's sampler: in
+  ``CHUNKS`` independent chunks of samples, a statistic (``E``, ``Var``, ``Std``, ``P``) is
+  computed per chunk; a random quantity without one is summarised by its median |value|
+  per chunk (its typical size).  The chunks give a bootstrap interval of the exponent.
+
+The growth rule is the one of :func:`derive.timing.verdicts.growth_rule`.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import torch
+
+from derive import model as m
+from derive.engine import Context
+from derive.numeric.instances import claim_seed, make_generator, sample_environment
+from derive.numeric.lower import Evaluator, LoweringError
+from derive.outcome import Outcome, Verdict
+from derive.semantics import walk
+from derive.timing import stats
+from derive.timing.measure import pinned_threads
+from derive.timing.sizes import SizeError, build_grid, reachable, size_names, size_value
+from derive.timing.verdicts import ENGINE, _r, growth_rule, growth_vars, source_of
+
+CHUNKS = 8
+MIN_CHUNKS = 4
+MC_BUDGET_S = 2.5          # seconds of Monte Carlo per statement
+CHUNK_ELEMENTS = 1 << 21   # random entries per chunk, at most
+MAX_CHUNK = 512
+MIN_CHUNK = 16
+
+
+def is_random(checked, e: m.Expr) -> bool:
+    """Does the expression read a random name (directly or through definitions)?"""
+    if any(isinstance(n, m.Stat) for n in walk(e)):
+        return True
+    return any(checked.symbols[n].random for n in reachable(checked, [e]) if n in checked.symbols)
+
+
+def _chunk_size(checked, names: set[str], point: dict[str, int]) -> int:
+    total = 0
+    for n in names:
+        info = checked.symbols.get(n)
+        if info is not None and info.random and info.role == "tensor":
+            try:
+                total += math.prod(int(size_value_dim(d, point)) for d in info.vtype.shape)
+            except (SizeError, TypeError):
+                total += 1
+        elif info is not None and info.random:
+            total += 1
+    return int(max(MIN_CHUNK, min(MAX_CHUNK, CHUNK_ELEMENTS // max(total, 1))))
+
+
+def size_value_dim(d: Any, point: dict[str, int]) -> float:
+    if d is None:
+        raise SizeError("unknown size")
+    free = {s: point[s.name] for s in d.free_symbols if s.name in point}
+    v = d.subs(free) if free else d
+    if not v.is_number:
+        raise SizeError("a size has no value")
+    return float(v)
+
+
+def _scalar(v: Any) -> torch.Tensor:
+    t = v if isinstance(v, torch.Tensor) else torch.tensor([float(v)], dtype=torch.float64)
+    if t.dim() > 1 and t[0].numel() == 1:
+        t = t.reshape(t.shape[0])
+    if t.dim() != 1:
+        raise LoweringError("the quantity is not a scalar")
+    if t.is_complex():
+        t = t.abs()
+    return t.to(torch.float64)
+
+
+def decide_value_growth(ctx: Context, lhs: m.Expr, bound: m.Expr, big_o: bool,
+                        strategy: str) -> Outcome:
+    checked = ctx.checked
+    claim = checked.claim
+    what = "O" if big_o else "Θ"
+    evidence: dict[str, Any] = {"claim": f"{source_of(claim, lhs) or 'expression'} in "
+                                         f"{what}({source_of(claim, bound) or 'bound'})"}
+    gvars = growth_vars(checked, bound)
+    needed = size_names(checked, reachable(checked, [lhs, bound]))
+    grid = build_grid(checked, needed, gvars)
+    gvars = [v for v in gvars if v in grid.names]
+    sizes_seen = {v: sorted({p[v] for p in grid.points}) for v in gvars}
+    if not gvars or any(len(s) < 2 for s in sizes_seen.values()):
+        return Outcome(Verdict.INCONCLUSIVE, ENGINE, strategy, "a growth claim needs a sweep with "
+                       "at least two sizes ('let n in [64, 128, 256]')", evidence)
+    random = is_random(checked, lhs)
+    values, bounds, samples, table = [], [], [], []
+    names = reachable(checked, [lhs])
+    try:
+        with pinned_threads("cpu"):
+            _evaluate_grid(ctx, lhs, bound, grid, random, names, values, bounds, samples, table)
+    except (SizeError, LoweringError, RuntimeError, ValueError, TypeError, IndexError) as exc:
+        return Outcome(Verdict.INCONCLUSIVE, ENGINE, strategy,
+                       f"cannot evaluate the quantity over the sweep: {exc}", evidence)
+    has_stat = any(isinstance(n, m.Stat) for n in walk(lhs))
+    how = ("exact values (a formula of sizes, or the lowering on deterministic inputs)"
+           if not random else f"Monte-Carlo estimates ({CHUNKS} chunks per size; "
+           f"{'the statistic per chunk' if has_stat else 'median |value| per chunk'})")
+    evidence.update({"decided_by": how, "sweep": sizes_seen, "grid_notes": grid.notes,
+                     "table": table, "seed": ctx.options.seed})
+    if any(not (v > 0) or not math.isfinite(v) for v in values) or any(b <= 0 for b in bounds):
+        return Outcome(Verdict.INCONCLUSIVE, ENGINE, strategy, "the quantity or the bound is zero "
+                       "or not finite at some size; its growth exponent is undefined", evidence)
+    if samples and any(min(s) <= 0 for s in samples):
+        samples = [[max(x, 1e-300) for x in s] for s in samples]
+    verdict, summary = growth_rule(gvars, grid.points, values, bounds, big_o, "values", evidence,
+                                   samples or None, ctx.options.seed)
+    return Outcome(verdict, ENGINE, strategy, summary, evidence)
+
+
+def _evaluate_grid(ctx: Context, lhs: m.Expr, bound: m.Expr, grid, random: bool, names: set[str],
+                   values: list, bounds: list, samples: list, table: list) -> None:
+    """Fill values (and Monte-Carlo chunk estimates) of the quantity at every grid point."""
+    checked = ctx.checked
+    for point in grid.points:
+        bounds.append(size_value(bound, point, checked))
+        if not random:
+            try:
+                value = size_value(lhs, point, checked)
+            except SizeError:
+                value = _deterministic(ctx, lhs, point)
+            values.append(abs(value))
+            table.append({**point, "value": _r(value), "bound": _r(bounds[-1])})
+            continue
+        est = _monte_carlo(ctx, lhs, point, names, MC_BUDGET_S / len(grid.points),
+                           warm_up=not samples)
+        samples.append(est)
+        values.append(stats.median(est))
+        table.append({**point, "value": _r(values[-1]), "chunk_spread": _r(stats.spread(est), 3),
+                      "bound": _r(bounds[-1])})
+
+
+def _deterministic(ctx: Context, lhs: m.Expr, point: dict[str, int]) -> float:
+    checked = ctx.checked
+    g = make_generator(claim_seed(ctx.options.seed, checked.claim.id, f"growth:{point}"),
+                       torch.device("cpu"))
+    inst = sample_environment(checked, dict(point), g, torch.device("cpu"), torch.float64)
+    ev = Evaluator(inst.env, torch.device("cpu"), torch.float64, checked)
+    return float(_scalar(ev.ev(lhs))[0])
+
+
+def _monte_carlo(ctx: Context, lhs: m.Expr, point: dict[str, int], names: set[str],
+                 budget_s: float, warm_up: bool = False) -> list[float]:
+    """Chunk estimates at one point, their number and size fitted to ``budget_s``.
+
+    A first chunk of the smallest size (1 sample, 4 for a statistic) measures the cost of
+    one sample; then up to ``CHUNKS`` chunks (at least ``MIN_CHUNKS``) share the budget,
+    each at most the memory cap of :func:`_chunk_size`.
+    """
+    checked = ctx.checked
+    has_stat = any(isinstance(n, m.Stat) for n in walk(lhs))
+    cap = _chunk_size(checked, names, point)
+    smallest = 4 if has_stat else 1
+    out: list[float] = []
+    size, chunks, chunk = smallest, CHUNKS, -1 if warm_up else 0
+    while chunk < chunks:
+        g = make_generator(claim_seed(ctx.options.seed, checked.claim.id,
+                                      f"{ctx.index}:growth:{sorted(point.items())}:{chunk}"),
+                           torch.device("cpu"))
+        start = time.perf_counter()
+        inst = sample_environment(checked, dict(point), g, torch.device("cpu"), torch.float64,
+                                  mc_batch=size)
+        ev = Evaluator(inst.env, torch.device("cpu"), torch.float64, checked)
+        with torch.no_grad():
+            v = _scalar(ev.ev(lhs))
+        if chunk < 0:  # an untimed first evaluation: first calls carry one-off costs
+            chunk += 1
+            continue
+        if has_stat or v.numel() == 1:
+            out.append(float(v.reshape(-1)[0].abs()))
+        else:
+            out.append(float(v.abs().median()))
+        if chunk == 0:
+            per_sample = max((time.perf_counter() - start) / size, 1e-9)
+            affordable = budget_s / per_sample
+            chunks = int(max(MIN_CHUNKS, min(CHUNKS, affordable // smallest)))
+            size = int(max(smallest, min(cap, affordable / chunks)))
+        chunk += 1
+    return out
