@@ -126,6 +126,20 @@ def options_key(options: Options) -> dict[str, Any]:
     return canonical(options)
 
 
+def engines_for(claim: m.Claim) -> set[str]:
+    """The engines :mod:`derive.decide` routes this claim's statements to: cost and growth
+    statements to the timing engine, every other to the symbolic and numeric engines."""
+    from derive.decide import is_cost_statement
+
+    names: set[str] = set()
+    for show in claim.shows:
+        if is_cost_statement(show.statement, None):  # type: ignore[arg-type]
+            names.add("timing")
+        else:
+            names.update(("symbolic", "numeric"))
+    return names or set(ENGINE_PACKAGES)
+
+
 def cacheable(result: Result) -> bool:
     """Results of killed or crashed workers (time and memory limits: they depend on the
     machine's load) are decided again next time.  An engine's internal error is kept: it is
@@ -141,12 +155,20 @@ class ResultCache:
         self.options = options or Options()
         self.hits = 0
         self.misses = 0
-        self._base = json.dumps({"format": CACHE_FORMAT, "engines": engine_versions(),
+        versions = engine_versions()
+        self._engines = {k: v for k, v in versions.items() if k in ENGINE_PACKAGES}
+        shared = {k: v for k, v in versions.items() if k not in ENGINE_PACKAGES}
+        self._base = json.dumps({"format": CACHE_FORMAT, "versions": shared,
                                  "options": options_key(self.options), "host": host_key()},
                                 sort_keys=True)
 
     def key(self, claim: m.Claim) -> str:
+        """Hash of the claim, the shared versions, options and host, and the versions of only
+        the engines the claim's statements are routed to (an edit to the timing engine
+        leaves the cached results of algebraic claims valid)."""
         digest = hashlib.sha256(self._base.encode("utf-8"))
+        for name in sorted(engines_for(claim)):
+            digest.update(f"{name}={self._engines.get(name, 'absent')};".encode("utf-8"))
         digest.update(claim_hash(claim).encode("ascii"))
         return digest.hexdigest()
 
@@ -173,7 +195,7 @@ class ResultCache:
     def corpus_key(self, files: list[Path], select: Optional[str]) -> Optional[str]:
         """A key for a run over exactly these files' bytes (None if one cannot be read)."""
         digest = hashlib.sha256(self._base.encode("utf-8"))
-        digest.update(json.dumps(select).encode("utf-8"))
+        digest.update(json.dumps([self._engines, select], sort_keys=True).encode("utf-8"))
         for f in files:
             try:
                 data = Path(f).read_bytes()

@@ -205,10 +205,8 @@ def new(claim_id, kind, title, append_to) -> None:
         if any(c.id == claim_id for c in load_path(path).claims):
             raise click.UsageError(f"{path} already has a claim {claim_id}")
         existing = path.read_text(encoding="utf-8")
-        sep = "" if not existing else ("\n" if existing.endswith("\n") else "\n\n")
-        if existing.endswith("\n") and not existing.endswith("\n\n"):
-            sep = "\n"
-        path.write_text(existing + sep + text, encoding="utf-8")
+        stripped = existing.rstrip("\n")
+        path.write_text((stripped + "\n\n" if stripped else "") + text, encoding="utf-8")
     else:
         path.write_text(text, encoding="utf-8")
     click.echo(f"added {claim_id} ({kind}) to {path}", err=True)

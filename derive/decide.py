@@ -116,9 +116,9 @@ def decide_statement(ctx: Context) -> Outcome:
         if name == "symbolic":
             if outcome.verdict in (Verdict.PROVED, Verdict.REFUTED):
                 return cross_check(ctx, outcome, available.get("numeric"))
-            symbolic_outcome = outcome  # inconclusive: let numeric try
+            symbolic_outcome = outcome  # verified at fixed sizes, or inconclusive: numeric decides
             continue
-        if outcome.verdict == Verdict.INCONCLUSIVE and symbolic_outcome is not None:
+        if symbolic_outcome is not None:
             outcome.evidence.setdefault("symbolic", symbolic_outcome.as_dict())
         return outcome
     if symbolic_outcome is not None:

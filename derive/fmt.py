@@ -39,7 +39,8 @@ _TOKEN = re.compile(r"""
 
 _KEYWORDS = {"claim", "let", "show", "assume", "expect", "source", "tags", "within", "rel", "on",
              "at", "for", "in", "and", "or", "not"}
-_TIGHT_OPS = {"^", "**", ".."}
+_TIGHT_OPS = {"^", "**", ".^", ".."}
+_NOT_INDEX = {"E", "Var", "Std", "Cov", "P", "time", "flops", "memory"}  # brackets, not indexing
 # after these a '-' or '+' is a sign, not a binary operator
 _PREFIX_CONTEXT = {"op", "open", "punct", "keyword", None}
 
@@ -80,6 +81,7 @@ _MATMUL_CLASS = {"@", "⊙", "·", ".*", "×", "∘", "⋅"}
 _LOWER = {"+", "-", "−", "==", "!=", "≠", "<", "<=", "≤", ">", ">=", "≥", "≈", "~=", "~", "=",
           "<=>", "<->", "⇔", "↔", "=>", "⇒", "⟹", "->", "→", "and", "or", "not"}
 _SPLITTING_KEYWORDS = _KEYWORDS - {"and", "or", "not"}
+_INDEX_OPS = {"+", "-", "−", "*"}
 
 
 def _tight_products(tokens: list[Tok]) -> set[int]:
@@ -92,20 +94,32 @@ def _tight_products(tokens: list[Tok]) -> set[int]:
     segments: list[list[int]] = [[]]
     stack: list[list[int]] = []
     current = segments[0]
+    index_segments: list[list[int]] = []  # the parts of x[t+1] and matrix[n-k+1, n]
     for i, tok in enumerate(tokens):
         if tok.kind == "open":
             stack.append(current)
             current = []
             segments.append(current)
+            prev = tokens[i - 1] if i else None
+            if tok.text == "[" and prev is not None and prev.kind in ("name", "close", "post") \
+                    and prev.text not in _NOT_INDEX:
+                index_segments.append(current)
         elif tok.kind == "close":
             current = stack.pop() if stack else current
         elif (tok.kind == "punct" and tok.text in ",;") or (
                 tok.kind == "keyword" and tok.text in _SPLITTING_KEYWORDS):
+            inside_index = any(current is seg for seg in index_segments)
             current = []
             segments.append(current)
+            if inside_index and tok.text == ",":
+                index_segments.append(current)
         else:
             current.append(i)
     tight: set[int] = set()
+    for seg in index_segments:  # simple index arithmetic is written tight: w[t+1]
+        if seg and all(tokens[i].kind in ("name", "number") or
+                       (tokens[i].kind == "op" and tokens[i].text in _INDEX_OPS) for i in seg):
+            tight.update(i for i in seg if tokens[i].kind == "op")
     for seg in segments:
         ops = {tokens[i].text for i in seg if tokens[i].kind in ("op", "keyword")}
         if not ops & _LOWER:

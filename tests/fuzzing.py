@@ -124,7 +124,7 @@ class ClaimGen:
         return f"{self.dim(depth + 1)} {op} {self.dim(depth + 1)}"
 
     def atom(self, depth: int) -> str:
-        roll = self.r.randrange(10)
+        roll = self.r.randrange(10) if depth < self.max_depth else self.r.randrange(5)
         if roll < 3:
             return self.name()
         if roll < 5:
@@ -145,7 +145,7 @@ class ClaimGen:
 
     def postfix(self, depth: int) -> str:
         e = self.atom(depth)
-        for _ in range(self.r.randrange(3) if depth < self.max_depth else 0):
+        for _ in range(self.r.randrange(2) if depth < self.max_depth else 0):
             roll = self.r.randrange(6)
             if roll == 0:
                 e += self.pick(TRANSPOSE)
@@ -156,7 +156,7 @@ class ClaimGen:
                                 for _ in range(self.r.randrange(1, 3)))
                 e += f"[{idx}]"
             else:
-                e = self.call(depth)
+                e = self.call(depth + 1)
         return e
 
     def call(self, depth: int) -> str:
@@ -191,13 +191,13 @@ class ClaimGen:
 
     def term(self, depth: int) -> str:
         e = self.unary(depth)
-        while depth < self.max_depth and self.chance(0.3):
+        while depth < self.max_depth and self.chance(0.2):
             e += f" {self.pick(MUL)} {self.unary(depth + 1)}"
         return e
 
     def expr(self, depth: int = 0) -> str:
         e = self.term(depth)
-        while depth < self.max_depth and self.chance(0.3):
+        while depth < self.max_depth and self.chance(0.2):
             e += f" {self.pick(ADD)} {self.term(depth + 1)}"
         if depth < self.max_depth and self.chance(0.05):
             e += f" at ({self.name()} = {self.term(depth + 1)})"

@@ -144,6 +144,14 @@ def test_unchanged_corpus_is_not_even_parsed(monkeypatch, tmp_path):
     config = RunConfig(isolate=False, cache_dir=str(tmp_path / "cache"), select="c.one")
     with pytest.raises(AssertionError, match="parsed"):
         run([path], config)
+    # so is a run after any engine changed
+    from derive import cache as cache_module
+
+    versions = dict(engine_versions())
+    versions["timing"] = "edited"
+    monkeypatch.setattr(cache_module, "engine_versions", lambda: versions)
+    with pytest.raises(AssertionError, match="parsed"):
+        _run(path, tmp_path / "cache")
 
 
 def test_killed_workers_are_not_cached_but_engine_errors_are():
@@ -226,3 +234,21 @@ def test_an_interrupted_run_keeps_what_it_decided(monkeypatch, tmp_path):
     monkeypatch.setattr(derive.decide, "decide_claim", derive_fakes.fake_decide_claim)
     _, stats = _run(path, tmp_path / "cache")
     assert (stats.decided, stats.cached) == (1, 2)
+
+
+def test_key_covers_only_the_engines_a_claim_is_routed_to(tmp_path, monkeypatch):
+    from derive import cache as cache_module
+
+    claims = _claims(CORPUS + "\nclaim c.cost\n  let n in [8, 16]\n  let A : matrix[n, n]\n"
+                              "  show flops[A @ A] ~ n^3\n")
+    assert cache_module.engines_for(claims["c.one"]) == {"symbolic", "numeric"}
+    assert cache_module.engines_for(claims["c.cost"]) == {"timing"}
+    before = ResultCache(tmp_path)
+    versions = dict(engine_versions())
+    versions["timing"] = "edited"
+    monkeypatch.setattr(cache_module, "engine_versions", lambda: versions)
+    after = ResultCache(tmp_path)
+    assert after.key(claims["c.one"]) == before.key(claims["c.one"])
+    assert after.key(claims["c.cost"]) != before.key(claims["c.cost"])
+    versions["core"] = "edited"
+    assert ResultCache(tmp_path).key(claims["c.one"]) != before.key(claims["c.one"])

@@ -61,6 +61,7 @@ claim  a.b   "a title # not a comment"
     show M[1, :] @ M[:, 2] == M[ 1,: ]@M[:,2]
     show -x <= abs( x )
     show sum(i=1..3, x) == 3*x
+    show M[ 1 + 1 , 2-1 ] .^ 2 == E[ x + y ] * M[2, 1] .^ 2
 
 
 
@@ -82,6 +83,7 @@ claim a.b "a title # not a comment"
   show M[1, :] @ M[:, 2] == M[1, :] @ M[:, 2]
   show -x <= abs(x)
   show sum(i = 1..3, x) == 3*x
+  show M[1+1, 2-1].^2 == E[x + y]*M[2, 1].^2
 
 # about the next claim
 claim c.d

@@ -393,3 +393,14 @@ def test_scalar_gradients():
     good, bad = outcomes(text)
     assert good.verdict == Verdict.PROVED and good.strategy == "scalar-identity"
     assert bad.verdict == Verdict.REFUTED
+
+
+def test_approximate_statements_are_proved_exactly_but_never_refuted_exactly():
+    text = """claim approx
+  let x : real
+  show (x+1)^2 ≈ x^2 + 2*x + 1 within 1e-9
+  show (x+1)^2 ≈ x^2 + 2*x + 1.0000001 rel 1e-3
+"""
+    exact, close = outcomes(text)
+    assert exact.verdict == Verdict.PROVED
+    assert close is None or close.verdict != Verdict.REFUTED

@@ -481,19 +481,85 @@ def optimise_tensor(ev: Evaluator, e: m.Call, scope: dict, name: str, current: t
                     ) -> torch.Tensor:
     """argmin/argmax over a tensor variable: L-BFGS from zero (smooth objectives)."""
     sign = 1.0 if e.func == "argmin" else -1.0
-    x = torch.zeros_like(current, dtype=torch.float64).requires_grad_(True)
-    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=100, tolerance_grad=1e-12,
-                            tolerance_change=1e-15, line_search_fn="strong_wolfe")
 
-    def closure():
-        opt.zero_grad()
+    def objective(x: torch.Tensor) -> torch.Tensor:
+        v = ev.tensor(ev.ev(e.args[1], {**scope, name: x}))
+        return sign * v.sum()
+    return lbfgs(objective, torch.zeros_like(current, dtype=torch.float64))
+
+
+def lbfgs(objective: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, max_iter: int = 100,
+          tolerance_grad: float = 1e-12, tolerance_change: float = 1e-15,
+          history: int = 100) -> torch.Tensor:
+    """L-BFGS with a strong-Wolfe line search: ``torch.optim.LBFGS``'s algorithm, written out.
+
+    ``torch.optim`` optimisers import TorchDynamo when constructed (seconds per worker
+    process); the line search is torch's own, which is a plain function.
+    """
+    from torch.optim.lbfgs import _strong_wolfe
+    shape = x0.shape
+
+    def value_grad(flat: torch.Tensor) -> tuple[float, torch.Tensor]:
+        x = flat.detach().reshape(shape).clone().requires_grad_(True)
         with torch.enable_grad():
-            v = ev.tensor(ev.ev(e.args[1], {**scope, name: x}))
-            loss = sign * v.sum()
-            loss.backward()
-        return loss
-    opt.step(closure)
-    return x.detach()
+            loss = objective(x)
+            if not loss.requires_grad:
+                return float(loss), torch.zeros_like(flat)
+            (grad,) = torch.autograd.grad(loss, x)
+        return float(loss.detach()), grad.reshape(-1).detach()
+
+    def directional(flat: torch.Tensor, t: float, d: torch.Tensor) -> tuple[float, torch.Tensor]:
+        return value_grad(flat + t * d)
+
+    x = x0.detach().reshape(-1).clone()
+    f, g = value_grad(x)
+    if not math.isfinite(f) or float(g.abs().max()) <= tolerance_grad:
+        return x.reshape(shape)
+    dirs: list[torch.Tensor] = []
+    steps: list[torch.Tensor] = []
+    ro: list[float] = []
+    h_diag = 1.0
+    d = -g
+    t = 1.0
+    prev_g = g
+    evals, max_eval = 1, int(max_iter * 1.25)
+    for n_iter in range(1, max_iter + 1):
+        if n_iter == 1:
+            d = -g
+        else:
+            y = g - prev_g
+            s = d * t
+            ys = float(y.dot(s))
+            if ys > 1e-10:
+                if len(dirs) == history:
+                    dirs.pop(0), steps.pop(0), ro.pop(0)
+                dirs.append(y)
+                steps.append(s)
+                ro.append(1.0 / ys)
+                h_diag = ys / float(y.dot(y))
+            q = -g
+            al = [0.0] * len(dirs)
+            for i in range(len(dirs) - 1, -1, -1):
+                al[i] = float(steps[i].dot(q)) * ro[i]
+                q = q - al[i] * dirs[i]
+            r = q * h_diag
+            for i in range(len(dirs)):
+                be = float(dirs[i].dot(r)) * ro[i]
+                r = r + (al[i] - be) * steps[i]
+            d = r
+        prev_g, prev_f = g, f
+        t = min(1.0, 1.0 / float(g.abs().sum())) if n_iter == 1 else 1.0
+        gtd = float(g.dot(d))
+        if gtd > -tolerance_change:
+            break
+        f, g, t, ls_evals = _strong_wolfe(directional, x, t, d, f, g, torch.tensor(gtd, dtype=g.dtype))
+        x = x + t * d
+        evals += ls_evals
+        if evals >= max_eval or float(g.abs().max()) <= tolerance_grad:
+            break
+        if float((d * t).abs().max()) <= tolerance_change or abs(f - prev_f) < tolerance_change:
+            break
+    return x.reshape(shape)
 
 
 # ---------------------------------------------------------------- distributions

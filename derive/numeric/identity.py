@@ -146,6 +146,7 @@ class IdentityStrategy:
         points: list[dict] = []
         unclear = 0
         search_done = False
+        search_report: dict = {}
         fixed = sized_by_defines(ctx)
         plan = [SIZE_MENU] * rounds + [MODERATE_MENU]
         last_error: Optional[str] = None
@@ -174,7 +175,7 @@ class IdentityStrategy:
             if res.clear is not None:
                 return self.refute(ctx, g, seed, device, res, sizes, tried, points, start)
             if not search_done and self.searchable(ctx):
-                found = self.search(ctx, g, device, sizes)
+                found = self.search(ctx, g, device, sizes, report=search_report)
                 search_done = True
                 if found is not None:
                     return self.refute(ctx, g, seed, device, found, sizes, tried + found.tried,
@@ -189,6 +190,12 @@ class IdentityStrategy:
                              parameter_points=points, instances=tried, largest_error=worst_rel,
                              largest_error_over_tolerance=worst_ratio, undefined=undefined,
                              seconds=round(time.perf_counter() - start, 3))
+        if search_report:
+            ev["violation_search"] = dict(search_report)
+            if search_report.get("cut_short"):
+                ev["violation_search"]["note"] = (
+                    f"gradient-ascent search stopped by its {search_report['budget_s']:g} s budget "
+                    f"after {search_report['steps']} of {search_report['of']} steps")
         if last_error and tried == 0:
             ev["reason"] = last_error
             return common.outcome(Verdict.INCONCLUSIVE, f"evaluation failed: {last_error}", ev)
@@ -294,10 +301,11 @@ class IdentityStrategy:
         return isinstance(st, m.Compare) and any(op in ("<", "<=", ">", ">=") for op in st.ops)
 
     def search(self, ctx: Context, g: torch.Generator, device: torch.device,
-               sizes: dict[str, int], steps: int = 40) -> Optional[Batch]:
-        """Gradient ascent on (left − right) over the free unstructured inputs."""
+               sizes: dict[str, int], steps: int = 40, report: Optional[dict] = None
+               ) -> Optional[Batch]:
+        """Gradient ascent on (left − right) over the free unstructured inputs (time-boxed)."""
         from derive.numeric.search import ascend
-        return ascend(self, ctx, g, device, sizes, steps)
+        return ascend(self, ctx, g, device, sizes, steps, report=report)
 
     # ------------------------------------------------------------ refutation
     def refute(self, ctx: Context, g: torch.Generator, seed: int, device: torch.device, res: Batch,

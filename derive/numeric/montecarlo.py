@@ -251,11 +251,16 @@ class PointResult:
     z: float
     tol: torch.Tensor
     dtype: torch.dtype
-    samples: int
+    drawn: int                # samples drawn at this point (pilot and final)
+
+    @property
+    def samples(self) -> int:
+        """The size of the sample the estimate and interval come from."""
+        return self.estimate.n
 
     def summary(self) -> dict[str, Any]:
         d, se = self.estimate.diff, self.estimate.se
-        return {"point": self.point, "samples": self.samples,
+        return {"point": self.point, "samples": self.samples, "drawn": self.drawn,
                 "left": _lst(self.estimate.left), "claimed": _lst(self.estimate.right),
                 "difference": _lst(d), "interval": [_lst(d - self.z * se), _lst(d + self.z * se)],
                 "tolerance": _lst(self.tol), "verdict": self.verdict.value,
@@ -506,10 +511,10 @@ class MonteCarloRun:
         else:
             verdict = Verdict.INCONCLUSIVE
         decisive = next((r for r in results if r.verdict == verdict), results[0])
-        samples = sum(r.samples for r in results)
+        drawn = sum(r.drawn for r in results)
         d, se, z = decisive.estimate.diff, decisive.estimate.se, decisive.z
         ev = common.evidence(
-            self.ctx, self.seed, self.device, dtype, samples=samples,
+            self.ctx, self.seed, self.device, dtype, samples=decisive.samples, samples_drawn=drawn,
             estimate=_lst(decisive.estimate.left), interval=[_lst(d - z * se), _lst(d + z * se)],
             error_rate=alpha, tolerance=(f"within {float(self.ctx.show.within):g}" if self.ctx.show.within
                                          else f"rel {float(self.ctx.show.rel):g}" if self.ctx.show.rel
@@ -524,7 +529,8 @@ class MonteCarloRun:
             draws=self.draws, seconds=round(time.perf_counter() - self.start, 3))
         text = (f"estimate {common.fmt(float(decisive.estimate.left.reshape(-1)[0]))} vs claimed "
                 f"{common.fmt(float(decisive.estimate.right.reshape(-1)[0]))} at "
-                f"{_point_text(decisive.point)} ({samples} samples, false-refutation rate {alpha:g})")
+                f"{_point_text(decisive.point)} ({decisive.samples} samples there, {drawn} drawn in all; "
+                f"false-refutation rate {alpha:g})")
         if verdict == Verdict.REFUTED:
             refuting = [r for r in results if r.verdict == Verdict.REFUTED]
             smallest = min(refuting, key=lambda r: sum(v for v in r.point.values()

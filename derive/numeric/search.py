@@ -6,6 +6,7 @@ violation, and every few steps the instance is re-checked with the exact rule.
 """
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Optional
 
 import torch
@@ -36,8 +37,41 @@ def free_inputs(ctx: Context, env: dict) -> list[str]:
     return out
 
 
+SEARCH_SECONDS = 0.5   # wall-clock budget of one search (the statement's budget is ~1 s)
+
+
+class Adam:
+    """Plain Adam on a few leaf tensors (``torch.optim`` imports TorchDynamo on first use,
+    which costs seconds per worker process)."""
+
+    def __init__(self, params: list[torch.Tensor], lr: float, betas=(0.9, 0.999), eps=1e-8):
+        self.params, self.lr, self.betas, self.eps = params, lr, betas, eps
+        self.m = [torch.zeros_like(p) for p in params]
+        self.v = [torch.zeros_like(p) for p in params]
+        self.t = 0
+
+    def step(self, grads: list[Optional[torch.Tensor]]) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        with torch.no_grad():
+            for p, m_, v_, gr in zip(self.params, self.m, self.v, grads):
+                if gr is None:
+                    continue
+                m_.mul_(b1).add_(gr, alpha=1 - b1)
+                v_.mul_(b2).addcmul_(gr, gr, value=1 - b2)
+                mhat = m_ / (1 - b1 ** self.t)
+                vhat = v_ / (1 - b2 ** self.t)
+                p.sub_(self.lr * mhat / (vhat.sqrt() + self.eps))
+
+
 def ascend(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, device: torch.device,
-           sizes: dict[str, int], steps: int = 40, batch: int = 8) -> Optional["Batch"]:
+           sizes: dict[str, int], steps: int = 40, batch: int = 8,
+           report: Optional[dict] = None, seconds: float = SEARCH_SECONDS) -> Optional["Batch"]:
+    """Gradient ascent for at most ``steps`` steps and ``seconds`` of wall clock; ``report``
+    receives the steps taken and whether the clock cut the search short."""
+    report = report if report is not None else {}
+    report.update({"steps": 0, "of": steps, "cut_short": False, "budget_s": seconds})
+    start = time.perf_counter()
     st = ctx.statement
     if not isinstance(st, m.Compare):
         return None
@@ -49,9 +83,13 @@ def ascend(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, devic
     if not names:
         return None
     leaves = {k: inst.env[k].detach().clone().requires_grad_(True) for k in names}
-    opt = torch.optim.Adam(list(leaves.values()), lr=0.05)
+    opt = Adam(list(leaves.values()), lr=0.05)
     tried = 0
     for step in range(steps):
+        if step and time.perf_counter() - start > seconds:
+            report["cut_short"] = True
+            break
+        report["steps"] = step + 1
         env = dict(inst.env)
         env.update(leaves)
         ev = Evaluator(env, device, torch.float64, ctx.checked)
@@ -70,9 +108,9 @@ def ascend(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, devic
                     total = total + ((x - y) / norm).amax(-1).sum()
                 if not isinstance(total, torch.Tensor) or not total.requires_grad:
                     return None
-            opt.zero_grad()
-            (-total).backward()
-            opt.step()
+            params = list(leaves.values())
+            grads = torch.autograd.grad(-total, params, allow_unused=True)
+            opt.step(list(grads))
         except (LoweringError, RuntimeError):
             return None
         if step % 5 == 4 or step == steps - 1:

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any, Optional
 
-from derive.outcome import Result, Verdict
+from derive.outcome import Result
 
 _BULKY = {"rendered", "traceback", "statements", "diagnostics"}
 
@@ -351,8 +351,3 @@ def flatten(d: dict, prefix: str = "", depth: int = 2) -> dict:
         else:
             out[key] = v
     return out
-
-
-def is_failure(result: Result) -> bool:
-    """A JUnit failure / GitHub error: the result is not what the claim expects."""
-    return not result.as_expected and result.verdict != Verdict.ERROR

@@ -81,6 +81,8 @@ def _fmt(v: Any) -> str:
 
 
 class _Budget:
+    """How many more plots the page may embed (a huge corpus stays a readable file)."""
+
     def __init__(self, n: int):
         self.left = n
 

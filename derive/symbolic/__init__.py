@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Optional
 
 from derive.engine import Context, Engine
-from derive.outcome import Outcome
-from derive.symbolic.common import OutOfBudget, budget
+from derive.outcome import Outcome, Verdict
+from derive.symbolic.common import OutOfBudget, budget, is_approximate
 from derive.symbolic.lower import Unsupported
 from sympy.polys.polyerrors import BasePolynomialError
 from derive.symbolic.strategies.argopt import ArgOpt
@@ -38,7 +38,12 @@ class Guarded:
         from derive.decide import TimeLimit  # late: derive.decide imports the engines lazily
         try:
             with budget(SHARE * ctx.options.symbolic_time_limit):
-                return self.inner.attempt(ctx)
+                outcome = self.inner.attempt(ctx)
+            if outcome is not None and outcome.verdict == Verdict.REFUTED and is_approximate(ctx):
+                ctx.notes.append(f"{self.name}: the sides differ exactly, but the statement "
+                                 f"allows a tolerance")
+                return None  # an exact difference may lie inside the tolerance
+            return outcome
         except TimeLimit:
             raise
         except OutOfBudget:

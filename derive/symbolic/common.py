@@ -24,6 +24,17 @@ from derive.symbolic.lower import Lowering
 ENGINE_NAME = "symbolic"
 
 
+def is_equality(st: m.Expr) -> bool:
+    """``a == b`` or ``a ≈ b``: an exact proof settles both (only ``==`` can be refuted)."""
+    return isinstance(st, m.Compare) and len(st.ops) == 1 and st.ops[0] in ("==", "≈")
+
+
+def is_approximate(ctx: Context) -> bool:
+    st = ctx.statement
+    return ctx.show.within is not None or ctx.show.rel is not None or (
+        isinstance(st, m.Compare) and "≈" in st.ops)
+
+
 def rng_for(ctx: Context, salt: str = "") -> random.Random:
     """A generator seeded from Options.seed + claim id + statement index (deterministic)."""
     key = f"{ctx.options.seed}|{ctx.claim.id}|{ctx.index}|{salt}"

@@ -325,6 +325,10 @@ class Lowering:
         t = self.vtype(e, env)
         if t.kind == "scalar":
             return self.scalar(e, env)
+        if t.kind != "tensor":
+            raise Unsupported("an expression of unknown shape")
+        if len(idx) != len(t.shape) and not (len(t.shape) == 1 and len(idx) == 2):
+            raise Unsupported("index rank mismatch")
         if isinstance(e, m.Name):
             if e.id in env:
                 raise Unsupported("bound tensor")

@@ -33,7 +33,7 @@ from derive.timing.verdicts import ENGINE, _r, growth_rule, growth_vars, source_
 
 CHUNKS = 8
 MIN_CHUNKS = 4
-MC_BUDGET_S = 2.5          # seconds of Monte Carlo per statement
+MC_BUDGET_S = 1.5          # seconds of Monte Carlo per statement (a target)
 CHUNK_ELEMENTS = 1 << 21   # random entries per chunk, at most
 MAX_CHUNK = 512
 MIN_CHUNK = 16
@@ -156,16 +156,17 @@ def _monte_carlo(ctx: Context, lhs: m.Expr, point: dict[str, int], names: set[st
                  budget_s: float, warm_up: bool = False) -> list[float]:
     """Chunk estimates at one point, their number and size fitted to ``budget_s``.
 
-    A first chunk of the smallest size (1 sample, 4 for a statistic) measures the cost of
-    one sample; then up to ``CHUNKS`` chunks (at least ``MIN_CHUNKS``) share the budget,
-    each at most the memory cap of :func:`_chunk_size`.
+    A first chunk (4 samples, 8 for a statistic) measures the cost of one sample; then up
+    to ``CHUNKS`` chunks (at least ``MIN_CHUNKS``, each of at least 2 samples, 4 for a
+    statistic, and at most the memory cap of :func:`_chunk_size`) share the budget.
     """
     checked = ctx.checked
     has_stat = any(isinstance(n, m.Stat) for n in walk(lhs))
     cap = _chunk_size(checked, names, point)
-    smallest = 4 if has_stat else 1
+    smallest = 4 if has_stat else 2
+    probe = min(cap, 2 * smallest)
     out: list[float] = []
-    size, chunks, chunk = smallest, CHUNKS, -1 if warm_up else 0
+    size, chunks, chunk = probe, CHUNKS, -1 if warm_up else 0
     while chunk < chunks:
         g = make_generator(claim_seed(ctx.options.seed, checked.claim.id,
                                       f"{ctx.index}:growth:{sorted(point.items())}:{chunk}"),
@@ -186,7 +187,7 @@ def _monte_carlo(ctx: Context, lhs: m.Expr, point: dict[str, int], names: set[st
         if chunk == 0:
             per_sample = max((time.perf_counter() - start) / size, 1e-9)
             affordable = budget_s / per_sample
-            chunks = int(max(MIN_CHUNKS, min(CHUNKS, affordable // smallest)))
+            chunks = int(max(MIN_CHUNKS, min(CHUNKS, affordable // probe)))
             size = int(max(smallest, min(cap, affordable / chunks)))
         chunk += 1
     return out

@@ -37,7 +37,7 @@ from derive.timing.sizes import Grid, SizeError, build_grid, reachable, size_con
     size_names, size_value
 
 STATEMENT_BUDGET_S = 2.0     # wall-clock seconds of timed rounds per statement (CPU)
-GROWTH_TIME_BUDGET_S = 0.8   # supporting wall-time fit of a growth statement
+GROWTH_TIME_BUDGET_S = 0.5   # supporting wall-time fit of a growth statement
 DEFAULT_TIME_REL = Fraction(1, 10)
 ENGINE = "timing"
 

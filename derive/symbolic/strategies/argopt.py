@@ -16,8 +16,8 @@ import sympy as sp
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
-from derive.symbolic.common import (is_exact_zero, proved, refuted, rng_for, sample_points, show,
-                                    sign_of, simplify_zero, defined_at)
+from derive.symbolic.common import (defined_at, is_equality, is_exact_zero, proved, refuted,
+                                    rng_for, sample_points, show, sign_of, simplify_zero)
 from derive.symbolic.lower import Lowering, Unsupported, lowering
 
 NAME = "argmin-argmax"
@@ -29,7 +29,7 @@ class ArgOpt:
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         st = ctx.statement
-        if not (isinstance(st, m.Compare) and st.ops == ("==",)):
+        if not is_equality(st):
             return None
         call, other = st.operands
         if not _is_argopt(call):

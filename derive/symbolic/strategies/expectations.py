@@ -13,8 +13,8 @@ from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
 from derive.semantics import walk
-from derive.symbolic.common import (defined_at, is_exact_zero, proved, refuted, rng_for,
-                                    sample_points, show, simplify_zero)
+from derive.symbolic.common import (defined_at, is_equality, is_exact_zero, proved, refuted,
+                                    rng_for, sample_points, show, simplify_zero)
 from derive.symbolic.lower import Unsupported, lowering
 from derive.symbolic.moments import Moments
 
@@ -26,9 +26,7 @@ class Expectations:
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         st = ctx.statement
-        if not (isinstance(st, m.Compare) and st.ops == ("==",)):
-            return None
-        if ctx.show.within is not None or ctx.show.rel is not None:
+        if not is_equality(st):
             return None
         stats = [n for n in walk(st) if isinstance(n, m.Stat)]
         if not stats or any(s.kind not in ("E", "Var", "Std") for s in stats):

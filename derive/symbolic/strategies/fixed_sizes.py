@@ -17,8 +17,8 @@ import sympy as sp
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
-from derive.symbolic.common import (draw, holds_at, is_exact_zero, proved, refuted, rng_for,
-                                    simplify_zero, verified)
+from derive.symbolic.common import (draw, holds_at, is_equality, is_exact_zero, proved, refuted,
+                                    rng_for, simplify_zero, verified)
 from derive.symbolic.explicit import Explicit
 from derive.symbolic.lower import Lowering, Unsupported, lowering
 from derive.semantics import walk
@@ -49,9 +49,7 @@ class FixedSizes:
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         st = ctx.statement
-        if not (isinstance(st, m.Compare) and st.ops == ("==",)) or not plain_tensor(ctx, st):
-            return None
-        if ctx.show.within is not None or ctx.show.rel is not None:
+        if not is_equality(st) or not plain_tensor(ctx, st):
             return None
         low = lowering(ctx.checked)
         dims = relevant_dims(ctx, low, st)

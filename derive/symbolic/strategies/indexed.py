@@ -14,7 +14,7 @@ from derive.engine import Context
 from derive.outcome import Outcome
 from derive.semantics import walk
 from derive.symbolic.lower import Unsupported, lowering, squared_nested_sum
-from derive.symbolic.common import proved
+from derive.symbolic.common import is_equality, proved
 
 NAME = "indexed-sums"
 
@@ -61,9 +61,9 @@ class IndexedSums:
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         st = ctx.statement
-        if not (isinstance(st, m.Compare) and st.ops == ("==",)):
+        if not is_equality(st):
             return None
-        if ctx.show.within is not None or ctx.show.rel is not None or not _plain(ctx, st):
+        if not _plain(ctx, st):
             return None
         low = lowering(ctx.checked)
         a, b = st.operands

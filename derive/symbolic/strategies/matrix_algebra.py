@@ -18,7 +18,7 @@ from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
 from derive.semantics import walk
-from derive.symbolic.common import proved
+from derive.symbolic.common import is_equality, proved
 from derive.symbolic.lower import Lowering, Unsupported, lowering, number
 
 NAME = "matrix-algebra"
@@ -211,9 +211,7 @@ class MatrixAlgebra:
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         st = ctx.statement
-        if not (isinstance(st, m.Compare) and st.ops == ("==",)):
-            return None
-        if ctx.show.within is not None or ctx.show.rel is not None:
+        if not is_equality(st):
             return None
         if not _matrix_statement(ctx, st):
             return None

@@ -9,8 +9,8 @@ from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
 from derive.semantics import walk
-from derive.symbolic.common import (defined_at, is_exact_zero, proved, refuted, rng_for,
-                                    sample_points, show, simplify_zero)
+from derive.symbolic.common import (defined_at, is_equality, is_exact_zero, proved, refuted,
+                                    rng_for, sample_points, show, simplify_zero)
 from derive.symbolic.lower import Unsupported, lowering
 
 NAME = "scalar-identity"
@@ -36,9 +36,7 @@ class ScalarIdentity:
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         st = ctx.statement
-        if not (isinstance(st, m.Compare) and st.ops == ("==",)) or not plain(ctx, st):
-            return None
-        if ctx.show.within is not None or ctx.show.rel is not None:
+        if not is_equality(st) or not plain(ctx, st):
             return None
         low = lowering(ctx.checked)
         a, b = st.operands
