@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import sys
 import time
 from pathlib import Path
@@ -61,18 +62,19 @@ def main(argv: list[str] | None = None) -> int:
           f"{', '.join(paths)}; {args.runs} runs")
     verdicts: dict[tuple, list[str]] = collections.defaultdict(list)
     seconds: dict[tuple, list[float]] = collections.defaultdict(list)
-    run_times = []
+    run_times, cpu_times = [], []
     for run in range(args.runs):
         clear_caches()
         options = Options(seed=args.seed + (run if args.vary_seed else 0))
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for claim_id, i, checked, show in items:
             t0 = time.perf_counter()
             outcome = ENGINE.decide(Context(checked, show, i, options))
             seconds[(claim_id, i)].append(time.perf_counter() - t0)
             verdicts[(claim_id, i)].append(outcome.verdict.value if outcome else "none")
         run_times.append(time.perf_counter() - start)
-        print(f"run {run + 1}: {run_times[-1]:.2f} s", flush=True)
+        cpu_times.append(time.process_time() - cpu)
+        print(f"run {run + 1}: {run_times[-1]:.2f} s wall, {cpu_times[-1]:.2f} s CPU", flush=True)
     print()
     print(f"{'claim':48} {'stmt':>4} {'agreement':>9}  {'verdicts':32} {'mean s':>7}")
     all_agree = True
@@ -94,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {claim_id:48} {top.value:13} expect {expect:12} {mark}")
     print()
     print(f"run time: mean {sum(run_times) / len(run_times):.2f} s, max {max(run_times):.2f} s "
-          f"per run of all timing statements")
+          f"wall per run of all timing statements (CPU {sum(cpu_times) / len(cpu_times):.2f} s; "
+          f"load average {os.getloadavg()[0]:.1f})")
     print("agreement: " + ("10/10 for every statement" if all_agree and args.runs == 10 else
                            "all runs agree" if all_agree else "NOT all runs agree"))
     return 0 if all_agree else 2

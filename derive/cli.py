@@ -102,8 +102,9 @@ def check(paths, select, seed, device, time_limit, symbolic_time_limit, memory_l
             bar.stop()
     shown = [r for r in results if r.verdict == Verdict.REFUTED] if refuted_only else results
     stream = sys.stdout if output is None else None
+    kw = {"command": _command_line()} if fmt == "markdown" else {}
     text = renderers[fmt](shown, colour=use_colour(stream) if fmt == "text" else False,
-                          verbose=verbose, refuted_only=refuted_only)
+                          verbose=verbose, refuted_only=refuted_only, **kw)
     if output:
         Path(output).write_text(text, encoding="utf-8")
     else:
@@ -114,6 +115,13 @@ def check(paths, select, seed, device, time_limit, symbolic_time_limit, memory_l
         click.echo(f"cache: {config.stats.cached} from {config.cache_dir}, "
                    f"{config.stats.decided} decided", err=True)
     sys.exit(0 if all(r.as_expected for r in results) else 1)
+
+
+def _command_line() -> str:
+    """This run's command (for generated pages that say how to regenerate them)."""
+    import shlex
+
+    return " ".join(["derive"] + [shlex.quote(a) for a in sys.argv[1:]])
 
 
 class ProgressBar:

@@ -35,11 +35,18 @@ def strip_timings(node):
     return node
 
 
+def _no_cache_flag() -> list[str]:
+    """A result cache would make the second run a copy of the first: switch it off."""
+    help_text = subprocess.run([sys.executable, "-m", "derive.cli", "check", "--help"],
+                               capture_output=True, text=True, timeout=120).stdout
+    return ["--no-cache"] if "--no-cache" in help_text else []
+
+
 def run_check(seed: int, cwd: Path) -> str:
     env = dict(os.environ, NO_COLOR="1")
     proc = subprocess.run([sys.executable, "-m", "derive.cli", "check", str(SKETCH), "--format",
                            "json", "--seed", str(seed), "--time-limit", "60",
-                           "--symbolic-time-limit", "5"],
+                           "--symbolic-time-limit", "5"] + _no_cache_flag(),
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
     return proc.stdout
@@ -58,6 +65,7 @@ def normalised(text: str) -> str:
 def test_same_seed_same_json(tmp_path):
     first = run_check(3, tmp_path)
     second = run_check(3, tmp_path)
+    assert not (tmp_path / ".derive-cache").exists(), "the runs must not share a cache"
     doc = json.loads(first)
     assert len(doc["claims"]) >= 13
     assert all(c["evidence"].get("seed", 3) == 3 for c in doc["claims"])

@@ -47,6 +47,23 @@ def has(e: m.Expr, kind: type) -> bool:
     return any(isinstance(n, kind) for n in walk(e))
 
 
+def reaches_stat(e: m.Expr, checked) -> bool:
+    """Whether ``e`` uses a statistic, directly or through definitions (``let S = Cov[…]``)."""
+    seen: set = set()
+    stack = [e]
+    while stack:
+        for node in walk(stack.pop()):
+            if isinstance(node, m.Stat):
+                return True
+            if isinstance(node, m.Name) and node.id not in seen:
+                seen.add(node.id)
+                info = checked.symbols.get(node.id)
+                st = getattr(info, "statement", None)
+                if info is not None and info.role == "define" and isinstance(st, m.Define):
+                    stack.append(st.value)
+    return False
+
+
 def calls(e: m.Expr, names: set[str]) -> bool:
     return any(isinstance(n, m.Call) and n.func in names for n in walk(e))
 

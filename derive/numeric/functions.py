@@ -287,21 +287,22 @@ def h_conv(ev, e, scope, args):
     if bw == 1:
         out = conv(x.unsqueeze(1), w.unsqueeze(1), stride=stride, padding=padding)
         return out[:, 0]
-    # a kernel per batch member: unfold the patches and multiply (a batched matmul)
+    # a kernel per batch member (Monte-Carlo samples): strided patch views and one
+    # batched contraction (im2col is slow for many small images)
     batch = max(bx, bw)
     if dims == 1:
         x, w = x.unsqueeze(1), w.unsqueeze(1)  # as 1 × n images
-        kh, kw, pad = 1, w.shape[-1], (0, padding)
-        st = (1, stride)
+        pad, st = (0, padding), (1, stride)
     else:
-        kh, kw, pad, st = w.shape[-2], w.shape[-1], (padding, padding), (stride, stride)
-    n_h, n_w = x.shape[-2], x.shape[-1]
-    patches = F.unfold(x.unsqueeze(1), (kh, kw), padding=pad, stride=st)  # (B, kh·kw, L)
-    out = torch.matmul(w.reshape(w.shape[0], 1, kh * kw), patches)[:, 0]
-    oh = (n_h + 2 * pad[0] - kh) // st[0] + 1
-    ow = (n_w + 2 * pad[1] - kw) // st[1] + 1
-    out = out.expand(batch, out.shape[-1]) if out.shape[0] != batch else out
-    return out.reshape(batch, ow) if dims == 1 else out.reshape(batch, oh, ow)
+        pad, st = (padding, padding), (stride, stride)
+    kh, kw = w.shape[-2], w.shape[-1]
+    if pad[0] or pad[1]:
+        x = F.pad(x, (pad[1], pad[1], pad[0], pad[0]))
+    patches = x.unfold(-2, kh, st[0]).unfold(-2, kw, st[1])          # (B, oh, ow, kh, kw)
+    out = torch.einsum("bijkl,bkl->bij", patches, w.expand(patches.shape[0], kh, kw)
+                       if w.shape[0] != patches.shape[0] else w)
+    out = out.expand(batch, *out.shape[1:]) if out.shape[0] != batch else out
+    return out[:, 0] if dims == 1 else out
 
 
 def _pool(kind: str):
@@ -422,6 +423,15 @@ def gradient(ev: Evaluator, e: m.Call, scope: dict) -> Value:
         inner, sc = ev.child({target.id: x}), dict(scope)
     with torch.enable_grad():
         f = ev.tensor(inner.ev(e.args[0], sc))
+        if f.shape[0] > 1 and x.shape[0] == 1:
+            # x is shared by a batch (a parameter, with Monte-Carlo samples): one copy per
+            # member, so that each member gets its own gradient rather than the batch's sum
+            x = x.detach().expand((f.shape[0],) + tuple(x.shape[1:])).clone().requires_grad_(True)
+            if target.id in scope:
+                inner, sc = ev, {**scope, target.id: x}
+            else:
+                inner, sc = ev.child({target.id: x}), dict(scope)
+            f = ev.tensor(inner.ev(e.args[0], sc))
         if rank(f) != 0:
             if flat(f).shape[1] != 1:
                 raise LoweringError("grad(f, x) needs a scalar f")

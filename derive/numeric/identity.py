@@ -118,8 +118,8 @@ class IdentityStrategy:
         return applies(statement) and not common.calls(statement, {"grad"})
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
-        if not self.wants(ctx.statement):
-            return None
+        if not self.wants(ctx.statement) or common.reaches_stat(ctx.statement, ctx.checked):
+            return None  # a statistic through a definition makes it a Monte-Carlo statement
         common.set_threads()
         device = common.device_of(ctx)
         g, seed = common.generator_for(ctx, self.name, device)

@@ -208,6 +208,12 @@ def structured(props: frozenset, shape: tuple[int, ...], g: torch.Generator, bat
     a, b = shape
     n = a
     logc = math.log(COND)
+    if "permutation" in props:
+        if a != b:
+            raise LoweringError(f"a permutation matrix must be square, not {a}×{b}")
+        # uniformly random permutations: P[i, perm[i]] = 1, one per batch member
+        perm = torch.argsort(torch.rand(batch, n, generator=g, device=g.device), dim=-1)
+        return torch.nn.functional.one_hot(perm, n).to(dtype)
     if "orthogonal" in props or "semi_orthogonal" in props:
         if a >= b:
             return _orthogonal(g, batch, a, b, dtype)

@@ -44,11 +44,15 @@ MAX_DRAWS = 32_000_000      # random scalars per statement, at most (keeps a cla
 CHUNK_DRAWS = 1 << 21       # random scalars per evaluated chunk
 TIME_LIMIT = 3.0            # seconds per statement, soft
 POINT_MENUS = ((2,), (3,), (4, 5))
+INNER_SAMPLES = 400_000     # samples for a statistic used inside another (plugged in)
 MARGIN = 0.7                # plan for the interval to use at most this share of the gap
 
 
-def applies(statement: m.Expr) -> bool:
-    if common.is_growth_or_cost(statement) or not common.has(statement, m.Stat):
+def applies(statement: m.Expr, checked: Any = None) -> bool:
+    if common.is_growth_or_cost(statement):
+        return False
+    if not (common.has(statement, m.Stat) or (checked is not None
+                                               and common.reaches_stat(statement, checked))):
         return False
     return isinstance(statement, m.Compare) and all(
         op in ("==", "≈", "<", "<=", ">", ">=") for op in statement.ops)
@@ -66,10 +70,143 @@ class StatSpec:
     shift: Optional[torch.Tensor] = None
     extra: dict = field(default_factory=dict)
 
+    @property
+    def kind(self) -> str:
+        return "E" if is_grad_stat(self.node) else self.node.kind
+
+
+def is_grad_stat(e: Any) -> bool:
+    """``grad(E[h], θ)``: the gradient of an expectation with respect to a parameter θ."""
+    return (isinstance(e, m.Call) and e.func == "grad" and len(e.args) == 2
+            and isinstance(e.args[0], m.Stat) and isinstance(e.args[1], m.Name))
+
+
+def _children(node: m.Expr) -> list:
+    if isinstance(node, (m.Num, m.Name, m.Slice)):
+        return []
+    out = []
+    for value in vars(node).values():
+        if isinstance(value, m.Expr):
+            out.append(value)
+        elif isinstance(value, tuple):
+            for item in value:
+                if isinstance(item, m.Expr):
+                    out.append(item)
+                elif isinstance(item, tuple):
+                    out.extend(x for x in item if isinstance(x, m.Expr))
+    return out
+
+
+def collect_stats(statement: m.Expr, checked: Any) -> tuple[list, list]:
+    """The statistics a statement needs, through its definitions (``let S = Cov[…]``).
+
+    Returns ``(outer, inner)``: ``outer`` are estimated jointly from the final sample (delta
+    method); ``inner`` are statistics used inside another statistic's argument — constants
+    for the per-sample evaluation, estimated first (deepest first) from an independent
+    sample and plugged in *everywhere* they occur, so both sides see the same value.
+    """
+    depth: dict = {}
+    order: list = []
+    seen: set = set()
+    stack: list = [(statement, 0)]
+    while stack:
+        node, d = stack.pop()
+        if isinstance(node, m.Name):
+            info = checked.symbols.get(node.id)
+            st = getattr(info, "statement", None)
+            if info is not None and info.role == "define" and isinstance(st, m.Define) \
+                    and (node.id, d) not in seen:
+                seen.add((node.id, d))
+                stack.append((st.value, d))
+            continue
+        if isinstance(node, m.Stat) or is_grad_stat(node):
+            if node not in depth:
+                order.append(node)
+            depth[node] = max(depth.get(node, 0), d)
+            stat = node.args[0] if is_grad_stat(node) else node
+            stack.extend((a, d + 1) for a in stat.args)
+            continue
+        stack.extend((c, d) for c in _children(node))
+    outer = [n for n in order if depth[n] == 0]
+    inner = sorted((n for n in order if depth[n] > 0), key=lambda n: -depth[n])
+    return outer, inner
+
+
+def reparameterised(dist: m.Expr, x: torch.Tensor, ev0: Evaluator, ev1: Evaluator) -> Value:
+    """``x`` (drawn with the parameters of ``ev0``) as a differentiable function of the
+    parameters of ``ev1``: x = loc + scale·ε with ε fixed (normal, uniform, exponential)."""
+    name, args = (dist.id, ()) if isinstance(dist, m.Name) else (dist.func, dist.args)
+    if name == "normal":
+        mu0, mu1 = ev0.ev(args[0]), ev1.ev(args[0])
+        v0, v1 = ev0.ev(args[1]), ev1.ev(args[1])
+        if isinstance(v1, torch.Tensor) and rank(v1) == 2:
+            if v1.requires_grad:
+                raise LoweringError("grad with respect to a covariance matrix is not supported")
+            return ev1.binop("+", x, ev1.binop("-", mu1, mu0))
+        sd0 = torch.sqrt(ev0.tensor(v0).to(x.dtype))
+        sd1 = torch.sqrt(ev1.tensor(v1).to(x.dtype))
+        eps = ev0.binop("/", ev0.binop("-", x, mu0), sd0)
+        return ev1.binop("+", mu1, ev1.binop("*", sd1, eps))
+    if name == "uniform":
+        a0, b0 = ev0.ev(args[0]), ev0.ev(args[1])
+        a1, b1 = ev1.ev(args[0]), ev1.ev(args[1])
+        u = ev0.binop("/", ev0.binop("-", x, a0), ev0.binop("-", b0, a0))
+        return ev1.binop("+", a1, ev1.binop("*", ev1.binop("-", b1, a1), u))
+    if name == "exponential":
+        r0, r1 = ev0.ev(args[0]), ev1.ev(args[0])
+        return ev1.binop("/", ev1.binop("*", x, r0), r1)
+    raise LoweringError(f"grad of an expectation with respect to a parameter of '{name}' "
+                        "needs a reparameterisable distribution (normal, uniform, exponential)")
+
+
+def grad_features(ev: Evaluator, spec: StatSpec) -> torch.Tensor:
+    """Per-sample pathwise gradients ∇_θ h(x(θ, ε); θ) of ``grad(E[h], θ)``.
+
+    θ gets one copy per sample (so autograd of the sum gives every sample's own
+    gradient); each random name whose distribution involves θ is reparameterised, so
+    E[∇_θ h] = ∇_θ E[h] (differentiation under the integral, smooth h).
+    """
+    from derive.numeric.instances import used_names
+    node = spec.node
+    stat, target = node.args[0], node.args[1].id
+    if stat.kind != "E":
+        raise LoweringError("grad of a statistic other than E[…] is not supported")
+    checked = ev.checked
+    x0 = ev.tensor(ev.lookup(target, {}))
+    if x0.is_complex() or not x0.dtype.is_floating_point:
+        x0 = x0.to(ev.dtype)
+    n = max([v.shape[0] for v in ev.env.values() if isinstance(v, torch.Tensor)] + [1])
+    leaf = x0.detach().to(ev.dtype).expand((n,) + tuple(x0.shape[1:])).clone().requires_grad_(True)
+    spec.shape = tuple(x0.shape[1:])
+    stats = getattr(ev, "stats", {})
+    with torch.enable_grad():
+        env1 = dict(ev.env)
+        env1[target] = leaf
+        ev1 = StatEvaluator(env1, ev.device, ev.dtype, checked, stats=stats)
+        ev0 = StatEvaluator(dict(ev.env), ev.device, ev.dtype, checked, stats=stats)
+        for name, info in checked.symbols.items():
+            if not info.random or name not in ev.env or getattr(info, "dist", None) is None:
+                continue
+            if target in used_names(checked, info.dist):
+                env1[name] = reparameterised(info.dist, ev.tensor(ev.env[name]), ev0, ev1)
+        h = ev1.tensor(ev1.ev(stat.args[0]))
+        h = h.reshape(h.shape[0], -1)
+        if h.shape[1] != 1:
+            raise LoweringError("grad(E[f], θ) needs a scalar f")
+        if not h.requires_grad:
+            return torch.zeros(n, max(1, int(x0.shape[1:].numel())), dtype=torch.float64,
+                               device=x0.device)
+        (g,) = torch.autograd.grad(h.sum(), leaf, allow_unused=True)
+    if g is None:
+        g = torch.zeros_like(leaf)
+    return g.detach().reshape(n, -1).to(torch.float64)
+
 
 def features(ev: Evaluator, spec: StatSpec) -> torch.Tensor:
     """Per-sample features (N, width) of one statistic, float64."""
     node = spec.node
+    if is_grad_stat(node):
+        return grad_features(ev, spec)
     if node.kind == "P":
         x = ev.tensor(ev.ev(node.args[0])).to(torch.float64)
         return x.reshape(x.shape[0], -1)[:, :1]
@@ -102,7 +239,7 @@ def features(ev: Evaluator, spec: StatSpec) -> torch.Tensor:
 def stat_value(spec: StatSpec, mu: torch.Tensor, n: int) -> torch.Tensor:
     """The statistic (batch 1) from its feature means (differentiable in ``mu``)."""
     seg = mu[spec.start: spec.start + spec.width]
-    kind = spec.node.kind
+    kind = spec.kind
     bessel = n / max(n - 1, 1)
     if kind == "P":
         return seg[:1].reshape(1)
@@ -179,7 +316,12 @@ class StatEvaluator(Evaluator):
     def e_Stat(self, e: m.Stat, scope) -> Value:
         if e in self.stats:
             return self.stats[e]
-        raise LoweringError("a statistic inside a statistic is not supported")
+        raise LoweringError(f"the statistic {e.kind}[…] has no estimate here")
+
+    def e_Call(self, e: m.Call, scope) -> Value:
+        if e in self.stats:
+            return self.stats[e]
+        return super().e_Call(e, scope)
 
 
 # ---------------------------------------------------------------- estimates
@@ -224,7 +366,7 @@ class MonteCarloStrategy:
     name = "monte-carlo"
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
-        if not applies(ctx.statement):
+        if not applies(ctx.statement, ctx.checked):
             return None
         common.set_threads()
         device = common.device_of(ctx)
@@ -278,7 +420,11 @@ class MonteCarloRun:
     def __init__(self, ctx: Context, g: torch.Generator, seed: int, device: torch.device):
         self.ctx, self.g, self.seed, self.device = ctx, g, seed, device
         self.statement: m.Compare = ctx.statement
-        self.stats = list(dict.fromkeys(n for n in walk(self.statement) if isinstance(n, m.Stat)))
+        self.stats, self.inner = collect_stats(self.statement, ctx.checked)
+        self.consts: dict = {}          # plugged-in values of the inner statistics
+        self.fixed: Optional[dict] = None
+        self.per_sample = 1
+        self.inner_samples = 0
         self.start = time.perf_counter()
         self.draws = 0
         from derive.numeric.instances import used_names
@@ -315,19 +461,45 @@ class MonteCarloRun:
                  specs: Optional[list[StatSpec]] = None, eval_dtype: Optional[torch.dtype] = None
                  ) -> tuple[Estimate, list[StatSpec]]:
         """Draw ``n`` fresh samples at one point (in chunks) and estimate D."""
+        specs = specs or [StatSpec(s) for s in self.stats]
+        acc = self.accumulate(sizes, params, n, dtype, specs, eval_dtype)
+        return self.difference(acc, specs, params, sizes), specs
+
+    def estimate_inner(self, sizes: dict, params: dict, dtype: torch.dtype) -> None:
+        """Estimate the statistics used inside other statistics, deepest first, each level
+        from its own fresh sample; they are constants for everything after."""
+        self.consts = {}
+        remaining = list(self.inner)
+        while remaining:
+            ready = [node for node in remaining
+                     if all(x in self.consts for x in collect_stats(node, self.ctx.checked)[1])]
+            if not ready:
+                raise LoweringError("statistics nested in a cycle")
+            specs = [StatSpec(node) for node in ready]
+            per = max(1, getattr(self, "per_sample", 1))
+            n = int(min(INNER_SAMPLES, max(PILOT, MAX_DRAWS // 8 // per)))
+            acc = self.accumulate(sizes, params, n, dtype, specs, None)
+            mu, _ = acc.moments()
+            for spec in specs:
+                self.consts[spec.node] = stat_value(spec, mu, acc.n).detach()
+            self.inner_samples = max(self.inner_samples, acc.n)
+            remaining = [node for node in remaining if node not in self.consts]
+
+    def accumulate(self, sizes: dict, params: dict, n: int, dtype: torch.dtype,
+                   specs: list[StatSpec], eval_dtype: Optional[torch.dtype] = None) -> "Accumulator":
+        """Feature sums of ``n`` fresh samples at one point, drawn in chunks."""
         checked = self.ctx.checked
-        base = sample_environment(checked, sizes, self.g, self.device, torch.float64,
-                                  batch=1, mc_batch=1, params=params, only=self.used)
-        fixed = {k: v for k, v in base.env.items()
-                 if not (checked.symbols.get(k) is not None and checked.symbols[k].random)}
-        self.fixed = fixed
-        per_sample = max(1, sum(int(v.shape[1:].numel()) for k, v in base.env.items()
-                                if checked.symbols.get(k) is not None and checked.symbols[k].random
-                                and isinstance(v, torch.Tensor)))
-        self.per_sample = per_sample
+        if self.fixed is None:  # one deterministic instance per point, shared by every look
+            base = sample_environment(checked, sizes, self.g, self.device, torch.float64,
+                                      batch=1, mc_batch=1, params=params, only=self.used)
+            self.fixed = {k: v for k, v in base.env.items()
+                          if not (checked.symbols.get(k) is not None and checked.symbols[k].random)}
+            self.per_sample = max(1, sum(int(v.shape[1:].numel()) for k, v in base.env.items()
+                                         if checked.symbols.get(k) is not None
+                                         and checked.symbols[k].random and isinstance(v, torch.Tensor)))
+        fixed, per_sample = self.fixed, self.per_sample
         chunk = max(256, min(n, CHUNK_DRAWS // per_sample))
         acc = Accumulator()
-        specs = specs or [StatSpec(s) for s in self.stats]
         done = 0
         while done < n:
             if done and time.perf_counter() > self.start + TIME_LIMIT:
@@ -340,7 +512,7 @@ class MonteCarloRun:
             edt = eval_dtype or dtype
             inst.env = {k: (v.to(edt) if isinstance(v, torch.Tensor) and v.dtype != edt
                             and v.dtype.is_floating_point else v) for k, v in inst.env.items()}
-            ev = Evaluator(inst.env, self.device, edt, checked)
+            ev = StatEvaluator(inst.env, self.device, edt, checked, stats=self.consts)
             cols, pos = [], 0
             for spec in specs:
                 f = features(ev, spec)
@@ -352,7 +524,7 @@ class MonteCarloRun:
             acc.add(torch.cat(cols, dim=1))
             done += size
             self.draws += size * per_sample
-        return self.difference(acc, specs, params, sizes), specs
+        return acc
 
     def difference(self, acc: Accumulator, specs: list[StatSpec], params: dict,
                    sizes: dict) -> Estimate:
@@ -361,7 +533,7 @@ class MonteCarloRun:
         checked = self.ctx.checked
         base = {**self.fixed, **sizes, **params}
         with torch.enable_grad():
-            stats = {s.node: stat_value(s, mu, acc.n) for s in specs}
+            stats = {**self.consts, **{s.node: stat_value(s, mu, acc.n) for s in specs}}
             ev = StatEvaluator(dict(base), self.device, torch.float64, checked, stats=stats)
             vals = [ev.tensor(ev.ev(x)) for x in self.statement.operands]
             diffs, lefts, rights = [], [], []
@@ -452,7 +624,9 @@ class MonteCarloRun:
             left = len(pts) - j
             self.statement = unroll(original, Evaluator(dict(sizes), self.device, torch.float64,
                                                         self.ctx.checked))
-            self.stats = list(dict.fromkeys(n for n in walk(self.statement) if isinstance(n, m.Stat)))
+            self.stats, self.inner = collect_stats(self.statement, self.ctx.checked)
+            self.fixed = None
+            self.estimate_inner(sizes, params, dtype)
             budget = max((opts.mc_budget - used_samples) // left, PILOT)
             pilot, specs = self.estimate(sizes, params, PILOT, dtype)
             if dtype == torch.float32 and not self.float32_ok(sizes, params, pilot):
@@ -527,6 +701,12 @@ class MonteCarloRun:
             f"interval of the final sample (Bonferroni over {len(results)} point(s) and entries; "
             f"refutation also over 2 looks)",
             draws=self.draws, seconds=round(time.perf_counter() - self.start, 3))
+        if self.inner:
+            ev["plug_in"] = (f"{len(self.inner)} statistic(s) used inside another statistic were "
+                             f"estimated first from an independent sample of {self.inner_samples} "
+                             "and plugged in as constants; their sampling error (about "
+                             f"{1 / math.sqrt(max(self.inner_samples, 1)):.2g} of one sample's sd) "
+                             "is not in the interval")
         text = (f"estimate {common.fmt(float(decisive.estimate.left.reshape(-1)[0]))} vs claimed "
                 f"{common.fmt(float(decisive.estimate.right.reshape(-1)[0]))} at "
                 f"{_point_text(decisive.point)} ({decisive.samples} samples there, {drawn} drawn in all; "

@@ -66,10 +66,11 @@ class Adam:
 
 def ascend(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, device: torch.device,
            sizes: dict[str, int], steps: int = 40, batch: int = 8,
-           report: Optional[dict] = None, seconds: float = SEARCH_SECONDS) -> Optional["Batch"]:
+           report: Optional[dict] = None, seconds: Optional[float] = None) -> Optional["Batch"]:
     """Gradient ascent for at most ``steps`` steps and ``seconds`` of wall clock; ``report``
     receives the steps taken and whether the clock cut the search short."""
     report = report if report is not None else {}
+    seconds = SEARCH_SECONDS if seconds is None else seconds
     report.update({"steps": 0, "of": steps, "cut_short": False, "budget_s": seconds})
     start = time.perf_counter()
     st = ctx.statement

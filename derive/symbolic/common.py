@@ -283,3 +283,13 @@ def budget(seconds: float) -> Iterator[None]:
             if left <= 0:
                 raise TimeLimit()
             signal.setitimer(signal.ITIMER_REAL, left)
+
+
+def as_sympy(value) -> sp.Expr:
+    """A SymPy number for a Python int, else the SymPy object itself (sizes from the
+    semantic pass are already SymPy expressions; nothing here parses text)."""
+    if isinstance(value, sp.Basic):
+        return value
+    if isinstance(value, int):
+        return sp.Integer(value)
+    raise TypeError(f"not a SymPy value: {type(value).__name__}")

@@ -10,6 +10,8 @@ from typing import Optional, Union
 
 import sympy as sp
 
+from derive.symbolic.common import as_sympy
+
 from derive import model as m
 from derive.symbolic.lower import _ELEMENTWISE, Lowering, Unsupported, number
 
@@ -34,7 +36,7 @@ class Explicit:
     def size(self, d) -> int:
         if d is None:
             raise Unsupported("unknown size")
-        v = sp.sympify(d).subs(self.dims)
+        v = as_sympy(d).subs(self.dims)
         if not v.is_Integer or v < 1:
             raise Unsupported(f"size {d} is not a positive integer here")
         return int(v)

@@ -14,6 +14,8 @@ from typing import Optional
 
 import sympy as sp
 
+from derive.symbolic.common import as_sympy
+
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
@@ -168,7 +170,7 @@ def relevant_dims(ctx: Context, low: Lowering, st: m.Expr) -> list:
                 out.add(low.symbols[node.id])
             for d in info.vtype.shape:
                 if d is not None:
-                    out |= sp.sympify(d).free_symbols & dims
+                    out |= as_sympy(d).free_symbols & dims
             if info.role in ("define", "funcdef") and info.statement is not None:
                 todo.append(getattr(info.statement, "value", None) or info.statement.body)
     for cond in low.conditions:  # dims tied to these by an assumption (k ≤ n)

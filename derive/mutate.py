@@ -1,0 +1,498 @@
+"""``derive mutate``: does the checker notice when a proved claim is made wrong?
+
+For every claim that derive proves or verifies, small mutants are built on the typed model
+(frozen dataclasses, changed with :func:`dataclasses.replace`; no text is edited or
+evaluated): a constant doubled or shifted by one, an exponent ±1, a transpose dropped, a
+sign flipped (unary minus dropped, ``+``/``-`` exchanged), ``<``/``>`` (and ``<=``/``>=``)
+swapped, the operands of ``@`` swapped.  Each mutant that still passes the semantic pass is
+decided like any claim; it is *killed* when derive refutes it (or the engines disagree on
+it).  The report gives the kill rate per claim and overall, and each survivor with why it
+survived (an equivalent mutant such as a transpose of a symmetric matrix or of a scalar,
+or the engines could not decide it).
+
+Mutants are decided in isolated worker processes with the run's time and memory limits,
+like claims (a mutant can be much harder than its claim).
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import time
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from fractions import Fraction
+from multiprocessing.connection import Connection, wait
+from typing import Any, Iterator, Optional
+
+from derive import model as m
+from derive.engine import Options
+from derive.outcome import Verdict
+
+KILLING = (Verdict.REFUTED, Verdict.ERROR)
+GOOD = (Verdict.PROVED, Verdict.VERIFIED)
+
+
+# ------------------------------------------------------------------ model surgery
+Key = tuple  # (field name,) or (field name, i) or (field name, i, j)
+
+
+def children(node: Any) -> Iterator[tuple[Key, Any]]:
+    """Expression children of a model node, with the key that addresses each."""
+    if not is_dataclass(node):
+        return
+    for f in fields(node):
+        if f.name == "pos":
+            continue
+        value = getattr(node, f.name)
+        if isinstance(value, m.Expr):
+            yield (f.name,), value
+        elif isinstance(value, tuple):
+            for i, item in enumerate(value):
+                if isinstance(item, m.Expr):
+                    yield (f.name, i), item
+                elif isinstance(item, tuple):
+                    for j, sub in enumerate(item):
+                        if isinstance(sub, m.Expr):
+                            yield (f.name, i, j), sub
+
+
+def with_child(node: Any, key: Key, new: Any) -> Any:
+    name = key[0]
+    if len(key) == 1:
+        return replace(node, **{name: new})
+    items = list(getattr(node, name))
+    if len(key) == 2:
+        items[key[1]] = new
+    else:
+        inner = list(items[key[1]])
+        inner[key[2]] = new
+        items[key[1]] = tuple(inner)
+    return replace(node, **{name: tuple(items)})
+
+
+def nodes_with_paths(root: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
+    stack = [(path, root)]
+    while stack:
+        p, node = stack.pop()
+        yield p, node
+        for key, child in reversed(list(children(node))):
+            stack.append((p + (key,), child))
+
+
+def replace_at(root: Any, path: tuple, new: Any) -> Any:
+    if not path:
+        return new
+    key = path[0]
+    child = _get(root, key)
+    return with_child(root, key, replace_at(child, path[1:], new))
+
+
+def _get(node: Any, key: Key) -> Any:
+    value = getattr(node, key[0])
+    for k in key[1:]:
+        value = value[k]
+    return value
+
+
+# ------------------------------------------------------------------ mutation operators
+@dataclass
+class Site:
+    """One mutant: where (statement index, path) and what (kind, description, new node)."""
+
+    statement: int
+    path: tuple
+    kind: str
+    description: str
+    new: Any
+    old: Any
+
+
+def _num(value: Fraction, like: m.Num) -> m.Num:
+    text = str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
+    return m.Num(value, text, like.imaginary, like.pos)
+
+
+def describe(e: Any) -> str:
+    """A short readable form of a model expression (for reports only)."""
+    if isinstance(e, m.Num):
+        return e.text
+    if isinstance(e, m.Name):
+        return e.text or e.id
+    if isinstance(e, m.Unary):
+        return f"-{describe(e.operand)}"
+    if isinstance(e, m.BinOp):
+        return f"({describe(e.left)} {e.op} {describe(e.right)})"
+    if isinstance(e, m.Transpose):
+        return f"{describe(e.operand)}ᵀ"
+    if isinstance(e, m.Call):
+        return f"{e.func}({', '.join(describe(a) for a in e.args)})"
+    if isinstance(e, m.Index):
+        return f"{describe(e.base)}[{', '.join(describe(i) for i in e.indices)}]"
+    if isinstance(e, m.Compare):
+        out = describe(e.operands[0])
+        for op, x in zip(e.ops, e.operands[1:]):
+            out += f" {op} {describe(x)}"
+        return out
+    return type(e).__name__
+
+
+_SWAP = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
+
+
+def node_mutants(node: Any) -> Iterator[tuple[str, str, Any]]:
+    """(kind, description, replacement) for one node."""
+    if isinstance(node, m.Num) and not node.imaginary:
+        v = node.value
+        yield "constant", f"constant {node.text} doubled", _num(v * 2 if v else Fraction(1), node)
+        yield "constant", f"constant {node.text} shifted by +1", _num(v + 1, node)
+    elif isinstance(node, m.BinOp):
+        if node.op in ("^", ".^") and isinstance(node.right, m.Num) and not node.right.imaginary:
+            for d in (1, -1):
+                new_exp = node.right.value + d
+                yield ("exponent", f"exponent of {describe(node)} {'+' if d > 0 else '-'}1",
+                       replace(node, right=_num(new_exp, node.right)))
+        if node.op == "@":
+            yield ("swap", f"operands of {describe(node)} swapped",
+                   replace(node, left=node.right, right=node.left))
+        if node.op in ("+", "-"):
+            yield ("sign", f"sign flipped in {describe(node)}",
+                   replace(node, op="-" if node.op == "+" else "+"))
+    elif isinstance(node, m.Unary) and node.op == "-":
+        yield "sign", f"sign of {describe(node)} flipped", node.operand
+    elif isinstance(node, m.Transpose):
+        yield "transpose", f"transpose dropped from {describe(node)}", node.operand
+    elif isinstance(node, m.Compare):
+        for i, op in enumerate(node.ops):
+            if op in _SWAP:
+                ops = list(node.ops)
+                ops[i] = _SWAP[op]
+                yield "compare", f"'{op}' swapped to '{_SWAP[op]}'", replace(node, ops=tuple(ops))
+
+
+def _roots(st: Any) -> list[tuple[Key, Any]]:
+    """The parts of a statement that mutants change: shows, definitions, recurrences."""
+    if isinstance(st, m.Show):
+        return [(("statement",), st.statement)]
+    if isinstance(st, m.Define):
+        return [(("value",), st.value)]
+    if isinstance(st, m.FuncDef):
+        return [(("body",), st.body)]
+    if isinstance(st, m.Recurrence):
+        return [(("equations", i), eq) for i, eq in enumerate(st.equations)]
+    return []
+
+
+def sites(claim: m.Claim) -> list[Site]:
+    """Every mutant of a claim, in a deterministic order."""
+    out: list[Site] = []
+    for k, st in enumerate(claim.statements):
+        for key, root in _roots(st):
+            if isinstance(root, m.RecEq):
+                targets = [((key, ("value",)), root.value)]
+            else:
+                targets = [((key,), root)]
+            for prefix, expr in targets:
+                for path, node in nodes_with_paths(expr):
+                    for kind, text, new in node_mutants(node):
+                        out.append(Site(k, prefix + path, kind, text, new, node))
+    unique, seen = [], set()
+    for site in out:  # e.g. 'exponent 4 + 1' and 'constant 4 shifted by +1' are one mutant
+        try:
+            key = (site.statement, apply(claim, site).statements[site.statement])
+            hash(key)
+        except TypeError:
+            unique.append(site)
+            continue
+        if key not in seen:
+            seen.add(key)
+            unique.append(site)
+    return unique
+
+
+def apply(claim: m.Claim, site: Site) -> m.Claim:
+    statements = list(claim.statements)
+    st = statements[site.statement]
+    # the first one or two keys address the root inside the statement
+    first = site.path[0]
+    if first[0] == "equations":
+        eq_key, value_key = site.path[0], site.path[1]
+        eq = _get(st, eq_key)
+        new_value = replace_at(_get(eq, value_key), site.path[2:], site.new)
+        st = with_child(st, eq_key, with_child(eq, value_key, new_value))
+    else:
+        root = _get(st, first)
+        st = with_child(st, first, replace_at(root, site.path[1:], site.new))
+    statements[site.statement] = st
+    return replace(claim, statements=tuple(statements))
+
+
+# ------------------------------------------------------------------ why a mutant survived
+def survival_reason(site: Site, checked, verdict: Verdict, summary: str) -> str:
+    old = site.old
+    if verdict not in GOOD:
+        return f"not decided: the engines said {verdict.value} on the mutant ({summary[:160]})"
+    if site.kind == "swap" and isinstance(old, m.BinOp) and old.left == old.right:
+        return "equivalent mutant: both operands of @ are the same expression"
+    if site.kind == "transpose" and isinstance(old, m.Transpose):
+        inner = old.operand
+        if isinstance(inner, m.Name):
+            info = checked.symbols.get(inner.id)
+            props = getattr(info, "props", frozenset()) if info else frozenset()
+            if props & {"symmetric", "spd", "psd", "diagonal"}:
+                return f"equivalent mutant: {inner.text or inner.id} is declared " \
+                       f"{sorted(props & {'symmetric', 'spd', 'psd', 'diagonal'})[0]}, so its transpose is itself"
+            if info is not None and info.vtype.kind == "scalar":
+                return "equivalent mutant: the transpose of a scalar is the scalar"
+        return "likely equivalent: the transposed operand is symmetric or 1×1 here " \
+               f"(the mutant is still {verdict.value})"
+    if site.kind == "swap":
+        return f"likely equivalent: the two factors commute here (the mutant is still {verdict.value})"
+    if site.kind == "compare":
+        return f"the swapped comparison still holds ({verdict.value}): both sides may be equal " \
+               "on the domain, or the comparison is not the deciding part"
+    if site.kind in ("constant", "exponent"):
+        return f"the changed number does not change the truth of the statement " \
+               f"({verdict.value}): e.g. it sits in a definition the statement does not use, " \
+               "or both sides change alike"
+    return f"the mutant is still {verdict.value}: equivalent mutant, or a gap in the engines"
+
+
+# ------------------------------------------------------------------ deciding mutants
+@dataclass
+class MutantResult:
+    kind: str
+    description: str
+    line: int
+    verdict: str
+    killed: bool
+    summary: str
+    reason: Optional[str] = None  # why it survived
+
+
+@dataclass
+class ClaimMutation:
+    id: str
+    file: str
+    line: int
+    verdict: str
+    mutants: list[MutantResult] = field(default_factory=list)
+    ill_typed: int = 0  # mutants skipped because they no longer type-check
+
+    @property
+    def killed(self) -> int:
+        return sum(1 for x in self.mutants if x.killed)
+
+    @property
+    def total(self) -> int:
+        return len(self.mutants)
+
+    @property
+    def kill_rate(self) -> Optional[float]:
+        return self.killed / self.total if self.total else None
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d.update(killed=self.killed, total=self.total, kill_rate=self.kill_rate)
+        return d
+
+
+@dataclass
+class MutationReport:
+    claims: list[ClaimMutation] = field(default_factory=list)
+    not_mutated: list[tuple[str, str]] = field(default_factory=list)  # (id, verdict) not proved/verified
+    seconds: float = 0.0
+
+    @property
+    def killed(self) -> int:
+        return sum(c.killed for c in self.claims)
+
+    @property
+    def total(self) -> int:
+        return sum(c.total for c in self.claims)
+
+    @property
+    def kill_rate(self) -> Optional[float]:
+        return self.killed / self.total if self.total else None
+
+    def survivors(self) -> list[tuple[ClaimMutation, MutantResult]]:
+        return [(c, x) for c in self.claims for x in c.mutants if not x.killed]
+
+    def as_dict(self) -> dict:
+        return {"kill_rate": self.kill_rate, "killed": self.killed, "total": self.total,
+                "claims": [c.as_dict() for c in self.claims],
+                "not_mutated": [{"id": i, "verdict": v} for i, v in self.not_mutated],
+                "seconds": round(self.seconds, 2)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    def render_text(self) -> str:
+        out = []
+        for c in self.claims:
+            rate = "n/a" if c.kill_rate is None else f"{100 * c.kill_rate:.0f}%"
+            out.append(f"{c.id}  [{c.file}:{c.line}] {c.verdict}: {c.killed}/{c.total} mutants killed "
+                       f"({rate})" + (f", {c.ill_typed} ill-typed skipped" if c.ill_typed else ""))
+            for x in c.mutants:
+                if not x.killed:
+                    out.append(f"    survived: {x.description} (line {x.line}) — {x.reason}")
+        if self.not_mutated:
+            out.append(f"{len(self.not_mutated)} claims not mutated (not proved or verified)")
+        rate = "n/a" if self.kill_rate is None else f"{100 * self.kill_rate:.1f}%"
+        out.append(f"kill rate: {self.killed}/{self.total} = {rate} over {len(self.claims)} "
+                   f"proved/verified claims")
+        return "\n".join(out) + "\n"
+
+
+def _decide_checked(checked, options: Options) -> tuple[Verdict, str]:
+    from derive.decide import decide_claim
+
+    try:
+        verdict, _, summary, _ = decide_claim(checked, options)
+    except MemoryError:
+        return Verdict.INCONCLUSIVE, "memory limit reached"
+    except Exception as exc:  # noqa: BLE001 - an engine bug on a mutant is reported, not fatal
+        return Verdict.ERROR, f"internal error: {type(exc).__name__}: {exc}"
+    return verdict, summary
+
+
+def _claim_from_job(job) -> tuple[Optional[m.Claim], list[str]]:
+    from derive.language.load import load_text
+
+    text = "\n" * (job["line"] - 1) + job["text"]
+    loaded = load_text(text, job["file"])
+    claim = next((c for c in loaded.claims if c.id == job["id"]), None)
+    return claim, text.split("\n")
+
+
+def _worker(conn: Connection, options_json: str, memory_limit_mb: int) -> None:
+    """Decide mutant (job, index) requests; index -1 decides the claim itself."""
+    from derive.semantics import check_claim
+
+    options = Options(**json.loads(options_json))
+    if memory_limit_mb:
+        try:
+            import resource
+
+            limit = memory_limit_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        except (ImportError, ValueError, OSError):
+            pass
+    cache: dict[str, tuple] = {}
+    while True:
+        try:
+            request = json.loads(conn.recv_bytes())
+        except EOFError:
+            return
+        job, index = request["job"], request["index"]
+        key = f"{job['file']}:{job['id']}"
+        if key not in cache:
+            claim, lines = _claim_from_job(job)
+            cache.clear()
+            cache[key] = (claim, lines, sites(claim) if claim is not None else [])
+        claim, lines, all_sites = cache[key]
+        reply: dict[str, Any]
+        if claim is None:
+            reply = {"verdict": "error", "summary": "claim vanished on reload"}
+        elif index < 0:
+            checked, diags = check_claim(claim, lines)
+            if checked is None:
+                reply = {"verdict": "error", "summary": diags[0].message, "sites": 0}
+            else:
+                verdict, summary = _decide_checked(checked, options)
+                reply = {"verdict": verdict.value, "summary": summary, "sites": len(all_sites)}
+        else:
+            site = all_sites[index]
+            mutant = apply(claim, site)
+            checked, diags = check_claim(mutant, lines)
+            if checked is None:
+                reply = {"ill_typed": True, "summary": diags[0].message if diags else ""}
+            else:
+                verdict, summary = _decide_checked(checked, options)
+                reason = None if verdict in KILLING else survival_reason(site, checked, verdict, summary)
+                line = getattr(getattr(claim.statements[site.statement], "pos", None), "line", 0)
+                reply = {"verdict": verdict.value, "summary": summary, "reason": reason,
+                         "kind": site.kind, "description": site.description, "line": line}
+        conn.send_bytes(json.dumps(reply).encode("utf-8"))
+
+
+class _Pool:
+    """One worker process at a time, replaced when a request runs past the time limit."""
+
+    def __init__(self, options: Options, memory_limit_mb: int, time_limit: float):
+        self.ctx = mp.get_context("spawn")
+        self.options, self.memory, self.time_limit = options, memory_limit_mb, time_limit
+        self.proc = None
+        self.conn: Optional[Connection] = None
+
+    def _start(self) -> None:
+        self.conn, child = self.ctx.Pipe()
+        self.proc = self.ctx.Process(target=_worker, args=(child, json.dumps(asdict(self.options)),
+                                                          self.memory), daemon=True)
+        self.proc.start()
+        child.close()
+
+    def ask(self, job: dict, index: int) -> dict:
+        if self.proc is None or not self.proc.is_alive():
+            self._start()
+        self.conn.send_bytes(json.dumps({"job": job, "index": index}).encode("utf-8"))
+        ready = wait([self.conn, self.proc.sentinel], self.time_limit)
+        if self.conn in ready:
+            try:
+                return json.loads(self.conn.recv_bytes())
+            except (EOFError, OSError):
+                pass
+        self.close()
+        reason = ("time limit: stopped after %g s" % self.time_limit) if not ready else \
+            "the worker died (likely out of memory)"
+        return {"verdict": "inconclusive", "summary": reason}
+
+    def close(self) -> None:
+        if self.proc is not None:
+            if self.proc.pid is not None:
+                self.proc.kill()
+                self.proc.join(5)
+            self.proc = None
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def mutate(paths, config=None, progress=None) -> MutationReport:
+    """Mutants of every proved or verified claim in ``paths``, decided; see the module doc.
+
+    ``config`` is a :class:`derive.runner.RunConfig` (seed, limits, ``select``).
+    """
+    from derive.runner import RunConfig, plan
+
+    config = config or RunConfig()
+    start = time.monotonic()
+    jobs, _errors, _claims = plan(paths, config.select)
+    report = MutationReport()
+    pool = _Pool(config.options, config.memory_limit_mb, config.time_limit)
+    try:
+        for job in jobs:
+            spec = {"id": job.id, "file": job.file, "line": job.line, "text": job.text}
+            base = pool.ask(spec, -1)
+            verdict = base.get("verdict", "error")
+            if verdict not in (Verdict.PROVED.value, Verdict.VERIFIED.value):
+                report.not_mutated.append((job.id, verdict))
+                continue
+            entry = ClaimMutation(job.id, job.file, job.line, verdict)
+            for index in range(int(base.get("sites", 0))):
+                reply = pool.ask(spec, index)
+                if reply.get("ill_typed"):
+                    entry.ill_typed += 1
+                    continue
+                v = Verdict(reply["verdict"])
+                killed = v in KILLING
+                entry.mutants.append(MutantResult(
+                    reply.get("kind", "?"), reply.get("description", f"mutant {index}"),
+                    int(reply.get("line", job.line)), v.value, killed, reply.get("summary", ""),
+                    None if killed else reply.get("reason") or
+                    f"not decided: {v.value} ({reply.get('summary', '')[:160]})"))
+            report.claims.append(entry)
+            if progress:
+                progress(entry)
+    finally:
+        pool.close()
+    report.seconds = time.monotonic() - start
+    return report
