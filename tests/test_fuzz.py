@@ -24,11 +24,11 @@ FIXED = settings(max_examples=150, derandomize=True, deadline=None, database=Non
 
 
 def run_one(data: bytes) -> None:
-    start = time.perf_counter()
-    with F.deadline(10.0):
+    start = time.process_time()  # CPU seconds: a busy CI machine must not fake a hang
+    with F.deadline(30.0):
         F.front_end(data)
-    took = time.perf_counter() - start
-    assert took < 2.0, f"front end took {took:.2f} s on {data[:200]!r}"
+    took = time.process_time() - start
+    assert took < 2.0, f"front end took {took:.2f} s of CPU on {data[:200]!r}"
 
 
 @FIXED

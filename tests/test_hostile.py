@@ -89,7 +89,7 @@ def test_static_corpus_is_hostile_enough():
 def test_front_end_refuses_or_accepts_every_hostile_file_quickly(tmp_path):
     seen_claims = 0
     for path in corpus_files(tmp_path):
-        start = time.perf_counter()
+        start = time.process_time()  # CPU seconds: robust on a busy machine
         loaded = load_path(path)  # must not raise
         lines = path.read_bytes().decode("utf-8", "replace").split("\n")
         for claim in loaded.claims:
@@ -101,8 +101,8 @@ def test_front_end_refuses_or_accepts_every_hostile_file_quickly(tmp_path):
             for d in broken.diagnostics:
                 assert d.message and d.line >= 1 and d.column >= 1
                 assert len(d.render()) < 5_000, f"{path.name}: a diagnostic echoes the whole input"
-        elapsed = time.perf_counter() - start
-        assert elapsed < 5.0, f"{path.name} took {elapsed:.1f} s in the front end"
+        elapsed = time.process_time() - start
+        assert elapsed < 5.0, f"{path.name} took {elapsed:.1f} s of CPU in the front end"
     assert seen_claims > 2_000
 
 

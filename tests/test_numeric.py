@@ -614,6 +614,7 @@ def test_optimisers_do_not_import_dynamo():
         "  let λ : real > 0\n"
         "  let X : matrix[n, d]\n"
         "  let y : vector[n]\n"
+        "  let w : vector[d]\n"
         "  show argmin(w, λ*norm(w)^2 + norm(X @ w - y)^2) == inv(Xᵀ @ X + λ*I[d]) @ Xᵀ @ y\n"
         "'''\n"
         "out = decide(text)\n"
@@ -625,3 +626,27 @@ def test_optimisers_do_not_import_dynamo():
                          timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip().endswith("clean")
+
+
+def test_conv_with_a_kernel_per_sample_matches_torch_conv():
+    """The strided-view path (one kernel per batch member, as in Monte Carlo) equals
+    conv1d/conv2d member by member, with stride and padding, x batched or shared."""
+    import torch.nn.functional as F
+    from fractions import Fraction
+    from derive.numeric.functions import h_conv
+    from derive.numeric.lower import Evaluator
+    ev = Evaluator({}, torch.device("cpu"), torch.float64)
+    g = torch.Generator().manual_seed(0)
+    for dims in (1, 2):
+        conv = F.conv1d if dims == 1 else F.conv2d
+        for stride in (1, 2, 3):
+            for pad in (0, 2):
+                call = m.Call("conv", (), (("stride", m.Num(Fraction(stride), str(stride))),
+                                           ("padding", m.Num(Fraction(pad), str(pad)))))
+                x = torch.randn((5,) + (7,) * dims, generator=g, dtype=torch.float64)
+                w = torch.randn((5,) + (3,) * dims, generator=g, dtype=torch.float64)
+                for xa in (x, x[:1]):
+                    got = h_conv(ev, call, {}, [xa, w])
+                    ref = torch.stack([conv(xa[min(i, xa.shape[0] - 1)][None, None], w[i][None, None],
+                                            stride=stride, padding=pad)[0, 0] for i in range(5)])
+                    assert got.shape == ref.shape and torch.allclose(got, ref)

@@ -299,9 +299,8 @@ def h_conv(ev, e, scope, args):
     if pad[0] or pad[1]:
         x = F.pad(x, (pad[1], pad[1], pad[0], pad[0]))
     patches = x.unfold(-2, kh, st[0]).unfold(-2, kw, st[1])          # (B, oh, ow, kh, kw)
-    out = torch.einsum("bijkl,bkl->bij", patches, w.expand(patches.shape[0], kh, kw)
-                       if w.shape[0] != patches.shape[0] else w)
-    out = out.expand(batch, *out.shape[1:]) if out.shape[0] != batch else out
+    patches = patches.expand(batch, *patches.shape[1:])
+    out = torch.einsum("bijkl,bkl->bij", patches, w.expand(batch, kh, kw))
     return out[:, 0] if dims == 1 else out
 
 

@@ -28,6 +28,8 @@ import torch
 
 MIN_GPU_KERNEL_S = 50e-6
 HEAVY_RUN_S = 0.2  # a prior run this long counts as the warm-up
+HEAVY_MIN_ROUNDS = 3  # rounds at least, when one round lasts longer than HEAVY_RUN_S
+MIN_HARD_CAP_S = 3.0  # the minimum rounds may always use this much
 STABLE_ROUNDS = 3   # stop early after this many rounds if every function is steady:
 STABLE_SPREAD = 1.15  # max/min of its samples at most this
 
@@ -151,9 +153,12 @@ def measure_rounds(fns: Sequence[Callable[[], Any]], *, device: str = "cpu", bud
                 last[i] = min(last[i], _timed_once(fns[i], device))
             round_cost = sum(k * t for k, t in zip(inner, last))
         warm = time.perf_counter() - start
-        if min_rounds * round_cost > max_budget_factor * budget_s:
+        if round_cost > HEAVY_RUN_S:
+            min_rounds = min(min_rounds, HEAVY_MIN_ROUNDS)  # long runs are steady; fewer suffice
+        cap = max(max_budget_factor * budget_s, MIN_HARD_CAP_S)
+        if min_rounds * round_cost > cap:
             raise TooSlow(f"{min_rounds} rounds would take {min_rounds * round_cost:.2f} s, over "
-                          f"the budget {max_budget_factor * budget_s:.2f} s")
+                          f"the cap {cap:.2f} s")
         rounds = int(max(min_rounds, min(max_rounds, budget_s // max(round_cost, 1e-9))))
         samples: list[list[float]] = [[] for _ in fns]
         for r in range(rounds):

@@ -20,6 +20,7 @@ excludes 1 on the other side and the median is beyond the band.  Between: inconc
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Optional
@@ -275,12 +276,13 @@ class PointState:
 class Comparer:
     """Three-valued truth of a statement at grid points (cost comparisons, size conditions)."""
 
-    def __init__(self, ctx: Context, bench: Bench, statement: m.Expr, budget_per_point: float):
+    def __init__(self, ctx: Context, bench: Bench, statement: m.Expr, points: int):
         self.ctx = ctx
         self.bench = bench
         self.statement = statement
         self.time_costs = [c for c in costs_in(statement) if c.kind == "time"]
-        self.budget = budget_per_point
+        self.points_left = points
+        self.spent = 0.0
         self.claim = ctx.checked.claim
 
     def truth(self, e: m.Expr, st: PointState) -> Optional[bool]:
@@ -363,8 +365,14 @@ class Comparer:
             return
         exprs = [c.arg for c in self.time_costs]
         unique = list(dict.fromkeys(exprs))
-        rounds = self.bench.time_rounds(unique, st.point, self.budget,
-                                        max(self.ctx.options.timing_repeats, 5))
+        left = max(STATEMENT_BUDGET_S - self.spent, 0.1 * STATEMENT_BUDGET_S)
+        budget = left / max(self.points_left, 1)
+        start = time.perf_counter()
+        try:
+            rounds = self.bench.time_rounds(unique, st.point, budget,
+                                            max(self.ctx.options.timing_repeats, 5))
+        finally:
+            self.spent += time.perf_counter() - start
         by_expr = dict(zip(unique, rounds.samples))
         st.rounds = {c: by_expr[c.arg] for c in self.time_costs}
         st.short = any(rounds.short)
@@ -489,12 +497,12 @@ def decide_comparison(ctx: Context, bench: Bench, strategy: str) -> Outcome:
         return _outcome(Verdict.INCONCLUSIVE, "no grid point satisfies the assumptions", evidence,
                         strategy)
     has_time = any(c.kind == "time" for c in costs_in(statement))
-    budget = STATEMENT_BUDGET_S / max(len(grid.points), 1)
-    comparer = Comparer(ctx, bench, statement, budget)
+    comparer = Comparer(ctx, bench, statement, len(grid.points))
     results, states = [], []
     for point in grid.points:
         st = PointState(point)
         value = comparer.truth(statement, st)
+        comparer.points_left -= 1
         states.append(st)
         results.append(value)
         if value is FALSE and has_time:
