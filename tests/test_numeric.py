@@ -650,3 +650,34 @@ def test_conv_with_a_kernel_per_sample_matches_torch_conv():
                     ref = torch.stack([conv(xa[min(i, xa.shape[0] - 1)][None, None], w[i][None, None],
                                             stride=stride, padding=pad)[0, 0] for i in range(5)])
                     assert got.shape == ref.shape and torch.allclose(got, ref)
+
+
+def test_grad_at_a_shared_point_is_per_instance():
+    """grad at a point shared by the batch (W = I[n], batch 1) with a batched objective gives
+    each instance its own gradient, not the sum over the batch."""
+    text = """
+claim grad.shared
+  let n : dim
+  let X : matrix[n, n]
+  let W : matrix[n, n]
+  show grad(norm(X @ W, fro)^2, W) at (W = I[n]) == 2 * Xᵀ @ X
+  show grad(norm(X @ W, fro)^2, W) at (W = I[n]) == 3 * Xᵀ @ X
+"""
+    assert decide(text, 0).verdict == Verdict.VERIFIED
+    assert decide(text, 1).verdict == Verdict.REFUTED
+
+
+def test_gradient_of_an_expectation_by_score_function_for_bernoulli():
+    """Bernoulli draws cannot be reparameterised: the score-function estimator gives
+    ∂_p E[sum(b)²] = ∂_p (k p (1 − p) + k² p²) = k(1 − 2p) + 2k²p."""
+    text = """
+claim score.bern
+  let k : dim
+  let p : real in (0, 1)
+  let b : vector[k] ~ bernoulli(p)
+  show grad(E[sum(b)^2], p) == k * (1 - 2*p) + 2 * k^2 * p
+  show grad(E[sum(b)^2], p) == 2 * k^2 * p
+"""
+    out = decide(text, 0)
+    assert out.verdict == Verdict.VERIFIED, out.summary
+    assert decide(text, 1).verdict == Verdict.REFUTED

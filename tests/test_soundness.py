@@ -132,9 +132,13 @@ def test_no_proof_without_a_passing_cross_check(monkeypatch, numeric_verdict):
     install(monkeypatch, symbolic=Fixed("s", Verdict.PROVED, "simplifies to 0"),
             numeric=Fixed("n", numeric_verdict))
     verdict, _, _, evidence = decide_one()
+    assert verdict != Verdict.PROVED
     for st in evidence["statements"]:
-        check = st["evidence"].get("cross_check")
+        check = st["evidence"].get("cross_check") or \
+            st["evidence"].get("symbolic", {}).get("evidence", {}).get("cross_check")
         assert check is not None, "the cross-check must be recorded"
+        assert st["evidence"].get("symbolic") or st["verdict"] != "inconclusive", \
+            "the symbolic proof is kept in the evidence"
         if st["verdict"] == "proved":
             assert check.get("verdict") in ("verified", "proved"), (
                 f"'proved' without a passing numeric cross-check (numeric said {check})")
@@ -192,3 +196,28 @@ def _installed() -> set:
         return set(decide.engines())
     except Exception:  # an engine package mid-construction
         return set()
+
+
+FALSE_EQUIVALENCES = [
+    "claim vacuous.iff\n  let a, b : real\n  show a == 2*b  <=>  a == 3*b\n",
+    "claim vacuous.implies\n  let a, b : real\n  show a == 2*b  =>  a == 3*b\n",
+]
+
+
+@pytest.mark.parametrize("text", FALSE_EQUIVALENCES)
+def test_numeric_engine_does_not_verify_false_equivalences_vacuously(monkeypatch, text):
+    """Found by derive mutate: at random points both equations are false, so 'false <=> false'
+    must not count as evidence that the equivalence holds."""
+    real = _installed_engines()
+    if "numeric" not in real:
+        pytest.skip("the numeric engine is not installed")
+    monkeypatch.setattr(decide, "engines", lambda: {"numeric": real["numeric"]})
+    verdict, _, summary, _ = decide_one(text)
+    assert verdict != Verdict.VERIFIED, summary
+
+
+def _installed_engines() -> dict:
+    try:
+        return dict(decide.engines())
+    except Exception:  # noqa: BLE001 - an engine package mid-construction
+        return {}

@@ -15,6 +15,18 @@ Method (stated in every verdict's evidence):
   ``DEFAULT_REL`` = 2 % of |claimed|): verified when the interval D̂ ± z·se lies inside
   [−τ, τ] at every point; refuted when at some point it lies outside by more than τ.
 * Draws are float32 where a float64 pilot check agrees, accumulated in float64.
+* ``grad(E[h], θ)`` is the mean of per-sample pathwise gradients: θ gets one copy per
+  sample and every random name whose distribution involves θ is reparameterised
+  (x = loc(θ) + scale(θ)·ε for normal, uniform, exponential), so E[∇_θ h] = ∇_θ E[h];
+  a Bernoulli draw uses the score function instead (E[∇_θ h + h ∇_θ log p(x; θ)]).
+* A statistic used inside another one's argument (``let A = Cov[W, Y] @ …`` then
+  ``Cov[W − A Y, Y]``) is estimated first from an independent sample and plugged in as a
+  constant everywhere it occurs; the evidence says so (``plug_in``).
+* Work per statement is bounded by ``MAX_DRAWS`` random scalars (deterministic) and, as a
+  backstop, by ``TIME_LIMIT`` seconds of clock; the evidence reports a clock cut.
+* Evidence: ``samples`` is the size of the sample the reported estimate and interval come
+  from (the decisive point's final sample); ``samples_drawn`` counts every draw (pilots,
+  all points).
 """
 from __future__ import annotations
 
@@ -155,8 +167,21 @@ def reparameterised(dist: m.Expr, x: torch.Tensor, ev0: Evaluator, ev1: Evaluato
     if name == "exponential":
         r0, r1 = ev0.ev(args[0]), ev1.ev(args[0])
         return ev1.binop("/", ev1.binop("*", x, r0), r1)
+    return None  # not reparameterisable: the caller uses the score function
+
+
+def log_density(dist: m.Expr, x: torch.Tensor, ev1: Evaluator) -> torch.Tensor:
+    """Per-sample log density (summed over the entries) of a discrete draw ``x`` under the
+    parameters of ``ev1`` — for the score-function estimator."""
+    name, args = (dist.id, ()) if isinstance(dist, m.Name) else (dist.func, dist.args)
+    if name == "bernoulli":
+        p = ev1.ev(args[0])
+        one = ev1.binop("*", x, torch.log(ev1.tensor(p)))
+        zero = ev1.binop("*", 1 - x, torch.log(1 - ev1.tensor(p)))
+        lp = ev1.tensor(ev1.binop("+", one, zero))
+        return lp.reshape(lp.shape[0], -1).sum(-1)
     raise LoweringError(f"grad of an expectation with respect to a parameter of '{name}' "
-                        "needs a reparameterisable distribution (normal, uniform, exponential)")
+                        "is not supported (normal, uniform, exponential, bernoulli are)")
 
 
 def grad_features(ev: Evaluator, spec: StatSpec) -> torch.Tensor:
@@ -184,15 +209,25 @@ def grad_features(ev: Evaluator, spec: StatSpec) -> torch.Tensor:
         env1[target] = leaf
         ev1 = StatEvaluator(env1, ev.device, ev.dtype, checked, stats=stats)
         ev0 = StatEvaluator(dict(ev.env), ev.device, ev.dtype, checked, stats=stats)
+        scored = []   # (dist, draw) of the names that need the score function
         for name, info in checked.symbols.items():
             if not info.random or name not in ev.env or getattr(info, "dist", None) is None:
                 continue
             if target in used_names(checked, info.dist):
-                env1[name] = reparameterised(info.dist, ev.tensor(ev.env[name]), ev0, ev1)
+                x = ev.tensor(ev.env[name])
+                moved = reparameterised(info.dist, x, ev0, ev1)
+                if moved is None:
+                    scored.append((info.dist, x))
+                else:
+                    env1[name] = moved
         h = ev1.tensor(ev1.ev(stat.args[0]))
         h = h.reshape(h.shape[0], -1)
         if h.shape[1] != 1:
             raise LoweringError("grad(E[f], θ) needs a scalar f")
+        h = h[:, 0]
+        if scored:  # score function: ∇E[h] = E[∇h + h ∇ log p(x; θ)]
+            logp = sum(log_density(d, x, ev1) for d, x in scored)
+            h = h + h.detach() * logp.reshape(-1)
         if not h.requires_grad:
             return torch.zeros(n, max(1, int(x0.shape[1:].numel())), dtype=torch.float64,
                                device=x0.device)
@@ -319,7 +354,7 @@ class StatEvaluator(Evaluator):
         raise LoweringError(f"the statistic {e.kind}[…] has no estimate here")
 
     def e_Call(self, e: m.Call, scope) -> Value:
-        if e in self.stats:
+        if e.func == "grad" and e in self.stats:
             return self.stats[e]
         return super().e_Call(e, scope)
 
