@@ -1,0 +1,61 @@
+"""Check the whole corpus cold and print the time, coverage and a breakdown by engine.
+
+Usage: python benchmarks/corpus_time.py [--jobs 2] [--seed 0] [--out benchmarks/corpus_time.json]
+Targets (issue 6): all 132 notes ids present; ≥ 90 % of them decided; 0 results other than
+expected; the whole corpus in ≤ 60 s on 2 cores.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+from derive.engine import Options
+from derive.report import by_engine, summarize
+from derive.runner import RunConfig, run
+
+ROOT = Path(__file__).resolve().parents[1]
+DECIDED = {"proved", "verified", "refuted"}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=None, help="also write the figures as JSON")
+    args = ap.parse_args()
+    config = RunConfig(options=Options(seed=args.seed), jobs=args.jobs, cache_dir=None)
+    start = time.perf_counter()
+    results = run([str(ROOT / "claims")], config)
+    wall = time.perf_counter() - start
+    ids = [line.strip() for line in (ROOT / "claims/notes-index.txt").read_text().splitlines()
+           if line.strip() and not line.startswith("#")]
+    by_id = {r.id: r for r in results}
+    missing = [i for i in ids if i not in by_id]
+    decided = [i for i in ids if i in by_id and by_id[i].verdict.value in DECIDED]
+    summary = summarize(results)
+    print(f"corpus: {summary['total']} claims in {wall:.1f} s wall with {args.jobs} worker(s) "
+          f"on {os.cpu_count()} cores ({platform.machine()})")
+    print(f"notes ids: {len(ids)} listed, {len(missing)} missing, {len(decided)} decided "
+          f"({100 * len(decided) / max(1, len(ids)):.1f} %)")
+    print("verdicts: " + ", ".join(f"{summary[k]} {k}" for k in summary if k != "total"))
+    for engine, row in sorted(by_engine(results).items()):
+        print(f"  {engine:<18} " + ", ".join(f"{n} {v}" for v, n in sorted(row.items())))
+    slowest = sorted(results, key=lambda r: -r.seconds)[:5]
+    print("slowest: " + ", ".join(f"{r.id} {r.seconds:.1f} s" for r in slowest))
+    print(f"target ≤ 60 s: {'met' if wall <= 60 else 'NOT met'}; "
+          f"unexpected: {summary['unexpected']}")
+    if missing:
+        print("missing ids: " + ", ".join(missing))
+    if args.out:
+        Path(args.out).write_text(json.dumps({
+            "wall_s": round(wall, 2), "jobs": args.jobs, "cores": os.cpu_count(),
+            "summary": summary, "ids": len(ids), "missing": missing, "decided": len(decided)},
+            indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
