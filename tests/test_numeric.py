@@ -681,3 +681,37 @@ claim score.bern
     out = decide(text, 0)
     assert out.verdict == Verdict.VERIFIED, out.summary
     assert decide(text, 1).verdict == Verdict.REFUTED
+
+
+def _numeric_outcome(text: str):
+    from derive.decide import engines
+    from derive.engine import Context, Options
+    from derive.language.load import load_text
+    from derive.semantics import check_claim
+
+    loaded = load_text(text, "t.claims")
+    checked, diags = check_claim(loaded.claims[0], text.split("\n"))
+    assert checked is not None, diags
+    return engines()["numeric"].decide(Context(checked, checked.claim.shows[0], 0, Options()))
+
+
+def test_equivalence_of_equations_is_not_verified_vacuously():
+    """At random points both equations are false, which says nothing about `<=>`."""
+    out = _numeric_outcome("claim v\n  let a, b : real\n  show a == 2*b  <=>  a == 3*b\n")
+    assert out.verdict.value == "refuted", out.summary
+
+
+def test_true_equivalence_with_an_equation_is_checked_on_its_surface():
+    out = _numeric_outcome(
+        "claim s\n  let σ1, σs : real > 0\n  let η : real > 0\n  assume σ1 > σs\n"
+        "  show abs(1 - 2*η*σ1^2) == abs(1 - 2*η*σs^2)  <=>  η == 1/(σ1^2 + σs^2)\n")
+    assert out.verdict.value == "verified", out.summary
+    mutant = _numeric_outcome(
+        "claim s\n  let σ1, σs : real > 0\n  let η : real > 0\n  assume σ1 > σs\n"
+        "  show abs(1 - 2*η*σ1^2) == abs(1 - 2*η*σs^2)  <=>  η == 1/(σ1^2 + 2*σs^2)\n")
+    assert mutant.verdict.value == "refuted", mutant.summary
+
+
+def test_implication_with_a_never_true_premise_is_inconclusive():
+    out = _numeric_outcome("claim p\n  let a, b : real\n  show a == b^2 + 1 and a < 0 => a == 7\n")
+    assert out.verdict.value == "inconclusive", out.summary

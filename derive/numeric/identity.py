@@ -200,6 +200,11 @@ class IdentityStrategy:
             ev["reason"] = last_error
             return common.outcome(Verdict.INCONCLUSIVE, f"evaluation failed: {last_error}", ev)
         if tried == 0 or tried == undefined:
+            if isinstance(ctx.statement, m.Logic) and ctx.statement.op in ("<=>", "=>"):
+                return common.outcome(Verdict.INCONCLUSIVE,
+                                      "no sampled instance met a side of the condition (an "
+                                      "equivalence or implication is evidence only where a side "
+                                      "holds)", ev)
             return common.outcome(Verdict.INCONCLUSIVE,
                                   "no instance where both sides are defined", ev)
         if unclear:
@@ -215,7 +220,21 @@ class IdentityStrategy:
               batch: int, simple: bool = False, params: Optional[dict] = None) -> Batch:
         inst, mask = instances(ctx.checked, g, device, sizes, batch, torch.float64, simple=simple,
                                params=params)
-        return self.evaluate(ctx, inst, mask, sizes, device)
+        res = self.evaluate(ctx, inst, mask, sizes, device)
+        if res.clear is not None:
+            return res
+        for surface_inst, surface_mask in on_equation_surfaces(ctx, inst, mask, device):
+            more = self.evaluate(ctx, surface_inst, surface_mask, sizes, device)
+            if more.clear is not None:
+                more.tried += res.tried
+                more.undefined += res.undefined
+                return more
+            res.tried += more.tried
+            res.undefined += more.undefined
+            res.worst = max(res.worst, more.worst)
+            res.worst_rel = max(res.worst_rel, more.worst_rel)
+            res.unclear = res.unclear or more.unclear
+        return res
 
     def evaluate(self, ctx: Context, inst: Instance, mask: Optional[torch.Tensor],
                  sizes: dict[str, int], device: torch.device) -> Batch:
@@ -258,8 +277,11 @@ class IdentityStrategy:
         st = ctx.statement
         if isinstance(st, m.Logic):
             truth = ev.tensor(ev.ev(st)).reshape(-1)
-            truth = truth.expand(max(truth.shape[0], ev.scale.shape[0]))
-            excess = (~truth.bool()).to(torch.float64)
+            n = max(truth.shape[0], ev.scale.shape[0])
+            excess = (~truth.bool().expand(n)).to(torch.float64)
+            informative = informative_members(st, ev, n)
+            if informative is not None:  # vacuous members (no side holds) are no evidence
+                excess = torch.where(informative, excess, torch.full_like(excess, float("nan")))
             return excess, torch.full_like(excess, 0.5), 0.0
         values = [ev.ev(x) for x in st.operands]
         n = max([1] + [v for v in sizes.values() if isinstance(v, int)] +
@@ -377,3 +399,89 @@ def counterexample(res: Batch) -> dict[str, Any]:
 def sized_by_defines(ctx: Context) -> dict[str, int]:
     """No dims are fixed by default; defines (``let n = 256``) fix themselves."""
     return {}
+
+
+# ---------------------------------------------------------------- conditions
+def informative_members(st: m.Logic, ev: Evaluator, n: int) -> Optional[torch.Tensor]:
+    """Members that say something about ``a => b`` (a holds) or ``a <=> b`` (a side holds).
+
+    At random points an equation is almost never true, so ``x == 1 <=> y == 2`` would be
+    "true" everywhere for the wrong reason; only members where a side holds count.
+    """
+    if st.op not in ("<=>", "=>"):
+        return None
+    left = ev.tensor(ev.ev(st.args[0])).reshape(-1).bool().expand(n)
+    if st.op == "=>":
+        return left
+    right = ev.tensor(ev.ev(st.args[1])).reshape(-1).bool().expand(n)
+    return left | right
+
+
+def equation_bindings(ctx: Context) -> list[tuple[str, m.Expr]]:
+    """``name == expr`` sides of a condition whose name is a free, non-random scalar."""
+    st = ctx.statement
+    if not isinstance(st, m.Logic) or st.op not in ("<=>", "=>"):
+        return []
+    out = []
+    for side in st.args:
+        if not (isinstance(side, m.Compare) and side.ops == ("==",)):
+            continue
+        for name, other in ((side.operands[0], side.operands[1]), (side.operands[1], side.operands[0])):
+            info = ctx.checked.symbols.get(name.id) if isinstance(name, m.Name) else None
+            if info is None or info.role != "scalar" or info.random:
+                continue
+            if any(isinstance(x, m.Name) and x.id == name.id for x in walk_expr(other)):
+                continue
+            out.append((name.id, other))
+    return out
+
+
+def walk_expr(e: m.Expr):
+    from derive.semantics import walk
+
+    return walk(e)
+
+
+def on_equation_surfaces(ctx: Context, inst: Instance, mask: Optional[torch.Tensor],
+                         device: torch.device):
+    """Instances moved onto each equation side (``η := 1/(σ1² + σs²)``), keeping only members
+    that still satisfy the name's declared domain and the assumptions."""
+    for name, expr in equation_bindings(ctx):
+        env = dict(inst.env)
+        ev = Evaluator(env, device, torch.float64, ctx.checked)
+        try:
+            value = ev.tensor(ev.ev(expr))
+        except (LoweringError, RuntimeError, ValueError, ZeroDivisionError, OverflowError):
+            continue
+        if value.dim() > 1 or (value.dim() == 1 and value.shape[0] > 1
+                               and not isinstance(inst.env.get(name), torch.Tensor)):
+            continue
+        env[name] = value
+        moved = Instance(env, inst.sizes, inst.params)
+        check = Evaluator(env, device, torch.float64, ctx.checked)
+        try:
+            ok = holds(check, assumptions(ctx.checked) + domain_conditions(ctx, name))
+        except (LoweringError, RuntimeError, ValueError):
+            continue
+        ok_t = ok if isinstance(ok, torch.Tensor) else torch.tensor([bool(ok)])
+        ok_t = ok_t.reshape(-1).bool() & torch.isfinite(value.reshape(-1))
+        if mask is not None:
+            ok_t = ok_t & mask.reshape(-1).bool()
+        if not bool(ok_t.any()):
+            continue
+        yield moved, ok_t
+
+
+def domain_conditions(ctx: Context, name: str) -> list[m.Expr]:
+    """The declared bounds/interval of a scalar, as comparison expressions."""
+    info = ctx.checked.symbols[name]
+    spec = getattr(info.statement, "type", None)
+    if not isinstance(spec, m.ScalarType):
+        return []
+    me = m.Name(name)
+    conds: list[m.Expr] = [m.Compare((op,), (me, bound)) for op, bound in spec.bounds]
+    if spec.interval is not None:
+        iv = spec.interval
+        conds.append(m.Compare((">=" if iv.lo_closed else ">",), (me, iv.lo)))
+        conds.append(m.Compare(("<=" if iv.hi_closed else "<",), (me, iv.hi)))
+    return conds

@@ -71,6 +71,9 @@ def is_tensor(v: Value) -> bool:
     return isinstance(v, torch.Tensor)
 
 
+CONDITION_RTOL = 1e-9   # equations inside conditions hold up to this relative rounding
+CONDITION_ATOL = 1e-12
+
 class Evaluator:
     """Evaluate model expressions over a batched environment.
 
@@ -529,6 +532,12 @@ class Evaluator:
                ">=": torch.ge}
         if op == "≈":
             c = torch.isclose(a, b, rtol=1e-2, atol=1e-8)
+        elif op in ("==", "!=") and (a.is_floating_point() or b.is_floating_point()):
+            # An equation inside a condition is true up to rounding (≈ 1e-9 relative), so a
+            # point placed on it (η := 1/(σ1² + σs²)) satisfies it despite float error.
+            a, b = a.to(torch.float64), b.to(torch.float64)
+            c = torch.isclose(a, b, rtol=CONDITION_RTOL, atol=CONDITION_ATOL)
+            c = c if op == "==" else ~c
         elif op in fns:
             c = fns[op](a, b)
         else:
