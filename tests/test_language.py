@@ -274,3 +274,13 @@ def test_markdown_positions_are_lines_of_the_md(tmp_path):
     assert [c.id for c in loaded.claims] == ["md.good"]
     assert loaded.claims[0].pos.line == 6
     assert loaded.broken[0].diagnostics[0].line == 16
+
+
+def test_double_star_is_a_power_spelling():
+    a = load_ok("claim p\n  let x : real\n  show x ** 2 == x^2\n")[0]
+    s = a.claim.shows[0].statement
+    assert s.operands[0] == s.operands[1]
+
+
+def test_block_with_a_part_of_unknown_size_checks_without_crashing():
+    load_ok("claim b\n  let x : real\n  show [[x for i in 1..3]ᵀ] == [[x for i in 1..3]ᵀ]\n")
