@@ -404,3 +404,66 @@ def test_approximate_statements_are_proved_exactly_but_never_refuted_exactly():
     exact, close = outcomes(text)
     assert exact.verdict == Verdict.PROVED
     assert close is None or close.verdict != Verdict.REFUTED
+
+
+def test_large_non_polynomial_statements_fail_fast():
+    """Speculative work is bounded: a nested-tanh gradient identity over symbolic sizes
+    (nothing here can prove it; the numeric engine decides it) passes or is only
+    verified at small sizes within ~1.5 s, and an unsupported function (softmax) stops
+    the fixed-size strategy before any matrix is built."""
+    import time as _time
+    text = """claim bptt
+  let n : dim
+  let W, W1, W2, U : matrix[n, n]
+  let h0, x1, x2, b, w : vector[n]
+  let loss(A1, A2) = (w · tanh(A2 @ tanh(A1 @ h0 + U @ x1 + b) + U @ x2 + b))^2
+  show grad(loss(W, W), W) == (grad(loss(W1, W), W1) at (W1 = W)) + (grad(loss(W, W2), W2) at (W2 = W))
+"""
+    start = _time.perf_counter()
+    o = one(text)
+    assert _time.perf_counter() - start < 3.0
+    assert o is None or o.verdict == Verdict.VERIFIED
+    soft = """claim soft
+  let n, d : dim
+  let Q, K, V : matrix[n, d]
+  let Dg = diag(exp(Q @ Kᵀ) @ ones(n))
+  show inv(Dg) @ exp(Q @ Kᵀ) @ V == softmax(Q @ Kᵀ) @ V
+"""
+    start = _time.perf_counter()
+    loaded = load_text(soft)
+    checked, _ = check_claim(loaded.claims[0])
+    ctx = Context(checked, loaded.claims[0].shows[0], 0, Options())
+    assert ENGINE.decide(ctx) is None
+    assert _time.perf_counter() - start < 1.0
+    assert any("function softmax at fixed sizes" in n for n in ctx.notes)
+
+
+def test_within_swallows_only_its_own_budget():
+    import time as _time
+
+    from derive.symbolic.common import OutOfBudget, budget, within
+
+    def spin():
+        while True:
+            _time.sleep(0.001)
+    with time_limit(2):
+        assert within(0.05, spin, default="late") == "late"  # its own timer: the default
+        assert within(0.5, lambda: 7) == 7
+        with pytest.raises(OutOfBudget):  # the enclosing budget is nearer: not swallowed
+            with budget(0.05):
+                within(1.0, spin)
+
+
+def test_trigonometric_and_euler_identities_at_literal_sizes_are_proved_quickly():
+    import time as _time
+    text = """claim rope
+  let x1, x2, ω : real
+  let t : integer
+  let R = [cos(t * ω), -sin(t * ω); sin(t * ω), cos(t * ω)]
+  let y = R @ [x1, x2]
+  show y[1] + 1j * y[2] == exp(1j * t * ω) * (x1 + 1j * x2)
+"""
+    start = _time.perf_counter()
+    o = one(text)
+    assert o.verdict == Verdict.PROVED and o.strategy == "fixed-sizes"
+    assert _time.perf_counter() - start < 2.0

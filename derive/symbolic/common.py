@@ -63,12 +63,26 @@ def holds_at(conditions: Iterable[sp.Basic], point: dict) -> bool:
         if cond is sp.true or cond is True:
             continue
         try:
-            value = cond.subs(point)
+            value = at_point(cond, point)
         except (TypeError, ValueError, ZeroDivisionError):
             return False
         if value is not sp.true and value is not True:
             return False
     return True
+
+
+def at_point(expr: sp.Basic, point: dict) -> sp.Basic:
+    """``expr`` with every symbol of ``point`` replaced at once.
+
+    Where the point gives every free symbol a number, one ``xreplace`` rebuilds the
+    expression from numbers only; sequential ``subs`` would evaluate each partly
+    substituted Min/Max/Abs/relational with assumption queries first (the slow part).
+    """
+    if point and all(isinstance(k, sp.Symbol) for k in point) and \
+            all(getattr(v, "is_number", False) for v in point.values()) and \
+            expr.free_symbols <= set(point):
+        return expr.xreplace(point)
+    return expr.subs(point)
 
 
 def sample_points(lowering: Lowering, symbols: Iterable[sp.Symbol], rng: random.Random,
@@ -106,7 +120,12 @@ def sample_points(lowering: Lowering, symbols: Iterable[sp.Symbol], rng: random.
 
 
 def is_exact_zero(value: sp.Expr) -> Optional[bool]:
-    """Exact test of a number: True (zero), False (certainly nonzero), None (unknown)."""
+    """Exact test of a number: True (zero), False (certainly nonzero), None (unknown).
+
+    Callers act only on False (a counterexample), so a value that evaluates to within
+    1e-40 of zero is left unknown unless it is plainly 0: confirming it with
+    ``equals(0)`` runs ``simplify`` (seconds on trigonometric values) for nothing.
+    """
     value = sp.nsimplify(value) if isinstance(value, sp.Float) else value
     if value.is_Rational:
         return value == 0
@@ -119,7 +138,7 @@ def is_exact_zero(value: sp.Expr) -> Optional[bool]:
         return None
     if abs(complex(approx)) > 1e-40:
         return False
-    return True if value.equals(0) else None
+    return True if value.is_zero else None
 
 
 def value_at(expr: sp.Expr, point: dict) -> Optional[sp.Expr]:
@@ -198,12 +217,56 @@ def _poly_sign(e: sp.Expr) -> Optional[int]:
     return None
 
 
-def simplify_zero(expr: sp.Expr) -> bool:
-    """True when some cheap-to-expensive rewriting shows the expression is identically 0."""
+SIMPLIFY_S = 1.0      # the speculative rewriting (trigsimp, simplify) of one residual
+MAX_SIMPLIFY_OPS = 400  # residuals larger than this skip the general simplify
+
+
+def is_rational_function(expr: sp.Expr) -> bool:
+    """Built from symbols and numbers by + − × and integer powers only (no functions,
+    no roots): ``cancel`` then decides identical vanishing exactly."""
+    for node in sp.preorder_traversal(expr):
+        if node.is_Symbol or node.is_Rational or node is sp.I or node.is_Add or node.is_Mul:
+            continue
+        if node.is_Pow and node.exp.is_Integer:
+            continue
+        return False
+    return True
+
+
+def _rewrite_exp(e: sp.Expr) -> sp.Expr:
+    """exp(iθ) as cos θ + i sin θ (Euler), then angle sums expanded."""
+    if not (e.has(sp.exp) and e.has(sp.I)):
+        return e
+    e = e.replace(lambda x: isinstance(x, sp.exp) and x.args[0].has(sp.I),
+                  lambda x: x.rewrite(sp.cos))
+    return sp.expand(sp.expand_trig(e))
+
+
+def simplify_zero(expr: sp.Expr, budget_s: float = SIMPLIFY_S) -> bool:
+    """True when some cheap-to-expensive rewriting shows the expression is identically 0.
+
+    A rational function is settled by ``cancel`` alone.  Otherwise the cheap rewritings
+    run first; the expensive ones (trigonometric and general simplification) share
+    ``budget_s`` seconds, and ``simplify`` is skipped for very large residuals — the
+    numeric engine decides what this cannot.
+    """
     if expr == 0:
         return True
-    for step in (sp.cancel, sp.expand, lambda e: sp.cancel(sp.expand(e)), sp.trigsimp,
-                 sp.powsimp, sp.simplify):
+    try:
+        if is_rational_function(expr):
+            return sp.cancel(expr) == 0
+    except (TypeError, ValueError, NotImplementedError, sp.PolynomialError):
+        pass
+    cheap = (sp.cancel, sp.expand, lambda e: sp.cancel(sp.expand(e)), sp.powsimp,
+             lambda e: sp.expand(sp.expand_trig(e)), _rewrite_exp)
+    if _any_zero(expr, cheap):
+        return True
+    costly = [sp.trigsimp] + ([sp.simplify] if sp.count_ops(expr) <= MAX_SIMPLIFY_OPS else [])
+    return bool(within(budget_s, _any_zero, expr, costly, default=False))
+
+
+def _any_zero(expr: sp.Expr, steps) -> bool:
+    for step in steps:
         try:
             out = step(expr)
         except (TypeError, ValueError, NotImplementedError, sp.PolynomialError):
@@ -248,30 +311,29 @@ class OutOfBudget(Exception):
     """One strategy used up its share of the statement's time limit (it then passes)."""
 
 
-def _out_of_budget(signum, frame):  # noqa: ARG001
-    raise OutOfBudget()
-
-
 @contextmanager
-def budget(seconds: float) -> Iterator[None]:
+def budget(seconds: float, token: object = None) -> Iterator[None]:
     """Give the enclosed work at most ``seconds`` of the statement's time limit.
 
-    Nests inside :func:`derive.decide.time_limit`: the outer timer is paused and
-    re-armed with what is left afterwards, and when the outer limit is the nearer one
-    the outer ``TimeLimit`` is raised, never swallowed.
+    Nests inside :func:`derive.decide.time_limit` and inside another ``budget``: the
+    outer timer is paused and re-armed with what is left afterwards, and when the outer
+    limit is the nearer one the outer exception is raised, never swallowed.  The
+    ``OutOfBudget`` raised here carries ``token`` (see :func:`within`).
     """
     if seconds <= 0 or not hasattr(signal, "setitimer") or \
             threading.current_thread() is not threading.main_thread():
         yield
         return
-    from derive.decide import TimeLimit
     outer_handler = signal.getsignal(signal.SIGALRM)
     outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
     if outer_left and outer_left <= seconds:
         yield  # the outer limit comes first: let it fire as usual
         return
+
+    def expired(signum, frame):  # noqa: ARG001
+        raise OutOfBudget(token)
     start = time.monotonic()
-    signal.signal(signal.SIGALRM, _out_of_budget)
+    signal.signal(signal.SIGALRM, expired)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
@@ -281,8 +343,28 @@ def budget(seconds: float) -> Iterator[None]:
         if outer_left:
             left = outer_left - (time.monotonic() - start)
             if left <= 0:
+                if callable(outer_handler):
+                    outer_handler(signal.SIGALRM, None)  # raises the outer limit's exception
+                from derive.decide import TimeLimit
                 raise TimeLimit()
             signal.setitimer(signal.ITIMER_REAL, left)
+
+
+def within(seconds: float, fn, *args, default=None, **kwargs):
+    """``fn(*args, **kwargs)`` given at most ``seconds``; ``default`` when they run out.
+
+    For speculative work inside a strategy (a fallback rewriting, a refutation search):
+    only this call's own timer is swallowed — an enclosing budget or the statement's
+    time limit that expires first still propagates.
+    """
+    token = object()
+    try:
+        with budget(seconds, token):
+            return fn(*args, **kwargs)
+    except OutOfBudget as exc:
+        if exc.args and exc.args[0] is token:
+            return default
+        raise
 
 
 def as_sympy(value) -> sp.Expr:

@@ -31,6 +31,7 @@ class Explicit:
         self.dims = dims            # dim Symbol -> int
         self.values = values or {}  # name -> Matrix or scalar (overrides entry symbols)
         self.tensors: dict[str, sp.Matrix] = {}
+        self.defined: dict[str, Value] = {}  # values of ``let`` definitions, evaluated once
 
     # ------------------------------------------------------------ names
     def size(self, d) -> int:
@@ -96,7 +97,11 @@ class Explicit:
         if info.role in ("dim", "sweep"):
             return sp.Integer(self.size(self.low.symbols[e.id]))
         if info.role == "define" and len(info.statement.names) == 1:
-            return self.ev(info.statement.value, env)
+            if env:
+                return self.ev(info.statement.value, env)
+            if e.id not in self.defined:  # X8 = [I, A, …, A^7] used twice is built once
+                self.defined[e.id] = self.ev(info.statement.value, env)
+            return self.defined[e.id]
         if info.role in ("scalar", "index", "seq_index"):
             sym = self.low.symbols[e.id]
             return self.dims.get(sym, sym)
@@ -114,12 +119,13 @@ class Explicit:
         new = {name: self.ev(value, env) for name, value in e.bindings}
         if any(name in env for name in new):
             raise Unsupported("substituting a bound name")
-        saved = dict(self.values)
+        saved, defined = dict(self.values), self.defined
         self.values.update(new)
+        self.defined = {}  # definitions depend on the substituted names
         try:
             return self.ev(e.expr, env)
         finally:
-            self.values = saved
+            self.values, self.defined = saved, defined
 
     def e_BinOp(self, e: m.BinOp, env: dict) -> Value:
         a, b = self.ev(e.left, env), self.ev(e.right, env)
@@ -194,7 +200,13 @@ class Explicit:
             return sp.Matrix(rows)
         blocks = [[x if isinstance(x, sp.MatrixBase) else sp.Matrix([[x]]) for x in row]
                   for row in rows]
-        return sp.BlockMatrix(blocks).as_explicit()
+        for row in blocks:
+            if len({b.shape[0] for b in row}) != 1:
+                raise ValueError("blocks of one row differ in height")
+        stacked = [sp.Matrix.hstack(*row) for row in blocks]
+        if len({r.shape[1] for r in stacked}) != 1:
+            raise ValueError("block rows differ in width")
+        return sp.Matrix.vstack(*stacked)  # explicit at once: BlockMatrix.as_explicit is slow
 
     def e_Call(self, e: m.Call, env: dict) -> Value:
         f = e.func
@@ -291,12 +303,16 @@ class Explicit:
         if not isinstance(target, m.Name):
             raise Unsupported("gradient with respect to an expression")
         given = self.values.pop(target.id, None)  # differentiate symbolically, then instantiate
+        defined = self.defined
+        if given is not None:
+            self.defined = {}  # definitions evaluated with the given value do not apply
         try:
             f = self.ev(e.args[0], env)
             x = self.ev(target, env)
         finally:
             if given is not None:
                 self.values[target.id] = given
+                self.defined = defined
         out = self._diff(f, x)
         if given is None:
             return out
@@ -346,6 +362,38 @@ class Explicit:
             (x[i * s + a, j * s + b] * w[a, b] for a in range(w.shape[0]) for b in range(w.shape[1])),
             sp.Integer(0)))
         return out.T if one_d else out
+
+
+FUNCTIONS = frozenset(_ELEMENTWISE) | {
+    "grad", "sum", "prod", "mean", "trace", "det", "inv", "I", "zeros", "ones", "dot", "outer",
+    "diag", "norm", "max", "min", "conv"}
+
+
+def unsupported_function(low: Lowering, e: m.Expr) -> Optional[str]:
+    """The first function that :class:`Explicit` cannot evaluate in ``e`` or in the
+    definitions it uses, else None: a cheap check before any matrix is built."""
+    from derive.semantics import walk
+    seen: set = set()
+    todo = [e]
+    while todo:
+        for node in walk(todo.pop()):
+            if isinstance(node, m.Call) and node.func not in FUNCTIONS:
+                info = low.info(node.func)
+                if info is None or info.role != "funcdef":
+                    return node.func
+                if node.func not in seen:
+                    seen.add(node.func)
+                    todo.append(info.statement.body)
+            elif isinstance(node, m.Name) and node.id not in seen:
+                seen.add(node.id)
+                info = low.info(node.id)
+                if info is not None and info.role in ("define", "funcdef") and \
+                        info.statement is not None:
+                    body = getattr(info.statement, "value", None) or \
+                        getattr(info.statement, "body", None)
+                    if body is not None:
+                        todo.append(body)
+    return None
 
 
 def _unbox(v: Value) -> Value:

@@ -15,7 +15,8 @@ import sympy as sp
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
-from derive.symbolic.common import holds_at, proved, refuted, rng_for, sample_points, show, sign_of
+from derive.symbolic.common import (at_point, holds_at, proved, refuted, rng_for, sample_points,
+                                    show, sign_of, within)
 from derive.symbolic.intervals import (Undecided, contained, describe, intersect, pieces,
                                        point_in, same, truth_set)
 from derive.symbolic.lower import Unsupported, lowering
@@ -23,6 +24,7 @@ from derive.symbolic.strategies.scalar_identity import plain
 
 NAME = "conditions"
 POINTS = 8
+GUIDED_S = 0.75  # the solver-guided counterexample search, after the proof failed
 _INEQ = {"<", "<=", ">", ">=", "!="}
 
 
@@ -56,7 +58,7 @@ class Conditions:
         outcome = self.prove(ctx, st, claim, free)
         if outcome is not None:
             return outcome
-        bad = self.guided(ctx, claim, free)
+        bad = within(GUIDED_S, self.guided, ctx, claim, free)
         if bad is not None:
             return refuted(f"false at {_fmt(bad)}", NAME, counterexample=show(bad))
         return None
@@ -151,7 +153,7 @@ def _negate(claim: sp.Basic) -> sp.Basic:
 
 def _false_at(claim: sp.Basic, point: dict) -> bool:
     try:
-        value = claim.subs(point)
+        value = at_point(claim, point)
     except (TypeError, ValueError, ZeroDivisionError):
         return False
     return value is sp.false

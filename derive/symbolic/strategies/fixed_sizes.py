@@ -19,15 +19,18 @@ from derive.symbolic.common import as_sympy
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
-from derive.symbolic.common import (draw, holds_at, is_equality, is_exact_zero, proved, refuted,
-                                    rng_for, simplify_zero, verified)
-from derive.symbolic.explicit import Explicit
+from derive.symbolic.common import (draw, holds_at, is_equality, is_exact_zero,
+                                    is_rational_function, proved, refuted, rng_for,
+                                    simplify_zero, verified, within)
+from derive.symbolic.explicit import Explicit, unsupported_function
 from derive.symbolic.lower import Lowering, Unsupported, lowering
 from derive.semantics import walk
 
 NAME = "fixed-sizes"
 MAX_COMBOS = 5
 POINTS = 3
+SEARCH_S = 0.75  # the exact-rational counterexample search, all sizes together
+EXPAND_S = 0.5   # entrywise expansion when sizes are symbolic (a "verified", never a proof)
 _SAMPLEABLE = {"invertible", "symmetric", "diagonal", "full_rank", "nonzero"}
 
 
@@ -54,15 +57,42 @@ class FixedSizes:
         if not is_equality(st) or not plain_tensor(ctx, st):
             return None
         low = lowering(ctx.checked)
+        missing = unsupported_function(low, st)
+        if missing is not None:  # fail fast: the first evaluation would hit it anyway
+            ctx.notes.append(f"{NAME}: function {missing} at fixed sizes")
+            return None
         dims = relevant_dims(ctx, low, st)
         heavy = any(isinstance(x, m.Call) and x.func in ("inv", "det", "pinv") for x in walk(st))
         combos = size_combos(low, dims, top=3 if heavy else 4) if dims else [{}]
         rng = rng_for(ctx, NAME)
-        tried = []
+        bad = within(SEARCH_S, self.search, ctx, low, st, combos, rng)
+        if bad is not None:
+            return bad
+        tried: list = []
+        if dims:  # speculative: the numeric engine checks these sizes and more anyway
+            within(EXPAND_S, self.expand, ctx, low, st, combos, heavy, tried)
+        else:     # literal sizes: an entrywise proof is the general proof
+            self.expand(ctx, low, st, combos, heavy, tried)
+        if not tried or tried[-1] is None:
+            return None
+        if not dims:
+            return proved("equal entry by entry (all sizes are fixed)", NAME, general=True,
+                          residual="0")
+        sizes = [{str(k): int(v) for k, v in c.items()} for c in tried]
+        top = ", ".join(f"{d} ≤ {max(int(c[d]) for c in tried)}" for d in dims)
+        return verified(f"holds for {top} (entrywise at {len(tried)} fixed sizes; "
+                        f"no general proof)", NAME, general=False, sizes=sizes)
+
+    def search(self, ctx, low, st, combos, rng: random.Random) -> Optional[Outcome]:
         for combo in combos:
             bad = self.counterexample(ctx, low, st, combo, rng)
             if bad is not None:
                 return bad
+        return None
+
+    def expand(self, ctx, low, st, combos, heavy: bool, tried: list) -> None:
+        """Entrywise lhs − rhs with symbolic entries at each size; the sizes where every
+        entry vanishes are appended to ``tried`` (None appended on a nonzero entry)."""
         for combo in combos:
             if heavy and any(v > 2 for v in combo.values()):
                 continue  # symbolic inverses beyond 2×2 blow up; the numeric check covered them
@@ -75,17 +105,9 @@ class FixedSizes:
                 continue
             entries = list(diff) if isinstance(diff, sp.MatrixBase) else [diff]
             if not all(_zero(x) for x in entries):
-                return None
+                tried.append(None)
+                return
             tried.append(combo)
-        if not tried:
-            return None
-        if not dims:
-            return proved("equal entry by entry (all sizes are fixed)", NAME, general=True,
-                          residual="0")
-        sizes = [{str(k): int(v) for k, v in c.items()} for c in tried]
-        top = ", ".join(f"{d} ≤ {max(int(c[d]) for c in tried)}" for d in dims)
-        return verified(f"holds for {top} (entrywise at {len(tried)} fixed sizes; "
-                        f"no general proof)", NAME, general=False, sizes=sizes)
 
     def counterexample(self, ctx, low, st, combo, rng: random.Random) -> Optional[Outcome]:
         """Exact rational instances at one size; a nonzero entry of lhs − rhs refutes."""
@@ -95,7 +117,10 @@ class FixedSizes:
         scalars = [s for n, s in low.symbols.items()
                    if ctx.checked.symbols[n].role == "scalar" and s not in combo]
         shaper = Explicit(low, combo)
+        evaluated = 0
         for _ in range(POINTS * 4):
+            if evaluated >= POINTS:
+                break
             values = {}
             try:
                 for n in names:
@@ -116,6 +141,7 @@ class FixedSizes:
                 return None
             except (ValueError, sp.NonSquareMatrixError, ZeroDivisionError):
                 continue
+            evaluated += 1
             entries = list(diff) if isinstance(diff, sp.MatrixBase) else [diff]
             for x in entries:
                 if x.free_symbols or x.has(sp.zoo, sp.nan):
@@ -199,13 +225,17 @@ def plain_tensor(ctx: Context, st: m.Expr) -> bool:
 
 
 def _zero(x: sp.Expr) -> bool:
-    """Identically zero: expansion settles polynomials; other entries get the full chain."""
-    x = sp.expand(x)
+    """Identically zero: expansion settles polynomials, ``cancel`` rational functions
+    (never ``expand`` first: expanding over a common denominator blows up); other
+    entries get the budgeted chain of :func:`simplify_zero`."""
     if x == 0:
         return True
-    if x.is_polynomial() and not x.has(sp.Pow):
-        return False
-    return simplify_zero(x)
+    if is_rational_function(x):
+        if not any(p.is_Pow and p.exp.is_negative for p in sp.preorder_traversal(x)):
+            return sp.expand(x) == 0
+        return sp.cancel(sp.together(x)) == 0
+    x = sp.expand(x)
+    return x == 0 or simplify_zero(x)
 
 
 def _difference(ex: Explicit, st: m.Compare):
