@@ -3,7 +3,8 @@
 For every claim that derive proves or verifies, small mutants are built on the typed model
 (frozen dataclasses, changed with :func:`dataclasses.replace`; no text is edited or
 evaluated): a constant doubled or shifted by one, an exponent ±1, a transpose dropped, a
-sign flipped (unary minus dropped, ``+``/``-`` exchanged), ``<``/``>`` (and ``<=``/``>=``)
+sign flipped (inside ``time[…]``/``flops[…]``/``memory[…]`` only the ``@`` swap, since
+values there change no cost) (unary minus dropped, ``+``/``-`` exchanged), ``<``/``>`` (and ``<=``/``>=``)
 swapped, the operands of ``@`` swapped.  Each mutant that still passes the semantic pass is
 decided like any claim; it is *killed* when derive refutes it (or the engines disagree on
 it).  The report gives the kill rate per claim and overall, and each survivor with why it
@@ -191,8 +192,14 @@ def sites(claim: m.Claim) -> list[Site]:
             else:
                 targets = [((key,), root)]
             for prefix, expr in targets:
+                costed = {id(n) for _, c in nodes_with_paths(expr) if isinstance(c, m.Cost)
+                          for _, n in nodes_with_paths(c.arg)}
                 for path, node in nodes_with_paths(expr):
                     for kind, text, new in node_mutants(node):
+                        if id(node) in costed and kind != "swap":
+                            # inside time[…]/flops[…]/memory[…] a constant, sign or exponent
+                            # of an entry changes no cost: an equivalent mutant by design
+                            continue
                         out.append(Site(k, prefix + path, kind, text, new, node))
     unique, seen = [], set()
     for site in out:  # e.g. 'exponent 4 + 1' and 'constant 4 shifted by +1' are one mutant

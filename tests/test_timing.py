@@ -111,6 +111,52 @@ def test_noise_band_rule():
     assert speedup_verdict([x / 4 for x in (2.0, 2.1, 1.9, 2.0, 2.0)], 4.0, 0)[0] is False
 
 
+def test_interim_looks_need_the_margin():
+    # an interim look (margin 1.25) stops only far from the boundary; the last look does not
+    clear = [2.0, 2.1, 1.9, 2.05, 1.95]
+    near = [1.4, 1.45, 1.38, 1.42, 1.41]                     # a 1.4× speed-up: true, not far
+    assert speedup_verdict(clear, 1.0, 0, 0.983, 1.25)[0] is True
+    assert speedup_verdict(near, 1.0, 0)[0] is True
+    assert speedup_verdict(near, 1.0, 0, 0.983, 1.25)[0] is None
+    assert speedup_verdict([0.5, 0.52, 0.48, 0.5, 0.51], 1.0, 0, 0.983, 1.25)[0] is False
+
+
+def test_rounds_stop_only_at_planned_looks(monkeypatch):
+    from derive.timing import measure
+
+    monkeypatch.setattr(measure, "STABLE_ROUNDS", 100)  # no stop for steadiness here
+    asked = []
+
+    def decided(samples):
+        asked.append(len(samples[0]))
+        return len(samples[0]) >= measure.LOOK_ROUNDS[-1]
+
+    rounds = measure.measure_rounds([lambda: sum(range(2000)), lambda: sum(range(4000))],
+                                    budget_s=0.5, min_rounds=3, max_rounds=15,
+                                    min_sample_s=1e-3, decided=decided)
+    assert asked == list(measure.LOOK_ROUNDS)       # asked at the planned rounds only
+    assert rounds.rounds == measure.LOOK_ROUNDS[-1]  # and stopped at the look that said so
+
+
+def test_monte_carlo_margin_and_bonferroni_level():
+    from derive.timing.verdicts import growth_rule
+
+    points = [{"n": n} for n in (64, 128, 256, 512)]
+    bounds = [float(n) for n in (64, 128, 256, 512)]
+    rng = torch.Generator().manual_seed(0)
+    # grows as n^1.125: within the ±0.15 band, but not by the first look's margin
+    samples = [[n ** 1.125 * float(1 + 0.01 * torch.randn(1, generator=rng)) for _ in range(8)]
+               for n in (64, 128, 256, 512)]
+    values = [stats.median(s) for s in samples]
+    plain, _ = growth_rule(["n"], points, values, bounds, False, "values", {}, samples, 0, 0.975)
+    padded, _ = growth_rule(["n"], points, values, bounds, False, "values", {}, samples, 0, 0.975,
+                            0.075)
+    assert plain == Verdict.VERIFIED and padded == Verdict.INCONCLUSIVE
+    wide = stats.fit_exponents([[p["n"]] for p in points], values, samples, 0, 0.99)
+    narrow = stats.fit_exponents([[p["n"]] for p in points], values, samples, 0, 0.5)
+    assert wide.lo[0] <= narrow.lo[0] <= narrow.hi[0] <= wide.hi[0]
+
+
 # ----------------------------------------------------------------- Newton–Schulz rewrite
 NS = """
 claim ns.faster "the Wᵀ-side form wins when d_out ≫ d_in"
@@ -403,6 +449,7 @@ def test_growth_of_formulas_and_random_quantities():
     mc = res["values.monte_carlo"][1][0]["evidence"]
     assert "Monte-Carlo" in mc["decided_by"]
     assert abs(mc["fitted_exponent"]["d1"]["exponent"] - 1) < 0.15
+    assert mc["looks"] in (1, 2) and "Bonferroni" in mc["decided_by"]
     assert res["values.monte_carlo.wrong"][0] == Verdict.REFUTED      # it grows as √d₁
 
 

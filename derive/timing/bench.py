@@ -206,8 +206,11 @@ class Bench:
         return _TIMES.get(self._claim_key + (expr, point_key(point)))
 
     def time_rounds(self, exprs: Sequence[m.Expr], point: dict[str, int], budget_s: float,
-                    max_rounds: int, min_rounds: int = 5) -> measure.Rounds:
-        """Interleaved randomized rounds of all ``exprs`` at one point."""
+                    max_rounds: int, min_rounds: int = 5,
+                    decided: Optional[Callable[[list[list[float]]], bool]] = None
+                    ) -> measure.Rounds:
+        """Interleaved randomized rounds of all ``exprs`` at one point (``decided``: an
+        early-stopping rule asked at the planned looks of :func:`measure.measure_rounds`)."""
         fns = [self.thunk(e, point, exprs) for e in exprs]
         prior = []
         for e in exprs:
@@ -221,7 +224,7 @@ class Bench:
         try:
             rounds = measure.measure_rounds(fns, device=self.device, budget_s=budget_s,
                                             min_rounds=min_rounds, max_rounds=max_rounds,
-                                            seed=seed, prior_s=prior)
+                                            seed=seed, prior_s=prior, decided=decided)
         except (LoweringError, RuntimeError, ValueError) as exc:
             raise CannotMeasure(f"cannot run the computation: {exc}") from exc
         for e, samples in zip(exprs, rounds.samples):

@@ -28,6 +28,7 @@ in ``defaulted`` so the evidence says where the rule was guessed.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -250,6 +251,13 @@ class CountResult:
 class CostMode(TorchDispatchMode):
     """Charge every ATen call by the counting rule and track live bytes it allocates."""
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # Nothing is compiled under this mode: without the default "skip Dynamo" wrapper
+        # the first count does not import torch._dynamo (≈0.8 s per process) and every
+        # dispatched call saves the wrapper's frame.
+        return False
+
     def __init__(self) -> None:
         super().__init__()
         self.flops = 0
@@ -273,6 +281,8 @@ class CostMode(TorchDispatchMode):
         for t in _tensors((out,)):
             self.live.track(t, inputs)
         return out
+
+
 
 
 def count(fn: Callable[[], Any]) -> CountResult:

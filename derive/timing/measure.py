@@ -32,6 +32,7 @@ HEAVY_MIN_ROUNDS = 3  # rounds at least, when one round lasts longer than HEAVY_
 MIN_HARD_CAP_S = 3.0  # the minimum rounds may always use this much
 STABLE_ROUNDS = 3   # stop early after this many rounds if every function is steady:
 STABLE_SPREAD = 1.15  # max/min of its samples at most this
+LOOK_ROUNDS = (5, 10)  # pre-planned interim looks of a caller's stopping rule (then the end)
 
 
 class TooSlow(Exception):
@@ -116,12 +117,17 @@ def measure_rounds(fns: Sequence[Callable[[], Any]], *, device: str = "cpu", bud
                    min_rounds: int = 5, max_rounds: int = 15, warmup_s: float = 0.05,
                    min_sample_s: float = 2e-3, seed: int = 0,
                    max_budget_factor: float = 3.0,
-                   prior_s: Optional[Sequence[float]] = None) -> Rounds:
+                   prior_s: Optional[Sequence[float]] = None,
+                   decided: Optional[Callable[[list[list[float]]], bool]] = None) -> Rounds:
     """Time every function of ``fns`` in interleaved randomized rounds within ``budget_s``.
 
     ``prior_s`` are durations of runs already made (the counting run): a function whose
     prior run lasted at least ``warmup_s`` counts as warm.  Raises :class:`TooSlow` if
     even ``min_rounds`` rounds would exceed ``max_budget_factor × budget_s``.
+
+    ``decided`` (optional) is a caller's sequential stopping rule: it is asked only at the
+    pre-planned rounds of ``LOOK_ROUNDS`` (so its error can be split over a fixed number
+    of looks) and the rounds stop when it answers True.
     """
     rng = np.random.default_rng(seed)
     cuda = device.startswith("cuda")
@@ -170,6 +176,9 @@ def measure_rounds(fns: Sequence[Callable[[], Any]], *, device: str = "cpu", bud
             if r + 1 >= STABLE_ROUNDS and r + 1 < rounds and all(
                     max(s) <= STABLE_SPREAD * min(s) for s in samples):
                 break  # every function is already steady to within STABLE_SPREAD
+            if decided is not None and r + 1 in LOOK_ROUNDS and r + 1 < rounds and \
+                    decided(samples):
+                break  # the caller's rule is settled with its margin at a planned look
     short = [cuda and float(np.median(s)) < MIN_GPU_KERNEL_S for s in samples]
     return Rounds(samples, inner, warm, device, threads, short)
 

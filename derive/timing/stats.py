@@ -14,6 +14,7 @@ CONFIDENCE = 0.95        # two-sided bootstrap intervals
 BOOTSTRAP = 2000          # resamples
 NOISE_BAND = 1.3          # a speed-up must be at least this large (unless the claim states more)
 EXPONENT_TOL = 0.15       # |fitted − claimed| exponent accepted for Θ over the sweep
+FIT_RESAMPLES = 400       # bootstrap resamples of an exponent fit
 
 
 def median(xs: Sequence[float]) -> float:
@@ -65,11 +66,14 @@ def _lstsq(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def fit_exponents(points: Sequence[Sequence[float]], values: Sequence[float],
-                  samples: Optional[Sequence[Sequence[float]]] = None, seed: int = 0) -> Fit:
+                  samples: Optional[Sequence[Sequence[float]]] = None, seed: int = 0,
+                  confidence: float = CONFIDENCE) -> Fit:
     """Fit exponents of ``values`` against the sizes in ``points`` (one row per point).
 
     ``samples`` (optional, one list per point) gives repeated measurements: the interval
     then comes from resampling them; exact counts get a zero-width interval.
+    ``confidence`` is the two-sided level of that interval (lower it per look, Bonferroni,
+    when a sequential rule looks more than once).
     """
     X = np.log(np.asarray(points, dtype=float))
     if X.ndim == 1:
@@ -80,13 +84,16 @@ def fit_exponents(points: Sequence[Sequence[float]], values: Sequence[float],
     if samples is not None and all(len(s) > 1 for s in samples):
         rng = np.random.default_rng(seed)
         logs = [np.log(np.asarray(s, dtype=float)) for s in samples]
-        boots = []
-        for _ in range(400):
-            yb = np.array([np.median(s[rng.integers(0, len(s), len(s))]) for s in logs])
-            boots.append(_lstsq(X, yb))
-        b = np.asarray(boots)
-        lo = np.percentile(b, 50 * (1 - CONFIDENCE), axis=0)
-        hi = np.percentile(b, 100 - 50 * (1 - CONFIDENCE), axis=0)
+        # one design matrix for every resample: the bootstrap is a single lstsq
+        yb = np.empty((len(logs), FIT_RESAMPLES))
+        for i, s in enumerate(logs):
+            idx = rng.integers(0, len(s), size=(FIT_RESAMPLES, len(s)))
+            yb[i] = np.median(s[idx], axis=1)
+        A = np.column_stack([np.ones(len(X)), X])
+        coef, *_ = np.linalg.lstsq(A, yb, rcond=None)
+        b = coef[1:].T
+        lo = np.percentile(b, 50 * (1 - confidence), axis=0)
+        hi = np.percentile(b, 100 - 50 * (1 - confidence), axis=0)
     local = []
     for k in range(X.shape[1]):
         others_max = np.all(np.delete(X, k, axis=1) == np.delete(X, k, axis=1).max(axis=0), axis=1) \

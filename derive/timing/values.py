@@ -11,6 +11,14 @@ also decides the growth of plain quantities over the sweep:
   per chunk (its typical size).  The chunks give a bootstrap interval of the exponent.
 
 The growth rule is the one of :func:`derive.timing.verdicts.growth_rule`.
+
+Monte Carlo is **sequential with two pre-planned looks** (group-sequential, Bonferroni):
+each look's interval is at level ``1 − (1 − CONFIDENCE) / LOOKS``, so the chance that
+either look errs is at most ``1 − CONFIDENCE`` whatever the stopping.  The first look
+spends ``LOOK1_BUDGET_S``; it decides only when its interval clears the rule's band by
+``LOOK1_MARGIN × tol`` (a wide margin).  Otherwise the second look draws a fresh, full
+``MC_BUDGET_S`` set of chunks and decides as before.  Draws and arithmetic are float32
+(float64 again if float32 gives a zero or non-finite estimate).
 """
 from __future__ import annotations
 
@@ -37,6 +45,10 @@ MC_BUDGET_S = 1.5          # seconds of Monte Carlo per statement (a target)
 CHUNK_ELEMENTS = 1 << 21   # random entries per chunk, at most
 MAX_CHUNK = 512
 MIN_CHUNK = 16
+LOOKS = 2                  # pre-planned looks of the sequential Monte-Carlo rule
+LOOK1_BUDGET_S = 0.5       # seconds of the first look per statement (a target)
+LOOK1_MARGIN = 0.5         # × EXPONENT_TOL: the first look decides only with this margin
+MC_DTYPE = torch.float32
 
 
 def is_random(checked, e: m.Expr) -> bool:
@@ -97,32 +109,52 @@ def decide_value_growth(ctx: Context, lhs: m.Expr, bound: m.Expr, big_o: bool,
         return Outcome(Verdict.INCONCLUSIVE, ENGINE, strategy, "a growth claim needs a sweep with "
                        "at least two sizes ('let n in [64, 128, 256]')", evidence)
     random = is_random(checked, lhs)
-    values, bounds, samples, table = [], [], [], []
     names = reachable(checked, [lhs])
-    try:
-        with pinned_threads("cpu"):
-            _evaluate_grid(ctx, lhs, bound, grid, random, names, values, bounds, samples, table)
-    except (SizeError, LoweringError, RuntimeError, ValueError, TypeError, IndexError) as exc:
-        return Outcome(Verdict.INCONCLUSIVE, ENGINE, strategy,
-                       f"cannot evaluate the quantity over the sweep: {exc}", evidence)
     has_stat = any(isinstance(n, m.Stat) for n in walk(lhs))
-    how = ("exact values (a formula of sizes, or the lowering on deterministic inputs)"
-           if not random else f"Monte-Carlo estimates ({CHUNKS} chunks per size; "
-           f"{'the statistic per chunk' if has_stat else 'median |value| per chunk'})")
-    evidence.update({"decided_by": how, "sweep": sizes_seen, "grid_notes": grid.notes,
-                     "table": table, "seed": ctx.options.seed})
-    if any(not (v > 0) or not math.isfinite(v) for v in values) or any(b <= 0 for b in bounds):
-        return Outcome(Verdict.INCONCLUSIVE, ENGINE, strategy, "the quantity or the bound is zero "
-                       "or not finite at some size; its growth exponent is undefined", evidence)
-    if samples and any(min(s) <= 0 for s in samples):
-        samples = [[max(x, 1e-300) for x in s] for s in samples]
-    verdict, summary = growth_rule(gvars, grid.points, values, bounds, big_o, "values", evidence,
-                                   samples or None, ctx.options.seed)
-    return Outcome(verdict, ENGINE, strategy, summary, evidence)
+    looks = [(LOOK1_BUDGET_S, "look1", LOOK1_MARGIN * stats.EXPONENT_TOL),
+             (MC_BUDGET_S, "", 0.0)] if random else [(0.0, "", 0.0)]
+    level = 1 - (1 - stats.CONFIDENCE) / LOOKS
+    for look, (budget, tag, pad) in enumerate(looks, 1):
+        values, bounds, samples, table = [], [], [], []
+        try:
+            with pinned_threads("cpu"):
+                _evaluate_grid(ctx, lhs, bound, grid, random, names, values, bounds, samples,
+                               table, budget, tag)
+        except (SizeError, LoweringError, RuntimeError, ValueError, TypeError, IndexError) as exc:
+            return Outcome(Verdict.INCONCLUSIVE, ENGINE, strategy,
+                           f"cannot evaluate the quantity over the sweep: {exc}", evidence)
+        how = ("exact values (a formula of sizes, or the lowering on deterministic inputs)"
+               if not random else f"Monte-Carlo estimates (look {look} of {LOOKS}: "
+               f"{min(len(s) for s in samples)}–{max(len(s) for s in samples)} chunks per size, "
+               f"{'the statistic per chunk' if has_stat else 'median |value| per chunk'}; "
+               f"{level * 100:g}% interval per look, Bonferroni over {LOOKS} looks)")
+        evidence.update({"decided_by": how, "sweep": sizes_seen, "grid_notes": grid.notes,
+                         "table": table, "seed": ctx.options.seed})
+        if any(not (v > 0) or not math.isfinite(v) for v in values) or any(b <= 0 for b in bounds):
+            return Outcome(Verdict.INCONCLUSIVE, ENGINE, strategy, "the quantity or the bound is "
+                           "zero or not finite at some size; its growth exponent is undefined",
+                           evidence)
+        if samples and any(min(s) <= 0 for s in samples):
+            samples = [[max(x, 1e-300) for x in s] for s in samples]
+        if not random:
+            verdict, summary = growth_rule(gvars, grid.points, values, bounds, big_o, "values",
+                                           evidence, None, ctx.options.seed)
+            return Outcome(verdict, ENGINE, strategy, summary, evidence)
+        if pad:
+            early, _ = growth_rule(gvars, grid.points, values, bounds, big_o, "values", {},
+                                   samples, ctx.options.seed, level, pad)
+            if early not in (Verdict.VERIFIED, Verdict.REFUTED):
+                continue  # not clear with the margin: the second look decides
+        verdict, summary = growth_rule(gvars, grid.points, values, bounds, big_o, "values",
+                                       evidence, samples, ctx.options.seed, level)
+        evidence["looks"] = look
+        return Outcome(verdict, ENGINE, strategy, summary, evidence)
+    raise AssertionError("unreachable: the last look always decides")
 
 
 def _evaluate_grid(ctx: Context, lhs: m.Expr, bound: m.Expr, grid, random: bool, names: set[str],
-                   values: list, bounds: list, samples: list, table: list) -> None:
+                   values: list, bounds: list, samples: list, table: list,
+                   budget_s: float = MC_BUDGET_S, tag: str = "") -> None:
     """Fill values (and Monte-Carlo chunk estimates) of the quantity at every grid point."""
     checked = ctx.checked
     for point in grid.points:
@@ -135,8 +167,11 @@ def _evaluate_grid(ctx: Context, lhs: m.Expr, bound: m.Expr, grid, random: bool,
             values.append(abs(value))
             table.append({**point, "value": _r(value), "bound": _r(bounds[-1])})
             continue
-        est = _monte_carlo(ctx, lhs, point, names, MC_BUDGET_S / len(grid.points),
-                           warm_up=not samples)
+        est = _monte_carlo(ctx, lhs, point, names, budget_s / len(grid.points),
+                           warm_up=not samples and tag == "look1", tag=tag)
+        if any(not (x > 0) or not math.isfinite(x) for x in est):
+            est = _monte_carlo(ctx, lhs, point, names, budget_s / len(grid.points), tag=tag,
+                               dtype=torch.float64)
         samples.append(est)
         values.append(stats.median(est))
         table.append({**point, "value": _r(values[-1]), "chunk_spread": _r(stats.spread(est), 3),
@@ -153,28 +188,37 @@ def _deterministic(ctx: Context, lhs: m.Expr, point: dict[str, int]) -> float:
 
 
 def _monte_carlo(ctx: Context, lhs: m.Expr, point: dict[str, int], names: set[str],
-                 budget_s: float, warm_up: bool = False) -> list[float]:
+                 budget_s: float, warm_up: bool = False, tag: str = "",
+                 dtype: torch.dtype = MC_DTYPE) -> list[float]:
     """Chunk estimates at one point, their number and size fitted to ``budget_s``.
 
     A first chunk (4 samples, 8 for a statistic) measures the cost of one sample; then up
     to ``CHUNKS`` chunks (at least ``MIN_CHUNKS``, each of at least 2 samples, 4 for a
-    statistic, and at most the memory cap of :func:`_chunk_size`) share the budget.
+    statistic, and at most the memory cap of :func:`_chunk_size`) share the budget.  The
+    first look (``tag`` "look1") allows chunks of one sample (4 for a statistic).  The
+    probe counts as a chunk only when the fitted size is at most twice its own; the first
+    chunk of the fitted size re-estimates the cost and may lower the number of chunks.
     """
     checked = ctx.checked
     has_stat = any(isinstance(n, m.Stat) for n in walk(lhs))
     cap = _chunk_size(checked, names, point)
     smallest = 4 if has_stat else 2
     probe = min(cap, 2 * smallest)
+    if tag == "look1":  # the first look: chunks as small as a chunk's estimate allows
+        smallest = 4 if has_stat else 1
+        probe = min(cap, smallest)
     out: list[float] = []
     size, chunks, chunk = probe, CHUNKS, -1 if warm_up else 0
+    began = time.perf_counter()
+    offset = 0  # 1 when the probe chunk is not kept as an estimate
     while chunk < chunks:
         g = make_generator(claim_seed(ctx.options.seed, checked.claim.id,
-                                      f"{ctx.index}:growth:{sorted(point.items())}:{chunk}"),
+                                      f"{ctx.index}:growth{tag}:{sorted(point.items())}:{chunk}"),
                            torch.device("cpu"))
         start = time.perf_counter()
-        inst = sample_environment(checked, dict(point), g, torch.device("cpu"), torch.float64,
+        inst = sample_environment(checked, dict(point), g, torch.device("cpu"), dtype,
                                   mc_batch=size)
-        ev = Evaluator(inst.env, torch.device("cpu"), torch.float64, checked)
+        ev = Evaluator(inst.env, torch.device("cpu"), dtype, checked)
         with torch.no_grad():
             v = _scalar(ev.ev(lhs))
         if chunk < 0:  # an untimed first evaluation: first calls carry one-off costs
@@ -184,10 +228,23 @@ def _monte_carlo(ctx: Context, lhs: m.Expr, point: dict[str, int], names: set[st
             out.append(float(v.reshape(-1)[0].abs()))
         else:
             out.append(float(v.abs().median()))
+        now = time.perf_counter()
         if chunk == 0:
-            per_sample = max((time.perf_counter() - start) / size, 1e-9)
+            began = start
+            per_sample = max((now - start) / size, 1e-9)
             affordable = budget_s / per_sample
             chunks = int(max(MIN_CHUNKS, min(CHUNKS, affordable // probe)))
             size = int(max(smallest, min(cap, affordable / chunks)))
+            if size > 2 * probe:  # the probe is no estimate like the others: drop it
+                out.pop()
+                offset = 1
+            chunks += offset
+        elif chunk == 1 and chunks - offset > MIN_CHUNKS:
+            # the first chunk of the fitted size is the better cost estimate (a small probe
+            # misses allocation costs that grow with the batch): fewer chunks if it is
+            # dearer than planned; their size stays, so the chunk estimates stay alike
+            left = budget_s - (now - began)
+            kept = 2 - offset + int(left // max(now - start, 1e-9))
+            chunks = offset + int(max(MIN_CHUNKS, min(chunks - offset, kept)))
         chunk += 1
     return out

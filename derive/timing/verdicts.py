@@ -16,6 +16,10 @@ bootstrap interval; a claimed speed-up is accepted only when the interval exclud
 *and* the median ratio is at least ``NOISE_BAND`` (1.3×) or the factor the claim
 states (``time[A] < time[B] / 4`` needs 4×); it is refuted only when the interval
 excludes 1 on the other side and the median is beyond the band.  Between: inconclusive.
+The rounds may stop early at pre-planned looks (rounds 5 and 10, then the last): an
+interim look stops only when the statement is settled with its interval a further
+``EARLY_MARGIN`` beyond the boundary; every look's interval is at the Bonferroni level
+``1 − 0.05 / 3``, so optional stopping keeps the error within 5 %.
 """
 from __future__ import annotations
 
@@ -33,13 +37,16 @@ from derive.outcome import Outcome, Verdict
 from derive.semantics import walk
 from derive.timing import stats
 from derive.timing.bench import Bench, CannotMeasure
-from derive.timing.measure import TooSlow, device_name
+from derive.timing.measure import LOOK_ROUNDS, TooSlow, device_name
 from derive.timing.sizes import Grid, SizeError, build_grid, reachable, size_condition, \
     size_names, size_value
 
 STATEMENT_BUDGET_S = 2.0     # wall-clock seconds of timed rounds per statement (CPU)
 GROWTH_TIME_BUDGET_S = 0.5   # supporting wall-time fit of a growth statement
 DEFAULT_TIME_REL = Fraction(1, 10)
+TIME_LOOKS = len(LOOK_ROUNDS) + 1   # interim looks at the planned rounds, then the last round
+TIME_LEVEL = 1 - (1 - stats.CONFIDENCE) / TIME_LOOKS   # Bonferroni: per-look interval level
+EARLY_MARGIN = 1.25          # an interim look stops only this far (×) beyond the boundary
 ENGINE = "timing"
 
 
@@ -163,12 +170,16 @@ def decide_growth(ctx: Context, bench: Bench, lhs: m.Expr, bound: m.Expr, big_o:
 
 def growth_rule(gvars: list[str], points: list[dict[str, int]], values: list[float],
                 bounds: list[float], big_o: bool, subject: str, evidence: dict,
-                samples: Optional[list[list[float]]] = None, seed: int = 0
+                samples: Optional[list[list[float]]] = None, seed: int = 0,
+                confidence: float = stats.CONFIDENCE, pad: float = 0.0
                 ) -> tuple[Verdict, str]:
     """Decide Θ / O from values over the grid (exact, or with ``samples`` per point).
 
     With samples (Monte-Carlo estimates) a verdict also needs the bootstrap interval of
     the excess exponent to agree: inside ±2·tol to verify, beyond ±tol to refute.
+    ``confidence`` is the interval's level (per look of a sequential rule); ``pad``
+    widens the interval by that much on each side and narrows the band the fitted
+    exponent must fall in by half of it (an early look decides only with that margin).
     """
     X = [[p[v] for v in gvars] for p in points]
     fit_value = stats.fit_exponents(X, values)
@@ -176,7 +187,8 @@ def growth_rule(gvars: list[str], points: list[dict[str, int]], values: list[flo
     ratio_samples = None
     if samples is not None:
         ratio_samples = [[x / b for x in s] for s, b in zip(samples, bounds)]
-    resid = stats.fit_exponents(X, [v / b for v, b in zip(values, bounds)], ratio_samples, seed)
+    resid = stats.fit_exponents(X, [v / b for v, b in zip(values, bounds)], ratio_samples, seed,
+                                confidence)
     evidence["fitted_exponent"] = fit_value.as_dict(gvars)
     evidence["claimed_exponent"] = {v: _r(s, 3) for v, s in zip(gvars, fit_bound.slopes)}
     evidence["excess_exponent"] = resid.as_dict(gvars)
@@ -186,7 +198,8 @@ def growth_rule(gvars: list[str], points: list[dict[str, int]], values: list[flo
     fits = [resid.slopes[k] for k in k_all]
     lasts = [resid.local[k][-1] if resid.local[k] else resid.slopes[k] for k in k_all]
     firsts = [resid.local[k][0] if resid.local[k] else resid.slopes[k] for k in k_all]
-    lo, hi = resid.lo, resid.hi
+    lo, hi = [x - pad for x in resid.lo], [x + pad for x in resid.hi]
+    ftol = tol - pad / 2
     desc = ", ".join(f"{v}^{_r(s, 3)}" for v, s in zip(gvars, fit_value.slopes))
     claimed = ", ".join(f"{v}^{_r(s, 3)}" for v, s in zip(gvars, fit_bound.slopes))
     if samples is not None:
@@ -196,13 +209,13 @@ def growth_rule(gvars: list[str], points: list[dict[str, int]], values: list[flo
             return Verdict.REFUTED, (f"{subject} grow as {desc}, faster than the claimed "
                                      f"{claimed} (excess exponent interval above +{tol})")
         if big_o:
-            if all(hi[k] <= 2 * tol and fits[k] <= tol for k in k_all):
+            if all(hi[k] <= 2 * tol and fits[k] <= ftol for k in k_all):
                 return Verdict.VERIFIED, f"{subject} grow as {desc}, within the bound {claimed}"
         else:
             if any(hi[k] < -tol for k in k_all):
                 return Verdict.REFUTED, (f"{subject} grow as {desc}, slower than the claimed "
                                          f"{claimed} (excess exponent interval below −{tol})")
-            if all(abs(fits[k]) <= tol and lo[k] >= -2 * tol and hi[k] <= 2 * tol for k in k_all):
+            if all(abs(fits[k]) <= ftol and lo[k] >= -2 * tol and hi[k] <= 2 * tol for k in k_all):
                 return Verdict.VERIFIED, (f"{subject} grow as {desc}, matching the claimed "
                                           f"{claimed} (tolerance ±{tol})")
         return Verdict.INCONCLUSIVE, (f"{subject} grow as {desc} against the claimed {claimed}: "
@@ -284,6 +297,7 @@ class Comparer:
         self.points_left = points
         self.spent = 0.0
         self.claim = ctx.checked.claim
+        self.early = False  # an interim look: decide only with EARLY_MARGIN, else unknown
 
     def truth(self, e: m.Expr, st: PointState) -> Optional[bool]:
         if isinstance(e, m.Logic):
@@ -368,9 +382,21 @@ class Comparer:
         left = max(STATEMENT_BUDGET_S - self.spent, 0.1 * STATEMENT_BUDGET_S)
         budget = left / max(self.points_left, 1)
         start = time.perf_counter()
+
+        def decided(samples: list[list[float]]) -> bool:
+            """Interim look: is the statement at this point settled with the margin?"""
+            by = dict(zip(unique, samples))
+            look = PointState(st.point, {c: list(by[c.arg]) for c in self.time_costs})
+            self.early = True
+            try:
+                return self.truth(self.statement, look) is not UNKNOWN
+            finally:
+                self.early = False
+
         try:
             rounds = self.bench.time_rounds(unique, st.point, budget,
-                                            max(self.ctx.options.timing_repeats, 5))
+                                            max(self.ctx.options.timing_repeats, 5),
+                                            decided=decided)
         finally:
             self.spent += time.perf_counter() - start
         by_expr = dict(zip(unique, rounds.samples))
@@ -413,9 +439,11 @@ class Comparer:
                                   "use rel"})
                 return UNKNOWN
             rel = float(self.ctx.show.rel if self.ctx.show.rel is not None else DEFAULT_TIME_REL)
-            med, lo, hi = stats.bootstrap_median([x / y for x, y in zip(xs, ys)], seed)
-            inside = 1 / (1 + rel) <= lo and hi <= 1 + rel
-            outside = hi < 1 / ((1 + rel) * stats.NOISE_BAND) or lo > (1 + rel) * stats.NOISE_BAND
+            med, lo, hi = stats.bootstrap_median([x / y for x, y in zip(xs, ys)], seed,
+                                                 TIME_LEVEL)
+            band = (1 + rel) * stats.NOISE_BAND * (EARLY_MARGIN if self.early else 1.0)
+            inside = 1 / (1 + rel) <= lo and hi <= 1 + rel and not self.early
+            outside = hi < 1 / band or lo > band
             verdict = TRUE if inside else FALSE if outside else UNKNOWN
             st.detail.append({"comparison": text, "ratio_left_over_right": _r(med),
                               "interval": [_r(lo), _r(hi)], "rel": rel, "holds": verdict})
@@ -429,7 +457,8 @@ class Comparer:
             factor = (size_value(b, st.point, checked, ones) / size_value(a, st.point, checked, ones)
                       if a_costs and b_costs else 1.0)
         factor = factor if factor > 0 else 1.0
-        verdict, med, lo, hi, need = speedup_verdict(stat, factor, seed)
+        verdict, med, lo, hi, need = speedup_verdict(stat, factor, seed, TIME_LEVEL,
+                                                     EARLY_MARGIN if self.early else 1.0)
         why = None
         if st.short:
             verdict = UNKNOWN
@@ -448,7 +477,8 @@ class Comparer:
         return verdict
 
 
-def speedup_verdict(stat: list[float], factor: float, seed: int
+def speedup_verdict(stat: list[float], factor: float, seed: int,
+                    confidence: float = stats.CONFIDENCE, margin: float = 1.0
                     ) -> tuple[Optional[bool], float, float, float, float]:
     """The noise-band rule on per-round values of ``claimed side / other side``.
 
@@ -457,9 +487,15 @@ def speedup_verdict(stat: list[float], factor: float, seed: int
     and the median reaches ``max(1, NOISE_BAND / factor)`` (so the raw speed-up is at least
     max(factor, 1.3)); False when the interval is below 1 and the median below
     1 / NOISE_BAND; otherwise None.  Returns (verdict, median, lo, hi, needed).
+    ``margin`` > 1 (an interim look of a sequential rule) asks more: the whole interval
+    at least ``margin × needed`` for True, at most ``1 / (margin × NOISE_BAND)`` for False.
     """
-    med, lo, hi = stats.bootstrap_median(stat, seed)
+    med, lo, hi = stats.bootstrap_median(stat, seed, confidence)
     need = max(1.0, stats.NOISE_BAND / factor)
+    if margin > 1:
+        verdict = TRUE if lo >= margin * need else \
+            FALSE if hi <= 1 / (margin * stats.NOISE_BAND) else UNKNOWN
+        return verdict, med, lo, hi, need
     if lo > 1 and med >= need:
         return TRUE, med, lo, hi, need
     if hi < 1 and med <= 1 / stats.NOISE_BAND:
@@ -511,7 +547,8 @@ def decide_comparison(ctx: Context, bench: Bench, strategy: str) -> Outcome:
                           for st, v in zip(states, results)]
     if has_time:
         evidence["decided_by"] = ("wall time: median per-round ratio of interleaved randomized runs "
-                                  f"with a {int(stats.CONFIDENCE * 100)}% bootstrap interval, "
+                                  f"with a {TIME_LEVEL * 100:.3g}% bootstrap interval (Bonferroni "
+                                  f"over {TIME_LOOKS} planned looks), "
                                   f"noise band {stats.NOISE_BAND}×; FLOPs shown for context")
     else:
         evidence["decided_by"] = "exact counts (FLOPs / peak live bytes) at every size"
