@@ -171,6 +171,39 @@ class ProgressBar:
             self.progress.stop()
 
 
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@_common_run_options
+@_run_options
+@click.option("-j", "--jobs", type=int, default=1, show_default=True,
+              help="Worker processes deciding mutants in parallel.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Report format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="Write the report to FILE instead of standard output.")
+@click.option("--min-kill-rate", type=float, default=None,
+              help="Exit 1 when the overall kill rate is below this (0..1).")
+def mutate(paths, select, seed, device, time_limit, symbolic_time_limit, memory_limit,
+           no_isolation, cache_dir, no_cache, jobs, fmt, output, min_kill_rate) -> None:
+    """Mutate every proved or verified claim in PATHS and report how many mutants derive kills.
+
+    Mutants: a constant doubled or shifted, an exponent ±1, a transpose dropped, a sign
+    flipped, < and > swapped, operands of @ swapped.  Survivors show where a check is weak.
+    """
+    from derive.mutate import mutate as run_mutate
+
+    config = _config(seed, device, time_limit, symbolic_time_limit, memory_limit, no_isolation,
+                     cache_dir, True, jobs=jobs, select=select)  # mutants are never cached
+    report = run_mutate(list(paths), config)
+    text = report.to_json() if fmt == "json" else report.render_text()
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+    rate = report.kill_rate
+    sys.exit(1 if (min_kill_rate is not None and rate is not None and rate < min_kill_rate) else 0)
+
+
 @main.command(name="list")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @_common_run_options

@@ -20,6 +20,7 @@ from derive.language.names import pretty
 MAX_DIM_LITERAL = 10**7
 MAX_EXPONENT = 10**4
 MAX_FACTORIAL = 10**5
+MAX_SIZE_DEGREE = 8  # sizes such as n^2 or n*k^3; n^64 would make shape algebra hang
 
 
 @dataclass(frozen=True)
@@ -257,8 +258,9 @@ class Checker:
             a, b = self.dim_expr(e.left), self.dim_expr(e.right)
             if a is None or b is None:
                 return None
-            if e.op == "^" and (not b.is_number or b > 64):
-                self.error("a size's exponent must be a small integer", e.right.pos)
+            if e.op == "^" and not _small_power(a, b):
+                self.error(f"a size's exponent must be a small integer (a size of degree at most "
+                           f"{MAX_SIZE_DEGREE} in the dimensions)", e.right.pos)
                 return None
             value = {"+": a + b, "-": a - b, "*": a * b, "/": a / b, "^": a ** b}[e.op]
             if value.is_number and value > MAX_DIM_LITERAL:
@@ -831,6 +833,19 @@ class Checker:
         if t.kind == "tensor" and not t.is_scalar:
             self.error(f"{e.func} needs a scalar objective", e.args[1].pos)
         return existing or VType("scalar", (), t.random)
+
+
+def _small_power(base: sp.Expr, exponent: sp.Expr) -> bool:
+    """Is ``base ^ exponent`` a size the shape algebra can handle quickly?"""
+    if not (exponent.is_number and exponent.is_integer) or exponent < 0 or exponent > 64:
+        return False
+    if not base.free_symbols:
+        return True  # a number: the value limit applies afterwards
+    try:
+        degree = sp.Poly(base, *sorted(base.free_symbols, key=str)).total_degree()
+    except sp.PolynomialError:
+        return False
+    return degree * int(exponent) <= MAX_SIZE_DEGREE
 
 
 def _tower(e: m.Expr) -> int:

@@ -284,3 +284,14 @@ def test_double_star_is_a_power_spelling():
 
 def test_block_with_a_part_of_unknown_size_checks_without_crashing():
     load_ok("claim b\n  let x : real\n  show [[x for i in 1..3]ᵀ] == [[x for i in 1..3]ᵀ]\n")
+
+
+@pytest.mark.parametrize("size,message", [
+    ("((n+1)^64)^64", "degree at most 8"), ("2^100", "small integer"), ("10^8", "larger than the limit"), ("n^9", "degree at most 8")])
+def test_size_powers_are_bounded_before_shape_algebra(size, message):
+    text = f"claim a\n  let n : dim\n  let x : vector[{size}]\n  show x == x\n"
+    assert message in first_error(text).message
+
+
+def test_overlong_number_is_a_clear_error():
+    assert "too long" in first_error("claim a\n  let x : real\n  show x == " + "9" * 5000 + "\n").message

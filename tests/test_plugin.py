@@ -46,7 +46,12 @@ derive.decide.decide_claim = derive_fakes.fake_decide_claim
 
 
 @pytest.fixture()
-def project(pytester):
+def project(pytester, monkeypatch):
+    # The conftest below fakes the engines in-process (pytester runs pytest in this process):
+    # record the real decide_claim so it is restored for the tests that follow.
+    import derive.decide
+
+    monkeypatch.setattr(derive.decide, "decide_claim", derive.decide.decide_claim)
     pytester.makeini("[pytest]\ntestpaths = tests\n")
     pytester.makeconftest(CONFTEST)
     (pytester.path / "claims").mkdir()

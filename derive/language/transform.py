@@ -48,6 +48,8 @@ def exprpos(e: Any) -> m.Pos:
 
 def parse_number(text: str) -> tuple[Fraction, bool]:
     """Exact value of a numeric literal such as ``1e-3`` or ``0.25`` (and ``2j``)."""
+    if len(text) > 400:
+        raise ValueError(f"a number of {len(text)} characters is too long (at most 400)")
     imaginary = text.endswith("j")
     body = text[:-1] if imaginary else text
     mantissa, _, exponent = body.lower().partition("e")
