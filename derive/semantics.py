@@ -262,7 +262,10 @@ class Checker:
                 self.error(f"a size's exponent must be a small integer (a size of degree at most "
                            f"{MAX_SIZE_DEGREE} in the dimensions)", e.right.pos)
                 return None
-            value = {"+": a + b, "-": a - b, "*": a * b, "/": a / b, "^": a ** b}[e.op]
+            value = _apply(e.op, a, b)  # only the operation written (3 ** 10^7 is never built)
+            if value.is_number and (not value.is_integer or value < 1):
+                self.error(f"a size must be a positive integer, found {fmt_dim(value)}", e.pos)
+                return None
             if value.is_number and value > MAX_DIM_LITERAL:
                 self.error(f"size {fmt_dim(value)} is larger than the limit {MAX_DIM_LITERAL}",
                            e.pos, "declare it as 'dim' to keep it symbolic")
@@ -871,8 +874,21 @@ def constant_value(e: m.Expr) -> Optional[sp.Expr]:
             return None
         if e.op == "/" and b == 0:
             return None
-        return {"+": a + b, "-": a - b, "*": a * b, "/": a / b, "^": a ** b}[e.op]
+        return _apply(e.op, a, b)
     return None
+
+
+def _apply(op: str, a: sp.Expr, b: sp.Expr) -> sp.Expr:
+    """One arithmetic operation on SymPy values (callers bound the operands first)."""
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if op == "/":
+        return a / b
+    return a ** b
 
 
 def same_dim(a, b) -> bool:

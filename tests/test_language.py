@@ -295,3 +295,12 @@ def test_size_powers_are_bounded_before_shape_algebra(size, message):
 
 def test_overlong_number_is_a_clear_error():
     assert "too long" in first_error("claim a\n  let x : real\n  show x == " + "9" * 5000 + "\n").message
+
+
+def test_a_fractional_size_is_refused_without_computing_other_operations():
+    import time
+
+    start = time.process_time()
+    d = first_error("claim a\n  let g : matrix[2, 3 / 10^7]\n  show g == g\n")
+    assert "a size must be a positive integer" in d.message
+    assert time.process_time() - start < 1.0  # 3 ** 10^7 must never be built
