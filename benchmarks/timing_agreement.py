@@ -40,7 +40,7 @@ def timing_statements(paths: list[str]):
             if checked is None:
                 continue
             for i, show in enumerate(claim.shows):
-                if is_cost_statement(show.statement, checked):
+                if is_cost_statement(show.statement):
                     out.append((claim.id, i, checked, show))
     return out
 

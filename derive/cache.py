@@ -133,7 +133,7 @@ def engines_for(claim: m.Claim) -> set[str]:
 
     names: set[str] = set()
     for show in claim.shows:
-        if is_cost_statement(show.statement, None):  # type: ignore[arg-type]
+        if is_cost_statement(show.statement):
             names.add("timing")
         else:
             names.update(("symbolic", "numeric"))

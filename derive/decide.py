@@ -70,7 +70,7 @@ def _raise_limit(signum, frame):  # noqa: ARG001
     raise TimeLimit()
 
 
-def is_cost_statement(statement: m.Expr, checked: CheckedClaim) -> bool:
+def is_cost_statement(statement: m.Expr) -> bool:
     """Cost claims, and growth claims over a sweep, belong to the timing engine."""
     for node in walk(statement):
         if isinstance(node, (m.Cost, m.BigO)):
@@ -83,7 +83,7 @@ def is_cost_statement(statement: m.Expr, checked: CheckedClaim) -> bool:
 def decide_statement(ctx: Context) -> Outcome:
     available = engines()
     reasons: list[str] = []
-    if is_cost_statement(ctx.statement, ctx.checked):
+    if is_cost_statement(ctx.statement):
         order = ["timing"]
     else:
         order = ["symbolic", "numeric"]

@@ -361,28 +361,13 @@ def _decide_checked(checked, options: Options) -> tuple[Verdict, str]:
     return verdict, summary
 
 
-def _claim_from_job(job) -> tuple[Optional[m.Claim], list[str]]:
-    from derive.language.load import load_text
-
-    text = "\n" * (job["line"] - 1) + job["text"]
-    loaded = load_text(text, job["file"])
-    claim = next((c for c in loaded.claims if c.id == job["id"]), None)
-    return claim, text.split("\n")
-
-
 def _worker(conn: Connection, options_json: str, memory_limit_mb: int) -> None:
     """Decide mutant (job, index) requests; index -1 decides the claim itself."""
+    from derive.runner import Job, limit_memory
     from derive.semantics import check_claim
 
     options = Options(**json.loads(options_json))
-    if memory_limit_mb:
-        try:
-            import resource
-
-            limit = memory_limit_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        except (ImportError, ValueError, OSError):
-            pass
+    limit_memory(memory_limit_mb)
     cache: dict[str, tuple] = {}
     while True:
         try:
@@ -392,7 +377,7 @@ def _worker(conn: Connection, options_json: str, memory_limit_mb: int) -> None:
         job, index = request["job"], request["index"]
         key = f"{job['file']}:{job['id']}"
         if key not in cache:
-            claim, lines = _claim_from_job(job)
+            claim, _, lines = Job(**job).load()
             cache.clear()
             cache[key] = (claim, lines, sites(claim) if claim is not None else [])
         claim, lines, all_sites = cache[key]

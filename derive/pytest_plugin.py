@@ -156,7 +156,7 @@ def claim_markers(claim) -> list[str]:
     from derive.decide import is_cost_statement
 
     marks = ["claim"]
-    if any(is_cost_statement(s.statement, None) for s in claim.shows):  # type: ignore[arg-type]
+    if any(is_cost_statement(s.statement) for s in claim.shows):
         marks += ["timing", "slow"]
     if any(s.device == "cuda" for s in claim.shows):
         marks.append("gpu")

@@ -104,6 +104,13 @@ class Job:
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 
+    def load(self) -> tuple[Optional[m.Claim], LoadedFile, list[str]]:
+        """Rebuild the claim from its text at its original line numbers."""
+        text = "\n" * (self.line - 1) + self.text
+        loaded = load_text(text, self.file)
+        claim = next((c for c in loaded.claims if c.id == self.id), None)
+        return claim, loaded, text.split("\n")
+
 
 def plan(paths: Iterable[str], select: Optional[str] = None
          ) -> tuple[list[Job], list[Result], list[m.Claim]]:
@@ -153,13 +160,11 @@ def _lines_of(path: Path) -> list[str]:
 def decide_job(job: Job, options: Options) -> Result:
     """Rebuild the claim from its text and decide it (runs inside a worker)."""
     start = time.perf_counter()
-    text = "\n" * (job.line - 1) + job.text
-    loaded = load_text(text, job.file)
-    claim = next((c for c in loaded.claims if c.id == job.id), None)
+    claim, loaded, lines = job.load()
     if claim is None:
         diags = loaded.diagnostics or [Diagnostic("claim vanished on reload", job.file, job.line, 1)]
         return error_result(job.id, job.file, job.line, diags)
-    checked, diags = check_claim(claim, text.split("\n"))
+    checked, diags = check_claim(claim, lines)
     if checked is None:
         return error_result(job.id, job.file, job.line, diags, claim.title, claim.source, claim.expect)
     from derive.decide import decide_claim
@@ -177,16 +182,22 @@ def decide_job(job: Job, options: Options) -> Result:
 
 
 # ------------------------------------------------------------------ worker processes
+def limit_memory(memory_limit_mb: int) -> None:
+    """Cap this (worker) process's address space; a no-op where rlimits do not exist."""
+    if not memory_limit_mb:
+        return
+    try:
+        import resource
+
+        limit = memory_limit_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
 def _worker_main(conn: Connection, options_json: str, memory_limit_mb: int) -> None:
     options = Options(**json.loads(options_json))
-    if memory_limit_mb:
-        try:
-            import resource
-
-            limit = memory_limit_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        except (ImportError, ValueError, OSError):
-            pass
+    limit_memory(memory_limit_mb)
     import derive.decide as _decide
 
     _decide.engines()  # import the engines before the clock of the first claim starts
@@ -309,8 +320,7 @@ def run_isolated(jobs: list[Job], config: RunConfig,
 
 def _enrich(result: Result, job: Job) -> None:
     """Fill title/source/expectation of a result made without the claim (a killed worker)."""
-    loaded = load_text("\n" * (job.line - 1) + job.text, job.file)
-    claim = next((c for c in loaded.claims if c.id == job.id), None)
+    claim, _, _ = job.load()
     if claim is not None:
         result.title, result.source, result.expected = claim.title, claim.source, claim.expect
         result.as_expected = as_expected(result.verdict, claim.expect)

@@ -922,6 +922,23 @@ def describe(info: SymbolInfo) -> str:
             "define": "a definition", "sequence": "a sequence", "index": "an index"}.get(info.role, info.role)
 
 
+def children(node: m.Expr) -> list[m.Expr]:
+    """The expressions directly below ``node`` (also inside kwargs, bindings and block rows)."""
+    if isinstance(node, (m.Num, m.Name, m.Slice)):
+        return []
+    out: list[m.Expr] = []
+    for value in vars(node).values():
+        if isinstance(value, m.Expr):
+            out.append(value)
+        elif isinstance(value, tuple):
+            for item in value:
+                if isinstance(item, m.Expr):
+                    out.append(item)
+                elif isinstance(item, tuple):
+                    out.extend(x for x in item if isinstance(x, m.Expr))
+    return out
+
+
 def walk(e) -> Iterable[m.Expr]:
     """All expression nodes below ``e`` (iteratively, so deep trees cannot overflow)."""
     stack = [e]
@@ -930,17 +947,7 @@ def walk(e) -> Iterable[m.Expr]:
         if node is None:
             continue
         yield node
-        if isinstance(node, (m.Num, m.Name, m.Slice)):
-            continue
-        for value in vars(node).values():
-            if isinstance(value, m.Expr):
-                stack.append(value)
-            elif isinstance(value, tuple):
-                for item in value:
-                    if isinstance(item, m.Expr):
-                        stack.append(item)
-                    elif isinstance(item, tuple):
-                        stack.extend(x for x in item if isinstance(x, m.Expr))
+        stack.extend(children(node))
 
 
 def check_claim(claim: m.Claim, source_lines: Optional[list[str]] = None

@@ -68,15 +68,6 @@ def calls(e: m.Expr, names: set[str]) -> bool:
     return any(isinstance(n, m.Call) and n.func in names for n in walk(e))
 
 
-def is_growth_or_cost(e: m.Expr) -> bool:
-    for n in walk(e):
-        if isinstance(n, (m.Cost, m.BigO)):
-            return True
-        if isinstance(n, m.Compare) and "~" in n.ops:
-            return True
-    return False
-
-
 def evidence(ctx: Context, seed: int, device: torch.device, dtype: torch.dtype, *,
              samples: int, estimate: Any, interval: Any, error_rate: Optional[float],
              tolerance: Any, parameter_points: list, **extra: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Any, Optional
 import torch
 
 from derive import model as m
+from derive.decide import is_cost_statement
 from derive.engine import Context
 from derive.numeric import common
 from derive.numeric.instances import (SIZE_MENU, Instance, Unsatisfiable, assumptions,
@@ -52,7 +53,7 @@ class Batch:
 
 def applies(statement: m.Expr) -> bool:
     """Deterministic conditions: comparisons and logic without statistics or costs."""
-    if common.is_growth_or_cost(statement) or common.has(statement, m.Stat):
+    if is_cost_statement(statement) or common.has(statement, m.Stat):
         return False
     if isinstance(statement, m.Compare):
         return all(op in COMPARE_OPS for op in statement.ops)

@@ -40,13 +40,14 @@ from typing import Any, Optional
 import torch
 
 from derive import model as m
+from derive.decide import is_cost_statement
 from derive.engine import Context
 from derive.numeric import common
 from derive.numeric.instances import (Unsatisfiable, choose_sizes, dim_names, draw_scalar,
                                       sample_environment)
 from derive.numeric.lower import Evaluator, LoweringError, Value, rank
 from derive.outcome import Outcome, Verdict
-from derive.semantics import walk
+from derive.semantics import children, walk
 
 DEFAULT_REL = 0.02          # default relative tolerance when the claim states none
 VERIFY_RATE = 1e-3          # false-verification rate per claim (refutation uses the options' rate)
@@ -61,7 +62,7 @@ MARGIN = 0.7                # plan for the interval to use at most this share of
 
 
 def applies(statement: m.Expr, checked: Any = None) -> bool:
-    if common.is_growth_or_cost(statement):
+    if is_cost_statement(statement):
         return False
     if not (common.has(statement, m.Stat) or (checked is not None
                                                and common.reaches_stat(statement, checked))):
@@ -93,22 +94,6 @@ def is_grad_stat(e: Any) -> bool:
             and isinstance(e.args[0], m.Stat) and isinstance(e.args[1], m.Name))
 
 
-def _children(node: m.Expr) -> list:
-    if isinstance(node, (m.Num, m.Name, m.Slice)):
-        return []
-    out = []
-    for value in vars(node).values():
-        if isinstance(value, m.Expr):
-            out.append(value)
-        elif isinstance(value, tuple):
-            for item in value:
-                if isinstance(item, m.Expr):
-                    out.append(item)
-                elif isinstance(item, tuple):
-                    out.extend(x for x in item if isinstance(x, m.Expr))
-    return out
-
-
 def collect_stats(statement: m.Expr, checked: Any) -> tuple[list, list]:
     """The statistics a statement needs, through its definitions (``let S = Cov[…]``).
 
@@ -138,7 +123,7 @@ def collect_stats(statement: m.Expr, checked: Any) -> tuple[list, list]:
             stat = node.args[0] if is_grad_stat(node) else node
             stack.extend((a, d + 1) for a in stat.args)
             continue
-        stack.extend((c, d) for c in _children(node))
+        stack.extend((c, d) for c in children(node))
     outer = [n for n in order if depth[n] == 0]
     inner = sorted((n for n in order if depth[n] > 0), key=lambda n: -depth[n])
     return outer, inner

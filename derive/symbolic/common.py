@@ -19,6 +19,7 @@ import sympy as sp
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome, Verdict
+from derive.semantics import walk
 from derive.symbolic.lower import Lowering
 
 ENGINE_NAME = "symbolic"
@@ -375,3 +376,17 @@ def as_sympy(value) -> sp.Expr:
     if isinstance(value, int):
         return sp.Integer(value)
     raise TypeError(f"not a SymPy value: {type(value).__name__}")
+
+
+def plain(ctx: Context, e: m.Expr) -> bool:
+    """No randomness, sequences or optimisation inside (other strategies own those)."""
+    for node in walk(e):
+        if isinstance(node, (m.Stat, m.Cost, m.BigO)):
+            return False
+        if isinstance(node, m.Call) and node.func in ("argmin", "argmax", "integrate"):
+            return False
+        if isinstance(node, m.Name):
+            info = ctx.checked.symbols.get(node.id)
+            if info is not None and (info.random or info.role in ("sequence", "function")):
+                return False
+    return True

@@ -10,9 +10,8 @@ from typing import Optional, Union
 
 import sympy as sp
 
-from derive.symbolic.common import as_sympy
-
 from derive import model as m
+from derive.symbolic.common import as_sympy
 from derive.symbolic.lower import _ELEMENTWISE, Lowering, Unsupported, number
 
 Value = Union[sp.Expr, sp.MatrixBase]

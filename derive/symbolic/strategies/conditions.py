@@ -20,7 +20,7 @@ from derive.symbolic.common import (at_point, holds_at, proved, refuted, rng_for
 from derive.symbolic.intervals import (Undecided, contained, describe, intersect, pieces,
                                        point_in, same, truth_set)
 from derive.symbolic.lower import Unsupported, lowering
-from derive.symbolic.strategies.scalar_identity import plain
+from derive.symbolic.common import plain
 
 NAME = "conditions"
 POINTS = 8

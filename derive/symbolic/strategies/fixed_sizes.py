@@ -14,13 +14,11 @@ from typing import Optional
 
 import sympy as sp
 
-from derive.symbolic.common import as_sympy
-
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
-from derive.symbolic.common import (draw, holds_at, is_equality, is_exact_zero,
-                                    is_rational_function, proved, refuted, rng_for,
+from derive.symbolic.common import (as_sympy, draw, holds_at, is_equality, is_exact_zero,
+                                    is_rational_function, plain, proved, refuted, rng_for,
                                     simplify_zero, verified, within)
 from derive.symbolic.explicit import Explicit, unsupported_function
 from derive.symbolic.lower import Lowering, Unsupported, lowering
@@ -207,21 +205,14 @@ def relevant_dims(ctx: Context, low: Lowering, st: m.Expr) -> list:
 
 def plain_tensor(ctx: Context, st: m.Expr) -> bool:
     """No randomness, sequences or optimisation; some tensor involved (scalars go elsewhere)."""
-    has_tensor = False
+    if not plain(ctx, st):
+        return False
     for node in walk(st):
-        if isinstance(node, (m.Stat, m.Cost, m.BigO)):
-            return False
-        if isinstance(node, m.Call) and node.func in ("argmin", "argmax", "integrate"):
-            return False
-        if isinstance(node, m.Name):
-            info = ctx.checked.symbols.get(node.id)
-            if info is None:
-                continue
-            if info.random or info.role in ("sequence", "function"):
-                return False
-            has_tensor |= info.role == "tensor" or (info.role == "define"
-                                                    and info.vtype.kind == "tensor")
-    return has_tensor
+        info = ctx.checked.symbols.get(node.id) if isinstance(node, m.Name) else None
+        if info is not None and (info.role == "tensor" or (info.role == "define"
+                                                           and info.vtype.kind == "tensor")):
+            return True
+    return False
 
 
 def _zero(x: sp.Expr) -> bool:

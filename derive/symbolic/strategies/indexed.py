@@ -13,6 +13,7 @@ from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
 from derive.semantics import walk
+from derive.symbolic.common import plain
 from derive.symbolic.lower import Unsupported, lowering, squared_nested_sum
 from derive.symbolic.common import is_equality, proved, within
 
@@ -68,7 +69,7 @@ class IndexedSums:
         st = ctx.statement
         if not is_equality(st):
             return None
-        if not _plain(ctx, st):
+        if not plain(ctx, st):
             return None
         low = lowering(ctx.checked)
         a, b = st.operands
@@ -111,16 +112,3 @@ class IndexedSums:
                               residual="0", general=True, entry_index=[str(j) for j in idx])
         ctx.notes.append(f"{NAME}: residual {diff}")
         return None
-
-
-def _plain(ctx: Context, st: m.Expr) -> bool:
-    for node in walk(st):
-        if isinstance(node, (m.Stat, m.Cost, m.BigO)):
-            return False
-        if isinstance(node, m.Call) and node.func in ("argmin", "argmax", "integrate"):
-            return False
-        if isinstance(node, m.Name):
-            info = ctx.checked.symbols.get(node.id)
-            if info is not None and (info.random or info.role in ("sequence", "function")):
-                return False
-    return True

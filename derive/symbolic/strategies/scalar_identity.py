@@ -9,26 +9,12 @@ from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
 from derive.semantics import walk
-from derive.symbolic.common import (defined_at, is_equality, is_exact_zero, proved, refuted,
+from derive.symbolic.common import (defined_at, plain, is_equality, is_exact_zero, proved, refuted,
                                     rng_for, sample_points, show, simplify_zero)
 from derive.symbolic.lower import Unsupported, lowering
 
 NAME = "scalar-identity"
 POINTS = 8
-
-
-def plain(ctx: Context, e: m.Expr) -> bool:
-    """No randomness, sequences or optimisation inside (other strategies own those)."""
-    for node in walk(e):
-        if isinstance(node, (m.Stat, m.Cost, m.BigO)):
-            return False
-        if isinstance(node, m.Call) and node.func in ("argmin", "argmax", "integrate"):
-            return False
-        if isinstance(node, m.Name):
-            info = ctx.checked.symbols.get(node.id)
-            if info is not None and (info.random or info.role in ("sequence", "function")):
-                return False
-    return True
 
 
 class ScalarIdentity:
