@@ -182,10 +182,27 @@ def _roots(st: Any) -> list[tuple[Key, Any]]:
     return []
 
 
+def size_definitions(claim: m.Claim) -> set[int]:
+    """Statements ``let d = 16`` whose name sizes a declared tensor: they choose which
+    instance of a general claim is built, not the formula, so they are not mutated (a
+    claim true for every size stays true at ``d = 32``)."""
+    from derive.semantics import walk
+
+    shaped = {n.id for st in claim.statements if isinstance(st, m.Decl)
+              and isinstance(st.type, m.TensorType) for dim in st.type.shape
+              for n in walk(dim) if isinstance(n, m.Name)}
+    return {k for k, st in enumerate(claim.statements)
+            if isinstance(st, m.Define) and isinstance(st.value, m.Num)
+            and any(n.id in shaped for n in st.names)}
+
+
 def sites(claim: m.Claim) -> list[Site]:
     """Every mutant of a claim, in a deterministic order."""
     out: list[Site] = []
+    sizes = size_definitions(claim)
     for k, st in enumerate(claim.statements):
+        if k in sizes:
+            continue
         for key, root in _roots(st):
             if isinstance(root, m.RecEq):
                 targets = [((key, ("value",)), root.value)]
@@ -233,34 +250,20 @@ def apply(claim: m.Claim, site: Site) -> m.Claim:
 
 
 # ------------------------------------------------------------------ why a mutant survived
-def survival_reason(site: Site, checked, verdict: Verdict, summary: str) -> str:
-    old = site.old
+def survival_reason(site: Site, verdict: Verdict, summary: str) -> str:
+    """Why a mutant that no check shows equivalent survived (see :mod:`derive.equivalence`)."""
     if verdict not in GOOD:
         return f"not decided: the engines said {verdict.value} on the mutant ({summary[:160]})"
-    if site.kind == "swap" and isinstance(old, m.BinOp) and old.left == old.right:
-        return "equivalent mutant: both operands of @ are the same expression"
-    if site.kind == "transpose" and isinstance(old, m.Transpose):
-        inner = old.operand
-        if isinstance(inner, m.Name):
-            info = checked.symbols.get(inner.id)
-            props = getattr(info, "props", frozenset()) if info else frozenset()
-            if props & {"symmetric", "spd", "psd", "diagonal"}:
-                return f"equivalent mutant: {inner.text or inner.id} is declared " \
-                       f"{sorted(props & {'symmetric', 'spd', 'psd', 'diagonal'})[0]}, so its transpose is itself"
-            if info is not None and info.vtype.kind == "scalar":
-                return "equivalent mutant: the transpose of a scalar is the scalar"
-        return "likely equivalent: the transposed operand is symmetric or 1×1 here " \
-               f"(the mutant is still {verdict.value})"
-    if site.kind == "swap":
-        return f"likely equivalent: the two factors commute here (the mutant is still {verdict.value})"
-    if site.kind == "compare":
-        return f"the swapped comparison still holds ({verdict.value}): both sides may be equal " \
-               "on the domain, or the comparison is not the deciding part"
-    if site.kind in ("constant", "exponent"):
-        return f"the changed number does not change the truth of the statement " \
-               f"({verdict.value}): e.g. it sits in a definition the statement does not use, " \
-               "or both sides change alike"
-    return f"the mutant is still {verdict.value}: equivalent mutant, or a gap in the engines"
+    hint = {
+        "swap": "the factors may commute here",
+        "transpose": "the transposed operand may be symmetric or 1×1 here",
+        "compare": "both sides may be equal on the domain, or the comparison is not the deciding part",
+        "constant": "the changed number may not bind (a looser bound, a term that vanishes)",
+        "exponent": "the changed exponent may not bind (a looser bound, a power of 1)",
+        "sign": "the sign may not matter here (a square, an even function)",
+    }.get(site.kind, "an equivalent mutant, or a gap in the engines")
+    return f"still {verdict.value} and not shown equivalent: {hint}; or a check too weak " \
+           f"({summary[:120]})"
 
 
 # ------------------------------------------------------------------ deciding mutants
@@ -272,7 +275,8 @@ class MutantResult:
     verdict: str
     killed: bool
     summary: str
-    reason: Optional[str] = None  # why it survived
+    reason: Optional[str] = None  # why it survived, or why it is equivalent
+    equivalent: Optional[str] = None  # dead | proved | same-cost | same-values | implied
 
 
 @dataclass
@@ -289,8 +293,13 @@ class ClaimMutation:
         return sum(1 for x in self.mutants if x.killed)
 
     @property
+    def equivalent(self) -> int:
+        return sum(1 for x in self.mutants if x.equivalent)
+
+    @property
     def total(self) -> int:
-        return len(self.mutants)
+        """Mutants that count: all decided mutants but the equivalent ones."""
+        return len(self.mutants) - self.equivalent
 
     @property
     def kill_rate(self) -> Optional[float]:
@@ -298,7 +307,8 @@ class ClaimMutation:
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        d.update(killed=self.killed, total=self.total, kill_rate=self.kill_rate)
+        d.update(killed=self.killed, total=self.total, equivalent=self.equivalent,
+                 kill_rate=self.kill_rate)
         return d
 
 
@@ -317,14 +327,27 @@ class MutationReport:
         return sum(c.total for c in self.claims)
 
     @property
+    def equivalent(self) -> int:
+        return sum(c.equivalent for c in self.claims)
+
+    @property
     def kill_rate(self) -> Optional[float]:
         return self.killed / self.total if self.total else None
 
     def survivors(self) -> list[tuple[ClaimMutation, MutantResult]]:
-        return [(c, x) for c in self.claims for x in c.mutants if not x.killed]
+        return [(c, x) for c in self.claims for x in c.mutants if not x.killed and not x.equivalent]
+
+    def equivalents(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for c in self.claims:
+            for x in c.mutants:
+                if x.equivalent:
+                    out[x.equivalent] = out.get(x.equivalent, 0) + 1
+        return dict(sorted(out.items()))
 
     def as_dict(self) -> dict:
         return {"kill_rate": self.kill_rate, "killed": self.killed, "total": self.total,
+                "equivalent": self.equivalent, "equivalent_by_kind": self.equivalents(),
                 "claims": [c.as_dict() for c in self.claims],
                 "not_mutated": [{"id": i, "verdict": v} for i, v in self.not_mutated],
                 "seconds": round(self.seconds, 2)}
@@ -337,15 +360,22 @@ class MutationReport:
         for c in self.claims:
             rate = "n/a" if c.kill_rate is None else f"{100 * c.kill_rate:.0f}%"
             out.append(f"{c.id}  [{c.file}:{c.line}] {c.verdict}: {c.killed}/{c.total} mutants killed "
-                       f"({rate})" + (f", {c.ill_typed} ill-typed skipped" if c.ill_typed else ""))
+                       f"({rate})" + (f", {c.equivalent} equivalent" if c.equivalent else "") +
+                       (f", {c.ill_typed} ill-typed skipped" if c.ill_typed else ""))
             for x in c.mutants:
-                if not x.killed:
+                if not x.killed and not x.equivalent:
                     out.append(f"    survived: {x.description} (line {x.line}) — {x.reason}")
         if self.not_mutated:
             out.append(f"{len(self.not_mutated)} claims not mutated (not proved or verified)")
         rate = "n/a" if self.kill_rate is None else f"{100 * self.kill_rate:.1f}%"
         out.append(f"kill rate: {self.killed}/{self.total} = {rate} over {len(self.claims)} "
                    f"proved/verified claims")
+        if self.equivalent:
+            kinds = ", ".join(f"{n} {k}" for k, n in self.equivalents().items())
+            raw = self.killed / (self.total + self.equivalent)
+            out.append(f"equivalent mutants left out of the rate: {self.equivalent} ({kinds}); "
+                       f"counting them as survivors: {self.killed}/{self.total + self.equivalent} "
+                       f"= {100 * raw:.1f}%")
         return "\n".join(out) + "\n"
 
 
@@ -363,6 +393,7 @@ def _decide_checked(checked, options: Options) -> tuple[Verdict, str]:
 
 def _worker(conn: Connection, options_json: str, memory_limit_mb: int) -> None:
     """Decide mutant (job, index) requests; index -1 decides the claim itself."""
+    from derive.equivalence import classify
     from derive.runner import Job, limit_memory
     from derive.semantics import check_claim
 
@@ -379,8 +410,9 @@ def _worker(conn: Connection, options_json: str, memory_limit_mb: int) -> None:
         if key not in cache:
             claim, _, lines = Job(**job).load()
             cache.clear()
-            cache[key] = (claim, lines, sites(claim) if claim is not None else [])
-        claim, lines, all_sites = cache[key]
+            base = check_claim(claim, lines)[0] if claim is not None else None
+            cache[key] = (claim, lines, sites(claim) if claim is not None else [], base)
+        claim, lines, all_sites, base = cache[key]
         reply: dict[str, Any]
         if claim is None:
             reply = {"verdict": "error", "summary": "claim vanished on reload"}
@@ -399,9 +431,14 @@ def _worker(conn: Connection, options_json: str, memory_limit_mb: int) -> None:
                 reply = {"ill_typed": True, "summary": diags[0].message if diags else ""}
             else:
                 verdict, summary = _decide_checked(checked, options)
-                reason = None if verdict in KILLING else survival_reason(site, checked, verdict, summary)
+                reason, same = None, None
+                if verdict not in KILLING:
+                    same = classify(claim, base, checked, site.statement, site.path, site.kind,
+                                    verdict.value, options.seed) if base is not None else None
+                    reason = same.reason if same else survival_reason(site, verdict, summary)
                 line = getattr(getattr(claim.statements[site.statement], "pos", None), "line", 0)
                 reply = {"verdict": verdict.value, "summary": summary, "reason": reason,
+                         "equivalent": same.kind if same else None,
                          "kind": site.kind, "description": site.description, "line": line}
         conn.send_bytes(json.dumps(reply).encode("utf-8"))
 
@@ -451,40 +488,62 @@ class _Pool:
 def mutate(paths, config=None, progress=None) -> MutationReport:
     """Mutants of every proved or verified claim in ``paths``, decided; see the module doc.
 
-    ``config`` is a :class:`derive.runner.RunConfig` (seed, limits, ``select``).
+    ``config`` is a :class:`derive.runner.RunConfig` (seed, limits, ``select``, ``jobs``:
+    claims are shared among that many worker processes; the report keeps file order).
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from derive.runner import RunConfig, plan
 
     config = config or RunConfig()
     start = time.monotonic()
     jobs, _errors, _claims = plan(paths, config.select)
     report = MutationReport()
-    pool = _Pool(config.options, config.memory_limit_mb, config.time_limit)
+    free: list[_Pool] = [_Pool(config.options, config.memory_limit_mb, config.time_limit)
+                         for _ in range(max(1, min(config.jobs, len(jobs) or 1)))]
+
+    def one_claim(job) -> tuple[Optional[ClaimMutation], Optional[tuple[str, str]]]:
+        pool = free.pop()  # each thread holds one pool (one worker process) at a time
+        try:
+            return _mutate_claim(pool, job)
+        finally:
+            free.append(pool)
+
     try:
-        for job in jobs:
-            spec = {"id": job.id, "file": job.file, "line": job.line, "text": job.text}
-            base = pool.ask(spec, -1)
-            verdict = base.get("verdict", "error")
-            if verdict not in (Verdict.PROVED.value, Verdict.VERIFIED.value):
-                report.not_mutated.append((job.id, verdict))
-                continue
-            entry = ClaimMutation(job.id, job.file, job.line, verdict)
-            for index in range(int(base.get("sites", 0))):
-                reply = pool.ask(spec, index)
-                if reply.get("ill_typed"):
-                    entry.ill_typed += 1
+        with ThreadPoolExecutor(max_workers=len(free)) as executor:
+            for entry, skipped in executor.map(one_claim, jobs):
+                if skipped is not None:
+                    report.not_mutated.append(skipped)
                     continue
-                v = Verdict(reply["verdict"])
-                killed = v in KILLING
-                entry.mutants.append(MutantResult(
-                    reply.get("kind", "?"), reply.get("description", f"mutant {index}"),
-                    int(reply.get("line", job.line)), v.value, killed, reply.get("summary", ""),
-                    None if killed else reply.get("reason") or
-                    f"not decided: {v.value} ({reply.get('summary', '')[:160]})"))
-            report.claims.append(entry)
-            if progress:
-                progress(entry)
+                report.claims.append(entry)
+                if progress:
+                    progress(entry)
     finally:
-        pool.close()
+        for pool in free:
+            pool.close()
     report.seconds = time.monotonic() - start
     return report
+
+
+def _mutate_claim(pool: _Pool, job) -> tuple[Optional[ClaimMutation], Optional[tuple[str, str]]]:
+    """Decide one claim and, when it is proved or verified, each of its mutants."""
+    spec = {"id": job.id, "file": job.file, "line": job.line, "text": job.text}
+    base = pool.ask(spec, -1)
+    verdict = base.get("verdict", "error")
+    if verdict not in (Verdict.PROVED.value, Verdict.VERIFIED.value):
+        return None, (job.id, verdict)
+    entry = ClaimMutation(job.id, job.file, job.line, verdict)
+    for index in range(int(base.get("sites", 0))):
+        reply = pool.ask(spec, index)
+        if reply.get("ill_typed"):
+            entry.ill_typed += 1
+            continue
+        v = Verdict(reply["verdict"])
+        killed = v in KILLING
+        entry.mutants.append(MutantResult(
+            reply.get("kind", "?"), reply.get("description", f"mutant {index}"),
+            int(reply.get("line", job.line)), v.value, killed, reply.get("summary", ""),
+            None if killed else reply.get("reason") or
+            f"not decided: {v.value} ({reply.get('summary', '')[:160]})",
+            None if killed else reply.get("equivalent")))
+    return entry, None

@@ -85,16 +85,77 @@ def test_ill_typed_mutants_are_detected_by_the_semantic_pass():
 
 def test_survival_reasons():
     claim = claim_of(SAMPLE)
-    checked, _ = check_claim(claim, SAMPLE.split("\n"))
     site = next(s for s in M.sites(claim) if s.kind == "transpose")
-    reason = M.survival_reason(site, checked, M.Verdict.PROVED, "")
-    assert "symmetric" in reason and "equivalent" in reason
-    undecided = M.survival_reason(site, checked, M.Verdict.UNSUPPORTED, "no strategy")
+    reason = M.survival_reason(site, M.Verdict.VERIFIED, "holds on 26 random instances")
+    assert "not shown equivalent" in reason and "symmetric" in reason
+    undecided = M.survival_reason(site, M.Verdict.UNSUPPORTED, "no strategy")
     assert undecided.startswith("not decided")
-    same = claim_of("claim c\n  let n : dim\n  let A : matrix[n, n]\n  show A @ A == A @ A\n")
-    checked2, _ = check_claim(same, [])
-    swap = next(s for s in M.sites(same) if s.kind == "swap")
-    assert "same expression" in M.survival_reason(swap, checked2, M.Verdict.PROVED, "")
+
+
+def _classify(text: str, description: str, verdict: str = "verified", nth: int = 0):
+    from derive.equivalence import classify
+
+    claim = claim_of(text)
+    lines = text.split("\n")
+    base, _ = check_claim(claim, lines)
+    site = [s for s in M.sites(claim) if s.description == description][nth]
+    mutant, diags = check_claim(M.apply(claim, site), lines)
+    assert mutant is not None, diags
+    return classify(claim, base, mutant, site.statement, site.path, site.kind, verdict)
+
+
+def test_equivalence_is_checked_not_guessed():
+    symmetric = _classify(SAMPLE, "transpose dropped from Sᵀ")
+    assert symmetric is not None and symmetric.kind == "same-values"
+    dead = _classify("claim d\n  let x : real\n  let unused = 3 * x\n  show x + x == 2 * x\n",
+                     "constant 3 doubled")
+    assert dead is not None and dead.kind == "dead" and "'unused'" in dead.reason
+    commute = _classify("claim c\n  let n : dim\n  let A : matrix[n, n]\n  let c : real\n"
+                        "  show A @ (c * I[n]) == c * A\n", "operands of (A @ (c * I(n))) swapped")
+    assert commute is not None and commute.kind == "same-values"
+    # a real difference is no equivalence, even when the mutant happens to be verified
+    real = _classify("claim r\n  let n : dim\n  let A, B : matrix[n, n]\n  show A @ B == A @ B\n",
+                     "operands of (A @ B) swapped")
+    assert real is None
+
+
+def test_looser_bounds_are_implied_tighter_are_not():
+    text = "claim b\n  let x : real\n  show x^2 + 1 >= 2*x\n"
+    looser = _classify(text, "constant 1 doubled")      # x² + 2 ≥ 2x: the left side grew
+    assert looser is not None and looser.kind == "implied"
+    tighter = _classify(text, "constant 2 doubled")     # x² + 1 ≥ 4x: the right side grew
+    assert tighter is None
+    proved = _classify(text, "constant 2 doubled", verdict="proved")
+    assert proved is not None and proved.kind == "proved"
+
+
+def test_cost_claims_compare_counts_not_values():
+    text = ("claim k\n  let n in [16, 32]\n  let A : matrix[n, n] ~ normal(0, 1)\n"
+            "  let x : vector[n] ~ normal(0, 1)\n  let y = 3 * (A @ x)\n  let z = (A @ A) @ x\n"
+            "  show flops[y] ~ n^2\n  show flops[z] ~ n^3\n")
+    values = _classify(text, "constant 3 doubled")
+    assert values is not None and values.kind == "same-cost"
+    power = ("claim k3\n  let n in [16, 32]\n  let A : matrix[n, n] ~ normal(0, 1)\n"
+             "  let x : vector[n] ~ normal(0, 1)\n  let z = A^2 @ x\n  show flops[z] ~ n^3\n")
+    assert _classify(power, "exponent of (A ^ 2) +1") is None  # one more product: other counts
+
+
+def test_mutant_counts_are_not_taken_from_the_claims_cache():
+    """The timing cache is keyed by the model: a mutant keeps its claim's id and text."""
+    from derive.timing.bench import Bench
+
+    text = ("claim k2\n  let n in [16, 32]\n  let A : matrix[n, n] ~ normal(0, 1)\n"
+            "  let x : vector[n] ~ normal(0, 1)\n  let z = A^2 @ x\n  show flops[z] ~ n^3\n")
+    claim = claim_of(text)
+    lines = text.split("\n")
+    site = next(s for s in M.sites(claim) if s.description == "exponent of (A ^ 2) +1")
+    base, _ = check_claim(claim, lines)
+    mutant, _ = check_claim(M.apply(claim, site), lines)
+    assert mutant is not None and mutant.claim.text == base.claim.text
+    arg = base.claim.shows[0].statement.operands[0].arg
+    before = Bench(base, 0, "cpu").count(arg, {"n": 16}).flops
+    after = Bench(mutant, 0, "cpu").count(arg, {"n": 16}).flops
+    assert before != after
 
 
 def test_report_json_and_text():
@@ -131,3 +192,37 @@ def test_mutate_end_to_end(tmp_path):
     entry = report.claims[0]
     assert entry.total >= 8
     assert entry.kill_rate == 1.0, report.render_text()
+
+
+@pytest.mark.skipif(not _engines_installed(), reason="engines not installed")
+def test_parallel_mutate_gives_the_same_report(tmp_path):
+    path = tmp_path / "p.claims"
+    path.write_text("claim p.one\n  let a, b : real\n  show a * b == b * a\n\n"
+                    "claim p.two\n  let a : real\n  show (a + 1)^2 == a^2 + 2*a + 1\n",
+                    encoding="utf-8")
+    options = Options(seed=0, symbolic_time_limit=5.0)
+    one = M.mutate([str(path)], RunConfig(options=options, time_limit=60.0, jobs=1)).as_dict()
+    two = M.mutate([str(path)], RunConfig(options=options, time_limit=60.0, jobs=2)).as_dict()
+    one.pop("seconds"), two.pop("seconds")
+    assert one == two and [c["id"] for c in two["claims"]] == ["p.one", "p.two"]
+
+
+def test_chained_bounds_and_expectations_loosen_one_way():
+    chain = "claim ch\n  let x : real > 1\n  show x <= x^2 <= 2 * x^2\n"
+    assert _classify(chain, "constant 2 doubled", nth=1).kind == "implied"  # x² ≤ 4x²: looser
+    assert _classify(chain, "exponent of (x ^ 2) +1") is None              # the middle: both ways
+    mc = "claim mc\n  let z : real ~ normal(0, 1)\n  show E[z^2] <= 2\n"
+    assert _classify(mc, "constant 2 doubled", nth=1).kind == "implied"   # 2 → 4 on the right
+    inside = "claim mc2\n  let z : real ~ normal(0, 1)\n  show E[z^2 - 1] <= 1\n"
+    looser = _classify(inside, "constant 1 doubled")
+    assert looser is not None and looser.kind == "implied"               # z² − 2 ≤ z² − 1 pointwise
+
+
+def test_sizes_of_the_instance_are_not_mutated():
+    claim = claim_of("claim sz\n  let d = 16\n  let k = 3\n  let x : vector[d]\n"
+                     "  show k * norm(x)^2 == 3 * (x · x)\n")
+    texts = [s.description for s in M.sites(claim)]
+    assert "constant 16 doubled" not in texts          # d sizes x: the instance, not the formula
+    assert "constant 3 doubled" in texts               # k is a value: mutated
+    inside = "claim mc3\n  let z : real ~ normal(0, 1)\n  show E[z^2 - 1] <= 1\n"
+    assert _classify(inside, "sign flipped in ((z ^ 2) - 1)") is None  # z² + 1 rises: tighter

@@ -715,3 +715,35 @@ def test_true_equivalence_with_an_equation_is_checked_on_its_surface():
 def test_implication_with_a_never_true_premise_is_inconclusive():
     out = _numeric_outcome("claim p\n  let a, b : real\n  show a == b^2 + 1 and a < 0 => a == 7\n")
     assert out.verdict.value == "inconclusive", out.summary
+
+
+def test_reading_undefined_values_is_an_error_of_the_claim():
+    """x[1] of a sequence whose step skips it, or A[n+1, n]: the claim is ill-defined
+    (error), not a gap of the engine (unsupported)."""
+    missing_start = decide("""claim ill.start
+  let a : real
+  let x[t+2] = a * x[t], x[0] = 1
+  show x[3] == a^3
+""")
+    assert missing_start.verdict == Verdict.ERROR and "no value at 1" in missing_start.summary
+    entry = decide("""claim ill.entry
+  let n : dim
+  let A : matrix[n, n]
+  show sum(i = 1..n, A[i + 1, i]) == sum(i = 1..n, A[i, i])
+""")
+    assert entry.verdict == Verdict.ERROR and "outside" in entry.summary
+
+
+def test_an_optimisers_grid_does_not_widen_the_tolerance():
+    """argmin(M, f) scans f on a wide grid (|f| ~ 1e8 there): those values are a search,
+    not intermediates of the answer, so a wrong optimum must still be refuted."""
+    text = """claim am.{name}
+  let k : dim
+  let α : real > 0
+  let M : real >= 0
+  let g : vector[k]
+  assume min(abs(g)) > 0
+  show argmin(M, -M*norm(g, 1) + M^2/α) == ({c})*norm(g, 1)
+"""
+    assert decide(text.format(name="right", c="α/2")).verdict == Verdict.VERIFIED
+    assert decide(text.format(name="wrong", c="α/4")).verdict == Verdict.REFUTED

@@ -467,3 +467,19 @@ def test_trigonometric_and_euler_identities_at_literal_sizes_are_proved_quickly(
     o = one(text)
     assert o.verdict == Verdict.PROVED and o.strategy == "fixed-sizes"
     assert _time.perf_counter() - start < 2.0
+
+
+def test_premise_on_parameters_only_is_no_vacuous_proof():
+    """solveset(σ1 ≠ σs, η) is EmptySet in SymPy: the premise set must not become ∅."""
+    o = one("""claim vac
+  let σ1, σs : real > 0
+  let η : real > 0
+  show (abs(1 - 2*η*σ1^2) == abs(1 - 2*η*σs^2) and σ1 != σs) => η == 1/(σ1^2 + σs^2)
+""")
+    assert o is None or o.verdict != Verdict.PROVED or "∅" not in o.summary
+    false = one("""claim vac2
+  let a, b : real > 0
+  let x : real
+  show (x == 1 and a != b) => x == 2
+""")
+    assert false is not None and false.verdict == Verdict.REFUTED

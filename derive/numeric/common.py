@@ -84,5 +84,17 @@ def outcome(verdict: Verdict, summary: str, ev: dict[str, Any]) -> Outcome:
     return Outcome(verdict, None, None, summary, ev)
 
 
+def ill_defined(ctx: Context, exc: Exception, seed: int, device: torch.device,
+                dtype: torch.dtype) -> Outcome:
+    """An ``error`` verdict for a claim that reads values it never defines (see
+    :class:`~derive.numeric.lower.IllDefined`): the claim must be fixed, not the engine."""
+    return outcome(Verdict.ERROR,
+                   f"ill-defined claim: {exc} on a random instance (the claim uses a value or "
+                   f"shape it does not define; check index ranges and sizes)",
+                   evidence(ctx, seed, device, dtype, samples=0, estimate=None, interval=None,
+                            error_rate=None, tolerance=None, parameter_points=[],
+                            reason=f"ill-defined: {exc}"))
+
+
 def fmt(x: float) -> str:
     return f"{x:.3g}"

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from derive import model as m
-from derive.numeric.lower import Evaluator, LoweringError, Value, is_tensor, leggauss, rank
+from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, is_tensor, leggauss, rank
 
 ELEMENTWISE: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "abs": torch.abs, "sqrt": torch.sqrt, "exp": torch.exp, "log": torch.log,
@@ -222,7 +222,11 @@ def h_concat(ev, e, scope, args):
     batch = max(t.shape[0] for t in ts)
     ts = [t.expand(batch, *t.shape[1:]) if rank(t) > 0 else t.expand(batch).unsqueeze(-1)
           for t in ts]
-    return torch.cat(ts, dim=axis)
+    try:
+        return torch.cat(ts, dim=axis)
+    except RuntimeError as exc:
+        raise IllDefined(f"the parts do not fit together: shapes "
+                         f"{[tuple(t.shape[1:]) for t in ts]}") from exc
 
 
 def h_svd(ev, e, scope, args):
@@ -457,7 +461,8 @@ def optimise(ev: Evaluator, e: m.Call, scope: dict) -> Value:
     sign = 1.0 if e.func == "argmin" else -1.0
 
     def f(points: torch.Tensor) -> torch.Tensor:
-        v = ev.tensor(ev.ev(e.args[1], {**scope, var.id: points}))
+        with ev.untracked():
+            v = ev.tensor(ev.ev(e.args[1], {**scope, var.id: points}))
         return sign * v.reshape(v.shape[0], -1)[:, 0]
 
     mags = torch.logspace(-6, 4, 400, dtype=ev.dtype, device=ev.device)
@@ -492,7 +497,8 @@ def optimise_tensor(ev: Evaluator, e: m.Call, scope: dict, name: str, current: t
     sign = 1.0 if e.func == "argmin" else -1.0
 
     def objective(x: torch.Tensor) -> torch.Tensor:
-        v = ev.tensor(ev.ev(e.args[1], {**scope, name: x}))
+        with ev.untracked():
+            v = ev.tensor(ev.ev(e.args[1], {**scope, name: x}))
         return sign * v.sum()
     return lbfgs(objective, torch.zeros_like(current, dtype=torch.float64))
 

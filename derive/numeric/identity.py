@@ -23,7 +23,7 @@ from derive.engine import Context
 from derive.numeric import common
 from derive.numeric.instances import (SIZE_MENU, Instance, Unsatisfiable, assumptions,
                                       choose_sizes, holds, instances)
-from derive.numeric.lower import Evaluator, LoweringError, Value, rank
+from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, rank
 from derive.outcome import Outcome, Verdict
 
 EPS64 = float(torch.finfo(torch.float64).eps)
@@ -32,6 +32,8 @@ CLEAR_MARGIN = 1e3         # a counterexample must exceed the tolerance this man
 CLEAR_FLOOR = 1e-7         # … and this relative size
 SINGLE = {"argmin", "argmax", "integrate"}   # lowerings that use the batch axis themselves
 MODERATE_MENU = (12, 16, 24, 32)
+SCALAR_BATCH = 64  # instances per round when every name is a scalar: cheap, and conditions
+                   # (``a < 1 and b < 1 <=> η < c``) need many points to meet a thin region
 OPTIMISER_TOL = 1e-6      # relative precision expected of argmin/argmax
 COMPARE_OPS = {"==", "!=", "<", "<=", ">", ">=", "≈"}
 SAFETY_STOP_S = 20.0       # a statement still running after this is inconclusive
@@ -76,7 +78,7 @@ def pair(a: Value, b: Value, ev: Evaluator) -> tuple[torch.Tensor, torch.Tensor]
         elif y.shape[1] == 1:
             y = y.expand(y.shape[0], x.shape[1])
         else:
-            raise LoweringError(f"the sides have {x.shape[1]} and {y.shape[1]} entries")
+            raise IllDefined(f"the sides have {x.shape[1]} and {y.shape[1]} entries")
     batch = max(x.shape[0], y.shape[0])
     return x.expand(batch, x.shape[1]), y.expand(batch, y.shape[1])
 
@@ -133,6 +135,8 @@ class IdentityStrategy:
                                                   estimate=None, interval=None, error_rate=None,
                                                   tolerance=None, parameter_points=[],
                                                   reason=str(exc)))
+        except IllDefined as exc:
+            return common.ill_defined(ctx, exc, seed, device, torch.float64)
         except LoweringError as exc:
             ctx.notes.append(f"numeric: {exc}")
             return None
@@ -141,7 +145,7 @@ class IdentityStrategy:
     def run(self, ctx: Context, g: torch.Generator, seed: int, device: torch.device) -> Outcome:
         start = time.perf_counter()
         single = common.calls(ctx.statement, SINGLE)
-        batch = 1 if single else self.batch
+        batch = 1 if single else SCALAR_BATCH if scalars_only(ctx.checked) else self.batch
         rounds = self.rounds * (3 if single else 1)
         tried = undefined = 0
         worst_ratio = worst_rel = 0.0
@@ -403,6 +407,11 @@ def counterexample(res: Batch) -> dict[str, Any]:
             vals[k] = v
     out["values"] = vals
     return out
+
+
+def scalars_only(checked) -> bool:
+    """No sizes, tensors or sweeps: one more instance costs next to nothing."""
+    return not any(info.role in ("dim", "sweep", "tensor") for info in checked.symbols.values())
 
 
 def sized_by_defines(ctx: Context) -> dict[str, int]:

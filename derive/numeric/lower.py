@@ -17,8 +17,9 @@ Public API: :func:`evaluate` (one expression, unbatched env in, unbatched tensor
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from fractions import Fraction
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union
 
 import numpy as np
 import torch
@@ -34,6 +35,13 @@ CONSTANT_VALUES = {"pi": math.pi, "euler": math.e, "inf": math.inf}
 
 class LoweringError(Exception):
     """The expression cannot be evaluated numerically (unknown name, bad shapes, …)."""
+
+
+class IllDefined(LoweringError):
+    """The claim itself is at fault on a concrete instance: it reads an entry or a step it
+    never defines (``x[T+1]`` of a sequence known up to ``T``, ``A[n+1, 1]``) or combines
+    shapes that do not fit once its sizes are distinct numbers.  Reported as an error of
+    the claim, not as a gap of the engine."""
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -104,6 +112,22 @@ class Evaluator:
                 c = torch.linalg.cond(t.detach().to(torch.float64) if not t.is_complex() else t.detach())
             self.conds.append(torch.nan_to_num(c, nan=1e300, posinf=1e300))
 
+    @contextmanager
+    def untracked(self) -> Iterator[None]:
+        """Evaluations that are a search, not part of the value (an optimiser's grid and
+        line search): their magnitudes must not widen the rounding tolerance, or a wrong
+        ``argmin(M, f) == c`` passes because ``f`` was huge somewhere on the grid."""
+        top = self
+        while getattr(top, "parent", None) is not None and top.parent.scale is not None:
+            top = top.parent
+        scale, conds = top.scale, (len(top.conds) if top.conds is not None else None)
+        try:
+            yield
+        finally:
+            top.scale = scale
+            if conds is not None:
+                del top.conds[conds:]
+
     # ------------------------------------------------------------ helpers
     def child(self, overrides: dict[str, Value]) -> "Evaluator":
         """An evaluator with some names replaced (for ``at (…)`` and ``grad``)."""
@@ -166,11 +190,11 @@ class Evaluator:
                 elif rb == 2 and b.shape[2] == 1 and b.shape[1] == a.shape[1]:
                     b = b[:, :, 0]
                 else:
-                    raise LoweringError(f"shape mismatch: {tuple(a.shape[1:])} and {tuple(b.shape[1:])}")
+                    raise IllDefined(f"shape mismatch: {tuple(a.shape[1:])} and {tuple(b.shape[1:])}")
             elif ra != rb:
-                raise LoweringError(f"shape mismatch: {tuple(a.shape[1:])} and {tuple(b.shape[1:])}")
+                raise IllDefined(f"shape mismatch: {tuple(a.shape[1:])} and {tuple(b.shape[1:])}")
             elif a.shape[1:] != b.shape[1:]:
-                raise LoweringError(f"shape mismatch: {tuple(a.shape[1:])} and {tuple(b.shape[1:])}")
+                raise IllDefined(f"shape mismatch: {tuple(a.shape[1:])} and {tuple(b.shape[1:])}")
         return a, b
 
     def elementwise(self, a: Value, b: Value, fn: Callable) -> Value:
@@ -330,7 +354,7 @@ class Evaluator:
                 return self.scalarize(out)
             return out
         if a.shape[-1] != b.shape[-2]:
-            raise LoweringError(f"shape mismatch in '@': {tuple(a.shape[1:])} @ {tuple(b.shape[1:])}")
+            raise IllDefined(f"shape mismatch in '@': {tuple(a.shape[1:])} @ {tuple(b.shape[1:])}")
         out = torch.matmul(a, b)
         if out.shape[-1] == 1 and out.shape[-2] == 1:
             return self.scalarize(out)
@@ -366,7 +390,7 @@ class Evaluator:
             tail = [self.ev(i, scope) for i in e.indices[rank(base):]]
             if any(isinstance(i, m.Slice) for i in e.indices[rank(base):]) or \
                     any(self.as_int(t) != 1 for t in tail):
-                raise LoweringError("index outside a 1×1 value")
+                raise IllDefined("index outside a 1×1 value")
             e = m.Index(e.base, e.indices[:rank(base)])
             if not e.indices:
                 return base
@@ -386,7 +410,7 @@ class Evaluator:
                 i = self.as_int(self.ev(idx, scope))
                 size = base.shape[len(key)] if len(key) < base.dim() else 0
                 if not 1 <= i <= size:
-                    raise LoweringError(f"index {i} is outside 1..{size}")
+                    raise IllDefined(f"index {i} is outside 1..{size}")
                 key.append(i - 1)
         return base[tuple(key)]
 
@@ -403,7 +427,7 @@ class Evaluator:
             idx = (self.tensor(v).reshape(-1).round().long() - 1).expand(batch) if is_tensor(v) \
                 else torch.full((batch,), self.as_int(v) - 1, device=base.device)
             if bool(((idx < 0) | (idx >= base.shape[axis])).any()):
-                raise LoweringError(f"index outside 1..{base.shape[axis]}")
+                raise IllDefined(f"index outside 1..{base.shape[axis]}")
             key.append(idx)
         return base[tuple(key)]
 
@@ -428,7 +452,11 @@ class Evaluator:
                 t = t.unsqueeze(-1)
             return t.expand(batch, *t.shape[1:])
 
-        out = torch.cat([torch.cat([block(v) for v in row], dim=-1) for row in rows], dim=-2)
+        try:
+            out = torch.cat([torch.cat([block(v) for v in row], dim=-1) for row in rows], dim=-2)
+        except RuntimeError as exc:  # blocks whose heights or widths do not line up
+            shapes = [[tuple(self.tensor(v).shape[1:]) for v in row] for row in rows]
+            raise IllDefined(f"the blocks do not fit together: shapes {shapes}") from exc
         if out.shape[-1] == 1:
             return out[..., 0]
         return out
@@ -467,7 +495,7 @@ class Evaluator:
     def sequence_value(self, ident: str, step: int) -> Value:
         """``w[step]`` by iterating the recurrence from its start value."""
         if step < 0:
-            raise LoweringError(f"sequence index {step} is negative")
+            raise IllDefined(f"sequence index {step} is negative")
         rec: m.Recurrence = self.checked.symbols[ident].statement
         hist = self.seq_hist.setdefault(ident, [])
         starts = {self.as_int(self.ev(eq.index)): eq for eq in rec.equations
@@ -487,7 +515,7 @@ class Evaluator:
             elif s - offset >= 0:
                 hist.append(self.ev(eq.value, {var: s - offset}))
             else:
-                raise LoweringError(f"sequence '{ident}' has no value at {s}")
+                raise IllDefined(f"sequence '{ident}' has no value at {s}")
         return hist[step]
 
     # ------------------------------------------------------------ statistics

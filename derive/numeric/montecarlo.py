@@ -45,7 +45,7 @@ from derive.engine import Context
 from derive.numeric import common
 from derive.numeric.instances import (Unsatisfiable, choose_sizes, dim_names, draw_scalar,
                                       sample_environment)
-from derive.numeric.lower import Evaluator, LoweringError, Value, rank
+from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, rank
 from derive.outcome import Outcome, Verdict
 from derive.semantics import children, walk
 
@@ -400,6 +400,8 @@ class MonteCarloStrategy:
                                                   error_rate=ctx.options.false_refutation_rate,
                                                   tolerance=None, parameter_points=[],
                                                   reason=str(exc)))
+        except IllDefined as exc:
+            return common.ill_defined(ctx, exc, seed, device, torch.float32)
         except LoweringError as exc:
             ctx.notes.append(f"numeric: {exc}")
             return None

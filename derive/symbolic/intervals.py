@@ -42,6 +42,10 @@ def truth_set(cond: sp.Basic, v: sp.Symbol) -> sp.Set:
         return sp.S.Reals
     if cond is sp.false:
         return sp.S.EmptySet
+    if v not in cond.free_symbols:
+        # a condition on the parameters only: SymPy's solveset answers EmptySet for
+        # Ne(a, b) in x, which made premises vanish and proofs vacuous
+        raise Undecided(f"condition {cond} does not involve {v}")
     if isinstance(cond, sp.And):
         out = sp.S.Reals
         for a in cond.args:
@@ -54,8 +58,6 @@ def truth_set(cond: sp.Basic, v: sp.Symbol) -> sp.Set:
     if isinstance(cond, (sp.Eq, sp.Ne)):
         return sp.solveset(cond, v, sp.S.Reals)
     if isinstance(cond, sp.Rel):
-        if v not in cond.free_symbols:
-            raise Undecided("condition does not involve the variable")
         return solve_univariate_inequality(cond, v, relational=False, domain=sp.S.Reals)
     raise Undecided(f"not a condition: {type(cond).__name__}")
 

@@ -7,6 +7,7 @@ grid point), so a claim's second statement reuses what its first one measured.
 """
 from __future__ import annotations
 
+import hashlib
 import time
 import zlib
 from collections import OrderedDict
@@ -90,7 +91,10 @@ class Bench:
     def __post_init__(self) -> None:
         self._envs: dict[tuple, dict[str, Any]] = {}
         claim = self.checked.claim
-        self._claim_key = (claim.id, claim.text, claim.file, self.seed, self.device)
+        # keyed by the model, not only the text: a mutant (derive mutate) keeps its claim's
+        # text and id, and must never be answered with its claim's counts
+        model = hashlib.sha1(repr(claim.statements).encode("utf-8")).hexdigest()
+        self._claim_key = (claim.id, claim.text, claim.file, model, self.seed, self.device)
 
     # ------------------------------------------------------------ building
     def env(self, point: dict[str, int], exprs: Sequence[m.Expr]) -> dict[str, Any]:

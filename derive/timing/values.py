@@ -37,7 +37,7 @@ from derive.semantics import walk
 from derive.timing import stats
 from derive.timing.measure import pinned_threads
 from derive.timing.sizes import SizeError, build_grid, reachable, size_names, size_value
-from derive.timing.verdicts import ENGINE, _r, growth_rule, growth_vars, source_of
+from derive.timing.verdicts import ENGINE, not_evaluable, _r, growth_rule, growth_vars, source_of
 
 CHUNKS = 8
 MIN_CHUNKS = 4
@@ -121,8 +121,8 @@ def decide_value_growth(ctx: Context, lhs: m.Expr, bound: m.Expr, big_o: bool,
                 _evaluate_grid(ctx, lhs, bound, grid, random, names, values, bounds, samples,
                                table, budget, tag)
         except (SizeError, LoweringError, RuntimeError, ValueError, TypeError, IndexError) as exc:
-            return Outcome(Verdict.INCONCLUSIVE, ENGINE, strategy,
-                           f"cannot evaluate the quantity over the sweep: {exc}", evidence)
+            return not_evaluable(exc, "cannot evaluate the quantity over the sweep", evidence,
+                                  strategy)
         how = ("exact values (a formula of sizes, or the lowering on deterministic inputs)"
                if not random else f"Monte-Carlo estimates (look {look} of {LOOKS}: "
                f"{min(len(s) for s in samples)}–{max(len(s) for s in samples)} chunks per size, "

@@ -36,6 +36,7 @@ from derive.engine import Context
 from derive.outcome import Outcome, Verdict
 from derive.semantics import walk
 from derive.timing import stats
+from derive.numeric.lower import IllDefined
 from derive.timing.bench import Bench, CannotMeasure
 from derive.timing.measure import LOOK_ROUNDS, TooSlow, device_name
 from derive.timing.sizes import Grid, SizeError, build_grid, reachable, size_condition, \
@@ -97,6 +98,25 @@ def _outcome(verdict: Verdict, summary: str, evidence: dict, strategy: str) -> O
     return Outcome(verdict, ENGINE, strategy, summary, evidence)
 
 
+def ill_defined(exc: BaseException) -> Optional[str]:
+    """The message when ``exc`` (or its cause) says the claim itself is ill-defined."""
+    while exc is not None:
+        if isinstance(exc, IllDefined):
+            return str(exc)
+        exc = exc.__cause__
+    return None
+
+
+def not_evaluable(exc: BaseException, what: str, evidence: dict, strategy: str) -> Outcome:
+    """``error`` when the claim reads values it never defines, else ``inconclusive``."""
+    bad = ill_defined(exc)
+    if bad is not None:
+        return _outcome(Verdict.ERROR, f"ill-defined claim: {bad} (the claim uses a value or "
+                        "shape it does not define; check index ranges and sizes)",
+                        {**evidence, "reason": f"ill-defined: {bad}"}, strategy)
+    return _outcome(Verdict.INCONCLUSIVE, f"{what}: {exc}", evidence, strategy)
+
+
 # ------------------------------------------------------------------ growth
 def growth_vars(checked, bound: m.Expr) -> list[str]:
     """The swept variables of a growth claim: the claim's sweeps, else the bound's sizes."""
@@ -149,7 +169,7 @@ def decide_growth(ctx: Context, bench: Bench, lhs: m.Expr, bound: m.Expr, big_o:
             values.append(value)
             bounds.append(f)
     except (CannotMeasure, SizeError) as exc:
-        return _outcome(Verdict.INCONCLUSIVE, f"cannot evaluate the cost: {exc}", evidence, strategy)
+        return not_evaluable(exc, "cannot evaluate the cost", evidence, strategy)
     measure_name = "peak live bytes" if kinds == ["memory"] else "FLOPs" if "memory" not in kinds \
         else "FLOPs and bytes"
     evidence.update({
@@ -345,6 +365,8 @@ class Comparer:
             return self.compare_exact(op, a, b, st, text)
         except (CannotMeasure, SizeError) as exc:
             st.detail.append({"comparison": text, "unknown": str(exc)})
+            if ill_defined(exc) is not None:
+                st.detail.append({"ill_defined": ill_defined(exc)})
             return UNKNOWN
 
     def _counts(self, exprs: list[m.Expr], point: dict[str, int]) -> dict[m.Cost, float]:
@@ -566,6 +588,10 @@ def decide_comparison(ctx: Context, bench: Bench, strategy: str) -> Outcome:
         last = states[-1]
         return _outcome(Verdict.VERIFIED, f"holds at all {len(states)} size(s); at {sizes(last)}: "
                         f"{_describe(last)}", evidence, strategy)
+    bad = next((d["ill_defined"] for st in states for d in st.detail if "ill_defined" in d), None)
+    if bad is not None:
+        return _outcome(Verdict.ERROR, f"ill-defined claim: {bad} (the claim uses a value or "
+                        "shape it does not define; check index ranges and sizes)", evidence, strategy)
     st = states[results.index(UNKNOWN)]
     reason = next((d["unknown"] for d in st.detail if "unknown" in d), "undecided")
     return _outcome(Verdict.INCONCLUSIVE, f"undecided at {sizes(st)}: {reason}", evidence, strategy)

@@ -1,0 +1,289 @@
+"""Is a surviving mutant equivalent to its claim?  Checked, never guessed.
+
+A mutant that derive cannot kill is either a weakness of the checker or a mutant that is
+*true*: an equivalent mutant (it means the same as the claim) or one the claim implies
+(a looser bound).  No checker can kill those, so ``derive mutate`` leaves them out of
+the kill rate; each is classified here by a check a person can re-run, with its evidence:
+
+* **dead** (exact): the mutated definition is used by no statement and no assumption;
+* **proved** (exact): the symbolic engine proves the mutant, and the numeric cross-check
+  passes, like any proved claim;
+* **same cost** (exact): every statement is a cost statement and the mutant's FLOP
+  counts and peak bytes equal the claim's at the sizes of the sweep: values change no cost;
+* **same values** (numeric): the changed expression, or its nearest enclosing expression
+  free of bound variables, takes the claim's values on shared float64 random instances
+  (relative difference below 1e-9), e.g. ``Aᵀ`` of a symmetric ``A``, ``A @ A`` swapped;
+* **implied** (numeric): a statement ``L <= R`` whose mutant only loosens the bound
+  (``R' − L' ≥ R − L`` on every shared instance), so it holds whenever the claim does.
+
+Anything else stays a survivor, with the engines' verdict as its reason.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Iterable, Optional
+
+import torch
+
+from derive import model as m
+from derive.semantics import CheckedClaim, walk
+
+REL_TOL = 1e-9
+ROUNDS = 3
+BATCH = 8
+RECURRENCE_STEPS = 6
+_BOOLEAN = (m.Compare, m.Logic)
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """Why a mutant is excluded from the kill rate: ``kind`` and the evidence in words."""
+
+    kind: str  # dead | proved | same-cost | same-values | implied
+    reason: str
+
+
+def classify(claim: m.Claim, checked: CheckedClaim, mutant_checked: CheckedClaim,
+             statement: int, path: tuple, kind: str, verdict: str, seed: int = 0
+             ) -> Optional[Equivalence]:
+    """The equivalence of a surviving mutant, or ``None`` when it is a real survivor."""
+    st = claim.statements[statement]
+    dead = _dead(checked, st)
+    if dead:
+        return Equivalence("dead", f"equivalent mutant: {dead} is used by no statement or "
+                           "assumption (dead code)")
+    if verdict == "proved":
+        return Equivalence("proved", "true mutant: the symbolic engine proves it and the numeric "
+                           "cross-check passes")
+    from derive.decide import is_cost_statement
+
+    if all(is_cost_statement(s) for s in checked.claim.shows):
+        return _same_cost(checked, mutant_checked, seed)
+    try:
+        return _same_values(checked, mutant_checked, statement, path, seed)
+    except Exception:  # noqa: BLE001 - a classification that cannot run classifies nothing
+        return None
+
+
+# ------------------------------------------------------------------ dead code
+def _dead(checked: CheckedClaim, st: Any) -> Optional[str]:
+    from derive.numeric.instances import assumptions
+    from derive.timing.sizes import reachable
+
+    if isinstance(st, m.Define):
+        names = [n.id for n in st.names]
+    elif isinstance(st, m.FuncDef):
+        names = [st.name.id]
+    elif isinstance(st, m.Recurrence):
+        names = sorted({eq.seq.id for eq in st.equations})
+    else:
+        return None
+    live = reachable(checked, [s.statement for s in checked.claim.shows] + assumptions(checked))
+    if any(n in live for n in names):
+        return None
+    return "the definition of " + ", ".join(f"'{n}'" for n in names)
+
+
+# ------------------------------------------------------------------ cost claims
+def _same_cost(checked: CheckedClaim, mutant: CheckedClaim, seed: int) -> Optional[Equivalence]:
+    """Equal FLOPs and peak bytes at every size of the sweep (at most 3 points)."""
+    from derive.timing.bench import Bench, CannotMeasure
+    from derive.timing.sizes import SizeError, build_grid, reachable, size_names
+    from derive.timing.verdicts import costs_in
+
+    shows = [s.statement for s in checked.claim.shows]
+    mutant_shows = [s.statement for s in mutant.claim.shows]
+    pairs = [(a, b) for x, y in zip(shows, mutant_shows) for a, b in zip(costs_in(x), costs_in(y))]
+    if not pairs:
+        return None
+    grid = build_grid(checked, size_names(checked, reachable(checked, shows)))
+    points = grid.points[:2] + grid.points[-1:] if len(grid.points) > 3 else grid.points
+    if not points:
+        return None
+    ours, theirs = Bench(checked, seed, "cpu"), Bench(mutant, seed, "cpu")
+    try:
+        for point in points:
+            for a, b in pairs:
+                x, y = ours.count(a.arg, point, "both"), theirs.count(b.arg, point, "both")
+                if x.flops != y.flops or x.peak_bytes != y.peak_bytes:
+                    return None
+    except (CannotMeasure, SizeError, RuntimeError, ValueError):
+        return None
+    where = "; ".join(", ".join(f"{k}={v}" for k, v in p.items()) or "the declared sizes"
+                      for p in points)
+    return Equivalence("same-cost", f"equivalent mutant for a cost claim: the same FLOPs and peak "
+                       f"bytes as the claim at {where} (values change no cost)")
+
+
+# ------------------------------------------------------------------ shared instances
+def _follow(node: Any, keys: Iterable[tuple]) -> Any:
+    for key in keys:
+        node = getattr(node, key[0])
+        for k in key[1:]:
+            node = node[k]
+    return node
+
+
+def _root_depth(st: Any) -> int:
+    """How many path keys address the root expression inside the statement."""
+    return 2 if isinstance(st, m.Recurrence) else 1
+
+
+def _same_values(checked: CheckedClaim, mutant: CheckedClaim, statement: int, path: tuple,
+                 seed: int) -> Optional[Equivalence]:
+    from derive.numeric.instances import Unsatisfiable, choose_sizes, instances, make_generator
+    from derive.numeric.instances import claim_seed
+    from derive.numeric.lower import Evaluator, LoweringError
+
+    st = checked.claim.statements[statement]
+    st_mut = mutant.claim.statements[statement]
+    depth = _root_depth(st)
+    # candidate expressions, innermost first: the mutated node and each ancestor up to the
+    # root, stopping at boolean nodes, statistics and costs (see the module doc)
+    candidates: list[tuple[Any, Any]] = []
+    for cut in range(len(path), depth - 1, -1):
+        a, b = _follow(st, path[:cut]), _follow(st_mut, path[:cut])
+        if isinstance(a, _BOOLEAN + (m.Stat, m.Cost)):
+            break
+        candidates.append((a, b))
+    if isinstance(st, m.Recurrence):
+        seqs = sorted({eq.seq.id for eq in st.equations})
+        candidates += [(node, node) for node in _sequence_steps(seqs)]
+    top = _top_comparison(st, st_mut, path)
+    device = torch.device("cpu")
+    g = make_generator(claim_seed(seed, checked.claim.id, "mutate/equivalence"), device)
+    alive = list(range(len(candidates)))
+    implied_ok = top is not None
+    compared = 0
+    for _ in range(ROUNDS):
+        try:
+            sizes = choose_sizes(checked, g)
+            inst, mask = instances(checked, g, device, sizes, BATCH)
+        except (Unsatisfiable, LoweringError, RuntimeError, ValueError):
+            return None
+        keep = None if mask is None else mask.reshape(-1)
+        ours = Evaluator(dict(inst.env), device, torch.float64, checked)
+        theirs = Evaluator(dict(inst.env), device, torch.float64, mutant)
+        still = []
+        for i in alive:
+            a, b = candidates[i]
+            same = _agree(ours, theirs, a, b, keep)
+            if same:
+                still.append(i)
+        alive = still
+        if implied_ok:
+            implied_ok = _looser(ours, theirs, top, keep)
+        compared += 1
+        if not alive and not implied_ok:
+            return None
+    if alive:
+        a, _ = candidates[alive[0]]
+        what = "the changed expression" if alive[0] == 0 else "an expression enclosing the change"
+        return Equivalence("same-values", f"equivalent mutant: {what} takes the claim's values on "
+                           f"{compared * BATCH} shared random instances (relative difference "
+                           f"below {REL_TOL:g})")
+    if implied_ok:
+        return Equivalence("implied", f"implied by the claim: the changed side only "
+                           f"{'rises' if top[0] == 'rise' else 'falls'} (a looser bound) on "
+                           f"{compared * BATCH} shared random instances, so the mutant holds "
+                           "whenever the claim does")
+    return None
+
+
+def _sequence_steps(seqs: list[str]) -> list[m.Expr]:
+    return [m.Index(m.Name(s), (m.Num(Fraction(k), str(k)),))
+            for s in seqs for k in range(RECURRENCE_STEPS)]
+
+
+def _value(ev, node: m.Expr) -> Optional[torch.Tensor]:
+    from derive.numeric.lower import LoweringError
+
+    try:
+        v = ev.tensor(ev.ev(node))
+    except (LoweringError, RuntimeError, ValueError, TypeError, ZeroDivisionError, OverflowError,
+            IndexError, KeyError):
+        return None
+    if v.dtype == torch.bool:
+        return None
+    return v.to(torch.complex128) if v.is_complex() else v.to(torch.float64)
+
+
+def _members(v: torch.Tensor, n: int) -> torch.Tensor:
+    v = v.reshape(v.shape[0], -1) if v.dim() >= 1 else v.reshape(1, 1)
+    return v.expand(n, v.shape[1]) if v.shape[0] == 1 and n > 1 else v
+
+
+def _agree(ours, theirs, a: m.Expr, b: m.Expr, keep: Optional[torch.Tensor]) -> bool:
+    x, y = _value(ours, a), _value(theirs, b)
+    if x is None or y is None:
+        return False
+    n = max(x.shape[0] if x.dim() else 1, y.shape[0] if y.dim() else 1)
+    x, y = _members(x, n), _members(y, n)
+    if x.shape != y.shape:
+        return False
+    ok = torch.isfinite(x.abs()).all(dim=1) & torch.isfinite(y.abs()).all(dim=1)
+    if keep is not None and keep.numel() == n:
+        ok = ok & keep
+    if not bool(ok.any()):
+        return False
+    x, y = x[ok], y[ok]
+    scale = torch.maximum(x.abs().amax(dim=1), y.abs().amax(dim=1)).clamp_min(1e-300)
+    diff = (x - y).abs().amax(dim=1)
+    return bool((diff <= REL_TOL * scale).all())
+
+
+_LESS, _MORE = ("<", "<="), (">", ">=")
+
+
+def _top_comparison(st: Any, st_mut: Any, path: tuple) -> Optional[tuple[str, m.Expr, m.Expr]]:
+    """``(direction, before, after)`` when the mutation sits in one operand of a statement
+    ``a <= b <= c`` (any of < <= > >=) and that operand may only move one way without
+    making the statement stronger: ``"rise"`` or ``"fall"``.  An operand ``E[f]`` is
+    compared through ``f`` (expectation is monotone)."""
+    if not isinstance(st, m.Show):
+        return None
+    top, top_mut = st.statement, st_mut.statement
+    if not (isinstance(top, m.Compare) and isinstance(top_mut, m.Compare) and top.ops == top_mut.ops
+            and all(op in _LESS + _MORE for op in top.ops)):
+        return None
+    if len(path) < 2 or path[1][0] != "operands":
+        return None
+    i = path[1][1]
+    if any(a != b for k, (a, b) in enumerate(zip(top.operands, top_mut.operands)) if k != i):
+        return None
+    ways = set()
+    if i > 0:  # the right operand of op i-1
+        ways.add("rise" if top.ops[i - 1] in _LESS else "fall")
+    if i < len(top.ops):  # the left operand of op i
+        ways.add("fall" if top.ops[i] in _LESS else "rise")
+    if len(ways) != 1:
+        return None  # a middle operand bounds both ways: only equal values keep the truth
+    before, after = top.operands[i], top_mut.operands[i]
+    if isinstance(before, m.Stat) and isinstance(after, m.Stat) and before.kind == after.kind == "E" \
+            and len(before.args) == len(after.args) == 1 and len(path) > 2:
+        before, after = before.args[0], after.args[0]
+    if any(isinstance(n, (m.Stat, m.Cost)) for n in walk(before)):
+        return None
+    return ways.pop(), before, after
+
+
+def _looser(ours, theirs, top, keep: Optional[torch.Tensor]) -> bool:
+    """Whether the changed operand moved only the loosening way on every instance."""
+    way, before, after = top
+    x, y = _value(ours, before), _value(theirs, after)
+    if x is None or y is None or x.is_complex() or y.is_complex():
+        return False
+    n = max(x.shape[0] if x.dim() else 1, y.shape[0] if y.dim() else 1)
+    x, y = _members(x, n), _members(y, n)
+    if x.shape != y.shape:
+        return False
+    ok = torch.isfinite(x).all(dim=1) & torch.isfinite(y).all(dim=1)
+    if keep is not None and keep.numel() == n:
+        ok = ok & keep
+    if not bool(ok.any()):
+        return False
+    x, y = x[ok], y[ok]
+    moved = (y - x) if way == "rise" else (x - y)
+    tol = REL_TOL * torch.maximum(x.abs(), y.abs()).clamp_min(1e-300)
+    return bool((moved >= -tol).all())
