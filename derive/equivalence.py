@@ -14,7 +14,11 @@ the kill rate; each is classified here by a check a person can re-run, with its 
   free of bound variables, takes the claim's values on shared float64 random instances
   (relative difference below 1e-9), e.g. ``Aᵀ`` of a symmetric ``A``, ``A @ A`` swapped;
 * **implied** (numeric): a statement ``L <= R`` whose mutant only loosens the bound
-  (``R' − L' ≥ R − L`` on every shared instance), so it holds whenever the claim does.
+  (``R' − L' ≥ R − L`` on every shared instance), so it holds whenever the claim does;
+* **free** (numeric): every equation that uses a definition still holds when its value is
+  replaced by random numbers of its shape, or a function definition by a random smooth
+  function (``lin == quad`` is associativity for any feature map; backpropagation through
+  time is the chain rule for any loss), so no change of its formula makes the claim false.
 
 Anything else stays a survivor, with the engines' verdict as its reason.
 """
@@ -40,7 +44,7 @@ _BOOLEAN = (m.Compare, m.Logic)
 class Equivalence:
     """Why a mutant is excluded from the kill rate: ``kind`` and the evidence in words."""
 
-    kind: str  # dead | proved | same-cost | same-values | implied
+    kind: str  # dead | proved | same-cost | same-values | implied | free
     reason: str
 
 
@@ -61,9 +65,98 @@ def classify(claim: m.Claim, checked: CheckedClaim, mutant_checked: CheckedClaim
     if all(is_cost_statement(s) for s in checked.claim.shows):
         return _same_cost(checked, mutant_checked, seed)
     try:
-        return _same_values(checked, mutant_checked, statement, path, seed)
+        return _same_values(checked, mutant_checked, statement, path, seed) or \
+            _free_definition(checked, st, seed)
     except Exception:  # noqa: BLE001 - a classification that cannot run classifies nothing
         return None
+
+
+# ------------------------------------------------------------------ definitions the claim does not pin
+class RandomFunction:
+    """A random smooth function with the signature of a ``let f(a, b) = …`` definition: a
+    small tanh network of all arguments, shaped like the definition's own value."""
+
+    def __init__(self, ev, definition: m.FuncDef, g: torch.Generator, hidden: int = 8):
+        self.ev, self.definition, self.g, self.hidden = ev, definition, g, hidden
+        self.weights: Optional[tuple[torch.Tensor, ...]] = None
+
+    def __call__(self, *args: Any) -> torch.Tensor:
+        with torch.no_grad():  # the definition's own value: only its shape is used
+            like = self.ev.tensor(self.ev.ev(self.definition.body, {
+                p.id: (a.detach() if isinstance(a, torch.Tensor) else a)
+                for p, a in zip(self.definition.params, args)}))
+        batch = like.shape[0]
+        parts = []
+        for a in args:
+            t = a if isinstance(a, torch.Tensor) else torch.tensor([float(a)], dtype=torch.float64)
+            t = t.to(torch.float64).reshape(t.shape[0], -1)
+            parts.append(t.expand(batch, t.shape[1]))
+        x = torch.cat(parts, dim=1)
+        n_out = int(like[0].numel())
+        if self.weights is None:
+            n_in = x.shape[1]
+            w1 = torch.randn(n_in, self.hidden, generator=self.g, dtype=torch.float64) / n_in ** 0.5
+            b1 = torch.randn(self.hidden, generator=self.g, dtype=torch.float64) * 0.5
+            w2 = torch.randn(self.hidden, n_out, generator=self.g, dtype=torch.float64) / self.hidden ** 0.5
+            self.weights = (w1, b1, w2)
+        w1, b1, w2 = self.weights
+        y = torch.tanh(x @ w1 + b1) @ w2
+        return y.reshape(like.shape)
+
+
+def _free_definition(checked: CheckedClaim, st: Any, seed: int) -> Optional[Equivalence]:
+    """Equations that hold whatever value a definition takes.
+
+    ``lin == quad`` with ``let Pq = relu(Q) + 1`` is associativity: it holds for every
+    matrix ``Pq``.  Replacing the definition's value by random numbers of its shape and
+    finding every equation it reaches still true (relative error below 1e-8) shows no
+    change of its formula can make the claim false.
+    """
+    from derive.numeric.common import reaches_stat
+    from derive.numeric.instances import Unsatisfiable, choose_sizes, claim_seed, instances
+    from derive.numeric.instances import make_generator
+    from derive.numeric.lower import Evaluator, LoweringError
+    from derive.timing.sizes import reachable
+
+    if isinstance(st, m.FuncDef) and not reaches_stat(st.body, checked):
+        name = st.name.id
+    elif isinstance(st, m.Define) and len(st.names) == 1 and not reaches_stat(st.value, checked):
+        name = st.names[0].id
+    else:
+        return None
+    shows = [s.statement for s in checked.claim.shows
+             if name in reachable(checked, [s.statement])]
+    if not shows or not all(isinstance(x, m.Compare) and set(x.ops) == {"=="} for x in shows) or \
+            any(reaches_stat(x, checked) for x in shows):
+        return None
+    device = torch.device("cpu")
+    g = make_generator(claim_seed(seed, checked.claim.id, f"mutate/free/{name}"), device)
+    for _ in range(ROUNDS):
+        try:
+            sizes = choose_sizes(checked, g)
+            inst, mask = instances(checked, g, device, sizes, BATCH)
+        except (Unsatisfiable, LoweringError, RuntimeError, ValueError):
+            return None
+        plain = Evaluator(dict(inst.env), device, torch.float64, checked)
+        if isinstance(st, m.FuncDef):
+            noise: Any = RandomFunction(plain, st, g)
+        else:
+            value = _value(plain, m.Name(name))
+            if value is None or value.is_complex():
+                return None
+            if value.dim() == 0:
+                value = value.reshape(1)
+            noise = torch.randn(value.shape, generator=g, dtype=torch.float64, device=device)
+        ev = Evaluator({**inst.env, name: noise}, device, torch.float64, checked)
+        keep = None if mask is None else mask.reshape(-1)
+        for x in shows:
+            first = x.operands[0]
+            if not all(_agree(ev, ev, first, other, keep, tol=1e-8) for other in x.operands[1:]):
+                return None
+    return Equivalence("free", f"true mutant: every equation that uses '{name}' holds whatever "
+                       f"value it takes ({ROUNDS * BATCH} shared instances with '{name}' replaced "
+                       "by random numbers of its shape), so no change of its formula makes the "
+                       "claim false")
 
 
 # ------------------------------------------------------------------ dead code
@@ -150,11 +243,11 @@ def _same_values(checked: CheckedClaim, mutant: CheckedClaim, statement: int, pa
     if isinstance(st, m.Recurrence):
         seqs = sorted({eq.seq.id for eq in st.equations})
         candidates += [(node, node) for node in _sequence_steps(seqs)]
-    top = _top_comparison(st, st_mut, path)
+    plan = implied_plan(checked, mutant, statement, path)
     device = torch.device("cpu")
     g = make_generator(claim_seed(seed, checked.claim.id, "mutate/equivalence"), device)
     alive = list(range(len(candidates)))
-    implied_ok = top is not None
+    implied_ok = bool(plan)
     compared = 0
     for _ in range(ROUNDS):
         try:
@@ -173,7 +266,7 @@ def _same_values(checked: CheckedClaim, mutant: CheckedClaim, statement: int, pa
                 still.append(i)
         alive = still
         if implied_ok:
-            implied_ok = _looser(ours, theirs, top, keep)
+            implied_ok = all(_looser(ours, theirs, step, keep) for step in plan)
         compared += 1
         if not alive and not implied_ok:
             return None
@@ -184,10 +277,10 @@ def _same_values(checked: CheckedClaim, mutant: CheckedClaim, statement: int, pa
                            f"{compared * BATCH} shared random instances (relative difference "
                            f"below {REL_TOL:g})")
     if implied_ok:
-        return Equivalence("implied", f"implied by the claim: the changed side only "
-                           f"{'rises' if top[0] == 'rise' else 'falls'} (a looser bound) on "
-                           f"{compared * BATCH} shared random instances, so the mutant holds "
-                           "whenever the claim does")
+        moves = ", ".join(f"{'rises' if way == 'rise' else 'falls'}" for way, _, _ in plan)
+        return Equivalence("implied", f"implied by the claim: the changed side of each bound only "
+                           f"{moves} (a looser bound) on {compared * BATCH} shared random "
+                           "instances, so the mutant holds whenever the claim does")
     return None
 
 
@@ -214,7 +307,8 @@ def _members(v: torch.Tensor, n: int) -> torch.Tensor:
     return v.expand(n, v.shape[1]) if v.shape[0] == 1 and n > 1 else v
 
 
-def _agree(ours, theirs, a: m.Expr, b: m.Expr, keep: Optional[torch.Tensor]) -> bool:
+def _agree(ours, theirs, a: m.Expr, b: m.Expr, keep: Optional[torch.Tensor],
+           tol: float = REL_TOL) -> bool:
     x, y = _value(ours, a), _value(theirs, b)
     if x is None or y is None:
         return False
@@ -230,42 +324,69 @@ def _agree(ours, theirs, a: m.Expr, b: m.Expr, keep: Optional[torch.Tensor]) -> 
     x, y = x[ok], y[ok]
     scale = torch.maximum(x.abs().amax(dim=1), y.abs().amax(dim=1)).clamp_min(1e-300)
     diff = (x - y).abs().amax(dim=1)
-    return bool((diff <= REL_TOL * scale).all())
+    return bool((diff <= tol * scale).all())
 
 
 _LESS, _MORE = ("<", "<="), (">", ">=")
 
 
-def _top_comparison(st: Any, st_mut: Any, path: tuple) -> Optional[tuple[str, m.Expr, m.Expr]]:
-    """``(direction, before, after)`` when the mutation sits in one operand of a statement
-    ``a <= b <= c`` (any of < <= > >=) and that operand may only move one way without
-    making the statement stronger: ``"rise"`` or ``"fall"``.  An operand ``E[f]`` is
-    compared through ``f`` (expectation is monotone)."""
-    if not isinstance(st, m.Show):
-        return None
-    top, top_mut = st.statement, st_mut.statement
-    if not (isinstance(top, m.Compare) and isinstance(top_mut, m.Compare) and top.ops == top_mut.ops
-            and all(op in _LESS + _MORE for op in top.ops)):
-        return None
-    if len(path) < 2 or path[1][0] != "operands":
-        return None
-    i = path[1][1]
-    if any(a != b for k, (a, b) in enumerate(zip(top.operands, top_mut.operands)) if k != i):
-        return None
-    ways = set()
-    if i > 0:  # the right operand of op i-1
-        ways.add("rise" if top.ops[i - 1] in _LESS else "fall")
-    if i < len(top.ops):  # the left operand of op i
-        ways.add("fall" if top.ops[i] in _LESS else "rise")
-    if len(ways) != 1:
-        return None  # a middle operand bounds both ways: only equal values keep the truth
-    before, after = top.operands[i], top_mut.operands[i]
-    if isinstance(before, m.Stat) and isinstance(after, m.Stat) and before.kind == after.kind == "E" \
-            and len(before.args) == len(after.args) == 1 and len(path) > 2:
-        before, after = before.args[0], after.args[0]
-    if any(isinstance(n, (m.Stat, m.Cost)) for n in walk(before)):
-        return None
-    return ways.pop(), before, after
+def implied_plan(checked: CheckedClaim, mutant: CheckedClaim, statement: int, path: tuple
+                 ) -> list[tuple[str, m.Expr, m.Expr]]:
+    """What to compare to show the mutant is implied by the claim, or ``[]``.
+
+    Every statement the mutation reaches must be a bound ``a <= b <= c`` (any of
+    < <= > >=) in which exactly one operand changes, and that operand may only move one way
+    without making the bound stronger: ``"rise"`` or ``"fall"`` (a middle operand bounds
+    both ways and gives nothing).  An operand ``E[f]`` is compared through ``f``
+    (expectation is monotone).  A changed definition reaches the operands that use it.
+    """
+    from derive.numeric.common import reaches_stat
+    from derive.timing.sizes import reachable
+
+    st = checked.claim.statements[statement]
+    changed: set[str] = set()
+    if isinstance(st, m.Define):
+        changed = {n.id for n in st.names}
+    elif isinstance(st, m.FuncDef):
+        changed = {st.name.id}
+    elif isinstance(st, m.Recurrence):
+        changed = {eq.seq.id for eq in st.equations}
+    elif not isinstance(st, m.Show):
+        return []
+    plan = []
+    for k, (show, show_mut) in enumerate(zip(checked.claim.statements, mutant.claim.statements)):
+        if not isinstance(show, m.Show):
+            continue
+        top, top_mut = show.statement, show_mut.statement
+        if k == statement:
+            touched = [i for i, (a, b) in enumerate(zip(getattr(top, "operands", ()),
+                                                        getattr(top_mut, "operands", ()))) if a != b]
+        elif changed & reachable(checked, [top]):
+            touched = [i for i, a in enumerate(getattr(top, "operands", ()))
+                       if changed & reachable(checked, [a])]
+        else:
+            continue  # this statement does not see the change
+        if not (isinstance(top, m.Compare) and isinstance(top_mut, m.Compare)
+                and top.ops == top_mut.ops and all(op in _LESS + _MORE for op in top.ops)
+                and len(touched) == 1):
+            return []
+        i = touched[0]
+        ways = set()
+        if i > 0:  # the right operand of op i-1
+            ways.add("rise" if top.ops[i - 1] in _LESS else "fall")
+        if i < len(top.ops):  # the left operand of op i
+            ways.add("fall" if top.ops[i] in _LESS else "rise")
+        if len(ways) != 1:
+            return []
+        before, after = top.operands[i], top_mut.operands[i]
+        if isinstance(before, m.Stat) and isinstance(after, m.Stat) and before.kind == after.kind == "E" \
+                and len(before.args) == len(after.args) == 1:
+            before, after = before.args[0], after.args[0]
+        if any(isinstance(n, (m.Stat, m.Cost)) for n in walk(before)) or \
+                reaches_stat(before, checked) or reaches_stat(after, mutant):
+            return []  # a statistic of 8 shared instances is no value to compare
+        plan.append((ways.pop(), before, after))
+    return plan
 
 
 def _looser(ours, theirs, top, keep: Optional[torch.Tensor]) -> bool:

@@ -226,3 +226,21 @@ def test_sizes_of_the_instance_are_not_mutated():
     assert "constant 3 doubled" in texts               # k is a value: mutated
     inside = "claim mc3\n  let z : real ~ normal(0, 1)\n  show E[z^2 - 1] <= 1\n"
     assert _classify(inside, "sign flipped in ((z ^ 2) - 1)") is None  # z² + 1 rises: tighter
+
+
+def test_a_definition_the_equations_do_not_pin_is_free():
+    assoc = ("claim fr\n  let n : dim\n  let Q, K, V : matrix[n, n]\n  let F = relu(Q) + 1\n"
+             "  show (F @ Kᵀ) @ V == F @ (Kᵀ @ V)\n")
+    free = _classify(assoc, "constant 1 doubled")
+    assert free is not None and free.kind == "free" and "'F'" in free.reason
+    pinned = ("claim pn\n  let a, b : real\n  let s = a + b\n  show s^2 == a^2 + 2*a*b + b^2\n")
+    assert _classify(pinned, "sign flipped in (a + b)") is None
+
+
+def test_a_function_the_equations_do_not_pin_is_free():
+    chain = ("claim fn\n  let x, y : real\n  let f(a, b) = a * b + 3 * a\n"
+             "  show grad(f(x, x), x) == (grad(f(y, x), y) at (y = x)) + (grad(f(x, y), y) at (y = x))\n")
+    free = _classify(chain, "constant 3 doubled")
+    assert free is not None and free.kind == "free" and "'f'" in free.reason
+    pinned = "claim fp\n  let x : real\n  let f(a) = 3 * a\n  show f(x) + f(x) == 6 * x\n"
+    assert _classify(pinned, "constant 3 shifted by +1") is None

@@ -747,3 +747,21 @@ def test_an_optimisers_grid_does_not_widen_the_tolerance():
 """
     assert decide(text.format(name="right", c="α/2")).verdict == Verdict.VERIFIED
     assert decide(text.format(name="wrong", c="α/4")).verdict == Verdict.REFUTED
+
+
+def test_a_slice_over_a_length_one_axis_is_its_one_entry():
+    """V[j, :] of an N×1 V (stored as a column) is defined; V[j, 2] is not."""
+    ok = decide("""claim col.ok
+  let n : dim
+  let V : matrix[n, 1]
+  let A : matrix[n, n]
+  show (A @ V)[1, :] == A[1, :] · V[:, 1]
+""")
+    assert ok.verdict == Verdict.VERIFIED, ok.summary
+    bad = decide("""claim col.bad
+  let n : dim
+  let V : matrix[n, 1]
+  let A : matrix[n, n]
+  show (A @ V)[1, 2] == A[1, :] · V[:, 1]
+""")
+    assert bad.verdict == Verdict.ERROR and "outside" in bad.summary

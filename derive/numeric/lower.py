@@ -386,11 +386,14 @@ class Evaluator:
         if not is_tensor(base):
             base = self.tensor(base)
         extra = len(e.indices) - rank(base)
-        if extra > 0:  # a 1×1 result made scalar, indexed as x[1] or A[1, 1]
-            tail = [self.ev(i, scope) for i in e.indices[rank(base):]]
-            if any(isinstance(i, m.Slice) for i in e.indices[rank(base):]) or \
-                    any(self.as_int(t) != 1 for t in tail):
-                raise IllDefined("index outside a 1×1 value")
+        if extra > 0:  # a length-1 axis made implicit (x[1], A[1, 1], V[j, :] of an N×1 V)
+            for i in e.indices[rank(base):]:
+                if isinstance(i, m.Slice):
+                    continue  # ':' over a length-1 axis keeps its one entry
+                lo, hi = self.e_Range(i, scope) if isinstance(i, m.Range) else \
+                    (self.as_int(self.ev(i, scope)),) * 2
+                if lo != 1 or hi != 1:
+                    raise IllDefined("index outside 1..1 (a length-1 axis)")
             e = m.Index(e.base, e.indices[:rank(base)])
             if not e.indices:
                 return base

@@ -123,7 +123,10 @@ def ascend(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, devic
             if conds:
                 mask = holds(Evaluator(fixed.env, device, torch.float64, ctx.checked), conds)
                 mask = torch.as_tensor(mask).reshape(-1)
-            res = strategy.evaluate(ctx, fixed, mask, sizes, device)
+            try:
+                res = strategy.evaluate(ctx, fixed, mask, sizes, device)
+            except (LoweringError, RuntimeError, ValueError):
+                return None  # the ascent left the domain (a non-finite svd input): give up
             tried += res.tried
             if res.clear is not None:
                 res.tried = tried
