@@ -113,9 +113,8 @@ def _free_definition(checked: CheckedClaim, st: Any, seed: int) -> Optional[Equi
     change of its formula can make the claim false.
     """
     from derive.numeric.common import reaches_stat
-    from derive.numeric.instances import Unsatisfiable, choose_sizes, claim_seed, instances
-    from derive.numeric.instances import make_generator
-    from derive.numeric.lower import Evaluator, LoweringError
+    from derive.numeric.instances import claim_seed, make_generator
+    from derive.numeric.lower import Evaluator
     from derive.timing.sizes import reachable
 
     if isinstance(st, m.FuncDef) and not reaches_stat(st.body, checked):
@@ -132,11 +131,10 @@ def _free_definition(checked: CheckedClaim, st: Any, seed: int) -> Optional[Equi
     device = torch.device("cpu")
     g = make_generator(claim_seed(seed, checked.claim.id, f"mutate/free/{name}"), device)
     for _ in range(ROUNDS):
-        try:
-            sizes = choose_sizes(checked, g)
-            inst, mask = instances(checked, g, device, sizes, BATCH)
-        except (Unsatisfiable, LoweringError, RuntimeError, ValueError):
+        drawn = _draw(checked, g, device)
+        if drawn is None:
             return None
+        inst, keep = drawn
         plain = Evaluator(dict(inst.env), device, torch.float64, checked)
         if isinstance(st, m.FuncDef):
             noise: Any = RandomFunction(plain, st, g)
@@ -148,7 +146,6 @@ def _free_definition(checked: CheckedClaim, st: Any, seed: int) -> Optional[Equi
                 value = value.reshape(1)
             noise = torch.randn(value.shape, generator=g, dtype=torch.float64, device=device)
         ev = Evaluator({**inst.env, name: noise}, device, torch.float64, checked)
-        keep = None if mask is None else mask.reshape(-1)
         for x in shows:
             first = x.operands[0]
             if not all(_agree(ev, ev, first, other, keep, tol=1e-8) for other in x.operands[1:]):
@@ -225,9 +222,8 @@ def _root_depth(st: Any) -> int:
 
 def _same_values(checked: CheckedClaim, mutant: CheckedClaim, statement: int, path: tuple,
                  seed: int) -> Optional[Equivalence]:
-    from derive.numeric.instances import Unsatisfiable, choose_sizes, instances, make_generator
-    from derive.numeric.instances import claim_seed
-    from derive.numeric.lower import Evaluator, LoweringError
+    from derive.numeric.instances import claim_seed, make_generator
+    from derive.numeric.lower import Evaluator
 
     st = checked.claim.statements[statement]
     st_mut = mutant.claim.statements[statement]
@@ -250,12 +246,10 @@ def _same_values(checked: CheckedClaim, mutant: CheckedClaim, statement: int, pa
     implied_ok = bool(plan)
     compared = 0
     for _ in range(ROUNDS):
-        try:
-            sizes = choose_sizes(checked, g)
-            inst, mask = instances(checked, g, device, sizes, BATCH)
-        except (Unsatisfiable, LoweringError, RuntimeError, ValueError):
+        drawn = _draw(checked, g, device)
+        if drawn is None:
             return None
-        keep = None if mask is None else mask.reshape(-1)
+        inst, keep = drawn
         ours = Evaluator(dict(inst.env), device, torch.float64, checked)
         theirs = Evaluator(dict(inst.env), device, torch.float64, mutant)
         still = []
@@ -282,6 +276,19 @@ def _same_values(checked: CheckedClaim, mutant: CheckedClaim, statement: int, pa
                            f"{moves} (a looser bound) on {compared * BATCH} shared random "
                            "instances, so the mutant holds whenever the claim does")
     return None
+
+
+def _draw(checked: CheckedClaim, g: torch.Generator, device: torch.device
+          ) -> Optional[tuple[Any, Optional[torch.Tensor]]]:
+    """One batch of shared random instances and the mask of those meeting the assumptions."""
+    from derive.numeric.instances import Unsatisfiable, choose_sizes, instances
+    from derive.numeric.lower import LoweringError
+
+    try:
+        inst, mask = instances(checked, g, device, choose_sizes(checked, g), BATCH)
+    except (Unsatisfiable, LoweringError, RuntimeError, ValueError):
+        return None
+    return inst, None if mask is None else mask.reshape(-1)
 
 
 def _sequence_steps(seqs: list[str]) -> list[m.Expr]:
