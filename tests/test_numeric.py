@@ -749,6 +749,21 @@ def test_an_optimisers_grid_does_not_widen_the_tolerance():
     assert decide(text.format(name="wrong", c="α/4")).verdict == Verdict.REFUTED
 
 
+
+def test_a_claimed_optimum_the_optimiser_beats_is_refuted():
+    """-M²/α makes the objective unbounded below: the optimiser's point is far better than
+    the claimed one, which is certain evidence whatever the distance between them."""
+    unbounded = decide("""claim am.unbounded
+  let k : dim
+  let α : real > 0
+  let M : real >= 0
+  let g : vector[k]
+  assume min(abs(g)) > 0
+  show argmin(M, M*norm(g, 1) - M^2/α) == (α/2)*norm(g, 1)
+""")
+    assert unbounded.verdict == Verdict.REFUTED, unbounded.summary
+
+
 def test_a_slice_over_a_length_one_axis_is_its_one_entry():
     """V[j, :] of an N×1 V (stored as a column) is defined; V[j, 2] is not."""
     ok = decide("""claim col.ok
@@ -765,3 +780,49 @@ def test_a_slice_over_a_length_one_axis_is_its_one_entry():
   show (A @ V)[1, 2] == A[1, :] · V[:, 1]
 """)
     assert bad.verdict == Verdict.ERROR and "outside" in bad.summary
+
+
+def test_formula_claims_reach_large_sizes_and_range_ends():
+    """No tensor is built, so sizes up to 4096 cost nothing: 2/10⁴ < ω(h) fails from h = 14."""
+    late = decide("""claim big.h
+  let h : dim
+  let i : 1..h
+  let ω(j) = 10000^(-2 * (j - 1) / (2 * h))
+  show 2/10000 < ω(i) <= 1
+""")
+    assert late.verdict == Verdict.REFUTED, late.summary
+    end = decide("""claim end.i
+  let n : dim
+  let i : 1..n
+  assume n >= 2
+  show i <= n - 1
+""")
+    assert end.verdict == Verdict.REFUTED, end.summary
+
+
+def test_sizes_that_admit_no_instance_are_skipped_not_fatal():
+    """At C = 1 no vector has ‖o − mean o‖ > 0; other sizes decide the claim."""
+    for seed in range(3):
+        o = decide("""claim z.shift
+  let C : dim
+  let o : vector[C]
+  let β : real
+  assume norm(o - mean(o)) > 0
+  show (o + β - mean(o + β)) / norm(o - mean(o)) == (o - mean(o)) / norm(o - mean(o))
+""", seed=seed)
+        assert o.verdict == Verdict.VERIFIED, (seed, o.summary)
+
+
+def test_exp_of_a_large_argument_gets_its_rounding_error():
+    """e^{z₁+a₁τ} + e^{z₂+a₂τ} = 0 at τ = (z₂ − z₁ + iπ)/(a₁ − a₂): |a₁τ| is large when
+    a₁ ≈ a₂, and exp amplifies the argument's rounding error by |a₁τ|."""
+    text = """claim ghost
+  let z1, z2, a1, a2 : real
+  assume a1 != a2
+  let τs = (z2 - z1 + 1j * pi) / (a1 - a2)
+  show exp(z1 + a1 * τs) + exp(z2 + a2 * τs) == 0
+"""
+    for seed in range(4):
+        assert decide(text, seed=seed).verdict == Verdict.VERIFIED
+    wrong = decide(text.replace("1j * pi", "1j * pi / 2"))
+    assert wrong.verdict == Verdict.REFUTED

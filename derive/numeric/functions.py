@@ -57,7 +57,13 @@ def call(ev: Evaluator, e: m.Call, scope: dict) -> Value:
         return fill(1, *dims, dtype=ev.dtype, device=ev.device)
     args = [ev.ev(a, scope) for a in e.args]
     if f in ELEMENTWISE:
-        return ELEMENTWISE[f](ev.tensor(args[0]))
+        x = ev.tensor(args[0])
+        out = ELEMENTWISE[f](x)
+        if f == "exp" and x.dtype != torch.bool:
+            # exp(x) carries an absolute rounding error of about |exp(x)|·|x|·eps (the
+            # argument's own error, amplified): e^{iπ·a/(a−b)} for a ≈ b is far from exact
+            ev.note_scale(out.abs() * x.abs())
+        return out
     handler = HANDLERS.get(f)
     if handler is None:
         raise LoweringError(f"no numeric lowering for '{f}'")

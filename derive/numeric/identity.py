@@ -32,9 +32,11 @@ CLEAR_MARGIN = 1e3         # a counterexample must exceed the tolerance this man
 CLEAR_FLOOR = 1e-7         # … and this relative size
 SINGLE = {"argmin", "argmax", "integrate"}   # lowerings that use the batch axis themselves
 MODERATE_MENU = (12, 16, 24, 32)
+LARGE_MENU = (64, 100, 1000, 4096)
 SCALAR_BATCH = 64  # instances per round when every name is a scalar: cheap, and conditions
                    # (``a < 1 and b < 1 <=> η < c``) need many points to meet a thin region
 OPTIMISER_TOL = 1e-6      # relative precision expected of argmin/argmax
+BEATEN_REL = 1e-6         # f(optimiser's point) this much better than f(claimed): refuted
 COMPARE_OPS = {"==", "!=", "<", "<=", ">", ">=", "≈"}
 SAFETY_STOP_S = 20.0       # a statement still running after this is inconclusive
 
@@ -155,7 +157,12 @@ class IdentityStrategy:
         search_report: dict = {}
         fixed = sized_by_defines(ctx)
         plan = [SIZE_MENU] * rounds + [MODERATE_MENU]
+        if formula_only(ctx.checked) and not single:
+            # no tensor is built: sizes are only numbers in formulas, so many rounds and
+            # large sizes cost nothing (``1/10⁴ < ω(h)`` fails only from h = 14 on)
+            plan = [SIZE_MENU] * (3 * rounds) + [MODERATE_MENU] * rounds + [LARGE_MENU] * rounds
         last_error: Optional[str] = None
+        unsatisfiable: Optional[Unsatisfiable] = None
         for r, menu in enumerate(plan):
             try:
                 sizes = choose_sizes(ctx.checked, g, fixed, menu=menu)
@@ -165,9 +172,9 @@ class IdentityStrategy:
                 continue
             try:
                 res = self.check(ctx, g, device, sizes, batch if menu is SIZE_MENU else 2)
-            except Unsatisfiable:
-                if r == 0 and not points:
-                    raise
+            except Unsatisfiable as exc:
+                # these sizes admit no instance (‖o − mean o‖ > 0 at C = 1): other sizes may
+                unsatisfiable = exc
                 continue
             except (RuntimeError, ValueError, ZeroDivisionError, OverflowError) as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
@@ -209,6 +216,8 @@ class IdentityStrategy:
                 ev["violation_search"]["note"] = (
                     f"gradient-ascent search stopped by its {search_report['budget_s']:g} s budget "
                     f"after {search_report['steps']} of {search_report['of']} steps")
+        if tried == 0 and unsatisfiable is not None and not points:
+            raise unsatisfiable
         if last_error and tried == 0:
             ev["reason"] = last_error
             return common.outcome(Verdict.INCONCLUSIVE, f"evaluation failed: {last_error}", ev)
@@ -271,6 +280,9 @@ class IdentityStrategy:
         out.worst = float(ratio.max())
         out.worst_rel = float(rel.max())
         clear = defined & (excess > self.clear_limit(ctx, allowed, scale))
+        beaten = getattr(ev, "beaten", None)  # a claimed optimum the optimiser beat: certain
+        if beaten is not None and beaten.numel() in (1, n):
+            clear = clear | (defined & (excess > allowed) & beaten.reshape(-1).expand(n))
         if bool(clear.any()):
             out.clear = int(torch.nonzero(clear)[0])
         elif bool((defined & (excess > allowed)).any()):
@@ -368,7 +380,9 @@ def optimum_check(ev: Evaluator, operands: tuple, values: list, excess: torch.Te
     """``argmin(v, f) == c``: an optimiser that stopped short is no counterexample.
 
     Where the claimed point ``c`` is at least as good for ``f`` as the optimiser's
-    answer, the discrepancy is the optimiser's, not the claim's.
+    answer, the discrepancy is the optimiser's, not the claim's.  Where the optimiser's
+    point is clearly better (``ev.beaten``), ``c`` is certainly no optimum: a refutation
+    even when the two points are close.
     """
     for k, e in enumerate(operands[:2]):
         if not (isinstance(e, m.Call) and e.func in ("argmin", "argmax") and len(e.args) == 2
@@ -378,7 +392,7 @@ def optimum_check(ev: Evaluator, operands: tuple, values: list, excess: torch.Te
         found = values[k]
         sign = 1.0 if e.func == "argmin" else -1.0
         try:
-            with torch.no_grad():
+            with torch.no_grad(), ev.untracked():
                 fc = ev.tensor(ev.ev(e.args[1], {e.args[0].id: claimed})).reshape(-1)
                 ff = ev.tensor(ev.ev(e.args[1], {e.args[0].id: found})).reshape(-1)
         except (LoweringError, RuntimeError, ValueError):
@@ -386,6 +400,9 @@ def optimum_check(ev: Evaluator, operands: tuple, values: list, excess: torch.Te
         n = max(fc.shape[0], ff.shape[0], excess.shape[0])
         fc, ff = fc.expand(n), ff.expand(n)
         as_good = sign * (fc - ff) <= 1e-9 * (fc.abs() + ff.abs() + 1e-300)
+        # the optimiser found a clearly better point: the claimed one is no optimum (exact
+        # evidence, whatever the distance between the points)
+        ev.beaten = (sign * (fc - ff) > BEATEN_REL * (fc.abs() + ff.abs()) + 1e-300).to(excess.device)
         return torch.where(as_good.to(excess.device), torch.minimum(excess, allowed), excess)
     return excess
 
@@ -407,6 +424,12 @@ def counterexample(res: Batch) -> dict[str, Any]:
             vals[k] = v
     out["values"] = vals
     return out
+
+
+def formula_only(checked) -> bool:
+    """No tensor and nothing random: every instance is a handful of numbers."""
+    return not any(info.role in ("tensor", "sequence") or info.random
+                   for info in checked.symbols.values())
 
 
 def scalars_only(checked) -> bool:

@@ -400,8 +400,11 @@ def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: 
             lo, hi = ev.e_Range(info.statement.type.range, {})
             if hi < lo:
                 raise Unsatisfiable(f"the range of '{info.text}' is empty")
-            env[name] = lo + int(torch.randint(hi - lo + 1, (1,), generator=generator,
-                                               device=generator.device))
+            # half the draws sit on an end of the range: claims fail at i = 1 or i = n
+            # far more often than in the middle (boundary-value testing)
+            pick = int(torch.randint(4, (1,), generator=generator, device=generator.device))
+            env[name] = lo if pick == 0 else hi if pick == 1 else \
+                lo + int(torch.randint(hi - lo + 1, (1,), generator=generator, device=generator.device))
             inst.sizes[name] = env[name]
         elif info.role == "seq_index":
             env[name] = params.get(name, int(torch.randint(0, 12, (1,), generator=generator,

@@ -222,6 +222,11 @@ class Evaluator:
         v = method(e, scope or {})
         if isinstance(v, torch.Tensor) and v.dim() == 0:
             v = v.reshape(1)  # keep the batch axis
+        self.note_scale(v)
+        return v
+
+    def note_scale(self, v: Value) -> None:
+        """Widen the per-member magnitude that rounding tolerances are relative to."""
         if self.scale is not None and isinstance(v, torch.Tensor) and v.numel() and v.dtype != torch.bool:
             with torch.no_grad():
                 s = v.detach().abs().reshape(v.shape[0], -1).amax(-1).to(torch.float64)
@@ -232,7 +237,6 @@ class Evaluator:
                 if s.shape[0] not in (1, top.scale.shape[0]):
                     s = s.amax().reshape(1)  # an internal batch (quadrature nodes, a grid)
                 top.scale = torch.maximum(top.scale, s)
-        return v
 
     def e_Num(self, e: m.Num, scope) -> Value:
         if e.imaginary:
@@ -349,6 +353,8 @@ class Evaluator:
         if ra == 1:
             a = a.unsqueeze(-1)  # a column n×1
         if rb == 1:
+            if a.shape[-1] != b.shape[-1]:
+                raise IllDefined(f"shape mismatch in '@': {tuple(a.shape[1:])} @ {tuple(b.shape[1:])}")
             out = torch.matmul(a, b.unsqueeze(-1)).squeeze(-1)  # (B, m)
             if ra == 2 and a.shape[1] == 1:
                 return self.scalarize(out)
