@@ -365,6 +365,10 @@ class MutationReport:
             for x in c.mutants:
                 if not x.killed and not x.equivalent:
                     out.append(f"    survived: {x.description} (line {x.line}) — {x.reason}")
+            for x in c.mutants:  # left out of the rate: listed, so each exclusion can be audited
+                if x.equivalent:
+                    out.append(f"    equivalent ({x.equivalent}): {x.description} (line {x.line}) — "
+                               f"{x.reason}")
         if self.not_mutated:
             out.append(f"{len(self.not_mutated)} claims not mutated (not proved or verified)")
         rate = "n/a" if self.kill_rate is None else f"{100 * self.kill_rate:.1f}%"

@@ -169,6 +169,12 @@ def test_report_json_and_text():
     text = report.render_text()
     assert "1/2 mutants killed (50%)" in text and "survived: operands of (A @ A) swapped" in text
     assert "kill rate: 1/2 = 50.0%" in text
+    report.claims[0].mutants.append(M.MutantResult(
+        "transpose", "transpose dropped from Sᵀ", 5, "verified", False, "", "same values", "same-values"))
+    assert report.kill_rate == 0.5 and report.equivalent == 1   # left out of the rate
+    text = report.render_text()
+    assert "equivalent (same-values): transpose dropped from Sᵀ (line 5) — same values" in text
+    assert "counting them as survivors: 1/3 = 33.3%" in text
 
 
 def _engines_installed() -> bool:
