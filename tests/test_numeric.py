@@ -826,3 +826,19 @@ def test_exp_of_a_large_argument_gets_its_rounding_error():
         assert decide(text, seed=seed).verdict == Verdict.VERIFIED
     wrong = decide(text.replace("1j * pi", "1j * pi / 2"))
     assert wrong.verdict == Verdict.REFUTED
+
+
+def test_rounding_beyond_the_model_is_told_apart_by_a_float32_rerun():
+    """x[t] of the logistic map equals sin²(2^t θ), but rounding grows like 2^t, beyond the
+    rounding model: on the same inputs the float32 discrepancy is ~2^29 times the float64
+    one, so it is rounding.  A real gap of 1e-10 keeps its size and is not excused."""
+    text = """claim logistic
+  let θ : real
+  let x[t+1] = 4 * x[t] * (1 - x[t]), x[0] = sin(θ)^2
+  show x[t] == sin(2^t * θ)^2{extra}
+"""
+    true = [decide(text.format(extra=""), seed=s) for s in range(6)]
+    assert all(o.verdict == Verdict.VERIFIED for o in true), [o.summary for o in true]
+    assert any(o.evidence["rounding_by_precision"] for o in true)
+    off = [decide(text.format(extra=" * (1 + 1e-10)"), seed=s) for s in range(6)]
+    assert all(o.verdict != Verdict.VERIFIED for o in off), [o.summary for o in off]

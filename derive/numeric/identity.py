@@ -36,6 +36,9 @@ LARGE_MENU = (64, 100, 1000, 4096)
 SCALAR_BATCH = 64  # instances per round when every name is a scalar: cheap, and conditions
                    # (``a < 1 and b < 1 <=> η < c``) need many points to meet a thin region
 OPTIMISER_TOL = 1e-6      # relative precision expected of argmin/argmax
+PRECISION_RATIO = 5e6    # float32/float64 discrepancy ratio that marks rounding: the eps ratio
+                         # 2^29 ≈ 5.4e8 with a factor 100 of slack (a real gap that float32
+                         # noise swamps stays unclear)
 BEATEN_REL = 1e-6         # f(optimiser's point) this much better than f(claimed): refuted
 COMPARE_OPS = {"==", "!=", "<", "<=", ">", ">=", "≈"}
 SAFETY_STOP_S = 20.0       # a statement still running after this is inconclusive
@@ -51,6 +54,7 @@ class Batch:
     worst_rel: float = 0.0        # largest relative error / violation
     clear: Optional[int] = None   # index of a clear counterexample
     unclear: bool = False         # some member above tolerance but not clearly
+    precision_checked: int = 0    # members above tolerance that the float32 rerun explained
     instance: Optional[Instance] = None
     tol_rel: float = 0.0
 
@@ -163,6 +167,7 @@ class IdentityStrategy:
             plan = [SIZE_MENU] * (3 * rounds) + [MODERATE_MENU] * rounds + [LARGE_MENU] * rounds
         last_error: Optional[str] = None
         unsatisfiable: Optional[Unsatisfiable] = None
+        by_precision = 0  # members above the tolerance whose float32 rerun showed rounding
         for r, menu in enumerate(plan):
             try:
                 sizes = choose_sizes(ctx.checked, g, fixed, menu=menu)
@@ -185,6 +190,7 @@ class IdentityStrategy:
             worst_ratio = max(worst_ratio, res.worst)
             worst_rel = max(worst_rel, res.worst_rel)
             unclear += res.unclear
+            by_precision += res.precision_checked
             if res.clear is not None:
                 return self.refute(ctx, g, seed, device, res, sizes, tried, points, start)
             if not search_done and self.searchable(ctx):
@@ -209,6 +215,7 @@ class IdentityStrategy:
                                  f" + rel {float(ctx.show.rel):g}" if ctx.show.rel else ""),
                              parameter_points=points, instances=tried, largest_error=worst_rel,
                              largest_error_over_tolerance=worst_ratio, undefined=undefined,
+                             rounding_by_precision=by_precision,
                              seconds=round(time.perf_counter() - start, 3))
         if search_report:
             ev["violation_search"] = dict(search_report)
@@ -235,7 +242,10 @@ class IdentityStrategy:
                                   f"counterexample (largest relative error {common.fmt(worst_rel)})", ev)
         return common.outcome(Verdict.VERIFIED,
                               f"holds on {tried - undefined} random instances "
-                              f"(largest relative error {common.fmt(worst_rel)})", ev)
+                              f"(largest relative error {common.fmt(worst_rel)}" + (
+                                  f"; {by_precision} above the rounding tolerance shrank "
+                                  f"≥{PRECISION_RATIO:g}× from float32 to float64: rounding"
+                                  if by_precision else "") + ")", ev)
 
     # ------------------------------------------------------------ one batch
     def check(self, ctx: Context, g: torch.Generator, device: torch.device, sizes: dict[str, int],
@@ -256,6 +266,7 @@ class IdentityStrategy:
             res.worst = max(res.worst, more.worst)
             res.worst_rel = max(res.worst_rel, more.worst_rel)
             res.unclear = res.unclear or more.unclear
+            res.precision_checked += more.precision_checked
         return res
 
     def evaluate(self, ctx: Context, inst: Instance, mask: Optional[torch.Tensor],
@@ -285,9 +296,51 @@ class IdentityStrategy:
             clear = clear | (defined & (excess > allowed) & beaten.reshape(-1).expand(n))
         if bool(clear.any()):
             out.clear = int(torch.nonzero(clear)[0])
-        elif bool((defined & (excess > allowed)).any()):
-            out.unclear = True
+            return out
+        unclear = defined & (excess > allowed)
+        if bool(unclear.any()):
+            explained = self.rounding_explains(ctx, inst, sizes, device, n)
+            if explained is not None:
+                out.precision_checked += int(unclear.sum())
+                unclear = unclear & ~explained
+            out.unclear = bool(unclear.any())
         return out
+
+    def rounding_explains(self, ctx: Context, inst: Instance, sizes: dict[str, int],
+                          device: torch.device, n: int) -> Optional[torch.Tensor]:
+        """Members whose discrepancy is rounding: on the same inputs (rounded to float32) it
+        is at least PRECISION_RATIO times larger in float32 than in float64.  A real
+        difference keeps its size in both precisions.  ``None`` when the test does not
+        apply: optimisers and quadrature (their error does not scale with precision),
+        tolerances written in the claim, conditions, or arbitrary functions (evaluated in
+        float64 whatever the precision asked)."""
+        st = ctx.statement
+        if isinstance(st, m.Logic) or ctx.show.within is not None or ctx.show.rel is not None or \
+                "≈" in getattr(st, "ops", ()) or common.calls(st, SINGLE | {"grad"}) or \
+                any(callable(v) and not isinstance(v, torch.Tensor) for v in inst.env.values()):
+            return None
+
+        def rounded(v: Any, dtype_real: torch.dtype, dtype_complex: torch.dtype) -> Any:
+            if not isinstance(v, torch.Tensor):
+                return v
+            if v.is_complex():
+                return v.to(torch.complex64).to(dtype_complex)
+            if v.is_floating_point():
+                return v.to(torch.float32).to(dtype_real)
+            return v
+
+        try:
+            excess = []
+            for real, cplx in ((torch.float64, torch.complex128), (torch.float32, torch.complex64)):
+                env = {k: rounded(v, real, cplx) for k, v in inst.env.items()}
+                batch = max([v.shape[0] for v in env.values() if isinstance(v, torch.Tensor)] + [1])
+                ev = Evaluator(env, device, real, ctx.checked).track(batch)
+                e, _, _ = self.measure(ctx, ev, sizes)
+                excess.append(e.to(torch.float64).reshape(-1).expand(n))
+        except (LoweringError, RuntimeError, ValueError, ZeroDivisionError, OverflowError):
+            return None
+        e64, e32 = excess
+        return torch.isfinite(e32) & (e32 >= PRECISION_RATIO * e64) & (e32 > 0)
 
     def clear_limit(self, ctx: Context, allowed: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         if ctx.show.within is not None or ctx.show.rel is not None:
