@@ -49,7 +49,7 @@ class Equivalence:
 
 
 def classify(claim: m.Claim, checked: CheckedClaim, mutant_checked: CheckedClaim,
-             statement: int, path: tuple, kind: str, verdict: str, seed: int = 0
+             statement: int, path: tuple, verdict: str, seed: int = 0
              ) -> Optional[Equivalence]:
     """The equivalence of a surviving mutant, or ``None`` when it is a real survivor."""
     st = claim.statements[statement]

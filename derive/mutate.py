@@ -3,16 +3,20 @@
 For every claim that derive proves or verifies, small mutants are built on the typed model
 (frozen dataclasses, changed with :func:`dataclasses.replace`; no text is edited or
 evaluated): a constant doubled or shifted by one, an exponent ±1, a transpose dropped, a
-sign flipped (inside ``time[…]``/``flops[…]``/``memory[…]`` only the ``@`` swap, since
-values there change no cost) (unary minus dropped, ``+``/``-`` exchanged), ``<``/``>`` (and ``<=``/``>=``)
-swapped, the operands of ``@`` swapped.  Each mutant that still passes the semantic pass is
-decided like any claim; it is *killed* when derive refutes it (or the engines disagree on
-it).  The report gives the kill rate per claim and overall, and each survivor with why it
-survived (an equivalent mutant such as a transpose of a symmetric matrix or of a scalar,
-or the engines could not decide it).
+sign flipped (unary minus dropped, ``+``/``-`` exchanged), ``<``/``>`` (and ``<=``/``>=``)
+swapped, the operands of ``@`` swapped.  Values inside ``time[…]``/``flops[…]``/``memory[…]``
+(they change no cost) and fixed sizes (``let d = 16`` used in a shape: the instance, not the
+formula) are not mutated.
+
+Each mutant that still passes the semantic pass is decided like any claim; it is *killed*
+when derive refutes it or calls it an error (ill-defined, or the engines disagree).  A
+mutant that survives is either a weakness of the checks or a true mutant;
+:mod:`derive.equivalence` tells the true ones by re-runnable checks, and they are left out
+of the rate (and listed).  The report gives the kill rate per claim and overall, each
+survivor with why it survived, and each equivalent mutant with its evidence.
 
 Mutants are decided in isolated worker processes with the run's time and memory limits,
-like claims (a mutant can be much harder than its claim).
+like claims (a mutant can be much harder than its claim); ``jobs`` workers share the claims.
 """
 from __future__ import annotations
 
@@ -437,7 +441,7 @@ def _worker(conn: Connection, options_json: str, memory_limit_mb: int) -> None:
                 verdict, summary = _decide_checked(checked, options)
                 reason, same = None, None
                 if verdict not in KILLING:
-                    same = classify(claim, base, checked, site.statement, site.path, site.kind,
+                    same = classify(claim, base, checked, site.statement, site.path,
                                     verdict.value, options.seed) if base is not None else None
                     reason = same.reason if same else survival_reason(site, verdict, summary)
                 line = getattr(getattr(claim.statements[site.statement], "pos", None), "line", 0)

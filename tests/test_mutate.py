@@ -101,7 +101,7 @@ def _classify(text: str, description: str, verdict: str = "verified", nth: int =
     site = [s for s in M.sites(claim) if s.description == description][nth]
     mutant, diags = check_claim(M.apply(claim, site), lines)
     assert mutant is not None, diags
-    return classify(claim, base, mutant, site.statement, site.path, site.kind, verdict)
+    return classify(claim, base, mutant, site.statement, site.path, verdict)
 
 
 def test_equivalence_is_checked_not_guessed():
