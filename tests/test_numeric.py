@@ -842,3 +842,17 @@ def test_rounding_beyond_the_model_is_told_apart_by_a_float32_rerun():
     assert any(o.evidence["rounding_by_precision"] for o in true)
     off = [decide(text.format(extra=" * (1 + 1e-10)"), seed=s) for s in range(6)]
     assert all(o.verdict != Verdict.VERIFIED for o in off), [o.summary for o in off]
+
+
+def test_a_power_carries_its_exponent_times_the_rounding_of_its_base():
+    """j squarings of a carry 2^j·eps; a.^(2^j) is compared with them, so its scale is
+    widened 2^j-fold.  A wrong exponent is still far outside."""
+    text = """claim squarings
+  let n : dim
+  let a : vector[n]
+  let q[j+1] = q[j] ⊙ q[j], q[0] = a
+  show q[j] == a .^ (2^j{extra})
+"""
+    for seed in range(8):
+        assert decide(text.format(extra=""), seed=seed).verdict == Verdict.VERIFIED, seed
+    assert decide(text.format(extra=" + 1")).verdict == Verdict.REFUTED

@@ -332,7 +332,14 @@ class Evaluator:
                 return self.tensor(a) ** b
         if not is_tensor(a):
             a = self.tensor(a)
-        return self.elementwise(a, b, lambda x, y: torch.pow(x, y))
+        out = self.elementwise(a, b, lambda x, y: torch.pow(x, y))
+        if is_tensor(out) and not out.dtype == torch.bool:
+            # x^p amplifies the relative error its base carries p-fold (the iterated
+            # squarings that x^(2^j) is compared with carry 2^j·eps): widen the scale by |p|
+            p = b.abs() if is_tensor(b) else abs(b)
+            if (bool((p > 1).any()) if is_tensor(p) else p > 1):
+                self.note_scale(self.elementwise(out, p, lambda x, y: x.abs() * y))
+        return out
 
     def matpow(self, a: torch.Tensor, b: Value) -> torch.Tensor:
         k = self.as_int(b, "a matrix power's exponent")
