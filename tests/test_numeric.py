@@ -856,3 +856,18 @@ def test_a_power_carries_its_exponent_times_the_rounding_of_its_base():
     for seed in range(8):
         assert decide(text.format(extra=""), seed=seed).verdict == Verdict.VERIFIED, seed
     assert decide(text.format(extra=" + 1")).verdict == Verdict.REFUTED
+
+
+def test_plain_tensors_come_at_several_scales():
+    """‖ΔW‖₂ ≤ √dout is rare for N(0, 1) entries (‖ΔW‖₂ ≈ √dout + √din); members scaled
+    0.1× to 10× meet it, so the implication is tested, not left without evidence."""
+    text = """claim premise
+  let dout, din : dim
+  let ΔW : matrix[dout, din]
+  let x : vector[din]
+  assume rms(x) > 0
+  show norm(ΔW) <= sqrt(dout)  =>  rms(ΔW @ x) <= sqrt(din) * rms(x){extra}
+"""
+    for seed in range(4):
+        assert decide(text.format(extra=""), seed=seed).verdict == Verdict.VERIFIED, seed
+    assert decide(text.format(extra=" / 4")).verdict == Verdict.REFUTED
