@@ -419,10 +419,12 @@ def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: 
                     rank_arg = ev.as_int(ev.ev(p.arg), "a rank")
             env[name] = structured(info.props, shape, generator, batch, dtype, rank_arg)
             if not info.props and batch > 1:
-                # plain tensors at several scales (0.1× to 10× per member): premises such as
+                # plain tensors at several scales (0.1× to 10× for every other member): premises such as
                 # ‖ΔW‖₂ ≤ √dout are met by some members, and scale-dependent errors show
                 u = torch.rand(batch, generator=generator, device=generator.device, dtype=torch.float64)
-                scale = torch.exp((2 * u - 1) * math.log(10.0)).to(env[name].dtype)
+                scale = torch.exp((2 * u - 1) * math.log(10.0))
+                scale[::2] = 1.0  # every other member at unit scale, as before
+                scale = scale.to(env[name].dtype)
                 env[name] = env[name] * scale.reshape((batch,) + (1,) * (env[name].dim() - 1))
         elif info.role == "function":
             spec: m.FunctionType = info.statement.type
