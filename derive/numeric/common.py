@@ -9,7 +9,7 @@ import torch
 from derive import model as m
 from derive.engine import Context
 from derive.numeric.instances import claim_seed, make_generator
-from derive.numeric.lower import pick_device
+from derive.numeric.lower import IllDefined, pick_device
 from derive.outcome import Outcome, Verdict
 from derive.semantics import walk
 
@@ -84,13 +84,11 @@ def outcome(verdict: Verdict, summary: str, ev: dict[str, Any]) -> Outcome:
     return Outcome(verdict, None, None, summary, ev)
 
 
-def ill_defined(ctx: Context, exc: Exception, seed: int, device: torch.device,
+def ill_defined(ctx: Context, exc: IllDefined, seed: int, device: torch.device,
                 dtype: torch.dtype) -> Outcome:
     """An ``error`` verdict for a claim that reads values it never defines (see
     :class:`~derive.numeric.lower.IllDefined`): the claim must be fixed, not the engine."""
-    return outcome(Verdict.ERROR,
-                   f"ill-defined claim: {exc} on a random instance (the claim uses a value or "
-                   f"shape it does not define; check index ranges and sizes)",
+    return outcome(Verdict.ERROR, exc.summary(" on a random instance"),
                    evidence(ctx, seed, device, dtype, samples=0, estimate=None, interval=None,
                             error_rate=None, tolerance=None, parameter_points=[],
                             reason=f"ill-defined: {exc}"))

@@ -273,7 +273,7 @@ class IdentityStrategy:
                  sizes: dict[str, int], device: torch.device) -> Batch:
         batch = max([v.shape[0] for v in inst.env.values() if isinstance(v, torch.Tensor)] + [1])
         ev = Evaluator(inst.env, device, torch.float64, ctx.checked).track(batch)
-        excess, allowed, tol_rel = self.measure(ctx, ev, sizes)
+        excess, allowed, tol_rel, beaten = self.measure(ctx, ev, sizes)
         n = max(excess.shape[0], allowed.shape[0], ev.scale.shape[0],
                 mask.numel() if mask is not None else 1)
         excess, allowed = excess.expand(n), allowed.expand(n)
@@ -291,7 +291,6 @@ class IdentityStrategy:
         out.worst = float(ratio.max())
         out.worst_rel = float(rel.max())
         clear = defined & (excess > self.clear_limit(ctx, allowed, scale))
-        beaten = getattr(ev, "beaten", None)  # a claimed optimum the optimiser beat: certain
         if beaten is not None and beaten.numel() in (1, n):
             clear = clear | (defined & (excess > allowed) & beaten.reshape(-1).expand(n))
         if bool(clear.any()):
@@ -335,7 +334,7 @@ class IdentityStrategy:
                 env = {k: rounded(v, real, cplx) for k, v in inst.env.items()}
                 batch = max([v.shape[0] for v in env.values() if isinstance(v, torch.Tensor)] + [1])
                 ev = Evaluator(env, device, real, ctx.checked).track(batch)
-                e, _, _ = self.measure(ctx, ev, sizes)
+                e, _, _, _ = self.measure(ctx, ev, sizes)
                 excess.append(e.to(torch.float64).reshape(-1).expand(n))
         except (LoweringError, RuntimeError, ValueError, ZeroDivisionError, OverflowError):
             return None
@@ -350,8 +349,9 @@ class IdentityStrategy:
         return torch.maximum(allowed * CLEAR_MARGIN, scale * CLEAR_FLOOR)
 
     def measure(self, ctx: Context, ev: Evaluator, sizes: dict[str, int]
-                ) -> tuple[torch.Tensor, torch.Tensor, float]:
-        """Per-member (excess, allowed) of the whole statement, and the relative tolerance."""
+                ) -> tuple[torch.Tensor, torch.Tensor, float, Optional[torch.Tensor]]:
+        """Per-member (excess, allowed) of the whole statement, the relative tolerance, and
+        the members whose claimed optimum the optimiser beat (certain counterexamples)."""
         st = ctx.statement
         if isinstance(st, m.Logic):
             truth = ev.tensor(ev.ev(st)).reshape(-1)
@@ -360,7 +360,7 @@ class IdentityStrategy:
             informative = informative_members(st, ev, n)
             if informative is not None:  # vacuous members (no side holds) are no evidence
                 excess = torch.where(informative, excess, torch.full_like(excess, float("nan")))
-            return excess, torch.full_like(excess, 0.5), 0.0
+            return excess, torch.full_like(excess, 0.5), 0.0, None
         values = [ev.ev(x) for x in st.operands]
         n = max([1] + [v for v in sizes.values() if isinstance(v, int)] +
                 [max(v.shape[1:]) for v in values if isinstance(v, torch.Tensor) and v.dim() > 1])
@@ -377,7 +377,7 @@ class IdentityStrategy:
                 mag = torch.where(torch.isfinite(mag), mag, torch.zeros_like(mag))
                 ev.scale = torch.maximum(ev.scale, mag)
         scale = ev.scale.clamp_min(1e-300)
-        excess_all = allowed_all = None
+        excess_all = allowed_all = beaten = None
         for op, a, b in zip(st.ops, values, values[1:]):
             x, y = pair(a, b, ev)
             nb = max(x.shape[0], scale.shape[0])
@@ -385,7 +385,7 @@ class IdentityStrategy:
             sc = scale.expand(nb)
             excess, allowed = relation(op, x, y, sc, torch.full_like(sc, tol_rel), ctx.show)
             if op == "==":
-                excess = optimum_check(ev, st.operands, values, excess, allowed)
+                excess, beaten = optimum_check(ev, st.operands, values, excess, allowed)
             ratio = excess / allowed.clamp_min(1e-300)
             if excess_all is None:
                 excess_all, allowed_all = excess, allowed
@@ -393,7 +393,7 @@ class IdentityStrategy:
                 worse = ratio > excess_all / allowed_all.clamp_min(1e-300)
                 excess_all = torch.where(worse, excess, excess_all)
                 allowed_all = torch.where(worse, allowed, allowed_all)
-        return excess_all, allowed_all, tol_rel
+        return excess_all, allowed_all, tol_rel, beaten
 
     # ------------------------------------------------------------ search
     def searchable(self, ctx: Context) -> bool:
@@ -429,13 +429,13 @@ class IdentityStrategy:
 
 
 def optimum_check(ev: Evaluator, operands: tuple, values: list, excess: torch.Tensor,
-                  allowed: torch.Tensor) -> torch.Tensor:
+                  allowed: torch.Tensor) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
     """``argmin(v, f) == c``: an optimiser that stopped short is no counterexample.
 
     Where the claimed point ``c`` is at least as good for ``f`` as the optimiser's
     answer, the discrepancy is the optimiser's, not the claim's.  Where the optimiser's
-    point is clearly better (``ev.beaten``), ``c`` is certainly no optimum: a refutation
-    even when the two points are close.
+    point is clearly better (the returned mask), ``c`` is certainly no optimum: a
+    refutation even when the two points are close.
     """
     for k, e in enumerate(operands[:2]):
         if not (isinstance(e, m.Call) and e.func in ("argmin", "argmax") and len(e.args) == 2
@@ -449,15 +449,15 @@ def optimum_check(ev: Evaluator, operands: tuple, values: list, excess: torch.Te
                 fc = ev.tensor(ev.ev(e.args[1], {e.args[0].id: claimed})).reshape(-1)
                 ff = ev.tensor(ev.ev(e.args[1], {e.args[0].id: found})).reshape(-1)
         except (LoweringError, RuntimeError, ValueError):
-            return excess
+            return excess, None
         n = max(fc.shape[0], ff.shape[0], excess.shape[0])
         fc, ff = fc.expand(n), ff.expand(n)
         as_good = sign * (fc - ff) <= 1e-9 * (fc.abs() + ff.abs() + 1e-300)
         # the optimiser found a clearly better point: the claimed one is no optimum (exact
         # evidence, whatever the distance between the points)
-        ev.beaten = (sign * (fc - ff) > BEATEN_REL * (fc.abs() + ff.abs()) + 1e-300).to(excess.device)
-        return torch.where(as_good.to(excess.device), torch.minimum(excess, allowed), excess)
-    return excess
+        beaten = (sign * (fc - ff) > BEATEN_REL * (fc.abs() + ff.abs()) + 1e-300).to(excess.device)
+        return torch.where(as_good.to(excess.device), torch.minimum(excess, allowed), excess), beaten
+    return excess, None
 
 
 def counterexample(res: Batch) -> dict[str, Any]:

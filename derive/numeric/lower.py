@@ -43,6 +43,11 @@ class IllDefined(LoweringError):
     shapes that do not fit once its sizes are distinct numbers.  Reported as an error of
     the claim, not as a gap of the engine."""
 
+    def summary(self, where: str = "") -> str:
+        """The one-line verdict summary every engine gives for it."""
+        return (f"ill-defined claim: {self}{where} (the claim uses a value or shape it does not "
+                "define; check index ranges and sizes)")
+
 
 def pick_device(device: str = "auto") -> torch.device:
     """``auto`` is cuda when present, else cpu."""

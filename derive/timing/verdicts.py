@@ -98,11 +98,11 @@ def _outcome(verdict: Verdict, summary: str, evidence: dict, strategy: str) -> O
     return Outcome(verdict, ENGINE, strategy, summary, evidence)
 
 
-def ill_defined(exc: BaseException) -> Optional[str]:
-    """The message when ``exc`` (or its cause) says the claim itself is ill-defined."""
+def ill_defined(exc: BaseException) -> Optional[IllDefined]:
+    """``exc`` or its cause when it says the claim itself is ill-defined."""
     while exc is not None:
         if isinstance(exc, IllDefined):
-            return str(exc)
+            return exc
         exc = exc.__cause__
     return None
 
@@ -111,9 +111,8 @@ def not_evaluable(exc: BaseException, what: str, evidence: dict, strategy: str) 
     """``error`` when the claim reads values it never defines, else ``inconclusive``."""
     bad = ill_defined(exc)
     if bad is not None:
-        return _outcome(Verdict.ERROR, f"ill-defined claim: {bad} (the claim uses a value or "
-                        "shape it does not define; check index ranges and sizes)",
-                        {**evidence, "reason": f"ill-defined: {bad}"}, strategy)
+        return _outcome(Verdict.ERROR, bad.summary(), {**evidence, "reason": f"ill-defined: {bad}"},
+                        strategy)
     return _outcome(Verdict.INCONCLUSIVE, f"{what}: {exc}", evidence, strategy)
 
 
@@ -365,8 +364,9 @@ class Comparer:
             return self.compare_exact(op, a, b, st, text)
         except (CannotMeasure, SizeError) as exc:
             st.detail.append({"comparison": text, "unknown": str(exc)})
-            if ill_defined(exc) is not None:
-                st.detail.append({"ill_defined": ill_defined(exc)})
+            bad = ill_defined(exc)
+            if bad is not None:
+                st.detail.append({"ill_defined": bad.summary()})
             return UNKNOWN
 
     def _counts(self, exprs: list[m.Expr], point: dict[str, int]) -> dict[m.Cost, float]:
@@ -590,8 +590,7 @@ def decide_comparison(ctx: Context, bench: Bench, strategy: str) -> Outcome:
                         f"{_describe(last)}", evidence, strategy)
     bad = next((d["ill_defined"] for st in states for d in st.detail if "ill_defined" in d), None)
     if bad is not None:
-        return _outcome(Verdict.ERROR, f"ill-defined claim: {bad} (the claim uses a value or "
-                        "shape it does not define; check index ranges and sizes)", evidence, strategy)
+        return _outcome(Verdict.ERROR, bad, evidence, strategy)
     st = states[results.index(UNKNOWN)]
     reason = next((d["unknown"] for d in st.detail if "unknown" in d), "undecided")
     return _outcome(Verdict.INCONCLUSIVE, f"undecided at {sizes(st)}: {reason}", evidence, strategy)
