@@ -15,10 +15,27 @@ the kill rate; each is classified here by a check a person can re-run, with its 
   (relative difference below 1e-9), e.g. ``Aᵀ`` of a symmetric ``A``, ``A @ A`` swapped;
 * **implied** (numeric): a statement ``L <= R`` whose mutant only loosens the bound
   (``R' − L' ≥ R − L`` on every shared instance), so it holds whenever the claim does;
+* **same distribution** (numeric): negating a random variable whose distribution is
+  symmetric about 0 (``z ~ normal(0, 1)``, independent of the rest) turns the mutant into
+  the claim on shared random instances: ``μ − σz`` has the law of ``μ + σz``.  Either one
+  negation for a whole statement, or, when the change sits inside a statistic, one per
+  statistic (each ``E[…]`` is its own integral);
+* **same growth** (a growth claim, ``a ~ f`` or ``a in O(f)``): every changed quantity or
+  bound stays within constant factors of the claim's, so it has the claim's Θ.  For a
+  formula of sizes SymPy shows that mutant/claim splits into one factor per swept
+  variable, each with a finite positive limit (``ceil(x)``, ``floor(x)`` read as ``x``
+  where ``x → ∞``): ``L(2 + ⌈log₂(n+1)⌉)`` is Θ of ``L(1 + ⌈log₂(n+1)⌉)``.  For a
+  cost, the FLOPs (or bytes) are counted on the ``meta`` device at sizes 2⁸–2¹⁰ times
+  the sweep's largest, one variable at a time, and the ratio's log–log slope must stay
+  below 0.01 (counts are polynomials in the sizes: a different degree shows as a slope
+  near an integer);
 * **free** (numeric): every equation that uses a definition still holds when its value is
   replaced by random numbers of its shape, or a function definition by a random smooth
   function (``lin == quad`` is associativity for any feature map; backpropagation through
-  time is the chain rule for any loss), so no change of its formula makes the claim false.
+  time is the chain rule for any loss), so no change of its formula makes the claim false;
+  likewise a constant, or the sign of a term, that every equation holds for when it is
+  replaced by random numbers ``c`` (``a + c·b`` for a sign): the equations are identities
+  in it (``S + W₁ tanh(W₂M)1/nᵢ`` is permutation-invariant whatever ``S`` and ``nᵢ``).
 
 Anything else stays a survivor, with the engines' verdict as its reason.
 """
@@ -37,6 +54,7 @@ REL_TOL = 1e-9
 ROUNDS = 3
 BATCH = 8
 RECURRENCE_STEPS = 6
+DRAW_TRIES = 4
 _BOOLEAN = (m.Compare, m.Logic)
 
 
@@ -44,7 +62,7 @@ _BOOLEAN = (m.Compare, m.Logic)
 class Equivalence:
     """Why a mutant is excluded from the kill rate: ``kind`` and the evidence in words."""
 
-    kind: str  # dead | proved | same-cost | same-values | implied | free
+    kind: str  # dead | proved | same-cost | same-growth | same-values | same-distribution | implied | free
     reason: str
 
 
@@ -62,11 +80,19 @@ def classify(claim: m.Claim, checked: CheckedClaim, mutant_checked: CheckedClaim
                            "cross-check passes")
     from derive.decide import is_cost_statement
 
+    try:
+        grown = _same_growth(checked, mutant_checked, seed)
+    except Exception:  # noqa: BLE001 - a classification that cannot run classifies nothing
+        grown = None
     if all(is_cost_statement(s) for s in checked.claim.shows):
-        return _same_cost(checked, mutant_checked, seed)
+        return _same_cost(checked, mutant_checked, seed) or grown
+    if grown is not None:
+        return grown
     try:
         return _same_values(checked, mutant_checked, statement, path, seed) or \
-            _free_definition(checked, st, seed)
+            _same_distribution(checked, mutant_checked, statement, seed) or \
+            _free_definition(checked, st, seed) or \
+            _free_parameter(checked, statement, path, seed)
     except Exception:  # noqa: BLE001 - a classification that cannot run classifies nothing
         return None
 
@@ -156,6 +182,408 @@ def _free_definition(checked: CheckedClaim, st: Any, seed: int) -> Optional[Equi
                        "claim false")
 
 
+FREE_VALUES = 3  # random values a free constant or sign is replaced by
+
+
+def _parametrised(node: Any, c: Fraction) -> Optional[m.Expr]:
+    """``node`` with its constant, or the sign of its second term, replaced by ``c``."""
+    from dataclasses import replace
+
+    num = m.Num(c, f"{float(c):g}")
+    if isinstance(node, m.Num) and not node.imaginary:
+        return num
+    if isinstance(node, m.BinOp) and node.op in ("+", "-"):
+        return replace(node, op="+", right=m.BinOp("*", num, node.right))
+    if isinstance(node, m.Unary) and node.op == "-":
+        return m.BinOp("*", num, node.operand)
+    return None
+
+
+def _free_parameter(checked: CheckedClaim, statement: int, path: tuple, seed: int
+                    ) -> Optional[Equivalence]:
+    """Every equation still holds with the mutated constant (or sign) set to random values."""
+    from derive.mutate import Site, apply
+    from derive.numeric.common import reaches_stat
+    from derive.numeric.instances import claim_seed, make_generator
+    from derive.semantics import check_claim
+
+    st = checked.claim.statements[statement]
+    if isinstance(st, m.Recurrence) or not path:
+        return None
+    node = _follow(st, path)
+    shows = [s.statement for s in checked.claim.shows]
+    if not all(isinstance(x, m.Compare) and set(x.ops) == {"=="} for x in shows) or \
+            any(reaches_stat(x, checked) for x in shows):
+        return None
+    device = torch.device("cpu")
+    g = make_generator(claim_seed(seed, checked.claim.id, f"mutate/free-parameter/{path}"), device)
+    values = []
+    for _ in range(FREE_VALUES):
+        c = Fraction(round(float(torch.empty(1).uniform_(-3, 3, generator=g)), 2)).limit_denominator(100)
+        c = c if c not in (0, 1, -1) else Fraction(7, 3)
+        if isinstance(node, m.Num) and node.value != 0 and (c > 0) != (node.value > 0):
+            c = -c  # a constant keeps its sign: log(1 + …) stays defined
+        variant = _parametrised(node, c)
+        if variant is None:
+            return None
+        claim = apply(checked.claim, Site(statement, path, "free", "", variant, node))
+        other, _ = check_claim(claim, None)
+        if other is None:
+            return None
+        pair = _shared(checked, other, g, device)
+        if pair is None:
+            return None
+        _, theirs, keep = pair
+        for y in [s.statement for s in other.claim.shows]:
+            if not all(_agree(theirs, theirs, y.operands[0], b, keep, tol=1e-8)
+                       for b in y.operands[1:]):
+                return None
+        values.append(float(c))
+    what = "constant" if isinstance(node, m.Num) else "sign of the term"
+    return Equivalence("free", f"true mutant: every equation holds with the changed {what} "
+                       f"replaced by random values ({', '.join(f'{v:g}' for v in values)}; "
+                       f"{FREE_VALUES * BATCH} shared instances), so they are identities in it")
+
+
+# ------------------------------------------------------------------ symmetric noise
+def symmetric_names(checked: CheckedClaim) -> list[str]:
+    """Random names whose law is symmetric about 0 (``normal(0, …)`` — a covariance matrix
+    included —, ``rademacher``, ``uniform(−a, a)``) and that no other name's law depends
+    on, so negating one keeps the joint law of all of them."""
+    out = []
+    for name, info in checked.symbols.items():
+        dist = info.dist
+        if not info.random or dist is None:
+            continue
+        func, args = (dist.id, ()) if isinstance(dist, m.Name) else (getattr(dist, "func", ""),
+                                                                      getattr(dist, "args", ()))
+        if any(isinstance(n, m.Name) and n.id == name for other in checked.symbols.values()
+               if other.dist is not None for n in walk(other.dist)):
+            continue  # another name's law depends on it: negating it alone changes the joint law
+        if func == "normal" and args and _is_zero(args[0]):
+            out.append(name)
+        elif func == "rademacher":
+            out.append(name)
+        elif func == "uniform" and len(args) == 2 and isinstance(args[0], m.Unary) \
+                and args[0].op == "-" and args[0].operand == args[1]:
+            out.append(name)
+    return out
+
+
+def _is_zero(e: m.Expr) -> bool:
+    return (isinstance(e, m.Num) and e.value == 0 and not e.imaginary) or \
+        (isinstance(e, m.Call) and e.func == "zeros")
+
+
+def _outer_stats(e: m.Expr) -> list[m.Stat]:
+    """The statistics of ``e`` not inside another statistic, in walk order."""
+    out: list[m.Stat] = []
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, m.Stat):
+            out.append(node)
+            continue
+        from derive.semantics import children
+        stack.extend(reversed(list(children(node))))
+    return out
+
+
+def _blanked(e: Any, kind: type) -> Any:
+    """``e`` with each outermost node of ``kind`` (a statistic, a cost) replaced by a
+    placeholder, to compare the rest of two statements."""
+    from dataclasses import fields, is_dataclass, replace
+
+    if isinstance(e, kind):
+        return m.Name(f"·{kind.__name__}·")
+    if isinstance(e, tuple):
+        return tuple(_blanked(x, kind) for x in e)
+    if not is_dataclass(e):
+        return e
+    changes = {f.name: _blanked(getattr(e, f.name), kind) for f in fields(e)
+               if isinstance(getattr(e, f.name), (m.Expr, tuple))}
+    return replace(e, **changes) if changes else e
+
+
+def _same_distribution(checked: CheckedClaim, mutant: CheckedClaim, statement: int,
+                       seed: int) -> Optional[Equivalence]:
+    """The mutant equals the claim once a symmetric random name is negated (see module doc)."""
+    from derive.numeric.instances import claim_seed, make_generator
+    from derive.numeric.lower import Evaluator
+
+    names = symmetric_names(checked)
+    if not names:
+        return None
+    shows = [(k, a.statement, b.statement) for k, (a, b) in
+             enumerate(zip(checked.claim.statements, mutant.claim.statements))
+             if isinstance(a, m.Show) and isinstance(b, m.Show)]
+    choices: list[tuple[str, ...]] = [()] + [(n,) for n in names]
+    if len(names) > 1:
+        choices.append(tuple(names))
+    # per statement: the negations still possible for the whole statement, and (when the
+    # change is in that statement, outside nothing but statistics) for each statistic
+    whole = {k: list(choices) for k, _, _ in shows}
+    per_stat: dict[int, list[list[tuple[str, ...]]]] = {}
+    for k, a, b in shows:
+        sa, sb = _outer_stats(a), _outer_stats(b)
+        if k == statement and sa and len(sa) == len(sb) and _blanked(a, m.Stat) == _blanked(b, m.Stat) \
+                and all(x.kind == y.kind and len(x.args) == len(y.args) for x, y in zip(sa, sb)):
+            per_stat[k] = [list(choices) for _ in sa]
+    device = torch.device("cpu")
+    g = make_generator(claim_seed(seed, checked.claim.id, "mutate/symmetric"), device)
+    for _ in range(ROUNDS):
+        drawn = _draw(checked, g, device)
+        if drawn is None:
+            return None
+        inst, keep = drawn
+        ours = Evaluator(dict(inst.env), device, torch.float64, checked)
+        flipped = {c: Evaluator({**inst.env, **{n: -inst.env[n] for n in c}}, device,
+                                torch.float64, mutant) for c in choices}
+        for k, a, b in shows:
+            ops_a, ops_b = getattr(a, "operands", (a,)), getattr(b, "operands", (b,))
+            whole[k] = [c for c in whole[k] if len(ops_a) == len(ops_b) and
+                        all(_agree(ours, flipped[c], x, y, keep) for x, y in zip(ops_a, ops_b))]
+            if k in per_stat:
+                sa, sb = _outer_stats(a), _outer_stats(b)
+                per_stat[k] = [[c for c in left if all(_agree(ours, flipped[c], x, y, keep)
+                                                       for x, y in zip(sx.args, sy.args))]
+                               for left, sx, sy in zip(per_stat[k], sa, sb)]
+        if not all(whole[k] or (k in per_stat and all(per_stat[k])) for k, _, _ in shows):
+            return None
+    used = sorted({n for k, _, _ in shows for c in
+                   (whole[k][:1] or [c for left in per_stat.get(k, []) for c in left[:1]]) for n in c})
+    if not used:
+        return None  # nothing negated: not this check's finding (same-values covers it)
+    return Equivalence("same-distribution", "equivalent mutant: negating "
+                       + ", ".join(f"'{n}'" for n in used) + " (symmetric about 0, drawn "
+                       f"independently) turns it into the claim on {ROUNDS * BATCH} shared random "
+                       "instances, so every statistic and statement has the claim's value")
+
+
+# ------------------------------------------------------------------ growth claims
+GROWTH_SLOPE_TOL = 0.01      # |log–log slope| of mutant/claim cost counts still "constant"
+GROWTH_SCALES = (8, 9, 10)   # cost counts at 2^k times the sweep's largest size
+GROWTH_SYMPY_S = 5.0         # SymPy's budget per compared quantity
+
+
+def _growth_parts(st: m.Expr) -> Optional[tuple[m.Expr, m.Expr]]:
+    if isinstance(st, m.BigO):
+        return st.expr, st.bound
+    if isinstance(st, m.Compare) and st.ops == ("~",) and len(st.operands) == 2:
+        return st.operands[0], st.operands[1]
+    return None
+
+
+def _same_growth(checked: CheckedClaim, mutant: CheckedClaim, seed: int) -> Optional[Equivalence]:
+    """A growth claim whose changed quantities keep their Θ (see the module doc).
+
+    For ``a in O(f)`` a bound that grows at least as fast (ratio → c > 0 or ∞) and a
+    quantity that grows no faster (ratio → c < ∞) keep the claim true as well.
+    """
+    from derive.timing.sizes import reachable
+    from derive.timing.verdicts import growth_vars
+
+    changed = changed_names(checked, mutant)
+    notes: list[str] = []
+    for a, b in zip(checked.claim.shows, mutant.claim.shows):
+        pa, pb = _growth_parts(a.statement), _growth_parts(b.statement)
+        if pa is None or pb is None or type(a.statement) is not type(b.statement):
+            return None
+        if a.statement == b.statement and not changed & reachable(checked, [a.statement]):
+            continue  # this statement does not see the change
+        swept = growth_vars(checked, pa[1])
+        if swept != growth_vars(mutant, pb[1]) or not swept:
+            return None
+        big_o = isinstance(a.statement, m.BigO)
+        for x, y, allow in zip(pa, pb, ("below", "above") if big_o else (None, None)):
+            if x == y and not changed & reachable(checked, [x]):
+                continue
+            note = _theta_same(checked, mutant, x, y, swept, seed, allow)
+            if note is None:
+                return None
+            notes.append(note)
+    if not notes:
+        return None
+    return Equivalence("same-growth", "true mutant of a growth claim: " + "; ".join(notes)
+                       + ", so it keeps the claim's growth")
+
+
+def changed_names(checked: CheckedClaim, mutant: CheckedClaim) -> set[str]:
+    """Names whose definition differs between the claim and the mutant."""
+    out: set[str] = set()
+    for a, b in zip(checked.claim.statements, mutant.claim.statements):
+        if a == b or isinstance(a, m.Show):
+            continue
+        if isinstance(a, m.Define):
+            out |= {n.id for n in a.names}
+        elif isinstance(a, m.FuncDef):
+            out.add(a.name.id)
+        elif isinstance(a, m.Recurrence):
+            out |= {eq.seq.id for eq in a.equations}
+        else:
+            out |= {n.id for n in getattr(a, "names", ())}
+    return out
+
+
+def _theta_same(checked: CheckedClaim, mutant: CheckedClaim, x: m.Expr, y: m.Expr,
+                swept: list[str], seed: int, allow: Optional[str] = None) -> Optional[str]:
+    """A note when y = Θ(x) (``allow``: "below" also y = o(x), "above" also x = o(y)),
+    else ``None``."""
+    from derive.timing.values import is_random
+
+    if isinstance(x, m.Cost) and isinstance(y, m.Cost) and x.kind == y.kind:
+        return _cost_ratio_flat(checked, mutant, x, y, swept, seed)  # Θ only (counts)
+    if any(isinstance(n, m.Cost) for e in (x, y) for n in walk(e)) or \
+            is_random(checked, x) or is_random(mutant, y):
+        return None
+    return _formula_ratio_bounded(checked, mutant, x, y, swept, allow)
+
+
+def _formula_ratio_bounded(checked: CheckedClaim, mutant: CheckedClaim, x: m.Expr, y: m.Expr,
+                           swept: list[str], allow: Optional[str] = None) -> Optional[str]:
+    import sympy as sp
+
+    from derive.symbolic.common import OutOfBudget, budget
+    from derive.symbolic.lower import Unsupported, lowering
+
+    try:
+        with budget(GROWTH_SYMPY_S):
+            qx, qy = lowering(checked).scalar(x), lowering(mutant).scalar(y)
+            ratio = sp.simplify(qy / qx)
+            if ratio == 1:
+                return "the changed quantity equals the claim's (SymPy)"
+            syms = {sp.Symbol(v, integer=True, positive=True): v for v in swept}
+            ratio = _rounding_dropped(ratio, syms)
+            if ratio is None:
+                return None
+            ratio = sp.simplify(ratio)
+            if not ratio.free_symbols:
+                if not _positive_finite(sp.Abs(ratio)):
+                    return None
+                return f"the changed quantity is {ratio} times the claim's"
+            parts = sp.separatevars(ratio, symbols=list(syms), dict=True, force=True)
+            if not parts or not set(parts) - {"coeff"} <= set(syms):
+                return _dominates(qx, qy, allow)
+            coeff = parts.pop("coeff")
+            if coeff.free_symbols or not _positive_finite(sp.Abs(coeff)):
+                return None
+            limits = []
+            for sym, factor in parts.items():
+                lim = sp.Abs(sp.limit(factor, sym, sp.oo))  # Θ compares sizes |a|, as the engine
+                if not (_positive_finite(lim) or (allow == "below" and lim == 0)
+                        or (allow == "above" and lim == sp.oo)):
+                    return None
+                limits.append(lim)
+            total = sp.Abs(coeff) * sp.Mul(*limits)
+    except (OutOfBudget, Unsupported, NotImplementedError, TypeError, ValueError, AttributeError,
+            RecursionError):
+        return None
+    names = ", ".join(sorted(syms[s] for s in parts))
+    shown = str(total) if (total.is_Rational or total in (sp.oo, 0)) else f"{float(total):.3g}"
+    return (f"changed/claim's quantity tends to {shown} as {names} → ∞ (SymPy limit, one factor "
+            "per swept variable)")
+
+
+def _dominates(qx: Any, qy: Any, allow: Optional[str]) -> Optional[str]:
+    """For ``a in O(f)``: a bound that is at least the claim's at every size (or a
+    quantity at most the claim's), both nonnegative, keeps the claim true."""
+    import sympy as sp
+
+    if allow is None:
+        return None
+    low, high = (qx, qy) if allow == "above" else (qy, qx)
+    if sp.factor(high - low).is_nonnegative and low.is_nonnegative:
+        what = "bound is at least" if allow == "above" else "quantity is at most"
+        return f"the changed {what} the claim's at every size (SymPy)"
+    return None
+
+
+def _positive_finite(v: Any) -> bool:
+    return bool(getattr(v, "is_positive", False)) and bool(getattr(v, "is_finite", False))
+
+
+def _rounding_dropped(e: Any, syms: dict) -> Any:
+    """``e`` with ``ceil(x)``/``floor(x)`` read as ``x`` where ``x → ∞`` in one swept
+    variable (their ratio then tends to 1); ``None`` where it cannot be shown."""
+    import sympy as sp
+
+    rounded = [r for r in e.atoms(sp.ceiling, sp.floor)]
+    for r in rounded:
+        arg = r.args[0]
+        free = arg.free_symbols
+        if len(free) != 1 or not free <= set(syms) or sp.limit(arg, next(iter(free)), sp.oo) != sp.oo:
+            return None
+    return e.xreplace({r: r.args[0] for r in rounded})
+
+
+def _cost_ratio_flat(checked: CheckedClaim, mutant: CheckedClaim, x: m.Cost, y: m.Cost,
+                     swept: list[str], seed: int) -> Optional[str]:
+    """Cost counts of x and y at large sizes (meta device): is y/x flat in every swept var?"""
+    import math
+
+    from derive.timing.sizes import build_grid, reachable, size_names
+
+    grid = build_grid(checked, size_names(checked, reachable(checked, [x.arg])), swept)
+    if not grid.points:
+        return None
+    base = dict(grid.points[-1])
+    slopes = []
+    ratio_at_top = None
+    for v in swept:
+        if v not in base:
+            return None
+        ratios = []
+        for k in GROWTH_SCALES:
+            point = {**base, v: base[v] * 2 ** k}
+            cx, cy = _meta_count(checked, x, point, seed), _meta_count(mutant, y, point, seed)
+            if cx is None or cy is None or cx <= 0 or cy <= 0:
+                return None
+            ratios.append(cy / cx)
+        for r0, r1 in zip(ratios, ratios[1:]):
+            slope = math.log(r1 / r0) / math.log(2)
+            if abs(slope) >= GROWTH_SLOPE_TOL:
+                return None
+            slopes.append(abs(slope))
+        ratio_at_top = ratios[-1]
+    what = "FLOPs" if x.kind != "memory" else "peak bytes"
+    return (f"the changed computation's {what} are {ratio_at_top:.3g} times the claim's at "
+            f"2^{GROWTH_SCALES[-1]} times the sweep's largest sizes, the ratio's log–log slope "
+            f"at most {max(slopes):.2g} in {', '.join(swept)} (counted on the meta device)")
+
+
+def _meta_count(checked: CheckedClaim, cost: m.Cost, point: dict[str, int], seed: int
+                ) -> Optional[float]:
+    """FLOPs (or peak bytes) of ``cost.arg`` on meta tensors: shapes only, any size."""
+    from derive.numeric.lower import Evaluator
+    from derive.timing.flops import count
+    from derive.timing.sizes import int_shape, reachable, sample_env
+
+    names = reachable(checked, [cost.arg])
+    env: dict[str, Any] = {}
+    try:
+        for ident in sorted(names):
+            info = checked.symbols.get(ident)
+            if info is None:
+                continue
+            if info.role == "sequence":
+                return None
+            if info.role == "tensor":
+                shape = int_shape(info.vtype.shape, point)
+                env[ident] = torch.empty((1,) + tuple(shape), device="meta", dtype=torch.float64)
+        env.update(sample_env(checked, {n for n in names if n not in env}, point, seed, "cpu",
+                              torch.float64))
+        meta = torch.device("meta")
+
+        def run() -> torch.Tensor:
+            ev = Evaluator(env, meta, torch.float64, checked)
+            return ev.tensor(ev.ev(cost.arg))
+
+        result = count(run)
+    except Exception:  # noqa: BLE001 - what cannot run on meta is not compared
+        return None
+    return float(result.peak_bytes if cost.kind == "memory" else result.flops)
+
+
 # ------------------------------------------------------------------ dead code
 def _dead(checked: CheckedClaim, st: Any) -> Optional[str]:
     from derive.numeric.instances import assumptions
@@ -187,6 +615,12 @@ def _same_cost(checked: CheckedClaim, mutant: CheckedClaim, seed: int) -> Option
     pairs = [(a, b) for x, y in zip(shows, mutant_shows) for a, b in zip(costs_in(x), costs_in(y))]
     if not pairs:
         return None
+    # only the computations may differ: a changed bound or threshold is no "same cost"
+    changed = changed_names(checked, mutant)
+    for x, y in zip(shows, mutant_shows):
+        bx, by = _blanked(x, m.Cost), _blanked(y, m.Cost)
+        if bx != by or changed & reachable(checked, [bx]):
+            return None
     grid = build_grid(checked, size_names(checked, reachable(checked, shows)))
     points = grid.points[:2] + grid.points[-1:] if len(grid.points) > 3 else grid.points
     if not points:
@@ -223,7 +657,6 @@ def _root_depth(st: Any) -> int:
 def _same_values(checked: CheckedClaim, mutant: CheckedClaim, statement: int, path: tuple,
                  seed: int) -> Optional[Equivalence]:
     from derive.numeric.instances import claim_seed, make_generator
-    from derive.numeric.lower import Evaluator
 
     st = checked.claim.statements[statement]
     st_mut = mutant.claim.statements[statement]
@@ -246,12 +679,10 @@ def _same_values(checked: CheckedClaim, mutant: CheckedClaim, statement: int, pa
     implied_ok = bool(plan)
     compared = 0
     for _ in range(ROUNDS):
-        drawn = _draw(checked, g, device)
-        if drawn is None:
+        pair = _shared(checked, mutant, g, device)
+        if pair is None:
             return None
-        inst, keep = drawn
-        ours = Evaluator(dict(inst.env), device, torch.float64, checked)
-        theirs = Evaluator(dict(inst.env), device, torch.float64, mutant)
+        ours, theirs, keep = pair
         still = []
         for i in alive:
             a, b = candidates[i]
@@ -284,11 +715,29 @@ def _draw(checked: CheckedClaim, g: torch.Generator, device: torch.device
     from derive.numeric.instances import Unsatisfiable, choose_sizes, instances
     from derive.numeric.lower import LoweringError
 
-    try:
-        inst, mask = instances(checked, g, device, choose_sizes(checked, g), BATCH)
-    except (Unsatisfiable, LoweringError, RuntimeError, ValueError):
+    for _ in range(DRAW_TRIES):  # some sizes admit no instance (‖o − mean o‖ > 0 at C = 1)
+        try:
+            inst, mask = instances(checked, g, device, choose_sizes(checked, g), BATCH)
+        except Unsatisfiable:
+            continue
+        except (LoweringError, RuntimeError, ValueError):
+            return None
+        return inst, None if mask is None else mask.reshape(-1)
+    return None
+
+
+def _shared(checked: CheckedClaim, other: CheckedClaim, g: torch.Generator, device: torch.device
+            ) -> Optional[tuple[Any, Any, Optional[torch.Tensor]]]:
+    """Evaluators of the claim and of ``other`` on one batch of the same random instances,
+    and the mask of members meeting the assumptions."""
+    from derive.numeric.lower import Evaluator
+
+    drawn = _draw(checked, g, device)
+    if drawn is None:
         return None
-    return inst, None if mask is None else mask.reshape(-1)
+    inst, keep = drawn
+    return (Evaluator(dict(inst.env), device, torch.float64, checked),
+            Evaluator(dict(inst.env), device, torch.float64, other), keep)
 
 
 def _sequence_steps(seqs: list[str]) -> list[m.Expr]:

@@ -137,7 +137,45 @@ def test_cost_claims_compare_counts_not_values():
     assert values is not None and values.kind == "same-cost"
     power = ("claim k3\n  let n in [16, 32]\n  let A : matrix[n, n] ~ normal(0, 1)\n"
              "  let x : vector[n] ~ normal(0, 1)\n  let z = A^2 @ x\n  show flops[z] ~ n^3\n")
-    assert _classify(power, "exponent of (A ^ 2) +1") is None  # one more product: other counts
+    more = _classify(power, "exponent of (A ^ 2) +1")   # one more product: other counts …
+    assert more is not None and more.kind == "same-growth"  # … but still Θ(n³)
+    assert "2 times" in more.reason
+
+
+def test_growth_claims_keep_or_lose_their_theta():
+    """A changed constant inside a log keeps Θ (SymPy limit); a changed power does not."""
+    depth = ("claim g\n  let n in [64, 128, 256]\n  let q = 1 + ceil(log(n + 1) / log(2))\n"
+             "  show q ~ log(n)\n")
+    kept = _classify(depth, "constant 1 doubled")
+    assert kept is not None and kept.kind == "same-growth" and "SymPy" in kept.reason
+    power = "claim g2\n  let n in [64, 128, 256]\n  let q = n^2 + n\n  show q ~ n^2\n"
+    assert _classify(power, "exponent of (n ^ 2) +1") is None
+    cost = ("claim k4\n  let n in [16, 32]\n  let A : matrix[n, n] ~ normal(0, 1)\n"
+            "  let x : vector[n] ~ normal(0, 1)\n  let z = A^2 @ x\n  show flops[z] ~ n^3\n")
+    assert _classify(cost, "exponent of (A ^ 2) -1") is None  # A @ x: Θ(n²), not Θ(n³)
+    bigo = ("claim o\n  let n in [64, 128]\n  let d in [8, 16]\n  let A : matrix[n, d] ~ normal(0, 1)\n"
+            "  show flops[Aᵀ @ A] in O(n * d^2)\n")
+    looser = _classify(bigo, "exponent of (d ^ 2) +1")   # O(n d³) ⊇ O(n d²): still true
+    assert looser is not None and looser.kind == "same-growth"
+    assert _classify(bigo, "exponent of (d ^ 2) -1") is None  # O(n d) is a tighter bound
+
+
+def test_negating_symmetric_noise_shows_the_same_distribution():
+    text = ("claim s\n  let k : dim\n  let μ : vector[k]\n  let σ : real > 0\n"
+            "  let z : vector[k] ~ normal(0, 1)\n  show E[norm(μ + σ*z)^2] == norm(μ)^2 + k*σ^2\n")
+    same = _classify(text, "sign flipped in (μ + (σ * z))")
+    assert same is not None and same.kind == "same-distribution" and "'z'" in same.reason
+    skewed = text.replace("normal(0, 1)", "exponential(1)")
+    assert _classify(skewed, "sign flipped in (μ + (σ * z))") is None
+
+
+def test_identities_in_a_constant_are_free():
+    text = ("claim f\n  let d : dim\n  let Q : matrix[d, d] orthogonal\n  let x : vector[d]\n"
+            "  let f(v) = 2 * norm(v) + 1\n  show f(Q @ x) == f(x)\n")
+    free = _classify(text, "constant 2 doubled")   # c·‖v‖ + 1 is rotation-invariant for any c
+    assert free is not None and free.kind == "free" and "identities" in free.reason
+    binding = "claim f2\n  let x : real\n  show (x + 1)^2 == x^2 + 2*x + 1\n"
+    assert _classify(binding, "constant 2 doubled") is None
 
 
 def test_mutant_counts_are_not_taken_from_the_claims_cache():

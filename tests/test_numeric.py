@@ -210,6 +210,62 @@ claim cs.too.strong
     assert out.evidence["found_by"] == "gradient-ascent search"
 
 
+def test_search_moves_bounded_scalars_and_invertible_matrices():
+    """η > 0 moves as exp(·) (random draws stay above 0.2), an invertible A moves freely."""
+    out = decide("""
+claim small.eta
+  let n : dim
+  let η : real > 0
+  let A : matrix[n, n] invertible
+  let w : vector[n]
+  show η * norm(A @ w)^2 >= 0.05 * norm(A @ w)^2
+""")
+    assert out.verdict == Verdict.REFUTED, out.summary
+    assert out.evidence["found_by"] == "gradient-ascent search"
+    eta = decide("""
+claim eta.stays.positive
+  let η : real > 0
+  show η > 0
+""")
+    assert eta.verdict in (Verdict.VERIFIED, Verdict.PROVED), eta.summary
+
+
+def test_monte_carlo_points_prefer_distinct_sizes():
+    """m = n − k + 1 is 1 whenever n = k: the last Monte-Carlo point draws distinct sizes."""
+    import torch
+
+    from derive.numeric.instances import choose_sizes
+    from derive.numeric.montecarlo import POINT_MENUS
+
+    checked = checked_claims("""
+claim var.power
+  let n, k : dim
+  assume k <= n
+  let m = n - k + 1
+  let X : matrix[n, n] ~ normal(0, 1)
+  let dY : matrix[m, m] ~ normal(0, 1)
+  show Var[conv(X, dY)] == m^2 * ones(k, k)
+""")[0]
+    for seed in range(20):
+        g = torch.Generator().manual_seed(seed)
+        sizes = choose_sizes(checked, g, menu=POINT_MENUS[-1], distinct=True)
+        assert sizes["n"] > sizes["k"], sizes
+    same = [choose_sizes(checked, torch.Generator().manual_seed(s), menu=POINT_MENUS[-1])
+            for s in range(20)]
+    assert any(x["n"] == x["k"] for x in same)  # without the preference equal sizes come up
+
+
+def test_formula_claims_draw_large_integers():
+    """1.44·log₂L·log₂n ≤ ⌈log₂ 2L⌉⌈log₂(n+1)⌉ holds for small L, n and fails from ~2⁸ on."""
+    out = decide("""
+claim depth.too.strong
+  let L, n : integer >= 2
+  let depth = ceil(log(2 * L) / log(2)) * ceil(log(n + 1) / log(2))
+  show log(L) * log(n) / log(2)^3 <= depth
+""")
+    assert out.verdict == Verdict.REFUTED, out.summary
+
+
 def test_true_inequality_chain_verified():
     out = decide("""
 claim lse

@@ -176,7 +176,8 @@ class IdentityStrategy:
                     raise
                 continue
             try:
-                res = self.check(ctx, g, device, sizes, batch if menu is SIZE_MENU else 2)
+                res = self.check(ctx, g, device, sizes, batch if menu is SIZE_MENU else 2,
+                                 large=menu is LARGE_MENU)
             except Unsatisfiable as exc:
                 # these sizes admit no instance (‖o − mean o‖ > 0 at C = 1): other sizes may
                 unsatisfiable = exc
@@ -249,9 +250,10 @@ class IdentityStrategy:
 
     # ------------------------------------------------------------ one batch
     def check(self, ctx: Context, g: torch.Generator, device: torch.device, sizes: dict[str, int],
-              batch: int, simple: bool = False, params: Optional[dict] = None) -> Batch:
+              batch: int, simple: bool = False, params: Optional[dict] = None,
+              large: bool = False) -> Batch:
         inst, mask = instances(ctx.checked, g, device, sizes, batch, torch.float64, simple=simple,
-                               params=params)
+                               params=params, large=large)
         res = self.evaluate(ctx, inst, mask, sizes, device)
         if res.clear is not None:
             return res

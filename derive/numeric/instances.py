@@ -24,6 +24,7 @@ from derive.semantics import CheckedClaim, SymbolInfo
 COND = 10.0           # target condition number of 'invertible' matrices
 SIZE_MENU = (1, 2, 3, 4, 5, 7, 8)
 REJECTION_TRIES = 64
+LARGE_INTEGER_OFFSETS = (60, 1000, 10 ** 6)  # integer scalars far from their lower bound
 SIMPLE_VALUES = (1.0, 2.0, 0.5, -1.0, 3.0, -2.0, 0.25, 0.1, 0.9, 10.0, 0.0)
 
 
@@ -151,14 +152,20 @@ def excluded(info: SymbolInfo, ev: Evaluator) -> list[float]:
 
 
 def draw_scalar(info: SymbolInfo, ev: Evaluator, g: torch.Generator, batch: int,
-                simple: bool = False) -> Value:
-    """A value inside the declared domain; integers stay Python ints (shared by the batch)."""
+                simple: bool = False, large: bool = False) -> Value:
+    """A value inside the declared domain; integers stay Python ints (shared by the batch).
+
+    ``large`` (claims made of formulas only) lets an integer with no upper bound be far
+    from its lower one (+60, +1000, +10⁶): ``log L · log n ≤ depth`` can fail only there.
+    """
     lo, hi = scalar_range(info, ev)
     avoid = excluded(info, ev)
     if info.domain == "integer":
         a = int(math.ceil(lo)) if math.isfinite(lo) else (-4 if not math.isfinite(hi) else int(hi) - 8)
         b = int(math.floor(hi)) if math.isfinite(hi) else a + 8
         choices = [v for v in range(a, b + 1) if v not in avoid] or [a]
+        if large and not math.isfinite(hi):
+            choices = [a + k for k in LARGE_INTEGER_OFFSETS if a + k not in avoid] or choices
         return choices[int(torch.randint(len(choices), (1,), generator=g, device=g.device))]
     if simple:
         for c in SIMPLE_VALUES:
@@ -372,7 +379,7 @@ def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: 
                        device: torch.device, dtype: torch.dtype = torch.float64,
                        batch: int = 1, mc_batch: int = 0, params: Optional[dict[str, Value]] = None,
                        random_dtype: Optional[torch.dtype] = None, simple: bool = False,
-                       only: Optional[set[str]] = None) -> Instance:
+                       only: Optional[set[str]] = None, large: bool = False) -> Instance:
     """One batched environment: ``batch`` deterministic instances (scalars, tensors), and
     ``mc_batch`` samples of the random names when ``mc_batch`` > 0 (then ``batch`` is 1).
 
@@ -390,7 +397,8 @@ def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: 
             env[name] = params[name]  # a value fixed by the caller (Monte-Carlo chunks)
             continue
         if info.role == "scalar" and not info.random:
-            v = params[name] if name in params else draw_scalar(info, ev, generator, batch, simple)
+            v = params[name] if name in params else draw_scalar(info, ev, generator, batch, simple,
+                                                                 large)
             env[name] = v
             if isinstance(v, torch.Tensor):
                 inst.params[name] = float(v.reshape(-1)[0])
@@ -471,13 +479,19 @@ def holds(ev: Evaluator, conds: list[m.Expr]) -> torch.Tensor | bool:
 
 
 def choose_sizes(checked: CheckedClaim, g: torch.Generator, fixed: Optional[dict[str, int]] = None,
-                 menu: tuple[int, ...] = SIZE_MENU, tries: int = REJECTION_TRIES) -> dict[str, int]:
-    """Dims from ``menu`` (sweeps from their lists) meeting the size-only assumptions."""
+                 menu: tuple[int, ...] = SIZE_MENU, tries: int = REJECTION_TRIES,
+                 distinct: bool = False) -> dict[str, int]:
+    """Dims from ``menu`` (sweeps from their lists) meeting the size-only assumptions.
+
+    ``distinct`` prefers draws where the free dims differ (for the first half of the
+    tries): equal sizes hide formulas like ``m = n − k + 1`` behind ``m = 1``.
+    """
     fixed = dict(fixed or {})
     names = [n for n in dim_names(checked) if n not in fixed]
     ev0 = Evaluator({}, g.device, torch.float64, checked)
     conds = [c for c in assumptions(checked) if _only_sizes(c, checked)]
-    for _ in range(tries):
+    free = [n for n in names if checked.symbols[n].role == "dim"]
+    for attempt in range(tries):
         sizes = dict(fixed)
         for n in names:
             info = checked.symbols[n]
@@ -491,6 +505,8 @@ def choose_sizes(checked: CheckedClaim, g: torch.Generator, fixed: Optional[dict
                 sizes[n] = a + int(torch.randint(max(b - a + 1, 1), (1,), generator=g, device=g.device))
             else:
                 sizes[n] = menu[int(torch.randint(len(menu), (1,), generator=g, device=g.device))]
+        if distinct and attempt < tries // 2 and len({sizes[n] for n in free}) < min(len(free), len(menu)):
+            continue
         if not size_constraints_ok(checked, sizes):
             continue
         ev = Evaluator(dict(sizes), g.device, torch.float64, checked)
@@ -515,7 +531,8 @@ def _only_sizes(c: m.Expr, checked: CheckedClaim) -> bool:
 
 def instances(checked: CheckedClaim, g: torch.Generator, device: torch.device, sizes: dict[str, int],
               batch: int, dtype: torch.dtype = torch.float64, simple: bool = False,
-              params: Optional[dict[str, Value]] = None) -> tuple[Instance, Optional[torch.Tensor]]:
+              params: Optional[dict[str, Value]] = None, large: bool = False
+              ) -> tuple[Instance, Optional[torch.Tensor]]:
     """A batch of instances with the assumptions checked; returns the mask of valid members.
 
     Raises :class:`Unsatisfiable` when rejection finds none.
@@ -523,7 +540,7 @@ def instances(checked: CheckedClaim, g: torch.Generator, device: torch.device, s
     conds = assumptions(checked)
     for _ in range(8):
         inst = sample_environment(checked, sizes, g, device, dtype, batch=batch, params=params,
-                                  simple=simple)
+                                  simple=simple, large=large)
         if not conds:
             return inst, None
         ev = Evaluator(inst.env, device, dtype, checked)

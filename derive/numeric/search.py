@@ -6,6 +6,7 @@ violation, and every few steps the instance is re-checked with the exact rule.
 """
 from __future__ import annotations
 
+import math
 import time
 from typing import TYPE_CHECKING, Optional
 
@@ -20,21 +21,54 @@ if TYPE_CHECKING:
     from derive.numeric.identity import Batch, IdentityStrategy
 
 
+MOVABLE_PROPS = frozenset({"invertible"})  # structure a small move keeps (almost surely)
+
+
 def free_inputs(ctx: Context, env: dict) -> list[str]:
-    """Names that may move freely: undecorated non-random tensors and unbounded reals."""
+    """Names that may move freely: non-random tensors with no structure a move would break
+    (``invertible`` is kept almost surely), and real scalars; a scalar with one finite
+    bound moves as ``lo + exp(s)`` (see :func:`moved`), so ``η > 0`` can reach 10⁻³."""
     out = []
     for name, info in ctx.checked.symbols.items():
         v = env.get(name)
         if not isinstance(v, torch.Tensor) or not v.dtype.is_floating_point or info.random:
             continue
-        if info.role == "tensor" and not info.props:
+        if info.role == "tensor" and info.props <= MOVABLE_PROPS:
             out.append(name)
         elif info.role == "scalar" and info.domain == "real":
-            ev = Evaluator(env, v.device, torch.float64, ctx.checked)
-            lo, hi = scalar_range(info, ev)
-            if lo == float("-inf") and hi == float("inf"):
+            lo, hi = _range(ctx, env, name)
+            if not math.isfinite(hi) and not _excludes(ctx, env, name):
                 out.append(name)
     return out
+
+
+def _range(ctx: Context, env: dict, name: str) -> tuple[float, float]:
+    v = env[name]
+    ev = Evaluator(env, v.device, torch.float64, ctx.checked)
+    return scalar_range(ctx.checked.symbols[name], ev)
+
+
+def _excludes(ctx: Context, env: dict, name: str) -> bool:
+    from derive.numeric.instances import excluded
+    v = env[name]
+    return bool(excluded(ctx.checked.symbols[name], Evaluator(env, v.device, torch.float64,
+                                                               ctx.checked)))
+
+
+LOG_SPEED = 5.0  # a bounded scalar's log moves this much faster (40 steps span e^±10)
+
+
+def leaf_of(value: torch.Tensor, lo: float) -> torch.Tensor:
+    """The free parameter of an input: the value itself, or log(value − lo) above a bound."""
+    if math.isfinite(lo):
+        s = torch.log((value - lo).clamp_min(1e-12)) / LOG_SPEED
+        return s.detach().clone().requires_grad_(True)
+    return value.detach().clone().requires_grad_(True)
+
+
+def moved(leaf: torch.Tensor, lo: float) -> torch.Tensor:
+    """The input a free parameter stands for (inside the declared domain by construction)."""
+    return lo + torch.exp(LOG_SPEED * leaf) if math.isfinite(lo) else leaf
 
 
 SEARCH_SECONDS = 0.5   # wall-clock budget of one search (the statement's budget is ~1 s)
@@ -83,7 +117,9 @@ def ascend(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, devic
     names = free_inputs(ctx, inst.env)
     if not names:
         return None
-    leaves = {k: inst.env[k].detach().clone().requires_grad_(True) for k in names}
+    lows = {k: (_range(ctx, inst.env, k)[0] if ctx.checked.symbols[k].role == "scalar"
+                else -math.inf) for k in names}
+    leaves = {k: leaf_of(inst.env[k], lows[k]) for k in names}
     opt = Adam(list(leaves.values()), lr=0.05)
     tried = 0
     for step in range(steps):
@@ -92,7 +128,7 @@ def ascend(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, devic
             break
         report["steps"] = step + 1
         env = dict(inst.env)
-        env.update(leaves)
+        env.update({k: moved(v, lows[k]) for k, v in leaves.items()})
         ev = Evaluator(env, device, torch.float64, ctx.checked)
         try:
             with torch.enable_grad():
@@ -115,7 +151,8 @@ def ascend(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, devic
         except (LoweringError, RuntimeError):
             return None
         if step % 5 == 4 or step == steps - 1:
-            fixed = Instance({**inst.env, **{k: v.detach().clone() for k, v in leaves.items()}},
+            fixed = Instance({**inst.env, **{k: moved(v, lows[k]).detach().clone()
+                                             for k, v in leaves.items()}},
                              inst.sizes, inst.params)
             from derive.numeric.instances import assumptions, holds
             conds = assumptions(ctx.checked)
