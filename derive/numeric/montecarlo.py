@@ -56,7 +56,7 @@ MIN_FINAL = 40_000          # final samples at least (precision for the constant
 MAX_DRAWS = 12_000_000      # random scalars per statement, at most (≲ 1 s of work on one core)
 CHUNK_DRAWS = 1 << 21       # random scalars per evaluated chunk
 TIME_LIMIT = 2.0            # seconds per statement: a backstop on the clock (reported when hit)
-POINT_MENUS = ((2,), (3,), (4, 5, 6))  # the last point prefers distinct sizes
+POINT_MENUS = ((2,), (3,), (4, 5))  # the last point prefers distinct sizes (m = n − k + 1 > 1)
 LAST_POINT_SCALE = 3.0      # the last point's plain (or invertible) inputs are this much larger
 INNER_SAMPLES = 150_000     # samples for a statistic used inside another (plugged in)
 MARGIN = 0.7                # plan for the interval to use at most this share of the gap
@@ -466,7 +466,10 @@ class MonteCarloRun:
         out = []
         for j, menu in enumerate(POINT_MENUS):
             try:
-                sizes = choose_sizes(checked, self.g, menu=menu, distinct=(j == len(POINT_MENUS) - 1))
+                # (not with plugged-in statistics, whose error outside the interval grows
+                # with the sizes)
+                sizes = choose_sizes(checked, self.g, menu=menu,
+                                     distinct=(j == len(POINT_MENUS) - 1 and not self.inner))
             except Unsatisfiable:
                 sizes = choose_sizes(checked, self.g)
             ev = Evaluator(dict(sizes), self.device, torch.float64, checked)
@@ -660,7 +663,10 @@ class MonteCarloRun:
                                                         self.ctx.checked))
             self.stats, self.inner = collect_stats(self.statement, self.ctx.checked)
             self.fixed = None
-            self.scale_fixed = LAST_POINT_SCALE if j == len(pts) - 1 and len(pts) > 1 else 1.0
+            # (not with plugged-in inner statistics: their error, outside the interval,
+            # grows with the inputs' scale)
+            self.scale_fixed = LAST_POINT_SCALE if j == len(pts) - 1 and len(pts) > 1 \
+                and not self.inner else 1.0
             self.estimate_inner(sizes, params, dtype)
             budget = max((opts.mc_budget - used_samples) // left, PILOT)
             pilot, specs = self.estimate(sizes, params, PILOT, dtype)
