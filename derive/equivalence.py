@@ -277,16 +277,12 @@ def _is_zero(e: m.Expr) -> bool:
 
 def _outer_stats(e: m.Expr) -> list[m.Stat]:
     """The statistics of ``e`` not inside another statistic, in walk order."""
-    out: list[m.Stat] = []
-    stack = [e]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, m.Stat):
-            out.append(node)
-            continue
-        from derive.semantics import children
-        stack.extend(reversed(list(children(node))))
-    return out
+    from derive.numeric.common import walk_outside_stats
+
+    stats: list[m.Stat] = []
+    for _ in walk_outside_stats(e, stats):
+        pass
+    return stats
 
 
 def _blanked(e: Any, kind: type) -> Any:

@@ -266,6 +266,29 @@ claim depth.too.strong
     assert out.verdict == Verdict.REFUTED, out.summary
 
 
+def test_statistics_over_categorical_indices_are_exact():
+    """E over i ~ categorical(ones(n)/n) is the average over the rows: decided per instance,
+    with the inequality search, not by Monte Carlo."""
+    text = """
+claim row.average
+  let n : dim
+  let X : matrix[n, n]
+  let w : vector[n]
+  let i : integer ~ categorical(ones(n) / n)
+  let x = X[i, :]
+  show E[(x · w)^2] == norm(X @ w)^2 / n
+  show Var[x · w] == norm(X @ w)^2 / n - (sum(j = 1..n, X[j, :] · w) / n)^2
+"""
+    for index in (0, 1):
+        out = decide(text, index)
+        assert out.verdict == Verdict.VERIFIED, out.summary
+        assert out.strategy == "random-instances" and "exact weighted sums" in out.summary
+    wrong = decide(text.replace("norm(X @ w)^2 / n\n", "norm(X @ w)^2 / (n + 1)\n", 1))
+    assert wrong.verdict == Verdict.REFUTED, wrong.summary
+    mixed = decide(text.replace("let w : vector[n]", "let w : vector[n] ~ normal(0, 1)"))
+    assert mixed is None or mixed.strategy != "random-instances"  # other randomness: not exact
+
+
 def test_true_inequality_chain_verified():
     out = decide("""
 claim lse

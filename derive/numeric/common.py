@@ -96,3 +96,18 @@ def ill_defined(ctx: Context, exc: IllDefined, seed: int, device: torch.device,
 
 def fmt(x: float) -> str:
     return f"{x:.3g}"
+
+
+def walk_outside_stats(e: m.Expr, stats: list):
+    """The nodes of ``e`` outside statistics; each outermost statistic met is appended to
+    ``stats`` instead of being entered."""
+    from derive.semantics import children
+
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, m.Stat):
+            stats.append(node)
+            continue
+        yield node
+        stack.extend(reversed(list(children(node))))

@@ -14,6 +14,7 @@ class GradientStrategy(IdentityStrategy):
     """Identities that involve ``grad``: autograd against the claimed expression."""
 
     name = "autograd"
+    handles_grad = True
 
     def wants(self, statement: m.Expr) -> bool:
         return applies(statement) and common.calls(statement, {"grad"})

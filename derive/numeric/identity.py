@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 import torch
@@ -68,6 +68,37 @@ def applies(statement: m.Expr) -> bool:
     return isinstance(statement, m.Logic)
 
 
+def exact_statistics(statement: m.Expr, checked) -> bool:
+    """Whether every statistic the statement uses (directly or through definitions) has
+    only categorical indices as its randomness, and no random name is read outside one:
+    then each statistic is an exact weighted sum (:meth:`Evaluator.exact_stat`) and the
+    statement is a for-all statement over the other inputs."""
+    from derive.numeric.lower import finite_support
+
+    if is_cost_statement(statement) or not isinstance(statement, (m.Compare, m.Logic)) or \
+            (isinstance(statement, m.Compare) and not all(op in COMPARE_OPS for op in statement.ops)):
+        return False
+    stats: list[m.Stat] = []
+    seen: set[str] = set()
+    stack: list[m.Expr] = [statement]
+    while stack:
+        for node in common.walk_outside_stats(stack.pop(), stats):
+            if not isinstance(node, m.Name) or node.id in seen:
+                continue
+            seen.add(node.id)
+            info = checked.symbols.get(node.id)
+            if info is None:
+                continue
+            if info.random:
+                return False  # read outside any statistic: not a for-all statement
+            st = info.statement
+            if info.role == "define" and isinstance(st, m.Define):
+                stack.append(st.value)
+            elif info.role == "funcdef" and isinstance(st, m.FuncDef):
+                stack.append(st.body)
+    return bool(stats) and all(finite_support(checked, s) is not None for s in stats)
+
+
 def flat2(v: Value, ev: Evaluator) -> torch.Tensor:
     t = ev.tensor(v)
     if t.dtype == torch.bool:
@@ -120,6 +151,7 @@ class IdentityStrategy:
 
     name = "random-instances"
     kinds = ("plain",)
+    handles_grad = False  # statements with grad(…) belong to the autograd subclass
 
     def __init__(self, rounds: int = 4, batch: int = 6):
         self.rounds, self.batch = rounds, batch
@@ -128,13 +160,21 @@ class IdentityStrategy:
         return applies(statement) and not common.calls(statement, {"grad"})
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
-        if not self.wants(ctx.statement) or common.reaches_stat(ctx.statement, ctx.checked):
+        # E over categorical indices is a weighted sum: then the statement is for-all
+        exact = exact_statistics(ctx.statement, ctx.checked) and \
+            common.calls(ctx.statement, {"grad"}) == self.handles_grad
+        if not exact and (not self.wants(ctx.statement)
+                          or common.reaches_stat(ctx.statement, ctx.checked)):
             return None  # a statistic through a definition makes it a Monte-Carlo statement
         common.set_threads()
         device = common.device_of(ctx)
         g, seed = common.generator_for(ctx, self.name, device)
         try:
-            return self.run(ctx, g, seed, device)
+            out = self.run(ctx, g, seed, device)
+            if exact:
+                out = replace(out, summary=out.summary + "; statistics over categorical "
+                              "indices are exact weighted sums over their values")
+            return out
         except Unsatisfiable as exc:
             return common.outcome(Verdict.INCONCLUSIVE, f"cannot build instances: {exc}",
                                   common.evidence(ctx, seed, device, torch.float64, samples=0,

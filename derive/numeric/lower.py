@@ -16,6 +16,7 @@ Public API: :func:`evaluate` (one expression, unbatched env in, unbatched tensor
 """
 from __future__ import annotations
 
+import itertools
 import math
 from contextlib import contextmanager
 from fractions import Fraction
@@ -86,6 +87,29 @@ def is_tensor(v: Value) -> bool:
 
 CONDITION_RTOL = 1e-9   # equations inside conditions hold up to this relative rounding
 CONDITION_ATOL = 1e-12
+
+MAX_EXACT_SUPPORT = 4096  # joint values of categorical indices a statistic is summed over
+
+
+def finite_support(checked: Optional[CheckedClaim], e: m.Stat) -> Optional[list[tuple[str, m.Expr]]]:
+    """The categorical indices a statistic's randomness consists of, each with its
+    probability vector, or ``None`` when any other random name is involved (or none)."""
+    from derive.timing.sizes import reachable
+
+    if checked is None:
+        return None
+    out = []
+    for name in sorted(reachable(checked, e.args)):
+        info = checked.symbols.get(name)
+        if info is None or not info.random:
+            continue
+        dist = info.dist
+        if info.role != "scalar" or not isinstance(dist, m.Call) or dist.func != "categorical" \
+                or len(dist.args) != 1:
+            return None
+        out.append((name, dist.args[0]))
+    return out or None
+
 
 class Evaluator:
     """Evaluate model expressions over a batched environment.
@@ -541,7 +565,11 @@ class Evaluator:
 
     # ------------------------------------------------------------ statistics
     def e_Stat(self, e: m.Stat, scope) -> Value:
-        """Sample statistics over the batch axis (the Monte-Carlo samples)."""
+        """Sample statistics over the batch axis (the Monte-Carlo samples) — or, when the
+        only randomness is categorical indices, the exact statistic per instance."""
+        support = finite_support(self.checked, e) if self.checked is not None else None
+        if support is not None:
+            return self.exact_stat(e, scope, support)
         if e.kind == "P":
             ev = self.tensor(self.ev(e.args[0], scope)).to(self.dtype)
             return ev.mean(0, keepdim=True)
@@ -561,6 +589,62 @@ class Evaluator:
             xc = xc.reshape(xc.shape[0], -1)
             yc = yc.reshape(yc.shape[0], -1)
             return (xc.transpose(0, 1) @ yc).unsqueeze(0) / n
+        raise LoweringError(f"unknown statistic {e.kind}")
+
+    def exact_stat(self, e: m.Stat, scope, support: list[tuple[str, m.Expr]]) -> Value:
+        """``E``, ``Var``, ``Std``, ``Cov``, ``P`` as weighted sums over every joint value of
+        independent categorical indices (``i ~ categorical(ones(n)/n)``: the average over
+        the n rows), per instance of the other inputs."""
+        weights = []
+        for _, prob in support:
+            p = self.tensor(self.ev(prob, scope)).to(self.dtype)
+            p = p.reshape(p.shape[0], -1)
+            weights.append(p / p.sum(-1, keepdim=True))
+        if math.prod(w.shape[1] for w in weights) > MAX_EXACT_SUPPORT:
+            raise LoweringError(f"the joint support of {', '.join(n for n, _ in support)} has more "
+                                f"than {MAX_EXACT_SUPPORT} values")
+        batch = max(w.shape[0] for w in weights)
+        moments: dict[str, Any] = {}
+
+        def add(key: str, value: torch.Tensor, weight: torch.Tensor) -> None:
+            w = weight.reshape((weight.shape[0],) + (1,) * (value.dim() - 1))
+            moments[key] = moments.get(key, 0) + w * value
+
+        for combo in itertools.product(*(range(w.shape[1]) for w in weights)):
+            weight = torch.ones(batch, dtype=self.dtype, device=self.device)
+            overrides: dict[str, Value] = {}
+            for (name, _), w, k in zip(support, weights, combo):
+                weight = weight * w[:, k]
+                overrides[name] = torch.full((batch,), float(k + 1), dtype=self.dtype,
+                                             device=self.device)
+            child = self.child(overrides)
+            x = self.tensor(child.ev(e.args[0], scope))
+            if e.kind == "P":
+                add("x", x.to(self.dtype), weight)
+                continue
+            add("x", x, weight)
+            if e.kind in ("Var", "Std"):
+                add("xx", x * x, weight)
+            elif e.kind == "Cov":
+                y = self.tensor(child.ev(e.args[1], scope))
+                add("y", y, weight)
+                if rank(x) == 0 and rank(y) == 0:
+                    add("xy", x * y, weight)
+                else:
+                    xf, yf = x.reshape(x.shape[0], -1), y.reshape(y.shape[0], -1)
+                    add("xy", xf.unsqueeze(-1) * yf.unsqueeze(-2), weight)
+        mean = moments["x"]
+        if e.kind in ("E", "P"):
+            return mean
+        if e.kind in ("Var", "Std"):
+            var = (moments["xx"] - mean * mean).clamp_min(0)
+            return var if e.kind == "Var" else var.sqrt()
+        if e.kind == "Cov":
+            my = moments["y"]
+            if mean.dim() <= 1 and my.dim() <= 1:
+                return moments["xy"] - mean * my
+            mx, my = mean.reshape(mean.shape[0], -1), my.reshape(my.shape[0], -1)
+            return moments["xy"] - mx.unsqueeze(-1) * my.unsqueeze(-2)
         raise LoweringError(f"unknown statistic {e.kind}")
 
     def e_Cost(self, e: m.Cost, scope) -> Value:
