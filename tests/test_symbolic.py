@@ -406,12 +406,12 @@ def test_approximate_statements_are_proved_exactly_but_never_refuted_exactly():
     assert close is None or close.verdict != Verdict.REFUTED
 
 
-def test_large_non_polynomial_statements_fail_fast():
+def test_large_non_polynomial_statements_give_up():
     """Speculative work is bounded: a nested-tanh gradient identity over symbolic sizes
-    (nothing here can prove it; the numeric engine decides it) passes or is only
-    verified at small sizes within ~1.5 s, and an unsupported function (softmax) stops
-    the fixed-size strategy before any matrix is built."""
-    import time as _time
+    (nothing here can prove it; the numeric engine decides it) passes or is only verified
+    at small sizes, and an unsupported function (softmax) stops the fixed-size strategy
+    before any matrix is built.  How fast they give up is a figure of
+    ``benchmarks/symbolic_bench.py`` (FAIL_FAST), not a timed test."""
     text = """claim bptt
   let n : dim
   let W, W1, W2, U : matrix[n, n]
@@ -419,9 +419,7 @@ def test_large_non_polynomial_statements_fail_fast():
   let loss(A1, A2) = (w · tanh(A2 @ tanh(A1 @ h0 + U @ x1 + b) + U @ x2 + b))^2
   show grad(loss(W, W), W) == (grad(loss(W1, W), W1) at (W1 = W)) + (grad(loss(W, W2), W2) at (W2 = W))
 """
-    start = _time.perf_counter()
     o = one(text)
-    assert _time.perf_counter() - start < 3.0
     assert o is None or o.verdict == Verdict.VERIFIED
     soft = """claim soft
   let n, d : dim
@@ -429,12 +427,10 @@ def test_large_non_polynomial_statements_fail_fast():
   let Dg = diag(exp(Q @ Kᵀ) @ ones(n))
   show inv(Dg) @ exp(Q @ Kᵀ) @ V == softmax(Q @ Kᵀ) @ V
 """
-    start = _time.perf_counter()
     loaded = load_text(soft)
     checked, _ = check_claim(loaded.claims[0])
     ctx = Context(checked, loaded.claims[0].shows[0], 0, Options())
     assert ENGINE.decide(ctx) is None
-    assert _time.perf_counter() - start < 1.0
     assert any("function softmax at fixed sizes" in n for n in ctx.notes)
 
 
