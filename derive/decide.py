@@ -67,6 +67,7 @@ def time_limit(seconds: float) -> Iterator[None]:
 
 
 def _raise_limit(signum, frame):  # noqa: ARG001
+    signal.setitimer(signal.ITIMER_REAL, 0.05)  # again shortly if a callback swallows it
     raise TimeLimit()
 
 

@@ -3,6 +3,8 @@
 refuted with an exact counterexample where one exists."""
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from derive.decide import TimeLimit, time_limit
@@ -360,6 +362,32 @@ def test_counterexamples_respect_chained_assumptions():
     assert fails.verdict == Verdict.REFUTED
     point = {k: __import__("fractions").Fraction(v) for k, v in fails.evidence["counterexample"].items()}
     assert point["a"] < point["b"] < point["c"]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_an_expiry_swallowed_by_a_weakref_callback_fires_again():
+    """Python drops an exception raised inside a weakref callback (garbage collection in
+    SymPy's caches): the alarm is re-armed so the budget and the time limit still hold."""
+    import time as _time
+    import weakref
+
+    from derive.symbolic.common import OutOfBudget, budget
+
+    class Node:
+        pass
+
+    def slow_callback(_ref):  # the alarm lands here and is swallowed
+        _time.sleep(0.2)
+
+    for guard, error in ((lambda: budget(0.05), OutOfBudget), (lambda: time_limit(0.05), TimeLimit)):
+        with pytest.raises(error):
+            with guard():
+                node = Node()
+                ref = weakref.ref(node, slow_callback)
+                del node  # runs slow_callback now
+                _time.sleep(0.5)  # without a second alarm this sleep would finish
+        assert ref() is None
+    assert signal.getitimer(signal.ITIMER_REAL)[0] == 0  # no alarm left armed
 
 
 def test_budget_nests_inside_the_time_limit():

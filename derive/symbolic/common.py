@@ -308,6 +308,20 @@ def _clean(evidence: dict) -> dict:
     return out
 
 
+REFIRE_S = 0.05  # an expiry swallowed by a callback is raised again this much later
+
+
+def refire() -> None:
+    """Re-arm SIGALRM shortly before raising from its handler.
+
+    Python swallows an exception raised while a weakref callback or ``__del__`` runs (it
+    only reports it as unraisable), so an expiry that lands there would be lost and the
+    work would run on to the next, outer limit.  The timer is disarmed by whoever set it
+    once the exception has left their block.
+    """
+    signal.setitimer(signal.ITIMER_REAL, REFIRE_S)
+
+
 class OutOfBudget(Exception):
     """One strategy used up its share of the statement's time limit (it then passes)."""
 
@@ -332,6 +346,7 @@ def budget(seconds: float, token: object = None) -> Iterator[None]:
         return
 
     def expired(signum, frame):  # noqa: ARG001
+        refire()
         raise OutOfBudget(token)
     start = time.monotonic()
     signal.signal(signal.SIGALRM, expired)
