@@ -21,7 +21,7 @@ def main() -> None:
 
 def _common_run_options(f):
     f = click.option("-k", "select", metavar="PATTERN",
-                     help="Only claims whose id contains PATTERN (globs * ? allowed; 'not X').")(f)
+                     help="Only claims whose id contains PATTERN (globs * ? allowed; 'not X', 'X or Y', 'X and Y').")(f)
     return f
 
 

@@ -69,12 +69,17 @@ def collect_files(paths: Iterable[str]) -> list[Path]:
 
 
 def matches(claim_id: Optional[str], pattern: Optional[str]) -> bool:
-    """``-k``: a glob if it has wildcards, else a substring; ``not X`` negates."""
+    """``-k``: a glob if it has wildcards, else a substring; ``not X`` negates; ``X or Y``
+    and ``X and Y`` combine, as in pytest (``and`` binds tighter)."""
     if not pattern:
         return True
     if claim_id is None:
         return False
     pattern = pattern.strip()
+    if " or " in pattern:
+        return any(matches(claim_id, part) for part in pattern.split(" or "))
+    if " and " in pattern:
+        return all(matches(claim_id, part) for part in pattern.split(" and "))
     if pattern.startswith("not "):
         return not matches(claim_id, pattern[4:])
     if any(c in pattern for c in "*?["):

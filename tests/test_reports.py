@@ -303,3 +303,14 @@ def test_errata_falls_back_to_the_claims_comment_block(tmp_path):
     assert expectation_comment(r) == "The notes drop the exponent: the right form has (1 - a)^t."
     assert "**Corrected statement:** The notes drop the exponent:" in \
         markdown.render([r], refuted_only=True)
+
+
+def test_select_patterns_combine_like_pytest():
+    from derive.runner import matches
+
+    assert matches("hw3.t1.rms_y", "hw3.t1.rms_y or hw3.t1.rms_scaling")
+    assert matches("hw3.t1.rms_scaling", "hw3.t1.rms_y or hw3.t1.rms_scaling")
+    assert not matches("hw3.t1.init_rescale", "hw3.t1.rms_y or hw3.t1.rms_scaling")
+    assert matches("hw3.t1.rms_y", "hw3.* and not scaling")
+    assert not matches("hw3.t1.rms_scaling", "hw3.* and not scaling")
+    assert matches("hw8.t1.fft_depth", "not hw1 and fft or hw9")
