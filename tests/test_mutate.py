@@ -288,3 +288,14 @@ def test_a_function_the_equations_do_not_pin_is_free():
     assert free is not None and free.kind == "free" and "'f'" in free.reason
     pinned = "claim fp\n  let x : real\n  let f(a) = 3 * a\n  show f(x) + f(x) == 6 * x\n"
     assert _classify(pinned, "constant 3 shifted by +1") is None
+
+
+def test_a_changed_bound_is_never_same_cost():
+    """Equal FLOPs say nothing about a bound: O(n²) → O(n) must not be excluded."""
+    text = ("claim sc\n  let n in [16, 32, 64]\n  let A : matrix[n, n] ~ normal(0, 1)\n"
+            "  let x : vector[n] ~ normal(0, 1)\n  show flops[A @ x] in O(n^2)\n")
+    tighter = _classify(text, "exponent of (n ^ 2) -1")
+    assert tighter is None or tighter.kind != "same-cost"
+    assert tighter is None  # nor the same growth: O(n) is a tighter bound
+    looser = _classify(text, "exponent of (n ^ 2) +1")
+    assert looser is not None and looser.kind == "same-growth"  # O(n³) ⊇ O(n²)
