@@ -289,6 +289,22 @@ claim row.average
     assert mixed is None or mixed.strategy != "random-instances"  # other randomness: not exact
 
 
+def test_monte_carlo_reads_outside_a_range_at_size_one_are_errors():
+    """The parameter points start at size 2; a dim may be 1, where ``y[2]`` is undefined."""
+    text = """
+claim second.entry
+  let d1, d2 : dim
+  let x : vector[d1] ~ normal(0, 1)
+  let W : matrix[d2, d1] ~ normal(0, 1)
+  let y = W @ x
+  show E[y[2]^2] == d1
+"""
+    out = decide(text)
+    assert out.verdict == Verdict.ERROR, out.summary
+    fine = decide(text.replace("y[2]^2", "y[1]^2"))
+    assert fine.verdict == Verdict.VERIFIED, fine.summary
+
+
 def test_true_inequality_chain_verified():
     out = decide("""
 claim lse

@@ -393,6 +393,7 @@ class MonteCarloStrategy:
         device = common.device_of(ctx)
         g, seed = common.generator_for(ctx, self.name, device)
         try:
+            probe_definedness(ctx, device)
             return MonteCarloRun(ctx, g, seed, device).run()
         except Unsatisfiable as exc:
             return common.outcome(Verdict.INCONCLUSIVE, f"cannot build instances: {exc}",
@@ -406,6 +407,31 @@ class MonteCarloStrategy:
         except LoweringError as exc:
             ctx.notes.append(f"numeric: {exc}")
             return None
+
+
+def probe_definedness(ctx: Context, device: torch.device) -> None:
+    """Raise :class:`IllDefined` when the statement reads outside its ranges at size 1.
+
+    The parameter points start at size 2, but a ``dim`` may be 1: ``yp[2]`` of a
+    ``vector[d2]`` is undefined there, as the identity engine (which draws size 1) would
+    find.  A few samples at the smallest sizes show it; any other failure is left to the
+    run (this generator is separate, so the run's draws do not change)."""
+    from derive.numeric.instances import claim_seed, make_generator
+
+    checked = ctx.checked
+    g = make_generator(claim_seed(ctx.options.seed, checked.claim.id, f"mc-probe:{ctx.index}"),
+                       device)
+    try:
+        sizes = choose_sizes(checked, g, menu=(1,))
+        inst = sample_environment(checked, sizes, g, device, torch.float64, batch=1, mc_batch=4)
+        ev = Evaluator(inst.env, device, torch.float64, checked)
+        for operand in ctx.statement.operands:
+            ev.ev(operand)
+    except IllDefined as exc:
+        at = ", ".join(f"{k}={v}" for k, v in sorted(sizes.items()))
+        raise IllDefined(f"{exc} at the smallest sizes ({at})") from exc
+    except Exception:  # noqa: BLE001 - only an undefined read is this probe's finding
+        return
 
 
 @dataclass
