@@ -66,8 +66,22 @@ def time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+REFIRE_S = 0.05  # an expiry swallowed by a callback is raised again this much later
+
+
+def refire() -> None:
+    """Re-arm SIGALRM shortly before raising from its handler.
+
+    Python swallows an exception raised while a weakref callback or ``__del__`` runs (it
+    only reports it as unraisable), so an expiry that lands there would be lost and the
+    work would run on to the next, outer limit.  The timer is disarmed by whoever set it
+    once the exception has left their block.
+    """
+    signal.setitimer(signal.ITIMER_REAL, REFIRE_S)
+
+
 def _raise_limit(signum, frame):  # noqa: ARG001
-    signal.setitimer(signal.ITIMER_REAL, 0.05)  # again shortly if a callback swallows it
+    refire()
     raise TimeLimit()
 
 

@@ -410,15 +410,19 @@ def changed_names(checked: CheckedClaim, mutant: CheckedClaim) -> set[str]:
     for a, b in zip(checked.claim.statements, mutant.claim.statements):
         if a == b or isinstance(a, m.Show):
             continue
-        if isinstance(a, m.Define):
-            out |= {n.id for n in a.names}
-        elif isinstance(a, m.FuncDef):
-            out.add(a.name.id)
-        elif isinstance(a, m.Recurrence):
-            out |= {eq.seq.id for eq in a.equations}
-        else:
-            out |= {n.id for n in getattr(a, "names", ())}
+        out |= set(defined_names(a) or [n.id for n in getattr(a, "names", ())])  # or declared
     return out
+
+
+def defined_names(st: Any) -> list[str]:
+    """The names a definition statement defines (``let``, ``let f(…)``, a recurrence)."""
+    if isinstance(st, m.Define):
+        return [n.id for n in st.names]
+    if isinstance(st, m.FuncDef):
+        return [st.name.id]
+    if isinstance(st, m.Recurrence):
+        return sorted({eq.seq.id for eq in st.equations})
+    return []
 
 
 def _theta_same(checked: CheckedClaim, mutant: CheckedClaim, x: m.Expr, y: m.Expr,
@@ -585,13 +589,8 @@ def _dead(checked: CheckedClaim, st: Any) -> Optional[str]:
     from derive.numeric.instances import assumptions
     from derive.timing.sizes import reachable
 
-    if isinstance(st, m.Define):
-        names = [n.id for n in st.names]
-    elif isinstance(st, m.FuncDef):
-        names = [st.name.id]
-    elif isinstance(st, m.Recurrence):
-        names = sorted({eq.seq.id for eq in st.equations})
-    else:
+    names = defined_names(st)
+    if not names:
         return None
     live = reachable(checked, [s.statement for s in checked.claim.shows] + assumptions(checked))
     if any(n in live for n in names):
@@ -796,14 +795,8 @@ def implied_plan(checked: CheckedClaim, mutant: CheckedClaim, statement: int, pa
     from derive.timing.sizes import reachable
 
     st = checked.claim.statements[statement]
-    changed: set[str] = set()
-    if isinstance(st, m.Define):
-        changed = {n.id for n in st.names}
-    elif isinstance(st, m.FuncDef):
-        changed = {st.name.id}
-    elif isinstance(st, m.Recurrence):
-        changed = {eq.seq.id for eq in st.equations}
-    elif not isinstance(st, m.Show):
+    changed = set(defined_names(st))
+    if not changed and not isinstance(st, m.Show):
         return []
     plan = []
     for k, (show, show_mut) in enumerate(zip(checked.claim.statements, mutant.claim.statements)):

@@ -620,8 +620,7 @@ class Evaluator:
             child = self.child(overrides)
             x = self.tensor(child.ev(e.args[0], scope))
             if e.kind == "P":
-                add("x", x.to(self.dtype), weight)
-                continue
+                x = x.to(self.dtype)  # the event's indicator
             add("x", x, weight)
             if e.kind in ("Var", "Std"):
                 add("xx", x * x, weight)

@@ -24,35 +24,26 @@ if TYPE_CHECKING:
 MOVABLE_PROPS = frozenset({"invertible"})  # structure a small move keeps (almost surely)
 
 
-def free_inputs(ctx: Context, env: dict) -> list[str]:
-    """Names that may move freely: non-random tensors with no structure a move would break
-    (``invertible`` is kept almost surely), and real scalars; a scalar with one finite
-    bound moves as ``lo + exp(s)`` (see :func:`moved`), so ``η > 0`` can reach 10⁻³."""
-    out = []
+def free_inputs(ctx: Context, env: dict) -> dict[str, float]:
+    """Names that may move freely, each with its lower bound (−∞ when it has none):
+    non-random tensors with no structure a move would break (``invertible`` is kept almost
+    surely), and real scalars; a scalar with one finite bound moves as ``lo + exp(s)``
+    (see :func:`moved`), so ``η > 0`` can reach 10⁻³."""
+    from derive.numeric.instances import excluded
+
+    out: dict[str, float] = {}
     for name, info in ctx.checked.symbols.items():
         v = env.get(name)
         if not isinstance(v, torch.Tensor) or not v.dtype.is_floating_point or info.random:
             continue
         if info.role == "tensor" and info.props <= MOVABLE_PROPS:
-            out.append(name)
+            out[name] = -math.inf
         elif info.role == "scalar" and info.domain == "real":
-            lo, hi = _range(ctx, env, name)
-            if not math.isfinite(hi) and not _excludes(ctx, env, name):
-                out.append(name)
+            ev = Evaluator(env, v.device, torch.float64, ctx.checked)
+            lo, hi = scalar_range(info, ev)
+            if not math.isfinite(hi) and not excluded(info, ev):
+                out[name] = lo
     return out
-
-
-def _range(ctx: Context, env: dict, name: str) -> tuple[float, float]:
-    v = env[name]
-    ev = Evaluator(env, v.device, torch.float64, ctx.checked)
-    return scalar_range(ctx.checked.symbols[name], ev)
-
-
-def _excludes(ctx: Context, env: dict, name: str) -> bool:
-    from derive.numeric.instances import excluded
-    v = env[name]
-    return bool(excluded(ctx.checked.symbols[name], Evaluator(env, v.device, torch.float64,
-                                                               ctx.checked)))
 
 
 LOG_SPEED = 5.0  # a bounded scalar's log moves this much faster (40 steps span e^±10)
@@ -114,12 +105,10 @@ def ascend(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, devic
         inst, _ = instances(ctx.checked, g, device, sizes, batch, torch.float64)
     except Unsatisfiable:
         return None
-    names = free_inputs(ctx, inst.env)
-    if not names:
+    lows = free_inputs(ctx, inst.env)
+    if not lows:
         return None
-    lows = {k: (_range(ctx, inst.env, k)[0] if ctx.checked.symbols[k].role == "scalar"
-                else -math.inf) for k in names}
-    leaves = {k: leaf_of(inst.env[k], lows[k]) for k in names}
+    leaves = {k: leaf_of(inst.env[k], lo) for k, lo in lows.items()}
     opt = Adam(list(leaves.values()), lr=0.05)
     tried = 0
     for step in range(steps):

@@ -17,6 +17,7 @@ from typing import Iterable, Iterator, Optional
 import sympy as sp
 
 from derive import model as m
+from derive.decide import refire
 from derive.engine import Context
 from derive.outcome import Outcome, Verdict
 from derive.semantics import walk
@@ -306,20 +307,6 @@ def _clean(evidence: dict) -> dict:
         else:
             out[k] = v
     return out
-
-
-REFIRE_S = 0.05  # an expiry swallowed by a callback is raised again this much later
-
-
-def refire() -> None:
-    """Re-arm SIGALRM shortly before raising from its handler.
-
-    Python swallows an exception raised while a weakref callback or ``__del__`` runs (it
-    only reports it as unraisable), so an expiry that lands there would be lost and the
-    work would run on to the next, outer limit.  The timer is disarmed by whoever set it
-    once the exception has left their block.
-    """
-    signal.setitimer(signal.ITIMER_REAL, REFIRE_S)
 
 
 class OutOfBudget(Exception):
