@@ -292,6 +292,46 @@ def explain(claim_id, paths, seed, device, time_limit, symbolic_time_limit, memo
     sys.exit(0 if result.as_expected else 1)
 
 
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--file", "golden_file", type=click.Path(dir_okay=False), required=True,
+              help="The golden record (JSON, one claim per line).")
+@click.option("--update", is_flag=True, help="Rewrite the record from this run instead of comparing.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Run seed.")
+@click.option("-j", "--jobs", type=int, default=2, show_default=True, help="Worker processes.")
+def golden(paths, golden_file, update, seed, jobs) -> None:
+    """Pin every claim's verdict, engine and deciding strategies in a golden file, or compare a
+    fresh, uncached run against it.  Every change of verdict is then a reviewed diff:
+    regenerate with --update and commit the file with the change that caused it.
+    Exit status: 0 when the run matches (or was written), 1 with the differences otherwise."""
+    import json
+
+    from derive.audit import golden_diff, golden_dumps, golden_snapshot
+    from derive.engine import Options
+    from derive.runner import RunConfig, run
+
+    results = run(list(paths), RunConfig(options=Options(seed=seed), jobs=jobs))
+    snapshot = golden_snapshot(results)
+    path = Path(golden_file)
+    if update:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(golden_dumps(snapshot), encoding="utf-8")
+        click.echo(f"wrote {len(snapshot['claims'])} claims to {path}", err=True)
+        return
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise click.UsageError(f"cannot read the golden file {path}: {exc}")
+    changes = golden_diff(old, snapshot)
+    for line in changes:
+        click.echo(line)
+    if changes:
+        click.echo(f"{len(changes)} claims differ from {path}; if intended, rerun with --update "
+                   "and commit the diff", err=True)
+        sys.exit(1)
+    click.echo(f"{len(snapshot['claims'])} claims match {path}", err=True)
+
+
 @main.command(name="fmt")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--check", "check_only", is_flag=True,
