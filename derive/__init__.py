@@ -10,6 +10,13 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext derive`` in IPython or Jupyter: registers the ``%%claim`` cell magic."""
+    from derive.ipython import load_ipython_extension as load
+
+    load(ipython)
+
+
 def __getattr__(name: str):
     # Lazy re-exports keep ``import derive`` cheap (no SymPy/torch until needed).
     if name in ("run", "RunConfig", "plan"):

@@ -73,8 +73,10 @@ def _config(seed, device, time_limit, symbolic_time_limit, memory_limit, no_isol
 @click.option("--refuted-only", is_flag=True,
               help="Report only refuted claims (with --format markdown: the errata page).")
 @click.option("-v", "--verbose", is_flag=True, help="Show evidence for every claim.")
+@click.option("--watch", is_flag=True,
+              help="Keep running: re-decide changed claims whenever a file is saved (Ctrl-C stops).")
 def check(paths, select, seed, device, time_limit, symbolic_time_limit, memory_limit, no_isolation,
-          cache_dir, no_cache, fmt, output, jobs, refuted_only, verbose) -> None:
+          cache_dir, no_cache, fmt, output, jobs, refuted_only, verbose, watch) -> None:
     """Decide the claims in PATHS: .claims files, Markdown files with ```claim blocks, or
     directories (searched for *.claims).
 
@@ -93,6 +95,9 @@ def check(paths, select, seed, device, time_limit, symbolic_time_limit, memory_l
     renderers = formats()
     if fmt not in renderers:
         raise click.UsageError(f"the {fmt} format is not available in this installation")
+    if watch:
+        _watch(list(paths), config, renderers["text"], verbose)
+        return
     bar = ProgressBar.for_stderr()
     try:
         results = run(list(paths), config, progress=bar.advance if bar else None,
@@ -115,6 +120,43 @@ def check(paths, select, seed, device, time_limit, symbolic_time_limit, memory_l
         click.echo(f"cache: {config.stats.cached} from {config.cache_dir}, "
                    f"{config.stats.decided} decided", err=True)
     sys.exit(0 if all(r.as_expected for r in results) else 1)
+
+
+def _watch(paths: list[str], config, render, verbose: bool) -> None:
+    """The --watch loop: a text report of each round's newly decided claims."""
+    from derive.watch import watch
+
+    decided_before: dict = {}
+
+    def on_round(results, stats, seconds) -> None:
+        fresh = [r for r in results if decided_before.get((r.file, r.id)) != r.as_dict()]
+        decided_before.clear()
+        decided_before.update({(r.file, r.id): r.as_dict() for r in results})
+        if fresh:
+            click.echo(render(fresh, colour=False, verbose=verbose), nl=False)
+        bad = sum(1 for r in results if not r.as_expected)
+        click.echo(f"[watch] {len(results)} claims, {stats.decided} decided in {seconds:.2f} s, "
+                   f"{bad} not as expected; waiting for changes (Ctrl-C stops)", err=True)
+
+    try:
+        watch(paths, config, on_round)
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@click.option("--seed", type=int, default=0, show_default=True, help="Run seed for decided claims.")
+@click.option("--time-limit", type=float, default=120.0, show_default=True,
+              help="Seconds per claim before its worker is stopped.")
+@click.option("--memory-limit", type=int, default=6144, show_default=True,
+              help="Memory limit of the worker in MiB (0: none).")
+def lsp(seed, time_limit, memory_limit) -> None:
+    """Run the language server on standard input/output (for editors; see editors/)."""
+    try:
+        from derive.lsp import serve
+    except ImportError as exc:
+        raise click.UsageError(f"the language server needs pygls: pip install 'derive[editors]' ({exc})")
+    serve(seed, time_limit, memory_limit)
 
 
 def _command_line() -> str:

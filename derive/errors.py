@@ -35,7 +35,7 @@ class Diagnostic:
 
     def as_dict(self) -> dict:
         return {"message": self.message, "file": self.file, "line": self.line,
-                "column": self.column, "hint": self.hint}
+                "column": self.column, "hint": self.hint, "width": self.width}
 
 
 def _window(text: str, column: int) -> tuple[str, int]:

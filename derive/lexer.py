@@ -60,3 +60,40 @@ def highlight_html(text: str) -> str:
     from pygments.formatters import HtmlFormatter
 
     return highlight(text, ClaimsLexer(), HtmlFormatter(noclasses=True, nowrap=True))
+
+
+def textmate_grammar() -> dict:
+    """The TextMate grammar of editors/vscode, built from the same word lists as the lexer
+    (tests/test_editors.py checks the shipped file is this, so the two cannot drift)."""
+    import re
+
+    def alt(names) -> str:
+        return "|".join(re.escape(n) for n in sorted(names, key=lambda n: (-len(n), n)))
+
+    return {
+        "$schema": "https://raw.githubusercontent.com/martinring/tmlanguage/master/tmlanguage.json",
+        "name": "derive claims",
+        "scopeName": "source.claims",
+        "fileTypes": ["claims"],
+        "patterns": [
+            {"name": "comment.line.number-sign.claims", "match": "#.*$"},
+            {"match": r"^(claim)\s+([A-Za-z_][\w\-]*(?:\.[\w\-]+)*)",
+             "captures": {"1": {"name": "keyword.declaration.claims"},
+                          "2": {"name": "entity.name.type.claims"}}},
+            {"match": r"\b(expect)\s+(\w+)",
+             "captures": {"1": {"name": "keyword.other.claims"},
+                          "2": {"name": "constant.language.claims"}}},
+            {"name": "string.quoted.double.claims", "match": r'"(?:[^"\\]|\\.)*"'},
+            {"name": "keyword.other.claims", "match": rf"\b(?:{alt(_KEYWORDS)})\b"},
+            {"name": "storage.type.claims", "match": rf"\b(?:{alt(_TYPES)})\b"},
+            {"name": "support.function.statistic.claims",
+             "match": rf"\b(?:{alt(STAT_NAMES | COST_NAMES)})(?=\[)"},
+            {"name": "support.function.claims",
+             "match": rf"\b(?:{alt(set(FUNCTIONS) | set(DISTRIBUTIONS))})(?=\()"},
+            {"name": "constant.language.claims",
+             "match": rf"\b(?:{alt(set(CONSTANTS) | {'rademacher'})})\b"},
+            {"name": "constant.numeric.claims", "match": r"\b\d+(?:\.\d+)?(?:[eE][+\-]?\d+)?j?\b"},
+            {"name": "keyword.operator.claims",
+             "match": r"<=>|=>|==|!=|~=|<=|>=|\.\.|\.\*|\.\^|\*\*|[⇔⇒≠≤≥≈~<>=+\-−*/@⊙·×∘⋅^ᵀ]"},
+        ],
+    }

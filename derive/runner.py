@@ -38,6 +38,7 @@ class RunConfig:
     memory_limit_mb: int = 6144      # address-space limit of a worker (0: none)
     select: Optional[str] = None     # -k pattern on claim ids
     cache_dir: Optional[str] = None  # a result cache directory (None: no cache)
+    pool: Optional["WorkerPool"] = None  # warm workers kept between runs (--watch, editors)
     stats: "RunStats" = field(default_factory=lambda: RunStats())  # filled in by run()
 
 
@@ -120,38 +121,70 @@ class Job:
 def plan(paths: Iterable[str], select: Optional[str] = None
          ) -> tuple[list[Job], list[Result], list[m.Claim]]:
     """Load and check every file: jobs to run, error results, and the claims (for listing)."""
-    jobs, errors, claims = [], [], []
-    seen: dict[str, tuple[str, int]] = {}
+    planned = Planned()
     for path in collect_files(paths):
-        loaded = load_path(path)
-        lines = _lines_of(path)
+        file_lines = _lines_of(path)
+        planned.add(load_path(path), lambda f, p=path, fl=file_lines: fl if f == str(p)
+                    else _lines_of(Path(f)), select)
+    return planned.jobs, planned.errors, planned.claims
+
+
+def plan_text(text: str, name: str = "<cell>", select: Optional[str] = None
+              ) -> tuple[list[Job], list[Result], list[m.Claim]]:
+    """As :func:`plan`, for claim text that lives in no file (a notebook cell, an editor buffer)."""
+    planned = Planned()
+    lines = text.replace("\r\n", "\n").split("\n")
+    planned.add(load_text(text, name), lambda _f: lines, select)
+    return planned.jobs, planned.errors, planned.claims
+
+
+@dataclass
+class Planned:
+    """Jobs, error results and checked claims gathered over loaded files (ids unique across)."""
+
+    jobs: list[Job] = field(default_factory=list)
+    errors: list[Result] = field(default_factory=list)
+    claims: list[m.Claim] = field(default_factory=list)
+    seen: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def add(self, loaded: LoadedFile, lines_of: Callable[[str], list[str]],
+            select: Optional[str]) -> None:
         for broken in loaded.broken:
             if broken.id is None or matches(broken.id, select) or not select:
-                errors.append(error_result(broken.id, broken.file, broken.line, broken.diagnostics))
+                self.errors.append(error_result(broken.id, broken.file, broken.line,
+                                                broken.diagnostics))
         for claim in loaded.claims:
             if not matches(claim.id, select):
                 continue
-            if claim.id in seen:
-                f, ln = seen[claim.id]
+            lines = lines_of(claim.file)
+            if claim.id in self.seen:
+                f, ln = self.seen[claim.id]
                 d = Diagnostic(f"duplicate claim id '{claim.id}' (first at {f}:{ln})", claim.file,
                                claim.pos.line, 7, lines[claim.pos.line - 1] if lines else "",
                                "claim ids are unique across the corpus", claim.id,
                                len(claim.id))
-                errors.append(error_result(claim.id, claim.file, claim.pos.line, [d], claim.title,
-                                           claim.source, claim.expect))
+                self.errors.append(error_result(claim.id, claim.file, claim.pos.line, [d],
+                                                claim.title, claim.source, claim.expect))
                 continue
-            seen[claim.id] = (claim.file, claim.pos.line)
+            self.seen[claim.id] = (claim.file, claim.pos.line)
             checked, diags = check_claim(claim, lines)
             if checked is None:
-                errors.append(error_result(claim.id, claim.file, claim.pos.line, diags, claim.title,
-                                           claim.source, claim.expect))
+                self.errors.append(error_result(claim.id, claim.file, claim.pos.line, diags,
+                                                claim.title, claim.source, claim.expect))
                 continue
-            claims.append(claim)
-            jobs.append(Job(claim.id, claim.file, claim.pos.line, claim.text))
-    return jobs, errors, claims
+            self.claims.append(claim)
+            self.jobs.append(Job(claim.id, claim.file, claim.pos.line, claim.text))
 
 
 def _lines_of(path: Path) -> list[str]:
+    from derive.language.notebook import cell_text, split_cell_ref
+
+    notebook, cell = split_cell_ref(str(path))
+    if cell is not None:  # a notebook cell: its Markdown, claim blocks kept
+        from derive.language.load import markdown_to_claims
+
+        text = cell_text(Path(notebook), cell)
+        return [] if text is None else markdown_to_claims(text).split("\n")
     try:
         text = path.read_bytes().decode("utf-8", "replace")
     except OSError:
@@ -254,14 +287,44 @@ class Worker:
         self.parent.close()
 
 
+class WorkerPool:
+    """Workers kept alive between runs, engines already imported, so an editor or
+    ``--watch`` re-decides one changed claim in about the claim's own time.  Isolation
+    is unchanged: a worker that hangs, runs out of memory or crashes is replaced."""
+
+    def __init__(self, options: Options, size: int = 1, memory_limit_mb: int = 6144):
+        self.ctx = mp.get_context("spawn")
+        self.options = options
+        self.memory_limit_mb = memory_limit_mb
+        self.workers = [Worker(self.ctx, options, memory_limit_mb) for _ in range(max(1, size))]
+
+    def fresh(self) -> "Worker":
+        return Worker(self.ctx, self.options, self.memory_limit_mb)
+
+    def wait_ready(self, timeout: float = 120.0) -> bool:
+        return all(w.wait_ready(timeout) for w in self.workers)
+
+    def close(self) -> None:
+        for w in self.workers:
+            try:
+                w.kill()
+            except OSError:
+                pass
+        self.workers = []
+
+
 def run_isolated(jobs: list[Job], config: RunConfig,
                  progress: Optional[Callable[[Result], None]] = None) -> list[Result]:
-    ctx = mp.get_context("spawn")
+    pool = config.pool if config.pool is not None and config.pool.options == config.options else None
+    ctx = pool.ctx if pool is not None else mp.get_context("spawn")
     pending = list(reversed(jobs))
     results: dict[int, Result] = {}
     order = {id(j): i for i, j in enumerate(jobs)}
-    workers = [Worker(ctx, config.options, config.memory_limit_mb)
-               for _ in range(max(1, min(config.jobs, len(jobs))))]
+    if pool is not None:
+        workers = pool.workers
+    else:
+        workers = [Worker(ctx, config.options, config.memory_limit_mb)
+                   for _ in range(max(1, min(config.jobs, len(jobs))))]
     try:
         for w in workers:
             if pending:
@@ -313,13 +376,19 @@ def run_isolated(jobs: list[Job], config: RunConfig,
                     if pending:
                         w.send(pending.pop())
     finally:
-        for w in workers:
-            try:
-                w.parent.close()
-            except OSError:
-                pass
-            w.process.kill()
-            w.process.join(5)
+        if pool is not None:  # warm workers stay; one stopped mid-claim is replaced
+            for i, w in enumerate(workers):
+                if w.job is not None:
+                    w.kill()
+                    workers[i] = pool.fresh()
+        else:
+            for w in workers:
+                try:
+                    w.parent.close()
+                except OSError:
+                    pass
+                w.process.kill()
+                w.process.join(5)
     return [results[i] for i in sorted(results)]
 
 

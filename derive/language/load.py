@@ -11,6 +11,7 @@ from lark import Tree
 from derive import model as m
 from derive.errors import Diagnostic
 from derive.language import parse as p
+from derive.language.notebook import NOTEBOOK_SUFFIX, NotebookError, cell_source, markdown_cells
 from derive.language.transform import ToModel, TransformError
 
 MAX_TREE_DEPTH = 200
@@ -135,14 +136,38 @@ def markdown_to_claims(text: str) -> str:
     return "\n".join(out)
 
 
+def load_notebook(path: str, data: bytes) -> LoadedFile:
+    """The claim blocks of a notebook's Markdown cells, each cell its own source
+    (``path#cellN``), so positions are cells and lines."""
+    loaded = LoadedFile(path)
+    try:
+        cells = markdown_cells(data)
+    except NotebookError as exc:
+        d = Diagnostic(str(exc), path, 1, 1, hint="derive reads .ipynb files written by Jupyter "
+                       "(nbformat 4); claims go in ```claim blocks of Markdown cells")
+        loaded.broken.append(BrokenClaim(None, path, 1, [d]))
+        return loaded
+    for number, text in cells:
+        if "```claim" not in text and "~~~claim" not in text:
+            continue
+        src, problems = p.decode(cell_source(path, number), text.encode("utf-8"))
+        if src is None:
+            loaded.broken.append(BrokenClaim(None, cell_source(path, number), 1, problems))
+            continue
+        load_source(p.SourceFile(src.path, markdown_to_claims(src.text)), loaded)
+    return loaded
+
+
 def load_path(path: Union[str, Path]) -> LoadedFile:
-    """Load a ``.claims`` file, or the claim blocks of a ``.md`` file."""
+    """Load a ``.claims`` file, or the claim blocks of a ``.md`` file or ``.ipynb`` notebook."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         d = Diagnostic(f"cannot read file: {exc.strerror}", str(path), 1, 1)
         return LoadedFile(str(path), [], [BrokenClaim(None, str(path), 1, [d])])
+    if path.suffix.lower() == NOTEBOOK_SUFFIX:
+        return load_notebook(str(path), data)
     if path.suffix.lower() in (".md", ".markdown"):
         src, problems = p.decode(str(path), data)
         if src is None:

@@ -188,3 +188,25 @@ def render(results: list[Result], title: str = "derive report", **_) -> str:
     body.extend(_claim_section(r, budget) for r in results)
     body.append("</body></html>")
     return head + "\n" + "\n".join(body) + "\n"
+
+
+_FRAGMENT_CSS = """
+.derive table{border-collapse:collapse;margin:.5em 0}.derive th,.derive td{border:1px solid #d0d7de;
+ padding:.25em .6em;vertical-align:top;text-align:left}.derive th{background:#f6f8fa}
+.derive .v{color:#fff;border-radius:1em;padding:0 .6em;font-size:.85em;white-space:nowrap}
+.derive pre{background:#f6f8fa;padding:.6em;overflow-x:auto;font-size:.85em}
+.derive section.claim{border-top:1px solid #d0d7de;margin-top:.8em}.derive .meta{color:#59636e}
+.derive img{max-width:42em;display:block;margin:.4em 0}.derive .stmt{margin-left:1em}
+"""
+
+
+def render_fragment(results: list[Result], note: str = "") -> str:
+    """The claims' sections without a page around them, styles scoped to ``.derive`` (for a
+    notebook's output area, which must not restyle the notebook)."""
+    budget = _Budget(MAX_PLOTS)
+    parts = [f"<div class=\"derive\"><style>{_FRAGMENT_CSS}</style>"]
+    parts.extend(_claim_section(r, budget) for r in results)
+    if note:
+        parts.append(f'<p class="meta">{_e(note)}</p>')
+    parts.append("</div>")
+    return "\n".join(parts)
