@@ -90,6 +90,7 @@ def load_ipython_extension(ipython) -> None:
                 print(f"%%claim: {exc}")
                 return None
             count = getattr(self.shell, "execution_count", 0)
-            return decide_cell(cell, f"cell[{count}]", options, limit)
+            # a blank first line stands for the %%claim line: positions are the cell's lines
+            return decide_cell("\n" + cell, f"cell[{count}]", options, limit)
 
     ipython.register_magics(ClaimMagics)
