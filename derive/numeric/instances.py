@@ -18,7 +18,7 @@ import sympy as sp
 import torch
 
 from derive import model as m
-from derive.numeric.lower import Evaluator, LoweringError, Value, rank
+from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, rank
 from derive.semantics import CheckedClaim, SymbolInfo
 
 COND = 10.0           # target condition number of 'invertible' matrices
@@ -302,6 +302,37 @@ def _spec_shape(spec: Any, ev: Evaluator) -> tuple[int, ...]:
 
 
 # ---------------------------------------------------------------- distributions
+def covariance_root(cov: torch.Tensor) -> torch.Tensor:
+    """A factor R with R Rᵀ = cov for a positive *semi*definite covariance.
+
+    Cholesky fails on a singular covariance (a declared ``psd`` matrix is often rank
+    deficient), so: the eigendecomposition of the symmetric part, with eigenvalues that
+    are negative only by rounding clipped to 0.  A clearly indefinite or non-symmetric
+    matrix is not a covariance: that is an error, not a draw.
+    """
+    if cov.dim() != 2 or cov.shape[0] != cov.shape[1]:
+        raise LoweringError(f"a covariance must be a square matrix, found shape {tuple(cov.shape)}")
+    scale = float(cov.abs().max()) if cov.numel() else 0.0
+    tol = 1e-8 * max(scale, 1e-300) * cov.shape[0]
+    if not bool(torch.isfinite(cov).all()) or float((cov - cov.T).abs().max()) > tol:
+        raise IllDefined("the covariance of normal(μ, Σ) is not symmetric")
+    vals, vecs = torch.linalg.eigh((cov + cov.T) / 2)
+    if float(vals.min()) < -tol:
+        raise IllDefined("the covariance of normal(μ, Σ) is not positive semidefinite "
+                         f"(an eigenvalue is {float(vals.min()):.3g})")
+    return vecs * vals.clamp(min=0).sqrt()
+
+
+def _require(ok: Any, message: str, value: Any) -> None:
+    """A distribution parameter outside its domain makes the claim ill-defined (the
+    semantic pass rejects what it can see; this catches values only an instance shows)."""
+    if isinstance(ok, torch.Tensor):
+        ok = bool(ok.all())
+    if not ok:
+        shown = value if not isinstance(value, torch.Tensor) else value.reshape(-1)[:4].tolist()
+        raise IllDefined(f"{message}, found {shown}")
+
+
 def draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generator,
          batch: int, dtype: torch.dtype) -> torch.Tensor:
     """``batch`` draws of a tensor of ``shape`` with iid entries (normal's 2nd arg = variance)."""
@@ -312,38 +343,50 @@ def draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generator
 
     def num(v: Value) -> Any:
         if isinstance(v, torch.Tensor):
+            if v.is_complex():
+                raise IllDefined("a distribution parameter must be real, found a complex value")
             if v.numel() == 1:
                 return float(v.reshape(-1)[0])
             if v.dim() == 1 and v.shape[0] == batch:  # one parameter per batch member
                 return v.to(dtype).reshape((batch,) + (1,) * len(shape))
             return v.to(dtype)
+        if isinstance(v, complex):
+            raise IllDefined("a distribution parameter must be real, found a complex value")
         return float(v)
 
     if name == "normal":
         mu, var = num(vals[0]), vals[1]
         if isinstance(var, torch.Tensor) and rank(var) == 2:
-            chol = torch.linalg.cholesky(var[0].to(dtype))
+            root = covariance_root(var[0].to(dtype))
             z = torch.randn(full, generator=g, device=dev, dtype=dtype)
-            return (z @ chol.transpose(-1, -2)) + (mu[0] if isinstance(mu, torch.Tensor) else mu)
-        sd = math.sqrt(num(var)) if not isinstance(num(var), torch.Tensor) else num(var).sqrt()
+            return (z @ root.transpose(-1, -2)) + (mu[0] if isinstance(mu, torch.Tensor) else mu)
+        v = num(var)
+        _require(v >= 0, "normal(μ, v) needs a variance v ≥ 0", v)
+        sd = math.sqrt(v) if not isinstance(v, torch.Tensor) else v.sqrt()
         z = torch.randn(full, generator=g, device=dev, dtype=dtype)
         if isinstance(sd, float) and sd == 1.0 and isinstance(mu, float) and mu == 0.0:
             return z
         return z * sd + mu
     if name == "uniform":
         a, b = num(vals[0]), num(vals[1])
+        _require(b - a >= 0, "uniform(a, b) needs a ≤ b", b - a)
         return a + (b - a) * torch.rand(full, generator=g, device=dev, dtype=dtype)
     if name == "bernoulli":
         p = num(vals[0])
+        _require((p >= 0) & (p <= 1) if isinstance(p, torch.Tensor) else 0 <= p <= 1,
+                 "bernoulli(p) needs 0 ≤ p ≤ 1", p)
         return (torch.rand(full, generator=g, device=dev, dtype=dtype) < p).to(dtype)
     if name == "rademacher":
         return torch.randint(0, 2, full, generator=g, device=dev).to(dtype) * 2 - 1
     if name == "exponential":
         rate = num(vals[0])
+        _require(rate > 0, "exponential(λ) needs a rate λ > 0", rate)
         u = torch.rand(full, generator=g, device=dev, dtype=dtype)
         return -torch.log1p(-u) / rate
     if name == "categorical":
         p = ev.tensor(vals[0])[0].to(dtype)
+        _require(bool((p >= 0).all()) and float(p.sum()) > 0,
+                 "categorical(w) needs weights w ≥ 0 that are not all 0", p)
         idx = torch.multinomial(p / p.sum(), int(math.prod(full)), replacement=True, generator=g)
         return (idx + 1).to(dtype).reshape(full)
     raise LoweringError(f"cannot draw from '{name}'")
