@@ -18,7 +18,7 @@ import sympy as sp
 import torch
 
 from derive import model as m
-from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, rank
+from derive.numeric.lower import Evaluator, LoweringError, Value, rank
 from derive.semantics import CheckedClaim, SymbolInfo
 
 COND = 10.0           # target condition number of 'invertible' matrices
@@ -315,27 +315,49 @@ def covariance_root(cov: torch.Tensor) -> torch.Tensor:
     scale = float(cov.abs().max()) if cov.numel() else 0.0
     tol = 1e-8 * max(scale, 1e-300) * cov.shape[0]
     if not bool(torch.isfinite(cov).all()) or float((cov - cov.T).abs().max()) > tol:
-        raise IllDefined("the covariance of normal(μ, Σ) is not symmetric")
+        raise BadParameter("the covariance of normal(μ, Σ) is not symmetric")
     vals, vecs = torch.linalg.eigh((cov + cov.T) / 2)
     if float(vals.min()) < -tol:
-        raise IllDefined("the covariance of normal(μ, Σ) is not positive semidefinite "
+        raise BadParameter("the covariance of normal(μ, Σ) is not positive semidefinite "
                          f"(an eigenvalue is {float(vals.min()):.3g})")
     return vecs * vals.clamp(min=0).sqrt()
 
 
-def _require(ok: Any, message: str, value: Any) -> None:
-    """A distribution parameter outside its domain makes the claim ill-defined (the
-    semantic pass rejects what it can see; this catches values only an instance shows)."""
+class BadParameter(LoweringError):
+    """A distribution parameter outside its domain on an instance.  The semantic pass
+    proves every parameter inside its domain from the declarations and ``assume`` lines,
+    so this is met only on instances an ``assume`` rejects (drawn before the check) or
+    through a gap of that proof: never a verdict, the numeric engine passes."""
+
+
+def _require(ok: Any, message: str, value: Any, invalid: list) -> None:
+    """Record the batch members whose parameter is outside its domain (their draws become
+    NaN; the assumptions reject them); raise when no member is valid."""
+    if isinstance(ok, torch.Tensor) and ok.dim() > 0 and ok.shape[0] > 1 and bool(ok.any()):
+        if not bool(ok.all()):
+            invalid.append(~ok.reshape(ok.shape[0], -1).all(dim=1))
+        return
     if isinstance(ok, torch.Tensor):
         ok = bool(ok.all())
     if not ok:
         shown = value if not isinstance(value, torch.Tensor) else value.reshape(-1)[:4].tolist()
-        raise IllDefined(f"{message}, found {shown}")
+        raise BadParameter(f"{message}, found {shown}")
 
 
 def draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generator,
          batch: int, dtype: torch.dtype) -> torch.Tensor:
-    """``batch`` draws of a tensor of ``shape`` with iid entries (normal's 2nd arg = variance)."""
+    """``batch`` draws of a tensor of ``shape`` with iid entries (normal's 2nd arg = variance).
+
+    Members whose parameters leave the distribution's domain draw NaN (see ``_require``)."""
+    invalid: list = []
+    out = _draw(dist, shape, ev, g, batch, dtype, invalid)
+    for bad in invalid:
+        out = out.masked_fill(bad.reshape((-1,) + (1,) * (out.dim() - 1)), float("nan"))
+    return out
+
+
+def _draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generator,
+          batch: int, dtype: torch.dtype, invalid: list) -> torch.Tensor:
     name, args = (dist.id, ()) if isinstance(dist, m.Name) else (dist.func, dist.args)
     vals = [ev.ev(a) for a in args]
     full = (batch,) + shape
@@ -344,14 +366,14 @@ def draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generator
     def num(v: Value) -> Any:
         if isinstance(v, torch.Tensor):
             if v.is_complex():
-                raise IllDefined("a distribution parameter must be real, found a complex value")
+                raise BadParameter("a distribution parameter must be real, found a complex value")
             if v.numel() == 1:
                 return float(v.reshape(-1)[0])
             if v.dim() == 1 and v.shape[0] == batch:  # one parameter per batch member
                 return v.to(dtype).reshape((batch,) + (1,) * len(shape))
             return v.to(dtype)
         if isinstance(v, complex):
-            raise IllDefined("a distribution parameter must be real, found a complex value")
+            raise BadParameter("a distribution parameter must be real, found a complex value")
         return float(v)
 
     if name == "normal":
@@ -361,7 +383,7 @@ def draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generator
             z = torch.randn(full, generator=g, device=dev, dtype=dtype)
             return (z @ root.transpose(-1, -2)) + (mu[0] if isinstance(mu, torch.Tensor) else mu)
         v = num(var)
-        _require(v >= 0, "normal(μ, v) needs a variance v ≥ 0", v)
+        _require(v >= 0, "normal(μ, v) needs a variance v ≥ 0", v, invalid)
         sd = math.sqrt(v) if not isinstance(v, torch.Tensor) else v.sqrt()
         z = torch.randn(full, generator=g, device=dev, dtype=dtype)
         if isinstance(sd, float) and sd == 1.0 and isinstance(mu, float) and mu == 0.0:
@@ -369,24 +391,24 @@ def draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generator
         return z * sd + mu
     if name == "uniform":
         a, b = num(vals[0]), num(vals[1])
-        _require(b - a >= 0, "uniform(a, b) needs a ≤ b", b - a)
+        _require(b - a >= 0, "uniform(a, b) needs a ≤ b", b - a, invalid)
         return a + (b - a) * torch.rand(full, generator=g, device=dev, dtype=dtype)
     if name == "bernoulli":
         p = num(vals[0])
         _require((p >= 0) & (p <= 1) if isinstance(p, torch.Tensor) else 0 <= p <= 1,
-                 "bernoulli(p) needs 0 ≤ p ≤ 1", p)
+                 "bernoulli(p) needs 0 ≤ p ≤ 1", p, invalid)
         return (torch.rand(full, generator=g, device=dev, dtype=dtype) < p).to(dtype)
     if name == "rademacher":
         return torch.randint(0, 2, full, generator=g, device=dev).to(dtype) * 2 - 1
     if name == "exponential":
         rate = num(vals[0])
-        _require(rate > 0, "exponential(λ) needs a rate λ > 0", rate)
+        _require(rate > 0, "exponential(λ) needs a rate λ > 0", rate, invalid)
         u = torch.rand(full, generator=g, device=dev, dtype=dtype)
         return -torch.log1p(-u) / rate
     if name == "categorical":
         p = ev.tensor(vals[0])[0].to(dtype)
         _require(bool((p >= 0).all()) and float(p.sum()) > 0,
-                 "categorical(w) needs weights w ≥ 0 that are not all 0", p)
+                 "categorical(w) needs weights w ≥ 0 that are not all 0", p, invalid)
         idx = torch.multinomial(p / p.sum(), int(math.prod(full)), replacement=True, generator=g)
         return (idx + 1).to(dtype).reshape(full)
     raise LoweringError(f"cannot draw from '{name}'")
