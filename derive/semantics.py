@@ -777,6 +777,12 @@ class Checker:
         random = any(t.random for t in types)
         first = types[0] if types else ANY
         rule = spec.rule
+        if e.func in ("svd", "eig", "eigvals") and first.kind in ("tensor", "scalar") \
+                and len(first.shape) != 2:
+            what = "a scalar" if first.kind == "scalar" else f"shape {fmt_shape(first.shape)}"
+            self.error(f"{e.func} needs a matrix, found {what}", e.args[0].pos,
+                       f"for a vector v, {e.func}(vᵀ) decomposes the 1×n matrix"
+                       if first.kind == "tensor" and len(first.shape) == 1 else None)
         if rule == "same":
             return VType(first.kind, first.shape, random)
         if rule == "scalar":

@@ -53,7 +53,14 @@ class Instance:
     params: dict[str, float] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
-        return {**self.sizes, **{k: round(v, 6) for k, v in self.params.items()}}
+        return {**self.sizes, **{k: _rounded(v) for k, v in self.params.items()}}
+
+
+def _rounded(v: Any) -> Any:
+    """A parameter for the evidence (JSON): a complex value as text such as '0.5-1.2j'."""
+    if isinstance(v, complex):
+        return f"{v.real:.6g}{v.imag:+.6g}j"
+    return round(v, 6)
 
 
 # ---------------------------------------------------------------- shapes
@@ -466,7 +473,10 @@ def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: 
                                                                  large)
             env[name] = v
             if isinstance(v, torch.Tensor):
-                inst.params[name] = float(v.reshape(-1)[0])
+                first = v.reshape(-1)[0]  # a complex scalar is kept complex (float() fails)
+                inst.params[name] = complex(first) if first.is_complex() else float(first)
+            elif isinstance(v, complex):
+                inst.params[name] = v
             elif isinstance(v, (int, float)):
                 inst.params[name] = float(v)
         elif info.role == "index":
