@@ -136,7 +136,8 @@ class ParamChecker:
             if not self._less(a, b):
                 self.report("uniform(a, b) needs a < b; derive cannot establish that from the "
                             "declarations", dist.pos,
-                            f"add 'assume {_text(a)} < {_text(b)}' or declare the ends' ranges")
+                            f"add 'assume {_text(a, 'a')} < {_text(b, 'b')}' or declare the "
+                            f"ends' ranges")
 
     @staticmethod
     def _domain(name: str, i: int, density: bool) -> Optional[tuple[Range, str]]:
@@ -153,6 +154,13 @@ class ParamChecker:
         return None
 
     def _less(self, a: m.Expr, b: m.Expr) -> bool:
+        gap = None  # b = a + gap, or a = b - gap: the range of gap decides
+        if isinstance(b, m.BinOp) and b.op == "+":
+            gap = b.right if b.left == a else b.left if b.right == a else None
+        if gap is None and isinstance(a, m.BinOp) and a.op == "-" and a.left == b:
+            gap = a.right
+        if gap is not None and self.bounds.of(gap).at_least(ZERO, True):
+            return True
         if add(self.bounds.of(b), neg(self.bounds.of(a))).at_least(ZERO, True):
             return True
         for x, op, y in self.conds:
@@ -252,9 +260,9 @@ def _show(r: Range) -> str:
     return f"{'(' if r.lo_open else '['}{end(r.lo)}, {end(r.hi)}{')' if r.hi_open else ']'}"
 
 
-def _text(e: m.Expr) -> str:
+def _text(e: m.Expr, placeholder: str) -> str:
     if isinstance(e, m.Name):
         return e.text or pretty(e.id)
     if isinstance(e, m.Num):
         return e.text
-    return "a"
+    return placeholder
