@@ -320,7 +320,7 @@ def covariance_root(cov: torch.Tensor) -> torch.Tensor:
     if cov.dim() != 2 or cov.shape[0] != cov.shape[1]:
         raise LoweringError(f"a covariance must be a square matrix, found shape {tuple(cov.shape)}")
     scale = float(cov.abs().max()) if cov.numel() else 0.0
-    tol = 1e-8 * max(scale, 1e-300) * cov.shape[0]
+    tol = 1e-9 * max(scale, 1e-300) * cov.shape[0]  # rounding of a float64 psd matrix
     if not bool(torch.isfinite(cov).all()) or float((cov - cov.T).abs().max()) > tol:
         raise BadParameter("the covariance of normal(μ, Σ) is not symmetric")
     vals, vecs = torch.linalg.eigh((cov + cov.T) / 2)
@@ -386,7 +386,7 @@ def _draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generato
     if name == "normal":
         mu, var = num(vals[0]), vals[1]
         if isinstance(var, torch.Tensor) and rank(var) == 2:
-            root = covariance_root(var[0].to(dtype))
+            root = covariance_root(var[0].to(torch.float64)).to(dtype)  # eigh in float64
             z = torch.randn(full, generator=g, device=dev, dtype=dtype)
             return (z @ root.transpose(-1, -2)) + (mu[0] if isinstance(mu, torch.Tensor) else mu)
         v = num(var)
