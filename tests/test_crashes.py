@@ -168,3 +168,20 @@ def test_unit_hint_normalises_a_gaussian():
 def test_bound_on_a_random_scalar_is_an_error():
     diags = diagnostics("claim a\n  let x : real > 0 ~ normal(0, 1)\n  show E[x] == 0\n")
     assert len(diags) == 1 and "bounds" in diags[0].message
+
+
+# ----------------------------------------------------------------- Monte-Carlo points
+def test_monte_carlo_points_meet_scalar_assumptions():
+    """Found while checking parameter domains: the Monte-Carlo parameter points ignored
+    `assume s > 0`, and a true claim was refuted at s = −0.30."""
+    v, summary = verdict("claim m.b\n  let n : dim\n  let s : real\n  assume s > 0\n"
+                         "  let x : vector[n] ~ normal(0, 1)\n"
+                         "  show E[sum(abs(s * x))] == n * s * sqrt(2 / pi)\n")
+    assert v == Verdict.VERIFIED, summary
+
+
+def test_monte_carlo_points_meet_tensor_assumptions():
+    v, summary = verdict("claim a\n  let n : dim\n  let w : vector[n]\n  assume sum(w) > 0\n"
+                         "  let x : real ~ normal(0, 1)\n"
+                         "  show E[abs(sum(w) * x)] == sum(w) * sqrt(2 / pi)\n")
+    assert v == Verdict.VERIFIED, summary
