@@ -19,6 +19,8 @@ from derive.language.names import pretty
 ZERO, ONE = Fraction(0), Fraction(1)
 FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "=="}
 Report = Callable[[str, m.Pos, str], None]
+EXAMPLES = {"normal": "normal(0, 1)", "exponential": "exponential(2)",
+            "bernoulli": "bernoulli(1/2)", "categorical": "categorical(ones(n) / n)"}
 
 
 def conditions(claim: m.Claim) -> list[tuple[m.Expr, str, m.Expr]]:
@@ -127,7 +129,12 @@ class ParamChecker:
                 continue
             want, words = need
             r = self.bounds.of(arg)
-            if not _inside(r, want):
+            if _inside(r, want):
+                continue
+            if r.lo == r.hi and not isinstance(r.lo, float):  # a constant outside the domain
+                self.report(f"{words}, found {r.lo}", arg.pos,
+                            f"for example {EXAMPLES.get(name, name)}")
+            else:
                 self.report(f"{words}; derive cannot establish that from the declarations "
                             f"(its range here is {_show(r)})", arg.pos,
                             self._hint(arg, name, i, density))
@@ -229,8 +236,7 @@ class ParamChecker:
         decl = {"exponential": "real > 0", "bernoulli": "real in [0, 1]",
                 "normal": "real > 0"}.get(dist)
         if isinstance(inner, m.Name) and decl and self._is_scalar_decl(inner):
-            extra = " and write σ^2 for the variance" if dist == "normal" and inner is arg else ""
-            return f"declare it: let {inner.text or pretty(inner.id)} : {decl}{extra}"
+            return f"declare it: let {inner.text or pretty(inner.id)} : {decl}"
         if dist == "categorical":
             return "weights must be nonnegative, e.g. ones(n) / n, or a vector declared simplex"
         return "state its range in the declarations (e.g. let λ : real > 0) or with 'assume'"
