@@ -218,6 +218,101 @@ def matrix_claim(r: random.Random, truth: bool) -> tuple[str, str]:
     return MATRIX_HEADER + f"  show {out}\n", "matrix-template"
 
 
+# ------------------------------------------------------------------ scalar function identities
+# (template over U, Python check of each side): true ones hold for every U, false ones are
+# confirmed false for the U drawn (see ``differ_fn``)
+_sig = lambda t: 1 / (1 + math.exp(-t))  # noqa: E731
+FN_TRUE = [
+    ("relu(U) - relu(-U) == U", lambda u: max(u, 0) - max(-u, 0), lambda u: u),
+    ("abs(U) == sqrt((U)^2)", abs, lambda u: math.sqrt(u * u)),
+    ("log(exp(U)) == U", lambda u: math.log(math.exp(u)), lambda u: u),
+    ("sigmoid(U) + sigmoid(-U) == 1", lambda u: _sig(u) + _sig(-u), lambda u: 1.0),
+    ("tanh(U) == 2 * sigmoid(2 * U) - 1", math.tanh, lambda u: 2 * _sig(2 * u) - 1),
+    ("exp(U) * exp(-U) == 1", lambda u: math.exp(u) * math.exp(-u), lambda u: 1.0),
+    ("abs(U) >= U", None, None), ("(U)^2 + 1 > 0", None, None),
+    ("relu(U) >= 0", None, None), ("max(U, 0) == relu(U)", lambda u: max(u, 0), lambda u: max(u, 0)),
+]
+FN_FALSE = [
+    ("relu(U) + relu(-U) == U", lambda u: max(u, 0) + max(-u, 0), lambda u: u),
+    ("abs(U) == U", abs, lambda u: u),
+    ("sigmoid(U) + sigmoid(-U) == 2", lambda u: _sig(u) + _sig(-u), lambda u: 2.0),
+    ("tanh(U) == 2 * sigmoid(U) - 1", math.tanh, lambda u: 2 * _sig(u) - 1),
+    ("abs(U) <= U - 1", lambda u: abs(u), lambda u: u - 1),
+    ("relu(U) <= U - 1/2", lambda u: max(u, 0), lambda u: u - 0.5),
+]
+
+
+def fn_claim(r: random.Random, truth: bool) -> Optional[tuple[str, str]]:
+    text, f, g = r.choice(FN_TRUE if truth else FN_FALSE)
+    u = gen(r, r.randint(0, 2))
+    if not truth:  # confirm: the sides differ (== ) or the inequality fails somewhere
+        le = "<=" in text
+        bad = 0
+        for _ in range(24):
+            env = {"x": r.uniform(-2, 2), "y": r.uniform(-2, 2), "a": r.uniform(0.2, 3)}
+            try:
+                uv = value(u, env)
+                a, b = f(uv), g(uv)
+            except (OverflowError, ValueError, ZeroDivisionError):
+                return None
+            if abs(uv) > 30:
+                return None
+            if (a > b + 1e-3) if le else abs(a - b) > 1e-3 * (1 + abs(a) + abs(b)):
+                bad += 1
+        if bad < 3:
+            return None
+    return HEADER + f"  show {text.replace('U', render(u))}\n", "function-template"
+
+
+# ------------------------------------------------------------------ indexed sums and vectors
+VEC_HEADER = "  let K : dim\n  let v, w, z : vector[K]\n  let c : 1..K\n"
+VEC_TRUE = [
+    "sum(k = 1..K, P[k] * Q[k]) == P · Q",
+    "sum(k = 1..K, (P[k] + Q[k])^2) == norm(P)^2 + 2 * (P · Q) + norm(Q)^2",
+    "softmax(P)[c] == exp(P[c]) / sum(k = 1..K, exp(P[k]))",
+    "sum(softmax(P)) == 1", "norm(P + Q) <= norm(P) + norm(Q)",
+    "abs(P · Q) <= norm(P) * norm(Q)", "mean(P) == sum(P) / K", "logsumexp(P) >= max(P)",
+    "sum(k = 1..K, 3 * P[k]) == 3 * sum(P)", "P[c] * Q[c] <= (P[c]^2 + Q[c]^2) / 2",
+    "sum(k = 1..K, P[k] * Q[k]) / (1 + norm(P)^2) == (Q · P) / (1 + norm(P)^2)",
+]
+VEC_FALSE = [
+    "sum(k = 1..K, P[k] * Q[k]) == sum(P) * sum(Q)",
+    "sum(k = 1..K, (P[k] + Q[k])^2) == norm(P)^2 + norm(Q)^2",
+    "softmax(P)[c] == exp(P[c]) / sum(k = 1..K, exp(Q[k]))",
+    "norm(P + Q) >= norm(P) + norm(Q)", "abs(P · Q) <= norm(P) * norm(Q) / 2",
+    "mean(P) == sum(P) / (K + 1)", "logsumexp(P) <= max(P)",
+    "P[c] * Q[c] / (1 + sum(k = 1..K, P[k]^2)) == P[c] / (1 + sum(k = 1..K, P[k]))",
+    "P[c] * Q[c] >= (P[c]^2 + Q[c]^2) / 2",
+]
+
+
+def vec_claim(r: random.Random, truth: bool) -> tuple[str, str]:
+    text = r.choice(VEC_TRUE if truth else VEC_FALSE)
+    p, q = r.choice([("v", "w"), ("w", "v"), ("(v + z)", "w"), ("v", "(w - z)"),
+                     ("(2 * v)", "w"), ("(v ⊙ z)", "w")])
+    return VEC_HEADER + f"  show {text.replace('P', p).replace('Q', q)}\n", "vector-template"
+
+
+# ------------------------------------------------------------------ statistics
+STAT_HEADER = ("  let c : real\n  let a : real > 0\n  let p : real in (0, 1)\n"
+               "  let x, y : real ~ normal(0, 1)\n  let t : real ~ exponential(a)\n"
+               "  let b : real ~ bernoulli(p)\n")
+STAT_PAIRS = [  # (true, false)
+    ("E[(x + c)^2] == 1 + c^2", "E[(x + c)^2] == 2 + c^2"),
+    ("Var[c * x + y] == c^2 + 1", "Var[c * x + y] == c^2 + 2"),
+    ("E[x * y] == 0", "E[x * x] == 0"), ("Var[x * y] == 1", "Var[x * y] == 2"),
+    ("E[exp(x)] == exp(1/2)", "E[exp(x)] == 1"), ("P[x > 0] == 1/2", "P[x > 0] == 1/3"),
+    ("E[abs(x)] == sqrt(2 / pi)", "E[abs(x)] == 1"), ("E[t] == 1 / a", "E[t] == 2 / a"),
+    ("Var[t] == 1 / a^2", "Var[t] == 2 / a^2"), ("E[b^2] == p", "E[b^2] == p^2 / 2"),
+    ("Var[b] == p * (1 - p)", "Var[b] == p"), ("E[a * t] == 1", "E[a * t] == 1/2"),
+]
+
+
+def stat_claim(r: random.Random, truth: bool) -> tuple[str, str]:
+    pair = r.choice(STAT_PAIRS)
+    return STAT_HEADER + f"  show {pair[0] if truth else pair[1]}\n", "statistic-template"
+
+
 # ------------------------------------------------------------------ the claims
 @dataclass
 class FuzzClaim:
@@ -228,7 +323,8 @@ class FuzzClaim:
 
 
 def claims(seed: int, count: int) -> list[FuzzClaim]:
-    """``count`` claims, about half true; 80 % scalar, 20 % matrix."""
+    """``count`` claims, about half true: half scalar expressions against rewritten forms,
+    the rest matrix, function, vector/indexed-sum and statistic templates."""
     r = random.Random(seed)
     out: list[FuzzClaim] = []
     i = 0
@@ -236,8 +332,18 @@ def claims(seed: int, count: int) -> list[FuzzClaim]:
         i += 1
         truth = r.random() < 0.5
         cid = f"fz.{seed}.{i}"
-        if r.random() < 0.2:
+        kind = r.random()
+        if kind < 0.12:
             body, how = matrix_claim(r, truth)
+        elif kind < 0.27:
+            made = fn_claim(r, truth)
+            if made is None:
+                continue
+            body, how = made
+        elif kind < 0.42:
+            body, how = vec_claim(r, truth)
+        elif kind < 0.50:
+            body, how = stat_claim(r, truth)
         else:
             lhs = gen(r, r.randint(1, 3))
             rhs, how = rewrite(r, lhs)
