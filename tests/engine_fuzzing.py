@@ -313,6 +313,25 @@ def stat_claim(r: random.Random, truth: bool) -> tuple[str, str]:
     return STAT_HEADER + f"  show {pair[0] if truth else pair[1]}\n", "statistic-template"
 
 
+# ------------------------------------------------------------------ constructs that crashed once
+SPECIAL_PAIRS = [  # (header, true statement, false statement)
+    ("  let z, w : complex\n", "abs(z * w) == abs(z) * abs(w)", "abs(z + w) == abs(z) + abs(w)"),
+    ("  let z, w : complex\n", "z * conj(z) == abs(z)^2", "z^2 == abs(z)^2"),
+    ("  let z, w : complex\n", "re(z) <= abs(z)", "re(z * w) == re(z) * re(w)"),
+    ("  let n : dim\n  let S : matrix[n, n] psd\n  let x : vector[n] ~ normal(0, S)\n",
+     "E[x · x] == trace(S)", "E[x · x] == n"),
+    ("  let n : dim\n  let A : matrix[n, n]\n  let x : vector[n] ~ normal(0, A @ Aᵀ)\n",
+     "E[sum(x)] == 0", "E[x · x] == trace(A)"),
+    ("  let m, n : dim\n  let A : matrix[m, n]\n  let U, S, V = svd(A)\n",
+     "norm(S)^2 == norm(A, fro)^2", "sum(S) == norm(A, fro)"),
+]
+
+
+def special_claim(r: random.Random, truth: bool) -> tuple[str, str]:
+    header, good, bad = r.choice(SPECIAL_PAIRS)
+    return header + f"  show {good if truth else bad}\n", "special-template"
+
+
 # ------------------------------------------------------------------ the claims
 @dataclass
 class FuzzClaim:
@@ -344,6 +363,8 @@ def claims(seed: int, count: int) -> list[FuzzClaim]:
             body, how = vec_claim(r, truth)
         elif kind < 0.50:
             body, how = stat_claim(r, truth)
+        elif kind < 0.56:
+            body, how = special_claim(r, truth)
         else:
             lhs = gen(r, r.randint(1, 3))
             rhs, how = rewrite(r, lhs)
