@@ -63,6 +63,12 @@ def test_flops_of_conv_are_counted():
     assert v == Verdict.VERIFIED, summary
 
 
+def test_time_of_2d_conv_is_decided():
+    v, summary = verdict("claim a\n  let n in [64, 128, 256, 512]\n  let X : matrix[n, n]\n"
+                         "  let W : matrix[3, 3]\n  show time[conv(X, W)] ~ n^2\n")
+    assert v == Verdict.VERIFIED, summary
+
+
 def test_stop_iteration_in_simplify_leaves_a_verdict():
     v, summary = verdict("claim a\n  let K : dim\n  let v, w : vector[K]\n  let c : 1..K\n"
                          "  show v[c]*w[c] / sum(k = 1..K, v[k]*w[k]) == v[c] / sum(k = 1..K, v[k])\n")
