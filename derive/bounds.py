@@ -40,12 +40,32 @@ ANYTHING = Range()
 
 
 def point(v: Fraction) -> Range:
-    return Range(v, v, False, False)
+    return _make(v, False, v, False)
+
+
+BIG = Fraction(10) ** 60
+GRAIN = 10 ** 30
+
+
+def _outward(v: Num, down: bool) -> Num:
+    """``v`` rounded outward (down for a lower end) to a small number: 1e300^64 must not
+    build a 20 000-digit fraction, and a float operand must not overflow."""
+    if isinstance(v, float):
+        return v
+    if abs(v) > BIG:
+        return -INF if (down and v < 0) else INF if (not down and v > 0) else (BIG if v > 0 else -BIG)
+    if v.denominator > GRAIN:
+        scaled = v * GRAIN
+        whole = scaled.numerator // scaled.denominator
+        return Fraction(whole if down or scaled == whole else whole + 1, GRAIN)
+    return v
 
 
 def _make(lo: Num, lo_open: bool, hi: Num, hi_open: bool) -> Range:
-    """A range whose infinite ends are open."""
-    return Range(lo, hi, lo_open or isinstance(lo, float), hi_open or isinstance(hi, float))
+    """A range whose infinite ends are open, its ends rounded outward to small numbers."""
+    lo2, hi2 = _outward(lo, True), _outward(hi, False)
+    return Range(lo2, hi2, (lo_open and lo2 == lo) or isinstance(lo2, float),
+                 (hi_open and hi2 == hi) or isinstance(hi2, float))
 
 
 def add(a: Range, b: Range) -> Range:

@@ -191,3 +191,39 @@ def test_monte_carlo_points_meet_tensor_assumptions():
                          "  let x : real ~ normal(0, 1)\n"
                          "  show E[abs(sum(w) * x)] == sum(w) * sqrt(2 / pi)\n")
     assert v == Verdict.VERIFIED, summary
+
+
+def test_ranges_contain_every_value():
+    """The interval arithmetic is sound: random expressions over x, y : real and a > 0,
+    evaluated at random points, never leave their computed range."""
+    import math
+    import random
+    import sys
+    from pathlib import Path
+
+    from derive.bounds import INF, Bounds, Range
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import engine_fuzzing as EF
+
+    ranges = {"x": Range(), "y": Range(), "a": Range(Fraction(0), INF, True, True)}
+    bounds = Bounds(ranges.get)
+    r = random.Random(3)
+    checked = 0
+    for _ in range(300):
+        e = EF.gen(r, 3)
+        text = f"claim a\n  let x, y : real\n  let a : real > 0\n  let v = {EF.render(e)}\n  show v == v\n"
+        model = load_text(text).claims[0].statements[-2].value
+        rng = bounds.of(model)
+        for _ in range(20):
+            env = {"x": r.uniform(-3, 3), "y": r.uniform(-3, 3), "a": r.uniform(1e-3, 4)}
+            try:
+                v = EF.value(e, env)
+            except (OverflowError, ValueError, ZeroDivisionError):
+                continue
+            if not math.isfinite(v):
+                continue
+            slack = 1e-9 * (1 + abs(v))
+            assert v >= float(rng.lo) - slack and v <= float(rng.hi) + slack, (EF.render(e), env, v, rng)
+            checked += 1
+    assert checked > 3000
