@@ -23,6 +23,21 @@ MAX_FACTORIAL = 10**5
 MAX_SIZE_DEGREE = 8  # sizes such as n^2 or n*k^3; n^64 would make shape algebra hang
 
 
+RANDOM_PROPERTY_HINT = ("declare the random name without it and build the constrained value "
+                        "from it with 'let'")
+RANDOM_PROPERTY_HINTS = {  # how to draw the constrained value instead
+    "unit": "for a uniform unit vector: let z : vector[n] ~ normal(0, 1) and let x = z / norm(z)",
+    "simplex": "for a uniform point of the simplex: let g : vector[n] ~ exponential(1) and "
+               "let x = g / sum(g)",
+    "positive": "use a distribution with positive values (exponential(λ)), or let x = exp(z) "
+                "of a normal z",
+    "symmetric": "let Z : matrix[n, n] ~ normal(0, 1) and let S = (Z + Zᵀ) / 2",
+    "psd": "let Z : matrix[n, n] ~ normal(0, 1) and let S = Z @ Zᵀ",
+    "spd": "let Z : matrix[n, n] ~ normal(0, 1) and let S = Z @ Zᵀ + I[n]",
+    "orthogonal": "let Z : matrix[n, n] ~ normal(0, 1) and let U, S, V = svd(Z): U is orthogonal",
+}
+
+
 @dataclass(frozen=True)
 class VType:
     """The inferred type of an expression.  ``shape`` holds SymPy dimensions; () is a scalar."""
@@ -103,6 +118,7 @@ class Checker:
         self.diags: list[Diagnostic] = []
         self.bound: list[dict[str, VType]] = []  # scopes of bound names (sum, argmin, params)
         self.groups = 0
+        self.dists: list[tuple[m.Expr, list, bool]] = []  # parameters checked at the end
 
     # ------------------------------------------------------------ diagnostics
     def error(self, message: str, pos: m.Pos, hint: Optional[str] = None, width: int = 1) -> None:
@@ -141,6 +157,7 @@ class Checker:
                     self.error("'show' needs a statement: a comparison such as a == b, a < b, "
                                "a ~ n^2 or a <=> b", st.statement.pos)
                 show_types.append(t)
+        self.check_parameters()
         if not self.claim.shows:
             self.error("the claim has no 'show' statement", self.claim.pos,
                        "add a line such as: show lhs == rhs")
@@ -166,6 +183,14 @@ class Checker:
         random = d.dist is not None
         if random:
             self.check_distribution(d.dist, spec)
+            for prop in getattr(spec, "props", ()):
+                self.error(f"a random name cannot be declared '{prop.name}': the property would "
+                           f"change its distribution, and no engine draws it so", prop.pos,
+                           RANDOM_PROPERTY_HINTS.get(prop.name, RANDOM_PROPERTY_HINT))
+            if isinstance(spec, m.ScalarType) and (spec.bounds or spec.interval is not None):
+                self.error("a random name cannot have bounds or an interval: its distribution "
+                           "decides its values", spec.pos,
+                           "drop the bound; a truncated draw is not supported")
         for name in d.names:
             if not self._new_name(name):
                 continue
@@ -300,8 +325,25 @@ class Checker:
         if not lo <= len(args) <= hi:
             self.error(f"{name} takes {lo} parameter{'s' if lo != 1 else ''}, found {len(args)}",
                        dist.pos)
-        for a in args:
-            self.constant_expr(a, f"a parameter of {name}")
+        types = [self.constant_expr(a, f"a parameter of {name}") for a in args]
+        if not self.diags_since(dist):
+            self.dists.append((dist, [None if t.random or t.kind == "any" else t for t in types],
+                               False))
+
+    def diags_since(self, node: m.Expr) -> bool:
+        """Has a diagnostic already been reported inside ``node`` (its lines)?"""
+        line = getattr(node, "pos", m.NOWHERE).line
+        return any(d.line == line for d in self.diags)
+
+    def check_parameters(self) -> None:
+        """Each distribution's parameters inside their domains (after every ``assume``)."""
+        from derive.params import ParamChecker
+        if not self.dists:
+            return
+        checker = ParamChecker(self.claim, self.symbols,
+                               lambda msg, pos, hint: self.error(msg, pos, hint))
+        for dist, types, density in self.dists:
+            checker.check(dist, types, density)
 
     def define(self, d: m.Define) -> None:
         t = self.expr(d.value)
@@ -696,6 +738,11 @@ class Checker:
                 self.error(f"{e.func} takes square brackets: {e.func}[…]", e.pos)
                 return ANY
             if e.func in DISTRIBUTIONS:
+                types = [self.expr(a) for a in e.args]
+                lo, hi = DISTRIBUTIONS[e.func]
+                if lo <= len(e.args) <= hi:
+                    self.dists.append((e, [None if t.random or t.kind == "any" else t
+                                           for t in types], True))
                 return VType("dist")
             s = suggest(e.func, list(FUNCTIONS) + [k for k, v in self.symbols.items()
                                                    if v.role in ("function", "funcdef")])
@@ -730,6 +777,12 @@ class Checker:
         random = any(t.random for t in types)
         first = types[0] if types else ANY
         rule = spec.rule
+        if e.func in ("svd", "eig", "eigvals") and first.kind in ("tensor", "scalar") \
+                and len(first.shape) != 2:
+            what = "a scalar" if first.kind == "scalar" else f"shape {fmt_shape(first.shape)}"
+            self.error(f"{e.func} needs a matrix, found {what}", e.args[0].pos,
+                       f"for a vector v, {e.func}(vᵀ) decomposes the 1×n matrix"
+                       if first.kind == "tensor" and len(first.shape) == 1 else None)
         if rule == "same":
             return VType(first.kind, first.shape, random)
         if rule == "scalar":

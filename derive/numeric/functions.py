@@ -235,8 +235,17 @@ def h_concat(ev, e, scope, args):
                          f"{[tuple(t.shape[1:]) for t in ts]}") from exc
 
 
+def _matrix_arg(ev, e, args) -> torch.Tensor:
+    """The batched matrix argument of a decomposition: a vector or scalar would be
+    decomposed across the batch of instances, mixing them, so it is refused."""
+    t = ev.tensor(args[0])
+    if rank(t) != 2:
+        raise LoweringError(f"{e.func} needs a matrix, found a {'vector' if rank(t) == 1 else 'scalar'}")
+    return t
+
+
 def h_svd(ev, e, scope, args):
-    U, S, Vh = torch.linalg.svd(ev.tensor(args[0]), full_matrices=False)
+    U, S, Vh = torch.linalg.svd(_matrix_arg(ev, e, args), full_matrices=False)
     return (U, S, Vh.transpose(-1, -2))
 
 
@@ -247,14 +256,14 @@ def _real_if_close(t: torch.Tensor) -> torch.Tensor:
 
 
 def h_eigvals(ev, e, scope, args):
-    t = ev.tensor(args[0])
+    t = _matrix_arg(ev, e, args)
     if bool(torch.allclose(t, t.transpose(-1, -2))):
         return torch.linalg.eigvalsh(t)
     return _real_if_close(torch.linalg.eigvals(t))
 
 
 def h_eig(ev, e, scope, args):
-    t = ev.tensor(args[0])
+    t = _matrix_arg(ev, e, args)
     if bool(torch.allclose(t, t.transpose(-1, -2))):
         vals, vecs = torch.linalg.eigh(t)
         return (vals, vecs)

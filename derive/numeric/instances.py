@@ -53,7 +53,14 @@ class Instance:
     params: dict[str, float] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
-        return {**self.sizes, **{k: round(v, 6) for k, v in self.params.items()}}
+        return {**self.sizes, **{k: _rounded(v) for k, v in self.params.items()}}
+
+
+def _rounded(v: Any) -> Any:
+    """A parameter for the evidence (JSON): a complex value as text such as '0.5-1.2j'."""
+    if isinstance(v, complex):
+        return f"{v.real:.6g}{v.imag:+.6g}j"
+    return round(v, 6)
 
 
 # ---------------------------------------------------------------- shapes
@@ -302,9 +309,62 @@ def _spec_shape(spec: Any, ev: Evaluator) -> tuple[int, ...]:
 
 
 # ---------------------------------------------------------------- distributions
+def covariance_root(cov: torch.Tensor) -> torch.Tensor:
+    """A factor R with R Rᵀ = cov for a positive *semi*definite covariance.
+
+    Cholesky fails on a singular covariance (a declared ``psd`` matrix is often rank
+    deficient), so: the eigendecomposition of the symmetric part, with eigenvalues that
+    are negative only by rounding clipped to 0.  A clearly indefinite or non-symmetric
+    matrix is not a covariance: that is an error, not a draw.
+    """
+    if cov.dim() != 2 or cov.shape[0] != cov.shape[1]:
+        raise LoweringError(f"a covariance must be a square matrix, found shape {tuple(cov.shape)}")
+    scale = float(cov.abs().max()) if cov.numel() else 0.0
+    tol = 1e-9 * max(scale, 1e-300) * cov.shape[0]  # rounding of a float64 psd matrix
+    if not bool(torch.isfinite(cov).all()) or float((cov - cov.T).abs().max()) > tol:
+        raise BadParameter("the covariance of normal(μ, Σ) is not symmetric")
+    vals, vecs = torch.linalg.eigh((cov + cov.T) / 2)
+    if float(vals.min()) < -tol:
+        raise BadParameter("the covariance of normal(μ, Σ) is not positive semidefinite "
+                         f"(an eigenvalue is {float(vals.min()):.3g})")
+    return vecs * vals.clamp(min=0).sqrt()
+
+
+class BadParameter(LoweringError):
+    """A distribution parameter outside its domain on an instance.  The semantic pass
+    proves every parameter inside its domain from the declarations and ``assume`` lines,
+    so this is met only on instances an ``assume`` rejects (drawn before the check) or
+    through a gap of that proof: never a verdict, the numeric engine passes."""
+
+
+def _require(ok: Any, message: str, value: Any, invalid: list) -> None:
+    """Record the batch members whose parameter is outside its domain (their draws become
+    NaN; the assumptions reject them); raise when no member is valid."""
+    if isinstance(ok, torch.Tensor) and ok.dim() > 0 and ok.shape[0] > 1 and bool(ok.any()):
+        if not bool(ok.all()):
+            invalid.append(~ok.reshape(ok.shape[0], -1).all(dim=1))
+        return
+    if isinstance(ok, torch.Tensor):
+        ok = bool(ok.all())
+    if not ok:
+        shown = value if not isinstance(value, torch.Tensor) else value.reshape(-1)[:4].tolist()
+        raise BadParameter(f"{message}, found {shown}")
+
+
 def draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generator,
          batch: int, dtype: torch.dtype) -> torch.Tensor:
-    """``batch`` draws of a tensor of ``shape`` with iid entries (normal's 2nd arg = variance)."""
+    """``batch`` draws of a tensor of ``shape`` with iid entries (normal's 2nd arg = variance).
+
+    Members whose parameters leave the distribution's domain draw NaN (see ``_require``)."""
+    invalid: list = []
+    out = _draw(dist, shape, ev, g, batch, dtype, invalid)
+    for bad in invalid:
+        out = out.masked_fill(bad.reshape((-1,) + (1,) * (out.dim() - 1)), float("nan"))
+    return out
+
+
+def _draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generator,
+          batch: int, dtype: torch.dtype, invalid: list) -> torch.Tensor:
     name, args = (dist.id, ()) if isinstance(dist, m.Name) else (dist.func, dist.args)
     vals = [ev.ev(a) for a in args]
     full = (batch,) + shape
@@ -312,38 +372,50 @@ def draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generator
 
     def num(v: Value) -> Any:
         if isinstance(v, torch.Tensor):
+            if v.is_complex():
+                raise BadParameter("a distribution parameter must be real, found a complex value")
             if v.numel() == 1:
                 return float(v.reshape(-1)[0])
             if v.dim() == 1 and v.shape[0] == batch:  # one parameter per batch member
                 return v.to(dtype).reshape((batch,) + (1,) * len(shape))
             return v.to(dtype)
+        if isinstance(v, complex):
+            raise BadParameter("a distribution parameter must be real, found a complex value")
         return float(v)
 
     if name == "normal":
         mu, var = num(vals[0]), vals[1]
         if isinstance(var, torch.Tensor) and rank(var) == 2:
-            chol = torch.linalg.cholesky(var[0].to(dtype))
+            root = covariance_root(var[0].to(torch.float64)).to(dtype)  # eigh in float64
             z = torch.randn(full, generator=g, device=dev, dtype=dtype)
-            return (z @ chol.transpose(-1, -2)) + (mu[0] if isinstance(mu, torch.Tensor) else mu)
-        sd = math.sqrt(num(var)) if not isinstance(num(var), torch.Tensor) else num(var).sqrt()
+            return (z @ root.transpose(-1, -2)) + (mu[0] if isinstance(mu, torch.Tensor) else mu)
+        v = num(var)
+        _require(v >= 0, "normal(μ, v) needs a variance v ≥ 0", v, invalid)
+        sd = math.sqrt(v) if not isinstance(v, torch.Tensor) else v.sqrt()
         z = torch.randn(full, generator=g, device=dev, dtype=dtype)
         if isinstance(sd, float) and sd == 1.0 and isinstance(mu, float) and mu == 0.0:
             return z
         return z * sd + mu
     if name == "uniform":
         a, b = num(vals[0]), num(vals[1])
+        _require(b - a >= 0, "uniform(a, b) needs a ≤ b", b - a, invalid)
         return a + (b - a) * torch.rand(full, generator=g, device=dev, dtype=dtype)
     if name == "bernoulli":
         p = num(vals[0])
+        _require((p >= 0) & (p <= 1) if isinstance(p, torch.Tensor) else 0 <= p <= 1,
+                 "bernoulli(p) needs 0 ≤ p ≤ 1", p, invalid)
         return (torch.rand(full, generator=g, device=dev, dtype=dtype) < p).to(dtype)
     if name == "rademacher":
         return torch.randint(0, 2, full, generator=g, device=dev).to(dtype) * 2 - 1
     if name == "exponential":
         rate = num(vals[0])
+        _require(rate > 0, "exponential(λ) needs a rate λ > 0", rate, invalid)
         u = torch.rand(full, generator=g, device=dev, dtype=dtype)
         return -torch.log1p(-u) / rate
     if name == "categorical":
         p = ev.tensor(vals[0])[0].to(dtype)
+        _require(bool((p >= 0).all()) and float(p.sum()) > 0,
+                 "categorical(w) needs weights w ≥ 0 that are not all 0", p, invalid)
         idx = torch.multinomial(p / p.sum(), int(math.prod(full)), replacement=True, generator=g)
         return (idx + 1).to(dtype).reshape(full)
     raise LoweringError(f"cannot draw from '{name}'")
@@ -401,7 +473,10 @@ def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: 
                                                                  large)
             env[name] = v
             if isinstance(v, torch.Tensor):
-                inst.params[name] = float(v.reshape(-1)[0])
+                first = v.reshape(-1)[0]  # a complex scalar is kept complex (float() fails)
+                inst.params[name] = complex(first) if first.is_complex() else float(first)
+            elif isinstance(v, complex):
+                inst.params[name] = v
             elif isinstance(v, (int, float)):
                 inst.params[name] = float(v)
         elif info.role == "index":

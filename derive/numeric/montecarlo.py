@@ -43,8 +43,8 @@ from derive import model as m
 from derive.decide import is_cost_statement
 from derive.engine import Context
 from derive.numeric import common
-from derive.numeric.instances import (Unsatisfiable, choose_sizes, dim_names, draw_scalar,
-                                      sample_environment)
+from derive.numeric.instances import (Unsatisfiable, assumptions, choose_sizes, dim_names,
+                                      draw_scalar, holds, sample_environment)
 from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, rank
 from derive.outcome import Outcome, Verdict
 from derive.semantics import children, walk
@@ -409,6 +409,20 @@ class MonteCarloStrategy:
             return None
 
 
+REJECTION_TRIES = 64  # draws of a point's scalars or instance before giving up
+
+
+def _reads_only_scalars(c: m.Expr, checked) -> bool:
+    """Does the condition read only sizes, indices and non-random scalars?"""
+    for node in walk(c):
+        if isinstance(node, m.Name):
+            info = checked.symbols.get(node.id)
+            if info is not None and (info.random or info.role not in ("dim", "sweep", "scalar",
+                                                                      "index")):
+                return False
+    return True
+
+
 def probe_definedness(ctx: Context, device: torch.device) -> None:
     """Raise :class:`IllDefined` when the statement reads outside its ranges at size 1.
 
@@ -498,17 +512,31 @@ class MonteCarloRun:
                                      distinct=(j == len(POINT_MENUS) - 1 and not self.inner))
             except Unsatisfiable:
                 sizes = choose_sizes(checked, self.g)
-            ev = Evaluator(dict(sizes), self.device, torch.float64, checked)
-            params: dict[str, Value] = {}
-            for k in free_scalars:
-                info = checked.symbols[k]
-                v = draw_scalar(info, ev, self.g, 1, simple=(j == 0))
-                params[k] = float(v.reshape(-1)[0]) if isinstance(v, torch.Tensor) else v
-                ev.env[k] = params[k]
+            params = self.scalar_point(sizes, free_scalars, simple=(j == 0))
             out.append((sizes, params))
             if not free_dims and len(out) == 2:
                 break
         return out
+
+    def scalar_point(self, sizes: dict, free_scalars: list[str], simple: bool) -> dict:
+        """Free scalars at one point meeting the ``assume`` lines that read only sizes and
+        scalars (``assume s > 0``): a point outside them tests a claim nobody made, and a
+        true claim could be refuted there.  Redrawn only when the first draw fails."""
+        checked = self.ctx.checked
+        conds = [c for c in assumptions(checked) if _reads_only_scalars(c, checked)]
+        for attempt in range(REJECTION_TRIES):
+            ev = Evaluator(dict(sizes), self.device, torch.float64, checked)
+            params: dict[str, Value] = {}
+            for k in free_scalars:  # simple values first; general ones if they cannot comply
+                v = draw_scalar(checked.symbols[k], ev, self.g, 1, simple=simple and attempt < 4)
+                params[k] = float(v.reshape(-1)[0]) if isinstance(v, torch.Tensor) else v
+                ev.env[k] = params[k]
+            try:
+                if not conds or bool(torch.as_tensor(holds(ev, conds)).all()):
+                    return params
+            except LoweringError:
+                return params  # not checkable on scalars alone
+        raise Unsatisfiable("no parameter point satisfies the assumptions")
 
     # ------------------------------------------------------------ sampling
     def estimate(self, sizes: dict, params: dict, n: int, dtype: torch.dtype,
@@ -539,13 +567,30 @@ class MonteCarloRun:
             self.inner_samples = max(self.inner_samples, acc.n)
             remaining = [node for node in remaining if node not in self.consts]
 
+    def base_instance(self, sizes: dict, params: dict):
+        """The point's deterministic instance, meeting every ``assume`` (they never read a
+        random name): redrawn only when the first draw fails."""
+        checked = self.ctx.checked
+        conds = assumptions(checked)
+        for _ in range(REJECTION_TRIES):
+            base = sample_environment(checked, sizes, self.g, self.device, torch.float64,
+                                      batch=1, mc_batch=1, params=params, only=self.used)
+            if not conds:
+                return base
+            try:
+                ok = holds(Evaluator(dict(base.env), self.device, torch.float64, checked), conds)
+            except LoweringError:
+                return base  # an assumption that cannot be evaluated here: as before
+            if bool(torch.as_tensor(ok).all()):
+                return base
+        raise Unsatisfiable("no instance at this point satisfies the assumptions")
+
     def accumulate(self, sizes: dict, params: dict, n: int, dtype: torch.dtype,
                    specs: list[StatSpec], eval_dtype: Optional[torch.dtype] = None) -> "Accumulator":
         """Feature sums of ``n`` fresh samples at one point, drawn in chunks."""
         checked = self.ctx.checked
         if self.fixed is None:  # one deterministic instance per point, shared by every look
-            base = sample_environment(checked, sizes, self.g, self.device, torch.float64,
-                                      batch=1, mc_batch=1, params=params, only=self.used)
+            base = self.base_instance(sizes, params)
             self.fixed = {k: v for k, v in base.env.items()
                           if not (checked.symbols.get(k) is not None and checked.symbols[k].random)}
             if self.scale_fixed != 1.0:

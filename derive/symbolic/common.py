@@ -358,7 +358,9 @@ def within(seconds: float, fn, *args, default=None, **kwargs):
 
     For speculative work inside a strategy (a fallback rewriting, a refutation search):
     only this call's own timer is swallowed — an enclosing budget or the statement's
-    time limit that expires first still propagates.
+    time limit that expires first still propagates.  A ``StopIteration`` leaking out of
+    SymPy (``sum_simplify`` on a ratio of indexed sums) also gives ``default``: left to
+    propagate it escapes every ``except`` list and ends the whole statement.
     """
     token = object()
     try:
@@ -368,6 +370,8 @@ def within(seconds: float, fn, *args, default=None, **kwargs):
         if exc.args and exc.args[0] is token:
             return default
         raise
+    except StopIteration:  # a SymPy corner (simplify of a ratio of indexed sums): no rewriting
+        return default
 
 
 def as_sympy(value) -> sp.Expr:
