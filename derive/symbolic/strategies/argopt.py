@@ -16,7 +16,7 @@ import sympy as sp
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
-from derive.symbolic.common import (defined_at, is_equality, is_exact_zero, proved, refuted,
+from derive.symbolic.common import (defined_at, holds_at, is_equality, is_exact_zero, proved, refuted,
                                     rng_for, sample_points, show, sign_of, simplify_zero)
 from derive.symbolic.lower import Lowering, Unsupported, lowering
 
@@ -60,12 +60,23 @@ class ArgOpt:
         return self.smooth(f, r, eta, low, word)
 
     def _in_domain(self, low: Lowering, eta: sp.Symbol, r: sp.Expr) -> bool:
-        if eta.is_positive:
-            return sign_of(r, low) == 1
-        if eta.is_nonnegative:
-            return sign_of(r, low) in (0, 1)
-        other = [c for c in low.conditions if c.free_symbols == {eta}]
-        return not other and not eta.is_integer
+        """r meets every declared condition on η (bounds, both interval ends, each
+        assume, integrality) for all admissible parameters: the stationarity and
+        minimax certificates are global, so a feasible r is then optimal on the set."""
+        if eta.is_integer and r.is_integer is not True:
+            return False
+        if eta.is_positive and sign_of(r, low) != 1:
+            return False
+        if eta.is_nonnegative and sign_of(r, low) not in (0, 1):
+            return False
+        if eta.is_nonzero and sign_of(r, low) not in (1, -1):
+            return False
+        for c in low.conditions:
+            if eta not in getattr(c, "free_symbols", set()):
+                continue
+            if not _holds_for_all(c.subs(eta, r), low):
+                return False
+        return True
 
     def smooth(self, f, r, eta, low, word) -> Optional[Outcome]:
         if f.has(sp.Max, sp.Min, sp.Abs, sp.Piecewise, sp.sign):
@@ -85,6 +96,7 @@ class ArgOpt:
                         key=lambda s: s.name)
         if any(isinstance(a, (sp.Indexed,)) for a in sp.preorder_traversal(f)):
             return None
+        feasible = [c for c in low.conditions if eta in getattr(c, "free_symbols", set())]
         for point in sample_points(low, params, rng_for(ctx, NAME), 6):
             got = defined_at([r], point)
             if got is None:
@@ -103,6 +115,8 @@ class ArgOpt:
                 for cand in (rp - h * (1 + abs(rp)), rp + h * (1 + abs(rp))):
                     if dom.contains(cand) is not sp.true:
                         continue
+                    if not holds_at(feasible, {**point, eta: cand}):
+                        continue  # an assume on η (η ≤ c) excludes it: no counterexample
                     got = defined_at([fr], {eta: cand})
                     if got is None:
                         continue
@@ -115,6 +129,19 @@ class ArgOpt:
                             counterexample={**show(point), str(eta): str(cand)},
                             claimed=str(rp), objective_at_claim=str(base), objective_there=str(val))
         return None
+
+
+def _holds_for_all(cond: sp.Basic, low: Lowering) -> bool:
+    """A relation decided true for every admissible value (signs decided), else False."""
+    if cond is sp.true:
+        return True
+    if not isinstance(cond, sp.Rel):
+        return False
+    s = sign_of(cond.lhs - cond.rhs, low)
+    if s is None:
+        return False
+    return {"==": s == 0, "!=": s != 0, "<": s < 0, "<=": s <= 0, ">": s > 0,
+            ">=": s >= 0}.get(cond.rel_op, False)
 
 
 def _is_argopt(e: m.Expr) -> bool:
