@@ -284,6 +284,9 @@ def show(point: dict) -> dict[str, str]:
 
 
 def proved(summary: str, strategy: str, **evidence) -> Outcome:
+    """A proof; its evidence always holds a ``certificate`` (route and side conditions),
+    at least the strategy's own account of the route."""
+    evidence.setdefault("certificate", {"route": f"{strategy}: {summary}"})
     return Outcome(Verdict.PROVED, ENGINE_NAME, strategy, summary, _clean(evidence))
 
 

@@ -55,6 +55,9 @@ class ArgOpt:
             return None
         cert = minimax_certificate(f, r, eta, low)
         if cert is not None:
+            cert = {"route": "minimax: a convex combination of the active affine pieces has zero "
+                             "slope, so no point beats r", **cert,
+                    "side_conditions": [_feasible_note(eta)]}
             return proved(f"{r} is the unique {word}: a convex combination of the active pieces "
                           f"has zero slope in {eta}", NAME, certificate=cert)
         return self.smooth(f, r, eta, low, word)
@@ -88,7 +91,14 @@ class ArgOpt:
         curv = sign_of(d2, low)
         if curv == 1:
             return proved(f"f'({r}) = 0 and f'' = {sp.factor(d2)} > 0 everywhere: the unique {word}",
-                          NAME, first_derivative=str(d1), second_derivative=str(sp.factor(d2)))
+                          NAME, first_derivative=str(d1), second_derivative=str(sp.factor(d2)),
+                          certificate={"route": "stationary point of a strictly convex objective "
+                                                "(f' = 0 at r, f'' > 0 on the sign domain of the "
+                                                "variable)",
+                                       "side_conditions": [_feasible_note(eta),
+                                                           {"condition": f"f'' = {sp.factor(d2)} > 0",
+                                                            "discharged": "sign decided under the "
+                                                            "declarations"}]})
         return None
 
     def counterexample(self, ctx, low, f, r, eta) -> Optional[Outcome]:
@@ -129,6 +139,12 @@ class ArgOpt:
                             counterexample={**show(point), str(eta): str(cand)},
                             claimed=str(rp), objective_at_claim=str(base), objective_there=str(val))
         return None
+
+
+def _feasible_note(eta: sp.Symbol) -> dict:
+    return {"condition": f"the claimed optimiser is feasible for {eta}",
+            "discharged": "every declared bound, interval end and assume on it holds there "
+                          "(signs decided for all parameters)"}
 
 
 def _holds_for_all(cond: sp.Basic, low: Lowering) -> bool:

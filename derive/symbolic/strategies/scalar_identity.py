@@ -47,7 +47,13 @@ class ScalarIdentity:
                 return refuted(f"the sides differ at {_fmt(point)}: lhs − rhs = {value}", NAME,
                                counterexample=show(point), difference=str(value))
         if simplify_zero(diff):
-            return proved("lhs − rhs simplifies to 0", NAME, residual="0", points_checked=POINTS)
+            return proved("lhs − rhs simplifies to 0", NAME, residual="0", points_checked=POINTS,
+                          certificate={"route": "identity: lhs − rhs rewrites to 0 (cancel, expand, "
+                                                "trigsimp or simplify)",
+                                       "side_conditions": [{"condition": "denominators and roots of "
+                                                            "both sides",
+                                                            "discharged": "the identity is read "
+                                                            "where both sides are defined"}]})
         return None
 
 

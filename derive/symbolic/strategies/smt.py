@@ -28,6 +28,8 @@ NAME = "smt"
 TIMEOUT_MS = 3000   # per z3 call: an unknown passes to the next strategy
 ROUTE = "z3 nlsat (QF_NRA, complete for real polynomial arithmetic): the negation is unsat"
 _INEQ = {"<", "<=", ">", ">=", "!="}
+STATS = {"seconds": 0.0, "calls": 0}  # z3 time in this process (benchmarks/symbolic_bench.py);
+# kept out of the evidence, which must not change between runs with one seed
 
 
 class Smt:
@@ -110,7 +112,10 @@ class Prover:
         try:
             return s.check(), s
         finally:
-            self.solver_s += time.perf_counter() - start
+            spent = time.perf_counter() - start
+            self.solver_s += spent
+            STATS["seconds"] += spent
+            STATS["calls"] += 1
 
     def hypotheses(self, t: Translation, symbols: set, skip=()) -> tuple[list, list]:
         """z3 forms of the declared conditions on these symbols (and their names)."""
@@ -165,7 +170,7 @@ class Prover:
         if sides is None:
             return None
         cert = {"route": ROUTE, "hypotheses": used or ["(none beyond the types)"],
-                "side_conditions": sides, "solver_s": round(self.solver_s, 4),
+                "side_conditions": sides,
                 "integers": "relaxed to reals (a proof over a superset of the domain)"
                 if relax and any(k.is_integer for k in t.vars) else "exact sorts"}
         if isinstance(claim, sp.Implies):
@@ -214,8 +219,7 @@ class Prover:
             return None
         shown = {str(k): describe(v) for k, v in sorted(point.items(), key=lambda kv: kv[0].name)}
         text = ", ".join(f"{k} = {v}" for k, v in shown.items())
-        return refuted(f"false at {text} (z3 model, checked {how})", NAME, counterexample=shown,
-                       solver_s=round(self.solver_s, 4))
+        return refuted(f"false at {text} (z3 model, checked {how})", NAME, counterexample=shown)
 
 
 def model_point(t: Translation, model) -> dict:
@@ -302,8 +306,7 @@ class ArgOptSmt(Prover):
                 "hypotheses": used or ["(none beyond the types)"],
                 "side_conditions": [{"condition": f"{sc.kind}: {sc.expr}",
                                      "discharged": "the objective is compared only where defined"}
-                                    for sc in t.side],
-                "solver_s": round(self.solver_s, 4)}
+                                    for sc in t.side]}
         return proved(f"{r} is the unique {word} of the objective over the feasible set of {eta} "
                       f"(bounds and assumes included)", NAME, certificate=cert)
 
@@ -316,7 +319,7 @@ class ArgOptSmt(Prover):
         where = ", ".join(f"{k} = {describe(v)}" for k, v in sorted(point.items(), key=lambda kv: kv[0].name))
         return refuted(f"{'at ' + where + ', ' if where else ''}the claimed {rv} is not feasible: "
                        f"{bad[0]} fails", NAME, counterexample={str(k): describe(v) for k, v in point.items()},
-                       claimed=str(rv), solver_s=round(self.solver_s, 4))
+                       claimed=str(rv))
 
     def _report_better(self, f, r, eta, point, func) -> Optional[Outcome]:
         params = {k: v for k, v in point.items() if k != eta}
@@ -337,7 +340,7 @@ class ArgOptSmt(Prover):
         return refuted(f"{eta} = {describe(point[eta])} is feasible and better than the claimed {rv}: "
                        f"objective {sign * better} against {sign * base}", NAME,
                        counterexample={str(k): describe(v) for k, v in point.items()},
-                       claimed=str(rv), solver_s=round(self.solver_s, 4))
+                       claimed=str(rv))
 
 
 def _flag_conds(s: sp.Symbol) -> list:
