@@ -166,7 +166,8 @@ class Prover:
                 return "retry"  # the relaxed model is not integral: ask again with integer sorts
             return self.refutation(claim, point, t, s.model(), decl + defined + [z3.Not(goal)])
         guard = claim.args[0] if isinstance(claim, sp.Implies) else sp.true
-        sides = self.discharge(t, decl, guard)
+        # without the roots' defining equations: r² = b itself forces b ≥ 0
+        sides = self.discharge(t, hyps + self.domains(t), guard)
         if sides is None:
             return None
         cert = {"route": ROUTE, "hypotheses": used or ["(none beyond the types)"],
@@ -271,7 +272,10 @@ class ArgOptSmt(Prover):
         params = closure(self.low, params) - {eta}
         at_r = [c.subs(eta, r) for c in feas]
         z_eta = t.var(eta)
-        fe, fr = t.expr(f), t.expr(f.subs(eta, r))
+        fe = t.expr(f)
+        before = len(t.side)
+        fr = t.expr(f.subs(eta, r))
+        at_claim = [sc.formula for sc in t.side[before:]]
         z_feas = [t.boolean(c) for c in feas]
         z_r = t.expr(r)
         z_feas_r = [t.boolean(c) for c in at_r]
@@ -288,6 +292,12 @@ class ArgOptSmt(Prover):
             return self._report_infeasible(point, r, list(zip(feas, at_r)), eta)
         if res != z3.unsat:
             return None
+        # the objective is defined at r for every admissible parameter value
+        if at_claim:
+            res, _ = self.check(t, pdecl + [z3.Not(t.all(at_claim))])
+            if res != z3.unsat:
+                self.ctx.notes.append(f"{NAME}: the objective is not shown defined at {r}")
+                return None
         # 2. no feasible η does better; 3. none ties (the minimiser is unique)
         res, s = self.check(t, pdecl + z_feas + defined + [fe < fr])
         if res == z3.sat:
