@@ -223,12 +223,22 @@ class Prover:
         return refuted(f"false at {text} (z3 model, checked {how})", NAME, counterexample=shown)
 
 
+def covered(low: Lowering, point: dict, extra: frozenset = frozenset()) -> bool:
+    """Every declared condition touching the point's names can be checked at it (a
+    condition z3 never saw, on a name the point leaves free, would go unchecked)."""
+    names = set(point) | extra
+    return all(getattr(c, "free_symbols", set()) <= names for c in low.conditions
+               if getattr(c, "free_symbols", set()) & names)
+
+
 def model_point(t: Translation, model) -> dict:
     return {s: to_sympy(model.eval(v, model_completion=True)) for s, v in t.vars.items()}
 
 
 def _exact_false(claim, point: dict, low: Lowering) -> Optional[str]:
     """'in SymPy' or 'by z3's exact model' when the point falsifies the claim, else None."""
+    if not covered(low, point):
+        return None
     conds = [c for c in low.conditions if getattr(c, "free_symbols", set()) <= set(point)]
     algebraic = any(isinstance(v, sp.CRootOf) for v in point.values())
     try:
@@ -250,6 +260,13 @@ class ArgOptSmt(Prover):
 
     def decide(self, call: m.Call, other: m.Expr) -> Optional[Outcome]:
         var = call.args[0].id
+        info = self.low.info(var)
+        if info is not None and info.role != "scalar":
+            return None  # a vector or matrix variable: not this strategy's
+        for n in walk(call.args[1]):
+            i = self.low.info(n.id) if isinstance(n, m.Name) else None
+            if i is not None and (i.random or i.role in ("sequence", "function")):
+                return None
         eta = self.low.symbols.get(var) or sp.Symbol(var, real=True)
         f = self.low.scalar(call.args[1], {var: eta})
         r = self.low.scalar(other)
@@ -321,6 +338,8 @@ class ArgOptSmt(Prover):
                       f"(bounds and assumes included)", NAME, certificate=cert)
 
     def _report_infeasible(self, point, r, pairs, eta) -> Optional[Outcome]:
+        if not covered(self.low, point, frozenset({eta})):
+            return None
         rv = at_point(r, point) if point else r
         bad = [f"{c} with {eta} = {rv}" for c, c_r in pairs if _false(c_r, point)]
         if not bad or not holds_at([c for c in self.low.conditions
@@ -333,6 +352,8 @@ class ArgOptSmt(Prover):
 
     def _report_better(self, f, r, eta, point, func) -> Optional[Outcome]:
         params = {k: v for k, v in point.items() if k != eta}
+        if not covered(self.low, point):
+            return None
         try:
             rv = at_point(r, params) if params else r
             better = at_point(f, point)
