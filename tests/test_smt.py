@@ -227,3 +227,11 @@ def test_special_points_reach_far_roots_and_domain_ends():
     x = low.symbols["x"]
     pts = special_points(low, [x], [low.condition(ctx.statement)], rng_for(ctx))
     assert any(p[x] == 0 for p in pts) and all(p[x] != -1 for p in pts)
+
+
+def test_odd_roots_need_a_nonnegative_base_too():
+    # SymPy's (−8)^(1/3) is the principal complex root, torch's is nan: no real-root proof
+    o, ctx = smt("  let x : real", "x^(1/3) < x^(1/3) + 1")
+    assert o is None and any("radicand" in n for n in ctx.notes)
+    o, _ = smt("  let x : real >= 0", "x^(1/3) >= 0")
+    assert o is not None and o.verdict == Verdict.PROVED

@@ -8,7 +8,7 @@ parameters only (``c·x = c·y`` solved in x gives {y}, which is wrong at c = 0)
 
 The fragment: symbols (real or integer), rationals, + − ×, integer powers, division
 (a side condition: the denominator is nonzero), rational powers through auxiliary roots
-(``√b`` is r with r ≥ 0, r² = b, side condition b ≥ 0), abs, max, min, sign, piecewise,
+(``√b`` is r with r ≥ 0, r² = b, side condition b ≥ 0; odd roots alike, b ≥ 0), abs, max, min, sign, piecewise,
 relations and the logical connectives.  Anything else (π, exp, log, sin, sums, indexed
 entries) raises :class:`NotInFragment` and the caller passes.  Nothing here parses text.
 """
@@ -146,9 +146,10 @@ class Translation:
             return self._roots[key]
         r = z3.Real(f"root{next(self._fresh)}", self.ctx)
         self.aux.append(self._product([r] * q) == b)
-        if q % 2 == 0:
-            self.aux.append(r >= 0)
-            self.side.append(SideCondition("radicand ≥ 0", base, b >= 0))
+        # every fractional power needs base ≥ 0, odd roots too: SymPy's (−8)^(1/3) is the
+        # principal complex root and torch's is nan, neither the real root −2
+        self.aux.append(r >= 0)
+        self.side.append(SideCondition("radicand ≥ 0", base, b >= 0))
         self._roots[key] = r
         return r
 

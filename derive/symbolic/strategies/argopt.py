@@ -17,7 +17,8 @@ from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
 from derive.symbolic.common import (defined_at, holds_at, is_equality, is_exact_zero, proved, refuted,
-                                    rng_for, sample_points, show, sign_of, simplify_zero)
+                                    rng_for, sample_points, show, sign_of, simplify_zero,
+                                    special_points)
 from derive.symbolic.lower import Lowering, Unsupported, lowering
 
 NAME = "argmin-argmax"
@@ -107,7 +108,9 @@ class ArgOpt:
         if any(isinstance(a, (sp.Indexed,)) for a in sp.preorder_traversal(f)):
             return None
         feasible = [c for c in low.conditions if eta in getattr(c, "free_symbols", set())]
-        for point in sample_points(low, params, rng_for(ctx, NAME), 6):
+        points = special_points(low, params, [f, r], rng_for(ctx, NAME + "/special"), 8) + \
+            sample_points(low, params, rng_for(ctx, NAME), 6)
+        for point in points:
             got = defined_at([r], point)
             if got is None:
                 continue
