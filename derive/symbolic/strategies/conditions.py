@@ -141,6 +141,9 @@ class Conditions:
             return intersect(pieces(truth_set(c, v, dom_set), low), dom, low)
         if isinstance(claim, sp.Equivalent) and len(claim.args) == 2:
             a, b = sol(claim.args[0]), sol(claim.args[1])
+            if not a and not b:
+                raise Undecided("both solution sets came out empty: a vacuous proof is left to "
+                                "a procedure that certifies the emptiness")
             if same(a, b, low):
                 return proved(f"both sides hold exactly for {v} in {_pieces(a)}", NAME,
                               variable=str(v), solution_set=_pieces(a), certificate=cert)
