@@ -235,3 +235,10 @@ def test_odd_roots_need_a_nonnegative_base_too():
     assert o is None and any("radicand" in n for n in ctx.notes)
     o, _ = smt("  let x : real >= 0", "x^(1/3) >= 0")
     assert o is not None and o.verdict == Verdict.PROVED
+
+
+def test_z3_is_told_the_time_left_in_the_strategy_budget():
+    from derive.symbolic.common import budget
+    assert smt_mod.timeout_ms() == smt_mod.TIMEOUT_MS
+    with budget(0.5):
+        assert 50 <= smt_mod.timeout_ms() <= 500

@@ -9,6 +9,7 @@ SymPy before it is reported; unknown or a time-out passes to the next strategy.
 """
 from __future__ import annotations
 
+import signal
 import time
 from typing import Optional
 
@@ -91,10 +92,19 @@ def closure(low: Lowering, symbols: set) -> set:
     return wanted
 
 
+def timeout_ms() -> int:
+    """TIMEOUT_MS, or less when the strategy's budget (a SIGALRM timer) ends sooner: a z3
+    call cannot be interrupted by the Python-level alarm, so it is told the time left."""
+    left = signal.getitimer(signal.ITIMER_REAL)[0] if hasattr(signal, "getitimer") else 0.0
+    if left > 0:
+        return max(50, min(TIMEOUT_MS, int(left * 1000) - 20))
+    return TIMEOUT_MS
+
+
 def solver(t: Translation) -> z3.Solver:
     ints = any(v.is_int() for v in t.vars.values())
     s = z3.Solver(ctx=t.ctx) if ints else z3.SolverFor("QF_NRA", ctx=t.ctx)
-    s.set("timeout", TIMEOUT_MS)
+    s.set("timeout", timeout_ms())
     return s
 
 
