@@ -242,3 +242,13 @@ def test_z3_is_told_the_time_left_in_the_strategy_budget():
     assert smt_mod.timeout_ms() == smt_mod.TIMEOUT_MS
     with budget(0.5):
         assert 50 <= smt_mod.timeout_ms() <= 500
+
+
+def test_explain_prints_the_certificate():
+    from derive.authoring import _certificate_of, certificate_lines
+    o, _ = smt("  let x : real >= 0", "sqrt(x) >= 0")
+    lines = certificate_lines(_certificate_of(o.as_dict()["evidence"]))
+    assert lines[0].startswith("    certificate: z3 nlsat")
+    assert any("side condition: radicand ≥ 0: x — implied by the declarations" in ln for ln in lines)
+    kept = {"symbolic": o.as_dict()}  # after a failed cross-check the proof sits under "symbolic"
+    assert certificate_lines(_certificate_of(kept)) == lines
