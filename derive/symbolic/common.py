@@ -435,7 +435,7 @@ def special_values(sym: sp.Symbol, exprs: Iterable[sp.Basic], lowering: Lowering
         out.extend(k * sp.pi / 2 for k in (1, -1, 2, -2, 3, -3, 4, -4))  # other periods
     seen, fits = set(), []
     for v in out:
-        v = sp.sympify(v) if isinstance(v, int) else v
+        v = sp.Integer(v) if isinstance(v, int) else v
         if v in seen or not _fits(sym, v):
             continue
         seen.add(v)

@@ -203,7 +203,7 @@ def to_sympy(value: z3.ExprRef) -> sp.Expr:
     if z3.is_rational_value(value):
         return sp.Rational(int(value.numerator_as_long()), int(value.denominator_as_long()))
     if z3.is_algebraic_value(value):
-        coeffs = [int(str(c)) for c in value.poly()]
+        coeffs = [c if isinstance(c, int) else c.as_long() for c in value.poly()]
         t = sp.Dummy("t")
         poly = sp.Poly(list(reversed(coeffs)), t)
         return sp.CRootOf(poly, value.index() - 1)

@@ -242,7 +242,7 @@ def covered(low: Lowering, point: dict, extra: frozenset = frozenset()) -> bool:
 
 
 def model_point(t: Translation, model) -> dict:
-    return {s: to_sympy(model.eval(v, model_completion=True)) for s, v in t.vars.items()}
+    return {s: to_sympy(model.evaluate(v, model_completion=True)) for s, v in t.vars.items()}
 
 
 def _exact_false(claim, point: dict, low: Lowering) -> Optional[str]:
