@@ -1,7 +1,8 @@
 """Time the SymPy engine: per strategy and per claim, and the median per decided statement.
 
-Usage:  python benchmarks/symbolic_bench.py [PATHS...]   (default: the sketch examples and
-their mutations; pass claims/ to time the corpus too).  Exit status 1 when the median
+Usage:  python benchmarks/symbolic_bench.py [PATHS...]   (default: the sketch examples,
+their mutations and the adversarial tests/soundness/symbolic_*.claims; pass claims/ to time
+the corpus too).  The z3 solver's share of the symbolic time is printed.  Exit status 1 when the median
 symbolic statement takes more than 0.5 s, or a statement of FAIL_FAST takes longer than
 its target.  The total symbolic time is printed too (the
 corpus target is ≤ 20 s: strategies that cannot decide must fail fast).
@@ -19,6 +20,7 @@ from derive.engine import Context, Engine, Options
 from derive.language.load import load_text
 from derive.semantics import check_claim
 from derive.symbolic import ENGINE
+from derive.symbolic.strategies.smt import STATS as SMT_STATS
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MEDIAN_S = 0.5
@@ -119,7 +121,9 @@ class Timed:
 def sources(paths: list[str]) -> list[tuple[str, str]]:
     if not paths:
         return [("tests/data/sketch.claims", (ROOT / "tests/data/sketch.claims").read_text()),
-                ("<mutations>", MUTATIONS)]
+                ("<mutations>", MUTATIONS)] + [
+                    (str(f.relative_to(ROOT)), f.read_text())
+                    for f in sorted((ROOT / "tests" / "soundness").glob("symbolic_*.claims"))]
     out = []
     for p in paths:
         path = Path(p)
@@ -139,6 +143,7 @@ def main(argv: list[str]) -> int:
     checked, _ = check_claim(warm)
     engine.decide(Context(checked, warm.shows[0], 0, options))  # import-time caches
     log.clear()
+    z3_start = SMT_STATS["seconds"], SMT_STATS["calls"]
     for name, text in sources(argv):
         for claim in load_text(text, name).claims:
             checked, _ = check_claim(claim)
@@ -177,6 +182,9 @@ def main(argv: list[str]) -> int:
                   f"{statistics.mean(times):8.4f} {max(times):8.3f}")
     grand = sum(total for _, _, total, _ in rows)
     passed = grand - sum(per_statement)
+    z3_s, z3_calls = SMT_STATS["seconds"] - z3_start[0], SMT_STATS["calls"] - z3_start[1]
+    print(f"\nz3 solver: {z3_s:.3f} s in {z3_calls} calls = {100 * z3_s / max(grand, 1e-9):.1f} % "
+          f"of the symbolic time")
     print(f"\ntotal symbolic time: {grand:.2f} s over {sum(n for _, n, _, _ in rows)} statements "
           f"({passed:.2f} s on statements no strategy decided; target for claims/ ≤ "
           f"{TARGET_TOTAL_S:g} s)")

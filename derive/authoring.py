@@ -70,6 +70,39 @@ def reproduce_command(result: Result, seed: int, device: str = "auto") -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
+def _certificate_of(ev: dict) -> Optional[dict]:
+    """A proof's certificate: in the statement's evidence, or in the symbolic verdict kept
+    there when the cross-check changed the outcome."""
+    cert = ev.get("certificate")
+    if isinstance(cert, dict):
+        return cert
+    sym = ev.get("symbolic")
+    if isinstance(sym, dict) and isinstance(sym.get("evidence"), dict):
+        cert = sym["evidence"].get("certificate")
+        if isinstance(cert, dict):
+            return cert
+    return None
+
+
+def certificate_lines(cert: Optional[dict]) -> list[str]:
+    """A proof certificate as explain prints it: the route, the hypotheses used, each side
+    condition with how it was discharged, and anything else it records."""
+    if not cert:
+        return []
+    out = [f"    certificate: {cert.get('route', '?')}"]
+    for h in cert.get("hypotheses", []) or []:
+        out.append(f"      hypothesis: {h}")
+    for sc in cert.get("side_conditions", []) or []:
+        if isinstance(sc, dict):
+            out.append(f"      side condition: {sc.get('condition')} — {sc.get('discharged')}")
+        else:
+            out.append(f"      side condition: {sc}")
+    for key, value in cert.items():
+        if key not in ("route", "hypotheses", "side_conditions"):
+            out.append(f"      {key.replace('_', ' ')}: {value}")
+    return out
+
+
 def explain(result: Result, seed: int, device: str = "auto", as_json: bool = False) -> str:
     """Everything about one result: the claim, its verdict, the route each statement took
     through the engines, the evidence, and how to reproduce it."""
@@ -102,6 +135,7 @@ def explain(result: Result, seed: int, device: str = "auto", as_json: bool = Fal
                 out.append(f"    symbolic {sym.get('verdict')}: {sym.get('summary', '')}")
             route = "/".join(x for x in (st.get("engine"), st.get("strategy")) if x) or "no engine"
             out.append(f"    decided {st.get('verdict', '?')} by {route}: {st.get('summary', '')}")
+            out += certificate_lines(_certificate_of(ev))
             cross = ev.get("cross_check")
             if isinstance(cross, dict):
                 out.append(f"    cross-check (numeric): {cross.get('verdict')}: "

@@ -94,20 +94,22 @@ SM_RHS = "inv(M) - (inv(M) @ u @ vᵀ @ inv(M)) / (1 + vᵀ @ inv(M) @ u)"
 
 
 # ---------------------------------------------------------------- the proofs
-def test_gd_bound_equivalence_proved_by_solution_sets():
+def test_gd_bound_equivalence_proved_by_z3():
     o = one(GD.format(s="abs(1 - 2*η*σ^2) < 1  <=>  η < 1/σ^2"))
     assert o.verdict == Verdict.PROVED
-    assert o.strategy == "conditions"
-    assert o.evidence["variable"] == "eta"
-    assert "sigma**(-2)" in o.evidence["solution_set"]
+    assert o.strategy == "smt"
+    cert = o.evidence["certificate"]
+    assert "unsat" in cert["route"]
+    assert any("sigma**(-2)" in sc["condition"] or "sigma**2" in sc["condition"]
+               for sc in cert["side_conditions"])
 
 
 def test_two_scale_optimal_step_proved_by_certificate():
     o = one(TWO.format(rhs="1/(σ1^2 + σs^2)"))
-    assert o.verdict == Verdict.PROVED and o.strategy == "argmin-argmax"
+    assert o.verdict == Verdict.PROVED and o.strategy == "smt"
     cert = o.evidence["certificate"]
-    assert cert["combined_slope"] == "0"
-    assert len(cert["weights"]) == 2
+    assert "none ties" in cert["route"]
+    assert any("sigma1" in c for c in cert["hypotheses"])
 
 
 def test_score_variance_proved_for_symbolic_d():

@@ -22,6 +22,7 @@ from derive.symbolic.strategies.indexed import IndexedSums
 from derive.symbolic.strategies.matrix_algebra import MatrixAlgebra
 from derive.symbolic.strategies.recurrence import Recurrence
 from derive.symbolic.strategies.scalar_identity import ScalarIdentity
+from derive.symbolic.strategies.smt import Smt
 
 
 SHARE = 0.4  # of the statement's time limit, per strategy: one slow strategy cannot starve the rest
@@ -58,7 +59,7 @@ class Guarded:
             return None
 
 
-STRATEGIES = [Expectations(), Recurrence(), ArgOpt(), Conditions(), ScalarIdentity(),
+STRATEGIES = [Expectations(), Recurrence(), Smt(), ArgOpt(), Conditions(), ScalarIdentity(),
               MatrixAlgebra(), IndexedSums(), FixedSizes()]
 
 ENGINE = Engine("symbolic", [Guarded(s) for s in STRATEGIES])

@@ -284,6 +284,9 @@ def show(point: dict) -> dict[str, str]:
 
 
 def proved(summary: str, strategy: str, **evidence) -> Outcome:
+    """A proof; its evidence always holds a ``certificate`` (route and side conditions),
+    at least the strategy's own account of the route."""
+    evidence.setdefault("certificate", {"route": f"{strategy}: {summary}"})
     return Outcome(Verdict.PROVED, ENGINE_NAME, strategy, summary, _clean(evidence))
 
 
@@ -396,3 +399,97 @@ def plain(ctx: Context, e: m.Expr) -> bool:
             if info is not None and (info.random or info.role in ("sequence", "function")):
                 return False
     return True
+
+
+SPECIAL = [0, 1, -1, 2, -2, sp.Rational(1, 2), -sp.Rational(1, 2), 3, -3, 7, -7, 10, -10, 100,
+           -100, 1000, -1000, 10**6, -10**6]
+MAX_SPECIAL = 60
+
+
+def special_values(sym: sp.Symbol, exprs: Iterable[sp.Basic], lowering: Lowering) -> list:
+    """Values a counterexample likes: 0, ±1, small and large magnitudes, integers far
+    outside −6..6, the finite ends of the declared domain, and the rational roots of the
+    factors (in this symbol alone) of the expressions' numerators and denominators."""
+    out: list = []
+    for e in exprs:
+        for rel in sp.preorder_traversal(e):
+            if isinstance(rel, sp.Rel):
+                diff = rel.lhs - rel.rhs
+            elif isinstance(rel, sp.Expr) and rel is e:
+                diff = rel
+            else:
+                continue
+            try:
+                num, den = sp.fraction(sp.together(diff))
+                for part in (num, den):
+                    if part.free_symbols == {sym} and sp.Poly(part, sym).degree() <= 8:
+                        out.extend(r for r in sp.Poly(part, sym).ground_roots() if r.is_Rational)
+            except (sp.PolynomialError, TypeError, ValueError, NotImplementedError):
+                continue
+    try:
+        dom = lowering.domain_set(sym)
+        for end in (getattr(dom, "inf", None), getattr(dom, "sup", None)):
+            if end is not None and end.is_finite:
+                out.append(end)
+    except (TypeError, ValueError, NotImplementedError):
+        pass
+    out.extend(sp.Integer(v) if isinstance(v, int) else v for v in SPECIAL)
+    trig = (sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc)
+    if any(isinstance(f, trig) and sym in f.free_symbols for e in exprs for f in sp.preorder_traversal(e)):
+        out.extend(k * sp.pi / 2 for k in (1, -1, 2, -2, 3, -3, 4, -4))  # other periods
+    seen, fits = set(), []
+    for v in out:
+        v = sp.Integer(v) if isinstance(v, int) else v
+        if v in seen or not _fits(sym, v):
+            continue
+        seen.add(v)
+        fits.append(v)
+    return fits
+
+
+def _fits(sym: sp.Symbol, v: sp.Expr) -> bool:
+    """Whether a value respects a symbol's assumptions (integer, sign, nonzero)."""
+    if not v.is_real:
+        return False
+    checks = (("integer", v.is_integer), ("positive", v.is_positive),
+              ("nonnegative", v.is_nonnegative), ("negative", v.is_negative),
+              ("nonpositive", v.is_nonpositive), ("nonzero", v.is_nonzero))
+    return all(ok for flag, ok in checks if getattr(sym, "is_" + flag))
+
+
+def special_points(lowering: Lowering, symbols: Iterable[sp.Symbol], exprs: Iterable[sp.Basic],
+                   rng: random.Random, count: int = MAX_SPECIAL) -> list[dict]:
+    """Up to ``count`` points built from :func:`special_values` that meet the declared
+    bounds and assumptions (one symbol moves through its list while the others take
+    their first values, then random combinations)."""
+    syms = sorted(set(symbols), key=lambda s: s.name)
+    if not syms:
+        return []
+    names = {s.name for s in syms}
+    for cond in lowering.unlowered:
+        if any(isinstance(n, m.Name) and n.id in names for n in walk(cond)):
+            return []
+    exprs = list(exprs)
+    values = {s: special_values(s, exprs, lowering) for s in syms}
+    if any(not v for v in values.values()):
+        return []
+    conds = [c for c in lowering.conditions if c is not sp.true
+             and getattr(c, "free_symbols", None) and c.free_symbols <= set(syms)]
+    out: list[dict] = []
+    candidates = []
+    for s in syms:
+        for v in values[s]:
+            candidates.append({**{o: values[o][0] for o in syms}, s: v})
+    for _ in range(4 * count):
+        candidates.append({s: rng.choice(values[s]) for s in syms})
+    seen = set()
+    for point in candidates:
+        key = tuple(point[s] for s in syms)
+        if key in seen:
+            continue
+        seen.add(key)
+        if holds_at(conds, point):
+            out.append(point)
+            if len(out) >= count:
+                break
+    return out

@@ -36,10 +36,39 @@ Pieces = list  # list[Piece]
 REALS = Piece(-sp.oo, sp.oo, True, True)
 
 
-def truth_set(cond: sp.Basic, v: sp.Symbol) -> sp.Set:
-    """The set of real ``v`` where a condition holds (parameters stay symbolic)."""
+PERIODIC = (sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc)
+
+
+def periodic_in(cond: sp.Basic, v: sp.Symbol) -> bool:
+    """True when v occurs inside a periodic function: SymPy's inequality solver then
+    answers over one period only (``solvify`` intersects with [0, period))."""
+    return any(isinstance(f, PERIODIC) and v in f.free_symbols for f in sp.preorder_traversal(cond))
+
+
+def truth_set(cond: sp.Basic, v: sp.Symbol, domain: Optional[sp.Set] = None,
+              generic: bool = False) -> sp.Set:
+    """The set of ``v`` in ``domain`` (default: the reals) where a condition holds.
+
+    Only exact answers are given: a condition with periodic functions of v is solved
+    only over a bounded interval where every root set is finite, otherwise
+    :class:`Undecided`.  ``generic=True`` (counterexample candidates only, each checked
+    exactly afterwards) accepts SymPy's one-period answers.
+    """
+    domain = sp.S.Reals if domain is None else domain
+    if not generic and periodic_in(cond, v):
+        if not (isinstance(domain, sp.Interval) and domain.start.is_finite and domain.end.is_finite):
+            raise Undecided(f"{cond} is periodic in {v} over an unbounded domain")
+        for rel in sp.preorder_traversal(cond):
+            if isinstance(rel, sp.Rel):
+                roots = sp.solveset(rel.lhs - rel.rhs, v, domain)
+                if not isinstance(roots, sp.FiniteSet) and roots is not sp.S.EmptySet:
+                    raise Undecided(f"roots of {rel} in {domain} are not a finite set")
+    return _truth_set(cond, v, domain)
+
+
+def _truth_set(cond: sp.Basic, v: sp.Symbol, domain: sp.Set) -> sp.Set:
     if cond is sp.true:
-        return sp.S.Reals
+        return domain
     if cond is sp.false:
         return sp.S.EmptySet
     if v not in cond.free_symbols:
@@ -47,18 +76,18 @@ def truth_set(cond: sp.Basic, v: sp.Symbol) -> sp.Set:
         # Ne(a, b) in x, which made premises vanish and proofs vacuous
         raise Undecided(f"condition {cond} does not involve {v}")
     if isinstance(cond, sp.And):
-        out = sp.S.Reals
+        out = domain
         for a in cond.args:
-            out = sp.Intersection(out, truth_set(a, v))
+            out = sp.Intersection(out, _truth_set(a, v, domain))
         return out
     if isinstance(cond, sp.Or):
-        return sp.Union(*[truth_set(a, v) for a in cond.args])
+        return sp.Union(*[_truth_set(a, v, domain) for a in cond.args])
     if isinstance(cond, sp.Not):
-        return sp.Complement(sp.S.Reals, truth_set(cond.args[0], v))
+        return sp.Complement(domain, _truth_set(cond.args[0], v, domain))
     if isinstance(cond, (sp.Eq, sp.Ne)):
-        return sp.solveset(cond, v, sp.S.Reals)
+        return sp.solveset(cond, v, domain)
     if isinstance(cond, sp.Rel):
-        return solve_univariate_inequality(cond, v, relational=False, domain=sp.S.Reals)
+        return solve_univariate_inequality(cond, v, relational=False, domain=domain)
     raise Undecided(f"not a condition: {type(cond).__name__}")
 
 

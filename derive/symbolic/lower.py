@@ -300,7 +300,7 @@ class Lowering:
                 inner[key] = i
                 limits.append((i, self.scalar(rng.lo, env), self.scalar(rng.hi, env)))
             body = self.scalar(e.args[0], inner)
-            return (sp.Sum if e.func == "sum" else sp.Product)(body, *limits)
+            return self.binder(e.func, body, limits)
         if e.kwargs:
             raise Unsupported("reduction along an axis")
         t = self.vtype(e.args[0], env)
@@ -315,6 +315,36 @@ class Lowering:
             return out
         total = _sum(body, idx, t.shape)
         return total / sp.Mul(*t.shape) if e.func == "mean" else total
+
+    def binder(self, func: str, body: sp.Expr, limits: list) -> sp.Expr:
+        """Σ or Π over inclusive ranges with the mathematical empty-range convention.
+
+        SymPy follows Karr: Σ_{i=a}^{b} = −Σ_{i=b+1}^{a−1} when b < a − 1 (and Π its
+        reciprocal), where mathematics says 0 (and 1).  A range not known to be
+        nonempty-or-just-empty (b − a + 1 ≥ 0 from the signs and the declared conditions)
+        becomes a piecewise: the Karr value where b ≥ a − 1, else 0 (or 1).
+        """
+        out = body
+        for i, lo, hi in reversed(limits):
+            inner = (sp.Sum if func == "sum" else sp.Product)(out, (i, lo, hi))
+            count = hi - lo + 1
+            if self.nonnegative(count):
+                out = inner
+            else:
+                out = sp.Piecewise((inner, sp.Ge(count, 0)),
+                                   (sp.Integer(0 if func == "sum" else 1), True))
+        return out
+
+    def nonnegative(self, e: sp.Expr) -> bool:
+        """e ≥ 0 from the symbols' signs, or as (a − b) + (something ≥ 0) for a declared a ≥ b."""
+        if e.is_nonnegative:
+            return True
+        for c in self.conditions:
+            if isinstance(c, (sp.GreaterThan, sp.StrictGreaterThan, sp.LessThan, sp.StrictLessThan)):
+                gap = c.gts - c.lts
+                if e.free_symbols and (sp.expand(e - gap)).is_nonnegative:
+                    return True
+        return False
 
     # ------------------------------------------------------------ entries
     def entry(self, e: m.Expr, idx: tuple, env: Optional[dict] = None) -> sp.Expr:
@@ -373,7 +403,7 @@ class Lowering:
                     inner[key] = i
                     limits.append((i, self.scalar(rng.lo, env), self.scalar(rng.hi, env)))
                 body = self.entry(e.args[0], idx, inner)
-                return (sp.Sum if e.func == "sum" else sp.Product)(body, *limits)
+                return self.binder(e.func, body, limits)
             if e.func == "I" and len(idx) == 2:
                 return sp.KroneckerDelta(idx[0], idx[1])
             if e.func in ("zeros", "ones"):

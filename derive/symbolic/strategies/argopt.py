@@ -16,8 +16,9 @@ import sympy as sp
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
-from derive.symbolic.common import (defined_at, is_equality, is_exact_zero, proved, refuted,
-                                    rng_for, sample_points, show, sign_of, simplify_zero)
+from derive.symbolic.common import (defined_at, holds_at, is_equality, is_exact_zero, proved, refuted,
+                                    rng_for, sample_points, show, sign_of, simplify_zero,
+                                    special_points)
 from derive.symbolic.lower import Lowering, Unsupported, lowering
 
 NAME = "argmin-argmax"
@@ -55,17 +56,31 @@ class ArgOpt:
             return None
         cert = minimax_certificate(f, r, eta, low)
         if cert is not None:
+            cert = {"route": "minimax: a convex combination of the active affine pieces has zero "
+                             "slope, so no point beats r", **cert,
+                    "side_conditions": [_feasible_note(eta)]}
             return proved(f"{r} is the unique {word}: a convex combination of the active pieces "
                           f"has zero slope in {eta}", NAME, certificate=cert)
         return self.smooth(f, r, eta, low, word)
 
     def _in_domain(self, low: Lowering, eta: sp.Symbol, r: sp.Expr) -> bool:
-        if eta.is_positive:
-            return sign_of(r, low) == 1
-        if eta.is_nonnegative:
-            return sign_of(r, low) in (0, 1)
-        other = [c for c in low.conditions if c.free_symbols == {eta}]
-        return not other and not eta.is_integer
+        """r meets every declared condition on η (bounds, both interval ends, each
+        assume, integrality) for all admissible parameters: the stationarity and
+        minimax certificates are global, so a feasible r is then optimal on the set."""
+        if eta.is_integer and r.is_integer is not True:
+            return False
+        if eta.is_positive and sign_of(r, low) != 1:
+            return False
+        if eta.is_nonnegative and sign_of(r, low) not in (0, 1):
+            return False
+        if eta.is_nonzero and sign_of(r, low) not in (1, -1):
+            return False
+        for c in low.conditions:
+            if eta not in getattr(c, "free_symbols", set()):
+                continue
+            if not _holds_for_all(c.subs(eta, r), low):
+                return False
+        return True
 
     def smooth(self, f, r, eta, low, word) -> Optional[Outcome]:
         if f.has(sp.Max, sp.Min, sp.Abs, sp.Piecewise, sp.sign):
@@ -77,7 +92,14 @@ class ArgOpt:
         curv = sign_of(d2, low)
         if curv == 1:
             return proved(f"f'({r}) = 0 and f'' = {sp.factor(d2)} > 0 everywhere: the unique {word}",
-                          NAME, first_derivative=str(d1), second_derivative=str(sp.factor(d2)))
+                          NAME, first_derivative=str(d1), second_derivative=str(sp.factor(d2)),
+                          certificate={"route": "stationary point of a strictly convex objective "
+                                                "(f' = 0 at r, f'' > 0 on the sign domain of the "
+                                                "variable)",
+                                       "side_conditions": [_feasible_note(eta),
+                                                           {"condition": f"f'' = {sp.factor(d2)} > 0",
+                                                            "discharged": "sign decided under the "
+                                                            "declarations"}]})
         return None
 
     def counterexample(self, ctx, low, f, r, eta) -> Optional[Outcome]:
@@ -85,7 +107,10 @@ class ArgOpt:
                         key=lambda s: s.name)
         if any(isinstance(a, (sp.Indexed,)) for a in sp.preorder_traversal(f)):
             return None
-        for point in sample_points(low, params, rng_for(ctx, NAME), 6):
+        feasible = [c for c in low.conditions if eta in getattr(c, "free_symbols", set())]
+        points = special_points(low, params, [f, r], rng_for(ctx, NAME + "/special"), 8) + \
+            sample_points(low, params, rng_for(ctx, NAME), 6)
+        for point in points:
             got = defined_at([r], point)
             if got is None:
                 continue
@@ -103,6 +128,8 @@ class ArgOpt:
                 for cand in (rp - h * (1 + abs(rp)), rp + h * (1 + abs(rp))):
                     if dom.contains(cand) is not sp.true:
                         continue
+                    if not holds_at(feasible, {**point, eta: cand}):
+                        continue  # an assume on η (η ≤ c) excludes it: no counterexample
                     got = defined_at([fr], {eta: cand})
                     if got is None:
                         continue
@@ -115,6 +142,25 @@ class ArgOpt:
                             counterexample={**show(point), str(eta): str(cand)},
                             claimed=str(rp), objective_at_claim=str(base), objective_there=str(val))
         return None
+
+
+def _feasible_note(eta: sp.Symbol) -> dict:
+    return {"condition": f"the claimed optimiser is feasible for {eta}",
+            "discharged": "every declared bound, interval end and assume on it holds there "
+                          "(signs decided for all parameters)"}
+
+
+def _holds_for_all(cond: sp.Basic, low: Lowering) -> bool:
+    """A relation decided true for every admissible value (signs decided), else False."""
+    if cond is sp.true:
+        return True
+    if not isinstance(cond, sp.Rel):
+        return False
+    s = sign_of(cond.lhs - cond.rhs, low)
+    if s is None:
+        return False
+    return {"==": s == 0, "!=": s != 0, "<": s < 0, "<=": s <= 0, ">": s > 0,
+            ">=": s >= 0}.get(cond.rel_op, False)
 
 
 def _is_argopt(e: m.Expr) -> bool:

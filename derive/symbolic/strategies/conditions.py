@@ -17,10 +17,10 @@ from derive.engine import Context
 from derive.outcome import Outcome
 from derive.symbolic.common import (at_point, holds_at, proved, refuted, rng_for, sample_points,
                                     show, sign_of, within)
-from derive.symbolic.intervals import (Undecided, contained, describe, intersect, pieces,
-                                       point_in, same, truth_set)
+from derive.symbolic.intervals import (Undecided, contained, describe, intersect, periodic_in,
+                                       pieces, point_in, same, truth_set)
 from derive.symbolic.lower import Unsupported, lowering
-from derive.symbolic.common import plain
+from derive.symbolic.common import plain, special_points
 
 NAME = "conditions"
 POINTS = 8
@@ -66,7 +66,9 @@ class Conditions:
     # ---------------------------------------------------------------- refute
     def sampled(self, ctx: Context, claim: sp.Basic, free: list) -> Optional[dict]:
         low = lowering(ctx.checked)
-        for point in sample_points(low, free, rng_for(ctx, NAME), POINTS):
+        points = special_points(low, free, [claim], rng_for(ctx, NAME + "/special")) + \
+            sample_points(low, free, rng_for(ctx, NAME), POINTS)
+        for point in points:
             if _false_at(claim, point):
                 return point
         return None
@@ -81,7 +83,7 @@ class Conditions:
             for params in sample_points(low, others, rng, 3):
                 inst = claim.subs(params)
                 try:
-                    wrong = truth_set(_negate(inst), v)
+                    wrong = truth_set(_negate(inst), v, generic=True)
                     dom = low.domain_set(v).subs(params)
                     cand = point_in(sp.Intersection(wrong, dom))
                 except (Undecided, NotImplementedError, TypeError, ValueError):
@@ -106,13 +108,25 @@ class Conditions:
                 strict = isinstance(rel, (sp.StrictGreaterThan, sp.StrictLessThan))
                 if s == 1 or (s == 0 and not strict):
                     return proved(f"{rel.gts} − {rel.lts} has a decided sign under the assumptions",
-                                  NAME, difference=str(sp.factor(gap)))
+                                  NAME, difference=str(sp.factor(gap)), certificate={
+                                      "route": "the difference of the sides factors into terms of "
+                                               "known sign (SymPy sign facts of the declarations)",
+                                      "side_conditions": [{"condition": f"sign of {sp.factor(gap)}",
+                                                           "discharged": "decided for every value "
+                                                           "of the declared names"}]})
+        if len(free) > 1:
+            # solving in one variable answers for generic values of the others (c·x = c·y
+            # gives x = y, wrong at c = 0): without every parameter case, no proof
+            ctx.notes.append(f"{NAME}: solution sets in one variable would hold only for generic "
+                             f"values of the others; declined")
+            return None
         for v in free:
             if v.is_integer:
                 continue
             try:
-                dom = pieces(low.domain_set(v), low)
-                outcome = self._prove_in(claim, st, v, dom, low)
+                dom_set = low.domain_set(v)
+                dom = pieces(dom_set, low)
+                outcome = self._prove_in(claim, st, v, dom, low, dom_set)
             except (Undecided, NotImplementedError, TypeError, ValueError) as exc:
                 ctx.notes.append(f"{NAME}: in {v}: {exc}")
                 continue
@@ -120,26 +134,47 @@ class Conditions:
                 return outcome
         return None
 
-    def _prove_in(self, claim, st, v, dom, low) -> Optional[Outcome]:
+    def _prove_in(self, claim, st, v, dom, low, dom_set) -> Optional[Outcome]:
+        cert = _certificate(claim, v, dom)
+
         def sol(c):
-            return intersect(pieces(truth_set(c, v), low), dom, low)
+            return intersect(pieces(truth_set(c, v, dom_set), low), dom, low)
         if isinstance(claim, sp.Equivalent) and len(claim.args) == 2:
             a, b = sol(claim.args[0]), sol(claim.args[1])
+            if not a and not b:
+                raise Undecided("both solution sets came out empty: a vacuous proof is left to "
+                                "a procedure that certifies the emptiness")
             if same(a, b, low):
                 return proved(f"both sides hold exactly for {v} in {_pieces(a)}", NAME,
-                              variable=str(v), solution_set=_pieces(a))
+                              variable=str(v), solution_set=_pieces(a), certificate=cert)
             return None
         if isinstance(claim, sp.Implies):
             a, b = sol(claim.args[0]), sol(claim.args[1])
+            if not a:
+                raise Undecided("the premise set came out empty: a vacuous proof is left to "
+                                "a procedure that certifies the emptiness")
             if contained(a, b, low):
                 return proved(f"{_pieces(a)} ⊆ {_pieces(b)} for {v}", NAME, variable=str(v),
-                              premise_set=_pieces(a), conclusion_set=_pieces(b))
+                              premise_set=_pieces(a), conclusion_set=_pieces(b), certificate=cert)
             return None
         a = sol(claim)
         if same(a, dom, low) or contained(dom, a, low):
             return proved(f"holds for every {v} in its domain {_pieces(dom)}", NAME,
-                          variable=str(v), solution_set=_pieces(a))
+                          variable=str(v), solution_set=_pieces(a), certificate=cert)
         return None
+
+
+def _certificate(claim: sp.Basic, v: sp.Symbol, dom) -> dict:
+    """How a one-variable solution-set proof stands: exact sets, no parameter cases."""
+    sides = [{"condition": f"{v} is the only free name",
+              "discharged": "no parameter cases: the solution sets are exact, not generic"},
+             {"condition": f"{v} in its declared domain {_pieces(dom)}",
+              "discharged": "the sets are intersected with it"}]
+    if periodic_in(claim, v):
+        sides.append({"condition": "periodic functions of " + str(v),
+                      "discharged": "solved over the bounded domain, with finitely many roots there"})
+    return {"route": f"solution sets in {v} (SymPy solveset / univariate inequalities) compared "
+                     f"with decided endpoint order", "side_conditions": sides}
 
 
 def _negate(claim: sp.Basic) -> sp.Basic:

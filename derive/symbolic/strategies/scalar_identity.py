@@ -10,11 +10,12 @@ from derive.engine import Context
 from derive.outcome import Outcome
 from derive.semantics import walk
 from derive.symbolic.common import (defined_at, plain, is_equality, is_exact_zero, proved, refuted,
-                                    rng_for, sample_points, show, simplify_zero)
+                                    rng_for, sample_points, show, simplify_zero, special_points)
 from derive.symbolic.lower import Unsupported, lowering
 
 NAME = "scalar-identity"
 POINTS = 8
+SPECIAL = 12  # interesting points first: 0, ±1, domain ends, roots of the factors, large values
 
 
 class ScalarIdentity:
@@ -38,7 +39,9 @@ class ScalarIdentity:
         if diff.has(*_UNSAFE):
             return None
         free = {s for s in diff.free_symbols if s.is_Symbol}
-        for point in sample_points(low, free, rng_for(ctx, NAME), POINTS):
+        points = special_points(low, free, [diff], rng_for(ctx, NAME + "/special"), SPECIAL) + \
+            sample_points(low, free, rng_for(ctx, NAME), POINTS)
+        for point in points:
             sides = defined_at([left, right], point, complex_ok)
             if sides is None:
                 continue
@@ -47,7 +50,13 @@ class ScalarIdentity:
                 return refuted(f"the sides differ at {_fmt(point)}: lhs − rhs = {value}", NAME,
                                counterexample=show(point), difference=str(value))
         if simplify_zero(diff):
-            return proved("lhs − rhs simplifies to 0", NAME, residual="0", points_checked=POINTS)
+            return proved("lhs − rhs simplifies to 0", NAME, residual="0", points_checked=POINTS,
+                          certificate={"route": "identity: lhs − rhs rewrites to 0 (cancel, expand, "
+                                                "trigsimp or simplify)",
+                                       "side_conditions": [{"condition": "denominators and roots of "
+                                                            "both sides",
+                                                            "discharged": "the identity is read "
+                                                            "where both sides are defined"}]})
         return None
 
 
