@@ -252,3 +252,12 @@ def test_explain_prints_the_certificate():
     assert any("side condition: radicand ≥ 0: x — implied by the declarations" in ln for ln in lines)
     kept = {"symbolic": o.as_dict()}  # after a failed cross-check the proof sits under "symbolic"
     assert certificate_lines(_certificate_of(kept)) == lines
+
+
+def test_argmin_keeps_the_declared_sign_of_the_variable():
+    # with η positive, SymPy evaluates Gt(η, 0) to True: the sign must still bound η
+    o, _ = smt("  let η : real > 0", "argmin(η, η + 1/η) == 1")
+    assert o.verdict == Verdict.PROVED
+    assert any(">" in c for c in o.evidence["certificate"]["feasible_set"])
+    o, _ = smt("  let η : real >= 0", "argmin(η, (η + 1)^2) == 0")
+    assert o.verdict == Verdict.PROVED

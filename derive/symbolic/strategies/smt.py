@@ -301,10 +301,10 @@ class ArgOptSmt(Prover):
         z_eta = t.var(eta)
         fe = t.expr(f)
         before = len(t.side)
-        fr = t.expr(f.subs(eta, r))
-        at_claim = [sc.formula for sc in t.side[before:]]
-        z_feas = [t.boolean(c) for c in feas]
         z_r = t.expr(r)
+        fr = t.expr(f.subs(eta, r))
+        at_claim = t.side[before:]  # what r and f(r) need to be defined
+        z_feas = [t.boolean(c) for c in feas]
         z_feas_r = [t.boolean(c) for c in at_r]
         hyps, used = self.hypotheses(t, params, skip=feas)
         pdecl = hyps + [d for s in t.vars if s != eta for d in t.domain(s)] + t.aux
@@ -319,11 +319,14 @@ class ArgOptSmt(Prover):
             return self._report_infeasible(point, r, list(zip(feas, at_r)), eta)
         if res != z3.unsat:
             return None
-        # the objective is defined at r for every admissible parameter value
-        if at_claim:
-            res, _ = self.check(t, pdecl + [z3.Not(t.all(at_claim))])
-            if res != z3.unsat:
-                self.ctx.notes.append(f"{NAME}: the objective is not shown defined at {r}")
+        # r and the objective at r are defined for every admissible parameter value, up
+        # to the null set where a polynomial denominator vanishes
+        for sc in at_claim:
+            res, _ = self.check(t, pdecl + [z3.Not(sc.formula)])
+            if res != z3.unsat and not (sc.kind == "denominator ≠ 0" and not sc.expr.has(
+                    sp.Abs, sp.Max, sp.Min, sp.Piecewise, sp.sign)):
+                self.ctx.notes.append(f"{NAME}: {sc.kind} of {sc.expr} at the claimed {r} does "
+                                      f"not follow from the declarations")
                 return None
         # 2. no feasible η does better; 3. none ties (the minimiser is unique)
         res, s = self.check(t, pdecl + z_feas + defined + [fe < fr])
@@ -387,17 +390,17 @@ class ArgOptSmt(Prover):
 def _flag_conds(s: sp.Symbol) -> list:
     """The sign assumptions of the optimised variable as conditions (so they can be
     evaluated at the claimed optimiser too)."""
-    out = []
+    out = []  # unevaluated: with the symbol's own assumptions Gt(η, 0) would be just True
     if s.is_positive:
-        out.append(sp.Gt(s, 0))
+        out.append(sp.Gt(s, 0, evaluate=False))
     elif s.is_nonnegative:
-        out.append(sp.Ge(s, 0))
+        out.append(sp.Ge(s, 0, evaluate=False))
     if s.is_negative:
-        out.append(sp.Lt(s, 0))
+        out.append(sp.Lt(s, 0, evaluate=False))
     elif s.is_nonpositive:
-        out.append(sp.Le(s, 0))
+        out.append(sp.Le(s, 0, evaluate=False))
     if s.is_nonzero and not (s.is_positive or s.is_negative):
-        out.append(sp.Ne(s, 0))
+        out.append(sp.Ne(s, 0, evaluate=False))
     return out
 
 
