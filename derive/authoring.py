@@ -70,6 +70,13 @@ def reproduce_command(result: Result, seed: int, device: str = "auto") -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
+def describe_fault(record: dict) -> str:
+    """One line for an engine's internal error (see :mod:`derive.faults`)."""
+    from derive.faults import describe
+
+    return describe(record)
+
+
 def explain(result: Result, seed: int, device: str = "auto", as_json: bool = False) -> str:
     """Everything about one result: the claim, its verdict, the route each statement took
     through the engines, the evidence, and how to reproduce it."""
@@ -97,6 +104,13 @@ def explain(result: Result, seed: int, device: str = "auto", as_json: bool = Fal
             ev = st.get("evidence") if isinstance(st.get("evidence"), dict) else {}
             for reason in ev.get("reasons", []) or []:
                 out.append(f"    tried   {reason}")
+            for dec in ev.get("declined", []) or []:
+                if isinstance(dec, dict):
+                    out.append(f"    passed  {dec.get('engine')}/{dec.get('strategy')}: "
+                               f"{dec.get('reason', '')}")
+            for fault in ev.get("internal_errors", []) or []:
+                if isinstance(fault, dict):
+                    out.append(f"    FAULT   {describe_fault(fault)}")
             sym = ev.get("symbolic")
             if isinstance(sym, dict):
                 out.append(f"    symbolic {sym.get('verdict')}: {sym.get('summary', '')}")

@@ -123,7 +123,13 @@ def host_key() -> dict[str, Any]:
 
 
 def options_key(options: Options) -> dict[str, Any]:
-    return canonical(options)
+    """The options as keyed: strictness as in effect (``DERIVE_STRICT`` included), so a
+    lenient run's result is never served to a strict one."""
+    from derive.faults import strict_mode
+
+    key = canonical(options)
+    key["strict"] = strict_mode(options)
+    return key
 
 
 def engines_for(claim: m.Claim) -> set[str]:

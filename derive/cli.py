@@ -50,11 +50,13 @@ def _run_options(f):
 
 
 def _config(seed, device, time_limit, symbolic_time_limit, memory_limit, no_isolation, cache_dir,
-            no_cache, jobs: int = 1, select: Optional[str] = None):
+            no_cache, jobs: int = 1, select: Optional[str] = None, strict: bool = False):
     from derive.engine import Options
+    from derive.faults import strict_mode
     from derive.runner import RunConfig
 
-    options = Options(seed=seed, device=device, symbolic_time_limit=symbolic_time_limit)
+    options = Options(seed=seed, device=device, symbolic_time_limit=symbolic_time_limit,
+                      strict=strict or strict_mode())
     return RunConfig(options=options, isolate=not no_isolation, jobs=jobs, time_limit=time_limit,
                      memory_limit_mb=memory_limit, select=select,
                      cache_dir=None if no_cache else cache_dir)
@@ -73,8 +75,10 @@ def _config(seed, device, time_limit, symbolic_time_limit, memory_limit, no_isol
 @click.option("--refuted-only", is_flag=True,
               help="Report only refuted claims (with --format markdown: the errata page).")
 @click.option("-v", "--verbose", is_flag=True, help="Show evidence for every claim.")
+@click.option("--strict", is_flag=True,
+              help="An internal error in any engine fails the claim (also: DERIVE_STRICT=1).")
 def check(paths, select, seed, device, time_limit, symbolic_time_limit, memory_limit, no_isolation,
-          cache_dir, no_cache, fmt, output, jobs, refuted_only, verbose) -> None:
+          cache_dir, no_cache, fmt, output, jobs, refuted_only, verbose, strict) -> None:
     """Decide the claims in PATHS: .claims files, Markdown files with ```claim blocks, or
     directories (searched for *.claims).
 
@@ -89,7 +93,7 @@ def check(paths, select, seed, device, time_limit, symbolic_time_limit, memory_l
     if jobs < 1:
         raise click.BadParameter("must be at least 1", param_hint="-j")
     config = _config(seed, device, time_limit, symbolic_time_limit, memory_limit, no_isolation,
-                     cache_dir, no_cache, jobs, select)
+                     cache_dir, no_cache, jobs, select, strict)
     renderers = formats()
     if fmt not in renderers:
         raise click.UsageError(f"the {fmt} format is not available in this installation")
@@ -258,15 +262,17 @@ def new(claim_id, kind, title, append_to) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @_run_options
 @click.option("--json", "as_json", is_flag=True, help="The result and its evidence as JSON.")
+@click.option("--strict", is_flag=True,
+              help="An internal error in any engine fails the claim (also: DERIVE_STRICT=1).")
 def explain(claim_id, paths, seed, device, time_limit, symbolic_time_limit, memory_limit,
-            no_isolation, cache_dir, no_cache, as_json) -> None:
+            no_isolation, cache_dir, no_cache, as_json, strict) -> None:
     """Explain one claim: its verdict, the route through the engines, the full evidence, and
     the command that reproduces it.  Exit status as for check."""
     from derive.authoring import explain as explain_result
     from derive.runner import decide_job, plan, run_isolated
 
     config = _config(seed, device, time_limit, symbolic_time_limit, memory_limit, no_isolation,
-                     cache_dir, no_cache, 1, None)
+                     cache_dir, no_cache, 1, None, strict)
     jobs, errors, claims = plan(list(paths), claim_id)
     picked = [(j, c) for j, c in zip(jobs, claims) if j.id == claim_id]
     broken = [e for e in errors if e.id == claim_id]
@@ -310,7 +316,10 @@ def golden(paths, golden_file, update, seed, jobs) -> None:
     from derive.engine import Options
     from derive.runner import RunConfig, run
 
-    results = run(list(paths), RunConfig(options=Options(seed=seed), jobs=jobs))
+    from derive.faults import strict_mode
+
+    results = run(list(paths), RunConfig(options=Options(seed=seed, strict=strict_mode()),
+                                         jobs=jobs))
     snapshot = golden_snapshot(results)
     path = Path(golden_file)
     if update:

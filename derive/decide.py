@@ -16,6 +16,7 @@ from typing import Iterator, Optional
 
 from derive import model as m
 from derive.engine import Context, Engine, Options
+from derive.faults import InternalFault, Interrupt
 from derive.outcome import Outcome, Verdict, combine
 from derive.semantics import CheckedClaim, walk
 
@@ -37,7 +38,7 @@ def engines() -> dict[str, Engine]:
     return found
 
 
-class TimeLimit(Exception):
+class TimeLimit(Interrupt):
     """Raised inside an engine when its time budget is spent."""
 
 
@@ -96,6 +97,22 @@ def is_cost_statement(statement: m.Expr) -> bool:
 
 
 def decide_statement(ctx: Context) -> Outcome:
+    """Route one statement and decide it; every strategy's internal error and every decline
+    is kept in the outcome's evidence (``internal_errors``, ``declined``).  In strict mode an
+    internal error makes the statement an ``error`` naming it."""
+    try:
+        outcome = _route(ctx)
+    except InternalFault as fault:
+        outcome = Outcome(Verdict.ERROR, fault.record.get("engine"), fault.record.get("strategy"),
+                          str(fault), {"strict": True})
+    if ctx.internal_errors:
+        outcome.evidence["internal_errors"] = list(ctx.internal_errors)
+    if ctx.declined:
+        outcome.evidence.setdefault("declined", list(ctx.declined))
+    return outcome
+
+
+def _route(ctx: Context) -> Outcome:
     available = engines()
     reasons: list[str] = []
     if is_cost_statement(ctx.statement):
