@@ -39,7 +39,8 @@ def _run_options(f):
         click.option("--memory-limit", type=int, default=6144, show_default=True,
                      help="Memory limit of a worker in MiB (0: none)."),
         click.option("--no-isolation", is_flag=True,
-                     help="Decide in this process (faster start; no time or memory limits)."),
+                     help="Decide in this process (faster start; the time and memory limits "
+                          "hold in-process: SIGALRM and RLIMIT_AS)."),
         click.option("--cache-dir", type=click.Path(file_okay=False), default=".derive-cache",
                      show_default=True, help="Where decided results are kept for re-runs."),
         click.option("--no-cache", is_flag=True,
@@ -224,6 +225,14 @@ def list_claims(paths, select) -> None:
     sys.exit(1 if errors else 0)
 
 
+def _decide_here(job, config):
+    """Decide one job in this process under the run's time and memory limits."""
+    from derive.runner import decide_in_process, memory_limit_in_process
+
+    with memory_limit_in_process(config.memory_limit_mb):
+        return decide_in_process(job, config)
+
+
 @main.command()
 @click.argument("claim_id", metavar="ID")
 @click.option("--kind", type=click.Choice(["identity", "expectation", "gradient", "cost",
@@ -257,6 +266,14 @@ def new(claim_id, kind, title, append_to) -> None:
     click.echo(f"added {claim_id} ({kind}) to {path}", err=True)
 
 
+def _decide_here(job, config):
+    """Decide one job in this process under the run's time and memory limits."""
+    from derive.runner import decide_in_process, memory_limit_in_process
+
+    with memory_limit_in_process(config.memory_limit_mb):
+        return decide_in_process(job, config)
+
+
 @main.command()
 @click.argument("claim_id", metavar="ID")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
@@ -269,7 +286,7 @@ def explain(claim_id, paths, seed, device, time_limit, symbolic_time_limit, memo
     """Explain one claim: its verdict, the route through the engines, the full evidence, and
     the command that reproduces it.  Exit status as for check."""
     from derive.authoring import explain as explain_result
-    from derive.runner import decide_job, plan, run_isolated
+    from derive.runner import plan, run_isolated
 
     config = _config(seed, device, time_limit, symbolic_time_limit, memory_limit, no_isolation,
                      cache_dir, no_cache, 1, None, strict)
@@ -291,7 +308,7 @@ def explain(claim_id, paths, seed, device, time_limit, symbolic_time_limit, memo
             result = cache.get(claim)
         if result is None:
             result = (run_isolated([job], config)[0] if config.isolate
-                      else decide_job(job, config.options))
+                      else _decide_here(job, config))
             if cache is not None:
                 cache.put(claim, result)
     click.echo(explain_result(result, seed, device, as_json), nl=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import signal
+import threading
 import time
 from contextlib import contextmanager
 from functools import lru_cache
@@ -42,29 +43,64 @@ class TimeLimit(Interrupt):
     """Raised inside an engine when its time budget is spent."""
 
 
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Interrupt pure-Python work (SymPy) after ``seconds`` using SIGALRM where available.
+class ClaimTimeLimit(BaseException):
+    """The whole claim's wall-clock limit expired in-process (``--no-isolation``).
 
-    The runner's worker process is the hard backstop: it is killed if this fails.
+    A ``BaseException``, so no strategy's ``except Exception`` and no engine's fault
+    recorder can swallow it: it unwinds to the runner, which reports the claim as stopped.
     """
-    usable = seconds and seconds > 0 and hasattr(signal, "setitimer")
-    try:
-        usable = usable and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None, _raise_limit)
-    except ValueError:  # not the main thread
-        usable = False
-    if not usable:
+
+
+@contextmanager
+def alarm(seconds: float, handler) -> Iterator[None]:
+    """Run the block under a SIGALRM timer of ``seconds`` whose expiry calls ``handler``.
+
+    Nests: when an enclosing timer is due first the block runs under it unchanged; otherwise
+    the enclosing timer is paused and re-armed with what is left afterwards, and if it
+    expired meanwhile its handler is called (raising its exception).  Outside the main
+    thread, or without ``setitimer``, the block runs unlimited (the worker process is the
+    backstop there).
+    """
+    if not (seconds and seconds > 0 and hasattr(signal, "setitimer")) or \
+            threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGALRM, _raise_limit)
+    outer_handler = signal.getsignal(signal.SIGALRM)
+    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    if outer_left and outer_left <= seconds:
+        yield  # the enclosing limit comes first: let it fire as usual
+        return
+    start = time.monotonic()
+    signal.signal(signal.SIGALRM, handler)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
-    except ValueError as exc:  # raised by signal in non-main threads
-        raise exc
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.signal(signal.SIGALRM, outer_handler)
+        if outer_left:
+            left = outer_left - (time.monotonic() - start)
+            if left <= 0 and callable(outer_handler):
+                outer_handler(signal.SIGALRM, None)  # raises the enclosing limit's exception
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt pure-Python work (SymPy) after ``seconds`` with :class:`TimeLimit`.
+
+    Composes with an enclosing limit (the claim's, see :func:`claim_limit`): the nearer
+    deadline fires.  The runner's worker process is the hard backstop where this fails.
+    """
+    with alarm(seconds, _raise_limit):
+        yield
+
+
+@contextmanager
+def claim_limit(seconds: float) -> Iterator[None]:
+    """The claim's wall-clock limit in-process: :class:`ClaimTimeLimit` after ``seconds``."""
+    with alarm(seconds, _raise_claim_limit):
+        yield
 
 
 REFIRE_S = 0.05  # an expiry swallowed by a callback is raised again this much later
@@ -84,6 +120,11 @@ def refire() -> None:
 def _raise_limit(signum, frame):  # noqa: ARG001
     refire()
     raise TimeLimit()
+
+
+def _raise_claim_limit(signum, frame):  # noqa: ARG001
+    refire()
+    raise ClaimTimeLimit()
 
 
 def is_cost_statement(statement: m.Expr) -> bool:

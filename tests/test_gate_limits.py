@@ -1,0 +1,105 @@
+"""Limits hold without isolation: the claim's time limit is a SIGALRM timer that composes
+with the engines' nearer limits; the memory limit an RLIMIT_AS restored afterwards."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from derive.decide import ClaimTimeLimit, TimeLimit, claim_limit, time_limit
+from derive.engine import Options
+from derive.outcome import Verdict
+from derive.runner import RunConfig, memory_limit_in_process, run
+
+HANG = Path(__file__).parent / "bombs" / "hang.claims"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _spin(seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+def test_a_hanging_claim_stops_at_the_time_limit_without_isolation():
+    start = time.monotonic()
+    (result,) = run([str(HANG)], RunConfig(options=Options(), isolate=False, time_limit=5))
+    elapsed = time.monotonic() - start
+    assert elapsed < 7, elapsed
+    assert result.verdict == Verdict.INCONCLUSIVE and "time limit" in result.summary
+    assert "isolation" in result.evidence  # never cached
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # nothing left armed
+
+
+def test_the_cli_without_isolation_honours_time_limit():
+    cmd = [sys.executable, "-m", "derive.cli", "check", str(HANG), "--no-isolation",
+           "--time-limit", "5", "--no-cache", "--format", "json"]
+    start = time.monotonic()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 1 and '"inconclusive"' in proc.stdout
+    assert elapsed < 7 + 15, elapsed  # 5 s of claim plus the interpreter's and torch's start
+
+
+def test_an_inner_limit_fires_first_and_the_outer_one_survives_it():
+    start = time.monotonic()
+    with pytest.raises(ClaimTimeLimit):
+        with claim_limit(1.5):
+            with pytest.raises(TimeLimit):
+                with time_limit(0.3):
+                    _spin(5)
+            assert time.monotonic() - start < 1.0
+            assert signal.getitimer(signal.ITIMER_REAL)[0] > 0  # the claim's timer re-armed
+            _spin(5)
+    assert 1.3 < time.monotonic() - start < 2.5
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_an_outer_limit_that_is_nearer_wins_over_a_longer_inner_one():
+    start = time.monotonic()
+    with pytest.raises(ClaimTimeLimit):
+        with claim_limit(0.5):
+            with time_limit(10):
+                _spin(5)
+    assert time.monotonic() - start < 1.5
+
+
+def test_the_claim_limit_is_not_swallowed_by_broad_handlers():
+    start = time.monotonic()
+    with pytest.raises(ClaimTimeLimit):
+        with claim_limit(0.3):
+            for _ in range(50):
+                try:
+                    _spin(0.1)
+                except Exception:  # noqa: BLE001 - what a careless strategy does
+                    pass
+    assert time.monotonic() - start < 1.5
+
+
+def test_memory_limit_holds_in_process_and_is_restored():
+    resource = pytest.importorskip("resource")
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    with memory_limit_in_process(64 * 1024):  # 64 GiB: generous for the test process itself
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        assert soft == 64 * 1024 ** 3 or (before[0] != resource.RLIM_INFINITY and soft == before[0])
+    assert resource.getrlimit(resource.RLIMIT_AS) == before
+
+
+def test_memory_limit_stops_a_huge_allocation_in_process():
+    pytest.importorskip("resource")
+    code = ("from derive.runner import memory_limit_in_process\n"
+            "import sys\n"
+            "with memory_limit_in_process(2048):\n"
+            "    try:\n"
+            "        b = bytearray(8 * 1024 ** 3)\n"
+            "    except MemoryError:\n"
+            "        sys.exit(3)\n"
+            "sys.exit(0)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 3
