@@ -103,3 +103,84 @@ def test_memory_limit_stops_a_huge_allocation_in_process():
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60,
                           env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 3
+
+
+# ---------------------------------------------------------------- guards at the largest sizes
+GUARDED = """claim g.cube_sum
+  let n : dim
+  show sum(i = 1..n^3, 1/i^2) <= 2
+
+claim g.int_square
+  let N : integer >= 1
+  let x : real
+  show sum(i = 1..N^2, x) == N^2 * x
+
+claim g.int_ok
+  let N : integer >= 1
+  let x : real
+  show sum(i = 1..N, x) == N * x
+
+claim g.bounded
+  let N : integer in [1, 100]
+  let x : real
+  show sum(i = 1..N^2, x) == N^2 * x
+
+claim g.rec_far
+  let a : real
+  let T : integer >= 1
+  let w[t+1] = a * w[t], w[0] = 1
+  show w[T^2] == a^(T^2)
+
+claim g.rec_ok
+  let a : real
+  let T : integer >= 1
+  let w[t+1] = a * w[t], w[0] = 1
+  show w[T] == a^T
+
+claim g.prod_square
+  let n : dim
+  show prod(i = 1..n^2, 1 + 1/i^2) <= 4
+"""
+
+
+def _refusals(text: str) -> dict[str, list[str]]:
+    from derive import guards
+    from derive.language.load import load_text
+    from derive.semantics import check_claim
+
+    loaded = load_text(text, "g.claims")
+    out = {}
+    for claim in loaded.claims:
+        checked, diags = check_claim(claim, text.split("\n"))
+        assert checked is not None, diags
+        out[claim.id] = [d.message for d in guards.check(checked)]
+    return out
+
+
+def test_guards_evaluate_work_at_the_largest_sizes_the_engines_use():
+    got = _refusals(GUARDED)
+    for refused in ("g.cube_sum", "g.int_square", "g.rec_far", "g.prod_square"):
+        assert got[refused] and "largest sizes" in got[refused][0], (refused, got[refused])
+    assert "6.87e10" in got["g.cube_sum"][0]
+    for fine in ("g.int_ok", "g.bounded", "g.rec_ok"):
+        assert got[fine] == [], (fine, got[fine])
+
+
+def test_the_guard_refuses_before_any_engine_runs(monkeypatch, tmp_path):
+    import derive.decide
+
+    monkeypatch.setattr(derive.decide, "decide_statement",
+                        lambda ctx: pytest.fail("an engine ran on a refused claim"))
+    path = tmp_path / "g.claims"
+    path.write_text(GUARDED.split("\n\n")[0] + "\n", encoding="utf-8")
+    (result,) = run([str(path)], RunConfig(options=Options(), isolate=False))
+    assert result.verdict == Verdict.ERROR and "refused before running" in result.summary
+
+
+def test_the_guard_knows_the_engines_largest_sizes():
+    from derive.guards import DEFAULT
+    from derive.numeric.identity import LARGE_MENU
+    from derive.numeric.instances import LARGE_INTEGER_OFFSETS
+
+    assert DEFAULT.max_engine_dim >= max(LARGE_MENU)
+    assert DEFAULT.max_engine_int_offset >= max(LARGE_INTEGER_OFFSETS)
