@@ -214,12 +214,13 @@ def mutate(paths, select, seed, device, time_limit, symbolic_time_limit, memory_
 @_common_run_options
 def list_claims(paths, select) -> None:
     """List the claims in PATHS: id, location and title (parse errors are listed too)."""
+    from derive.report.safe import plain
     from derive.runner import plan
 
     jobs, errors, claims = plan(list(paths), select)
     for c in claims:
-        title = f"  {c.title}" if c.title else ""
-        click.echo(f"{c.id}  [{c.file}:{c.pos.line}]{title}")
+        title = f"  {plain(c.title)}" if c.title else ""
+        click.echo(f"{plain(c.id)}  [{plain(c.file)}:{c.pos.line}]{title}")
     for e in errors:
         click.echo(f"{e.id or '<file>'}  [{e.file}:{e.line}]  error: {e.summary}")
     sys.exit(1 if errors else 0)

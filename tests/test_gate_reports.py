@@ -134,3 +134,19 @@ def test_json_keeps_exact_values_but_no_raw_bidi(tmp_path):
     doc = json.loads(out)
     assert doc["claims"][0]["title"] == TITLE and doc["claims"][0]["id"] == IDENT
     assert RLO not in out and "\\u202e" in out
+
+
+def test_explain_and_list_show_claim_text_without_interpreting_it(tmp_path):
+    from click.testing import CliRunner
+
+    from derive.cli import main
+
+    path = tmp_path / "h.claims"
+    path.write_text(CLAIM_FILE.replace('"ok\\n#', f'"ok{RLO}\\n#'), encoding="utf-8")
+    runner = CliRunner()
+    for args in (["list", str(path)],
+                 ["explain", "hostile.errata", str(path), "--no-isolation", "--no-cache"]):
+        out = runner.invoke(main, args).output
+        assert "hostile.errata" in out
+        assert not _RAW.findall(out), (args[0], sorted({hex(ord(c)) for c in _RAW.findall(out)}))
+        assert "\\u202e" in out and "\\n# Heading" in out
