@@ -119,7 +119,21 @@ def check(paths, select, seed, device, time_limit, symbolic_time_limit, memory_l
     elif config.cache_dir and config.stats.cached:
         click.echo(f"cache: {config.stats.cached} from {config.cache_dir}, "
                    f"{config.stats.decided} decided", err=True)
+    if not config.options.strict:
+        _warn_faults(results)
     sys.exit(0 if all(r.as_expected for r in results) else 1)
+
+
+def _warn_faults(results) -> None:
+    """Say on stderr when engines raised internal errors that a lenient run went past."""
+    from derive.report.evidence import statements
+
+    hit = sorted({r.id or r.file for r in results for st in statements(r)
+                  if isinstance(st.get("evidence"), dict) and st["evidence"].get("internal_errors")})
+    if hit:
+        click.echo(f"warning: engines raised internal errors on {len(hit)} claims "
+                   f"({', '.join(hit[:5])}{', …' if len(hit) > 5 else ''}); see derive explain, "
+                   "and --strict to fail on them", err=True)
 
 
 def _command_line() -> str:

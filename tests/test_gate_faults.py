@@ -94,6 +94,7 @@ def test_check_strict_exits_1_and_explain_shows_the_fault(tmp_path, monkeypatch)
     runner = CliRunner()
     lenient = runner.invoke(main, ["check", str(path), "--no-isolation", "--no-cache"])
     assert lenient.exit_code == 0, lenient.output
+    assert "internal errors on 1 claims (fault.identity)" in lenient.output  # stderr is mixed in
     strict = runner.invoke(main, ["check", str(path), "--no-isolation", "--no-cache", "--strict",
                                   "--format", "json"])
     assert strict.exit_code == 1
