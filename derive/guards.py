@@ -11,7 +11,8 @@ this pass estimates what the engines would actually build:
   steps) also at the *largest* sizes any engine uses: the numeric engine draws dimensions
   up to ``max_engine_dim`` and unbounded integers up to their lower bound plus
   ``max_engine_int_offset`` for claims that build no tensor, so ``sum(i = 1..n^3, …)`` is
-  refused before it becomes a loop over 6.9·10¹⁰ terms;
+  refused before it becomes a loop over 6.9·10¹⁰ terms; nested sums, products and
+  comprehensions multiply (at ``max_engine_tensor_dim`` for claims with tensors);
 * constant exponents (``x^(10^5)``, ``matpow(A, 2^40)``) and constant powers whose value
   has too many digits (``(10^400)^9000``);
 * factorials and binomials of huge constants (``factorial(10^9)``);
@@ -33,7 +34,7 @@ import sympy as sp
 
 from derive import model as m
 from derive.errors import Diagnostic
-from derive.semantics import MAX_DIM_LITERAL, CheckedClaim, Checker, VType, walk
+from derive.semantics import MAX_DIM_LITERAL, CheckedClaim, Checker, VType, children, walk
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Limits:
     # tests/test_gate_limits.py keeps them in step)
     max_engine_dim: int = 4096
     max_engine_int_offset: int = 10 ** 6
+    max_engine_tensor_dim: int = 32       # claims with tensors, sequences or randomness
 
 
 DEFAULT = Limits()
@@ -276,8 +278,15 @@ class Guard:
             return float({"floor": math.floor, "ceil": math.ceil, "abs": abs}[e.func](v))
         return None
 
+    def formula_only(self) -> bool:
+        """No tensor, sequence or random name: only then do the engines draw sizes up to
+        ``max_engine_dim`` (as :func:`derive.numeric.identity.formula_only` decides)."""
+        return not any(info.role in ("tensor", "sequence") or info.random
+                       for info in self.checked.symbols.values())
+
     # ------------------------------------------------------------ checks
     def run(self) -> list[Diagnostic]:
+        self.check_nesting()
         self.check_tensors()
         for node in self.nodes():
             if isinstance(node, m.BinOp) and node.op in ("^", ".^"):
@@ -420,6 +429,56 @@ class Guard:
                         f"the limit is {_big(self.limits.max_range)}", r.pos,
                         "bound the sizes it depends on (e.g. 'let n : integer in [1, 100]')")
         return max(extent, 0.0)
+
+    def _extents(self, e: m.Expr) -> Optional[float]:
+        """The number of index values a sum, product or comprehension runs over (all its
+        ranges together) at the largest sizes, or None when it is not such a node."""
+        if isinstance(e, m.Call) and e.func in ("sum", "prod"):
+            ranges = [v for _, v in e.kwargs if isinstance(v, m.Range)]
+        elif isinstance(e, m.Comprehension):
+            ranges = [rng for _, rng in e.clauses]
+        else:
+            return None
+        total = 1.0
+        for r in ranges:
+            lo, hi = self.largest(r.lo), self.largest(r.hi)
+            if lo is not None and hi is not None:
+                extent = hi - lo + 1
+                total *= math.inf if math.isnan(extent) else max(extent, 1.0)
+        return total
+
+    def check_nesting(self) -> None:
+        """Sums inside sums multiply: ``sum(i = 1..n, sum(j = 1..n, …))`` is n² evaluations.
+        Refused when the product over a nest exceeds ``max_range`` at the largest sizes the
+        engines use for this claim (one range alone is :meth:`check_range`'s)."""
+        dim = self.limits.max_engine_dim if self.formula_only() else \
+            self.limits.max_engine_tensor_dim
+        saved = self._largest
+        self._largest = {k: (min(v, float(dim)) if self.checked.symbols.get(k) is not None and
+                             self.checked.symbols[k].role in ("dim", "index", "seq_index")
+                             and v > self._values.get(k, 0.0) else v)
+                         for k, v in saved.items()}
+        try:
+            for st in self.claim.statements:
+                for root in _roots(st):
+                    stack: list[tuple[m.Expr, float, int]] = [(root, 1.0, 0)]
+                    while stack:
+                        node, outer, depth = stack.pop()
+                        extent = self._extents(node)
+                        if extent is not None:
+                            outer, depth = outer * extent, depth + 1
+                            if depth > 1 and outer > self.limits.max_range:
+                                self.refuse(
+                                    f"{self.snippet(node)} is evaluated {_big(outer)} times in "
+                                    f"all (nested sums, products or comprehensions, at the "
+                                    f"largest sizes the engines use); the limit is "
+                                    f"{_big(self.limits.max_range)}",
+                                    getattr(node, "pos", m.NOWHERE),
+                                    "bound the sizes the ranges depend on")
+                                continue
+                        stack.extend((c, outer, depth) for c in children(node))
+        finally:
+            self._largest = saved
 
     def check_comprehension(self, e: m.Comprehension) -> None:
         total = 1.0

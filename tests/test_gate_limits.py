@@ -184,3 +184,44 @@ def test_the_guard_knows_the_engines_largest_sizes():
 
     assert DEFAULT.max_engine_dim >= max(LARGE_MENU)
     assert DEFAULT.max_engine_int_offset >= max(LARGE_INTEGER_OFFSETS)
+
+
+NESTED = """claim n.formula
+  let n : dim
+  show sum(i = 1..n, sum(j = 1..n, 1/(i + j)^2)) <= 2
+
+claim n.tensor
+  let n : dim
+  let A : matrix[n, n]
+  show sum(i = 1..n, sum(j = 1..n, A[i, j])) == sum(A)
+
+claim n.constant
+  let x : real > 0
+  show sum(i = 1..3000, sum(j = 1..4000, x / (i + j))) >= 0
+"""
+
+
+def test_nested_sums_multiply_at_the_sizes_the_engines_use():
+    got = _refusals(NESTED)
+    assert got["n.formula"] and "1.68e7" in got["n.formula"][0] and "nested" in got["n.formula"][0]
+    assert got["n.tensor"] == []  # tensors: the engines stay at 32 and below
+    assert got["n.constant"] and "1.2e7" in got["n.constant"][0]
+
+
+def test_the_guard_and_the_numeric_engine_agree_on_formula_only_claims():
+    from derive.guards import DEFAULT, Guard
+    from derive.numeric.identity import MODERATE_MENU, formula_only
+    from derive.numeric.instances import SIZE_MENU
+    from derive.runner import collect_files
+    from derive.language.load import load_path
+    from derive.semantics import check_claim
+
+    assert DEFAULT.max_engine_tensor_dim >= max(MODERATE_MENU + SIZE_MENU)
+    seen = 0
+    for path in collect_files([str(ROOT / "claims")]):
+        for claim in load_path(path).claims:
+            checked, _ = check_claim(claim)
+            if checked is not None:
+                seen += 1
+                assert Guard(checked).formula_only() == formula_only(checked), claim.id
+    assert seen > 100
