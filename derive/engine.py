@@ -6,6 +6,7 @@ New kinds of claims are new strategies, not new branches in the runner.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Optional, Protocol
 
@@ -83,7 +84,8 @@ class Engine:
                     raise faults.InternalFault(rec) from exc
                 continue
             if outcome is None:
-                reason = "; ".join(ctx.notes[noted:]) or "does not apply to this statement"
+                reason = "; ".join(ctx.notes[noted:]) or \
+                    f"does not apply to this statement (it handles: {scope(strategy)})"
                 ctx.declined.append({"engine": self.name, "strategy": strategy.name,
                                      "reason": reason[:300]})
                 continue
@@ -92,6 +94,18 @@ class Engine:
                 outcome.strategy = outcome.strategy or strategy.name
                 return outcome
         return None
+
+
+def scope(strategy) -> str:
+    """What a strategy handles, for a decline without a note of its own: its ``scope``, else
+    the first line of its class's or module's docstring."""
+    inner = getattr(strategy, "inner", strategy)
+    for text in (getattr(inner, "scope", None), type(inner).__doc__,
+                 getattr(sys.modules.get(type(inner).__module__), "__doc__", None)):
+        if text and text.strip():
+            line = text.strip().split("\n")[0].strip().rstrip(":")
+            return line.replace("``", "")[:160]
+    return getattr(strategy, "name", "?")
 
 
 def unsupported(reason: str) -> Outcome:
