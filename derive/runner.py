@@ -214,10 +214,21 @@ def decide_in_process(job: Job, config: RunConfig) -> Result:
         return result
 
 
+def _address_space_now() -> int:
+    """Bytes of address space this process holds now (0 where /proc is not available)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0
+
+
 @contextmanager
 def memory_limit_in_process(memory_limit_mb: int) -> Iterator[None]:
     """Lower this process's soft address-space limit for the block, then restore it (an
-    in-process run must not leave the caller limited)."""
+    in-process run must not leave the caller limited).  The claim gets ``memory_limit_mb``
+    on top of what the process already holds (the caller's own imports and data are not
+    the claim's), as a worker gets it on top of its bare interpreter."""
     try:
         import resource
     except ImportError:  # pragma: no cover - not POSIX
@@ -228,7 +239,7 @@ def memory_limit_in_process(memory_limit_mb: int) -> Iterator[None]:
         return
     try:
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        want = memory_limit_mb * 1024 * 1024
+        want = _address_space_now() + memory_limit_mb * 1024 * 1024
         if hard != resource.RLIM_INFINITY:
             want = min(want, hard)
         if soft == resource.RLIM_INFINITY or want < soft:

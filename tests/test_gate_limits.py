@@ -84,9 +84,11 @@ def test_the_claim_limit_is_not_swallowed_by_broad_handlers():
 def test_memory_limit_holds_in_process_and_is_restored():
     resource = pytest.importorskip("resource")
     before = resource.getrlimit(resource.RLIMIT_AS)
-    with memory_limit_in_process(64 * 1024):  # 64 GiB: generous for the test process itself
+    with memory_limit_in_process(1024):  # 1 GiB on top of what the test process holds
         soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-        assert soft == 64 * 1024 ** 3 or (before[0] != resource.RLIM_INFINITY and soft == before[0])
+        assert soft != resource.RLIM_INFINITY and soft >= 1024 ** 3
+        if before[0] != resource.RLIM_INFINITY:
+            assert soft <= before[0]
     assert resource.getrlimit(resource.RLIMIT_AS) == before
 
 
