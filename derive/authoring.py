@@ -8,6 +8,7 @@ from typing import Optional
 
 from derive.outcome import Result
 from derive.report.evidence import claim_text, evidence_lines, statements
+from derive.report.safe import block, plain
 
 KINDS = ("identity", "expectation", "gradient", "cost", "condition")
 
@@ -102,6 +103,12 @@ def certificate_lines(cert: Optional[dict]) -> list[str]:
             out.append(f"      {key.replace('_', ' ')}: {value}")
     return out
 
+def describe_fault(record: dict) -> str:
+    """One line for an engine's internal error (see :mod:`derive.faults`)."""
+    from derive.faults import describe
+
+    return describe(record)
+
 
 def explain(result: Result, seed: int, device: str = "auto", as_json: bool = False) -> str:
     """Everything about one result: the claim, its verdict, the route each statement took
@@ -110,15 +117,15 @@ def explain(result: Result, seed: int, device: str = "auto", as_json: bool = Fal
         doc = result.as_dict()
         doc["reproduce"] = reproduce_command(result, seed, device)
         return json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n"
-    out = [f"claim {result.id}  [{result.file}:{result.line}]"]
+    out = [f"claim {plain(result.id)}  [{plain(result.file)}:{result.line}]"]
     if result.title:
-        out.append(f"  title:    {result.title}")
+        out.append(f"  title:    {plain(result.title)}")
     if result.source:
-        out.append(f"  source:   {result.source}")
+        out.append(f"  source:   {plain(result.source)}")
     out.append(f"  verdict:  {result.verdict.value} (expects {result.expected}; "
                f"{'as expected' if result.as_expected else 'NOT as expected'})")
     out.append(f"  engine:   {result.engine or '-'}   {result.seconds:.3f} s")
-    out.append(f"  summary:  {result.summary}")
+    out.append(f"  summary:  {plain(result.summary)}")
     text = claim_text(result)
     if text:
         out += ["", "text:"] + ["  " + line for line in text.split("\n")]
@@ -130,6 +137,13 @@ def explain(result: Result, seed: int, device: str = "auto", as_json: bool = Fal
             ev = st.get("evidence") if isinstance(st.get("evidence"), dict) else {}
             for reason in ev.get("reasons", []) or []:
                 out.append(f"    tried   {reason}")
+            for dec in ev.get("declined", []) or []:
+                if isinstance(dec, dict):
+                    out.append(f"    passed  {dec.get('engine')}/{dec.get('strategy')}: "
+                               f"{dec.get('reason', '')}")
+            for fault in ev.get("internal_errors", []) or []:
+                if isinstance(fault, dict):
+                    out.append(f"    FAULT   {describe_fault(fault)}")
             sym = ev.get("symbolic")
             if isinstance(sym, dict):
                 out.append(f"    symbolic {sym.get('verdict')}: {sym.get('summary', '')}")
@@ -147,4 +161,4 @@ def explain(result: Result, seed: int, device: str = "auto", as_json: bool = Fal
             "  " + " ".join(shlex.quote(p) for p in
                             ["derive", "check", result.file, "-k", result.id or "", "--seed",
                              str(seed), "--no-cache", "--format", "json"])]
-    return "\n".join(out) + "\n"
+    return block("\n".join(out)) + "\n"  # claim text shown, never interpreted by a terminal

@@ -2,11 +2,18 @@
 
 The key hashes (1) a canonical form of the claim's model without positions, text or file
 (the fields the frozen dataclasses compare), (2) the engine versions: ``derive.__version__``,
-any ``VERSION``/``__version__`` string an engine package declares, a hash of the source of
-the deciding code (language, semantics, decide and the engine packages) and the versions of
-SymPy/NumPy/torch, (3) the run options, seed included, and (4) the host: architecture, CPU
-count and whether a GPU device is present.  Only JSON is stored; a damaged
-entry is a miss, never an error.  Results of killed workers are not stored.
+any ``VERSION``/``__version__`` string an engine package declares, a hash of every file of
+the derive package (a deny-list, not a hand-kept list: a new module is covered the day it
+is added; each engine package is hashed on its own so that editing one engine keeps the
+others' results) and the versions of SymPy/NumPy/torch, (3) the run options, seed and
+strictness included, and (4) the host: architecture, CPU count and whether a GPU device is
+present.  Only JSON is stored; a damaged entry is a miss, never an error.  Results of
+killed workers are not stored.
+
+Entries are authenticated: each holds its payload and an HMAC-SHA256 tag under a key that
+never lives in the repository (:mod:`derive.cachekey`: ``DERIVE_CACHE_KEY``, else a
+per-user file created with mode 0600 under ``$XDG_CACHE_HOME/derive``).  An entry without
+a valid tag (forged, copied from another machine, edited) is a miss and is decided again.
 
 Besides one entry per claim, a run over an unchanged set of files (same bytes, same
 engines, options and ``-k``) is one entry holding all its results, so an unchanged corpus
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import json
 import os
 import platform
@@ -28,15 +36,16 @@ from typing import Any, Optional
 
 from derive import __version__
 from derive import model as m
+from derive.cachekey import cache_key
 from derive.engine import Options
 from derive.outcome import Result
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 DEFAULT_DIR = ".derive-cache"
 ENGINE_PACKAGES = ("symbolic", "numeric", "timing")
-# the modules (besides the engine packages) whose code decides a verdict
-_DECIDING = ("decide.py", "engine.py", "semantics.py", "model.py", "outcome.py", "language",
-             "grammar")
+# never part of the code hash: build and editor leftovers, not code
+_DENY_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+_DENY_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
 _VERSION_RE = re.compile(r"^(?:__version__|VERSION)\s*(?::\s*str\s*)?=\s*[\"']([^\"']+)[\"']", re.M)
 
 
@@ -65,12 +74,21 @@ def claim_hash(claim: m.Claim) -> str:
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
-def _hash_tree(path: Path, digest: "hashlib._Hash") -> None:
+def _denied(f: Path, base: Path) -> bool:
+    parts = f.relative_to(base).parts
+    return any(p in _DENY_DIRS for p in parts) or f.name.endswith(_DENY_SUFFIXES) or \
+        f.name == ".DS_Store"
+
+
+def _hash_tree(path: Path, digest: "hashlib._Hash", skip: tuple[Path, ...] = ()) -> None:
+    """Every file below ``path`` (names and bytes) except the deny-list and ``skip``."""
     files = sorted(path.rglob("*")) if path.is_dir() else [path]
     for f in files:
-        if f.is_file() and f.suffix in (".py", ".lark") and "__pycache__" not in f.parts:
-            digest.update(str(f.relative_to(path.parent)).encode())
-            digest.update(f.read_bytes())
+        if not f.is_file() or _denied(f, path.parent) or any(s == f or s in f.parents for s in skip):
+            continue
+        digest.update(str(f.relative_to(path.parent).as_posix()).encode() + b"\0")
+        data = f.read_bytes()
+        digest.update(len(data).to_bytes(8, "big") + data)
 
 
 def _dist_version(name: str) -> str:
@@ -87,12 +105,15 @@ def _dist_version(name: str) -> str:
 @lru_cache(maxsize=1)
 def engine_versions() -> dict[str, str]:
     """What the engines' verdicts depend on, as short strings (cheap: no engine is imported)."""
-    root = Path(__file__).resolve().parent
+    return code_versions(Path(__file__).resolve().parent)
+
+
+def code_versions(root: Path) -> dict[str, str]:
+    """Hashes of the package at ``root``: ``core`` is every file outside the engine
+    packages (guards, decide, semantics, language, reports, …), each engine its own."""
     versions: dict[str, str] = {"derive": __version__}
     core = hashlib.sha256()
-    for name in _DECIDING:
-        if (root / name).exists():
-            _hash_tree(root / name, core)
+    _hash_tree(root, core, skip=tuple(root / name for name in ENGINE_PACKAGES))
     versions["core"] = core.hexdigest()[:16]
     for name in ENGINE_PACKAGES:
         pkg = root / name
@@ -123,7 +144,13 @@ def host_key() -> dict[str, Any]:
 
 
 def options_key(options: Options) -> dict[str, Any]:
-    return canonical(options)
+    """The options as keyed: strictness as in effect (``DERIVE_STRICT`` included), so a
+    lenient run's result is never served to a strict one."""
+    from derive.faults import strict_mode
+
+    key = canonical(options)
+    key["strict"] = strict_mode(options)
+    return key
 
 
 def engines_for(claim: m.Claim) -> set[str]:
@@ -150,11 +177,15 @@ def cacheable(result: Result) -> bool:
 class ResultCache:
     """JSON files under ``directory/v{CACHE_FORMAT}/ab/abcdef….json``."""
 
-    def __init__(self, directory: str | os.PathLike = DEFAULT_DIR, options: Optional[Options] = None):
+    def __init__(self, directory: str | os.PathLike = DEFAULT_DIR, options: Optional[Options] = None,
+                 secret: Optional[bytes] = None):
         self.directory = Path(directory)
         self.options = options or Options()
         self.hits = 0
         self.misses = 0
+        self.rejected = 0  # entries present but not authentic (forged, foreign or edited)
+        # None: no usable key, so the cache is neither read nor written
+        self._secret = secret if secret is not None else cache_key(self.directory)
         versions = engine_versions()
         self._engines = {k: v for k, v in versions.items() if k in ENGINE_PACKAGES}
         shared = {k: v for k, v in versions.items() if k not in ENGINE_PACKAGES}
@@ -177,15 +208,47 @@ class ResultCache:
             return self.directory / f"v{CACHE_FORMAT}" / "corpus" / f"{key[7:]}.json"
         return self.directory / f"v{CACHE_FORMAT}" / key[:2] / f"{key}.json"
 
+    @property
+    def usable(self) -> bool:
+        return self._secret is not None
+
+    def _tag(self, key: str, payload: str) -> str:
+        assert self._secret is not None
+        message = f"derive-cache/{CACHE_FORMAT}\0{key}\0".encode("utf-8") + payload.encode("utf-8")
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def _read(self, key: str) -> Optional[dict]:
+        """The authenticated entry stored under ``key``, or None (absent, damaged, forged)."""
+        if self._secret is None:
+            return None
+        try:
+            raw = self._path(key).read_bytes()
+        except OSError:
+            return None
+        try:
+            outer = json.loads(raw.decode("utf-8"))
+            payload, tag = outer["payload"], outer["tag"]
+            if not isinstance(payload, str) or not isinstance(tag, str):
+                raise TypeError("malformed entry")
+            if not hmac.compare_digest(tag, self._tag(key, payload)):
+                raise ValueError("bad tag")
+            entry = json.loads(payload)
+            if not isinstance(entry, dict) or entry.get("key") != key:
+                raise ValueError("key mismatch")
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+            self.rejected += 1
+            return None
+        return entry
+
     def get(self, claim: m.Claim) -> Optional[Result]:
         """The stored result for this claim, moved to the claim's current file and line."""
         key = self.key(claim)
+        entry = self._read(key)
         try:
-            entry = json.loads(self._path(key).read_text(encoding="utf-8"))
-            if entry.get("key") != key:
-                raise ValueError("key mismatch")
+            if entry is None:
+                raise ValueError("no authentic entry")
             result = Result.from_dict(entry["result"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             self.misses += 1
             return None
         self.hits += 1
@@ -206,12 +269,12 @@ class ResultCache:
 
     def get_corpus(self, key: str) -> Optional[list[Result]]:
         """Every result of an unchanged corpus, without parsing it (None: not stored)."""
+        entry = self._read(key)
+        if entry is None:
+            return None
         try:
-            entry = json.loads(self._path(key).read_text(encoding="utf-8"))
-            if entry.get("key") != key:
-                raise ValueError("key mismatch")
             return [Result.from_dict(d) for d in entry["results"]]
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def put_corpus(self, key: str, results: list[Result]) -> bool:
@@ -220,12 +283,16 @@ class ResultCache:
         return self._write(key, {"key": key, "results": [r.as_dict() for r in results]})
 
     def _write(self, key: str, entry: dict) -> bool:
+        if self._secret is None:
+            return False
         path = self._path(key)
+        payload = json.dumps(entry, ensure_ascii=False, default=str, sort_keys=True)
+        outer = {"payload": payload, "tag": self._tag(key, payload)}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(entry, fh, ensure_ascii=False, default=str)
+                json.dump(outer, fh, ensure_ascii=False)
             os.replace(tmp, path)
         except OSError:
             return False

@@ -39,7 +39,8 @@ def _run_options(f):
         click.option("--memory-limit", type=int, default=6144, show_default=True,
                      help="Memory limit of a worker in MiB (0: none)."),
         click.option("--no-isolation", is_flag=True,
-                     help="Decide in this process (faster start; no time or memory limits)."),
+                     help="Decide in this process (faster start; the time and memory limits "
+                          "hold in-process: SIGALRM and RLIMIT_AS)."),
         click.option("--cache-dir", type=click.Path(file_okay=False), default=".derive-cache",
                      show_default=True, help="Where decided results are kept for re-runs."),
         click.option("--no-cache", is_flag=True,
@@ -50,11 +51,13 @@ def _run_options(f):
 
 
 def _config(seed, device, time_limit, symbolic_time_limit, memory_limit, no_isolation, cache_dir,
-            no_cache, jobs: int = 1, select: Optional[str] = None):
+            no_cache, jobs: int = 1, select: Optional[str] = None, strict: bool = False):
     from derive.engine import Options
+    from derive.faults import strict_mode
     from derive.runner import RunConfig
 
-    options = Options(seed=seed, device=device, symbolic_time_limit=symbolic_time_limit)
+    options = Options(seed=seed, device=device, symbolic_time_limit=symbolic_time_limit,
+                      strict=strict or strict_mode())
     return RunConfig(options=options, isolate=not no_isolation, jobs=jobs, time_limit=time_limit,
                      memory_limit_mb=memory_limit, select=select,
                      cache_dir=None if no_cache else cache_dir)
@@ -75,8 +78,10 @@ def _config(seed, device, time_limit, symbolic_time_limit, memory_limit, no_isol
 @click.option("-v", "--verbose", is_flag=True, help="Show evidence for every claim.")
 @click.option("--watch", is_flag=True,
               help="Keep running: re-decide changed claims whenever a file is saved (Ctrl-C stops).")
+@click.option("--strict", is_flag=True,
+              help="An internal error in any engine fails the claim (also: DERIVE_STRICT=1).")
 def check(paths, select, seed, device, time_limit, symbolic_time_limit, memory_limit, no_isolation,
-          cache_dir, no_cache, fmt, output, jobs, refuted_only, verbose, watch) -> None:
+          cache_dir, no_cache, fmt, output, jobs, refuted_only, verbose, watch, strict) -> None:
     """Decide the claims in PATHS: .claims files, Markdown files with ```claim blocks, or
     directories (searched for *.claims).
 
@@ -91,7 +96,7 @@ def check(paths, select, seed, device, time_limit, symbolic_time_limit, memory_l
     if jobs < 1:
         raise click.BadParameter("must be at least 1", param_hint="-j")
     config = _config(seed, device, time_limit, symbolic_time_limit, memory_limit, no_isolation,
-                     cache_dir, no_cache, jobs, select)
+                     cache_dir, no_cache, jobs, select, strict)
     renderers = formats()
     if fmt not in renderers:
         raise click.UsageError(f"the {fmt} format is not available in this installation")
@@ -119,6 +124,8 @@ def check(paths, select, seed, device, time_limit, symbolic_time_limit, memory_l
     elif config.cache_dir and config.stats.cached:
         click.echo(f"cache: {config.stats.cached} from {config.cache_dir}, "
                    f"{config.stats.decided} decided", err=True)
+    if not config.options.strict:
+        _warn_faults(results)
     sys.exit(0 if all(r.as_expected for r in results) else 1)
 
 
@@ -157,6 +164,17 @@ def lsp(seed, time_limit, memory_limit) -> None:
     except ImportError as exc:
         raise click.UsageError(f"the language server needs pygls: pip install 'derive[editors]' ({exc})")
     serve(seed, time_limit, memory_limit)
+
+def _warn_faults(results) -> None:
+    """Say on stderr when engines raised internal errors that a lenient run went past."""
+    from derive.report.evidence import statements
+
+    hit = sorted({r.id or r.file for r in results for st in statements(r)
+                  if isinstance(st.get("evidence"), dict) and st["evidence"].get("internal_errors")})
+    if hit:
+        click.echo(f"warning: engines raised internal errors on {len(hit)} claims "
+                   f"({', '.join(hit[:5])}{', …' if len(hit) > 5 else ''}); see derive explain, "
+                   "and --strict to fail on them", err=True)
 
 
 def _command_line() -> str:
@@ -251,15 +269,24 @@ def mutate(paths, select, seed, device, time_limit, symbolic_time_limit, memory_
 @_common_run_options
 def list_claims(paths, select) -> None:
     """List the claims in PATHS: id, location and title (parse errors are listed too)."""
+    from derive.report.safe import plain
     from derive.runner import plan
 
     jobs, errors, claims = plan(list(paths), select)
     for c in claims:
-        title = f"  {c.title}" if c.title else ""
-        click.echo(f"{c.id}  [{c.file}:{c.pos.line}]{title}")
+        title = f"  {plain(c.title)}" if c.title else ""
+        click.echo(f"{plain(c.id)}  [{plain(c.file)}:{c.pos.line}]{title}")
     for e in errors:
         click.echo(f"{e.id or '<file>'}  [{e.file}:{e.line}]  error: {e.summary}")
     sys.exit(1 if errors else 0)
+
+
+def _decide_here(job, config):
+    """Decide one job in this process under the run's time and memory limits."""
+    from derive.runner import decide_in_process, memory_limit_in_process
+
+    with memory_limit_in_process(config.memory_limit_mb):
+        return decide_in_process(job, config)
 
 
 @main.command()
@@ -295,20 +322,30 @@ def new(claim_id, kind, title, append_to) -> None:
     click.echo(f"added {claim_id} ({kind}) to {path}", err=True)
 
 
+def _decide_here(job, config):
+    """Decide one job in this process under the run's time and memory limits."""
+    from derive.runner import decide_in_process, memory_limit_in_process
+
+    with memory_limit_in_process(config.memory_limit_mb):
+        return decide_in_process(job, config)
+
+
 @main.command()
 @click.argument("claim_id", metavar="ID")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @_run_options
 @click.option("--json", "as_json", is_flag=True, help="The result and its evidence as JSON.")
+@click.option("--strict", is_flag=True,
+              help="An internal error in any engine fails the claim (also: DERIVE_STRICT=1).")
 def explain(claim_id, paths, seed, device, time_limit, symbolic_time_limit, memory_limit,
-            no_isolation, cache_dir, no_cache, as_json) -> None:
+            no_isolation, cache_dir, no_cache, as_json, strict) -> None:
     """Explain one claim: its verdict, the route through the engines, the full evidence, and
     the command that reproduces it.  Exit status as for check."""
     from derive.authoring import explain as explain_result
-    from derive.runner import decide_job, plan, run_isolated
+    from derive.runner import plan, run_isolated
 
     config = _config(seed, device, time_limit, symbolic_time_limit, memory_limit, no_isolation,
-                     cache_dir, no_cache, 1, None)
+                     cache_dir, no_cache, 1, None, strict)
     jobs, errors, claims = plan(list(paths), claim_id)
     picked = [(j, c) for j, c in zip(jobs, claims) if j.id == claim_id]
     broken = [e for e in errors if e.id == claim_id]
@@ -327,7 +364,7 @@ def explain(claim_id, paths, seed, device, time_limit, symbolic_time_limit, memo
             result = cache.get(claim)
         if result is None:
             result = (run_isolated([job], config)[0] if config.isolate
-                      else decide_job(job, config.options))
+                      else _decide_here(job, config))
             if cache is not None:
                 cache.put(claim, result)
     click.echo(explain_result(result, seed, device, as_json), nl=False)
@@ -352,7 +389,10 @@ def golden(paths, golden_file, update, seed, jobs) -> None:
     from derive.engine import Options
     from derive.runner import RunConfig, run
 
-    results = run(list(paths), RunConfig(options=Options(seed=seed), jobs=jobs))
+    from derive.faults import strict_mode
+
+    results = run(list(paths), RunConfig(options=Options(seed=seed, strict=strict_mode()),
+                                         jobs=jobs))
     snapshot = golden_snapshot(results)
     path = Path(golden_file)
     if update:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import signal
+import threading
 import time
 from contextlib import contextmanager
 from functools import lru_cache
@@ -16,6 +17,7 @@ from typing import Iterator, Optional
 
 from derive import model as m
 from derive.engine import Context, Engine, Options
+from derive.faults import InternalFault, Interrupt
 from derive.outcome import Outcome, Verdict, combine
 from derive.semantics import CheckedClaim, walk
 
@@ -37,33 +39,68 @@ def engines() -> dict[str, Engine]:
     return found
 
 
-class TimeLimit(Exception):
+class TimeLimit(Interrupt):
     """Raised inside an engine when its time budget is spent."""
+
+
+class ClaimTimeLimit(BaseException):
+    """The whole claim's wall-clock limit expired in-process (``--no-isolation``).
+
+    A ``BaseException``, so no strategy's ``except Exception`` and no engine's fault
+    recorder can swallow it: it unwinds to the runner, which reports the claim as stopped.
+    """
+
+
+@contextmanager
+def alarm(seconds: float, handler) -> Iterator[None]:
+    """Run the block under a SIGALRM timer of ``seconds`` whose expiry calls ``handler``.
+
+    Nests: when an enclosing timer is due first the block runs under it unchanged; otherwise
+    the enclosing timer is paused and re-armed with what is left afterwards, and if it
+    expired meanwhile its handler is called (raising its exception).  Outside the main
+    thread, or without ``setitimer``, the block runs unlimited (the worker process is the
+    backstop there).
+    """
+    if not (seconds and seconds > 0 and hasattr(signal, "setitimer")) or \
+            threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    outer_handler = signal.getsignal(signal.SIGALRM)
+    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    if outer_left and outer_left <= seconds:
+        yield  # the enclosing limit comes first: let it fire as usual
+        return
+    start = time.monotonic()
+    signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, outer_handler)
+        if outer_left:
+            left = outer_left - (time.monotonic() - start)
+            if left <= 0 and callable(outer_handler):
+                outer_handler(signal.SIGALRM, None)  # raises the enclosing limit's exception
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
 
 
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Interrupt pure-Python work (SymPy) after ``seconds`` using SIGALRM where available.
+    """Interrupt pure-Python work (SymPy) after ``seconds`` with :class:`TimeLimit`.
 
-    The runner's worker process is the hard backstop: it is killed if this fails.
+    Composes with an enclosing limit (the claim's, see :func:`claim_limit`): the nearer
+    deadline fires.  The runner's worker process is the hard backstop where this fails.
     """
-    usable = seconds and seconds > 0 and hasattr(signal, "setitimer")
-    try:
-        usable = usable and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None, _raise_limit)
-    except ValueError:  # not the main thread
-        usable = False
-    if not usable:
+    with alarm(seconds, _raise_limit):
         yield
-        return
-    previous = signal.signal(signal.SIGALRM, _raise_limit)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
+
+
+@contextmanager
+def claim_limit(seconds: float) -> Iterator[None]:
+    """The claim's wall-clock limit in-process: :class:`ClaimTimeLimit` after ``seconds``."""
+    with alarm(seconds, _raise_claim_limit):
         yield
-    except ValueError as exc:  # raised by signal in non-main threads
-        raise exc
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 REFIRE_S = 0.05  # an expiry swallowed by a callback is raised again this much later
@@ -85,6 +122,11 @@ def _raise_limit(signum, frame):  # noqa: ARG001
     raise TimeLimit()
 
 
+def _raise_claim_limit(signum, frame):  # noqa: ARG001
+    refire()
+    raise ClaimTimeLimit()
+
+
 def is_cost_statement(statement: m.Expr) -> bool:
     """Cost claims, and growth claims over a sweep, belong to the timing engine."""
     for node in walk(statement):
@@ -96,6 +138,22 @@ def is_cost_statement(statement: m.Expr) -> bool:
 
 
 def decide_statement(ctx: Context) -> Outcome:
+    """Route one statement and decide it; every strategy's internal error and every decline
+    is kept in the outcome's evidence (``internal_errors``, ``declined``).  In strict mode an
+    internal error makes the statement an ``error`` naming it."""
+    try:
+        outcome = _route(ctx)
+    except InternalFault as fault:
+        outcome = Outcome(Verdict.ERROR, fault.record.get("engine"), fault.record.get("strategy"),
+                          str(fault), {"strict": True})
+    if ctx.internal_errors:
+        outcome.evidence["internal_errors"] = list(ctx.internal_errors)
+    if ctx.declined:
+        outcome.evidence.setdefault("declined", list(ctx.declined))
+    return outcome
+
+
+def _route(ctx: Context) -> Outcome:
     available = engines()
     reasons: list[str] = []
     if is_cost_statement(ctx.statement):

@@ -6,9 +6,11 @@ New kinds of claims are new strategies, not new branches in the runner.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Optional, Protocol
 
+from derive import faults
 from derive import model as m
 from derive.outcome import Outcome, Verdict
 from derive.semantics import CheckedClaim
@@ -24,6 +26,7 @@ class Options:
     false_refutation_rate: float = 1e-6
     mc_budget: int = 4_000_000        # Monte-Carlo samples per statement, at most
     timing_repeats: int = 15
+    strict: bool = False              # an internal error in any strategy fails the claim
 
 
 @dataclass
@@ -35,6 +38,8 @@ class Context:
     index: int
     options: Options
     notes: list[str] = field(default_factory=list)  # why strategies passed, for 'unsupported'
+    internal_errors: list[dict] = field(default_factory=list)  # faults.record of each crash
+    declined: list[dict] = field(default_factory=list)  # {engine, strategy, reason} per pass
 
     @property
     def claim(self) -> m.Claim:
@@ -54,19 +59,53 @@ class Strategy(Protocol):
 
 @dataclass
 class Engine:
-    """Try each strategy in order; the first outcome wins."""
+    """Try each strategy in order; the first outcome wins.
+
+    A strategy that raises (anything but a deliberate :class:`~derive.faults.Interrupt` or
+    ``MemoryError``) has a bug: the error is recorded in ``ctx.internal_errors`` and the
+    next strategy runs, or, in strict mode, :class:`~derive.faults.InternalFault` is raised.
+    A strategy that passes is recorded in ``ctx.declined`` with the notes it left (its reason).
+    """
 
     name: str
     strategies: list
 
     def decide(self, ctx: Context) -> Optional[Outcome]:
         for strategy in self.strategies:
-            outcome = strategy.attempt(ctx)
+            noted = len(ctx.notes)
+            try:
+                outcome = strategy.attempt(ctx)
+            except (faults.Interrupt, MemoryError, KeyboardInterrupt):
+                raise
+            except Exception as exc:  # noqa: BLE001 - a bug: recorded, never a pass
+                rec = faults.record(self.name, strategy.name, exc)
+                ctx.internal_errors.append(rec)
+                if faults.strict_mode(ctx.options):
+                    raise faults.InternalFault(rec) from exc
+                continue
+            if outcome is None:
+                reason = "; ".join(ctx.notes[noted:]) or \
+                    f"does not apply to this statement (it handles: {scope(strategy)})"
+                ctx.declined.append({"engine": self.name, "strategy": strategy.name,
+                                     "reason": reason[:300]})
+                continue
             if outcome is not None:
                 outcome.engine = outcome.engine or self.name
                 outcome.strategy = outcome.strategy or strategy.name
                 return outcome
         return None
+
+
+def scope(strategy) -> str:
+    """What a strategy handles, for a decline without a note of its own: its ``scope``, else
+    the first line of its class's or module's docstring."""
+    inner = getattr(strategy, "inner", strategy)
+    for text in (getattr(inner, "scope", None), type(inner).__doc__,
+                 getattr(sys.modules.get(type(inner).__module__), "__doc__", None)):
+        if text and text.strip():
+            line = text.strip().split("\n")[0].strip().rstrip(":")
+            return line.replace("``", "")[:160]
+    return getattr(strategy, "name", "?")
 
 
 def unsupported(reason: str) -> Outcome:

@@ -7,6 +7,12 @@ this pass estimates what the engines would actually build:
 * every tensor the claim declares, defines or computes (``u @ vᵀ`` included), at the sizes
   the engines use: sweep variables at their largest value, other dimensions at a nominal
   sample size;
+* work that grows with the sizes (ranges of sums, products and comprehensions, recurrence
+  steps) also at the *largest* sizes any engine uses: the numeric engine draws dimensions
+  up to ``max_engine_dim`` and unbounded integers up to their lower bound plus
+  ``max_engine_int_offset`` for claims that build no tensor, so ``sum(i = 1..n^3, …)`` is
+  refused before it becomes a loop over 6.9·10¹⁰ terms; nested sums, products and
+  comprehensions multiply (at ``max_engine_tensor_dim`` for claims with tensors);
 * constant exponents (``x^(10^5)``, ``matpow(A, 2^40)``) and constant powers whose value
   has too many digits (``(10^400)^9000``);
 * factorials and binomials of huge constants (``factorial(10^9)``);
@@ -28,7 +34,7 @@ import sympy as sp
 
 from derive import model as m
 from derive.errors import Diagnostic
-from derive.semantics import MAX_DIM_LITERAL, CheckedClaim, Checker, VType, walk
+from derive.semantics import MAX_DIM_LITERAL, CheckedClaim, Checker, VType, children, walk
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,11 @@ class Limits:
     max_range: float = 10_000_000         # extent of a sum/prod/comprehension index range
     max_steps: float = 1_000_000          # a recurrence evaluated this far out
     sample_dim: int = 8                   # nominal value of a free dimension
+    # the largest sizes an engine draws (derive/numeric: LARGE_MENU, LARGE_INTEGER_OFFSETS;
+    # tests/test_gate_limits.py keeps them in step)
+    max_engine_dim: int = 4096
+    max_engine_int_offset: int = 10 ** 6
+    max_engine_tensor_dim: int = 32       # claims with tensors, sequences or randomness
 
 
 DEFAULT = Limits()
@@ -94,6 +105,7 @@ class Guard:
         self._values: dict[str, float] = {}
         self._sample: dict[sp.Symbol, sp.Integer] = {}
         self._set_samples()
+        self._largest = self._largest_values()
 
     # ------------------------------------------------------------ helpers
     def line_text(self, line: int) -> str:
@@ -138,6 +150,64 @@ class Guard:
                     continue
             if info.role in ("dim", "index", "seq_index") or info.domain == "integer":
                 self._values[name] = float(self.limits.sample_dim)
+
+    def _largest_values(self) -> dict[str, float]:
+        """Every size at the largest value an engine may give it: free dimensions and indices
+        at ``max_engine_dim``, integer scalars at their lower bound plus
+        ``max_engine_int_offset`` (or their upper bound), definitions recomputed from those."""
+        big = dict(self._values)
+        for name, info in self.checked.symbols.items():
+            if info.role == "sweep" or name not in self._values:
+                continue
+            if info.dim_value is not None and info.role not in ("dim", "index", "seq_index"):
+                continue  # recomputed below
+            if info.role in ("dim", "index", "seq_index"):
+                big[name] = float(max(self.limits.max_engine_dim, self._values[name]))
+            elif info.domain == "integer":
+                lo, hi = self._integer_bounds(info)
+                big[name] = hi if hi is not None else \
+                    (lo or 0.0) + float(self.limits.max_engine_int_offset)
+        saved = self._values
+        self._values = big
+        try:
+            for name, info in self.checked.symbols.items():
+                if info.dim_value is not None and info.role not in ("dim", "index", "seq_index",
+                                                                    "sweep"):
+                    v = self._sym_value(info.dim_value)
+                    if v is not None:
+                        big[name] = max(v, saved.get(name, 0.0))
+        finally:
+            self._values = saved
+        return big
+
+    def _integer_bounds(self, info) -> tuple[Optional[float], Optional[float]]:
+        """Constant lower and upper bounds of an integer scalar's declaration, where stated."""
+        lo = hi = None
+        spec = getattr(info.statement, "type", None)
+        if isinstance(spec, m.ScalarType):
+            for op, bound in spec.bounds:
+                v = self.const(bound, allow_names=False)
+                if v is None:
+                    continue
+                if op in (">", ">="):
+                    lo = v if lo is None else max(lo, v)
+                elif op in ("<", "<="):
+                    hi = v if hi is None else min(hi, v)
+            if spec.interval is not None:
+                a = self.const(spec.interval.lo, allow_names=False)
+                b = self.const(spec.interval.hi, allow_names=False)
+                lo = a if a is not None else lo
+                hi = b if b is not None else hi
+        return lo, hi
+
+    def largest(self, e: m.Expr) -> Optional[float]:
+        """:meth:`const` at the largest sizes an engine uses."""
+        saved = self._values
+        self._values = self._largest
+        try:
+            return self.const(e)
+        finally:
+            self._values = saved
 
     def _sweep_max(self, sweep: m.Sweep) -> Optional[float]:
         values = sweep.values
@@ -208,8 +278,15 @@ class Guard:
             return float({"floor": math.floor, "ceil": math.ceil, "abs": abs}[e.func](v))
         return None
 
+    def formula_only(self) -> bool:
+        """No tensor, sequence or random name: only then do the engines draw sizes up to
+        ``max_engine_dim`` (as :func:`derive.numeric.identity.formula_only` decides)."""
+        return not any(info.role in ("tensor", "sequence") or info.random
+                       for info in self.checked.symbols.values())
+
     # ------------------------------------------------------------ checks
     def run(self) -> list[Diagnostic]:
+        self.check_nesting()
         self.check_tensors()
         for node in self.nodes():
             if isinstance(node, m.BinOp) and node.op in ("^", ".^"):
@@ -338,10 +415,70 @@ class Guard:
         if lo is None or hi is None:
             return None
         extent = hi - lo + 1
+        big_lo, big_hi = self.largest(r.lo), self.largest(r.hi)
+        largest = big_hi - big_lo + 1 if big_lo is not None and big_hi is not None else extent
+        if math.isnan(largest):
+            largest = math.inf
         if extent > self.limits.max_range:
             self.refuse(f"{what} has {_big(extent)} values; the limit is "
                         f"{_big(self.limits.max_range)}", r.pos)
+        elif largest > self.limits.max_range:
+            self.refuse(f"{what} has {_big(largest)} values at the largest sizes the engines "
+                        f"use (dimensions up to {self.limits.max_engine_dim}, integers up to "
+                        f"{_big(self.limits.max_engine_int_offset)} above their lower bound); "
+                        f"the limit is {_big(self.limits.max_range)}", r.pos,
+                        "bound the sizes it depends on (e.g. 'let n : integer in [1, 100]')")
         return max(extent, 0.0)
+
+    def _extents(self, e: m.Expr) -> Optional[float]:
+        """The number of index values a sum, product or comprehension runs over (all its
+        ranges together) at the largest sizes, or None when it is not such a node."""
+        if isinstance(e, m.Call) and e.func in ("sum", "prod"):
+            ranges = [v for _, v in e.kwargs if isinstance(v, m.Range)]
+        elif isinstance(e, m.Comprehension):
+            ranges = [rng for _, rng in e.clauses]
+        else:
+            return None
+        total = 1.0
+        for r in ranges:
+            lo, hi = self.largest(r.lo), self.largest(r.hi)
+            if lo is not None and hi is not None:
+                extent = hi - lo + 1
+                total *= math.inf if math.isnan(extent) else max(extent, 1.0)
+        return total
+
+    def check_nesting(self) -> None:
+        """Sums inside sums multiply: ``sum(i = 1..n, sum(j = 1..n, …))`` is n² evaluations.
+        Refused when the product over a nest exceeds ``max_range`` at the largest sizes the
+        engines use for this claim (one range alone is :meth:`check_range`'s)."""
+        dim = self.limits.max_engine_dim if self.formula_only() else \
+            self.limits.max_engine_tensor_dim
+        saved = self._largest
+        self._largest = {k: (min(v, float(dim)) if self.checked.symbols.get(k) is not None and
+                             self.checked.symbols[k].role in ("dim", "index", "seq_index")
+                             and v > self._values.get(k, 0.0) else v)
+                         for k, v in saved.items()}
+        try:
+            for st in self.claim.statements:
+                for root in _roots(st):
+                    stack: list[tuple[m.Expr, float, int]] = [(root, 1.0, 0)]
+                    while stack:
+                        node, outer, depth = stack.pop()
+                        extent = self._extents(node)
+                        if extent is not None:
+                            outer, depth = outer * extent, depth + 1
+                            if depth > 1 and outer > self.limits.max_range:
+                                self.refuse(
+                                    f"{self.snippet(node)} is evaluated {_big(outer)} times in "
+                                    f"all (nested sums, products or comprehensions, at the "
+                                    f"largest sizes the engines use); the limit is "
+                                    f"{_big(self.limits.max_range)}",
+                                    getattr(node, "pos", m.NOWHERE),
+                                    "bound the sizes the ranges depend on")
+                                continue
+                        stack.extend((c, outer, depth) for c in children(node))
+        finally:
+            self._largest = saved
 
     def check_comprehension(self, e: m.Comprehension) -> None:
         total = 1.0
@@ -365,6 +502,16 @@ class Guard:
             if v is not None and abs(v) > self.limits.max_steps:
                 self.refuse(f"{self.snippet(e)} asks for step {_big(abs(v))} of a recurrence; the "
                             f"limit is {_big(self.limits.max_steps)}", e.pos)
+                continue
+            far = self.largest(i)
+            # an integer at its lower bound + 10⁶ is a loop the engine runs today; only
+            # steps beyond that reach (n², 2ⁿ, …) are refused
+            allowed = self.limits.max_steps + self.limits.max_engine_int_offset
+            if far is not None and (math.isnan(far) or abs(far) > allowed):
+                self.refuse(f"{self.snippet(e)} asks for step {_big(abs(far))} of a recurrence at "
+                            f"the largest sizes the engines use; the limit is "
+                            f"{_big(allowed)}", e.pos,
+                            "bound the sizes it depends on (e.g. 'let T : integer in [1, 100]')")
 
 
 def _roots(st) -> Iterable[m.Expr]:

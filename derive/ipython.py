@@ -41,12 +41,13 @@ class CellResults:
 def decide_cell(text: str, name: str = "<cell>", options: Options = Options(),
                 time_limit: float = 120.0) -> CellResults:
     """Load, check and decide the claims of a cell in this process."""
-    from derive.runner import decide_job, plan_text
+    from derive.runner import RunConfig, decide_in_process, plan_text
 
     jobs, errors, _ = plan_text(text, name)
     results = list(errors)
+    config = RunConfig(options=options, isolate=False, time_limit=time_limit, memory_limit_mb=0)
     for job in jobs:
-        results.append(decide_job(job, options))
+        results.append(decide_in_process(job, config))
     results.sort(key=lambda r: r.line)
     return CellResults(results, options.seed, name=name)
 

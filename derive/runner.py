@@ -12,10 +12,11 @@ import json
 import multiprocessing as mp
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 from derive import model as m
 from derive.engine import Options
@@ -217,6 +218,77 @@ def decide_job(job: Job, options: Options) -> Result:
     seconds = round(time.perf_counter() - start, 4)
     return Result(claim.id, claim.file, claim.pos.line, claim.title, claim.source, verdict,
                   claim.expect, as_expected(verdict, claim.expect), engine, seconds, summary, evidence)
+
+
+def decide_in_process(job: Job, config: RunConfig) -> Result:
+    """Decide a job in this process under the claim's time limit (``--no-isolation``): a
+    SIGALRM timer that composes with the engines' own (nearer) limits.  A claim stopped by
+    it is reported like a worker stopped by the parent (``inconclusive``, never cached)."""
+    from derive.decide import ClaimTimeLimit, claim_limit
+
+    start = time.monotonic()
+    try:
+        with claim_limit(config.time_limit):
+            return decide_job(job, config.options)
+    except ClaimTimeLimit:
+        elapsed = time.monotonic() - start
+        reason = f"time limit: the claim ran past {config.time_limit:g} s and was stopped"
+        result = Result(job.id, job.file, job.line, None, None, Verdict.INCONCLUSIVE, "holds",
+                        False, None, round(elapsed, 3), reason,
+                        {"isolation": reason, "in_process": True})
+        _enrich(result, job)
+        return result
+    except MemoryError:
+        reason = "memory limit reached while deciding"
+        result = Result(job.id, job.file, job.line, None, None, Verdict.INCONCLUSIVE, "holds",
+                        False, None, round(time.monotonic() - start, 3), reason,
+                        {"isolation": reason, "in_process": True})
+        _enrich(result, job)
+        return result
+
+
+def _address_space_now() -> int:
+    """Bytes of address space this process holds now (0 where /proc is not available)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0
+
+
+@contextmanager
+def memory_limit_in_process(memory_limit_mb: int) -> Iterator[None]:
+    """Lower this process's soft address-space limit for the block, then restore it (an
+    in-process run must not leave the caller limited).  The claim gets ``memory_limit_mb``
+    on top of what the process already holds (the caller's own imports and data are not
+    the claim's), as a worker gets it on top of its bare interpreter."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    if not memory_limit_mb:
+        yield
+        return
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        want = _address_space_now() + memory_limit_mb * 1024 * 1024
+        if hard != resource.RLIM_INFINITY:
+            want = min(want, hard)
+        if soft == resource.RLIM_INFINITY or want < soft:
+            resource.setrlimit(resource.RLIMIT_AS, (want, hard))
+        else:
+            soft = None  # already as strict: nothing to restore
+    except (ValueError, OSError):
+        soft = None
+    try:
+        yield
+    finally:
+        if soft is not None:
+            try:
+                resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+            except (ValueError, OSError):
+                pass
 
 
 # ------------------------------------------------------------------ worker processes
@@ -457,10 +529,11 @@ def run(paths: Iterable[str], config: Optional[RunConfig] = None,
         decided = run_isolated(todo, config, on_result)
     else:
         decided = []
-        for job in todo:
-            r = decide_job(job, config.options)
-            decided.append(r)
-            on_result(r)
+        with memory_limit_in_process(config.memory_limit_mb):
+            for job in todo:
+                r = decide_in_process(job, config)
+                decided.append(r)
+                on_result(r)
     config.stats = RunStats(decided=len(decided), cached=len(cached), errors=len(errors))
     for e in errors:
         if progress:

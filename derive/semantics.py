@@ -6,8 +6,9 @@ built from the model (never from text), so ``n - k + 1`` and ``m`` compare exact
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from typing import Iterable, Iterator, Optional
 
 import sympy as sp
 
@@ -15,7 +16,9 @@ from derive import model as m
 from derive.errors import Diagnostic, suggest
 from derive.language.functions import (CONSTANTS, COST_NAMES, DISTRIBUTIONS, FUNCTIONS,
                                        PROPERTIES, RESERVED, STAT_NAMES)
-from derive.language.names import pretty
+from derive.language.confusables import describe as describe_name
+from derive.language.confusables import mixed_script, skeleton
+from derive.language.names import normalize, pretty
 
 MAX_DIM_LITERAL = 10**7
 MAX_EXPONENT = 10**4
@@ -129,9 +132,34 @@ class Checker:
         self.diags.append(Diagnostic(message, self.claim.file, line, pos.column or 1, text, hint,
                                      self.claim.id, width))
 
+    # ------------------------------------------------------------ confusable names
+    def check_confusables(self) -> None:
+        """Refuse identifiers that mix scripts misleadingly, and two different names of this
+        claim that look alike (:mod:`derive.language.confusables`)."""
+        first: dict[str, tuple[str, str, m.Pos]] = {}  # skeleton -> (id, written, where)
+        reported: set[str] = set()
+        for ident, written, pos in _written_names(self.claim.statements):
+            if written not in reported:
+                why = mixed_script(written)
+                if why:
+                    reported.add(written)
+                    self.error(f"the name {describe_name(written)} mixes scripts: {why}", pos,
+                               "spell the name in one script (Greek letters may prefix "
+                               "Latin ones, as in ΔW)")
+                    continue
+            key = skeleton(written)
+            seen = first.setdefault(key, (ident, written, pos))
+            if seen[0] != ident and (seen[1], written) not in reported:
+                reported.add((seen[1], written))
+                self.error(f"the names {describe_name(written)} and {describe_name(seen[1])} "
+                           f"(line {seen[2].line}, column {seen[2].column}) look alike but are "
+                           f"different names", pos,
+                           "rename one of them: names that print the same must be the same name")
+
     # ------------------------------------------------------------ entry
     def run(self) -> Optional[CheckedClaim]:
         show_types = []
+        self.check_confusables()
         for st in self.claim.statements:
             if isinstance(st, m.Decl):
                 self.declare(st)
@@ -1001,6 +1029,22 @@ def walk(e) -> Iterable[m.Expr]:
             continue
         yield node
         stack.extend(children(node))
+
+
+def _written_names(node) -> Iterator[tuple[str, str, m.Pos]]:
+    """(id, written spelling, position) of every name and called function, in source order."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, m.Name):
+            yield node.id, node.text or node.id, node.pos
+        elif isinstance(node, m.Call):
+            yield normalize(node.func), node.func, node.pos
+        if isinstance(node, (tuple, list)):
+            stack.extend(reversed(node))
+        elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+            stack.extend(reversed([getattr(node, f.name) for f in dataclasses.fields(node)
+                                   if f.name != "pos"]))
 
 
 def check_claim(claim: m.Claim, source_lines: Optional[list[str]] = None

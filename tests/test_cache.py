@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import derive_fakes
-from derive.cache import ResultCache, cacheable, claim_hash, engine_versions
+from derive.cache import CACHE_FORMAT, ResultCache, cacheable, claim_hash, engine_versions
 from derive.cli import main
 from derive.engine import Options
 from derive.language.load import load_text
@@ -110,13 +110,15 @@ def test_cache_holds_json_only_and_survives_damage(monkeypatch, tmp_path):
     path = _write(tmp_path, CORPUS)
     cache_dir = tmp_path / "cache"
     _run(path, cache_dir)
-    corpus = sorted((cache_dir / "v1" / "corpus").glob("*.json"))
+    corpus = sorted((cache_dir / f"v{CACHE_FORMAT}" / "corpus").glob("*.json"))
     files = sorted(f for f in cache_dir.rglob("*.json") if f not in corpus)
     assert len(files) == 3 and len(corpus) == 1
     for f in files:
-        entry = json.loads(f.read_text(encoding="utf-8"))
+        outer = json.loads(f.read_text(encoding="utf-8"))
+        assert set(outer) == {"payload", "tag"}
+        entry = json.loads(outer["payload"])
         assert set(entry) == {"key", "claim", "result"} and f.stem == entry["key"]
-    whole = json.loads(corpus[0].read_text(encoding="utf-8"))
+    whole = json.loads(json.loads(corpus[0].read_text(encoding="utf-8"))["payload"])
     assert [r["id"] for r in whole["results"]] == ["c.one", "c.two", "c.wrong"]
     assert not [p for p in cache_dir.rglob("*") if p.is_file() and p.suffix != ".json"]
     files[0].write_text("{not json", encoding="utf-8")

@@ -182,7 +182,8 @@ def test_misbehaving_claims_are_reported_and_the_run_goes_on(fake_engines, jobs)
     assert "memory" not in r.summary, "a segfault is not an out-of-memory kill: " + r.summary
     r = by_id["iso.raise"]
     assert r.verdict == Verdict.ERROR and "RuntimeError: engine bug" in r.summary, r.summary
-    assert "traceback" in r.evidence
+    (fault,) = r.evidence["statements"][0]["evidence"]["internal_errors"]  # strict (conftest)
+    assert fault["exception"] == "RuntimeError" and fault["where"]
 
     r = by_id["iso.alarm"]
     assert r.verdict == Verdict.INCONCLUSIVE and "SymPy did not finish" in r.summary, r.summary

@@ -12,9 +12,10 @@ import re
 from pathlib import Path
 from typing import Any, Optional
 
+from derive.faults import describe
 from derive.outcome import Result
 
-_BULKY = {"rendered", "traceback", "statements", "diagnostics"}
+_BULKY = {"rendered", "traceback", "statements", "diagnostics", "declined", "internal_errors"}
 
 
 def _short(value: Any, limit: int = 300) -> str:
@@ -58,6 +59,9 @@ def evidence_lines(result: Result, limit: int = 300) -> list[str]:
             out.append(f"    {st['summary']}")
         inner = st.get("evidence") or {}
         if isinstance(inner, dict):
+            for fault in inner.get("internal_errors") or []:
+                if isinstance(fault, dict):
+                    out.append(f"    {describe(fault)}")
             for k, v in inner.items():
                 if k not in _BULKY:
                     out.append(f"    {k}: {_short(v, limit)}")

@@ -9,14 +9,17 @@ from __future__ import annotations
 from derive.outcome import Result, Verdict
 from derive.report import summarize
 from derive.report.evidence import evidence_lines, location
+from derive.report.safe import gh_data, gh_property
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A command's message: one line (``%``, CR, LF encoded; other controls made visible)."""
+    return gh_data(text)
 
 
 def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+    """A property value: also ``:`` and ``,`` encoded, so no property or message can be forged."""
+    return gh_property(text)
 
 
 def annotation(result: Result) -> str | None:

@@ -5,13 +5,13 @@ Images are embedded as base64 PNG; the page needs no network and works without s
 (a few lines of script only add a filter and record that the images loaded)."""
 from __future__ import annotations
 
-import html
 import json
 from typing import Any
 
 from derive import __version__
 from derive.outcome import Result, Verdict
 from derive.report import by_engine, summarize
+from derive.report.safe import block, html_block
 from derive.report.evidence import (claim_text, counterexamples, curves, estimates,
                                     evidence_lines, statements, timings)
 
@@ -49,7 +49,9 @@ window.addEventListener('load', function () {
 
 
 def _e(text: Any) -> str:
-    return html.escape(str(text if text is not None else ""), quote=True)
+    """Escaped text; multi-line text keeps its newlines (inside <pre>), every control, bidi
+    and invisible character is made visible (see :mod:`derive.report.safe`)."""
+    return html_block(text if text is not None else "")
 
 
 def _badge(verdict: Verdict) -> str:
@@ -129,7 +131,7 @@ def _claim_section(r: Result, budget: _Budget) -> str:
     parts.append(f"<p>{_e(r.summary)}</p>")
     text = claim_text(r)
     if text:
-        parts.append(f'<pre class="claimtext">{highlight_html(text)}</pre>')
+        parts.append(f'<pre class="claimtext">{highlight_html(block(text))}</pre>')
     sts = statements(r)
     for st in sts:
         route = "/".join(x for x in (st.get("engine"), st.get("strategy")) if x) or "no engine"

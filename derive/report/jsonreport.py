@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from derive import __version__
 from derive.outcome import Result
@@ -15,8 +16,17 @@ def document(results: list[Result], **extra) -> dict:
     return doc
 
 
+# valid JSON either way, but raw in the text they reorder or break lines of a viewer or of
+# a script that embeds the document: written as \uXXXX escapes (the decoded value is the same)
+_RAW_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064"
+                         "\u2066-\u2069\ufeff]")
+
+
 def render(results: list[Result], colour: bool = False, verbose: bool = False,
            refuted_only: bool = False, **extra) -> str:
-    """The JSON document; the rendering switches other formats take are not part of it."""
-    return json.dumps(document(results, **extra), indent=2, ensure_ascii=False, sort_keys=False,
-                      default=str) + "\n"
+    """The JSON document; the rendering switches other formats take are not part of it.
+    Strings keep their exact values (control characters are escaped by JSON itself; bidi,
+    line-separator and invisible characters are written as ``\\uXXXX``)."""
+    text = json.dumps(document(results, **extra), indent=2, ensure_ascii=False, sort_keys=False,
+                      default=str)
+    return _RAW_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text) + "\n"

@@ -13,13 +13,15 @@ from derive import __version__
 from derive.outcome import Result, Verdict
 from derive.report import summarize
 from derive.report.evidence import evidence_text, location
+from derive.report.safe import block
 
 _ILLEGAL = {c: None for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)}
 
 
 def _clean(text: str) -> str:
-    """Drop characters XML 1.0 cannot hold."""
-    return str(text).translate(_ILLEGAL)
+    """Text XML 1.0 can hold, shown as written: control, bidi and invisible characters made
+    visible (ElementTree escapes the markup characters)."""
+    return block(str(text)).translate(_ILLEGAL)
 
 
 def _classname(path: str) -> str:
@@ -42,7 +44,8 @@ def render(results: list[Result], **_) -> str:
         by_file[r.file].append(r)
     for file, group in by_file.items():
         suite = ET.SubElement(
-            root, "testsuite", name=_classname(file), file=file, tests=str(len(group)),
+            root, "testsuite", name=_clean(_classname(file)), file=_clean(file),
+            tests=str(len(group)),
             failures=str(sum(1 for r in group if not r.as_expected and r.verdict != Verdict.ERROR)),
             errors=str(sum(1 for r in group if r.verdict == Verdict.ERROR)),
             skipped=str(sum(1 for r in group if r.verdict == Verdict.SKIPPED)),
@@ -51,8 +54,8 @@ def render(results: list[Result], **_) -> str:
         ET.SubElement(props, "property", name="derive.version", value=__version__)
         for r in group:
             _, line = location(r)
-            case = ET.SubElement(suite, "testcase", classname=_classname(r.file),
-                                 name=_clean(r.id or f"<file {r.file}>"), file=r.file,
+            case = ET.SubElement(suite, "testcase", classname=_clean(_classname(r.file)),
+                                 name=_clean(r.id or f"<file {r.file}>"), file=_clean(r.file),
                                  line=str(r.line), time=f"{r.seconds:.3f}")
             cprops = ET.SubElement(case, "properties")
             for key, value in (("verdict", r.verdict.value), ("expected", r.expected),

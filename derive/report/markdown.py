@@ -10,21 +10,18 @@ from derive import __version__
 from derive.outcome import Result, Verdict
 from derive.report import by_engine, summarize
 from derive.report.evidence import claim_text, evidence_lines, expectation_comment, location
+from derive.report.safe import md_code, md_fence, md_inline
 
 _MARK = {True: "✓", False: "✗"}
 
 
 def cell(text: object) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(text if text is not None else "").replace("\\", "\\\\").replace("|", "\\|") \
-        .replace("\n", " ").strip()
+    """Text safe inside a Markdown table cell (and any paragraph): see :mod:`derive.report.safe`."""
+    return md_inline(text).strip()
 
 
 def _fence(text: str, lang: str = "text") -> list[str]:
-    ticks = "```"
-    while ticks in text:
-        ticks += "`"
-    return [f"{ticks}{lang}", text.rstrip("\n"), ticks]
+    return md_fence(text, lang)
 
 
 def summary_table(results: list[Result]) -> list[str]:
@@ -50,14 +47,14 @@ def render_report(results: list[Result], verbose: bool = False) -> str:
     out += ["", "## Claims", "", "| | claim | verdict | expected | engine | seconds | where | summary |",
             "| --- | --- | --- | --- | --- | ---: | --- | --- |"]
     for r in results:
-        out.append(f"| {_MARK[r.as_expected]} | `{cell(r.id or '<file>')}` | {r.verdict.value} | "
+        out.append(f"| {_MARK[r.as_expected]} | {md_code(r.id or '<file>')} | {r.verdict.value} | "
                    f"{r.expected} | {cell(r.engine or '')} | {r.seconds:.2f} | "
-                   f"`{cell(r.file)}:{r.line}` | {cell(r.summary)} |")
+                   f"{md_code(f'{r.file}:{r.line}')} | {cell(r.summary)} |")
     shown = [r for r in results if verbose or not r.as_expected]
     if shown:
         out += ["", "## Evidence", ""]
         for r in shown:
-            out += [f"### `{r.id or r.file}` — {r.verdict.value}", ""]
+            out += [f"### {md_code(r.id or r.file)} — {r.verdict.value}", ""]
             out += _fence("\n".join([r.summary] + evidence_lines(r)))
             out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
@@ -76,20 +73,20 @@ def render_errata(results: list[Result], command: str = "") -> str:
                "as stated in the notes.")
     out += ["", "| claim | the notes say | corrected |", "| --- | --- | --- |"]
     for r in refuted:
-        out.append(f"| [`{cell(r.id)}`](#{_anchor(r.id or '')}) | {cell(r.title or '')} | "
+        out.append(f"| [{md_code(r.id)}](#{_anchor(r.id or '')}) | {cell(r.title or '')} | "
                    f"{cell(expectation_comment(r))} |")
     for r in refuted:
         file, line = location(r)
-        out += ["", f"## {r.id}", ""]
+        out += ["", f"## {md_inline(r.id)}", ""]
         if r.title:
-            out.append(f"- **The notes say:** {r.title}")
+            out.append(f"- **The notes say:** {md_inline(r.title)}")
         if r.source:
-            out.append(f"- **Where in the notes:** {r.source}")
-        out.append(f"- **Claim:** `{r.file}:{r.line}`" + (f" (refuted at line {line})"
-                                                           if line != r.line else ""))
-        out.append(f"- **derive finds:** {r.summary}")
+            out.append(f"- **Where in the notes:** {md_inline(r.source)}")
+        out.append(f"- **Claim:** {md_code(f'{r.file}:{r.line}')}" + (
+            f" (refuted at line {line})" if line != r.line else ""))
+        out.append(f"- **derive finds:** {md_inline(r.summary)}")
         corrected = expectation_comment(r)
-        out.append(f"- **Corrected statement:** {corrected}" if corrected else
+        out.append(f"- **Corrected statement:** {md_inline(corrected)}" if corrected else
                    "- **Corrected statement:** (no comment after `expect refuted` in the claim)")
         if r.expected != "refuted":
             out.append(f"- **Status:** not yet marked `expect refuted` (expects {r.expected})")

@@ -5,6 +5,7 @@ import os
 
 from derive.outcome import Result, Verdict
 from derive.report import by_engine, summarize
+from derive.report.safe import block, plain
 
 _COLOURS = {Verdict.PROVED: "32", Verdict.VERIFIED: "32", Verdict.REFUTED: "31",
             Verdict.INCONCLUSIVE: "33", Verdict.UNSUPPORTED: "35", Verdict.SKIPPED: "36",
@@ -27,7 +28,8 @@ def line(r: Result, colour: bool = False) -> str:
     mark = "ok " if r.as_expected else "XX "
     verdict = _paint(f"{r.verdict.value:<12}", _COLOURS[r.verdict], colour)
     expect = "" if r.expected == "holds" else f" (expect {r.expected})"
-    return f"{mark}{verdict} {r.id or '<file>'}{expect}  [{r.file}:{r.line}] {r.summary}"
+    return f"{mark}{verdict} {plain(r.id or '<file>')}{expect}  [{plain(r.file)}:{r.line}] " \
+        f"{plain(r.summary)}"
 
 
 def render(results: list[Result], colour: bool = False, verbose: bool = False, **_) -> str:
@@ -37,7 +39,7 @@ def render(results: list[Result], colour: bool = False, verbose: bool = False, *
         rendered = r.evidence.get("rendered")
         if rendered:
             out.append("")
-            out.append(rendered)
+            out.append(block(rendered))
     s = summarize(results)
     out.append("")
     out.append("verdicts: " + ", ".join(f"{s[k]} {k}" for k in

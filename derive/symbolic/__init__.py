@@ -1,9 +1,11 @@
 """The SymPy engine: lower a checked claim to SymPy and try small strategies in order.
 
 Each strategy either decides a statement (naming itself and carrying its evidence:
-the residual, the solution set, the counterexample) or passes.  A strategy that
-crashes on an unforeseen SymPy corner passes with a note instead of taking the whole
-claim down; the time limit (``derive.decide.TimeLimit``) is always re-raised.
+the residual, the solution set, the counterexample) or declines with a reason (a note).
+Declining is only for declared limits: the strategy's share of the time budget is spent,
+or the lowering says what it does not support.  Any other exception is a bug and goes on
+to :class:`derive.engine.Engine`, which records it (strict mode: the claim is an error);
+the time limit (``derive.decide.TimeLimit``) is always re-raised.
 """
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ from derive.engine import Context, Engine
 from derive.outcome import Outcome, Verdict
 from derive.symbolic.common import OutOfBudget, budget, is_approximate
 from derive.symbolic.lower import Unsupported
-from sympy.polys.polyerrors import BasePolynomialError
 from derive.symbolic.strategies.argopt import ArgOpt
 from derive.symbolic.strategies.conditions import Conditions
 from derive.symbolic.strategies.expectations import Expectations
@@ -29,7 +30,8 @@ SHARE = 0.4  # of the statement's time limit, per strategy: one slow strategy ca
 
 
 class Guarded:
-    """Run one strategy; an internal error becomes a note and a pass, never a verdict."""
+    """Run one strategy within its share of the time limit; declared limits become a note
+    and a pass, internal errors propagate to the engine (recorded, never a pass)."""
 
     def __init__(self, inner) -> None:
         self.inner = inner
@@ -52,10 +54,6 @@ class Guarded:
             return None
         except Unsupported as exc:
             ctx.notes.append(f"{self.name}: {exc}"[:300])
-            return None
-        except (ArithmeticError, AttributeError, IndexError, KeyError, NotImplementedError,
-                RecursionError, TypeError, ValueError, AssertionError, BasePolynomialError) as exc:
-            ctx.notes.append(f"{self.name}: internal error {type(exc).__name__}: {exc}"[:300])
             return None
 
 
