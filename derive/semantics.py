@@ -13,8 +13,8 @@ import sympy as sp
 
 from derive import model as m
 from derive.errors import Diagnostic, suggest
-from derive.language.functions import (CONSTANTS, COST_NAMES, DISTRIBUTIONS, FUNCTIONS,
-                                       PROPERTIES, RESERVED, STAT_NAMES)
+from derive.language.functions import (CONSTANTS, COST_NAMES, DISTRIBUTIONS, FUNCTION_HINTS,
+                                       FUNCTIONS, PROPERTIES, RESERVED, STAT_NAMES, kind_of)
 from derive.language.names import pretty
 
 MAX_DIM_LITERAL = 10**7
@@ -151,7 +151,7 @@ class Checker:
     # ------------------------------------------------------------ statements
     def _new_name(self, name: m.Name) -> bool:
         if name.id in RESERVED or name.id == "I":
-            self.error(f"'{name.text}' is a reserved name (a built-in function or operator)",
+            self.error(f"'{name.text}' is a reserved name ({kind_of(name.id)})",
                        name.pos, "choose another name")
             return False
         if name.id in self.symbols:
@@ -207,6 +207,10 @@ class Checker:
                     and sp.expand(shape[0] - shape[1]) != 0 and "orthogonal" not in props:
                 self.error(f"a matrix declared {sorted(props)[0]} must be square; its shape is "
                            f"{fmt_shape(shape)}", spec.pos)
+            if "simplex" in props and len(shape) != 1:
+                self.error(f"'simplex' (a probability vector) is a property of vectors; this is "
+                           f"a {spec.kind}", spec.pos,
+                           "declare each distribution as its own vector[n] simplex")
             return SymbolInfo(name.id, name.text, "tensor", VType("tensor", shape), d, props=props)
         if isinstance(spec, m.IndexType):
             self.constant_expr(spec.range.lo, "an index bound")
@@ -431,6 +435,9 @@ class Checker:
             return t
         if e.id in CONSTANTS:
             return SCALAR
+        if e.id == "I":
+            self.error("'I' is the identity matrix and needs its size", e.pos, "write I[n]")
+            return ANY
         if e.id in FUNCTIONS:
             self.error(f"'{e.text}' is a function; call it with arguments", e.pos,
                        f"write {e.text}(…)")
@@ -464,6 +471,13 @@ class Checker:
         if e.op == "^" and _tower(e) > 4:
             self.error("a tower of powers this high is refused (its value is astronomically "
                        "large)", e.pos, "write the exponent out, or name it with 'let'")
+            return ANY
+        if e.op == "^" and isinstance(e.right, m.Name) and e.right.id in ("T", "H") \
+                and self.lookup(e.right.id) is None:
+            self.expr(e.left)
+            self.error(f"'^{e.right.text}' is a power by '{e.right.text}', which is not declared",
+                       e.right.pos, "a transpose is written ᵀ, .T or ' after the operand: "
+                       "(A @ B)ᵀ, (A @ B).T or (A @ B)'")
             return ANY
         a, b = self.expr(e.left), self.expr(e.right)
         random = a.random or b.random
@@ -563,10 +577,22 @@ class Checker:
             if n > len(base.shape):
                 self.error(f"{n} indices into a tensor of shape {fmt_shape(base.shape)}", e.pos)
                 return ANY
-            rest = tuple(d for i, d in zip(e.indices, base.shape) if isinstance(i, m.Slice))
+            rest = tuple(self.range_length(i) if isinstance(i, m.Range) else d
+                         for i, d in zip(e.indices, base.shape) if isinstance(i, (m.Slice, m.Range)))
             rest += base.shape[n:]
             return VType("tensor", rest, base.random) if rest else VType("scalar", (), base.random)
         return VType("any", (), base.random)
+
+    def range_length(self, r: m.Range) -> Optional[sp.Expr]:
+        """The length hi − lo + 1 of a slice x[lo..hi], a size when both ends are sizes."""
+        lo, hi = self._try_dim(r.lo), self._try_dim(r.hi)
+        if lo is None or hi is None:
+            return None
+        length = sp.expand(hi - lo + 1)
+        if length.is_number and length < 1:
+            self.error(f"the slice {fmt_dim(lo)}..{fmt_dim(hi)} is empty", r.pos,
+                       "a slice a..b includes both ends and needs a <= b")
+        return length
 
     def e_Stat(self, e: m.Stat) -> VType:
         want = {"Cov": 2}.get(e.kind, 1)
@@ -697,10 +723,7 @@ class Checker:
                 return ANY
             if e.func in DISTRIBUTIONS:
                 return VType("dist")
-            s = suggest(e.func, list(FUNCTIONS) + [k for k, v in self.symbols.items()
-                                                   if v.role in ("function", "funcdef")])
-            self.error(f"unknown function '{e.func}'", e.pos,
-                       f"did you mean '{s}'?" if s else "see the README for the functions derive knows")
+            self.error(f"unknown function '{pretty(e.func)}'", e.pos, self.call_hint(e))
             for a in e.args:
                 self.expr(a)
             return ANY
@@ -771,8 +794,50 @@ class Checker:
             return ANY
         if rule == "conv":
             return self.conv_type(e, types, random)
+        if rule in ("onehot", "rowsum", "colsum", "where") and n == spec.min_args:
+            return self.dl_type(e, types, random)
         if rule == "pool":
             return VType("any", (), random)
+        return VType("any", (), random)
+
+    def call_hint(self, e: m.Call) -> str:
+        """A hint for a call of an unknown name: textbook words first, then declared values."""
+        if e.func in FUNCTION_HINTS:
+            return FUNCTION_HINTS[e.func]
+        info = self.symbols.get(e.func)
+        if info is not None:
+            return (f"'{info.text}' is declared as a value, not a function; write a product "
+                    f"with '*': {info.text} * (…)")
+        s = suggest(e.func, list(FUNCTIONS) + [k for k, v in self.symbols.items()
+                                               if v.role in ("function", "funcdef")])
+        return f"did you mean '{s}'?" if s else "see the README for the functions derive knows"
+
+    def dl_type(self, e: m.Call, types: list[VType], random: bool) -> VType:
+        """Shapes of onehot, rowsum, colsum, where and cross_entropy (docs/semantics.md)."""
+        rule = FUNCTIONS[e.func].rule
+        if rule == "onehot":
+            return VType("tensor", (self.dim_expr(e.args[1]),), random)
+        if rule in ("rowsum", "colsum"):
+            t = types[0]
+            if t.kind == "tensor" and len(t.shape) == 2:
+                return VType("tensor", (t.shape[0 if rule == "rowsum" else 1],), random)
+            if t.kind != "any":
+                self.error(f"{e.func} needs a matrix, found {t.kind} {fmt_shape(t.shape)}", e.pos)
+            return ANY
+        if rule == "where":
+            cond, a, b = types
+            if cond.kind not in ("bool", "any"):
+                self.error("the condition of 'a if c else b' (where(c, a, b)) must be a "
+                           "comparison such as x > 0", e.args[0].pos)
+            for t, x in ((a, e.args[1]), (b, e.args[2])):
+                if t.kind == "bool":
+                    self.error("a branch of 'a if c else b' is a condition, not a value", x.pos,
+                               "put the conditional value in parentheses: y == (a if c else b)")
+            shaped = [t for t in (a, b) if t.kind == "tensor" and not t.is_scalar]
+            if len(shaped) == 2 and not self.same_shape(*shaped):
+                self.mismatch("'if … else'", shaped[0], shaped[1], e)
+            return VType("tensor", shaped[0].shape, random) if shaped else \
+                VType("scalar", (), random)
         return VType("any", (), random)
 
     def conv_type(self, e: m.Call, types: list[VType], random: bool) -> VType:

@@ -89,8 +89,18 @@ def _terminal_word(name: str) -> str:
     return name.lower()
 
 
+# Terminals that can start an expression: when all the main ones are expected, the
+# error says "an expression" instead of listing eight symbols.
+_EXPR_STARTS = {"NAME", "NUMBER", "LPAR", "LSQB", "ADD_OP", "VBAR", "NORM_OPEN", "ROOT"}
+
+
 def expected_words(expected) -> str:
-    words = sorted({_terminal_word(e) for e in expected if not e.startswith("__ANON")})
+    expected = {e for e in expected if not e.startswith("__ANON")}
+    words: list[str] = []
+    if {"NAME", "NUMBER", "LPAR"} <= expected:
+        words.append("an expression (a name, a number, '(' …)")
+        expected -= _EXPR_STARTS
+    words += sorted({_terminal_word(e) for e in expected})
     if not words:
         return ""
     if len(words) > 8:

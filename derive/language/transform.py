@@ -12,12 +12,18 @@ from typing import Any
 from lark import Token, Transformer, v_args
 
 from derive import model as m
+from derive.language.functions import FUNCTION_ALIASES
 from derive.language.names import SUPERSCRIPT_DIGITS, normalize
 
 COMPARE = {"==": "==", "!=": "!=", "≠": "!=", "<=": "<=", "≤": "<=", ">=": ">=", "≥": ">=",
            "<": "<", ">": ">", "≈": "≈", "~=": "≈", "~": "~"}
 ARITH = {"+": "+", "-": "-", "−": "-", "*": "*", "×": "*", "/": "/", "@": "@", "⊙": "⊙",
          ".*": "⊙", "∘": "⊙", "·": "·", "⋅": "·", "^": "^", "**": "^", ".^": ".^"}
+# Textbook spellings that mean a built-in call (docs/semantics.md, "Textbook notation"):
+# ``A ⊗ B`` is kron(A, B); ``‖x‖_F`` is norm(x, fro); the subscript names the norm.
+CALL_OPS = {"⊗": "kron"}
+NORM_SUBSCRIPTS = {"": None, "2": Fraction(2), "₂": Fraction(2), "1": Fraction(1),
+                   "₁": Fraction(1), "F": "fro", "fro": "fro", "inf": "inf", "∞": "inf"}
 STAT_OPS = {"E", "Var", "Std", "Cov", "P"}
 COST_OPS = {"time", "flops", "memory"}
 
@@ -248,10 +254,13 @@ class ToModel(Transformer):
         return m.Compare(ops, operands, pos_of(meta))
 
     def big_o(self, meta, items):
-        if str(items[1]) not in ("O", "Θ", "Theta"):
-            raise TransformError(f"expected O(…) after 'in', found '{items[1]}'", tok_pos(items[1]),
-                                 "write 'flops[…] in O(n^2)'")
-        return m.BigO(items[0], items[2], pos_of(meta))
+        word = normalize(str(items[1]))
+        if word in ("Theta",):  # Θ is '~' (docs/semantics.md): never weakened to O
+            return m.Compare(("~",), (items[0], items[2]), pos_of(meta))
+        if word not in ("O", "Omega"):
+            raise TransformError(f"expected O(…), Ω(…) or Θ(…) after 'in', found '{items[1]}'",
+                                 tok_pos(items[1]), "write 'flops[…] in O(n^2)'")
+        return m.BigO(items[0], items[2], kind="Ω" if word == "Omega" else "O", pos=pos_of(meta))
 
     def substitute(self, meta, items):
         return m.Subst(items[0], tuple(items[1:]), pos_of(meta))
@@ -260,7 +269,33 @@ class ToModel(Transformer):
         return (normalize(str(items[0])), items[1])
 
     def binop(self, meta, items):
-        return m.BinOp(ARITH[str(items[1])], items[0], items[2], pos_of(meta))
+        op = str(items[1])
+        if op in CALL_OPS:
+            return m.Call(CALL_OPS[op], (items[0], items[2]), (), pos_of(meta))
+        return m.BinOp(ARITH[op], items[0], items[2], pos_of(meta))
+
+    def if_else(self, meta, items):
+        return m.Call("where", (items[1], items[0], items[2]), (), pos_of(meta))
+
+    def root(self, meta, items):
+        return m.Call("sqrt", (items[1],), (), pos_of(meta))
+
+    def abs_bars(self, meta, items):
+        return m.Call("abs", (items[0],), (), pos_of(meta))
+
+    def norm_bars(self, meta, items):
+        close = str(items[2])
+        sub = close[1:].lstrip("_").strip("{}")
+        kind = NORM_SUBSCRIPTS.get(sub)
+        pos = pos_of(meta)
+        if kind is None:
+            return m.Call("norm", (items[1],), (), pos)
+        if isinstance(kind, str):
+            return m.Call("norm", (items[1], m.Name(kind, kind, tok_pos(items[2]))), (), pos)
+        return m.Call("norm", (items[1], m.Num(kind, str(kind), False, tok_pos(items[2]))), (), pos)
+
+    def slice_range(self, meta, items):
+        return items[0]
 
     def neg_op(self, meta, items):
         op = ARITH[str(items[0])]
@@ -308,7 +343,13 @@ class ToModel(Transformer):
             raise TransformError("only a name can be called", pos_of(meta))
         positional = tuple(a for a in args if not isinstance(a, tuple))
         kwargs = tuple(a for a in args if isinstance(a, tuple))
-        return m.Call(base.id, positional, kwargs, m.Pos(base.pos.line, base.pos.column,
+        for a in positional:
+            if isinstance(a, (m.Range, m.Slice)):
+                raise TransformError("a range or ':' is an index, not an argument", a.pos,
+                                     f"slice with x[a..b]; bind an index with "
+                                     f"{base.text or base.id}(i = a..b, …)")
+        func = FUNCTION_ALIASES.get(base.id, base.id)
+        return m.Call(func, positional, kwargs, m.Pos(base.pos.line, base.pos.column,
                                                          meta.end_line, meta.end_column))
 
     def args(self, meta, items):
