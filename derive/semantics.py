@@ -802,12 +802,12 @@ class Checker:
 
     def call_hint(self, e: m.Call) -> str:
         """A hint for a call of an unknown name: textbook words first, then declared values."""
-        if e.func in FUNCTION_HINTS:
-            return FUNCTION_HINTS[e.func]
         info = self.symbols.get(e.func)
         if info is not None:
             return (f"'{info.text}' is declared as a value, not a function; write a product "
                     f"with '*': {info.text} * (…)")
+        if e.func in FUNCTION_HINTS:
+            return FUNCTION_HINTS[e.func]
         s = suggest(e.func, list(FUNCTIONS) + [k for k, v in self.symbols.items()
                                                if v.role in ("function", "funcdef")])
         return f"did you mean '{s}'?" if s else "see the README for the functions derive knows"

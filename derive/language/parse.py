@@ -73,6 +73,7 @@ _TERMINAL_WORDS = {
     "SUPERSCRIPT": "a superscript", "EQUIV": "'<=>'", "IMPLIES": "'=>'", "ARROW": "'->'",
     "SCALAR_KIND": "a scalar type (real, integer, complex, dim)",
     "TENSOR_KIND": "a tensor type (vector, matrix, tensor)", "WITHIN": "'within'", "REL": "'rel'",
+    "NORM_OPEN": "'‖'", "NORM_CLOSE": "a closing '‖'", "ROOT": "'√'", "VBAR": "'|'",
 }
 
 
@@ -259,7 +260,39 @@ def _syntax_diag(src: SourceFile, exc: UnexpectedInput, first: int, last: int) -
                         col, "a claim's body lines are indented by the same amount")
     words = expected_words(expected)
     return src.diag(f"unexpected {_token_desc(token)}" + (f"; expected {words}" if words else ""),
-                    line, col, width=len(str(token.value)) if token.type not in ("_NL",) else 1)
+                    line, col, _token_hint(src, token, expected),
+                    width=len(str(token.value)) if token.type not in ("_NL",) else 1)
+
+
+_BINDER_IN = re.compile(r"\b(sum|prod|integrate)\(\s*(\w+)\s+in\s*$")
+_GROWTH_AFTER = re.compile(r"^\s*(O|Θ|Ω|Theta|Omega)\s*\(")
+
+
+def _token_hint(src: SourceFile, token: Token, expected: set) -> Optional[str]:
+    """A pointer to the right spelling for textbook habits the grammar cannot read."""
+    text = src.line_text(token.line or 0)
+    before = text[: (token.column or 1) - 1]
+    after = text[(token.end_column or 1) - 1:]
+    value = str(token.value)
+    binder = _BINDER_IN.search(before)
+    if binder:
+        func, var = binder.groups()
+        return f"bind the index with '=': {func}({var} = a..b, body)"
+    if value == "=":
+        if _GROWTH_AFTER.match(after):
+            return ("growth is written with 'in' or '~', not '=': "
+                    "'flops[…] in O(n^2)', 'in Ω(n)', or 'flops[…] ~ n^2' for Θ")
+        return "equality is '=='; a single '=' defines a name in 'let' or binds one in sum(i = 1..n, …)"
+    if value == "|":
+        return ("'|' writes an absolute value as a pair of bars, |x|; conditioning "
+                "(E[X | Y], P[A | B]) is not supported")
+    if "VBAR" in expected:
+        return "close the absolute value |x| with a second '|'"
+    if "NORM_CLOSE" in expected:
+        return "close the norm ‖x‖ with a second '‖'"
+    if value in ("if", "else"):
+        return "a conditional value is written in parentheses: (a if c else b)"
+    return None
 
 
 def _strip_comment(line: str) -> str:
