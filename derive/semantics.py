@@ -752,6 +752,8 @@ class Checker:
                            e.args[0].pos)
         random = any(t.random for t in types)
         first = types[0] if types else ANY
+        if e.func in ("abs", "norm") and types:
+            self.check_bars(e, first)
         rule = spec.rule
         if rule == "same":
             return VType(first.kind, first.shape, random)
@@ -799,6 +801,28 @@ class Checker:
         if rule == "pool":
             return VType("any", (), random)
         return VType("any", (), random)
+
+    def written(self, pos: m.Pos) -> str:
+        """The character a node starts with in the claim's text ('' when unknown)."""
+        lines = self.claim.text.split("\n") if self.claim.text else []
+        k = pos.line - self.claim.pos.line
+        if 0 <= k < len(lines) and 0 < pos.column <= len(lines[k]):
+            return lines[k][pos.column - 1]
+        return ""
+
+    def check_bars(self, e: m.Call, t: VType) -> None:
+        """|A| and a bare ‖A‖ mean different things in different books: refuse the
+        readings derive cannot tell apart (docs/semantics.md, "Textbook notation")."""
+        bar = self.written(e.pos)
+        if t.kind != "tensor" or t.is_scalar or bar not in ("|", "‖"):
+            return
+        if bar == "|":
+            self.error("|…| of a vector or matrix is ambiguous (entrywise absolute value, a "
+                       "norm, or — in PRML — a determinant)", e.pos,
+                       "write abs(x) for entries, ‖x‖ for the norm, det(A) for the determinant")
+        elif len(e.args) == 1 and len(t.shape) == 2:
+            self.error("‖A‖ of a matrix needs a subscript: books use it for the spectral or the "
+                       "Frobenius norm", e.pos, "write ‖A‖₂ (spectral) or ‖A‖_F (Frobenius)")
 
     def call_hint(self, e: m.Call) -> str:
         """A hint for a call of an unknown name: textbook words first, then declared values."""
