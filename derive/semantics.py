@@ -853,6 +853,11 @@ class Checker:
             if cond.kind not in ("bool", "any"):
                 self.error("the condition of 'a if c else b' (where(c, a, b)) must be a "
                            "comparison such as x > 0", e.args[0].pos)
+            if not self.diags and self.tensor_condition(e.args[0]):
+                self.error("the condition of 'a if c else b' compares vectors or matrices; it "
+                           "must be one true-or-false value", e.args[0].pos,
+                           "compare scalars (x[i] > 0, norm(x) < 1); for entries use relu, "
+                           "max(x, y) or abs")
             for t, x in ((a, e.args[1]), (b, e.args[2])):
                 if t.kind == "bool":
                     self.error("a branch of 'a if c else b' is a condition, not a value", x.pos,
@@ -863,6 +868,17 @@ class Checker:
             return VType("tensor", shaped[0].shape, random) if shaped else \
                 VType("scalar", (), random)
         return VType("any", (), random)
+
+    def tensor_condition(self, cond: m.Expr) -> bool:
+        """Whether a condition compares non-scalar tensors (their comparison means 'every
+        entry', which an elementwise reading of 'x if x > 0 else 0' would not expect)."""
+        for node in walk(cond):
+            if isinstance(node, m.Compare):
+                for operand in node.operands:
+                    t = self.expr(operand)
+                    if t.kind == "tensor" and not t.is_scalar:
+                        return True
+        return False
 
     def conv_type(self, e: m.Call, types: list[VType], random: bool) -> VType:
         if len(types) != 2 or any(t.kind != "tensor" for t in types):
