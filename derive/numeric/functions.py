@@ -20,7 +20,9 @@ ELEMENTWISE: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "sin": torch.sin, "cos": torch.cos, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
     "relu": torch.relu, "sign": torch.sign, "floor": torch.floor, "ceil": torch.ceil,
     "conj": torch.conj,
-    "softplus": lambda t: F.softplus(t, beta=1.0, threshold=1e9),
+    # max(x, 0) + log1p(exp(−|x|)): exact to rounding for every x (torch's softplus returns
+    # x itself above a threshold, an approximation a '>' claim could trip over)
+    "softplus": lambda t: torch.clamp(t, min=0) + torch.log1p(torch.exp(-t.abs())),
     "logsigmoid": F.logsigmoid,
     "gelu": lambda t: F.gelu(t, approximate="none"),
     "re": lambda t: t.real if t.is_complex() else t,
