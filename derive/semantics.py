@@ -585,6 +585,10 @@ class Checker:
 
     def range_length(self, r: m.Range) -> Optional[sp.Expr]:
         """The length hi − lo + 1 of a slice x[lo..hi], a size when both ends are sizes."""
+        first = constant_value(r.lo)
+        if first is not None and first.is_number and first < 1:
+            self.error(f"the slice starts at {first}, before 1 (indexing is 1-based)", r.pos)
+            return None
         lo, hi = self._try_dim(r.lo), self._try_dim(r.hi)
         if lo is None or hi is None:
             return None

@@ -186,3 +186,18 @@ def test_simplex_matrix_is_an_error():
 def test_new_builtins_are_reserved():
     d = first_error("var == 1", "claim t\n  let var : real\n")
     assert "reserved" in d.message
+
+
+def test_slice_outside_the_vector_is_ill_defined_not_wrapped():
+    from derive.numeric.lower import IllDefined
+
+    env = dict(x=Z, y=Z, n=4, m=2, s=1.0, t=1.0, k=1, A=torch.eye(4), B=torch.eye(4), C=W)
+    for bad in ("x[1..5]", "x[n..k]"):  # past the end; reversed (4..1)
+        with pytest.raises(IllDefined):
+            _ev(bad, **env)
+    assert _ev("x[k+3..n-1]", **env).numel() == 0  # 4..3: empty, as x[k+1..n] at k = n
+
+
+def test_slice_starting_at_zero_is_an_error():
+    d = first_error("sum(x[0..2]) == 0")
+    assert "starts at 0, before 1" in d.message
