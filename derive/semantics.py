@@ -758,6 +758,8 @@ class Checker:
         first = types[0] if types else ANY
         if e.func in ("abs", "norm") and types:
             self.check_bars(e, first)
+        if e.func == "cross_entropy" and len(types) == 2:
+            self.check_cross_entropy(e, types)
         rule = spec.rule
         if rule == "same":
             return VType(first.kind, first.shape, random)
@@ -827,6 +829,25 @@ class Checker:
         elif len(e.args) == 1 and len(t.shape) == 2:
             self.error("‖A‖ of a matrix needs a subscript: books use it for the spectral or the "
                        "Frobenius norm", e.pos, "write ‖A‖₂ (spectral) or ‖A‖_F (Frobenius)")
+
+    def check_cross_entropy(self, e: m.Call, types: list[VType]) -> None:
+        """Logits are a vector; the target a class index (an integer) or a vector like them."""
+        z, y = types
+        if z.kind == "tensor" and len(z.shape) != 1:
+            self.error(f"cross_entropy takes a vector of logits, found {fmt_shape(z.shape)}",
+                       e.args[0].pos, "apply it to one row: cross_entropy(Z[i, :], y[i])")
+        if y.kind == "tensor" and not y.is_scalar:
+            if z.kind == "tensor" and not self.same_shape(z, y):
+                self.mismatch("cross_entropy (logits and target)", z, y, e)
+            return
+        target = e.args[1]
+        literal = constant_value(target)
+        integer = (literal is not None and literal.is_integer) or (
+            isinstance(target, m.Name) and getattr(self.symbols.get(target.id), "domain", None)
+            == "integer")
+        if not integer:
+            self.error("the target of cross_entropy is a class index or a probability vector",
+                       target.pos, "declare the class as an index: let y : 1..n")
 
     def call_hint(self, e: m.Call) -> str:
         """A hint for a call of an unknown name: textbook words first, then declared values."""

@@ -155,6 +155,8 @@ def test_row_and_column_sums_and_kron():
     ("x[3..2] == x[3..2]", ["empty"]),
     ("softmax(1..n) == x", ["is an index, not an argument", "x[a..b]"]),
     ("ln(s) == s", ["log(x)"]),
+    ("cross_entropy(x, s) == 0", ["class index", "let y : 1..n"]),
+    ("cross_entropy(C, k) == 0", ["vector of logits"]),
 ])
 def test_textbook_habits_get_a_hint(statement, words):
     d = first_error(statement)
