@@ -175,9 +175,9 @@ def test_pi_is_called_a_constant():
     assert "reserved" in d.message and "constant" in d.message and "function" not in d.message
 
 
-def test_expectation_conditioning_bar_says_unsupported():
-    d = first_error("E[X | Y] == 0", "claim t\n  let X, Y : real ~ normal(0, 1)\n")
-    assert "conditioning" in d.hint and "not supported" in d.hint
+def test_bar_outside_a_pair_points_to_abs_and_conditioning():
+    d = first_error("X | Y == 0", "claim t\n  let X, Y : real ~ normal(0, 1)\n")
+    assert "unexpected '|'" in d.message and "|x|" in d.hint and "E[X | Y > 0]" in d.hint
 
 
 def test_simplex_matrix_is_an_error():
@@ -203,3 +203,36 @@ def test_slice_outside_the_vector_is_ill_defined_not_wrapped():
 def test_slice_starting_at_zero_is_an_error():
     d = first_error("sum(x[0..2]) == 0")
     assert "starts at 0, before 1" in d.message
+
+
+RANDOM = "claim t\n  let X, Y : real ~ normal(0, 1)\n"
+
+
+def _random_show(statement: str):
+    text = RANDOM + f"  show {statement}\n"
+    loaded = load_text(text, "t.claims")
+    assert not loaded.diagnostics, [d.render() for d in loaded.diagnostics]
+    (claim,) = loaded.claims
+    checked, diags = check_claim(claim, text.split("\n"))
+    assert checked is not None, [d.render() for d in diags]
+    return claim.shows[0].statement
+
+
+@pytest.mark.parametrize("conditioned,definition", [
+    ("P[X > 0 | Y > 0] == 1/2", "P[X > 0 and Y > 0] / P[Y > 0] == 1/2"),
+    ("E[X | X > 0 and Y < 1] == 1", "E[(X if X > 0 and Y < 1 else 0)] / P[X > 0 and Y < 1] == 1"),
+    ("E[|X| | Y > 0] == 1", "E[(abs(X) if Y > 0 else 0)] / P[Y > 0] == 1"),
+])
+def test_conditioning_on_an_event_is_its_definition(conditioned, definition):
+    assert _random_show(conditioned) == _random_show(definition)
+
+
+@pytest.mark.parametrize("statement,words", [
+    ("E[X | Y] == 0", ["conditioning is on an event", "E[X | Y > 0]"]),
+    ("Var[X | Y > 0] == 1", ["Var[… | …] is not supported", "E[X^2 | B] - E[X | B]^2"]),
+])
+def test_conditioning_that_is_not_supported_says_so(statement, words):
+    d = first_error(statement, RANDOM)
+    message = d.message + " " + (d.hint or "")
+    for w in words:
+        assert w in message, f"{w!r} not in {message!r}"

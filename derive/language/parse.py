@@ -284,8 +284,8 @@ def _token_hint(src: SourceFile, token: Token, expected: set) -> Optional[str]:
                     "'flops[…] in O(n^2)', 'in Ω(n)', or 'flops[…] ~ n^2' for Θ")
         return "equality is '=='; a single '=' defines a name in 'let' or binds one in sum(i = 1..n, …)"
     if value == "|":
-        return ("'|' writes an absolute value as a pair of bars, |x|; conditioning "
-                "(E[X | Y], P[A | B]) is not supported")
+        return ("'|' writes an absolute value as a pair of bars, |x|, or conditions on an "
+                "event inside E[…] or P[…]: E[X | Y > 0], P[A | B]")
     if "VBAR" in expected:
         return "close the absolute value |x| with a second '|'"
     if "NORM_CLOSE" in expected:

@@ -336,6 +336,32 @@ class ToModel(Transformer):
             raise TransformError("an index takes no keyword arguments", pos_of(meta))
         return m.Index(base, positional, pos_of(meta))
 
+    def cond_index(self, meta, items):
+        """Conditioning on an event, by its definition (docs/semantics.md, "Conditioning"):
+        P[A | B] = P[A and B] / P[B] and E[X | B] = E[(X if B else 0)] / P[B]."""
+        base, what, given = items
+        pos = pos_of(meta)
+        kind = base.id if isinstance(base, m.Name) else ""
+        if kind not in ("E", "P"):
+            raise TransformError(f"{kind + '[… | …]' if kind else 'this'} is not supported: "
+                                 "'|' inside brackets conditions an expectation or a "
+                                 "probability, E[X | B] or P[A | B]", pos,
+                                 "for an absolute value write |x| around the operand; "
+                                 "Var[X | B] is E[X^2 | B] - E[X | B]^2")
+        if not (isinstance(given, m.Logic) or (isinstance(given, m.Compare)
+                                               and "~" not in given.ops)):
+            raise TransformError("conditioning is on an event (a condition such as Y > 0); "
+                                 "conditioning on a random variable (E[X | Y], itself random) "
+                                 "is not supported", exprpos(given),
+                                 "condition on an event: E[X | Y > 0], P[A | B]")
+        p_given = m.Stat("P", (given,), pos)
+        if kind == "P":
+            return m.BinOp("/", m.Stat("P", (m.Logic("and", (what, given), pos),), pos),
+                           p_given, pos)
+        zero = m.Num(Fraction(0), "0", False, pos)
+        return m.BinOp("/", m.Stat("E", (m.Call("where", (given, what, zero), (), pos),), pos),
+                       p_given, pos)
+
     def call(self, meta, items):
         base = items[0]
         args = items[1] if len(items) > 1 else []
