@@ -727,9 +727,7 @@ def _axis_sum(axis: int):
 
 def h_where(ev, e, scope, args):
     cond = ev.tensor(args[0]).bool()
-    a, b = ev.align(ev.tensor(args[1]), ev.tensor(args[2]))
-    if a.dtype != b.dtype:
-        a, b = a.to(ev.dtype) if not a.is_complex() else a, b.to(ev.dtype) if not b.is_complex() else b
+    a, b = ev.align(ev.tensor(args[1]), ev.tensor(args[2]))  # torch.where promotes dtypes
     out_rank = max(a.dim(), b.dim())
     cond = cond.reshape(cond.shape + (1,) * (out_rank - cond.dim()))
     return torch.where(cond, a, b)
