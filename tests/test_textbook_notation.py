@@ -155,6 +155,8 @@ def test_row_and_column_sums_and_kron():
     ("x[3..2] == x[3..2]", ["empty"]),
     ("softmax(1..n) == x", ["is an index, not an argument", "x[a..b]"]),
     ("ln(s) == s", ["log(x)"]),
+    ("xᵀ y == 0", ["unexpected 'y'", "a product needs an operator", "xᵀ @ y"]),
+    ("2 s == 0", ["a product needs an operator"]),
     ("cross_entropy(x, s) == 0", ["class index", "let y : 1..n"]),
     ("cross_entropy(C, k) == 0", ["vector of logits"]),
 ])

@@ -268,6 +268,22 @@ _BINDER_IN = re.compile(r"\b(sum|prod|integrate)\(\s*(\w+)\s+in\s*$")
 _GROWTH_AFTER = re.compile(r"^\s*(O|Θ|Ω|Theta|Omega)\s*\(")
 
 
+_KEYWORDS = {"show", "assume", "let", "and", "or", "not", "in", "at", "for", "if", "else",
+             "within", "rel", "on"}
+
+
+def _after_operand(before: str) -> bool:
+    """Whether a statement's text so far ends with an operand (so what follows it sits
+    beside it, as in 'xᵀ y' or '2 s', a product written without its operator)."""
+    code = before.rstrip()
+    if not code.lstrip().startswith(("show", "assume", "let")):
+        return False
+    words = code.split()
+    if not words or words[-1] in _KEYWORDS:
+        return False
+    return code[-1].isalnum() or code[-1] in ")]ᵀ'_⁰¹²³⁴⁵⁶⁷⁸⁹"
+
+
 def _token_hint(src: SourceFile, token: Token, expected: set) -> Optional[str]:
     """A pointer to the right spelling for textbook habits the grammar cannot read."""
     text = src.line_text(token.line or 0)
@@ -286,10 +302,14 @@ def _token_hint(src: SourceFile, token: Token, expected: set) -> Optional[str]:
     if value == "|":
         return ("'|' writes an absolute value as a pair of bars, |x|, or conditions on an "
                 "event inside E[…] or P[…]: E[X | Y > 0], P[A | B]")
-    if "VBAR" in expected:
+    # LALR lookahead sets are loose: a closing bar is "expected" only if one is open here
+    if "VBAR" in expected and before.count("|") % 2 == 1:
         return "close the absolute value |x| with a second '|'"
-    if "NORM_CLOSE" in expected:
+    if "NORM_CLOSE" in expected and before.count("‖") % 2 == 1:
         return "close the norm ‖x‖ with a second '‖'"
+    if token.type in ("NAME", "NUMBER", "LPAR", "ROOT", "NORM_OPEN") and _after_operand(before):
+        return ("a product needs an operator: a * b for numbers, A @ B for matrices, "
+                "x · y for an inner product (xᵀy is xᵀ @ y)")
     if value in ("if", "else"):
         return "a conditional value is written in parentheses: (a if c else b)"
     return None
