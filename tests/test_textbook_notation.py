@@ -53,6 +53,10 @@ def first_error(statement: str, head: str = HEAD):
     ("tr(A) == Tr(B)", "trace(A) == trace(B)"),
     ("(s if s > t else t) == 1", "where(s > t, s, t) == 1"),
     ("‖(s if s > 0 else 0)‖ >= 0", "norm(where(s > 0, s, 0)) >= 0"),
+    ("‖x‖² == ‖x‖₂²", "norm(x)^2 == norm(x, 2)^2"),
+    ("[|s|, |t|] == [|t|, |s - |t||]", "[abs(s), abs(t)] == [abs(t), abs(s - abs(t))]"),
+    ("(1 if s > 0 else -1 if s < 0 else 0) == 0", "where(s > 0, 1, where(s < 0, -1, 0)) == 0"),
+    ("sum(x[k..n]) == 0", "sum(x[k..n]) == 0"),
 ])
 def test_textbook_spelling_is_the_builtin(textbook, explicit):
     assert show_of(textbook)[0] == show_of(explicit)[0]
