@@ -161,6 +161,11 @@ def test_row_and_column_sums_and_kron():
     ("ln(s) == s", ["log(x)"]),
     ("xᵀ y == 0", ["unexpected 'y'", "a product needs an operator", "xᵀ @ y"]),
     ("2 s == 0", ["a product needs an operator"]),
+    ("s^{2} >= 0", ["unexpected character '{'", "parentheses"]),
+    ("\\sigma >= 0", ["σ or sigma"]),
+    ("A^⊤ == A", ["a transpose is ᵀ"]),
+    ("∑ x >= 0", ["sum(i = 1..n, body)"]),
+    ("∇ s == 0", ["grad(f, x)"]),
     ("cross_entropy(x, s) == 0", ["class index", "let y : 1..n"]),
     ("cross_entropy(C, k) == 0", ["vector of logits"]),
 ])

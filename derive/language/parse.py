@@ -77,6 +77,24 @@ _TERMINAL_WORDS = {
 }
 
 
+# Symbols of written mathematics that the language spells another way.
+CHARACTER_HINTS = {
+    "{": "group with parentheses: x^(n-1), not x^{n-1}",
+    "}": "group with parentheses: x^(n-1), not x^{n-1}",
+    "\\": "write Greek letters as themselves or by name: σ or sigma, not \\sigma",
+    "∇": "a gradient is grad(f, x)", "∂": "a derivative is grad(f, x)",
+    "∑": "a sum is sum(i = 1..n, body), or sum(x) over a tensor's entries",
+    "∏": "a product over an index is prod(i = 1..n, body)",
+    "∫": "an integral is integrate(f, x = a..b)",
+    "∈": "a domain is declared with let: let x : real in [0, 1], let i : 1..n",
+    "∀": "every declared name is already universally quantified; declare it with let",
+    "⟨": "an inner product is x · y", "⟩": "an inner product is x · y",
+    "≡": "equality is '=='", "≔": "a definition is let y = …", "÷": "division is '/'",
+    "−": "", "∗": "a product is '*'", "⊤": "a transpose is ᵀ, .T or '",
+}
+CHARACTER_HINTS = {k: v for k, v in CHARACTER_HINTS.items() if v}
+
+
 def _terminal_word(name: str) -> str:
     if name in _TERMINAL_WORDS:
         return _TERMINAL_WORDS[name]
@@ -232,10 +250,12 @@ def parse_chunk(src: SourceFile, first: int, last: int) -> tuple[Optional[Tree],
 
 def _syntax_diag(src: SourceFile, exc: UnexpectedInput, first: int, last: int) -> Diagnostic:
     if isinstance(exc, UnexpectedCharacters):
-        ch = printable(src.line_text(exc.line)[exc.column - 1: exc.column] or "?")
+        raw = src.line_text(exc.line)[exc.column - 1: exc.column]
+        ch = printable(raw or "?")
         words = expected_words(exc.allowed or ())
         msg = f"unexpected character {ch!r}"
-        return src.diag(msg + (f"; expected {words}" if words else ""), exc.line, exc.column)
+        return src.diag(msg + (f"; expected {words}" if words else ""), exc.line, exc.column,
+                        CHARACTER_HINTS.get(raw))
     if isinstance(exc, UnexpectedEOF):
         line = last
         col = len(src.line_text(line)) + 1
