@@ -723,7 +723,9 @@ class Checker:
         spec = FUNCTIONS.get(e.func)
         if spec is None:
             if e.func in STAT_NAMES or e.func in COST_NAMES:
-                self.error(f"{e.func} takes square brackets: {e.func}[…]", e.pos)
+                self.error(f"{e.func} takes square brackets: {e.func}[…]", e.pos,
+                           "the variance of a tensor's entries (not a statistic) is var(x)"
+                           if e.func == "Var" else None)
                 return ANY
             if e.func in DISTRIBUTIONS:
                 return VType("dist")

@@ -159,6 +159,7 @@ def test_row_and_column_sums_and_kron():
     ("x[3..2] == x[3..2]", ["empty"]),
     ("softmax(1..n) == x", ["is an index, not an argument", "x[a..b]"]),
     ("ln(s) == s", ["log(x)"]),
+    ("Var(x) == 0", ["Var[…]", "var(x)"]),
     ("xᵀ y == 0", ["unexpected 'y'", "a product needs an operator", "xᵀ @ y"]),
     ("2 s == 0", ["a product needs an operator"]),
     ("s^{2} >= 0", ["unexpected character '{'", "parentheses"]),

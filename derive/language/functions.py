@@ -120,7 +120,6 @@ FUNCTION_HINTS: dict[str, str] = {
     "ln": "the natural logarithm is log(x)",
     "erf": "erf is not built in; gelu(x) is x·Φ(x) with the exact Gaussian CDF",
     "O": _GROWTH, "Theta": _GROWTH, "Omega": _GROWTH, "o": _GROWTH,
-    "Var": "Var takes square brackets: Var[x]; the variance of a vector's entries is var(x)",
     "sgn": "the sign function is sign(x)",
     "norm2": "the Euclidean norm is norm(x) or ‖x‖",
     "one_hot": "the one-hot vector is onehot(k, n)",
