@@ -103,6 +103,8 @@ class Checker:
         self.diags: list[Diagnostic] = []
         self.bound: list[dict[str, VType]] = []  # scopes of bound names (sum, argmin, params)
         self.groups = 0
+        self._text_lines: Optional[list[str]] = None  # the claim's text, for check_bars
+        self._tensor_compares: set[int] = set()  # Compare nodes over tensors (where's rule)
 
     # ------------------------------------------------------------ diagnostics
     def error(self, message: str, pos: m.Pos, hint: Optional[str] = None, width: int = 1) -> None:
@@ -679,6 +681,8 @@ class Checker:
 
     def e_Compare(self, e: m.Compare) -> VType:
         types = [self.expr(x) for x in e.operands]
+        if any(t.kind == "tensor" and not t.is_scalar for t in types):
+            self._tensor_compares.add(id(e))
         for (op, a, b, x, y) in zip(e.ops, types, types[1:], e.operands, e.operands[1:]):
             if op == "~":
                 continue
@@ -812,7 +816,9 @@ class Checker:
 
     def written(self, pos: m.Pos) -> str:
         """The character a node starts with in the claim's text ('' when unknown)."""
-        lines = self.claim.text.split("\n") if self.claim.text else []
+        if self._text_lines is None:  # split once: a claim may hold thousands of calls
+            self._text_lines = self.claim.text.split("\n") if self.claim.text else []
+        lines = self._text_lines
         k = pos.line - self.claim.pos.line
         if 0 <= k < len(lines) and 0 < pos.column <= len(lines[k]):
             return lines[k][pos.column - 1]
@@ -821,8 +827,10 @@ class Checker:
     def check_bars(self, e: m.Call, t: VType) -> None:
         """|A| and a bare ‖A‖ mean different things in different books: refuse the
         readings derive cannot tell apart (docs/semantics.md, "Textbook notation")."""
+        if t.kind != "tensor" or t.is_scalar:
+            return
         bar = self.written(e.pos)
-        if t.kind != "tensor" or t.is_scalar or bar not in ("|", "‖"):
+        if bar not in ("|", "‖"):
             return
         if bar == "|":
             self.error("|…| of a vector or matrix is ambiguous (entrywise absolute value, a "
@@ -880,7 +888,7 @@ class Checker:
             if cond.kind not in ("bool", "any"):
                 self.error("the condition of 'a if c else b' (where(c, a, b)) must be a "
                            "comparison such as x > 0", e.args[0].pos)
-            if not self.diags and self.tensor_condition(e.args[0]):
+            if self.tensor_condition(e.args[0]):
                 self.error("the condition of 'a if c else b' compares vectors or matrices; it "
                            "must be one true-or-false value", e.args[0].pos,
                            "compare scalars (x[i] > 0, norm(x) < 1); for entries use relu, "
@@ -899,13 +907,8 @@ class Checker:
     def tensor_condition(self, cond: m.Expr) -> bool:
         """Whether a condition compares non-scalar tensors (their comparison means 'every
         entry', which an elementwise reading of 'x if x > 0 else 0' would not expect)."""
-        for node in walk(cond):
-            if isinstance(node, m.Compare):
-                for operand in node.operands:
-                    t = self.expr(operand)
-                    if t.kind == "tensor" and not t.is_scalar:
-                        return True
-        return False
+        return any(id(node) in self._tensor_compares for node in walk(cond)
+                   if isinstance(node, m.Compare))
 
     def conv_type(self, e: m.Call, types: list[VType], random: bool) -> VType:
         if len(types) != 2 or any(t.kind != "tensor" for t in types):
