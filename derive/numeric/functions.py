@@ -652,17 +652,13 @@ def norm(ev: Evaluator, e: m.Call, scope: dict) -> Value:
 
 
 # ---------------------------------------------------------------- deep-learning built-ins
-def _last_axis(ev: Evaluator, e: m.Call, scope: dict, t: torch.Tensor) -> int:
-    """softmax's axis rule: all entries of a vector, else the last axis unless axis = k."""
-    axis = axis_of(ev, e, scope)
-    return axis if axis is not None else -1
-
-
 def h_log_softmax(ev, e, scope, args):
+    """softmax's axis rule: all entries of a vector, else the last axis unless axis = k."""
     t = ev.tensor(args[0])
     if rank(t) == 0:
         return torch.zeros_like(t)
-    return torch.log_softmax(t, _last_axis(ev, e, scope, t))
+    axis = axis_of(ev, e, scope)
+    return torch.log_softmax(t, axis if axis is not None else -1)
 
 
 def h_var(ev, e, scope, args):
