@@ -17,8 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def corpus_text(count: int) -> str:
-    """``count`` typical claims: the sketch examples and the corpus, renamed and repeated."""
-    sources = [ROOT / "tests/data/sketch.claims"] + sorted((ROOT / "claims").glob("*.claims"))
+    """``count`` typical claims: the sketch examples, the corpus and the textbook-notation
+    statements, renamed and repeated."""
+    sources = [ROOT / "tests/data/sketch.claims"] + sorted((ROOT / "claims").glob("*.claims")) \
+        + [ROOT / "tests/soundness/textbook_notation.claims"]  # textbook notation (issue #18)
     chunks: list[str] = []
     for path in sources:
         text = path.read_text(encoding="utf-8")

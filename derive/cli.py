@@ -418,7 +418,8 @@ def golden(paths, golden_file, update, seed, jobs) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--check", "check_only", is_flag=True,
               help="Change nothing; exit 1 if a file is not in canonical form.")
-@click.option("--diff", "show_diff", is_flag=True, help="Print the changes as a unified diff.")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Change nothing; print the changes as a unified diff.")
 def fmt_command(paths, check_only, show_diff) -> None:
     """Put claim files (and the ```claim blocks of Markdown files) in canonical form.
 
@@ -448,7 +449,7 @@ def fmt_command(paths, check_only, show_diff) -> None:
         if show_diff:
             click.echo("".join(difflib.unified_diff(old.splitlines(True), new_text.splitlines(True),
                                                     f"{path}", f"{path} (formatted)")), nl=False)
-        if check_only:
+        if check_only or show_diff:  # --diff is a dry run, as in black and gofmt -d
             click.echo(f"would reformat {path}", err=True)
         else:
             Path(path).write_bytes(new_text.encode("utf-8"))

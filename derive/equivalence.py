@@ -391,7 +391,12 @@ def _same_growth(checked: CheckedClaim, mutant: CheckedClaim, seed: int) -> Opti
         if swept != growth_vars(mutant, pb[1]) or not swept:
             return None
         big_o = isinstance(a.statement, m.BigO)
-        for x, y, allow in zip(pa, pb, ("below", "above") if big_o else (None, None)):
+        if big_o and a.statement.kind != b.statement.kind:
+            return None
+        # O(f): the quantity may shrink and the bound grow; Ω(f) (a lower bound) the reverse
+        allows = (None, None) if not big_o else \
+            ("above", "below") if a.statement.kind == "Ω" else ("below", "above")
+        for x, y, allow in zip(pa, pb, allows):
             if x == y and not changed & reachable(checked, [x]):
                 continue
             note = _theta_same(checked, mutant, x, y, swept, seed, allow)

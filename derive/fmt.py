@@ -29,7 +29,8 @@ _TOKEN = re.compile(r"""
     (?P<string>"(?:[^"\\\n]|\\.)*")
   | (?P<number>\d+(?:\.\d+)?(?:[eE][+\-]?\d+)?j?)
   | (?P<post>⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+|ᵀ|\.T(?!\w)|')
-  | (?P<op><=>|<->|=>|->|==|!=|~=|<=|>=|\.\.|\.\*|\.\^|\*\*|[⇔↔⇒⟹→≠≤≥≈~<>=+\-−*/@⊙·×∘⋅^])
+  | (?P<op><=>|<->|=>|->|==|!=|~=|<=|>=|\.\.|\.\*|\.\^|\*\*|[⇔↔⇒⟹→≠≤≥≈~<>=+\-−*/@⊙·×∘⋅^⊗√])
+  | (?P<bar>‖(?:_?[₁₂∞]|_\{?(?:1|2|F|fro|inf|∞)\}?)?|\|)
   | (?P<open>[(\[])
   | (?P<close>[)\]])
   | (?P<punct>[,;:])
@@ -66,6 +67,10 @@ def tokenize(code: str) -> Optional[list[Tok]]:
             continue
         if kind == "name" and text in _KEYWORDS:
             kind = "keyword"
+        if kind == "bar":  # |x| and ‖x‖: an opening bar follows an operator or nothing
+            prev = out[-1] if out else None
+            kind = "baropen" if prev is None or prev.kind in _PREFIX_CONTEXT | {"baropen"} \
+                or (prev.kind == "op" and prev.text == "√") else "barclose"
         out.append(Tok(kind, text))
     return out
 
@@ -148,13 +153,13 @@ def respace(tokens: list[Tok], depth: int, after: Optional[Tok] = None) -> str:
         space = True
         if prev is None:
             space = False
-        elif tok.kind == "post" or tok.kind == "close" or (tok.kind == "punct" and tok.text in ",;"):
+        elif tok.kind in ("post", "close", "barclose") or (tok.kind == "punct" and tok.text in ",;"):
             space = False
         elif tok.kind == "punct" and tok.text == ":":
             space = depth == 0 and prev.kind not in ("open",)  # 'let x : real'; a slice is bare
             if depth > 0 and prev.text == ",":
                 space = True
-        elif prev.kind == "open":
+        elif prev.kind in ("open", "baropen") or (prev.kind == "op" and prev.text == "√"):
             space = False
         elif unary_pending:
             space = False

@@ -9,10 +9,11 @@ from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import (Comment, Keyword, Name, Number, Operator, Punctuation, String,
                             Text, Whitespace)
 
-from derive.language.functions import CONSTANTS, COST_NAMES, DISTRIBUTIONS, FUNCTIONS, STAT_NAMES
+from derive.language.functions import (CONSTANTS, COST_NAMES, DISTRIBUTIONS, FUNCTION_ALIASES,
+                                       FUNCTIONS, STAT_NAMES)
 
 _KEYWORDS = ("let", "show", "assume", "expect", "source", "tags", "within", "rel", "on", "at",
-             "for", "in", "and", "or", "not")
+             "for", "in", "and", "or", "not", "if", "else")
 _TYPES = ("real", "integer", "complex", "dim", "vector", "matrix", "tensor")
 _EXPECTATIONS = ("holds", "proved", "verified", "refuted", "inconclusive", "any")
 _W = r"(?![\w])"
@@ -37,14 +38,16 @@ class ClaimsLexer(RegexLexer):
             (words(_KEYWORDS, suffix=_W), Keyword),
             (words(_TYPES, suffix=_W), Keyword.Type),
             (words(tuple(sorted(STAT_NAMES | COST_NAMES)), suffix=r"(?=\[)"), Name.Builtin.Pseudo),
-            (words(tuple(sorted(FUNCTIONS)) + tuple(sorted(DISTRIBUTIONS)), suffix=r"(?=\()"),
+            (words(tuple(sorted(FUNCTIONS)) + tuple(sorted(FUNCTION_ALIASES))
+                   + tuple(sorted(DISTRIBUTIONS)), suffix=r"(?=\()"),
              Name.Builtin),
             (words(tuple(sorted(CONSTANTS)) + ("rademacher",), suffix=_W), Name.Constant),
             (words(_EXPECTATIONS, prefix=r"(?<=expect )", suffix=_W), Name.Constant),
             (r"\d+(?:\.\d+)?(?:[eE][+\-]?\d+)?j?", Number),
             (r"⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+|ᵀ|\.T(?!\w)|'", Operator),
-            (r"<=>|<->|=>|->|==|!=|~=|<=|>=|\.\.|\.\*|\.\^|\*\*|[⇔↔⇒⟹→≠≤≥≈~<>=+\-−*/@⊙·×∘⋅^]",
+            (r"<=>|<->|=>|->|==|!=|~=|<=|>=|\.\.|\.\*|\.\^|\*\*|[⇔↔⇒⟹→≠≤≥≈~<>=+\-−*/@⊙·×∘⋅^⊗√]",
              Operator),
+            (r"‖(?:_?[₁₂∞]|_\{?(?:1|2|F|fro|inf|∞)\}?)?|\|", Operator),
             (r"[()\[\],;:]", Punctuation),
             (r"[^\W\d](?:(?![ᵀ⁻⁰¹²³⁴⁵⁶⁷⁸⁹])\w)*", Name),
             (r"[ \t\f]+", Whitespace),

@@ -159,10 +159,12 @@ class Compare(Expr):
 
 @dataclass(frozen=True)
 class BigO(Expr):
-    """``expr in O(bound)``: growth no faster than ``bound`` over the sweep."""
+    """``expr in O(bound)``: growth no faster than ``bound`` over the sweep; with
+    ``kind == "Ω"`` (``expr in Ω(bound)``) growth no slower."""
 
     expr: Expr
     bound: Expr
+    kind: str = "O"  # "O" (upper bound) or "Ω" (lower bound)
     pos: Pos = field(default=NOWHERE, compare=False)
 
 

@@ -8,7 +8,9 @@ statement), ``gpu`` (``on cuda``) and ``slow`` (timing claims, or a ``slow`` tag
 The plugin collects claim files only from paths named on the command line and never
 from inside the ``testpaths`` unless a file is named itself (so a project's own ``pytest``
 run is not disturbed by claim files in its test data); ``--derive`` or the ini option
-``derive_collect = true`` collects them everywhere.  It runs under
+``derive_collect = true`` collects them everywhere.  ``--derive-markdown`` (or the ini
+option ``derive_markdown = true``) also collects the fenced ```` ```claim ```` blocks of
+Markdown files, as ``derive check notes.md`` reads them.  It runs under
 pytest-xdist unchanged (``pytest -n 4 claims/``): each worker collects the same items in
 the same order and decides the ones it is given.
 
@@ -50,8 +52,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--derive-shard", default=None, metavar="K/N",
                     help="run only the K-th of N stable shards of the claims (1-based), "
                          "for spreading a corpus over N machines")
+    group.addoption("--derive-markdown", action="store_true", dest="derive_markdown",
+                    help="also collect the ```claim blocks of Markdown files (*.md)")
     parser.addini("derive_collect", "collect *.claims files everywhere", type="bool",
                   default=False)
+    parser.addini("derive_markdown", "also collect the ```claim blocks of *.md files",
+                  type="bool", default=False)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -126,8 +132,30 @@ def _wanted(file_path: Path, config: pytest.Config) -> bool:
     return any(root in resolved.parents for root in roots)
 
 
+_MARKDOWN = (".md", ".markdown")
+
+
+def _markdown_wanted(file_path: Path, config: pytest.Config) -> bool:
+    """A Markdown file, when asked for (an option or ini setting), holding a claim block."""
+    if file_path.suffix.lower() not in _MARKDOWN:
+        return False
+    if not (config.getoption("derive_markdown") or config.getini("derive_markdown")):
+        return False
+    if not _wanted(file_path, config):
+        return False
+    from derive.language.load import _FENCE
+
+    try:
+        text = file_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return any(_FENCE.match(line.strip()) for line in text.split("\n"))
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Optional[pytest.Collector]:
     if file_path.suffix == ".claims" and _wanted(file_path, parent.config):
+        return ClaimsFile.from_parent(parent, path=file_path)
+    if _markdown_wanted(file_path, parent.config):
         return ClaimsFile.from_parent(parent, path=file_path)
     return None
 
@@ -167,7 +195,8 @@ def claim_markers(claim) -> list[str]:
 
 
 class ClaimsFile(pytest.File):
-    """A ``.claims`` file: one item per claim, and one per claim that fails to load."""
+    """A ``.claims`` file (or the claim blocks of a Markdown file): one item per claim,
+    and one per claim that fails to load."""
 
     def collect(self):
         from derive.runner import plan

@@ -14,10 +14,10 @@ import sympy as sp
 
 from derive import model as m
 from derive.errors import Diagnostic, suggest
-from derive.language.functions import (CONSTANTS, COST_NAMES, DISTRIBUTIONS, FUNCTIONS,
-                                       PROPERTIES, RESERVED, STAT_NAMES)
 from derive.language.confusables import describe as describe_name
 from derive.language.confusables import mixed_script, skeleton
+from derive.language.functions import (CONSTANTS, COST_NAMES, DISTRIBUTIONS, FUNCTION_HINTS,
+                                       FUNCTIONS, PROPERTIES, RESERVED, STAT_NAMES, kind_of)
 from derive.language.names import normalize, pretty
 
 MAX_DIM_LITERAL = 10**7
@@ -123,6 +123,9 @@ class Checker:
         self.groups = 0
         self.dists: list[tuple[m.Expr, list, bool]] = []  # parameters checked at the end
 
+        self._text_lines: Optional[list[str]] = None  # the claim's text, for check_bars
+        self._tensor_compares: set[int] = set()  # Compare nodes over tensors (where's rule)
+
     # ------------------------------------------------------------ diagnostics
     def error(self, message: str, pos: m.Pos, hint: Optional[str] = None, width: int = 1) -> None:
         line = pos.line or self.claim.pos.line
@@ -196,7 +199,7 @@ class Checker:
     # ------------------------------------------------------------ statements
     def _new_name(self, name: m.Name) -> bool:
         if name.id in RESERVED or name.id == "I":
-            self.error(f"'{name.text}' is a reserved name (a built-in function or operator)",
+            self.error(f"'{name.text}' is a reserved name ({kind_of(name.id)})",
                        name.pos, "choose another name")
             return False
         if name.id in self.symbols:
@@ -260,6 +263,10 @@ class Checker:
                     and sp.expand(shape[0] - shape[1]) != 0 and "orthogonal" not in props:
                 self.error(f"a matrix declared {sorted(props)[0]} must be square; its shape is "
                            f"{fmt_shape(shape)}", spec.pos)
+            if "simplex" in props and len(shape) != 1:
+                self.error(f"'simplex' (a probability vector) is a property of vectors; this is "
+                           f"a {spec.kind}", spec.pos,
+                           "declare each distribution as its own vector[n] simplex")
             return SymbolInfo(name.id, name.text, "tensor", VType("tensor", shape), d, props=props)
         if isinstance(spec, m.IndexType):
             self.constant_expr(spec.range.lo, "an index bound")
@@ -501,6 +508,9 @@ class Checker:
             return t
         if e.id in CONSTANTS:
             return SCALAR
+        if e.id == "I":
+            self.error("'I' is the identity matrix and needs its size", e.pos, "write I[n]")
+            return ANY
         if e.id in FUNCTIONS:
             self.error(f"'{e.text}' is a function; call it with arguments", e.pos,
                        f"write {e.text}(…)")
@@ -534,6 +544,13 @@ class Checker:
         if e.op == "^" and _tower(e) > 4:
             self.error("a tower of powers this high is refused (its value is astronomically "
                        "large)", e.pos, "write the exponent out, or name it with 'let'")
+            return ANY
+        if e.op == "^" and isinstance(e.right, m.Name) and e.right.id in ("T", "H") \
+                and self.lookup(e.right.id) is None:
+            self.expr(e.left)
+            self.error(f"'^{e.right.text}' is a power by '{e.right.text}', which is not declared",
+                       e.right.pos, "a transpose is written ᵀ, .T or ' after the operand: "
+                       "(A @ B)ᵀ, (A @ B).T or (A @ B)'")
             return ANY
         a, b = self.expr(e.left), self.expr(e.right)
         random = a.random or b.random
@@ -633,10 +650,26 @@ class Checker:
             if n > len(base.shape):
                 self.error(f"{n} indices into a tensor of shape {fmt_shape(base.shape)}", e.pos)
                 return ANY
-            rest = tuple(d for i, d in zip(e.indices, base.shape) if isinstance(i, m.Slice))
+            rest = tuple(self.range_length(i) if isinstance(i, m.Range) else d
+                         for i, d in zip(e.indices, base.shape) if isinstance(i, (m.Slice, m.Range)))
             rest += base.shape[n:]
             return VType("tensor", rest, base.random) if rest else VType("scalar", (), base.random)
         return VType("any", (), base.random)
+
+    def range_length(self, r: m.Range) -> Optional[sp.Expr]:
+        """The length hi − lo + 1 of a slice x[lo..hi], a size when both ends are sizes."""
+        first = constant_value(r.lo)
+        if first is not None and first.is_number and first < 1:
+            self.error(f"the slice starts at {first}, before 1 (indexing is 1-based)", r.pos)
+            return None
+        lo, hi = self._try_dim(r.lo), self._try_dim(r.hi)
+        if lo is None or hi is None:
+            return None
+        length = sp.expand(hi - lo + 1)
+        if length.is_number and length < 1:
+            self.error(f"the slice {fmt_dim(lo)}..{fmt_dim(hi)} is empty", r.pos,
+                       "a slice a..b includes both ends and needs a <= b")
+        return length
 
     def e_Stat(self, e: m.Stat) -> VType:
         want = {"Cov": 2}.get(e.kind, 1)
@@ -719,6 +752,8 @@ class Checker:
 
     def e_Compare(self, e: m.Compare) -> VType:
         types = [self.expr(x) for x in e.operands]
+        if any(t.kind == "tensor" and not t.is_scalar for t in types):
+            self._tensor_compares.add(id(e))
         for (op, a, b, x, y) in zip(e.ops, types, types[1:], e.operands, e.operands[1:]):
             if op == "~":
                 continue
@@ -763,7 +798,9 @@ class Checker:
         spec = FUNCTIONS.get(e.func)
         if spec is None:
             if e.func in STAT_NAMES or e.func in COST_NAMES:
-                self.error(f"{e.func} takes square brackets: {e.func}[…]", e.pos)
+                self.error(f"{e.func} takes square brackets: {e.func}[…]", e.pos,
+                           "the variance of a tensor's entries (not a statistic) is var(x)"
+                           if e.func == "Var" else None)
                 return ANY
             if e.func in DISTRIBUTIONS:
                 types = [self.expr(a) for a in e.args]
@@ -772,10 +809,7 @@ class Checker:
                     self.dists.append((e, [None if t.random or t.kind == "any" else t
                                            for t in types], True))
                 return VType("dist")
-            s = suggest(e.func, list(FUNCTIONS) + [k for k, v in self.symbols.items()
-                                                   if v.role in ("function", "funcdef")])
-            self.error(f"unknown function '{e.func}'", e.pos,
-                       f"did you mean '{s}'?" if s else "see the README for the functions derive knows")
+            self.error(f"unknown function '{pretty(e.func)}'", e.pos, self.call_hint(e))
             for a in e.args:
                 self.expr(a)
             return ANY
@@ -804,6 +838,10 @@ class Checker:
                            e.args[0].pos)
         random = any(t.random for t in types)
         first = types[0] if types else ANY
+        if e.func in ("abs", "norm") and types:
+            self.check_bars(e, first)
+        if e.func == "cross_entropy" and len(types) == 2:
+            self.check_cross_entropy(e, types)
         rule = spec.rule
         if e.func in ("svd", "eig", "eigvals") and first.kind in ("tensor", "scalar") \
                 and len(first.shape) != 2:
@@ -852,9 +890,107 @@ class Checker:
             return ANY
         if rule == "conv":
             return self.conv_type(e, types, random)
+        if rule in ("onehot", "rowsum", "colsum", "where") and n == spec.min_args:
+            return self.dl_type(e, types, random)
         if rule == "pool":
             return VType("any", (), random)
         return VType("any", (), random)
+
+    def written(self, pos: m.Pos) -> str:
+        """The character a node starts with in the claim's text ('' when unknown)."""
+        if self._text_lines is None:  # split once: a claim may hold thousands of calls
+            self._text_lines = self.claim.text.split("\n") if self.claim.text else []
+        lines = self._text_lines
+        k = pos.line - self.claim.pos.line
+        if 0 <= k < len(lines) and 0 < pos.column <= len(lines[k]):
+            return lines[k][pos.column - 1]
+        return ""
+
+    def check_bars(self, e: m.Call, t: VType) -> None:
+        """|A| and a bare ‖A‖ mean different things in different books: refuse the
+        readings derive cannot tell apart (docs/semantics.md, "Textbook notation")."""
+        if t.kind != "tensor" or t.is_scalar:
+            return
+        bar = self.written(e.pos)
+        if bar not in ("|", "‖"):
+            return
+        if bar == "|":
+            self.error("|…| of a vector or matrix is ambiguous (entrywise absolute value, a "
+                       "norm, or — in PRML — a determinant)", e.pos,
+                       "write abs(x) for entries, ‖x‖ for the norm, det(A) for the determinant")
+        elif len(e.args) == 1 and len(t.shape) == 2:
+            self.error("‖A‖ of a matrix needs a subscript: books use it for the spectral or the "
+                       "Frobenius norm", e.pos, "write ‖A‖₂ (spectral) or ‖A‖_F (Frobenius)")
+
+    def check_cross_entropy(self, e: m.Call, types: list[VType]) -> None:
+        """Logits are a vector; the target a class index (an integer) or a vector like them."""
+        z, y = types
+        if z.kind == "tensor" and len(z.shape) != 1:
+            self.error(f"cross_entropy takes a vector of logits, found {fmt_shape(z.shape)}",
+                       e.args[0].pos, "apply it to one row: cross_entropy(Z[i, :], y[i])")
+        if y.kind == "tensor" and not y.is_scalar:
+            if z.kind == "tensor" and not self.same_shape(z, y):
+                self.mismatch("cross_entropy (logits and target)", z, y, e)
+            return
+        target = e.args[1]
+        literal = constant_value(target)
+        integer = (literal is not None and literal.is_integer) or (
+            isinstance(target, m.Name) and getattr(self.symbols.get(target.id), "domain", None)
+            == "integer")
+        if not integer:
+            self.error("the target of cross_entropy is a class index or a probability vector",
+                       target.pos, "declare the class as an index: let y : 1..n")
+
+    def call_hint(self, e: m.Call) -> str:
+        """A hint for a call of an unknown name: textbook words first, then declared values."""
+        info = self.symbols.get(e.func)
+        if info is not None:
+            return (f"'{info.text}' is declared as a value, not a function; write a product "
+                    f"with '*': {info.text} * (…)")
+        if e.func in FUNCTION_HINTS:
+            return FUNCTION_HINTS[e.func]
+        s = suggest(e.func, list(FUNCTIONS) + [k for k, v in self.symbols.items()
+                                               if v.role in ("function", "funcdef")])
+        return f"did you mean '{s}'?" if s else "see the README for the functions derive knows"
+
+    def dl_type(self, e: m.Call, types: list[VType], random: bool) -> VType:
+        """Shapes of onehot, rowsum, colsum, where and cross_entropy (docs/semantics.md)."""
+        rule = FUNCTIONS[e.func].rule
+        if rule == "onehot":
+            return VType("tensor", (self.dim_expr(e.args[1]),), random)
+        if rule in ("rowsum", "colsum"):
+            t = types[0]
+            if t.kind == "tensor" and len(t.shape) == 2:
+                return VType("tensor", (t.shape[0 if rule == "rowsum" else 1],), random)
+            if t.kind != "any":
+                self.error(f"{e.func} needs a matrix, found {t.kind} {fmt_shape(t.shape)}", e.pos)
+            return ANY
+        if rule == "where":
+            cond, a, b = types
+            if cond.kind not in ("bool", "any"):
+                self.error("the condition of 'a if c else b' (where(c, a, b)) must be a "
+                           "comparison such as x > 0", e.args[0].pos)
+            if self.tensor_condition(e.args[0]):
+                self.error("the condition of 'a if c else b' compares vectors or matrices; it "
+                           "must be one true-or-false value", e.args[0].pos,
+                           "compare scalars (x[i] > 0, norm(x) < 1); for entries use relu, "
+                           "max(x, y) or abs")
+            for t, x in ((a, e.args[1]), (b, e.args[2])):
+                if t.kind == "bool":
+                    self.error("a branch of 'a if c else b' is a condition, not a value", x.pos,
+                               "put the conditional value in parentheses: y == (a if c else b)")
+            shaped = [t for t in (a, b) if t.kind == "tensor" and not t.is_scalar]
+            if len(shaped) == 2 and not self.same_shape(*shaped):
+                self.mismatch("'if … else'", shaped[0], shaped[1], e)
+            return VType("tensor", shaped[0].shape, random) if shaped else \
+                VType("scalar", (), random)
+        return VType("any", (), random)
+
+    def tensor_condition(self, cond: m.Expr) -> bool:
+        """Whether a condition compares non-scalar tensors (their comparison means 'every
+        entry', which an elementwise reading of 'x if x > 0 else 0' would not expect)."""
+        return any(id(node) in self._tensor_compares for node in walk(cond)
+                   if isinstance(node, m.Compare))
 
     def conv_type(self, e: m.Call, types: list[VType], random: bool) -> VType:
         if len(types) != 2 or any(t.kind != "tensor" for t in types):

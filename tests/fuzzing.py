@@ -29,9 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 FUNCS1 = ["abs", "sqrt", "exp", "log", "sin", "cos", "tanh", "sigmoid", "relu", "sign", "floor",
           "ceil", "softmax", "logsumexp", "mean", "sum", "prod", "norm", "rms", "trace", "det",
           "logdet", "rank", "numel", "inv", "pinv", "diag", "vec", "svd", "eig", "eigvals", "fft",
-          "factorial", "max", "min", "re", "im", "conj"]
+          "factorial", "max", "min", "re", "im", "conj", "softplus", "logsigmoid", "gelu",
+          "log_softmax", "layer_norm", "var", "rowsum", "colsum", "tr", "Tr"]
 FUNCS2 = ["dot", "matpow", "kron", "outer", "conv", "maxpool", "avgpool", "pad", "binomial",
-          "grad", "argmin", "argmax", "logpdf", "pdf", "cdf", "KL", "max", "min", "norm", "concat"]
+          "grad", "argmin", "argmax", "logpdf", "pdf", "cdf", "KL", "max", "min", "norm", "concat",
+          "cross_entropy", "onehot"]
 UNKNOWN = ["foo", "eval", "exec", "__import__", "open", "getattr", "sympify", "Symbol", "lambda"]
 DISTS = ["normal(0, 1)", "normal(0, σ^2)", "uniform(-1, 1)", "bernoulli(0.5)", "rademacher",
          "categorical([0.5, 0.5])", "exponential(2)", "normal(μ, 1)", "normal(0, S)", "beta(1, 2)"]
@@ -130,6 +132,8 @@ class ClaimGen:
         if roll < 5:
             return self.number()
         if roll == 5:
+            if self.chance(0.4):
+                return self.textbook(depth)
             return f"({self.expr(depth + 1)})"
         if roll == 6:
             rows = [", ".join(self.expr(depth + 1) for _ in range(self.r.randrange(1, 4)))
@@ -142,6 +146,19 @@ class ClaimGen:
             return f"I[{self.dim()}]"
         return self.pick(STATS) + "[" + self.expr(depth + 1) + (
             ", " + self.expr(depth + 1) if self.chance(0.2) else "") + "]"
+
+    def textbook(self, depth: int) -> str:
+        """Textbook notation: bars, norms with subscripts, roots, ⊗, conditionals, slices,
+        conditioning."""
+        e = self.expr(depth + 1)
+        return self.pick([
+            f"|{e}|", f"‖{e}‖", f"‖{e}‖{self.pick(['₂', '₁', '_F', '_{F}', '_∞', '_2', '_x'])}",
+            f"√{self.postfix(depth + 1)}", f"√({e})", f"({e} ⊗ {self.expr(depth + 1)})",
+            f"({e} if {self.condition_simple()} else {self.expr(depth + 1)})",
+            f"{self.name()}[{self.pick(['1', '2', 'k', '0'])}..{self.dim()}]",
+            f"{self.pick(['E', 'P', 'Var'])}[{e} | {self.condition_simple()}]",
+            f"|{e}", f"({e} if {self.condition_simple()})",
+        ])
 
     def postfix(self, depth: int) -> str:
         e = self.atom(depth)

@@ -153,7 +153,9 @@ def test_cli_fmt_check_and_write(tmp_path):
     assert f.read_text(encoding="utf-8") == MESSY
     res = runner.invoke(main, ["fmt", "--diff", str(f)])
     assert res.exit_code == 0 and "+  show x*y == y*x" in res.stdout
-    assert f.read_text(encoding="utf-8") == EXPECTED
+    assert f.read_text(encoding="utf-8") == MESSY  # --diff is a dry run: nothing written
+    res = runner.invoke(main, ["fmt", str(f)])
+    assert res.exit_code == 0 and f.read_text(encoding="utf-8") == EXPECTED
     res = runner.invoke(main, ["fmt", "--check", str(f)])
     assert res.exit_code == 0
 

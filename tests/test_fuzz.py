@@ -64,7 +64,8 @@ def test_generator_covers_the_grammar():
     joined = "\n".join(texts)
     for construct in ("let", "show", "assume", "expect", "source", "tags", " ~ ", " in [", "..",
                       "for i in", "[", ";", "@", "⊙", "·", "ᵀ", "^", "E[", "time[", " at (",
-                      "=>", "<=>", "within", "->", "w[t+1]", "sum(i =", "softmax(", "I["):
+                      "=>", "<=>", "within", "->", "w[t+1]", "sum(i =", "softmax(", "I[",
+                      "|", "‖", "√", "⊗", " if ", " else ", "E[", "gelu("):
         assert construct in joined, construct
     parsed = sum(1 for t in texts if not load_text(t).broken)
     assert parsed > 100, parsed

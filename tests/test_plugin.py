@@ -129,3 +129,37 @@ def test_shards_partition_the_claims(project):
     assert sorted(seen) == ["p.cost", "p.good", "p.gpu", "p.wrong"]
     result = project.runpytest("claims", "--derive-shard=4/3")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+NOTES = """# Notes
+
+Some prose, then a claim block:
+
+```claim
+claim md.good
+  let x : real
+  show x + x == 2*x
+```
+
+```python
+print("not a claim")
+```
+"""
+
+
+def test_markdown_claim_blocks_are_collected_when_asked(project):
+    (project.path / "claims" / "notes.md").write_text(NOTES, encoding="utf-8")
+    (project.path / "claims" / "plain.md").write_text("# no claims here\n", encoding="utf-8")
+    off = project.runpytest("claims/notes.md", "--collect-only", "-q", "--derive-no-cache")
+    assert "md.good" not in off.stdout.str()
+    on = project.runpytest("claims", "--derive-markdown", "--collect-only", "-q",
+                           "--derive-no-cache")
+    on.stdout.fnmatch_lines(["claims/notes.md::md.good", "*5 tests collected*"])
+    assert "plain.md" not in on.stdout.str()
+
+
+def test_markdown_ini_setting_runs_the_blocks(project):
+    (project.path / "claims" / "notes.md").write_text(NOTES, encoding="utf-8")
+    project.makeini("[pytest]\ntestpaths = tests\nderive_markdown = true\n")
+    result = project.runpytest("claims/notes.md", "-q", "--derive-no-cache")
+    result.assert_outcomes(passed=1)

@@ -62,7 +62,24 @@ FUNCTIONS: dict[str, FunctionSpec] = {f.name: f for f in [
     _F("grad", 2, 2, "grad"), _F("argmin", 2, 2, "bind"), _F("argmax", 2, 2, "bind"),
     _F("logpdf", 2, 2, "scalar"), _F("pdf", 2, 2, "scalar"), _F("cdf", 2, 2, "scalar"),
     _F("KL", 2, 2, "scalar"),
+    # deep-learning built-ins (docs/semantics.md, "Deep-learning functions")
+    _F("softplus", 1, 1, "same", doc="log(1 + exp(x)) elementwise"),
+    _F("logsigmoid", 1, 1, "same", doc="log(sigmoid(x)) elementwise"),
+    _F("gelu", 1, 1, "same", doc="x·Φ(x) (the exact, erf form) elementwise"),
+    _F("log_softmax", 1, 1, "same", ("axis",), doc="x − logsumexp(x), over softmax's axis"),
+    _F("layer_norm", 1, 1, "same", ("eps",),
+       doc="(x − mean(x)) / sqrt(var(x) + eps) over the last axis; eps = 0 unless given"),
+    _F("var", 1, 1, "scalar", doc="population variance of the entries (divide by numel)"),
+    _F("cross_entropy", 2, 2, "scalar",
+       doc="logsumexp(z) − z[y] for a class index y; −y · log_softmax(z) for a vector y"),
+    _F("onehot", 2, 2, "onehot", doc="onehot(k, n): vector[n] with a 1 at entry k"),
+    _F("rowsum", 1, 1, "rowsum", doc="the vector of row sums of a matrix (A @ 1)"),
+    _F("colsum", 1, 1, "colsum", doc="the vector of column sums of a matrix (Aᵀ @ 1)"),
+    _F("where", 3, 3, "where", doc="where(c, a, b): a where c holds, else b; (a if c else b)"),
 ]}
+
+# Other spellings of a built-in, resolved by the transformer (so engines see one name).
+FUNCTION_ALIASES: dict[str, str] = {"tr": "trace", "Tr": "trace"}
 
 DISTRIBUTIONS: dict[str, tuple[int, int]] = {
     "normal": (2, 2), "bernoulli": (1, 1), "uniform": (2, 2), "rademacher": (0, 0),
@@ -77,4 +94,38 @@ PROPERTIES = {
 CONSTANTS = {"pi", "inf", "fro", "euler"}
 STAT_NAMES = {"E", "Var", "Std", "Cov", "P"}
 COST_NAMES = {"time", "flops", "memory"}
-RESERVED = STAT_NAMES | COST_NAMES | set(FUNCTIONS) | set(DISTRIBUTIONS) | CONSTANTS
+RESERVED = (STAT_NAMES | COST_NAMES | set(FUNCTIONS) | set(DISTRIBUTIONS) | CONSTANTS
+            | set(FUNCTION_ALIASES))
+
+
+def kind_of(name: str) -> str:
+    """What a reserved word is, in words, for error messages ('π is a constant')."""
+    if name in CONSTANTS:
+        return "a built-in constant"
+    if name in STAT_NAMES:
+        return "a statistic (E, Var, …)"
+    if name in COST_NAMES:
+        return "a cost (time, flops, memory)"
+    if name in DISTRIBUTIONS:
+        return "a distribution"
+    if name == "I":
+        return "the identity matrix I[n]"
+    return "a built-in function"
+
+# Hints for calls of names derive does not know, where the textbook reading is predictable.
+_GROWTH = "growth is a statement, not a value: write 'cost in O(n^2)', 'cost in Ω(n)' or 'cost ~ n^2'"
+FUNCTION_HINTS: dict[str, str] = {
+    "sigma": "the logistic function is sigmoid(x); σ is usually a declared scalar "
+             "(let σ : real > 0), and then a product is written σ * (…)",
+    "ln": "the natural logarithm is log(x)",
+    "erf": "erf is not built in; gelu(x) is x·Φ(x) with the exact Gaussian CDF",
+    "O": _GROWTH, "Theta": _GROWTH, "Omega": _GROWTH, "o": _GROWTH,
+    "sgn": "the sign function is sign(x)",
+    "norm2": "the Euclidean norm is norm(x) or ‖x‖",
+    "one_hot": "the one-hot vector is onehot(k, n)",
+    "log_sigmoid": "log σ(x) is logsigmoid(x)",
+    "logsoftmax": "log softmax(x) is log_softmax(x)",
+    "layernorm": "layer normalisation is layer_norm(x)",
+    "CE": "cross-entropy is cross_entropy(logits, target)",
+    "xent": "cross-entropy is cross_entropy(logits, target)",
+}

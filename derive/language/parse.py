@@ -73,7 +73,26 @@ _TERMINAL_WORDS = {
     "SUPERSCRIPT": "a superscript", "EQUIV": "'<=>'", "IMPLIES": "'=>'", "ARROW": "'->'",
     "SCALAR_KIND": "a scalar type (real, integer, complex, dim)",
     "TENSOR_KIND": "a tensor type (vector, matrix, tensor)", "WITHIN": "'within'", "REL": "'rel'",
+    "NORM_OPEN": "'‖'", "NORM_CLOSE": "a closing '‖'", "ROOT": "'√'", "VBAR": "'|'",
 }
+
+
+# Symbols of written mathematics that the language spells another way.
+CHARACTER_HINTS = {
+    "{": "group with parentheses: x^(n-1), not x^{n-1}",
+    "}": "group with parentheses: x^(n-1), not x^{n-1}",
+    "\\": "write Greek letters as themselves or by name: σ or sigma, not \\sigma",
+    "∇": "a gradient is grad(f, x)", "∂": "a derivative is grad(f, x)",
+    "∑": "a sum is sum(i = 1..n, body), or sum(x) over a tensor's entries",
+    "∏": "a product over an index is prod(i = 1..n, body)",
+    "∫": "an integral is integrate(f, x = a..b)",
+    "∈": "a domain is declared with let: let x : real in [0, 1], let i : 1..n",
+    "∀": "every declared name is already universally quantified; declare it with let",
+    "⟨": "an inner product is x · y", "⟩": "an inner product is x · y",
+    "≡": "equality is '=='", "≔": "a definition is let y = …", "÷": "division is '/'",
+    "−": "", "∗": "a product is '*'", "⊤": "a transpose is ᵀ, .T or '",
+}
+CHARACTER_HINTS = {k: v for k, v in CHARACTER_HINTS.items() if v}
 
 
 def _terminal_word(name: str) -> str:
@@ -89,8 +108,18 @@ def _terminal_word(name: str) -> str:
     return name.lower()
 
 
+# Terminals that can start an expression: when all the main ones are expected, the
+# error says "an expression" instead of listing eight symbols.
+_EXPR_STARTS = {"NAME", "NUMBER", "LPAR", "LSQB", "ADD_OP", "VBAR", "NORM_OPEN", "ROOT"}
+
+
 def expected_words(expected) -> str:
-    words = sorted({_terminal_word(e) for e in expected if not e.startswith("__ANON")})
+    expected = {e for e in expected if not e.startswith("__ANON")}
+    words: list[str] = []
+    if {"NAME", "NUMBER", "LPAR"} <= expected:
+        words.append("an expression (a name, a number, '(' …)")
+        expected -= _EXPR_STARTS
+    words += sorted({_terminal_word(e) for e in expected})
     if not words:
         return ""
     if len(words) > 8:
@@ -221,10 +250,12 @@ def parse_chunk(src: SourceFile, first: int, last: int) -> tuple[Optional[Tree],
 
 def _syntax_diag(src: SourceFile, exc: UnexpectedInput, first: int, last: int) -> Diagnostic:
     if isinstance(exc, UnexpectedCharacters):
-        ch = printable(src.line_text(exc.line)[exc.column - 1: exc.column] or "?")
+        raw = src.line_text(exc.line)[exc.column - 1: exc.column]
+        ch = printable(raw or "?")
         words = expected_words(exc.allowed or ())
         msg = f"unexpected character {ch!r}"
-        return src.diag(msg + (f"; expected {words}" if words else ""), exc.line, exc.column)
+        return src.diag(msg + (f"; expected {words}" if words else ""), exc.line, exc.column,
+                        CHARACTER_HINTS.get(raw))
     if isinstance(exc, UnexpectedEOF):
         line = last
         col = len(src.line_text(line)) + 1
@@ -249,7 +280,59 @@ def _syntax_diag(src: SourceFile, exc: UnexpectedInput, first: int, last: int) -
                         col, "a claim's body lines are indented by the same amount")
     words = expected_words(expected)
     return src.diag(f"unexpected {_token_desc(token)}" + (f"; expected {words}" if words else ""),
-                    line, col, width=len(str(token.value)) if token.type not in ("_NL",) else 1)
+                    line, col, _token_hint(src, token, expected),
+                    width=len(str(token.value)) if token.type not in ("_NL",) else 1)
+
+
+_BINDER_IN = re.compile(r"\b(sum|prod|integrate)\(\s*(\w+)\s+in\s*$")
+_GROWTH_AFTER = re.compile(r"^\s*(O|Θ|Ω|Theta|Omega)\s*\(")
+
+
+_KEYWORDS = {"show", "assume", "let", "and", "or", "not", "in", "at", "for", "if", "else",
+             "within", "rel", "on"}
+
+
+def _after_operand(before: str) -> bool:
+    """Whether a statement's text so far ends with an operand (so what follows it sits
+    beside it, as in 'xᵀ y' or '2 s', a product written without its operator)."""
+    code = before.rstrip()
+    if not code.lstrip().startswith(("show", "assume", "let")):
+        return False
+    words = code.split()
+    if not words or words[-1] in _KEYWORDS:
+        return False
+    return code[-1].isalnum() or code[-1] in ")]ᵀ'_⁰¹²³⁴⁵⁶⁷⁸⁹"
+
+
+def _token_hint(src: SourceFile, token: Token, expected: set) -> Optional[str]:
+    """A pointer to the right spelling for textbook habits the grammar cannot read."""
+    text = src.line_text(token.line or 0)
+    before = text[: (token.column or 1) - 1]
+    after = text[(token.end_column or 1) - 1:]
+    value = str(token.value)
+    binder = _BINDER_IN.search(before)
+    if binder:
+        func, var = binder.groups()
+        return f"bind the index with '=': {func}({var} = a..b, body)"
+    if value == "=":
+        if _GROWTH_AFTER.match(after):
+            return ("growth is written with 'in' or '~', not '=': "
+                    "'flops[…] in O(n^2)', 'in Ω(n)', or 'flops[…] ~ n^2' for Θ")
+        return "equality is '=='; a single '=' defines a name in 'let' or binds one in sum(i = 1..n, …)"
+    if value == "|":
+        return ("'|' writes an absolute value as a pair of bars, |x|, or conditions on an "
+                "event inside E[…] or P[…]: E[X | Y > 0], P[A | B]")
+    # LALR lookahead sets are loose: a closing bar is "expected" only if one is open here
+    if "VBAR" in expected and before.count("|") % 2 == 1:
+        return "close the absolute value |x| with a second '|'"
+    if "NORM_CLOSE" in expected and before.count("‖") % 2 == 1:
+        return "close the norm ‖x‖ with a second '‖'"
+    if token.type in ("NAME", "NUMBER", "LPAR", "ROOT", "NORM_OPEN") and _after_operand(before):
+        return ("a product needs an operator: a * b for numbers, A @ B for matrices, "
+                "x · y for an inner product (xᵀy is xᵀ @ y)")
+    if value in ("if", "else"):
+        return "a conditional value is written in parentheses: (a if c else b)"
+    return None
 
 
 def _strip_comment(line: str) -> str:

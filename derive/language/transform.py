@@ -12,12 +12,18 @@ from typing import Any
 from lark import Token, Transformer, v_args
 
 from derive import model as m
+from derive.language.functions import FUNCTION_ALIASES
 from derive.language.names import SUPERSCRIPT_DIGITS, normalize
 
 COMPARE = {"==": "==", "!=": "!=", "≠": "!=", "<=": "<=", "≤": "<=", ">=": ">=", "≥": ">=",
            "<": "<", ">": ">", "≈": "≈", "~=": "≈", "~": "~"}
 ARITH = {"+": "+", "-": "-", "−": "-", "*": "*", "×": "*", "/": "/", "@": "@", "⊙": "⊙",
          ".*": "⊙", "∘": "⊙", "·": "·", "⋅": "·", "^": "^", "**": "^", ".^": ".^"}
+# Textbook spellings that mean a built-in call (docs/semantics.md, "Textbook notation"):
+# ``A ⊗ B`` is kron(A, B); ``‖x‖_F`` is norm(x, fro); the subscript names the norm.
+CALL_OPS = {"⊗": "kron"}
+NORM_SUBSCRIPTS = {"": None, "2": Fraction(2), "₂": Fraction(2), "1": Fraction(1),
+                   "₁": Fraction(1), "F": "fro", "fro": "fro", "inf": "inf", "∞": "inf"}
 STAT_OPS = {"E", "Var", "Std", "Cov", "P"}
 COST_OPS = {"time", "flops", "memory"}
 
@@ -248,10 +254,13 @@ class ToModel(Transformer):
         return m.Compare(ops, operands, pos_of(meta))
 
     def big_o(self, meta, items):
-        if str(items[1]) not in ("O", "Θ", "Theta"):
-            raise TransformError(f"expected O(…) after 'in', found '{items[1]}'", tok_pos(items[1]),
-                                 "write 'flops[…] in O(n^2)'")
-        return m.BigO(items[0], items[2], pos_of(meta))
+        word = normalize(str(items[1]))
+        if word in ("Theta",):  # Θ is '~' (docs/semantics.md): never weakened to O
+            return m.Compare(("~",), (items[0], items[2]), pos_of(meta))
+        if word not in ("O", "Omega"):
+            raise TransformError(f"expected O(…), Ω(…) or Θ(…) after 'in', found '{items[1]}'",
+                                 tok_pos(items[1]), "write 'flops[…] in O(n^2)'")
+        return m.BigO(items[0], items[2], kind="Ω" if word == "Omega" else "O", pos=pos_of(meta))
 
     def substitute(self, meta, items):
         return m.Subst(items[0], tuple(items[1:]), pos_of(meta))
@@ -260,7 +269,33 @@ class ToModel(Transformer):
         return (normalize(str(items[0])), items[1])
 
     def binop(self, meta, items):
-        return m.BinOp(ARITH[str(items[1])], items[0], items[2], pos_of(meta))
+        op = str(items[1])
+        if op in CALL_OPS:
+            return m.Call(CALL_OPS[op], (items[0], items[2]), (), pos_of(meta))
+        return m.BinOp(ARITH[op], items[0], items[2], pos_of(meta))
+
+    def if_else(self, meta, items):
+        return m.Call("where", (items[1], items[0], items[2]), (), pos_of(meta))
+
+    def root(self, meta, items):
+        return m.Call("sqrt", (items[1],), (), pos_of(meta))
+
+    def abs_bars(self, meta, items):
+        return m.Call("abs", (items[0],), (), pos_of(meta))
+
+    def norm_bars(self, meta, items):
+        close = str(items[2])
+        sub = close[1:].lstrip("_").strip("{}")
+        kind = NORM_SUBSCRIPTS.get(sub)
+        pos = pos_of(meta)
+        if kind is None:
+            return m.Call("norm", (items[1],), (), pos)
+        if isinstance(kind, str):
+            return m.Call("norm", (items[1], m.Name(kind, kind, tok_pos(items[2]))), (), pos)
+        return m.Call("norm", (items[1], m.Num(kind, str(kind), False, tok_pos(items[2]))), (), pos)
+
+    def slice_range(self, meta, items):
+        return items[0]
 
     def neg_op(self, meta, items):
         op = ARITH[str(items[0])]
@@ -301,6 +336,32 @@ class ToModel(Transformer):
             raise TransformError("an index takes no keyword arguments", pos_of(meta))
         return m.Index(base, positional, pos_of(meta))
 
+    def cond_index(self, meta, items):
+        """Conditioning on an event, by its definition (docs/semantics.md, "Conditioning"):
+        P[A | B] = P[A and B] / P[B] and E[X | B] = E[(X if B else 0)] / P[B]."""
+        base, what, given = items
+        pos = pos_of(meta)
+        kind = base.id if isinstance(base, m.Name) else ""
+        if kind not in ("E", "P"):
+            raise TransformError(f"{kind + '[… | …]' if kind else 'this'} is not supported: "
+                                 "'|' inside brackets conditions an expectation or a "
+                                 "probability, E[X | B] or P[A | B]", pos,
+                                 "for an absolute value write |x| around the operand; "
+                                 "Var[X | B] is E[X^2 | B] - E[X | B]^2")
+        if not (isinstance(given, m.Logic) or (isinstance(given, m.Compare)
+                                               and "~" not in given.ops)):
+            raise TransformError("conditioning is on an event (a condition such as Y > 0); "
+                                 "conditioning on a random variable (E[X | Y], itself random) "
+                                 "is not supported", exprpos(given),
+                                 "condition on an event: E[X | Y > 0], P[A | B]")
+        p_given = m.Stat("P", (given,), pos)
+        if kind == "P":
+            return m.BinOp("/", m.Stat("P", (m.Logic("and", (what, given), pos),), pos),
+                           p_given, pos)
+        zero = m.Num(Fraction(0), "0", False, pos)
+        return m.BinOp("/", m.Stat("E", (m.Call("where", (given, what, zero), (), pos),), pos),
+                       p_given, pos)
+
     def call(self, meta, items):
         base = items[0]
         args = items[1] if len(items) > 1 else []
@@ -308,7 +369,13 @@ class ToModel(Transformer):
             raise TransformError("only a name can be called", pos_of(meta))
         positional = tuple(a for a in args if not isinstance(a, tuple))
         kwargs = tuple(a for a in args if isinstance(a, tuple))
-        return m.Call(base.id, positional, kwargs, m.Pos(base.pos.line, base.pos.column,
+        for a in positional:
+            if isinstance(a, (m.Range, m.Slice)):
+                raise TransformError("a range or ':' is an index, not an argument", a.pos,
+                                     f"slice with x[a..b]; bind an index with "
+                                     f"{base.text or base.id}(i = a..b, …)")
+        func = FUNCTION_ALIASES.get(base.id, base.id)
+        return m.Call(func, positional, kwargs, m.Pos(base.pos.line, base.pos.column,
                                                          meta.end_line, meta.end_column))
 
     def args(self, meta, items):

@@ -20,6 +20,11 @@ ELEMENTWISE: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "sin": torch.sin, "cos": torch.cos, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
     "relu": torch.relu, "sign": torch.sign, "floor": torch.floor, "ceil": torch.ceil,
     "conj": torch.conj,
+    # max(x, 0) + log1p(exp(−|x|)): exact to rounding for every x (torch's softplus returns
+    # x itself above a threshold, an approximation a '>' claim could trip over)
+    "softplus": lambda t: torch.clamp(t, min=0) + torch.log1p(torch.exp(-t.abs())),
+    "logsigmoid": F.logsigmoid,
+    "gelu": lambda t: F.gelu(t, approximate="none"),
     "re": lambda t: t.real if t.is_complex() else t,
     "im": lambda t: t.imag if t.is_complex() else torch.zeros_like(t),
 }
@@ -655,7 +660,88 @@ def norm(ev: Evaluator, e: m.Call, scope: dict) -> Value:
     return torch.linalg.vector_norm(v, float(kind), dim=-1)
 
 
+# ---------------------------------------------------------------- deep-learning built-ins
+def h_log_softmax(ev, e, scope, args):
+    """softmax's axis rule: all entries of a vector, else the last axis unless axis = k."""
+    t = ev.tensor(args[0])
+    if rank(t) == 0:
+        return torch.zeros_like(t)
+    axis = axis_of(ev, e, scope)
+    return torch.log_softmax(t, axis if axis is not None else -1)
+
+
+def h_var(ev, e, scope, args):
+    t = flat(ev.tensor(args[0]))
+    return t.var(-1, unbiased=False)
+
+
+def h_layer_norm(ev, e, scope, args):
+    t = ev.tensor(args[0])
+    if rank(t) == 0:
+        raise IllDefined("layer_norm of a scalar (its variance is 0)")
+    eps_expr = e.kwarg("eps")
+    eps = ev.tensor(ev.ev(eps_expr, scope)) if eps_expr is not None else 0.0
+    mu = t.mean(-1, keepdim=True)
+    var = t.var(-1, unbiased=False, keepdim=True)
+    if is_tensor(eps):
+        eps = eps.reshape(eps.shape + (1,) * (t.dim() - 1))
+    return (t - mu) / torch.sqrt(var + eps)
+
+
+def h_cross_entropy(ev, e, scope, args):
+    z = ev.tensor(args[0])
+    if rank(z) != 1:
+        raise LoweringError("cross_entropy needs a vector of logits")
+    y = args[1]
+    if is_tensor(y) and rank(y) == 1:
+        yt = ev.tensor(y)
+        if yt.shape[1] != z.shape[1]:
+            raise IllDefined(f"shape mismatch: {tuple(z.shape[1:])} and {tuple(yt.shape[1:])}")
+        return -(yt * torch.log_softmax(z, -1)).sum(-1)
+    k = _batched_index(ev, y, z.shape[1], "class index")
+    batch = max(z.shape[0], k.shape[0])
+    z, k = z.expand(batch, *z.shape[1:]), k.expand(batch)
+    return torch.logsumexp(z, -1) - z.gather(1, k.unsqueeze(1)).squeeze(1)
+
+
+def _batched_index(ev: Evaluator, v: Value, size: int, what: str) -> torch.Tensor:
+    """0-based indices, one per batch member, from a 1-based integer value (or refuse)."""
+    t = ev.tensor(v).reshape(-1)
+    if t.is_complex() or bool((t != t.round()).any()):
+        raise LoweringError(f"a {what} must be an integer")
+    k = t.round().long() - 1
+    if bool(((k < 0) | (k >= size)).any()):
+        raise IllDefined(f"{what} outside 1..{size}")
+    return k
+
+
+def h_onehot(ev, e, scope, args):
+    n = ev.as_int(args[1], "a size")
+    k = _batched_index(ev, args[0], n, "onehot index")
+    return F.one_hot(k, n).to(ev.dtype)
+
+
+def _axis_sum(axis: int):
+    def h(ev, e, scope, args):
+        t = ev.tensor(args[0])
+        if rank(t) != 2:
+            raise LoweringError(f"{e.func} needs a matrix")
+        return t.sum(axis)
+    return h
+
+
+def h_where(ev, e, scope, args):
+    cond = ev.tensor(args[0]).bool()
+    a, b = ev.align(ev.tensor(args[1]), ev.tensor(args[2]))  # torch.where promotes dtypes
+    out_rank = max(a.dim(), b.dim())
+    cond = cond.reshape(cond.shape + (1,) * (out_rank - cond.dim()))
+    return torch.where(cond, a, b)
+
+
 HANDLERS: dict[str, Callable] = {
+    "log_softmax": h_log_softmax, "var": h_var, "layer_norm": h_layer_norm,
+    "cross_entropy": h_cross_entropy, "onehot": h_onehot, "rowsum": _axis_sum(2),
+    "colsum": _axis_sum(1), "where": h_where,
     "sum": h_sum, "prod": h_prod, "mean": h_mean, "logsumexp": h_logsumexp,
     "softmax": h_softmax, "max": _maxmin(True), "min": _maxmin(False), "rms": h_rms,
     "trace": h_trace, "det": h_det, "logdet": h_logdet, "rank": h_rank, "numel": h_numel,

@@ -450,6 +450,9 @@ class Evaluator:
                 key.append(slice(None))
             elif isinstance(idx, m.Range):
                 lo, hi = self.e_Range(idx, scope)
+                size = base.shape[len(key)] if len(key) < base.dim() else 0
+                if lo < 1 or hi > size or hi < lo - 1:  # x[k+1..n] at k = n is empty, not an error
+                    raise IllDefined(f"slice {lo}..{hi} is outside 1..{size}")
                 key.append(slice(lo - 1, hi))
             else:
                 i = self.as_int(self.ev(idx, scope))

@@ -29,6 +29,8 @@ _ELEMENTWISE = {
     "cos": sp.cos, "tanh": sp.tanh, "sign": sp.sign, "floor": sp.floor, "ceil": sp.ceiling,
     "sigmoid": lambda x: 1 / (1 + sp.exp(-x)), "relu": lambda x: sp.Max(x, 0),
     "re": sp.re, "im": sp.im, "conj": sp.conjugate,
+    "softplus": lambda x: sp.log(1 + sp.exp(x)), "logsigmoid": lambda x: -sp.log(1 + sp.exp(-x)),
+    "gelu": lambda x: x * (1 + sp.erf(x / sp.sqrt(2))) / 2,
 }
 
 
@@ -265,6 +267,12 @@ class Lowering:
             return sp.factorial(self.scalar(e.args[0], env))
         if f in ("sum", "prod", "mean") and len(e.args) == 1:
             return self._reduce(e, env)
+        if f == "var" and len(e.args) == 1 and not e.kwargs:
+            mean = self._reduce(m.Call("mean", e.args), env)
+            return self._reduce(m.Call("mean", (m.BinOp("⊙", e.args[0], e.args[0]),)), env) - mean ** 2
+        if f == "where" and len(e.args) == 3:
+            return sp.Piecewise((self.scalar(e.args[1], env), self.condition(e.args[0], env)),
+                                (self.scalar(e.args[2], env), True))
         if f == "grad" and len(e.args) == 2 and self.is_scalar(e.args[1], env):
             var = self.scalar(e.args[1], env)
             if not isinstance(var, (sp.Symbol, sp.Indexed)):
@@ -406,6 +414,14 @@ class Lowering:
                 return self.binder(e.func, body, limits)
             if e.func == "I" and len(idx) == 2:
                 return sp.KroneckerDelta(idx[0], idx[1])
+            if e.func in ("rowsum", "colsum") and len(e.args) == 1:
+                shape = self.vtype(e.args[0], env).shape
+                j = fresh()
+                pair = (idx[0], j) if e.func == "rowsum" else (j, idx[0])
+                return _sum(self.entry(e.args[0], pair, env), (j,),
+                            (shape[1] if e.func == "rowsum" else shape[0],))
+            if e.func == "onehot" and len(e.args) == 2:
+                return sp.KroneckerDelta(idx[0], self.scalar(e.args[0], env))
             if e.func in ("zeros", "ones"):
                 return sp.Integer(0 if e.func == "zeros" else 1)
         raise Unsupported(f"no entrywise lowering for {type(e).__name__}")
@@ -454,6 +470,11 @@ class Lowering:
         for i in e.indices:
             if isinstance(i, m.Slice):
                 full.append(next(it))
+            elif isinstance(i, m.Range):  # x[a..b]: entry k is x[a + k - 1]
+                k = next(it, None)
+                if k is None:
+                    raise Unsupported("a slice in a scalar position")
+                full.append(self.scalar(i.lo, env) + k - 1)
             else:
                 full.append(self.scalar(i, env))
         full.extend(it)

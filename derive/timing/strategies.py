@@ -48,7 +48,7 @@ class Growth:
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         st = ctx.statement
         if isinstance(st, m.BigO):
-            lhs, bound, big_o = st.expr, st.bound, True
+            lhs, bound, big_o = st.expr, st.bound, ("Ω" if st.kind == "Ω" else True)
         elif isinstance(st, m.Compare) and st.ops == ("~",) and len(st.operands) == 2:
             (lhs, bound), big_o = st.operands, False
         else:

@@ -97,7 +97,7 @@ def decide_value_growth(ctx: Context, lhs: m.Expr, bound: m.Expr, big_o: bool,
                         strategy: str) -> Outcome:
     checked = ctx.checked
     claim = checked.claim
-    what = "O" if big_o else "Θ"
+    what = big_o if isinstance(big_o, str) else "O" if big_o else "Θ"
     evidence: dict[str, Any] = {"claim": f"{source_of(claim, lhs) or 'expression'} in "
                                          f"{what}({source_of(claim, bound) or 'bound'})"}
     gvars = growth_vars(checked, bound)

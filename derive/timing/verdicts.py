@@ -132,7 +132,7 @@ def decide_growth(ctx: Context, bench: Bench, lhs: m.Expr, bound: m.Expr, big_o:
     checked = ctx.checked
     claim = checked.claim
     costs = costs_in(lhs)
-    what = "O" if big_o else "Θ"
+    what = big_o if isinstance(big_o, str) else "O" if big_o else "Θ"
     evidence: dict[str, Any] = {"claim": f"{source_of(claim, lhs) or 'expression'} in "
                                          f"{what}({source_of(claim, bound) or 'bound'})"}
     if not costs:
@@ -200,6 +200,10 @@ def growth_rule(gvars: list[str], points: list[dict[str, int]], values: list[flo
     widens the interval by that much on each side and narrows the band the fitted
     exponent must fall in by half of it (an early look decides only with that margin).
     """
+    if big_o == "Ω":  # a lower bound: the mirror rule, derive/timing/omega.py
+        from derive.timing.omega import omega_rule
+        return omega_rule(gvars, points, values, bounds, subject, evidence, samples, seed,
+                          confidence, pad)
     X = [[p[v] for v in gvars] for p in points]
     fit_value = stats.fit_exponents(X, values)
     fit_bound = stats.fit_exponents(X, bounds)
