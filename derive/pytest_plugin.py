@@ -10,7 +10,8 @@ from inside the ``testpaths`` unless a file is named itself (so a project's own 
 run is not disturbed by claim files in its test data); ``--derive`` or the ini option
 ``derive_collect = true`` collects them everywhere.  ``--derive-markdown`` (or the ini
 option ``derive_markdown = true``) also collects the fenced ```` ```claim ```` blocks of
-Markdown files, as ``derive check notes.md`` reads them.  It runs under
+Markdown files, as ``derive check notes.md`` reads them, and ``--derive-notebooks`` (ini
+``derive_notebooks = true``) those of Jupyter notebooks' Markdown cells.  It runs under
 pytest-xdist unchanged (``pytest -n 4 claims/``): each worker collects the same items in
 the same order and decides the ones it is given.
 
@@ -54,9 +55,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "for spreading a corpus over N machines")
     group.addoption("--derive-markdown", action="store_true", dest="derive_markdown",
                     help="also collect the ```claim blocks of Markdown files (*.md)")
+    group.addoption("--derive-notebooks", action="store_true", dest="derive_notebooks",
+                    help="also collect the ```claim blocks of Jupyter notebooks' Markdown cells (*.ipynb)")
     parser.addini("derive_collect", "collect *.claims files everywhere", type="bool",
                   default=False)
     parser.addini("derive_markdown", "also collect the ```claim blocks of *.md files",
+                  type="bool", default=False)
+    parser.addini("derive_notebooks", "also collect the ```claim blocks of *.ipynb notebooks",
                   type="bool", default=False)
 
 
@@ -152,10 +157,25 @@ def _markdown_wanted(file_path: Path, config: pytest.Config) -> bool:
     return any(_FENCE.match(line.strip()) for line in text.split("\n"))
 
 
+def _notebook_wanted(file_path: Path, config: pytest.Config) -> bool:
+    """A notebook, when asked for (an option or ini setting), with a claim block in it."""
+    if file_path.suffix.lower() != ".ipynb":
+        return False
+    if not (config.getoption("derive_notebooks") or config.getini("derive_notebooks")):
+        return False
+    if not _wanted(file_path, config):
+        return False
+    try:
+        text = file_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return "```claim" in text or "~~~claim" in text
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Optional[pytest.Collector]:
     if file_path.suffix == ".claims" and _wanted(file_path, parent.config):
         return ClaimsFile.from_parent(parent, path=file_path)
-    if _markdown_wanted(file_path, parent.config):
+    if _markdown_wanted(file_path, parent.config) or _notebook_wanted(file_path, parent.config):
         return ClaimsFile.from_parent(parent, path=file_path)
     return None
 

@@ -163,3 +163,17 @@ def test_markdown_ini_setting_runs_the_blocks(project):
     project.makeini("[pytest]\ntestpaths = tests\nderive_markdown = true\n")
     result = project.runpytest("claims/notes.md", "-q", "--derive-no-cache")
     result.assert_outcomes(passed=1)
+
+
+def test_notebook_claim_blocks_are_collected_when_asked(project):
+    import shutil
+
+    pytest.importorskip("nbformat")
+    course = Path(__file__).resolve().parent / "data" / "course.ipynb"
+    shutil.copy(course, project.path / "claims" / "course.ipynb")
+    off = project.runpytest("claims", "--collect-only", "-q", "--derive-no-cache")
+    assert "nb.gd.stable" not in off.stdout.str()
+    on = project.runpytest("claims", "--derive-notebooks", "--collect-only", "-q",
+                           "--derive-no-cache")
+    on.stdout.fnmatch_lines(["claims/course.ipynb::nb.gd.stable",
+                             "claims/course.ipynb::nb.square_of_sum"])
