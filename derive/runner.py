@@ -38,6 +38,7 @@ class RunConfig:
     memory_limit_mb: int = 6144      # address-space limit of a worker (0: none)
     select: Optional[str] = None     # -k pattern on claim ids
     cache_dir: Optional[str] = None  # a result cache directory (None: no cache)
+    repair: Optional[dict] = None    # derive.repair.Settings as a dict; None: no repair search
     stats: "RunStats" = field(default_factory=lambda: RunStats())  # filled in by run()
 
 
@@ -105,6 +106,7 @@ class Job:
     file: str
     line: int
     text: str
+    repair: Optional[dict] = None  # a repair search of this claim: settings and its result
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -186,6 +188,61 @@ def decide_job(job: Job, options: Options) -> Result:
                   claim.expect, as_expected(verdict, claim.expect), engine, seconds, summary, evidence)
 
 
+def repair_job(job: Job, options: Options) -> Result:
+    """Search checked repairs of a refuted claim (runs inside a worker, after every verdict
+    of the run is out); returns the claim's result with ``evidence["repair"]`` filled in."""
+    from derive.repair import Settings, search
+
+    base = Result.from_dict(job.repair["result"])
+    claim, _, lines = job.load()
+    if claim is None:
+        return base
+    report = search(claim, lines, base.verdict, base.evidence, options,
+                    Settings(**job.repair["settings"]))
+    base.evidence = {**base.evidence, "repair": report.as_dict()}
+    return base
+
+
+def _wants_repair(r: Result) -> bool:
+    return r.verdict == Verdict.REFUTED and "repair" not in (r.evidence or {})
+
+
+def attach_repairs(results: list[Result], jobs: list[Job], config: RunConfig,
+                   on_result: Optional[Callable[[Result], None]] = None) -> list[Result]:
+    """Phase two of a run: a repair search for each refuted claim, in workers, after all
+    verdicts are decided (so it delays no verdict).  A search that overruns its worker's
+    limit leaves the verdict as it was, with an empty repair and the reason."""
+    if not config.repair or not config.repair.get("enabled", True):
+        return results
+    by_id = {j.id: j for j in jobs}
+    todo = [Job(r.id, by_id[r.id].file, by_id[r.id].line, by_id[r.id].text,
+                {"settings": config.repair, "result": r.as_dict()})
+            for r in results if r.verdict == Verdict.REFUTED and r.id in by_id]
+    if not todo:
+        return results
+    limit = float(config.repair.get("time_limit", 4.0))
+    backstop = RunConfig(options=config.options, isolate=config.isolate, jobs=config.jobs,
+                         time_limit=limit * 2 + 30, memory_limit_mb=config.memory_limit_mb)
+    if config.isolate:
+        repaired = run_isolated(todo, backstop)
+    else:
+        repaired = [repair_job(j, config.options) for j in todo]
+    got = {r.id: r for r in repaired}
+    out = []
+    for r in results:
+        new = got.get(r.id)
+        if new is not None and r.verdict == Verdict.REFUTED:
+            if new.verdict == r.verdict and isinstance(new.evidence.get("repair"), dict):
+                r.evidence = {**r.evidence, "repair": new.evidence["repair"]}
+            else:  # the search was stopped or crashed: the verdict stands, no suggestion
+                r.evidence = {**r.evidence, "repair": {"suggestions": [], "candidates_tried": 0,
+                                                       "stopped": new.summary[:200]}}
+            if on_result:
+                on_result(r)
+        out.append(r)
+    return out
+
+
 # ------------------------------------------------------------------ worker processes
 def limit_memory(memory_limit_mb: int) -> None:
     """Cap this (worker) process's address space; a no-op where rlimits do not exist."""
@@ -214,7 +271,7 @@ def _worker_main(conn: Connection, options_json: str, memory_limit_mb: int) -> N
             return
         job = Job(**json.loads(raw))
         try:
-            result = decide_job(job, options)
+            result = repair_job(job, options) if job.repair is not None else decide_job(job, options)
         except MemoryError:
             result = Result(job.id, job.file, job.line, None, None, Verdict.INCONCLUSIVE, "holds",
                             False, None, 0.0, "memory limit reached while deciding", {})
@@ -350,6 +407,8 @@ def run(paths: Iterable[str], config: Optional[RunConfig] = None,
         cache = ResultCache(config.cache_dir, config.options)
         corpus_key = cache.corpus_key(collect_files(paths), config.select)
         whole = cache.get_corpus(corpus_key) if corpus_key else None
+        if whole is not None and config.repair and any(_wants_repair(r) for r in whole):
+            whole = None  # decided without a repair search: search now (verdicts come cached)
         if whole is not None:  # nothing changed: not even parsed
             n_errors = sum(1 for r in whole if "diagnostics" in (r.evidence or {}))
             config.stats = RunStats(decided=0, cached=len(whole) - n_errors, errors=n_errors)
@@ -392,6 +451,14 @@ def run(paths: Iterable[str], config: Optional[RunConfig] = None,
             r = decide_job(job, config.options)
             decided.append(r)
             on_result(r)
+    if config.repair:
+        claim_of = dict(zip((j.id for j in jobs), claims))
+
+        def store(r: Result) -> None:
+            if cache is not None and r.id in claim_of:
+                cache.put(claim_of[r.id], r)
+
+        attach_repairs([r for r in cached + decided if _wants_repair(r)], jobs, config, store)
     config.stats = RunStats(decided=len(decided), cached=len(cached), errors=len(errors))
     for e in errors:
         if progress:
