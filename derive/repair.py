@@ -42,17 +42,19 @@ class Settings:
     """How hard to search: a candidate budget, a wall-clock backstop, and how many to keep."""
 
     enabled: bool = True
-    budget: int = 12             # candidates decided per claim (ill-typed ones are not counted)
-    time_limit: float = 2.0      # seconds per claim; a backstop, the budget is the rule
+    budget: int = 6              # candidates decided per claim (ill-typed ones are not counted)
+    time_limit: float = 1.5      # seconds per claim; a backstop, the budget is the rule
     keep_all: bool = False       # list every candidate tried (``derive repair``)
+    suggestions: int = 1         # stop once this many are found (at most MAX_SUGGESTIONS kept)
 
     def to_dict(self) -> dict:
         return {"enabled": self.enabled, "budget": self.budget, "time_limit": self.time_limit,
-                "keep_all": self.keep_all}
+                "keep_all": self.keep_all, "suggestions": self.suggestions}
 
 
-CHECK = Settings()                                        # inside ``derive check``
-FULL = Settings(budget=400, time_limit=60.0, keep_all=True)  # ``derive repair``
+# inside ``derive check``: cheap (the corpus run must stay fast); ``derive repair``: full
+CHECK = Settings()
+FULL = Settings(budget=400, time_limit=60.0, keep_all=True, suggestions=MAX_SUGGESTIONS)
 
 
 @dataclass
@@ -216,9 +218,10 @@ def node_edits(node: Any, parent: Any, ctx: "_Ctx") -> Iterator[tuple[str, str, 
         if isinstance(parent, m.Compare) and not ctx.costed:
             if set(parent.ops) <= {"==", "≈"}:  # in an inequality, the reversal is the edit
                 yield "sign", f"sign of {d} flipped", m.Unary("-", node), 1
-            yield "transpose", f"transpose added to {d}", m.Transpose(node), 1
+            if not isinstance(node, m.Transpose):
+                yield "transpose", f"transpose added to {d}", m.Transpose(node), 1
             for name, factor in ctx.factors:
-                yield "rescale", f"{d} rescaled by the fitted factor {name}", \
+                yield "rescale", f"{d} rescaled by {name}", \
                     m.BinOp("*", factor, node), 2
             for size in ctx.sizes:
                 yield "size", f"{d} multiplied by the size {size.text}", m.BinOp("*", size, node), 2
@@ -312,8 +315,9 @@ def _context(checked, evidence: list[dict], shows: list[m.Show]) -> _Ctx:
     factors: list[tuple[str, m.Expr]] = []
     for ev in evidence:
         for f in fitted_factors(ev):
-            if f[0] not in [x[0] for x in factors]:
-                factors.append(f)
+            label = f"the fitted factor {f[0]} (measured/claimed)"
+            if label not in [x[0] for x in factors]:
+                factors.append((label, f[1]))
     if not factors:  # nothing measured to fit: the commonest slips, a factor 2 either way
         factors = [("1/2", number(Fraction(1, 2))), ("2", number(Fraction(2)))]
     return _Ctx(scalars, sizes, steps, exps, factors, dims)
@@ -508,7 +512,8 @@ def search(claim: m.Claim, lines: list[str], verdict: Verdict, evidence: dict,
         if report.tried >= settings.budget:
             report.stopped = f"budget: {settings.budget} candidates"
             break
-        if len(found) >= MAX_SUGGESTIONS and not settings.keep_all and cand.size > found[MAX_SUGGESTIONS - 1][0]:
+        want = min(settings.suggestions, MAX_SUGGESTIONS)
+        if len(found) >= want and not settings.keep_all and cand.size > found[want - 1][0]:
             break  # nothing later can rank above what was found
         left = settings.time_limit - (time.monotonic() - start)
         if left <= 0:
