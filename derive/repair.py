@@ -335,8 +335,8 @@ def _used_definitions(claim: m.Claim, roots: list[int]) -> list[int]:
             defined[st.name.id] = k
     out: list[int] = []
     todo = [claim.statements[k] for k in roots]
-    while todo:
-        st = todo.pop()
+    while todo:  # breadth first: what the statement reads directly comes first
+        st = todo.pop(0)
         body = st.statement if isinstance(st, m.Show) else st.value if isinstance(st, m.Define) \
             else st.body
         for name in sorted(_names(body)):
@@ -344,7 +344,7 @@ def _used_definitions(claim: m.Claim, roots: list[int]) -> list[int]:
             if k is not None and k not in out:
                 out.append(k)
                 todo.append(claim.statements[k])
-    return sorted(out)
+    return out
 
 
 def candidates(checked, refuted_lines: set[int], evidence: list[dict]) -> list[Candidate]:
@@ -506,6 +506,7 @@ def search(claim: m.Claim, lines: list[str], verdict: Verdict, evidence: dict,
         return report
     refuted_lines, evs = refuted_statements(evidence)
     cands = candidates(checked, refuted_lines, evs)
+    needs_proof = bound_claim(claim, refuted_lines)
     report.generated = len(cands)
     found: list[tuple[int, int, int, dict]] = []
     for order, cand in enumerate(cands):
@@ -541,6 +542,11 @@ def search(claim: m.Claim, lines: list[str], verdict: Verdict, evidence: dict,
                  "kind": cand.site.kind, "size": cand.size, "summary": summary[:300]}
         if settings.keep_all:
             report.candidates.append(entry)
+        if v == Verdict.VERIFIED and needs_proof:
+            entry["summary"] = ("verified only numerically; a repaired bound or condition is "
+                                "suggested only when proved: " + summary)[:300]
+            v = Verdict.INCONCLUSIVE
+            entry["verdict"] = "verified (not suggested)"
         if v in GOOD:
             v, summary = _confirm(mutant_checked, opts, v, summary)
             entry.update(verdict=v.value, summary=summary[:300])
@@ -554,6 +560,26 @@ def search(claim: m.Claim, lines: list[str], verdict: Verdict, evidence: dict,
     report.repaired = [e["_model"] for *_, e in found[:MAX_SUGGESTIONS]]
     report.seconds = time.monotonic() - start
     return report
+
+
+_BOUND_OPS = {"<", "<=", ">", ">="}
+
+
+def bound_claim(claim: m.Claim, refuted_lines: set[int]) -> bool:
+    """Whether a refuted statement is a bound or a condition (an inequality, ``<=>``, ``=>``).
+
+    Why: random instances test an identity well but a bound poorly (its worst case is rare:
+    on this corpus the search found ``E[B] <= (4/n)·η²·p⁴·L``, which derive's instances, all
+    well-conditioned, never break, yet nearly parallel rows do).  A search over many edits
+    seeks out exactly such blind spots, so a repaired bound must be *proved*."""
+    for st in claim.statements:
+        if isinstance(st, m.Show) and (st.pos.line in refuted_lines or not refuted_lines):
+            for _, node in nodes_with_paths(st.statement):
+                if isinstance(node, m.Compare) and set(node.ops) & _BOUND_OPS:
+                    return True
+                if isinstance(node, m.Logic) and node.op in ("<=>", "=>"):
+                    return True
+    return False
 
 
 CONFIRM_SEEDS = (7919, 15838, 23757)  # added to the run seed: independent decisions

@@ -14,7 +14,7 @@ from derive.engine import Options
 from derive.exprtext import statement_text
 from derive.language.load import load_text
 from derive.outcome import Verdict
-from derive.repair import CHECK, Settings, candidates, search
+from derive.repair import CHECK, Settings, bound_claim, candidates, refuted_statements, search
 from derive.runner import RunConfig, decide_job, plan, run
 from derive.semantics import check_claim
 
@@ -145,9 +145,17 @@ def test_no_suggested_repair_of_a_false_claim_is_false(path, claim_id):
                     replace(CHECK, time_limit=20.0))
     if result.verdict != Verdict.REFUTED:
         assert report.suggestions == []
+    bound = bound_claim(claim, refuted_statements(result.evidence)[0])
     for s in report.suggestions:
-        assert s["verdict"] in ("proved", "verified")
+        assert s["verdict"] in (("proved",) if bound else ("proved", "verified"))
         assert _redecide(claim, s, seed=23) in (Verdict.PROVED, Verdict.VERIFIED), s
+
+
+def test_a_repaired_bound_must_be_proved():
+    [(claim, lines, result)] = _decided(DATA, "repair.inequality")
+    assert bound_claim(claim, refuted_statements(result.evidence)[0])
+    [(claim2, _, result2)] = _decided(DATA, "repair.sign")
+    assert not bound_claim(claim2, refuted_statements(result2.evidence)[0])
 
 
 def test_reports_carry_the_repair(tmp_path):
