@@ -11,8 +11,9 @@ Equivalence: the repaired claim and the companion must agree on every statement 
 edited one (declarations, definitions and the other shows, compared as models).  The
 edited statement is then compared inside the companion's context: identical models; or a
 claim ``show a == b`` (the two definitions' values, the two right-hand sides when the
-left-hand sides agree, ``lhs − rhs`` of each otherwise) or ``show s_r <=> s_c`` for
-conditions, decided by derive like any claim.  A companion that reshapes the claim
+left-hand sides agree, or the slacks of two bounds), decided by derive like any claim.
+Statements that cannot be compared by value (other left-hand sides, a ``<=>`` against an
+``at``) count as not matched: comparing two true statements by their truth is vacuous.  A companion that reshapes the claim
 (other sizes, other declarations) counts as not matched: that is a miss, honestly.
 
     python benchmarks/repair.py [--budget 60] [--time-limit 20] [-k PATTERN] [--json FILE]
@@ -51,15 +52,35 @@ def _same_context(repaired: m.Claim, k: int, companion: m.Claim) -> bool:
     return True
 
 
-def _comparison(ours: m.Expr, theirs: m.Expr) -> m.Expr:
-    """A statement that holds exactly when the two statements say the same thing."""
+_MIRROR = {">": "<", ">=": "<="}
+
+
+def _slack(e: m.Expr) -> Optional[tuple[str, m.Expr]]:
+    """``a <= b`` (or ``b >= a``) as ('<=', b − a): the bound's slack, a value to compare."""
+    if not isinstance(e, m.Compare) or len(e.ops) != 1 or e.ops[0] not in ("<", "<=", ">", ">="):
+        return None
+    a, b = e.operands
+    op = e.ops[0]
+    if op in _MIRROR:
+        op, a, b = _MIRROR[op], b, a
+    return op, m.BinOp("-", b, a)
+
+
+def _comparison(ours: m.Expr, theirs: m.Expr) -> Optional[m.Expr]:
+    """A statement about *values* that holds when the two statements claim the same thing,
+    or None when they cannot be compared by value.  (Comparing two true statements by
+    their truth, ``s_r <=> s_c`` or ``lhs_r − rhs_r == lhs_c − rhs_c``, would be vacuous:
+    any two true statements pass it.)"""
     if isinstance(ours, m.Compare) and isinstance(theirs, m.Compare) and len(ours.ops) == 1 \
-            and ours.ops == theirs.ops and ours.ops[0] in ("==", "≈"):
+            and ours.ops == theirs.ops and ours.ops[0] in ("==", "≈", "~"):
         (a, b), (c, d) = ours.operands, theirs.operands
-        if a == c:
+        if a == c:  # the same quantity: does the repair claim the companion's value?
             return m.Compare(("==",), (b, d))
-        return m.Compare(("==",), (m.BinOp("-", a, b), m.BinOp("-", c, d)))
-    return m.Logic("<=>", (ours, theirs))
+        return None
+    mine, other = _slack(ours), _slack(theirs)
+    if mine and other and mine[0] == other[0]:  # the same bound: the same slack everywhere
+        return m.Compare(("==",), (mine[1], other[1]))
+    return None
 
 
 def equivalence(repaired: m.Claim, k: int, companion: m.Claim, options: Options) -> Optional[str]:
@@ -88,7 +109,10 @@ def equivalence(repaired: m.Claim, k: int, companion: m.Claim, options: Options)
         target = theirs_shows[index].statement
         if target == st.statement:
             return "identical"
-        show = m.Show(_comparison(st.statement, target))
+        comparison = _comparison(st.statement, target)
+        if comparison is None:
+            return None
+        show = m.Show(comparison)
     else:
         return None
     claim = replace(companion, id=companion.id + ".equivalence", expect="holds",

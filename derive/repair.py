@@ -122,10 +122,6 @@ _LOOSE = {"<": "<=", ">": ">="}
 _FACTOR_OPS = {"*", "/", "@", "⊙"}
 
 
-def _num(v: Fraction) -> m.Expr:
-    return number(v)
-
-
 def _is_real_num(e: Any) -> bool:
     return isinstance(e, m.Num) and not e.imaginary
 
@@ -150,23 +146,23 @@ def node_edits(node: Any, parent: Any, ctx: "_Ctx") -> Iterator[tuple[str, str, 
     if _is_real_num(node) and not is_exponent:
         v = node.value
         if v != 0:
-            yield "constant", f"constant {node.text} halved", _num(v / 2), 1
-            yield "constant", f"constant {node.text} doubled", _num(v * 2), 1
-            yield "constant", f"constant {node.text} negated", _num(-v), 1
+            yield "constant", f"constant {node.text} halved", number(v / 2), 1
+            yield "constant", f"constant {node.text} doubled", number(v * 2), 1
+            yield "constant", f"constant {node.text} negated", number(-v), 1
             if abs(v) != 1:
-                yield "constant", f"constant {node.text} inverted", _num(1 / v), 1
-        yield "constant", f"constant {node.text} shifted by +1", _num(v + 1), 1
-        yield "constant", f"constant {node.text} shifted by -1", _num(v - 1), 1
+                yield "constant", f"constant {node.text} inverted", number(1 / v), 1
+        yield "constant", f"constant {node.text} shifted by +1", number(v + 1), 1
+        yield "constant", f"constant {node.text} shifted by -1", number(v - 1), 1
         if v == 0:
             for name in ctx.scalars:
-                yield "term", f"missing term: 0 replaced by {name.text}^2", _power(name, _num(Fraction(2))), 2
+                yield "term", f"missing term: 0 replaced by {name.text}^2", _power(name, number(Fraction(2))), 2
                 yield "term", f"missing term: 0 replaced by {name.text}", name, 1
     if isinstance(node, m.BinOp):
         if node.op in ("^", ".^") and _is_real_num(node.right):
             for step in (1, -1):
                 new = node.right.value + step
                 text = f"exponent of {d} {'+' if step > 0 else '-'}1"
-                yield "exponent", text, (node.left if new == 1 else replace(node, right=_num(new))), 1
+                yield "exponent", text, (node.left if new == 1 else replace(node, right=number(new))), 1
         if node.op == "@":
             yield "swap", f"operands of {d} swapped", replace(node, left=node.right, right=node.left), 1
         if node.op in ("+", "-"):
@@ -182,9 +178,6 @@ def node_edits(node: Any, parent: Any, ctx: "_Ctx") -> Iterator[tuple[str, str, 
     if isinstance(node, m.Call) and node.func == "inv" and len(node.args) == 1:
         yield "inverse", f"inverse of {_brief(node.args[0])} read as a transpose", \
             m.Transpose(node.args[0]), 1
-    if isinstance(node, m.Stat) and len(node.args) == 1 and isinstance(parent, m.BinOp) \
-            and parent.op == "^" and parent.left is node:
-        pass  # handled at the parent: E[f]^2 -> E[f^2]
     if isinstance(node, m.BinOp) and node.op == "^" and isinstance(node.left, m.Stat) \
             and node.left.kind == "E" and len(node.left.args) == 1:
         yield "moment", f"power moved inside the expectation: {d}", \
@@ -209,7 +202,7 @@ def node_edits(node: Any, parent: Any, ctx: "_Ctx") -> Iterator[tuple[str, str, 
     if ctx.factor_position(node, parent):
         inequality = isinstance(parent, m.Compare) and not set(parent.ops) <= {"==", "≈", "~"}
         if not inequality:  # a side squared makes '>= 0' true for nothing
-            yield "exponent", f"{d} squared (a missing exponent)", _power(node, _num(Fraction(2))), 2
+            yield "exponent", f"{d} squared (a missing exponent)", _power(node, number(Fraction(2))), 2
         for e in ctx.step_exponents:
             yield "exponent", f"{d} raised to the step {_brief(e)}", _power(node, e), 2
         denominator = isinstance(parent, m.BinOp) and parent.op == "/" and parent.right is node
@@ -239,8 +232,8 @@ def _shift(e: m.Expr, step: int) -> m.Expr:
         v += step
         if v == 0:
             return e.left
-        return replace(e, op="+" if v > 0 else "-", right=_num(abs(v)))
-    return m.BinOp("+" if step > 0 else "-", e, _num(Fraction(1)))
+        return replace(e, op="+" if v > 0 else "-", right=number(abs(v)))
+    return m.BinOp("+" if step > 0 else "-", e, number(Fraction(1)))
 
 
 @dataclass
@@ -400,8 +393,8 @@ def candidates(checked, refuted_lines: set[int], evidence: list[dict]) -> list[C
 
 # within an edit size: the slips notes make most often first (a stable sort keeps positions)
 _PRIORITY = {"rescale": 0, "exponent": 1, "transpose": 1, "swap": 1, "inverse": 1, "moment": 1,
-             "index": 1, "floor": 1, "compare": 2, "sign": 2, "term": 3, "size": 3,
-             "reciprocal": 4, "constant": 5}
+             "index": 1, "floor": 1, "compare": 2, "sign": 2, "reciprocal": 2, "term": 3,
+             "size": 3, "constant": 5}
 
 
 def _side(claim: m.Claim, site: Site) -> int:
