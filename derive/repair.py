@@ -392,8 +392,8 @@ def candidates(checked, refuted_lines: set[int], evidence: list[dict]) -> list[C
 
 
 # within an edit size: the slips notes make most often first (a stable sort keeps positions)
-_PRIORITY = {"rescale": 0, "exponent": 1, "transpose": 1, "swap": 1, "inverse": 1, "moment": 1,
-             "index": 1, "floor": 1, "compare": 2, "sign": 2, "reciprocal": 2, "term": 3,
+_PRIORITY = {"rescale": 0, "sign": 1, "transpose": 1, "swap": 1, "compare": 1, "index": 1,
+             "floor": 1, "moment": 1, "inverse": 2, "exponent": 2, "reciprocal": 2, "term": 3,
              "size": 3, "constant": 5}
 
 

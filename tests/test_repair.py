@@ -196,3 +196,22 @@ def test_repair_text_is_escaped():
     from derive.report.repairview import plain
 
     assert plain("show a\u202e == b\x1b[31m") == "show a\\u202e == b\\u001b[31m"
+
+
+def test_cli_repair_lists_candidates_and_check_no_repair_skips_the_search():
+    from click.testing import CliRunner
+
+    from derive.cli import main
+
+    runner = CliRunner()
+    out = runner.invoke(main, ["repair", str(DATA), "-k", "repair.sign", "--budget", "12",
+                               "--no-isolation"])
+    assert out.exit_code == 0, out.output
+    assert "1. show (a + b)^2 == a^2 + 2*a*b + b^2" in out.output
+    assert "candidates decided" in out.output and "refuted " in out.output  # the list
+    plain = runner.invoke(main, ["check", str(DATA), "-k", "repair.sign", "--no-cache",
+                                 "--no-isolation", "--no-repair"])
+    assert "did you mean" not in plain.output
+    searched = runner.invoke(main, ["check", str(DATA), "-k", "repair.sign", "--no-cache",
+                                    "--no-isolation"])
+    assert "did you mean: show (a + b)^2 == a^2 + 2*a*b + b^2 (proved)" in searched.output
