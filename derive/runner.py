@@ -207,26 +207,34 @@ def _wants_repair(r: Result) -> bool:
     return r.verdict == Verdict.REFUTED and "repair" not in (r.evidence or {})
 
 
+def repair_request(result: Result, job: Job, config: RunConfig) -> Optional[Job]:
+    """The repair-search job for a refuted result (None for any other verdict)."""
+    if not config.repair or not config.repair.get("enabled", True) or not _wants_repair(result):
+        return None
+    return Job(job.id, job.file, job.line, job.text,
+               {"settings": config.repair, "result": result.as_dict()})
+
+
 def attach_repairs(results: list[Result], jobs: list[Job], config: RunConfig,
-                   on_result: Optional[Callable[[Result], None]] = None) -> list[Result]:
-    """Phase two of a run: a repair search for each refuted claim, in workers, after all
-    verdicts are decided (so it delays no verdict).  A search that overruns its worker's
-    limit leaves the verdict as it was, with an empty repair and the reason."""
+                   on_result: Optional[Callable[[Result], None]] = None,
+                   repaired: Optional[list[Result]] = None) -> list[Result]:
+    """Attach repair searches to refuted results: those already run behind the verdicts
+    (``repaired``), else run now, in workers.  A search that overran its worker's limit
+    leaves the verdict as it was, with an empty repair and the reason."""
     if not config.repair or not config.repair.get("enabled", True):
         return results
     by_id = {j.id: j for j in jobs}
-    todo = [Job(r.id, by_id[r.id].file, by_id[r.id].line, by_id[r.id].text,
-                {"settings": config.repair, "result": r.as_dict()})
-            for r in results if r.verdict == Verdict.REFUTED and r.id in by_id]
-    if not todo:
-        return results
-    limit = float(config.repair.get("time_limit", 4.0))
-    backstop = RunConfig(options=config.options, isolate=config.isolate, jobs=config.jobs,
-                         time_limit=limit * 2 + 30, memory_limit_mb=config.memory_limit_mb)
-    if config.isolate:
-        repaired = run_isolated(todo, backstop)
-    else:
-        repaired = [repair_job(j, config.options) for j in todo]
+    done = {r.id for r in repaired or []}
+    todo = [req for r in results if r.id in by_id and r.id not in done
+            for req in [repair_request(r, by_id[r.id], config)] if req is not None]
+    repaired = list(repaired or [])
+    if todo and config.isolate:
+        limit = float(config.repair.get("time_limit", 4.0))
+        backstop = RunConfig(options=config.options, isolate=True, jobs=config.jobs,
+                             time_limit=limit * 2 + 30, memory_limit_mb=config.memory_limit_mb)
+        repaired += run_isolated(todo, backstop)
+    elif todo:
+        repaired += [repair_job(j, config.options) for j in todo]
     got = {r.id: r for r in repaired}
     out = []
     for r in results:
@@ -312,7 +320,12 @@ class Worker:
 
 
 def run_isolated(jobs: list[Job], config: RunConfig,
-                 progress: Optional[Callable[[Result], None]] = None) -> list[Result]:
+                 progress: Optional[Callable[[Result], None]] = None,
+                 followup: Optional[Callable[[Result], Optional[Job]]] = None,
+                 followed: Optional[list[Result]] = None) -> list[Result]:
+    """Decide ``jobs`` in workers.  ``followup`` may turn a result into one more job (a
+    repair search), queued behind every claim so it delays no verdict and run by the same
+    workers; those results go to ``followed``, not to the returned list."""
     ctx = mp.get_context("spawn")
     pending = list(reversed(jobs))
     results: dict[int, Result] = {}
@@ -363,9 +376,16 @@ def run_isolated(jobs: list[Job], config: RunConfig,
                     w.kill()
                     workers[i] = w = Worker(ctx, config.options, config.memory_limit_mb)
                 if outcome is not None:
-                    results[order[id(job)]] = outcome
-                    if progress:
-                        progress(outcome)
+                    if job.repair is not None:  # a follow-up: not a verdict
+                        if followed is not None:
+                            followed.append(outcome)
+                    else:
+                        results[order[id(job)]] = outcome
+                        if progress:
+                            progress(outcome)
+                        extra = followup(outcome) if followup else None
+                        if extra is not None:
+                            pending.insert(0, extra)  # popped from the end: after every claim
                     w.job = None
                     if pending:
                         w.send(pending.pop())
@@ -443,8 +463,13 @@ def run(paths: Iterable[str], config: Optional[RunConfig] = None,
         if progress:
             progress(r)
 
+    followed: list[Result] = []
     if config.isolate and todo:
-        decided = run_isolated(todo, config, on_result)
+        by_job = {j.id: j for j in todo}
+        decided = run_isolated(todo, config, on_result,
+                               (lambda r: repair_request(r, by_job[r.id], config)
+                                if r.id in by_job else None) if config.repair else None,
+                               followed)
     else:
         decided = []
         for job in todo:
@@ -458,7 +483,8 @@ def run(paths: Iterable[str], config: Optional[RunConfig] = None,
             if cache is not None and r.id in claim_of:
                 cache.put(claim_of[r.id], r)
 
-        attach_repairs([r for r in cached + decided if _wants_repair(r)], jobs, config, store)
+        attach_repairs([r for r in cached + decided if _wants_repair(r)], jobs, config, store,
+                       followed)
     config.stats = RunStats(decided=len(decided), cached=len(cached), errors=len(errors))
     for e in errors:
         if progress:
