@@ -215,3 +215,18 @@ def test_cli_repair_lists_candidates_and_check_no_repair_skips_the_search():
     searched = runner.invoke(main, ["check", str(DATA), "-k", "repair.sign", "--no-cache",
                                     "--no-isolation"])
     assert "did you mean: show (a + b)^2 == a^2 + 2*a*b + b^2 (proved)" in searched.output
+
+
+def test_errata_uses_the_repair_where_no_human_correction_exists(tmp_path):
+    path = tmp_path / "bare.claims"
+    path.write_text("claim bare.sign\n  let a, b : real\n  show (a - b)^2 == a^2 + 2*a*b + b^2\n",
+                    encoding="utf-8")
+    config = RunConfig(options=Options(), isolate=False, repair=SETTINGS.to_dict())
+    [r] = run([str(path)], config)
+    assert r.verdict == Verdict.REFUTED
+    from derive.report import markdown
+
+    page = markdown.render([r], refuted_only=True)
+    assert "Corrected statement (derive's checked repair, proved)" in page
+    assert "+show (a - b)^2 == a^2 - 2*a*b + b^2" in page
+    assert "derive suggests (proved)" in page  # the summary table's cell
