@@ -7,8 +7,10 @@ evidence (the factor measured/claimed fitted to a closed form, the shifted step 
 recurrence, the floor a shape formula lacks).  Soundness comes first, so no candidate is
 trusted on its shape: each one is re-decided through the normal decide path
 (:func:`derive.decide.decide_claim`: guards, both engines, the cross-check), and only a
-candidate whose *whole claim* is then proved or verified is suggested.  Claims that are
-not ``refuted`` (an ``error``: ill-defined, engines disagree) get no search at all.
+candidate whose *whole claim* is then proved or verified is suggested — and again at
+independent seeds (:func:`_confirm`); a repaired bound or condition must be proved
+(:func:`bound_claim`).  Claims that are not ``refuted`` (an ``error``: ill-defined, engines
+disagree) get no search at all.
 
 Candidates are built on the typed model (:func:`derive.mutate.apply`; no text is parsed
 or evaluated) and printed with :mod:`derive.exprtext`, which refuses a line that does not
