@@ -80,8 +80,14 @@ def _config(seed, device, time_limit, symbolic_time_limit, memory_limit, no_isol
               help="Keep running: re-decide changed claims whenever a file is saved (Ctrl-C stops).")
 @click.option("--strict", is_flag=True,
               help="An internal error in any engine fails the claim (also: DERIVE_STRICT=1).")
+@click.option("--no-repair", is_flag=True,
+              help="Do not search checked repairs of refuted claims (see 'derive repair').")
+@click.option("--repair-time-limit", type=float, default=None, metavar="S",
+              help="Seconds a repair search may spend per refuted claim (a backstop; the "
+                   "search is bounded by a candidate budget).")
 def check(paths, select, seed, device, time_limit, symbolic_time_limit, memory_limit, no_isolation,
-          cache_dir, no_cache, fmt, output, jobs, refuted_only, verbose, watch, strict) -> None:
+          cache_dir, no_cache, fmt, output, jobs, refuted_only, verbose, watch, strict, no_repair,
+          repair_time_limit) -> None:
     """Decide the claims in PATHS: .claims files, Markdown files with ```claim blocks, or
     directories (searched for *.claims).
 
@@ -97,6 +103,13 @@ def check(paths, select, seed, device, time_limit, symbolic_time_limit, memory_l
         raise click.BadParameter("must be at least 1", param_hint="-j")
     config = _config(seed, device, time_limit, symbolic_time_limit, memory_limit, no_isolation,
                      cache_dir, no_cache, jobs, select, strict)
+    if not no_repair:
+        from dataclasses import replace as _replace
+
+        from derive.repair import CHECK
+
+        settings = CHECK if repair_time_limit is None else _replace(CHECK, time_limit=repair_time_limit)
+        config.repair = settings.to_dict()
     renderers = formats()
     if fmt not in renderers:
         raise click.UsageError(f"the {fmt} format is not available in this installation")
@@ -262,6 +275,49 @@ def mutate(paths, select, seed, device, time_limit, symbolic_time_limit, memory_
         click.echo(text, nl=False)
     rate = report.kill_rate
     sys.exit(1 if (min_kill_rate is not None and rate is not None and rate < min_kill_rate) else 0)
+
+
+@main.command(name="repair")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@_common_run_options
+@_run_options
+@click.option("--budget", type=int, default=None, metavar="N",
+              help="Candidates to decide per claim (default: the full search's budget).")
+@click.option("--repair-time-limit", type=float, default=None, metavar="S",
+              help="Seconds per claim for the search (a backstop).")
+@click.option("--json", "as_json", is_flag=True, help="The search reports as JSON.")
+def repair_command(paths, select, seed, device, time_limit, symbolic_time_limit, memory_limit,
+                   no_isolation, cache_dir, no_cache, budget, repair_time_limit, as_json) -> None:
+    """Search checked repairs of the refuted claims in PATHS (-k ID for one) and show every
+    candidate tried with its verdict.  A repair is suggested only when derive proves or
+    verifies the edited claim.  Exit status: 0 when every refuted claim got a repair."""
+    import json
+    from dataclasses import replace as _replace
+
+    from derive.outcome import Verdict
+    from derive.repair import FULL
+    from derive.report.repairview import repair_lines
+    from derive.runner import run
+
+    settings = FULL
+    if budget is not None:
+        settings = _replace(settings, budget=budget)
+    if repair_time_limit is not None:
+        settings = _replace(settings, time_limit=repair_time_limit)
+    config = _config(seed, device, time_limit, symbolic_time_limit, memory_limit, no_isolation,
+                     cache_dir, True, 1, select)  # a search with its own settings: never cached
+    config.repair = settings.to_dict()
+    results = [r for r in run(list(paths), config) if r.verdict == Verdict.REFUTED]
+    if as_json:
+        click.echo(json.dumps([{"id": r.id, "file": r.file, "line": r.line,
+                                "repair": r.evidence.get("repair")} for r in results],
+                              indent=2, ensure_ascii=False))
+    else:
+        for r in results:
+            click.echo("\n".join(repair_lines(r, every=True)))
+    if not results:
+        click.echo("no refuted claims" + (f" matching -k {select!r}" if select else ""), err=True)
+    sys.exit(0 if all((r.evidence.get("repair") or {}).get("suggestions") for r in results) else 1)
 
 
 @main.command(name="list")

@@ -40,6 +40,7 @@ class RunConfig:
     select: Optional[str] = None     # -k pattern on claim ids
     cache_dir: Optional[str] = None  # a result cache directory (None: no cache)
     pool: Optional["WorkerPool"] = None  # warm workers kept between runs (--watch, editors)
+    repair: Optional[dict] = None    # derive.repair.Settings as a dict; None: no repair search
     stats: "RunStats" = field(default_factory=lambda: RunStats())  # filled in by run()
 
 
@@ -107,6 +108,7 @@ class Job:
     file: str
     line: int
     text: str
+    repair: Optional[dict] = None  # a repair search of this claim: settings and its result
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -291,6 +293,69 @@ def memory_limit_in_process(memory_limit_mb: int) -> Iterator[None]:
                 pass
 
 
+def repair_job(job: Job, options: Options) -> Result:
+    """Search checked repairs of a refuted claim (runs inside a worker, after every verdict
+    of the run is out); returns the claim's result with ``evidence["repair"]`` filled in."""
+    from derive.repair import Settings, search
+
+    base = Result.from_dict(job.repair["result"])
+    claim, _, lines = job.load()
+    if claim is None:
+        return base
+    report = search(claim, lines, base.verdict, base.evidence, options,
+                    Settings(**job.repair["settings"]))
+    base.evidence = {**base.evidence, "repair": report.as_dict()}
+    return base
+
+
+def _wants_repair(r: Result) -> bool:
+    return r.verdict == Verdict.REFUTED and "repair" not in (r.evidence or {})
+
+
+def repair_request(result: Result, job: Job, config: RunConfig) -> Optional[Job]:
+    """The repair-search job for a refuted result (None for any other verdict)."""
+    if not config.repair or not config.repair.get("enabled", True) or not _wants_repair(result):
+        return None
+    return Job(job.id, job.file, job.line, job.text,
+               {"settings": config.repair, "result": result.as_dict()})
+
+
+def attach_repairs(results: list[Result], jobs: list[Job], config: RunConfig,
+                   on_result: Optional[Callable[[Result], None]] = None,
+                   repaired: Optional[list[Result]] = None) -> list[Result]:
+    """Attach repair searches to refuted results: those already run behind the verdicts
+    (``repaired``), else run now, in workers.  A search that overran its worker's limit
+    leaves the verdict as it was, with an empty repair and the reason."""
+    if not config.repair or not config.repair.get("enabled", True):
+        return results
+    by_id = {j.id: j for j in jobs}
+    done = {r.id for r in repaired or []}
+    todo = [req for r in results if r.id in by_id and r.id not in done
+            for req in [repair_request(r, by_id[r.id], config)] if req is not None]
+    repaired = list(repaired or [])
+    if todo and config.isolate:
+        limit = float(config.repair.get("time_limit", 4.0))
+        backstop = RunConfig(options=config.options, isolate=True, jobs=config.jobs,
+                             time_limit=limit * 2 + 30, memory_limit_mb=config.memory_limit_mb)
+        repaired += run_isolated(todo, backstop)
+    elif todo:
+        repaired += [repair_job(j, config.options) for j in todo]
+    got = {r.id: r for r in repaired}
+    out = []
+    for r in results:
+        new = got.get(r.id)
+        if new is not None and r.verdict == Verdict.REFUTED:
+            if new.verdict == r.verdict and isinstance(new.evidence.get("repair"), dict):
+                r.evidence = {**r.evidence, "repair": new.evidence["repair"]}
+            else:  # the search was stopped or crashed: the verdict stands, no suggestion
+                r.evidence = {**r.evidence, "repair": {"suggestions": [], "candidates_tried": 0,
+                                                       "stopped": new.summary[:200]}}
+            if on_result:
+                on_result(r)
+        out.append(r)
+    return out
+
+
 # ------------------------------------------------------------------ worker processes
 def limit_memory(memory_limit_mb: int) -> None:
     """Cap this (worker) process's address space; a no-op where rlimits do not exist."""
@@ -319,7 +384,7 @@ def _worker_main(conn: Connection, options_json: str, memory_limit_mb: int) -> N
             return
         job = Job(**json.loads(raw))
         try:
-            result = decide_job(job, options)
+            result = repair_job(job, options) if job.repair is not None else decide_job(job, options)
         except MemoryError:
             result = Result(job.id, job.file, job.line, None, None, Verdict.INCONCLUSIVE, "holds",
                             False, None, 0.0, "memory limit reached while deciding", {})
@@ -386,7 +451,13 @@ class WorkerPool:
 
 
 def run_isolated(jobs: list[Job], config: RunConfig,
-                 progress: Optional[Callable[[Result], None]] = None) -> list[Result]:
+                 progress: Optional[Callable[[Result], None]] = None,
+                 followup: Optional[Callable[[Result], Optional[Job]]] = None,
+                 followed: Optional[list[Result]] = None) -> list[Result]:
+    """Decide ``jobs`` in workers (those of ``config.pool`` when it is warm for these
+    options).  ``followup`` may turn a result into one more job (a repair search), queued
+    behind every claim so it delays no verdict and run by the same workers; those results
+    go to ``followed``, not to the returned list."""
     pool = config.pool if config.pool is not None and config.pool.options == config.options else None
     ctx = pool.ctx if pool is not None else mp.get_context("spawn")
     pending = list(reversed(jobs))
@@ -441,9 +512,16 @@ def run_isolated(jobs: list[Job], config: RunConfig,
                     w.kill()
                     workers[i] = w = Worker(ctx, config.options, config.memory_limit_mb)
                 if outcome is not None:
-                    results[order[id(job)]] = outcome
-                    if progress:
-                        progress(outcome)
+                    if job.repair is not None:  # a follow-up: not a verdict
+                        if followed is not None:
+                            followed.append(outcome)
+                    else:
+                        results[order[id(job)]] = outcome
+                        if progress:
+                            progress(outcome)
+                        extra = followup(outcome) if followup else None
+                        if extra is not None:
+                            pending.insert(0, extra)  # popped from the end: after every claim
                     w.job = None
                     if pending:
                         w.send(pending.pop())
@@ -491,6 +569,8 @@ def run(paths: Iterable[str], config: Optional[RunConfig] = None,
         cache = ResultCache(config.cache_dir, config.options)
         corpus_key = cache.corpus_key(collect_files(paths), config.select)
         whole = cache.get_corpus(corpus_key) if corpus_key else None
+        if whole is not None and config.repair and any(_wants_repair(r) for r in whole):
+            whole = None  # decided without a repair search: search now (verdicts come cached)
         if whole is not None:  # nothing changed: not even parsed
             n_errors = sum(1 for r in whole if "diagnostics" in (r.evidence or {}))
             config.stats = RunStats(decided=0, cached=len(whole) - n_errors, errors=n_errors)
@@ -525,8 +605,13 @@ def run(paths: Iterable[str], config: Optional[RunConfig] = None,
         if progress:
             progress(r)
 
+    followed: list[Result] = []
     if config.isolate and todo:
-        decided = run_isolated(todo, config, on_result)
+        by_job = {j.id: j for j in todo}
+        decided = run_isolated(todo, config, on_result,
+                               (lambda r: repair_request(r, by_job[r.id], config)
+                                if r.id in by_job else None) if config.repair else None,
+                               followed)
     else:
         decided = []
         with memory_limit_in_process(config.memory_limit_mb):
@@ -534,6 +619,15 @@ def run(paths: Iterable[str], config: Optional[RunConfig] = None,
                 r = decide_in_process(job, config)
                 decided.append(r)
                 on_result(r)
+    if config.repair:
+        claim_of = dict(zip((j.id for j in jobs), claims))
+
+        def store(r: Result) -> None:
+            if cache is not None and r.id in claim_of:
+                cache.put(claim_of[r.id], r)
+
+        attach_repairs([r for r in cached + decided if _wants_repair(r)], jobs, config, store,
+                       followed)
     config.stats = RunStats(decided=len(decided), cached=len(cached), errors=len(errors))
     for e in errors:
         if progress:

@@ -30,6 +30,7 @@ table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #d0d7de;padd
 section.claim{border-top:1px solid #d0d7de;margin-top:1.5em}
 .meta{color:#59636e}img{max-width:100%;display:block;margin:.4em 0}
 code{font-size:.9em}.stmt{margin-left:1em}
+.diff .del{color:#cf222e}.diff .ins{color:#1a7f37}
 """
 
 _SCRIPT = """
@@ -114,6 +115,19 @@ def _figures(evidence: dict, title: str, budget: _Budget) -> list[str]:
     return out
 
 
+def _repairs(r: Result) -> list[str]:
+    """Checked repairs of a refuted claim, each as a diff of the statement (escaped)."""
+    from derive.report.repairview import diff, suggestions
+
+    out = []
+    for s in suggestions(r):
+        rows = "".join(f'<span class="{"del" if x.startswith("-") else "ins"}">{_e(x)}</span>\n'
+                       for x in diff(s))
+        out.append(f'<div class="repair"><p>did you mean ({_e(s.get("verdict"))}: '
+                   f'{_e(s.get("edit"))})</p><pre class="diff">{rows}</pre></div>')
+    return out
+
+
 def _claim_section(r: Result, budget: _Budget) -> str:
     from derive.lexer import highlight_html
 
@@ -144,6 +158,7 @@ def _claim_section(r: Result, budget: _Budget) -> str:
         parts.append("</div>")
     if not sts:
         parts.extend(_figures(r.evidence or {}, r.id or "", budget))
+    parts.extend(_repairs(r))
     lines = evidence_lines(r)
     if lines:
         parts.append("<details><summary>evidence</summary><pre>" + _e("\n".join(lines)) +

@@ -11,7 +11,7 @@ from derive.report import by_engine, summarize
 
 def document(results: list[Result], **extra) -> dict:
     doc = {"derive": __version__, "summary": summarize(results), "by_engine": by_engine(results),
-           "claims": [r.as_dict() for r in results]}
+           "claims": [_claim(r) for r in results]}
     doc.update(extra)
     return doc
 
@@ -20,6 +20,16 @@ def document(results: list[Result], **extra) -> dict:
 # a script that embeds the document: written as \uXXXX escapes (the decoded value is the same)
 _RAW_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064"
                          "\u2066-\u2069\ufeff]")
+
+def _claim(r: Result) -> dict:
+    """A claim's entry; a refuted claim carries ``repair``: its checked repairs, best first
+    (an empty list when the search found none; how many it tried is in the evidence)."""
+    d = r.as_dict()
+    rep = (r.evidence or {}).get("repair")
+    if r.verdict.value == "refuted" and isinstance(rep, dict):
+        d["repair"] = [{k: s.get(k) for k in ("statement", "verdict", "edit", "summary")}
+                       for s in rep.get("suggestions") or [] if isinstance(s, dict)]
+    return d
 
 
 def render(results: list[Result], colour: bool = False, verbose: bool = False,

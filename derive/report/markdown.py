@@ -11,6 +11,7 @@ from derive.outcome import Result, Verdict
 from derive.report import by_engine, summarize
 from derive.report.evidence import claim_text, evidence_lines, expectation_comment, location
 from derive.report.safe import md_code, md_fence, md_inline
+from derive.report.repairview import best, diff, suggestions
 
 _MARK = {True: "✓", False: "✗"}
 
@@ -50,6 +51,16 @@ def render_report(results: list[Result], verbose: bool = False) -> str:
         out.append(f"| {_MARK[r.as_expected]} | {md_code(r.id or '<file>')} | {r.verdict.value} | "
                    f"{r.expected} | {cell(r.engine or '')} | {r.seconds:.2f} | "
                    f"{md_code(f'{r.file}:{r.line}')} | {cell(r.summary)} |")
+    repaired = [r for r in results if suggestions(r)]
+    if repaired:
+        out += ["", "## Checked repairs", ""]
+        for r in repaired:
+            out += [f"### `{cell(r.id or r.file)}`", ""]
+            for s in suggestions(r):
+                out.append(f"{cell(s.get('verdict'))}: {cell(s.get('edit'))}")
+                out.append("")
+                out += _fence("\n".join(diff(s)), "diff")
+                out.append("")
     shown = [r for r in results if verbose or not r.as_expected]
     if shown:
         out += ["", "## Evidence", ""]
@@ -74,7 +85,7 @@ def render_errata(results: list[Result], command: str = "") -> str:
     out += ["", "| claim | the notes say | corrected |", "| --- | --- | --- |"]
     for r in refuted:
         out.append(f"| [{md_code(r.id)}](#{_anchor(r.id or '')}) | {cell(r.title or '')} | "
-                   f"{cell(expectation_comment(r))} |")
+                   f"{cell(expectation_comment(r) or _suggested(r))} |")
     for r in refuted:
         file, line = location(r)
         out += ["", f"## {md_inline(r.id)}", ""]
@@ -86,8 +97,15 @@ def render_errata(results: list[Result], command: str = "") -> str:
             f" (refuted at line {line})" if line != r.line else ""))
         out.append(f"- **derive finds:** {md_inline(r.summary)}")
         corrected = expectation_comment(r)
-        out.append(f"- **Corrected statement:** {md_inline(corrected)}" if corrected else
-                   "- **Corrected statement:** (no comment after `expect refuted` in the claim)")
+        top = best(r)
+        if corrected:
+            out.append(f"- **Corrected statement:** {md_inline(corrected)}")
+        elif top:  # no human correction: derive's checked repair stands in
+            out.append(f"- **Corrected statement (derive's checked repair, {cell(top.get('verdict'))}):** "
+                       f"{cell(top.get('edit'))}")
+            out += [""] + _fence("\n".join(diff(top)), "diff")
+        else:
+            out.append("- **Corrected statement:** (no comment after `expect refuted` in the claim)")
         if r.expected != "refuted":
             out.append(f"- **Status:** not yet marked `expect refuted` (expects {r.expected})")
         out += ["", "<details><summary>Evidence</summary>", ""]
@@ -97,6 +115,11 @@ def render_errata(results: list[Result], command: str = "") -> str:
         if text:
             out += _fence(text, "claims")
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _suggested(r: Result) -> str:
+    top = best(r)
+    return f"derive suggests ({top.get('verdict')}): `{top.get('statement')}`" if top else ""
 
 
 def _anchor(text: str) -> str:

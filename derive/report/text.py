@@ -7,6 +7,8 @@ from derive.outcome import Result, Verdict
 from derive.report import by_engine, summarize
 from derive.report.safe import block, plain
 
+from derive.report.repairview import did_you_mean
+
 _COLOURS = {Verdict.PROVED: "32", Verdict.VERIFIED: "32", Verdict.REFUTED: "31",
             Verdict.INCONCLUSIVE: "33", Verdict.UNSUPPORTED: "35", Verdict.SKIPPED: "36",
             Verdict.ERROR: "31;1"}
@@ -33,7 +35,12 @@ def line(r: Result, colour: bool = False) -> str:
 
 
 def render(results: list[Result], colour: bool = False, verbose: bool = False, **_) -> str:
-    out = [line(r, colour) for r in results]
+    out = []
+    for r in results:
+        out.append(line(r, colour))
+        hint = did_you_mean(r)  # a checked repair of a refuted claim (derive.repair)
+        if hint:
+            out.append(f"    {hint}")
     details = [r for r in results if not r.as_expected or verbose]
     for r in details:
         rendered = r.evidence.get("rendered")

@@ -1,0 +1,232 @@
+"""Checked repairs (derive/repair.py): every suggestion is true, shown faithfully, and found
+deterministically; nothing is suggested for a claim that is not refuted."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from derive import model as m
+from derive.decide import decide_claim
+from derive.engine import Options
+from derive.exprtext import statement_text
+from derive.language.load import load_text
+from derive.outcome import Verdict
+from derive.repair import CHECK, Settings, bound_claim, candidates, refuted_statements, search
+from derive.runner import RunConfig, decide_job, plan, run
+from derive.semantics import check_claim
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data" / "repair.claims"
+SOUNDNESS = sorted((ROOT / "tests" / "soundness").glob("*.claims"))
+SETTINGS = Settings(budget=60, time_limit=60.0)
+
+
+def _decided(path, select=None):
+    jobs, _, claims = plan([str(path)], select)
+    out = []
+    for job, claim in zip(jobs, claims):
+        result = decide_job(job, Options())
+        _, _, lines = job.load()
+        out.append((claim, lines, result))
+    return out
+
+
+def _redecide(claim: m.Claim, suggestion: dict, seed: int) -> Verdict:
+    """Put the suggested line back into the claim's text, parse it with derive's parser and
+    decide it under another seed: what the report shows must itself hold."""
+    lines = claim.text.split("\n")
+    offset = suggestion["line"] - claim.pos.line
+    indent = lines[offset][: len(lines[offset]) - len(lines[offset].lstrip())]
+    lines[offset] = indent + suggestion["statement"]
+    text = "\n".join(ln for ln in lines if not ln.strip().startswith("expect"))
+    loaded = load_text(text, "<repaired>")
+    assert len(loaded.claims) == 1, loaded.diagnostics
+    checked, diags = check_claim(loaded.claims[0], text.split("\n"))
+    assert checked is not None, diags
+    return decide_claim(checked, Options(seed=seed))[0]
+
+
+def test_every_statement_of_the_corpus_prints_back_to_its_model():
+    _, _, claims = plan([str(ROOT / "claims")])
+    printed = 0
+    for claim in claims:
+        for st in claim.statements:
+            if isinstance(st, (m.Show, m.Define, m.FuncDef)):
+                assert statement_text(st) is not None, (claim.id, st)
+                printed += 1
+    assert printed > 500
+
+
+def test_a_statement_that_would_print_differently_is_refused():
+    # a Num whose text disagrees with its value cannot round-trip: never shown
+    bad = m.Show(m.Compare(("==",), (m.Name("x", "x"), m.Num(__import__("fractions").Fraction(3), "2"))))
+    assert statement_text(bad) is None
+
+
+@pytest.mark.parametrize("claim_id, expected", [
+    ("repair.sign", "show (a + b)^2 == a^2 + 2*a*b + b^2"),
+    ("repair.transpose_order", "show (A @ B)ᵀ == Bᵀ @ Aᵀ"),
+    ("repair.inequality", "x^2 + 1 >= 0"),
+])
+def test_the_intended_repair_is_found_first_and_holds(claim_id, expected):
+    [(claim, lines, result)] = _decided(DATA, claim_id)
+    assert result.verdict == Verdict.REFUTED
+    report = search(claim, lines, result.verdict, result.evidence, Options(), SETTINGS)
+    assert report.suggestions, report.as_dict()
+    top = report.suggestions[0]
+    assert expected in top["statement"]
+    assert top["verdict"] in ("proved", "verified")
+    assert _redecide(claim, top, seed=11) in (Verdict.PROVED, Verdict.VERIFIED)
+
+
+def test_a_factor_of_two_is_found_for_a_numeric_refutation():
+    [(claim, lines, result)] = _decided(DATA, "repair.constant")
+    report = search(claim, lines, result.verdict, result.evidence, Options(), SETTINGS)
+    texts = [s["statement"] for s in report.suggestions]
+    assert any("1 / 2" in t or "1/2" in t for t in texts), report.as_dict()
+
+
+def test_no_repair_for_an_ill_defined_claim():
+    [(claim, lines, result)] = _decided(DATA, "repair.ill_defined")
+    assert result.verdict == Verdict.ERROR
+    report = search(claim, lines, result.verdict, result.evidence, Options(), SETTINGS)
+    assert report.suggestions == [] and report.tried == 0
+    assert "not searched" in report.stopped
+
+
+def test_no_repair_for_a_claim_that_holds():
+    text = "claim ok\n  let a : real\n  show a + a == 2*a\n"
+    claim = load_text(text, "<t>").claims[0]
+    report = search(claim, text.split("\n"), Verdict.PROVED, {}, Options(), SETTINGS)
+    assert report.suggestions == [] and report.tried == 0
+
+
+def test_same_seed_same_repair_and_the_budget_counts_candidates():
+    [(claim, lines, result)] = _decided(DATA, "repair.sign")
+    one = search(claim, lines, result.verdict, result.evidence, Options(), SETTINGS)
+    two = search(claim, lines, result.verdict, result.evidence, Options(), SETTINGS)
+    assert one.suggestions == two.suggestions
+    small = search(claim, lines, result.verdict, result.evidence, Options(),
+                   replace(SETTINGS, budget=2, keep_all=True))
+    assert small.tried <= 2 and len(small.candidates) == small.tried
+    assert small.stopped and "budget" in small.stopped
+
+
+def test_candidates_are_model_edits_in_a_fixed_order_without_trivial_ones():
+    [(claim, lines, _)] = _decided(DATA, "repair.transpose_order")
+    checked, _ = check_claim(claim, lines)
+    first = candidates(checked, set(), [])
+    again = candidates(checked, set(), [])
+    assert [c.site.description for c in first] == [c.site.description for c in again]
+    sizes = [c.size for c in first]
+    assert sizes == sorted(sizes)
+    for c in first:  # an edit never makes both sides the same expression
+        from derive.mutate import apply
+        st = apply(claim, c.site).statements[c.site.statement]
+        assert len(set(st.statement.operands)) == len(st.statement.operands)
+
+
+def _false_claims() -> list:
+    out = []
+    for path in [DATA] + SOUNDNESS:
+        jobs, _, claims = plan([str(path)])
+        out += [(path, c.id) for c in claims if c.expect == "refuted"]
+    return out
+
+
+@pytest.mark.parametrize("path, claim_id", _false_claims(), ids=lambda x: str(getattr(x, "name", x)))
+def test_no_suggested_repair_of_a_false_claim_is_false(path, claim_id):
+    """Soundness: each suggestion is re-decided from its printed text at another seed."""
+    [(claim, lines, result)] = [x for x in _decided(path, claim_id) if x[0].id == claim_id]
+    report = search(claim, lines, result.verdict, result.evidence, Options(),
+                    replace(CHECK, time_limit=20.0))
+    if result.verdict != Verdict.REFUTED:
+        assert report.suggestions == []
+    bound = bound_claim(claim, refuted_statements(result.evidence)[0])
+    for s in report.suggestions:
+        assert s["verdict"] in (("proved",) if bound else ("proved", "verified"))
+        assert _redecide(claim, s, seed=23) in (Verdict.PROVED, Verdict.VERIFIED), s
+
+
+def test_a_repaired_bound_must_be_proved():
+    [(claim, lines, result)] = _decided(DATA, "repair.inequality")
+    assert bound_claim(claim, refuted_statements(result.evidence)[0])
+    [(claim2, _, result2)] = _decided(DATA, "repair.sign")
+    assert not bound_claim(claim2, refuted_statements(result2.evidence)[0])
+
+
+def test_reports_carry_the_repair(tmp_path):
+    config = RunConfig(options=Options(), isolate=False, select="repair.sign or repair.ill_defined",
+                       repair=SETTINGS.to_dict())
+    results = run([str(DATA)], config)
+    from derive.report import jsonreport, markdown, text
+    from derive.report import html as html_report
+
+    doc = json.loads(jsonreport.render(results))
+    by_id = {c["id"]: c for c in doc["claims"]}
+    assert by_id["repair.sign"]["repair"][0]["statement"].startswith("show (a + b)^2 == a^2 + 2")
+    assert set(by_id["repair.sign"]["repair"][0]) == {"statement", "verdict", "edit", "summary"}
+    assert "repair" not in by_id["repair.ill_defined"]
+    assert by_id["repair.sign"]["evidence"]["repair"]["candidates_tried"] >= 1
+    out = text.render(results)
+    assert "did you mean: show (a + b)^2 == a^2 + 2*a*b + b^2 (proved)" in out
+    md = markdown.render(results)
+    assert "```diff" in md and "+show (a + b)^2 == a^2 + 2*a*b + b^2" in md
+    page = html_report.render(results)
+    assert 'class="diff"' in page
+
+
+def test_no_repair_flag_and_errata_fallback():
+    config = RunConfig(options=Options(), isolate=False, select="repair.sign")
+    [r] = run([str(DATA)], config)
+    assert "repair" not in r.evidence  # no settings: no search
+    from derive.report import markdown
+
+    r.evidence["repair"] = {"suggestions": [{"statement": "show a == b", "verdict": "proved",
+                                             "edit": "e", "summary": "s", "original": "show a == c"}]}
+    errata = markdown.render([r], refuted_only=True)
+    # the claim has a human correction (the comment after expect): it is kept
+    assert "+ 2ab" in errata
+
+
+def test_repair_text_is_escaped():
+    from derive.report.repairview import plain
+
+    assert plain("show a\u202e == b\x1b[31m") == "show a\\u202e == b\\u001b[31m"
+
+
+def test_cli_repair_lists_candidates_and_check_no_repair_skips_the_search():
+    from click.testing import CliRunner
+
+    from derive.cli import main
+
+    runner = CliRunner()
+    out = runner.invoke(main, ["repair", str(DATA), "-k", "repair.sign", "--budget", "12",
+                               "--no-isolation"])
+    assert out.exit_code == 0, out.output
+    assert "1. show (a + b)^2 == a^2 + 2*a*b + b^2" in out.output
+    assert "candidates decided" in out.output and "refuted " in out.output  # the list
+    plain = runner.invoke(main, ["check", str(DATA), "-k", "repair.sign", "--no-cache",
+                                 "--no-isolation", "--no-repair"])
+    assert "did you mean" not in plain.output
+    searched = runner.invoke(main, ["check", str(DATA), "-k", "repair.sign", "--no-cache",
+                                    "--no-isolation"])
+    assert "did you mean: show (a + b)^2 == a^2 + 2*a*b + b^2 (proved)" in searched.output
+
+
+def test_errata_uses_the_repair_where_no_human_correction_exists(tmp_path):
+    path = tmp_path / "bare.claims"
+    path.write_text("claim bare.sign\n  let a, b : real\n  show (a - b)^2 == a^2 + 2*a*b + b^2\n",
+                    encoding="utf-8")
+    config = RunConfig(options=Options(), isolate=False, repair=SETTINGS.to_dict())
+    [r] = run([str(path)], config)
+    assert r.verdict == Verdict.REFUTED
+    from derive.report import markdown
+
+    page = markdown.render([r], refuted_only=True)
+    assert "Corrected statement (derive's checked repair, proved)" in page
+    assert "+show (a - b)^2 == a^2 - 2*a*b + b^2" in page
+    assert "derive suggests (proved)" in page  # the summary table's cell
