@@ -134,28 +134,28 @@ def definition(claim: m.Claim, word: str) -> Optional[m.Name]:
 
 def repair_candidates(result: Result) -> list[dict[str, Any]]:
     """The checked repairs a refuted result carries (best first), if any."""
-    found = getattr(result, "repair", None) or (result.evidence or {}).get("repair") or []
-    return [c for c in found if isinstance(c, dict) and c.get("statement")]
+    from derive.report.repairview import suggestions
+
+    return [c for c in suggestions(result) if c.get("statement")]
 
 
 def repair_actions(uri: str, result: Result, lines: list[str]) -> list[lsp.CodeAction]:
-    """Code actions that replace a refuted ``show`` line with a repair derive has checked."""
+    """Code actions that replace a refuted claim's statement by a repair derive has checked.
+    Offered only where the line still reads as the statement that was repaired."""
     actions = []
-    refuted = [s for s in (result.evidence or {}).get("statements", [])
-               if s.get("verdict") == Verdict.REFUTED.value]
     for cand in repair_candidates(result):
-        line = cand.get("line") or (refuted[0].get("line") if refuted else None)
-        if not line or not 0 < line <= len(lines):
+        line = cand.get("line")
+        if not isinstance(line, int) or not 0 < line <= len(lines):
             continue
         old = lines[line - 1]
-        start = old.find("show")
-        if start < 0:
-            continue
+        if cand.get("original") and old.strip() != str(cand["original"]).strip():
+            continue  # the text changed since the search: no stale edit
+        start = len(old) - len(old.lstrip())
         edit = lsp.TextEdit(lsp.Range(lsp.Position(line - 1, start), lsp.Position(line - 1, len(old))),
-                            cand["statement"].strip())
+                            str(cand["statement"]).strip())
         actions.append(lsp.CodeAction(
             title=f"derive: replace with the {cand.get('verdict', 'checked')} repair: "
-                  f"{cand['statement'].strip()}",
+                  f"{str(cand['statement']).strip()}",
             kind=lsp.CodeActionKind.QuickFix,
             edit=lsp.WorkspaceEdit(changes={uri: [edit]})))
     return actions
@@ -214,14 +214,23 @@ class ClaimServer:
         return jobs
 
     def decide(self, jobs: list[Any]) -> list[Result]:
-        """Decide jobs on the warm pool (started on first use, kept for the session)."""
-        from derive.runner import RunConfig, WorkerPool, run_isolated
+        """Decide jobs on the warm pool (started on first use, kept for the session); a
+        refuted claim then gets the same cheap repair search as ``derive check``, behind
+        every verdict, for the quick fix."""
+        from derive.repair import CHECK
+        from derive.runner import (RunConfig, WorkerPool, attach_repairs, repair_request,
+                                   run_isolated)
 
         if self.pool is None:
             self.pool = WorkerPool(self.options, 1, self.memory_limit_mb)
         config = RunConfig(options=self.options, time_limit=self.time_limit,
-                           memory_limit_mb=self.memory_limit_mb, pool=self.pool)
-        return run_isolated(jobs, config)
+                           memory_limit_mb=self.memory_limit_mb, pool=self.pool,
+                           repair=CHECK.to_dict())
+        by_id = {j.id: j for j in jobs}
+        followed: list[Result] = []
+        results = run_isolated(jobs, config, None,
+                               lambda r: repair_request(r, by_id[r.id], config), followed)
+        return attach_repairs(results, jobs, config, None, followed)
 
     # -- protocol
     def _register(self) -> None:

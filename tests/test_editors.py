@@ -28,6 +28,10 @@ GOOD = """claim ed.square "the square of a sum"
 claim ed.wrong "the square of a sum, without the cross term"
   let a, b : real
   show (a + b)^2 == a^2 + b^2
+
+claim ed.polar "polarisation, with a constant off by 2"
+  let a, b : real
+  show (a + b)^2 - (a - b)^2 == 2*a*b
 """
 BROKEN = GOOD + """
 claim ed.typo
@@ -38,10 +42,10 @@ claim ed.typo
 
 def test_front_end_reports_errors_at_their_columns_without_torch():
     claims, errors, jobs = front_end(BROKEN, "/tmp/a.claims")
-    assert [c.id for c in claims] == ["ed.square", "ed.wrong"] and len(jobs) == 2
+    assert [c.id for c in claims] == ["ed.square", "ed.wrong", "ed.polar"] and len(jobs) == 3
     (err,) = errors
     (d,) = err.evidence["diagnostics"]
-    assert d["line"] == 10 and "n" in d["message"]
+    assert d["line"] == 14 and "n" in d["message"]
 
 
 def test_definition_and_word_at():
@@ -54,11 +58,13 @@ def test_definition_and_word_at():
     assert definition(claim, "zz") is None
 
 
-def _refuted_with_repair(line: int) -> Result:
+def _refuted_with_repair(line: int, original: str = "show (a + b)^2 == a^2 + b^2") -> Result:
     return Result("ed.wrong", "a.claims", 5, None, None, Verdict.REFUTED, "holds", False, "symbolic",
                   0.1, "the sides differ", {"statements": [{"line": line, "verdict": "refuted"}],
-                                            "repair": [{"statement": "show (a + b)^2 == a^2 + 2*a*b + b^2",
-                                                        "verdict": "proved", "edit": "term added"}]})
+                                            "repair": {"suggestions": [
+                                                {"statement": "show (a + b)^2 == a^2 + 2*a*b + b^2",
+                                                 "original": original, "line": line,
+                                                 "verdict": "proved", "edit": "term added"}]}})
 
 
 def test_a_repair_becomes_a_code_action_on_the_refuted_show_line():
@@ -69,6 +75,8 @@ def test_a_repair_becomes_a_code_action_on_the_refuted_show_line():
     assert edit.new_text == "show (a + b)^2 == a^2 + 2*a*b + b^2"
     assert "proved" in action.title
     assert repair_actions("file:///a.claims", _refuted_with_repair(99), lines) == []
+    # the line was edited since the search: no stale edit is offered
+    assert repair_actions("file:///a.claims", _refuted_with_repair(7, "show 1 == 1"), lines) == []
 
 
 def test_verdicts_are_diagnostics_on_claim_headers():
@@ -112,7 +120,7 @@ async def _session(path: Path) -> dict:
         uri = path.as_uri()
         client.text_document_did_open(lsp.DidOpenTextDocumentParams(
             lsp.TextDocumentItem(uri=uri, language_id="claims", version=1, text=BROKEN)))
-        out["typed"] = await next_diagnostics(lambda ds: any(d.range.start.line == 9 for d in ds))
+        out["typed"] = await next_diagnostics(lambda ds: any(d.range.start.line == 13 for d in ds))
         client.text_document_did_change(lsp.DidChangeTextDocumentParams(
             lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
             [lsp.TextDocumentContentChangeWholeDocument(text=GOOD)]))
@@ -124,7 +132,7 @@ async def _session(path: Path) -> dict:
         out["definition"] = await client.text_document_definition_async(lsp.DefinitionParams(
             lsp.TextDocumentIdentifier(uri), lsp.Position(6, 8)))
         out["actions"] = await client.text_document_code_action_async(lsp.CodeActionParams(
-            lsp.TextDocumentIdentifier(uri), lsp.Range(lsp.Position(6, 0), lsp.Position(6, 5)),
+            lsp.TextDocumentIdentifier(uri), lsp.Range(lsp.Position(10, 0), lsp.Position(10, 5)),
             lsp.CodeActionContext(diagnostics=[])))
         await client.shutdown_async(None)
         client.exit(None)
@@ -141,14 +149,16 @@ def test_language_server_over_stdio(tmp_path):
     (typed,) = out["typed"]
     assert typed.severity == lsp.DiagnosticSeverity.Error and typed.range.start.character == 17
     by_code = {d.code: d for d in out["saved"]}
-    assert set(by_code) == {"proved", "refuted"}
-    assert by_code["refuted"].range.start.line == 4
-    assert by_code["refuted"].severity == lsp.DiagnosticSeverity.Error
+    assert {d.code for d in out["saved"]} == {"proved", "refuted"}
+    refuted = sorted(d.range.start.line for d in out["saved"] if d.code == "refuted")
+    assert refuted == [4, 8] and by_code["refuted"].severity == lsp.DiagnosticSeverity.Error
     assert "refuted" in out["hover"].contents.value and "seed 0" in out["hover"].contents.value
     loc = out["definition"]
     loc = loc[0] if isinstance(loc, list) else loc
     assert loc.range.start.line == 5 and loc.range.start.character == 6  # the a of "let a, b"
-    assert not out["actions"]  # no quick fix: this refutation carries no checked repair
+    (action,) = out["actions"]  # the checked repair of ed.polar, as a quick fix
+    (edit,) = action.edit.changes[path.as_uri()]
+    assert edit.new_text == "show (a + b)^2 - (a - b)^2 == 4*a*b" and edit.range.start.line == 10
 
 
 @pytest.mark.slow
@@ -171,7 +181,7 @@ def test_watch_redecides_a_changed_claim(tmp_path):
         time.sleep(0.05)
         path.write_text(GOOD, encoding="utf-8")
         report = until(proc.stderr, "[watch]")
-        assert "2 claims, 1 decided" in report  # the unchanged claim came from the cache
+        assert "3 claims, 2 decided" in report  # the unchanged claim came from the cache
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
