@@ -96,6 +96,9 @@ def is_cost_statement(statement: m.Expr) -> bool:
 
 
 def decide_statement(ctx: Context) -> Outcome:
+    from derive import chains  # a derivation a == b <= c … is decided link by link
+    if chains.is_chain(ctx.statement):
+        return chains.decide_chain(ctx, decide_statement)
     available = engines()
     reasons: list[str] = []
     if is_cost_statement(ctx.statement):
