@@ -16,6 +16,7 @@ from derive.symbolic.lower import Unsupported
 from sympy.polys.polyerrors import BasePolynomialError
 from derive.symbolic.strategies.argopt import ArgOpt
 from derive.symbolic.strategies.conditions import Conditions
+from derive.symbolic.strategies.elementary import Elementary
 from derive.symbolic.strategies.expectations import Expectations
 from derive.symbolic.strategies.fixed_sizes import FixedSizes
 from derive.symbolic.strategies.indexed import IndexedSums
@@ -59,6 +60,6 @@ class Guarded:
 
 
 STRATEGIES = [Expectations(), Recurrence(), ArgOpt(), Conditions(), ScalarIdentity(),
-              MatrixAlgebra(), IndexedSums(), FixedSizes()]
+              MatrixAlgebra(), IndexedSums(), Elementary(), FixedSizes()]
 
 ENGINE = Engine("symbolic", [Guarded(s) for s in STRATEGIES])

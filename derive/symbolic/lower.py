@@ -265,6 +265,11 @@ class Lowering:
             return sp.factorial(self.scalar(e.args[0], env))
         if f in ("sum", "prod", "mean") and len(e.args) == 1:
             return self._reduce(e, env)
+        if f == "logsumexp" and len(e.args) == 1 and not e.kwargs:
+            t = self.vtype(e.args[0], env)
+            if t.kind == "tensor" and all(d is not None for d in t.shape):
+                idx = tuple(fresh() for _ in t.shape)  # log Σ exp(xᵢ), over every entry
+                return sp.log(_sum(sp.exp(self.entry(e.args[0], idx, env)), idx, t.shape))
         if f == "grad" and len(e.args) == 2 and self.is_scalar(e.args[1], env):
             var = self.scalar(e.args[1], env)
             if not isinstance(var, (sp.Symbol, sp.Indexed)):
@@ -355,6 +360,10 @@ class Lowering:
         if isinstance(e, m.Call):
             if e.func in _ELEMENTWISE and len(e.args) == 1:
                 return _ELEMENTWISE[e.func](self.entry(e.args[0], idx, env))
+            if e.func == "softmax" and len(e.args) == 1 and not e.kwargs and len(t.shape) == 1:
+                k = fresh("k")  # exp(xᵢ) / Σₖ exp(xₖ)
+                return sp.exp(self.entry(e.args[0], idx, env)) / \
+                    _sum(sp.exp(self.entry(e.args[0], (k,), env)), (k,), t.shape)
             if e.func == "grad" and len(e.args) == 2:
                 var = self.entry(e.args[1], idx, env)
                 if not isinstance(var, sp.Indexed):
