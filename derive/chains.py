@@ -117,6 +117,8 @@ def exact_residual(ctx: Context, link: m.Compare) -> Optional[str]:
     except (Unsupported, ArithmeticError, TypeError, ValueError, NotImplementedError,
             AttributeError, RecursionError):
         return None
-    if out is None or out == 0 or sp.count_ops(out) > RESIDUAL_MAX_OPS:
-        return None
+    if out is None or out == 0 or sp.count_ops(out) > RESIDUAL_MAX_OPS or \
+            out.has(sp.Max, sp.Min, sp.Abs, sp.sign) or \
+            (out.free_symbols and sp.count_ops(out) >= sp.count_ops(diff)):
+        return None  # only a residual simpler than the link itself says more than "wrong"
     return str(out)
