@@ -153,3 +153,14 @@ def test_exp_log_normal_form_is_no_rubber_stamp():
     assert exp_log_zero(sp.log(1 + sp.exp(x)) - sp.log(1 + sp.exp(-x)) - x)
     assert not exp_log_zero(sp.log(1 + sp.exp(x)) - sp.log(1 + sp.exp(-x)) - 2 * x)
     assert not exp_log_zero(sp.log(x ** 2) - 2 * sp.log(x))  # false for x < 0
+
+
+@pytest.mark.parametrize("statement", [
+    "sum(abs(x)) == abs(sum(x))",
+    "sum(max(x, zeros(n))) == max(sum(x), 0)",
+    "sum(relu(x)) == relu(sum(x))",
+])
+def test_no_case_split_inside_a_sum(statement):
+    """A bound index's entries may have different signs: one case for all is no case."""
+    o = symbolic(f'claim a "x"\n    let n : dim\n    let x : vector[n]\n    show {statement}\n')
+    assert o is None or o.verdict != Verdict.PROVED, (statement, o.summary)

@@ -13,7 +13,7 @@ import sympy as sp
 from derive.engine import Context
 from derive.outcome import Outcome
 from derive.symbolic.common import is_equality, plain, proved, simplify_zero, within
-from derive.symbolic.elementary import cases, exp_log_zero, has_elementary
+from derive.symbolic.elementary import _PIECEWISE, cases, exp_log_zero, has_elementary, realify
 from derive.symbolic.lower import Unsupported, lowering
 
 NAME = "elementary-normal-form"
@@ -55,6 +55,10 @@ class Elementary:
         if any(s.is_real is not True for s in diff.free_symbols - labels
                if s.is_Symbol and not isinstance(s, (sp.Indexed, sp.IndexedBase))):
             return None  # complex names: log and sign rules differ
+        diff = diff.replace(lambda x: isinstance(x, sp.Abs) and
+                            realify(x.args[0]).is_nonnegative is True, lambda x: x.args[0])
+        if any(s.has(*_PIECEWISE) for s in diff.atoms(sp.Sum, sp.Product)):
+            return None  # a case split cannot pick one sign for every value of a bound index
         keys, n = set(), 0
         for case, chosen in cases(diff):
             n += 1
