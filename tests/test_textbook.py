@@ -164,3 +164,29 @@ def test_no_case_split_inside_a_sum(statement):
     """A bound index's entries may have different signs: one case for all is no case."""
     o = symbolic(f'claim a "x"\n    let n : dim\n    let x : vector[n]\n    show {statement}\n')
     assert o is None or o.verdict != Verdict.PROVED, (statement, o.summary)
+
+
+REC = """claim a "x"
+    let β : real in (0, 1)
+    let g : real
+    let v[t+1] = β*v[t] + (1 - β)*g, v[0] = 0
+    show {s}
+"""
+
+
+def test_adam_bias_correction_proved_by_closed_form():
+    o = symbolic(REC.format(s="v[t+1]/(1 - β^(t+1)) == g"))
+    assert o is not None and o.verdict == Verdict.PROVED and o.evidence["route"] == "closed form"
+
+
+@pytest.mark.parametrize("s", ["v[t+1]/(1 - β^t) == g", "v[t+2] == β*v[t] + g",
+                               "v[t+1] == β*v[t] + g"])
+def test_wrong_term_identities_never_proved(s):
+    o = symbolic(REC.format(s=s))
+    assert o is None or o.verdict != Verdict.PROVED, (s, o.summary)
+
+
+def test_closed_form_needs_a_step_coefficient_other_than_one():
+    text = REC.replace("real in (0, 1)", "real").format(s="v[t+1]/(1 - β^(t+1)) == g")
+    o = symbolic(text)  # β = 1 is allowed: the closed form divides by 1 − β
+    assert o is None or o.evidence.get("route") != "closed form"
