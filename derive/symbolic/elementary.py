@@ -227,6 +227,8 @@ def exp_log_zero(expr: sp.Expr, nonempty=lambda n: False) -> bool:
         return True
     e = expr
     if e.has(sp.Sum):
+        from derive.symbolic.strategies.indexed import canonical
+        e = canonical(e)  # equal sums with differently named dummies compare equal
         e, _ = _positive_sums(e, nonempty)
         if e.has(sp.Sum):
             return False

@@ -288,6 +288,12 @@ class Lowering:
             if t.kind == "tensor" and all(d is not None for d in t.shape):
                 idx = tuple(fresh() for _ in t.shape)
                 return sp.sqrt(_sum(self.entry(e.args[0], idx, env) ** 2, idx, t.shape))
+        if f == "norm" and len(e.args) == 2 and isinstance(e.args[1], m.Num) and \
+                e.args[1].value == 1 and self.vtype(e.args[0], env).kind == "tensor" and \
+                len(self.vtype(e.args[0], env).shape) == 1:
+            i = fresh()  # the 1-norm of a vector: Σ |xᵢ|
+            return _sum(sp.Abs(self.entry(e.args[0], (i,), env)), (i,),
+                        self.vtype(e.args[0], env).shape)
         if f == "norm" and len(e.args) == 1:
             t = self.vtype(e.args[0], env)
             if t.kind == "tensor" and len(t.shape) == 1:

@@ -55,6 +55,8 @@ class Elementary:
         if any(s.is_real is not True for s in diff.free_symbols - labels
                if s.is_Symbol and not isinstance(s, (sp.Indexed, sp.IndexedBase))):
             return None  # complex names: log and sign rules differ
+        diff = diff.replace(lambda x: isinstance(x, sp.re) and isinstance(x.args[0], sp.Indexed),
+                            lambda x: x.args[0])  # tensor entries are real (SymPy cannot know)
         diff = diff.replace(lambda x: isinstance(x, sp.Abs) and
                             realify(x.args[0]).is_nonnegative is True, lambda x: x.args[0])
         if any(s.has(*_PIECEWISE) for s in diff.atoms(sp.Sum, sp.Product)):

@@ -62,6 +62,21 @@ def settle(expr: sp.Expr, ranges: dict) -> sp.Expr:
     return canonical(resolve(out, ranges))
 
 
+def peel(expr: sp.Expr) -> sp.Expr:
+    """Σᵢ₌ₐ^{h+c} f as Σᵢ₌ₐ^h f + f(h+1) + … + f(h+c) for a positive integer c, where the
+    remaining range is provably of length ≥ 0 (so both sides mean the same, empty or not)."""
+    def split(s: sp.Sum) -> sp.Expr:
+        if len(s.limits) != 1:
+            return s
+        i, lo, hi = s.limits[0]
+        c, rest = sp.expand(hi).as_coeff_Add()
+        if not (c.is_Integer and 0 < c <= 4 and rest != 0 and (rest - lo + 1).is_nonnegative):
+            return s
+        return sp.Sum(s.function, (i, lo, rest)) + sum(s.function.subs(i, rest + r)
+                                                       for r in range(1, int(c) + 1))
+    return expr.replace(lambda x: isinstance(x, sp.Sum), split)
+
+
 class IndexedSums:
     name = NAME
 
@@ -110,5 +125,13 @@ class IndexedSums:
                 where = f" for every entry {', '.join(map(str, idx))}" if idx else ""
                 return proved(f"lhs − rhs sums to 0{where} (symbolic sizes)", NAME,
                               residual="0", general=True, entry_index=[str(j) for j in idx])
+        if diff.has(sp.Sum):
+            peeled = within(SIMPLIFY_S, lambda: sp.factor_terms(sp.expand(canonical(peel(diff)))),
+                            default=None)
+            if peeled == 0:
+                where = f" for every entry {', '.join(map(str, idx))}" if idx else ""
+                return proved(f"lhs − rhs sums to 0{where} (symbolic sizes; last terms of "
+                              f"Σ up to n + k split off)", NAME, residual="0", general=True,
+                              entry_index=[str(j) for j in idx])
         ctx.notes.append(f"{NAME}: residual {diff}")
         return None
