@@ -190,3 +190,30 @@ def test_closed_form_needs_a_step_coefficient_other_than_one():
     text = REC.replace("real in (0, 1)", "real").format(s="v[t+1]/(1 - β^(t+1)) == g")
     o = symbolic(text)  # β = 1 is allowed: the closed form divides by 1 − β
     assert o is None or o.evidence.get("route") != "closed form"
+
+
+VREC = """claim a "x"
+    let n : dim
+    let β : real in (0, 1)
+    let g : vector[n]
+    let A : matrix[n, n]
+    let v[t+1] = {step}, v[0] = zeros(n)
+    show {s}
+"""
+
+
+def test_vector_ema_proved_entrywise():
+    o = symbolic(VREC.format(step="β*v[t] + (1 - β)*g", s="v[t] == (1 - β^t)*g"))
+    assert o is not None and o.verdict == Verdict.PROVED, o
+    assert o.strategy == "recurrence-induction-entrywise"
+
+
+@pytest.mark.parametrize("step,s", [
+    ("β*v[t] + (1 - β)*g", "v[t] == (1 - β^(t+1))*g"),
+    ("β*v[t] + (1 - β)*g", "v[t] == t*g"),
+    ("A @ v[t] + g", "v[t] == (1 - β^t)*g"),          # reads other entries: declined
+    ("β*v[t] + (1 - β)*A @ g", "v[t] == (1 - β^t)*g"),
+])
+def test_wrong_vector_closed_forms_never_proved(step, s):
+    o = symbolic(VREC.format(step=step, s=s))
+    assert o is None or o.verdict != Verdict.PROVED, (step, s, o.summary)

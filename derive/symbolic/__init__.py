@@ -21,7 +21,7 @@ from derive.symbolic.strategies.expectations import Expectations
 from derive.symbolic.strategies.fixed_sizes import FixedSizes
 from derive.symbolic.strategies.indexed import IndexedSums
 from derive.symbolic.strategies.matrix_algebra import MatrixAlgebra
-from derive.symbolic.strategies.recurrence import Recurrence, RecurrenceTerms
+from derive.symbolic.strategies.recurrence import Recurrence, RecurrenceTerms, VectorRecurrence
 from derive.symbolic.strategies.scalar_identity import ScalarIdentity
 
 
@@ -59,7 +59,7 @@ class Guarded:
             return None
 
 
-STRATEGIES = [Expectations(), Recurrence(), RecurrenceTerms(), ArgOpt(), Conditions(), ScalarIdentity(),
+STRATEGIES = [Expectations(), Recurrence(), RecurrenceTerms(), VectorRecurrence(), ArgOpt(), Conditions(), ScalarIdentity(),
               MatrixAlgebra(), IndexedSums(), Elementary(), FixedSizes()]
 
 ENGINE = Engine("symbolic", [Guarded(s) for s in STRATEGIES])

@@ -254,3 +254,97 @@ class RecurrenceTerms:
             return low.scalar(a_side) - low.scalar(b_side)
         finally:
             low.seq_hook = None
+
+
+VECTOR = "recurrence-induction-entrywise"
+_CURRENT = "_seq_t"  # the stand-in tensor for w[t] (not a name the grammar can spell)
+
+
+def _map(e, fn):
+    """The model tree ``e`` with ``fn`` applied bottom-up (``fn`` returns a node or None)."""
+    from dataclasses import fields, is_dataclass, replace
+    if isinstance(e, tuple):
+        return tuple(_map(x, fn) for x in e)
+    if not (is_dataclass(e) and isinstance(e, m.Expr)):
+        return e
+    changes = {}
+    for f in fields(e):
+        v = getattr(e, f.name)
+        if isinstance(v, (m.Expr, tuple)):
+            nv = _map(v, fn)
+            if nv is not v:
+                changes[f.name] = nv
+    out = replace(e, **changes) if changes else e
+    got = fn(out)
+    return out if got is None else got
+
+
+class VectorRecurrence:
+    """Closed forms of tensor-valued recurrences with scalar coefficients,
+    ``v[t+1] = β·v[t] + (1 − β)·g``: ``w[t]`` in the step is replaced by a stand-in tensor of
+    the start value's shape, every entry j is lowered, and ``show v[t] == C(t)`` is proved
+    by induction entrywise (C(0) = v[0] and C(t+1) = step(C(t)) at entry j, for a symbolic
+    j and symbolic sizes).  A step that reads other entries of w[t] (a matrix product)
+    leaves a stand-in entry behind and is declined."""
+
+    name = VECTOR
+
+    def attempt(self, ctx: Context) -> Optional[Outcome]:
+        from dataclasses import replace as dc_replace
+        from derive.semantics import SymbolInfo
+        st = ctx.statement
+        if not is_equality(st):
+            return None
+        lhs, rhs = st.operands
+        if not _is_term(ctx, lhs):
+            lhs, rhs = rhs, lhs
+        if not _is_term(ctx, lhs):
+            return None
+        seq, t_name = lhs.base.id, lhs.indices[0].id
+        low = lowering(ctx.checked)
+        symbols = ctx.checked.symbols
+        if _CURRENT in symbols:
+            return None
+        try:
+            (var, step), base = _step_and_base(ctx, seq)
+            shape = low.vtype(base)
+            if shape.kind != "tensor" or shape.is_scalar or any(d is None for d in shape.shape):
+                return None
+            t = low.symbols[t_name]
+
+            def stand_in(node):
+                if isinstance(node, m.Index) and isinstance(node.base, m.Name) and \
+                        node.base.id == seq:
+                    if len(node.indices) == 1 and isinstance(node.indices[0], m.Name) and \
+                            node.indices[0].id in (var, t_name):  # t may be renamed first
+                        return m.Name(_CURRENT, _CURRENT, node.pos)
+                    raise Unsupported("the step uses other terms than w[t]")
+                if isinstance(node, m.Name) and node.id == var:
+                    return m.Name(t_name, t_name, node.pos)
+                return None
+            step_model = _map(step, stand_in)
+            symbols[_CURRENT] = SymbolInfo(_CURRENT, _CURRENT, "tensor", dc_replace(shape))
+            idx = tuple(sp.Symbol(f"j{k}", integer=True, positive=True)
+                        for k in range(len(shape.shape)))
+            f = low.entry(step_model, idx)
+            w0 = low.entry(base, idx)
+            closed = low.entry(rhs, idx)
+        except (Unsupported, KeyError) as exc:
+            ctx.notes.append(f"{VECTOR}: {exc}")
+            return None
+        finally:
+            symbols.pop(_CURRENT, None)
+        here = sp.IndexedBase(_CURRENT, shape=tuple(shape.shape))[idx]
+        stepped = f.xreplace({here: closed})
+        if closed.has(sp.Sum) or any(getattr(x, "base", None) is not None and
+                                     str(x.base) == _CURRENT for x in stepped.atoms(sp.Indexed)):
+            ctx.notes.append(f"{VECTOR}: the step reads other entries of {seq}[{t_name}]")
+            return None
+        base_gap = closed.subs(t, 0) - w0
+        step_gap = closed.subs(t, t + 1) - stepped
+        if simplify_zero(base_gap) and simplify_zero(sp.powsimp(sp.expand(step_gap))):
+            where = ", ".join(map(str, idx))
+            return proved(f"by induction on {t_name}, entry by entry ({where}, symbolic sizes): "
+                          f"the closed form matches {seq}[0] and satisfies the step", VECTOR,
+                          base_residual="0", step_residual="0", general=True)
+        return None
