@@ -217,3 +217,34 @@ def test_vector_ema_proved_entrywise():
 def test_wrong_vector_closed_forms_never_proved(step, s):
     o = symbolic(VREC.format(step=step, s=s))
     assert o is None or o.verdict != Verdict.PROVED, (step, s, o.summary)
+
+
+WOODBURY = """claim a "x"
+    let n, k : dim
+    let A : matrix[n, n] invertible
+    let U : matrix[n, k]
+    let V : matrix[k, n]
+    let C : matrix[k, k] invertible
+    let λ : real > 0
+    show {s}
+"""
+
+
+@pytest.mark.parametrize("s", [
+    "inv(A + U @ C @ V) == inv(A) - inv(A) @ U @ inv(inv(C) + V @ inv(A) @ U) @ V @ inv(A)",
+    "inv(Uᵀ @ U + λ*I[k]) @ Uᵀ == Uᵀ @ inv(U @ Uᵀ + λ*I[n])",
+])
+def test_compound_inverses_proved_for_symbolic_sizes(s):
+    o = symbolic(WOODBURY.format(s=s))
+    assert o is not None and o.verdict == Verdict.PROVED and o.strategy == "matrix-algebra", o
+
+
+@pytest.mark.parametrize("s", [
+    "inv(A + U @ C @ V) == inv(A) - inv(A) @ U @ inv(C + V @ inv(A) @ U) @ V @ inv(A)",
+    "inv(A + U @ C @ V) == inv(A) - inv(A) @ U @ inv(inv(C) + V @ inv(A) @ U) @ V",
+    "inv(Uᵀ @ U + λ*I[k]) @ Uᵀ == Uᵀ @ inv(U @ Uᵀ + 2*λ*I[n])",
+    "inv(Uᵀ @ U + λ*I[k]) @ Uᵀ == Uᵀ @ inv(U @ Uᵀ + λ*I[n]) @ U @ Uᵀ",
+])
+def test_wrong_compound_inverse_identities_never_proved(s):
+    o = symbolic(WOODBURY.format(s=s))
+    assert o is None or o.verdict != Verdict.PROVED, (s, o.summary)

@@ -22,6 +22,7 @@ from derive.symbolic.common import is_equality, proved
 from derive.symbolic.lower import Lowering, Unsupported, lowering, number
 
 NAME = "matrix-algebra"
+MAX_REWRITES = 12  # nested rule applications on one word (each shortens it when w is unique)
 _INVERTIBLE = {"invertible", "spd", "orthogonal"}
 
 
@@ -35,6 +36,8 @@ class Algebra:
         self.transpose: dict[sp.Symbol, sp.Symbol] = {}
         self.scalars: dict[str, sp.Symbol] = {}
         self.denominators: list[sp.Expr] = []
+        self.compound: dict[sp.Symbol, sp.Expr] = {}  # K = inv(E) for a compound E: K ↦ E
+        self.rules: list[tuple[str, tuple, sp.Symbol, sp.Expr]] = []  # (side, word, K, value)
 
     # ------------------------------------------------------------ atoms
     def atom(self, name: str, shape: tuple, tname: Optional[str] = None) -> sp.Symbol:
@@ -112,6 +115,8 @@ class Algebra:
                 return a ** b
             raise Unsupported(f"operator {e.op} on matrices")
         if isinstance(e, m.Call):
+            if e.func == "inv" and len(e.args) == 1 and not isinstance(e.args[0], m.Name):
+                return self.compound_inverse(self.reduce(self.lower(e.args[0])))
             if e.func == "inv" and isinstance(e.args[0], m.Name):
                 sym = self.tensor(e.args[0].id)
                 if sym not in self.inverse:
@@ -123,6 +128,55 @@ class Algebra:
                 return sp.Integer(0)
         raise Unsupported(f"no matrix-algebra lowering for {type(e).__name__}")
 
+    def compound_inverse(self, e: sp.Expr) -> sp.Symbol:
+        """A symbol K for inv(E) of a compound square E, with the rewriting rules of
+        E·K = I and K·E = I: for E's longest word w (coefficient c),
+        w·K → (I − (E − c·w)·K)/c and K·w → (I − K·(E − c·w))/c — identities wherever
+        inv(E) exists, which is wherever the claim is defined."""
+        for k, known in self.compound.items():
+            if sp.expand(known - e) == 0:
+                return k
+        terms = self._terms(e)
+        shapes = [self._shape(w) for _, w in terms if w]
+        if not shapes or shapes[0][0] != shapes[0][1]:
+            raise Unsupported("inv of a non-square expression")
+        n = shapes[0][0]
+        k = self.atom(f"inv{len(self.compound)}", (n, n))
+        kt = self.transpose[k]
+        self.compound[k] = e
+        self.compound[kt] = self.transposed(e)
+        for sym, ex in ((k, e), (kt, self.compound[kt])):
+            words = self._terms(ex)
+            longest = max(len(w) for _, w in words)
+            c, w = next((c, w) for c, w in words if len(w) == longest)
+            if not w or c == 0:
+                continue
+            rest = ex - c * sp.Mul(*w)
+            self.rules.append(("left", tuple(w), sym, (1 - rest * sym) / c))
+            self.rules.append(("right", tuple(w), sym, (1 - sym * rest) / c))
+        return k
+
+    def _terms(self, e: sp.Expr) -> list:
+        out = []
+        for term in sp.Add.make_args(sp.expand(e)):
+            c, nc = term.args_cnc()
+            out.append((sp.Mul(*c), _word(nc)))
+        return out
+
+    def _shape(self, word: list) -> tuple:
+        return (self.shapes[word[0]][0], self.shapes[word[-1]][1])
+
+    def _apply_rules(self, word: list) -> Optional[sp.Expr]:
+        """One rewriting step on a word, or None when no rule matches."""
+        for side, pat, k, value in self.rules:
+            n = len(pat)
+            for i in range(len(word) - n):
+                if side == "left" and tuple(word[i:i + n]) == pat and word[i + n] == k:
+                    return sp.Mul(*word[:i]) * value * sp.Mul(*word[i + n + 1:])
+                if side == "right" and word[i] == k and tuple(word[i + 1:i + n + 1]) == pat:
+                    return sp.Mul(*word[:i]) * value * sp.Mul(*word[i + n + 1:])
+        return None
+
     def transposed(self, x: sp.Expr) -> sp.Expr:
         x = sp.expand(x)
         out = sp.Integer(0)
@@ -133,13 +187,18 @@ class Algebra:
         return out
 
     # ------------------------------------------------------------ rewriting
-    def reduce(self, x: sp.Expr) -> sp.Expr:
+    def reduce(self, x: sp.Expr, depth: int = 0) -> sp.Expr:
         x = sp.expand(x)
         out = sp.Integer(0)
         for term in sp.Add.make_args(x):
             c, nc = term.args_cnc()
             word = self._cancel(_word(nc))
             coeff = sp.Mul(*c)
+            if self.rules and depth < MAX_REWRITES:
+                swapped = self._apply_rules(word)
+                if swapped is not None:
+                    out += self.reduce(coeff * swapped, depth + 1)
+                    continue
             word, scalars = self._scalars(word)
             out += coeff * sp.Mul(*scalars) * sp.Mul(*word)
         return out
@@ -234,6 +293,20 @@ class MatrixAlgebra:
             ctx.notes.append(f"{NAME}: {exc}")
             return None
         nonzero = {k: v for k, v in coeffs.items() if v != 0}
+        if nonzero and alg.compound:
+            for k, e in list(alg.compound.items()):  # E·D = 0 ⇒ D = 0 for invertible E
+                for side in ("left", "right"):
+                    try:
+                        product = e * residual if side == "left" else residual * e
+                        again = alg.coefficients(product)
+                    except Unsupported:
+                        continue
+                    if all(v == 0 for v in again.values()):
+                        nonzero = {}
+                        how += f" (multiplied on the {side} by the invertible {k}⁻¹)"
+                        break
+                if not nonzero:
+                    break
         if nonzero:
             words = {("·".join(s.name for s in k) or "I"): str(v) for k, v in nonzero.items()}
             ctx.notes.append(f"{NAME}: residual {words}")
