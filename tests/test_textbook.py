@@ -248,3 +248,32 @@ def test_compound_inverses_proved_for_symbolic_sizes(s):
 def test_wrong_compound_inverse_identities_never_proved(s):
     o = symbolic(WOODBURY.format(s=s))
     assert o is None or o.verdict != Verdict.PROVED, (s, o.summary)
+
+
+NORMS = """claim a "x"
+    let n, m : dim
+    let A : matrix[m, n]
+    let x, w, Δ : vector[n]
+    let L(v) = (A @ v)ᵀ @ (A @ v)
+    show {s}
+"""
+
+
+@pytest.mark.parametrize("s", [
+    "norm(A @ x)^2 == xᵀ @ Aᵀ @ A @ x",
+    "L(w + Δ) == L(w) + 2 * wᵀ @ Aᵀ @ A @ Δ + Δᵀ @ Aᵀ @ A @ Δ",
+    "norm(x - w)^2 == norm(x)^2 - 2 * x · w + norm(w)^2",
+])
+def test_squared_norms_and_functions_in_the_free_algebra(s):
+    o = symbolic(NORMS.format(s=s))
+    assert o is not None and o.verdict == Verdict.PROVED, (s, o)
+
+
+@pytest.mark.parametrize("s", [
+    "L(w + Δ) == L(w) + wᵀ @ Aᵀ @ A @ Δ + Δᵀ @ Aᵀ @ A @ Δ",
+    "norm(x - w)^2 == norm(x)^2 - norm(w)^2",
+    "norm(A)^2 == trace(Aᵀ @ A)",
+])
+def test_wrong_norm_identities_never_proved(s):
+    o = symbolic(NORMS.format(s=s))
+    assert o is None or o.verdict != Verdict.PROVED, (s, o.summary)

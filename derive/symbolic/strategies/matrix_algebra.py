@@ -90,6 +90,13 @@ class Algebra:
             return -self.lower(e.operand)
         if isinstance(e, m.Transpose):
             return self.transposed(self.lower(e.operand))
+        if isinstance(e, m.BinOp) and e.op == "^" and _is_norm(e.left) and \
+                isinstance(e.right, m.Num) and e.right.value == 2:
+            v = self.reduce(self.lower(e.left.args[0]))  # ‖v‖² = vᵀv for a vector v
+            terms = [w for _, w in self._terms(v) if w]
+            if not terms or self._shape(terms[0])[1] != 1:
+                raise Unsupported("the norm of a matrix")
+            return self.reduce(self.transposed(v) * v)
         if isinstance(e, m.BinOp):
             a, b = self.lower(e.left), self.lower(e.right)
             if e.op == "+":
@@ -115,6 +122,10 @@ class Algebra:
                 return a ** b
             raise Unsupported(f"operator {e.op} on matrices")
         if isinstance(e, m.Call):
+            info = self.low.info(e.func)
+            if info is not None and info.role == "funcdef" and not e.kwargs and \
+                    len(e.args) == len(info.statement.params):
+                return self.lower(inline(info.statement.body, info.statement.params, e.args))
             if e.func == "inv" and len(e.args) == 1 and not isinstance(e.args[0], m.Name):
                 return self.compound_inverse(self.reduce(self.lower(e.args[0])))
             if e.func == "inv" and isinstance(e.args[0], m.Name):
@@ -303,7 +314,7 @@ class MatrixAlgebra:
                         continue
                     if all(v == 0 for v in again.values()):
                         nonzero = {}
-                        how += f" (multiplied on the {side} by the invertible {k}⁻¹)"
+                        how += f" (multiplied on the {side} by the invertible E of {k} = E⁻¹)"
                         break
                 if not nonzero:
                     break
@@ -349,6 +360,21 @@ def _denominator_ok(d: sp.Expr, assumed: list) -> bool:
     return True
 
 
+def _is_norm(e: m.Expr) -> bool:
+    return isinstance(e, m.Call) and e.func == "norm" and len(e.args) == 1 and not e.kwargs
+
+
+def inline(body: m.Expr, params: tuple, args: tuple) -> m.Expr:
+    """A function's body with its parameters replaced by the call's arguments (the body
+    may only bind names of its own through ``sum``/comprehensions, which are declined)."""
+    from derive.symbolic.strategies.recurrence import _map
+    table = {p.id: a for p, a in zip(params, args)}
+    for node in walk(body):
+        if isinstance(node, (m.Call,)) and any(isinstance(v, m.Range) for _, v in node.kwargs):
+            raise Unsupported("a function body with a bound index")
+    return _map(body, lambda n: table.get(n.id) if isinstance(n, m.Name) else None)
+
+
 def _is_inv_of_compound(e: m.Expr) -> bool:
     return isinstance(e, m.Call) and e.func == "inv" and len(e.args) == 1 \
         and not isinstance(e.args[0], m.Name)
@@ -367,7 +393,9 @@ def _matrix_statement(ctx: Context, st: m.Expr) -> bool:
                 found = True
         if isinstance(node, (m.Stat, m.Cost, m.BigO, m.Index)):
             return False
-        if isinstance(node, m.Call) and node.func not in ("inv", "I", "zeros"):
-            return False
+        if isinstance(node, m.Call) and node.func not in ("inv", "I", "zeros", "norm"):
+            info = ctx.checked.symbols.get(node.func)
+            if info is None or info.role != "funcdef":
+                return False
     return found
 
