@@ -277,3 +277,18 @@ def test_squared_norms_and_functions_in_the_free_algebra(s):
 def test_wrong_norm_identities_never_proved(s):
     o = symbolic(NORMS.format(s=s))
     assert o is None or o.verdict != Verdict.PROVED, (s, o.summary)
+
+
+def test_max_of_a_tensor_is_an_arbitrary_real_in_proofs_only():
+    text = """claim a "x"
+    let n : dim
+    let x : vector[n]
+    let mx = max(x)
+    show {s}
+"""
+    o = symbolic(text.format(s="exp(x - mx) / sum(exp(x - mx)) == softmax(x)"))
+    assert o is not None and o.verdict == Verdict.PROVED and o.evidence["arbitrary"], o
+    wrong = symbolic(text.format(s="exp(x - mx) / sum(exp(x)) == softmax(x)"))
+    assert wrong is None or wrong.verdict != Verdict.PROVED
+    from derive.symbolic.lower import lowering
+    assert lowering(checked(text.format(s="mx == mx"))).opaque_hook is None

@@ -53,6 +53,7 @@ class Lowering:
     dims: dict[str, sp.Symbol] = field(default_factory=dict)
     stat_hook: Optional[Callable] = None  # set by the moments strategy: Stat -> value
     seq_hook: Optional[Callable] = None   # set by the recurrence strategy: w[t] -> value
+    opaque_hook: Optional[Callable] = None  # set by proof-only strategies: max(x) -> a symbol
 
     def __post_init__(self) -> None:
         self.typer = Checker(self.checked.claim)
@@ -256,6 +257,8 @@ class Lowering:
             return self.scalar(info.statement.body, inner)
         if f in _ELEMENTWISE and len(e.args) == 1 and self.is_scalar(e.args[0], env):
             return _ELEMENTWISE[f](self.scalar(e.args[0], env))
+        if f in ("max", "min") and len(e.args) == 1 and self.opaque_hook is not None:
+            return self.opaque_hook(e)  # an unknown real: a proof for all of them covers it
         if f in ("max", "min") and len(e.args) >= 2:
             args = [self.scalar(a, env) for a in e.args]
             return sp.Max(*args) if f == "max" else sp.Min(*args)

@@ -34,6 +34,14 @@ class Elementary:
         low = lowering(ctx.checked)
         a, b = st.operands
         t = low.vtype(a)
+        opaque: dict = {}
+
+        def stand_in(e):  # max(x)/min(x) of a tensor: an arbitrary real (proofs only)
+            key = e  # model nodes compare without their positions
+            if key not in opaque:
+                opaque[key] = sp.Symbol(f"_{e.func}{len(opaque)}", real=True)
+            return opaque[key]
+        low.opaque_hook = stand_in
         try:
             if t.kind == "tensor" and not t.is_scalar:
                 if any(d is None for d in t.shape):
@@ -49,6 +57,8 @@ class Elementary:
         except Unsupported as exc:
             ctx.notes.append(f"{NAME}: {exc}")
             return None
+        finally:
+            low.opaque_hook = None
         if not has_elementary(diff) or diff.has(sp.Product, sp.KroneckerDelta):
             return None
         labels = {base.label for base in diff.atoms(sp.IndexedBase)}  # tensors are real
@@ -80,4 +90,6 @@ class Elementary:
                                                        "proves positive",
                                                        "Σ of positive terms over a non-empty "
                                                        "range named as a positive symbol"]},
-                      general=bool(idx) or diff.has(sp.Sum))
+                      general=bool(idx) or diff.has(sp.Sum),
+                      arbitrary=[f"{v}: {k.func} of a tensor, any real" for k, v in opaque.items()]
+                      or None)
