@@ -292,3 +292,18 @@ def test_max_of_a_tensor_is_an_arbitrary_real_in_proofs_only():
     assert wrong is None or wrong.verdict != Verdict.PROVED
     from derive.symbolic.lower import lowering
     assert lowering(checked(text.format(s="mx == mx"))).opaque_hook is None
+
+
+def test_diag_entries_collapse_in_softmax_identities():
+    text = """claim a "x"
+    let n, d : dim
+    let Q, K, V : matrix[n, d]
+    let Dg = diag(exp(Q @ Kᵀ) @ ones(n))
+    show {s}
+"""
+    o = symbolic(text.format(s="inv(Dg) @ exp(Q @ Kᵀ) @ V == softmax(Q @ Kᵀ) @ V"))
+    assert o is not None and o.verdict == Verdict.PROVED, o
+    for wrong in ("Dg @ exp(Q @ Kᵀ) @ V == softmax(Q @ Kᵀ) @ V",
+                  "inv(Dg) @ exp(Q @ Kᵀ) @ V == softmax(Q @ Kᵀ) @ V / n"):
+        w = symbolic(text.format(s=wrong))
+        assert w is None or w.verdict != Verdict.PROVED, wrong

@@ -373,6 +373,11 @@ class Lowering:
                 k = fresh("k")  # exp(xᵢ) / Σₖ exp(xₖ)
                 return sp.exp(self.entry(e.args[0], idx, env)) / \
                     _sum(sp.exp(self.entry(e.args[0], (k,), env)), (k,), t.shape)
+            if e.func == "softmax" and len(e.args) == 1 and not e.kwargs and len(t.shape) == 2 \
+                    and len(idx) == 2:
+                k = fresh("k")  # over the last axis: exp(Mᵢⱼ) / Σₖ exp(Mᵢₖ)
+                return sp.exp(self.entry(e.args[0], idx, env)) / \
+                    _sum(sp.exp(self.entry(e.args[0], (idx[0], k), env)), (k,), t.shape[1:])
             if e.func == "grad" and len(e.args) == 2:
                 var = self.entry(e.args[1], idx, env)
                 if not isinstance(var, sp.Indexed):
@@ -392,11 +397,28 @@ class Lowering:
                     limits.append((i, self.scalar(rng.lo, env), self.scalar(rng.hi, env)))
                 body = self.entry(e.args[0], idx, inner)
                 return (sp.Sum if e.func == "sum" else sp.Product)(body, *limits)
+            if e.func in ("diag", "inv") and len(e.args) == 1 and not e.kwargs and len(idx) == 2:
+                inner = e.args[0] if e.func == "diag" else self._defined(e.args[0])
+                if e.func == "diag":
+                    inner = e
+                if isinstance(inner, m.Call) and inner.func == "diag" and len(inner.args) == 1 \
+                        and len(self.vtype(inner.args[0], env).shape) == 1:
+                    d = self.entry(inner.args[0], (idx[0],), env)  # diag(v)ᵢⱼ = δᵢⱼ vᵢ
+                    return sp.KroneckerDelta(idx[0], idx[1]) * (d if e.func == "diag" else 1 / d)
             if e.func == "I" and len(idx) == 2:
                 return sp.KroneckerDelta(idx[0], idx[1])
             if e.func in ("zeros", "ones"):
                 return sp.Integer(0 if e.func == "zeros" else 1)
         raise Unsupported(f"no entrywise lowering for {type(e).__name__}")
+
+    def _defined(self, e: m.Expr) -> m.Expr:
+        """A name defined by ``let x = …`` replaced by its value (other nodes unchanged)."""
+        while isinstance(e, m.Name):
+            info = self.info(e.id)
+            if info is None or info.role != "define" or len(info.statement.names) != 1:
+                break
+            e = info.statement.value
+        return e
 
     def _entry_binop(self, e: m.BinOp, idx: tuple, t: VType, env: dict) -> sp.Expr:
         la, lb = self.vtype(e.left, env), self.vtype(e.right, env)

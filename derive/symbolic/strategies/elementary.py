@@ -24,6 +24,22 @@ def _nonempty(count: sp.Expr) -> bool:
     return count.is_positive is True
 
 
+def collapse_deltas(expr: sp.Expr, ranges: dict) -> sp.Expr:
+    """Σₖ δ(k, j)·f(k) over k = lo..hi as f(j), where j is a free entry index whose range is
+    exactly lo..hi (so j always lies in the summation range)."""
+    def collapse(s: sp.Sum) -> sp.Expr:
+        if len(s.limits) != 1:
+            return s
+        k, lo, hi = s.limits[0]
+        for f in sp.Mul.make_args(s.function):
+            if isinstance(f, sp.KroneckerDelta) and k in f.args:
+                other = f.args[1] if f.args[0] == k else f.args[0]
+                if other in ranges and tuple(ranges[other]) == (lo, hi):
+                    return (s.function / f).subs(k, other)
+        return s
+    return expr.replace(lambda x: isinstance(x, sp.Sum), collapse)
+
+
 class Elementary:
     name = NAME
 
@@ -59,8 +75,13 @@ class Elementary:
             return None
         finally:
             low.opaque_hook = None
-        if not has_elementary(diff) or diff.has(sp.Product, sp.KroneckerDelta):
+        if not has_elementary(diff) or diff.has(sp.Product):
             return None
+        if diff.has(sp.KroneckerDelta):  # diag(v), I: collapse the deltas first
+            ranges = {j: (sp.Integer(1), d) for j, d in zip(idx, t.shape)} if idx else {}
+            diff = collapse_deltas(diff, ranges)
+            if diff.has(sp.KroneckerDelta):
+                return None
         labels = {base.label for base in diff.atoms(sp.IndexedBase)}  # tensors are real
         if any(s.is_real is not True for s in diff.free_symbols - labels
                if s.is_Symbol and not isinstance(s, (sp.Indexed, sp.IndexedBase))):
