@@ -307,3 +307,25 @@ def test_diag_entries_collapse_in_softmax_identities():
                   "inv(Dg) @ exp(Q @ Kᵀ) @ V == softmax(Q @ Kᵀ) @ V / n"):
         w = symbolic(text.format(s=wrong))
         assert w is None or w.verdict != Verdict.PROVED, wrong
+
+
+NUMEL = """claim a "x"
+    let Wd, K, S, F, C : dim
+    let Pd : integer >= 0
+    let x : vector[Wd]
+    let k : vector[K]
+    let Wt : tensor[F, C, K, K]
+    assume K <= Wd + 2*Pd
+    show {s}
+"""
+
+
+@pytest.mark.parametrize("s,holds", [
+    ("numel(Wt) == F*K^2*C", True),
+    ("numel(conv(x, k, stride = S, padding = Pd)) == floor((Wd - K + 2*Pd)/S) + 1", True),
+    ("numel(Wt) == F*K*C", False),
+    ("numel(conv(x, k, stride = S, padding = Pd)) == floor((Wd - K + Pd)/S) + 1", False),
+])
+def test_numel_is_the_product_of_the_checked_shape(s, holds):
+    verdict, _, summary, _ = decide(NUMEL.format(s=s))
+    assert verdict == (Verdict.PROVED if holds else Verdict.REFUTED), (s, summary)

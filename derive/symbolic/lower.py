@@ -268,6 +268,19 @@ class Lowering:
             return sp.factorial(self.scalar(e.args[0], env))
         if f in ("sum", "prod", "mean") and len(e.args) == 1:
             return self._reduce(e, env)
+        if f == "numel" and len(e.args) == 1 and not e.kwargs:
+            t = self.vtype(e.args[0], env)  # the product of the checked shape
+            if t.kind == "scalar" or t.is_scalar:
+                return sp.Integer(1)
+            if t.kind == "tensor" and all(d is not None for d in t.shape):
+                size = sp.Mul(*[sp.Integer(d) if isinstance(d, int) else d for d in t.shape])
+                rename = {}  # the checker's symbols by name → this lowering's (same names)
+                for sym in size.free_symbols:
+                    mine = self.symbols.get(sym.name) or self.dims.get(sym.name)
+                    if mine is None:
+                        raise Unsupported(f"numel: unknown size {sym.name}")
+                    rename[sym] = mine
+                return size.xreplace(rename)
         if f == "logsumexp" and len(e.args) == 1 and not e.kwargs:
             t = self.vtype(e.args[0], env)
             if t.kind == "tensor" and all(d is not None for d in t.shape):
