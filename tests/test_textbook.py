@@ -329,3 +329,27 @@ NUMEL = """claim a "x"
 def test_numel_is_the_product_of_the_checked_shape(s, holds):
     verdict, _, summary, _ = decide(NUMEL.format(s=s))
     assert verdict == (Verdict.PROVED if holds else Verdict.REFUTED), (s, summary)
+
+
+TRACE = """claim a "x"
+    let n : dim
+    let A, B, C : matrix[n, n]
+    let x, y : vector[n]
+    show {s}
+"""
+
+
+@pytest.mark.parametrize("s,proof", [
+    ("trace(A @ B @ C) == trace(C @ A @ B)", True),
+    ("trace(A @ B) == trace(B @ A)", True),
+    ("trace(A @ B @ C) == trace(B @ A @ C)", False),
+    ("sum(x) * sum(y) == n * (x · y)", False),
+    ("sum(x) * sum(x) == n * (x · x)", False),
+    ("trace(A @ B @ C) == trace(Cᵀ @ Bᵀ @ Aᵀ)", True),
+])
+def test_sums_equal_up_to_renaming_their_indices(s, proof):
+    o = symbolic(TRACE.format(s=s))
+    if proof:
+        assert o is not None and o.verdict == Verdict.PROVED, (s, o)
+    else:
+        assert o is None or o.verdict != Verdict.PROVED, (s, o.summary)
