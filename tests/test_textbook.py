@@ -353,3 +353,26 @@ def test_sums_equal_up_to_renaming_their_indices(s, proof):
         assert o is not None and o.verdict == Verdict.PROVED, (s, o)
     else:
         assert o is None or o.verdict != Verdict.PROVED, (s, o.summary)
+
+
+OPAQUE = """claim a "x"
+    let n : dim
+    let X, W : matrix[n, n]
+    let A = softmax(X @ Xᵀ)
+    show {s}
+"""
+
+
+@pytest.mark.parametrize("s,proof", [
+    ("W @ X @ Aᵀ == (W @ X) @ Aᵀ", True),
+    ("(A @ W)ᵀ == Wᵀ @ softmax(X @ Xᵀ)ᵀ", True),
+    ("A @ W == W @ A", False),
+    ("exp(X) @ exp(W) == exp(X + W)", False),
+    ("softmax(X @ Xᵀ) == softmax(Xᵀ @ X)", False),
+])
+def test_opaque_matrices_are_arbitrary_in_the_free_algebra(s, proof):
+    o = symbolic(OPAQUE.format(s=s))
+    if proof:
+        assert o is not None and o.verdict == Verdict.PROVED and o.evidence.get("arbitrary"), (s, o)
+    else:
+        assert o is None or o.verdict != Verdict.PROVED, (s, o.summary)

@@ -36,6 +36,7 @@ class Algebra:
         self.transpose: dict[sp.Symbol, sp.Symbol] = {}
         self.scalars: dict[str, sp.Symbol] = {}
         self.denominators: list[sp.Expr] = []
+        self.opaques: dict = {}  # model expression → its arbitrary-matrix symbol
         self.compound: dict[sp.Symbol, sp.Expr] = {}  # K = inv(E) for a compound E: K ↦ E
         self.rules: list[tuple[str, tuple, sp.Symbol, sp.Expr]] = []  # (side, word, K, value)
 
@@ -84,7 +85,10 @@ class Algebra:
             if info is not None and info.role == "tensor":
                 return self.tensor(e.id)
             if info is not None and info.role == "define" and len(info.statement.names) == 1:
-                return self.lower(info.statement.value)
+                try:
+                    return self.lower(info.statement.value)
+                except Unsupported:
+                    return self.opaque(info.statement.value)
             return self.low.scalar(e)
         if isinstance(e, m.Unary):
             return -self.lower(e.operand)
@@ -137,7 +141,22 @@ class Algebra:
                 return sp.Integer(1)
             if e.func == "zeros":
                 return sp.Integer(0)
+            return self.opaque(e)
         raise Unsupported(f"no matrix-algebra lowering for {type(e).__name__}")
+
+    def opaque(self, e: m.Expr) -> sp.Symbol:
+        """A matrix this algebra cannot look inside (softmax(…), a defined tensor) as an
+        arbitrary matrix of its checked shape: equal expressions get one symbol (they have
+        one value), and a proof for every matrix covers this one.  Proof-only: this strategy
+        never refutes."""
+        t = self.low.vtype(e)
+        if t.kind != "tensor" or t.is_scalar or len(t.shape) not in (1, 2) or \
+                any(d is None for d in t.shape):
+            raise Unsupported("an expression of unknown shape")
+        shape = tuple(t.shape) if len(t.shape) == 2 else (t.shape[0], sp.Integer(1))
+        if e not in self.opaques:
+            self.opaques[e] = self.atom(f"⟦{len(self.opaques)}⟧", shape)
+        return self.opaques[e]
 
     def compound_inverse(self, e: sp.Expr) -> sp.Symbol:
         """A symbol K for inv(E) of a compound square E, with the rewriting rules of
@@ -328,7 +347,9 @@ class MatrixAlgebra:
                 return None
         return proved(f"{how} reduces to 0 in the free algebra (1×1 products as scalars, "
                       f"M·M⁻¹ = I) for general sizes", NAME, residual="0", general=True,
-                      scalars=sorted(alg.scalars))
+                      scalars=sorted(alg.scalars),
+                      arbitrary=[f"{sym.name}: any {alg.shapes[sym][0]}×{alg.shapes[sym][1]} matrix"
+                                 for sym in alg.opaques.values()] or None)
 
     def _assumed_nonzero(self, alg: Algebra, low: Lowering) -> list:
         out = []
@@ -393,9 +414,7 @@ def _matrix_statement(ctx: Context, st: m.Expr) -> bool:
                 found = True
         if isinstance(node, (m.Stat, m.Cost, m.BigO, m.Index)):
             return False
-        if isinstance(node, m.Call) and node.func not in ("inv", "I", "zeros", "norm"):
-            info = ctx.checked.symbols.get(node.func)
-            if info is None or info.role != "funcdef":
-                return False
+        if isinstance(node, m.Call) and node.func in ("argmin", "argmax", "integrate", "svd"):
+            return False
     return found
 
