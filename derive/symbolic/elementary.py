@@ -227,8 +227,10 @@ def exp_log_zero(expr: sp.Expr, nonempty=lambda n: False) -> bool:
         return True
     e = expr
     if e.has(sp.Sum):
-        from derive.symbolic.strategies.indexed import canonical
+        from derive.symbolic.strategies.indexed import alpha_normal, canonical
         e = canonical(e)  # equal sums with differently named dummies compare equal
+        renamed = alpha_normal(e)  # … also when nested or with their indices permuted
+        e = renamed if renamed is not None else e
         e, _ = _positive_sums(e, nonempty)
         if e.has(sp.Sum):
             return False

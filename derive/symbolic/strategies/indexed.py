@@ -96,6 +96,8 @@ def alpha_normal(expr: sp.Expr) -> sp.Expr:
     import itertools
 
     def normal(s: sp.Sum) -> sp.Expr:
+        if s.function.has(sp.Sum):  # inner sums first (inside exp, in a denominator, …)
+            s = sp.Sum(walk_top(s.function), *s.limits)
         flat = _flatten(s)
         if flat is None:
             return s
@@ -134,6 +136,22 @@ def alpha_normal(expr: sp.Expr) -> sp.Expr:
             return e.func(*[walk_top(a) for a in e.args])
         return e
     return walk_top(expr)
+
+
+def constant_sums(expr: sp.Expr) -> sp.Expr:
+    """Σ over ranges of a summand free of their indices as summand × the ranges' lengths,
+    when every length is provably ≥ 0 (then an empty range gives 0 on both sides)."""
+    def fold(s: sp.Sum) -> sp.Expr:
+        idx = {v for v, _, _ in s.limits}
+        if s.function.free_symbols & idx:
+            return s
+        size = sp.Integer(1)
+        for _, lo, hi in s.limits:
+            if (lo.free_symbols | hi.free_symbols) & idx or not (hi - lo + 1).is_nonnegative:
+                return s
+            size *= hi - lo + 1
+        return s.function * size
+    return expr.replace(lambda x: isinstance(x, sp.Sum), fold)
 
 
 def peel(expr: sp.Expr) -> sp.Expr:
@@ -200,8 +218,8 @@ class IndexedSums:
                 return proved(f"lhs − rhs sums to 0{where} (symbolic sizes)", NAME,
                               residual="0", general=True, entry_index=[str(j) for j in idx])
         if diff.has(sp.Sum):
-            peeled = within(SIMPLIFY_S, lambda: sp.factor_terms(sp.expand(canonical(peel(diff)))),
-                            default=None)
+            peeled = within(SIMPLIFY_S, lambda: sp.factor_terms(sp.expand(
+                canonical(constant_sums(peel(diff))))), default=None)
             if peeled is not None and peeled != 0:
                 renamed = within(SIMPLIFY_S, lambda: sp.expand(alpha_normal(sp.expand(peeled))),
                                  default=None)
