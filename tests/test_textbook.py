@@ -376,3 +376,28 @@ def test_opaque_matrices_are_arbitrary_in_the_free_algebra(s, proof):
         assert o is not None and o.verdict == Verdict.PROVED and o.evidence.get("arbitrary"), (s, o)
     else:
         assert o is None or o.verdict != Verdict.PROVED, (s, o.summary)
+
+
+VEC = """claim a "x"
+    let m, n, p, q : dim
+    let A : matrix[m, n]
+    let X : matrix[n, p]
+    let B : matrix[p, q]
+    let S, T, Y : matrix[n, n]
+    show {s}
+"""
+
+
+@pytest.mark.parametrize("s,proof", [
+    ("vec(A @ X @ B) == kron(Bᵀ, A) @ vec(X)", True),
+    ("kron(S, T) @ vec(Y) == vec(T @ Y @ Sᵀ)", True),
+    ("kron(S, T) @ vec(Y) == vec(T @ Y @ S)", False),
+    ("kron(S, T) @ vec(Y) == vec(S @ Y @ Tᵀ)", False),
+    ("kron(S, T) @ vec(Y) == vec(Tᵀ @ Y @ Sᵀ)", False),
+])
+def test_vec_kron_for_symbolic_sizes(s, proof):
+    o = symbolic(VEC.format(s=s))
+    if proof:
+        assert o is not None and o.verdict == Verdict.PROVED and o.strategy == "vec-kron", (s, o)
+    else:
+        assert o is None or o.verdict != Verdict.PROVED, (s, o.summary)

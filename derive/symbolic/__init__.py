@@ -20,6 +20,7 @@ from derive.symbolic.strategies.elementary import Elementary
 from derive.symbolic.strategies.expectations import Expectations
 from derive.symbolic.strategies.fixed_sizes import FixedSizes
 from derive.symbolic.strategies.indexed import IndexedSums
+from derive.symbolic.strategies.kron_vec import KronVec
 from derive.symbolic.strategies.matrix_algebra import MatrixAlgebra
 from derive.symbolic.strategies.recurrence import Recurrence, RecurrenceTerms, VectorRecurrence
 from derive.symbolic.strategies.scalar_identity import ScalarIdentity
@@ -60,6 +61,6 @@ class Guarded:
 
 
 STRATEGIES = [Expectations(), Recurrence(), RecurrenceTerms(), VectorRecurrence(), ArgOpt(), Conditions(), ScalarIdentity(),
-              MatrixAlgebra(), IndexedSums(), Elementary(), FixedSizes()]
+              MatrixAlgebra(), IndexedSums(), Elementary(), KronVec(), FixedSizes()]
 
 ENGINE = Engine("symbolic", [Guarded(s) for s in STRATEGIES])
