@@ -115,7 +115,7 @@ def exact_residual(ctx: Context, link: m.Compare) -> Optional[str]:
             return None
         out = within(RESIDUAL_S, lambda: sp.simplify(sp.expand(diff)), default=None)
     except (Unsupported, ArithmeticError, TypeError, ValueError, NotImplementedError,
-            AttributeError, RecursionError):
+            AttributeError, RecursionError, StopIteration):
         return None
     if out is None or out == 0 or sp.count_ops(out) > RESIDUAL_MAX_OPS or \
             out.has(sp.Max, sp.Min, sp.Abs, sp.sign) or \

@@ -401,3 +401,18 @@ def test_vec_kron_for_symbolic_sizes(s, proof):
         assert o is not None and o.verdict == Verdict.PROVED and o.strategy == "vec-kron", (s, o)
     else:
         assert o is None or o.verdict != Verdict.PROVED, (s, o.summary)
+
+
+def test_a_stopiteration_from_sympy_is_a_pass_not_a_crash(monkeypatch):
+    """SymPy's simplify raised StopIteration on softmax sums (seen after other claims had
+    warmed its cache): the strategy passes instead of taking the claim down."""
+    from derive.symbolic.strategies import indexed
+
+    def boom(*args, **kwargs):
+        raise StopIteration
+    monkeypatch.setattr(indexed, "settle", boom)
+    c = checked('claim a "x"\n    let n : dim\n    let z : vector[n]\n    let c : real\n'
+                '    show softmax(c*z) == softmax(z)\n')
+    ctx = Context(c, c.claim.shows[0], 0, Options(seed=0))
+    assert indexed.IndexedSums().attempt(ctx) is None
+    assert any("StopIteration" in n for n in ctx.notes)
