@@ -21,6 +21,20 @@ ROOT = Path(__file__).resolve().parents[1]
 DECIDED = {"proved", "verified", "refuted"}
 
 
+def proof_share(results) -> dict:
+    """Of the claims that pass (proved or verified, as expected), how many are proved; and
+    the median time of a statement the symbolic engine decided (issue 17's figures)."""
+    passing = [r for r in results if r.as_expected and r.verdict.value in ("proved", "verified")]
+    proved = sum(1 for r in passing if r.verdict.value == "proved")
+    times = sorted(st.get("seconds", 0.0) for r in results
+                   for st in (r.evidence or {}).get("statements", []) or []
+                   if isinstance(st, dict) and st.get("engine") == "symbolic")
+    median = times[len(times) // 2] if times else 0.0
+    return {"passing": len(passing), "proved": proved,
+            "percent": 100 * proved / max(1, len(passing)),
+            "symbolic_statements": len(times), "median_symbolic_s": median}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
@@ -44,6 +58,10 @@ def main() -> None:
     print("verdicts: " + ", ".join(f"{summary[k]} {k}" for k in summary if k != "total"))
     for engine, row in sorted(by_engine(results).items()):
         print(f"  {engine:<18} " + ", ".join(f"{n} {v}" for v, n in sorted(row.items())))
+    share = proof_share(results)
+    print(f"proved share of the passing claims: {share['proved']} of {share['passing']} "
+          f"({share['percent']:.1f} %; issue 17 target 60 %); median symbolic statement "
+          f"{share['median_symbolic_s']:.3f} s over {share['symbolic_statements']}")
     slowest = sorted(results, key=lambda r: -r.seconds)[:5]
     print("slowest: " + ", ".join(f"{r.id} {r.seconds:.1f} s" for r in slowest))
     print(f"target ≤ 60 s: {'met' if wall <= 60 else 'NOT met'}; "
@@ -53,7 +71,7 @@ def main() -> None:
     if args.out:
         Path(args.out).write_text(json.dumps({
             "wall_s": round(wall, 2), "jobs": args.jobs, "cores": os.cpu_count(),
-            "summary": summary, "ids": len(ids), "missing": missing, "decided": len(decided)},
+            "summary": summary, "proof_share": share, "ids": len(ids), "missing": missing, "decided": len(decided)},
             indent=2) + "\n")
 
 

@@ -7,7 +7,7 @@ import shlex
 from typing import Optional
 
 from derive.outcome import Result
-from derive.report.evidence import claim_text, evidence_lines, statements
+from derive.report.evidence import claim_text, evidence_lines, link_lines, statements
 from derive.report.safe import block, plain
 
 KINDS = ("identity", "expectation", "gradient", "cost", "condition")
@@ -150,6 +150,8 @@ def explain(result: Result, seed: int, device: str = "auto", as_json: bool = Fal
             route = "/".join(x for x in (st.get("engine"), st.get("strategy")) if x) or "no engine"
             out.append(f"    decided {st.get('verdict', '?')} by {route}: {st.get('summary', '')}")
             out += certificate_lines(_certificate_of(ev))
+            if isinstance(ev.get("links"), list):  # a derivation, link by link
+                out.extend(link_lines(ev["links"], limit=2000, indent="      "))
             cross = ev.get("cross_check")
             if isinstance(cross, dict):
                 out.append(f"    cross-check (numeric): {cross.get('verdict')}: "

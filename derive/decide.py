@@ -141,6 +141,9 @@ def decide_statement(ctx: Context) -> Outcome:
     """Route one statement and decide it; every strategy's internal error and every decline
     is kept in the outcome's evidence (``internal_errors``, ``declined``).  In strict mode an
     internal error makes the statement an ``error`` naming it."""
+    from derive import chains  # a derivation a == b <= c … is decided link by link
+    if chains.is_chain(ctx.statement):
+        return chains.decide_chain(ctx, decide_statement)
     try:
         outcome = _route(ctx)
     except InternalFault as fault:

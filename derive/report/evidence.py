@@ -40,6 +40,10 @@ def deciding_statement(result: Result) -> Optional[dict[str, Any]]:
 def location(result: Result) -> tuple[str, int]:
     """File and line to point a person at: the deciding statement when known, else the claim."""
     st = deciding_statement(result)
+    inner = st.get("evidence") if st else None
+    failing = inner.get("failing_line") if isinstance(inner, dict) else None
+    if isinstance(failing, int) and failing > 0:  # a derivation: the wrong link's line
+        return result.file, failing
     if st and isinstance(st.get("line"), int) and st["line"] > 0:
         return result.file, st["line"]
     return result.file, result.line
@@ -63,7 +67,9 @@ def evidence_lines(result: Result, limit: int = 300) -> list[str]:
                 if isinstance(fault, dict):
                     out.append(f"    {describe(fault)}")
             for k, v in inner.items():
-                if k not in _BULKY:
+                if k == "links" and isinstance(v, list):
+                    out.extend(link_lines(v, limit))
+                elif k not in _BULKY:
                     out.append(f"    {k}: {_short(v, limit)}")
     for k, v in ev.items():
         if k not in _BULKY and k != "seed":
@@ -72,6 +78,20 @@ def evidence_lines(result: Result, limit: int = 300) -> list[str]:
         out.append(f"seed: {ev['seed']}")
     if ev.get("traceback"):
         out.extend(str(ev["traceback"]).rstrip().split("\n"))
+    return out
+
+
+def link_lines(links: list, limit: int = 300, indent: str = "    ") -> list[str]:
+    """One line per link of a derivation: its number, line, text, verdict and route."""
+    out = []
+    for link in links:
+        if not isinstance(link, dict):
+            continue
+        route = "/".join(str(x) for x in (link.get("engine"), link.get("strategy")) if x)
+        out.append(f"{indent}link {link.get('index', '?')} (line {link.get('line', '?')}): "
+                   f"{link.get('text', '')} -> {link.get('verdict', '?')}"
+                   + (f" [{route}]" if route else "")
+                   + (f": {_short(link.get('summary', ''), limit)}" if link.get("summary") else ""))
     return out
 
 

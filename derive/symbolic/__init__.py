@@ -17,11 +17,13 @@ from derive.symbolic.common import OutOfBudget, budget, is_approximate
 from derive.symbolic.lower import Unsupported
 from derive.symbolic.strategies.argopt import ArgOpt
 from derive.symbolic.strategies.conditions import Conditions
+from derive.symbolic.strategies.elementary import Elementary
 from derive.symbolic.strategies.expectations import Expectations
 from derive.symbolic.strategies.fixed_sizes import FixedSizes
 from derive.symbolic.strategies.indexed import IndexedSums
+from derive.symbolic.strategies.kron_vec import KronVec
 from derive.symbolic.strategies.matrix_algebra import MatrixAlgebra
-from derive.symbolic.strategies.recurrence import Recurrence
+from derive.symbolic.strategies.recurrence import Recurrence, RecurrenceTerms, VectorRecurrence
 from derive.symbolic.strategies.scalar_identity import ScalarIdentity
 from derive.symbolic.strategies.smt import Smt
 
@@ -57,7 +59,8 @@ class Guarded:
             return None
 
 
-STRATEGIES = [Expectations(), Recurrence(), Smt(), ArgOpt(), Conditions(), ScalarIdentity(),
-              MatrixAlgebra(), IndexedSums(), FixedSizes()]
+STRATEGIES = [Expectations(), Recurrence(), RecurrenceTerms(), VectorRecurrence(), Smt(), ArgOpt(),
+              Conditions(), ScalarIdentity(), MatrixAlgebra(), IndexedSums(), Elementary(), KronVec(),
+              FixedSizes()]
 
 ENGINE = Engine("symbolic", [Guarded(s) for s in STRATEGIES])

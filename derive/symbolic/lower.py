@@ -55,6 +55,7 @@ class Lowering:
     dims: dict[str, sp.Symbol] = field(default_factory=dict)
     stat_hook: Optional[Callable] = None  # set by the moments strategy: Stat -> value
     seq_hook: Optional[Callable] = None   # set by the recurrence strategy: w[t] -> value
+    opaque_hook: Optional[Callable] = None  # set by proof-only strategies: max(x) -> a symbol
 
     def __post_init__(self) -> None:
         self.typer = Checker(self.checked.claim)
@@ -258,6 +259,8 @@ class Lowering:
             return self.scalar(info.statement.body, inner)
         if f in _ELEMENTWISE and len(e.args) == 1 and self.is_scalar(e.args[0], env):
             return _ELEMENTWISE[f](self.scalar(e.args[0], env))
+        if f in ("max", "min") and len(e.args) == 1 and self.opaque_hook is not None:
+            return self.opaque_hook(e)  # an unknown real: a proof for all of them covers it
         if f in ("max", "min") and len(e.args) >= 2:
             args = [self.scalar(a, env) for a in e.args]
             return sp.Max(*args) if f == "max" else sp.Min(*args)
@@ -273,6 +276,24 @@ class Lowering:
         if f == "where" and len(e.args) == 3:
             return sp.Piecewise((self.scalar(e.args[1], env), self.condition(e.args[0], env)),
                                 (self.scalar(e.args[2], env), True))
+        if f == "numel" and len(e.args) == 1 and not e.kwargs:
+            t = self.vtype(e.args[0], env)  # the product of the checked shape
+            if t.kind == "scalar" or t.is_scalar:
+                return sp.Integer(1)
+            if t.kind == "tensor" and all(d is not None for d in t.shape):
+                size = sp.Mul(*[sp.Integer(d) if isinstance(d, int) else d for d in t.shape])
+                rename = {}  # the checker's symbols by name → this lowering's (same names)
+                for sym in size.free_symbols:
+                    mine = self.symbols.get(sym.name) or self.dims.get(sym.name)
+                    if mine is None:
+                        raise Unsupported(f"numel: unknown size {sym.name}")
+                    rename[sym] = mine
+                return size.xreplace(rename)
+        if f == "logsumexp" and len(e.args) == 1 and not e.kwargs:
+            t = self.vtype(e.args[0], env)
+            if t.kind == "tensor" and all(d is not None for d in t.shape):
+                idx = tuple(fresh() for _ in t.shape)  # log Σ exp(xᵢ), over every entry
+                return sp.log(_sum(sp.exp(self.entry(e.args[0], idx, env)), idx, t.shape))
         if f == "grad" and len(e.args) == 2 and self.is_scalar(e.args[1], env):
             var = self.scalar(e.args[1], env)
             if not isinstance(var, (sp.Symbol, sp.Indexed)):
@@ -291,6 +312,12 @@ class Lowering:
             if t.kind == "tensor" and all(d is not None for d in t.shape):
                 idx = tuple(fresh() for _ in t.shape)
                 return sp.sqrt(_sum(self.entry(e.args[0], idx, env) ** 2, idx, t.shape))
+        if f == "norm" and len(e.args) == 2 and isinstance(e.args[1], m.Num) and \
+                e.args[1].value == 1 and self.vtype(e.args[0], env).kind == "tensor" and \
+                len(self.vtype(e.args[0], env).shape) == 1:
+            i = fresh()  # the 1-norm of a vector: Σ |xᵢ|
+            return _sum(sp.Abs(self.entry(e.args[0], (i,), env)), (i,),
+                        self.vtype(e.args[0], env).shape)
         if f == "norm" and len(e.args) == 1:
             t = self.vtype(e.args[0], env)
             if t.kind == "tensor" and len(t.shape) == 1:
@@ -393,6 +420,15 @@ class Lowering:
         if isinstance(e, m.Call):
             if e.func in _ELEMENTWISE and len(e.args) == 1:
                 return _ELEMENTWISE[e.func](self.entry(e.args[0], idx, env))
+            if e.func == "softmax" and len(e.args) == 1 and not e.kwargs and len(t.shape) == 1:
+                k = fresh("k")  # exp(xᵢ) / Σₖ exp(xₖ)
+                return sp.exp(self.entry(e.args[0], idx, env)) / \
+                    _sum(sp.exp(self.entry(e.args[0], (k,), env)), (k,), t.shape)
+            if e.func == "softmax" and len(e.args) == 1 and not e.kwargs and len(t.shape) == 2 \
+                    and len(idx) == 2:
+                k = fresh("k")  # over the last axis: exp(Mᵢⱼ) / Σₖ exp(Mᵢₖ)
+                return sp.exp(self.entry(e.args[0], idx, env)) / \
+                    _sum(sp.exp(self.entry(e.args[0], (idx[0], k), env)), (k,), t.shape[1:])
             if e.func == "grad" and len(e.args) == 2:
                 var = self.entry(e.args[1], idx, env)
                 if not isinstance(var, sp.Indexed):
@@ -412,6 +448,14 @@ class Lowering:
                     limits.append((i, self.scalar(rng.lo, env), self.scalar(rng.hi, env)))
                 body = self.entry(e.args[0], idx, inner)
                 return self.binder(e.func, body, limits)
+            if e.func in ("diag", "inv") and len(e.args) == 1 and not e.kwargs and len(idx) == 2:
+                inner = e.args[0] if e.func == "diag" else self._defined(e.args[0])
+                if e.func == "diag":
+                    inner = e
+                if isinstance(inner, m.Call) and inner.func == "diag" and len(inner.args) == 1 \
+                        and len(self.vtype(inner.args[0], env).shape) == 1:
+                    d = self.entry(inner.args[0], (idx[0],), env)  # diag(v)ᵢⱼ = δᵢⱼ vᵢ
+                    return sp.KroneckerDelta(idx[0], idx[1]) * (d if e.func == "diag" else 1 / d)
             if e.func == "I" and len(idx) == 2:
                 return sp.KroneckerDelta(idx[0], idx[1])
             if e.func in ("rowsum", "colsum") and len(e.args) == 1:
@@ -425,6 +469,15 @@ class Lowering:
             if e.func in ("zeros", "ones"):
                 return sp.Integer(0 if e.func == "zeros" else 1)
         raise Unsupported(f"no entrywise lowering for {type(e).__name__}")
+
+    def _defined(self, e: m.Expr) -> m.Expr:
+        """A name defined by ``let x = …`` replaced by its value (other nodes unchanged)."""
+        while isinstance(e, m.Name):
+            info = self.info(e.id)
+            if info is None or info.role != "define" or len(info.statement.names) != 1:
+                break
+            e = info.statement.value
+        return e
 
     def _entry_binop(self, e: m.BinOp, idx: tuple, t: VType, env: dict) -> sp.Expr:
         la, lb = self.vtype(e.left, env), self.vtype(e.right, env)

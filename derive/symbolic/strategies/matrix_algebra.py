@@ -22,6 +22,7 @@ from derive.symbolic.common import is_equality, proved
 from derive.symbolic.lower import Lowering, Unsupported, lowering, number
 
 NAME = "matrix-algebra"
+MAX_REWRITES = 12  # nested rule applications on one word (each shortens it when w is unique)
 _INVERTIBLE = {"invertible", "spd", "orthogonal"}
 
 
@@ -35,6 +36,9 @@ class Algebra:
         self.transpose: dict[sp.Symbol, sp.Symbol] = {}
         self.scalars: dict[str, sp.Symbol] = {}
         self.denominators: list[sp.Expr] = []
+        self.opaques: dict = {}  # model expression → its arbitrary-matrix symbol
+        self.compound: dict[sp.Symbol, sp.Expr] = {}  # K = inv(E) for a compound E: K ↦ E
+        self.rules: list[tuple[str, tuple, sp.Symbol, sp.Expr]] = []  # (side, word, K, value)
 
     # ------------------------------------------------------------ atoms
     def atom(self, name: str, shape: tuple, tname: Optional[str] = None) -> sp.Symbol:
@@ -81,12 +85,22 @@ class Algebra:
             if info is not None and info.role == "tensor":
                 return self.tensor(e.id)
             if info is not None and info.role == "define" and len(info.statement.names) == 1:
-                return self.lower(info.statement.value)
+                try:
+                    return self.lower(info.statement.value)
+                except Unsupported:
+                    return self.opaque(info.statement.value)
             return self.low.scalar(e)
         if isinstance(e, m.Unary):
             return -self.lower(e.operand)
         if isinstance(e, m.Transpose):
             return self.transposed(self.lower(e.operand))
+        if isinstance(e, m.BinOp) and e.op == "^" and _is_norm(e.left) and \
+                isinstance(e.right, m.Num) and e.right.value == 2:
+            v = self.reduce(self.lower(e.left.args[0]))  # ‖v‖² = vᵀv for a vector v
+            terms = [w for _, w in self._terms(v) if w]
+            if not terms or self._shape(terms[0])[1] != 1:
+                raise Unsupported("the norm of a matrix")
+            return self.reduce(self.transposed(v) * v)
         if isinstance(e, m.BinOp):
             a, b = self.lower(e.left), self.lower(e.right)
             if e.op == "+":
@@ -112,6 +126,12 @@ class Algebra:
                 return a ** b
             raise Unsupported(f"operator {e.op} on matrices")
         if isinstance(e, m.Call):
+            info = self.low.info(e.func)
+            if info is not None and info.role == "funcdef" and not e.kwargs and \
+                    len(e.args) == len(info.statement.params):
+                return self.lower(inline(info.statement.body, info.statement.params, e.args))
+            if e.func == "inv" and len(e.args) == 1 and not isinstance(e.args[0], m.Name):
+                return self.compound_inverse(self.reduce(self.lower(e.args[0])))
             if e.func == "inv" and isinstance(e.args[0], m.Name):
                 sym = self.tensor(e.args[0].id)
                 if sym not in self.inverse:
@@ -121,7 +141,71 @@ class Algebra:
                 return sp.Integer(1)
             if e.func == "zeros":
                 return sp.Integer(0)
+            return self.opaque(e)
         raise Unsupported(f"no matrix-algebra lowering for {type(e).__name__}")
+
+    def opaque(self, e: m.Expr) -> sp.Symbol:
+        """A matrix this algebra cannot look inside (softmax(…), a defined tensor) as an
+        arbitrary matrix of its checked shape: equal expressions get one symbol (they have
+        one value), and a proof for every matrix covers this one.  Proof-only: this strategy
+        never refutes."""
+        t = self.low.vtype(e)
+        if t.kind != "tensor" or t.is_scalar or len(t.shape) not in (1, 2) or \
+                any(d is None for d in t.shape):
+            raise Unsupported("an expression of unknown shape")
+        shape = tuple(t.shape) if len(t.shape) == 2 else (t.shape[0], sp.Integer(1))
+        if e not in self.opaques:
+            self.opaques[e] = self.atom(f"⟦{len(self.opaques)}⟧", shape)
+        return self.opaques[e]
+
+    def compound_inverse(self, e: sp.Expr) -> sp.Symbol:
+        """A symbol K for inv(E) of a compound square E, with the rewriting rules of
+        E·K = I and K·E = I: for E's longest word w (coefficient c),
+        w·K → (I − (E − c·w)·K)/c and K·w → (I − K·(E − c·w))/c — identities wherever
+        inv(E) exists, which is wherever the claim is defined."""
+        for k, known in self.compound.items():
+            if sp.expand(known - e) == 0:
+                return k
+        terms = self._terms(e)
+        shapes = [self._shape(w) for _, w in terms if w]
+        if not shapes or shapes[0][0] != shapes[0][1]:
+            raise Unsupported("inv of a non-square expression")
+        n = shapes[0][0]
+        k = self.atom(f"inv{len(self.compound)}", (n, n))
+        kt = self.transpose[k]
+        self.compound[k] = e
+        self.compound[kt] = self.transposed(e)
+        for sym, ex in ((k, e), (kt, self.compound[kt])):
+            words = self._terms(ex)
+            longest = max(len(w) for _, w in words)
+            c, w = next((c, w) for c, w in words if len(w) == longest)
+            if not w or c == 0:
+                continue
+            rest = ex - c * sp.Mul(*w)
+            self.rules.append(("left", tuple(w), sym, (1 - rest * sym) / c))
+            self.rules.append(("right", tuple(w), sym, (1 - sym * rest) / c))
+        return k
+
+    def _terms(self, e: sp.Expr) -> list:
+        out = []
+        for term in sp.Add.make_args(sp.expand(e)):
+            c, nc = term.args_cnc()
+            out.append((sp.Mul(*c), _word(nc)))
+        return out
+
+    def _shape(self, word: list) -> tuple:
+        return (self.shapes[word[0]][0], self.shapes[word[-1]][1])
+
+    def _apply_rules(self, word: list) -> Optional[sp.Expr]:
+        """One rewriting step on a word, or None when no rule matches."""
+        for side, pat, k, value in self.rules:
+            n = len(pat)
+            for i in range(len(word) - n):
+                if side == "left" and tuple(word[i:i + n]) == pat and word[i + n] == k:
+                    return sp.Mul(*word[:i]) * value * sp.Mul(*word[i + n + 1:])
+                if side == "right" and word[i] == k and tuple(word[i + 1:i + n + 1]) == pat:
+                    return sp.Mul(*word[:i]) * value * sp.Mul(*word[i + n + 1:])
+        return None
 
     def transposed(self, x: sp.Expr) -> sp.Expr:
         x = sp.expand(x)
@@ -133,13 +217,18 @@ class Algebra:
         return out
 
     # ------------------------------------------------------------ rewriting
-    def reduce(self, x: sp.Expr) -> sp.Expr:
+    def reduce(self, x: sp.Expr, depth: int = 0) -> sp.Expr:
         x = sp.expand(x)
         out = sp.Integer(0)
         for term in sp.Add.make_args(x):
             c, nc = term.args_cnc()
             word = self._cancel(_word(nc))
             coeff = sp.Mul(*c)
+            if self.rules and depth < MAX_REWRITES:
+                swapped = self._apply_rules(word)
+                if swapped is not None:
+                    out += self.reduce(coeff * swapped, depth + 1)
+                    continue
             word, scalars = self._scalars(word)
             out += coeff * sp.Mul(*scalars) * sp.Mul(*word)
         return out
@@ -210,6 +299,13 @@ class MatrixAlgebra:
     name = NAME
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
+        try:
+            return self._attempt(ctx)
+        except StopIteration:  # raised from inside SymPy's simplify on some sums: a pass
+            ctx.notes.append(f"{self.name}: SymPy raised StopIteration")
+            return None
+
+    def _attempt(self, ctx: Context) -> Optional[Outcome]:
         st = ctx.statement
         if not is_equality(st):
             return None
@@ -234,6 +330,20 @@ class MatrixAlgebra:
             ctx.notes.append(f"{NAME}: {exc}")
             return None
         nonzero = {k: v for k, v in coeffs.items() if v != 0}
+        if nonzero and alg.compound:
+            for k, e in list(alg.compound.items()):  # E·D = 0 ⇒ D = 0 for invertible E
+                for side in ("left", "right"):
+                    try:
+                        product = e * residual if side == "left" else residual * e
+                        again = alg.coefficients(product)
+                    except Unsupported:
+                        continue
+                    if all(v == 0 for v in again.values()):
+                        nonzero = {}
+                        how += f" (multiplied on the {side} by the invertible E of {k} = E⁻¹)"
+                        break
+                if not nonzero:
+                    break
         if nonzero:
             words = {("·".join(s.name for s in k) or "I"): str(v) for k, v in nonzero.items()}
             ctx.notes.append(f"{NAME}: residual {words}")
@@ -244,7 +354,9 @@ class MatrixAlgebra:
                 return None
         return proved(f"{how} reduces to 0 in the free algebra (1×1 products as scalars, "
                       f"M·M⁻¹ = I) for general sizes", NAME, residual="0", general=True,
-                      scalars=sorted(alg.scalars))
+                      scalars=sorted(alg.scalars),
+                      arbitrary=[f"{sym.name}: any {alg.shapes[sym][0]}×{alg.shapes[sym][1]} matrix"
+                                 for sym in alg.opaques.values()] or None)
 
     def _assumed_nonzero(self, alg: Algebra, low: Lowering) -> list:
         out = []
@@ -276,6 +388,21 @@ def _denominator_ok(d: sp.Expr, assumed: list) -> bool:
     return True
 
 
+def _is_norm(e: m.Expr) -> bool:
+    return isinstance(e, m.Call) and e.func == "norm" and len(e.args) == 1 and not e.kwargs
+
+
+def inline(body: m.Expr, params: tuple, args: tuple) -> m.Expr:
+    """A function's body with its parameters replaced by the call's arguments (the body
+    may only bind names of its own through ``sum``/comprehensions, which are declined)."""
+    from derive.symbolic.strategies.recurrence import _map
+    table = {p.id: a for p, a in zip(params, args)}
+    for node in walk(body):
+        if isinstance(node, (m.Call,)) and any(isinstance(v, m.Range) for _, v in node.kwargs):
+            raise Unsupported("a function body with a bound index")
+    return _map(body, lambda n: table.get(n.id) if isinstance(n, m.Name) else None)
+
+
 def _is_inv_of_compound(e: m.Expr) -> bool:
     return isinstance(e, m.Call) and e.func == "inv" and len(e.args) == 1 \
         and not isinstance(e.args[0], m.Name)
@@ -294,7 +421,7 @@ def _matrix_statement(ctx: Context, st: m.Expr) -> bool:
                 found = True
         if isinstance(node, (m.Stat, m.Cost, m.BigO, m.Index)):
             return False
-        if isinstance(node, m.Call) and node.func not in ("inv", "I", "zeros"):
+        if isinstance(node, m.Call) and node.func in ("argmin", "argmax", "integrate", "svd"):
             return False
     return found
 
