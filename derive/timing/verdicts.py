@@ -2,7 +2,10 @@
 
 Growth (``a ~ f`` is Θ, ``a in O(f)``) is decided from **exact counts**: FLOPs of the
 expression as written for ``time[…]`` and ``flops[…]``, peak live bytes for
-``memory[…]``.  The exponents of ``count / f`` against the swept sizes (least squares
+``memory[…]``.  Where the counts can be taken on the meta device, the ratio count / f
+over sizes 2^8 … 2^40 along rays covering every regime decides (derive/timing/wide.py:
+bounded with no trend for Θ, bounded for O; log factors and lower-order terms included).
+Otherwise the sweep decides as follows.  The exponents of ``count / f`` against the swept sizes (least squares
 on logs, and the local slope between the two largest sizes) must be within
 ``EXPONENT_TOL`` of 0 for Θ and not above it for O.  Lower-order terms only pull a
 count's slope *down* (towards them), so a slope above the tolerance at the top of the
@@ -35,7 +38,7 @@ from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome, Verdict
 from derive.semantics import walk
-from derive.timing import stats
+from derive.timing import stats, wide
 from derive.numeric.lower import IllDefined
 from derive.timing.bench import Bench, CannotMeasure
 from derive.timing.measure import LOOK_ROUNDS, TooSlow, device_name
@@ -184,7 +187,39 @@ def decide_growth(ctx: Context, bench: Bench, lhs: m.Expr, bound: m.Expr, big_o:
     evidence["environment"] = environment(bench)
     subject = "/".join(sorted({"FLOPs" if k != "memory" else "bytes" for k in kinds}))
     verdict, summary = growth_rule(gvars, grid.points, values, bounds, big_o, subject, evidence)
+    try:
+        wide_result = wide.decide(checked, costs, lhs, bound, gvars, dict(grid.points[0]), big_o,
+                                  grid.points, keep=_size_filter(checked))
+    except (CannotMeasure, SizeError, ValueError, ZeroDivisionError, OverflowError) as exc:
+        wide_result = None
+        evidence["wide_sizes"] = {"note": f"not counted over wide sizes: {exc}"}
+    if wide_result is not None:
+        verdict_text, wide_summary, wide_evidence = wide_result
+        evidence["wide_sizes"] = wide_evidence
+        evidence["sweep_rule"] = {"verdict": verdict.value, "summary": summary,
+                                  "note": "the fitted exponents over the sweep describe; the "
+                                          "ratio over wide sizes decides"}
+        verdict = Verdict(verdict_text)
+        summary = f"{subject}: {wide_summary}; over the sweep they grow as " + \
+            ", ".join(f"{v}^{_r(s_, 3)}" for v, s_ in zip(gvars, stats.fit_exponents(
+                [[p[v] for v in gvars] for p in grid.points], values).slopes))
     return _outcome(verdict, summary, evidence, strategy)
+
+
+def _size_filter(checked):
+    """The claim's size-only ``assume``s as a filter on points (others are not ours)."""
+    assumes = [st.condition for st in checked.claim.statements if isinstance(st, m.Assume)]
+
+    def keep(point: dict[str, int]) -> bool:
+        for cond in assumes:
+            try:
+                if not size_condition(cond, point, checked):
+                    return False
+            except SizeError:
+                continue
+        return True
+
+    return keep
 
 
 def growth_rule(gvars: list[str], points: list[dict[str, int]], values: list[float],
