@@ -20,8 +20,8 @@ from typing import Optional, Sequence
 import torch
 from scipy import stats as sst
 
-MAX_DRAW_SHARE = 0.02      # largest draw's share of Σ(x − x̄)² above which the sample is heavy
-MIN_VAR_ESS = 200.0        # (Σd²)² / Σd⁴ below which the sample variance is not to be trusted
+MAX_DRAW_SHARE = 0.1       # largest draw's share of Σ(x − x̄)² above which the sample is heavy
+MIN_VAR_ESS = 50.0         # (Σd²)² / Σd⁴ below which the sample variance is not to be trusted
 
 
 def clopper_pearson(k: int, n: int, alpha: float) -> tuple[float, float]:

@@ -726,6 +726,10 @@ class MonteCarloRun:
         claimed = est.right.abs()
         if show.rel is not None:
             return (float(show.rel) * claimed).clamp_min(1e-12)
+        if getattr(self.ctx, "cross_checking", False):
+            # re-testing a symbolic proof: the question is whether sampling contradicts it,
+            # so the allowance of one bounded budget (as for plug-ins) rather than 0.4 %
+            return (PLUGIN_REL * torch.maximum(claimed, est.spread)).clamp_min(1e-12)
         if self.inner:
             # the plug-in's own sampling error is not in the interval: a tolerance that
             # absorbs it, so that neither verdict rests on it (stated in the evidence)
@@ -888,6 +892,9 @@ class MonteCarloRun:
             estimate=_lst(decisive.estimate.left), interval=[_lst(lo), _lst(hi)],
             error_rate=alpha, tolerance=(f"within {float(self.ctx.show.within):g}" if self.ctx.show.within
                                          else f"rel {float(self.ctx.show.rel):g}" if self.ctx.show.rel
+                                         else f"{PLUGIN_REL:g} · max(|claimed|, sd of one sample) "
+                                              "(cross-check of a symbolic proof)"
+                                         if getattr(self.ctx, "cross_checking", False)
                                          else f"{PLUGIN_REL:g} · max(|claimed|, sd of one sample) "
                                               "(plugged-in statistics)" if self.inner
                                          else f"{DEFAULT_REL:g} · |claimed| (a claimed 0: "
