@@ -696,14 +696,17 @@ class MonteCarloRun:
         spread = torch.sqrt(((J @ cov) * J).sum(-1).clamp_min(0))
         smooth = [j for s in specs if s.kind != "P" for j in range(s.start, s.start + s.width)]
         right = torch.cat(rights).detach()
-        rare = any(s.kind == "P" for s in specs) and bool(
-            ((right == 0) | (torch.cat(lefts).detach() == 0)).any())
+        exact = None if acc.replicates else self.binomial(acc, specs, J)
+        if exact is not None:   # the claimed constant, whichever side the probability is on
+            claimed0 = abs(exact["k"] / exact["n"] - exact["sign"] * float(d.detach()[0])) < 1e-300
+        else:
+            claimed0 = bool((right == 0).any())
+        rare = any(s.kind == "P" for s in specs) and claimed0
         if acc.replicates:   # the spread of one draw, for the tolerance of a claimed 0
             spread = spread * math.sqrt(acc.points / acc.n)
         return Estimate(acc.points, d.detach(), var.sqrt(), torch.cat(lefts).detach(), right,
-                        spread, tail=acc.tails.report(smooth),
-                        exact=None if acc.replicates else self.binomial(acc, specs, J),
-                        rare=rare, replicates=acc.replicates)
+                        spread, tail=acc.tails.report(smooth), exact=exact, rare=rare,
+                        replicates=acc.replicates)
 
     def binomial(self, acc: Accumulator, specs: list[StatSpec], J: torch.Tensor) -> Optional[dict]:
         """``P[A] op c`` alone: D = ±(p̂ − c) with an exact (Clopper–Pearson) interval."""
@@ -730,6 +733,8 @@ class MonteCarloRun:
             # re-testing a symbolic proof: the question is whether sampling contradicts it,
             # so the allowance of one bounded budget (as for plug-ins) rather than 0.4 %
             return (PLUGIN_REL * torch.maximum(claimed, est.spread)).clamp_min(1e-12)
+        if est.exact is not None and est.rare:
+            return torch.zeros_like(claimed)   # P[A] == 0: a single hit refutes it
         if self.inner:
             # the plug-in's own sampling error is not in the interval: a tolerance that
             # absorbs it, so that neither verdict rests on it (stated in the evidence)
@@ -803,6 +808,8 @@ class MonteCarloRun:
         # plan to verify unless the pilot clearly excludes the claim (a noisy pilot past the
         # tolerance would otherwise plan a final sample too small to verify a true claim)
         need = torch.where(d - 3 * est.se < tol, need_v, torch.minimum(need_r, need_v * 4)).max()
+        if est.exact is not None and est.exact["k"] < 100:
+            return int(1e12)   # a rare event: the normal plan is meaningless, use the budget
         return int(min(float(need), 1e12))
 
     # ------------------------------------------------------------ main
