@@ -9,9 +9,10 @@ Method (stated in every verdict's evidence):
   D = left − right is evaluated from the feature means with autograd, and its
   standard error follows by the delta method from the feature covariance.
 * Decision with a per-claim false-refutation rate α (``Options.false_refutation_rate``)
-  split by Bonferroni over the parameter points, the entries, and two looks (a pilot and
-  an independent final sample whose size the pilot planned — valid under this two-stage
-  stopping).  With tolerance τ (``within``, ``rel``·|claimed|, default
+  split by Bonferroni over the parameter points, the entries, and three looks (a pilot, an
+  independent final sample whose size the pilot planned, and — when that straddles the
+  tolerance — one larger independent sample from the budget left; valid under this
+  pre-planned stopping).  With tolerance τ (``within``, ``rel``·|claimed|, default
   ``DEFAULT_REL`` = 0.4 % of |claimed|): verified when the interval D̂ ± z·se lies inside
   [−τ, τ] at every point; refuted when at some point it lies outside by more than τ.
 * Draws are float32 where a float64 pilot check agrees, accumulated in float64.
@@ -69,6 +70,7 @@ POINT_MENUS = ((2,), (3,), (4, 5))  # the last point prefers distinct sizes (m =
 LAST_POINT_SCALE = 3.0      # the last point's plain (or invertible) inputs are this much larger
 INNER_SAMPLES = 150_000     # samples for a statistic used inside another (plugged in)
 MARGIN = 0.7                # plan for the interval to use at most this share of the gap
+LOOKS = 3                   # pilot, planned final, and one larger final if that straddles
 
 
 def applies(statement: m.Expr, checked: Any = None) -> bool:
@@ -841,9 +843,9 @@ class MonteCarloRun:
                 dtype = torch.float64
                 pilot, specs = self.estimate(sizes, params, PILOT, dtype)
             entries = max(1, pilot.diff.numel())
-            a_look = alpha / (len(pts) * entries * 2)
+            a_look = alpha / (len(pts) * entries * LOOKS)
             z = NormalDist().inv_cdf(1 - a_look / 2)
-            zv = NormalDist().inv_cdf(1 - VERIFY_RATE / (len(pts) * entries) / 2)
+            zv = NormalDist().inv_cdf(1 - VERIFY_RATE / (len(pts) * entries * (LOOKS - 1)) / 2)
             verdict = self.decide(pilot, z, math.inf)  # the pilot may refute, never verify
             point = {**sizes, **{k: round(float(v), 6) for k, v in params.items()}}
             if verdict == Verdict.REFUTED and pilot.n >= MIN_FINAL:
@@ -858,14 +860,25 @@ class MonteCarloRun:
             n = max(min(n, n_cap), PILOT)
             final, _ = self.estimate(sizes, params, n, dtype, None)
             used_samples += pilot.n + final.n
+            drawn_here = pilot.n + final.n
             v2 = self.decide(final, z, zv)
+            room = min(budget - drawn_here,
+                       (MAX_DRAWS - self.draws) // max(left, 1) // max(self.per_sample, 1))
+            if v2 == Verdict.INCONCLUSIVE and verdict != Verdict.REFUTED and room >= 2 * final.n \
+                    and not (final.tail is not None and final.tail.heavy):
+                # the last pre-planned look: a fresh, larger sample from what budget is left
+                # (independent of the looks before; Bonferroni over LOOKS looks)
+                final, _ = self.estimate(sizes, params, int(min(room, 8 * final.n)), dtype, None)
+                used_samples += final.n
+                drawn_here += final.n
+                v2 = self.decide(final, z, zv)
             if verdict == Verdict.REFUTED or v2 == Verdict.REFUTED:
                 v = Verdict.REFUTED
                 best = final if v2 == Verdict.REFUTED else pilot
             else:
                 v, best = v2, final
             results.append(PointResult(point, v, best, z, self.tolerance(best), dtype,
-                                       pilot.n + final.n, zv, self.bounds(best, z)))
+                                       drawn_here, zv, self.bounds(best, z)))
         return self.conclude(results, alpha, dtype)
 
     def float32_ok(self, sizes: dict, params: dict, pilot32: Estimate) -> bool:
@@ -916,7 +929,7 @@ class MonteCarloRun:
             f"{z:.2f} interval, verify inside the z = "
             f"{NormalDist().inv_cdf(1 - VERIFY_RATE / (len(results) * max(1, d.numel())) / 2):.2f} "
             f"interval of the final sample (Bonferroni over {len(results)} point(s) and entries; "
-            f"refutation also over 2 looks)",
+            f"refutation over {LOOKS} looks, verification over {LOOKS - 1})",
             draws=self.draws, seconds=round(time.perf_counter() - self.start, 3))
         ev["budget"] = {"max_draws": MAX_DRAWS, "mc_budget": self.ctx.options.mc_budget,
                         "note": "budgets count draws, never seconds: same seed, same verdict"}

@@ -47,8 +47,8 @@ def layout(checked: Any, used: set, shapes: dict[str, tuple]) -> Optional[list[S
     slots: list[Slot] = []
     pos = 0
     for name, info in checked.symbols.items():
-        if not info.random or name not in used:
-            continue
+        if not info.random or name not in used or info.role in ("define", "function"):
+            continue   # a definition is computed from the draws, not drawn
         if info.role not in ("scalar", "tensor") or info.dist is None or name not in shapes:
             return None
         if _dist_name(info.dist) not in SIMPLE:
