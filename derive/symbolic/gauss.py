@@ -45,7 +45,15 @@ class ExactExpectation:
         self.low = moments.low
 
     def mean(self, x: sp.Expr) -> sp.Expr:
+        if x.has(sp.Sum) or x.has(sp.Product):
+            # Σᵢ x[i] is n draws, not one: substituting one draw for x[i] would be wrong
+            raise Unsupported("a sum over random entries inside a non-polynomial function")
         atoms = sorted(self.moments.atoms(x), key=str)
+        for a in atoms:
+            if isinstance(a, sp.Indexed) and not all(i.is_Integer for i in a.indices):
+                raise Unsupported("a random entry with a symbolic index")
+            if isinstance(a, sp.Symbol) and a in self.moments.generic:
+                raise Unsupported("a generic entry of an iid sum")
         self.moments._check_distinct(atoms)
         discrete, continuous = [], []
         for a in atoms:
