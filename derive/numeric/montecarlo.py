@@ -744,7 +744,11 @@ class MonteCarloRun:
         # default: DEFAULT_REL of |claimed|; a claimed 0 has no scale of its own, so it
         # borrows one sample's sd (never for a probability: P[…] == 0 is not verified by
         # sampling, decide() sees to that)
-        return torch.where(claimed > 0, DEFAULT_REL * claimed, DEFAULT_REL * est.spread
+        # (a tensor's entries share the scale of its largest claimed entry: an entry near
+        # 0 of a matrix is judged against the matrix, as an identity's entries are)
+        scale = torch.maximum(claimed, claimed.max().expand_as(claimed)) if claimed.numel() > 1 \
+            else claimed
+        return torch.where(scale > 0, DEFAULT_REL * scale, DEFAULT_REL * est.spread
                            ).clamp_min(1e-12)
 
     def decide(self, est: Estimate, z: float, zv: float) -> Verdict:
