@@ -590,6 +590,14 @@ def decide_comparison(ctx: Context, bench: Bench, strategy: str) -> Outcome:
         return _outcome(Verdict.INCONCLUSIVE, "no grid point satisfies the assumptions", evidence,
                         strategy)
     has_time = any(c.kind == "time" for c in costs_in(statement))
+    if not has_time:
+        extra = regime_points(checked, grid)
+        if extra:
+            grid.points = grid.points + extra
+            evidence["grid_notes"] = grid.notes + [
+                f"{len(extra)} more size(s) with each unswept size alone small or large "
+                "(exact counts are free): a cost rule must hold in every regime, not only "
+                "where all sizes are equal"]
     comparer = Comparer(ctx, bench, statement, len(grid.points))
     results, states = [], []
     for point in grid.points:
@@ -629,6 +637,30 @@ def decide_comparison(ctx: Context, bench: Bench, strategy: str) -> Outcome:
     st = states[results.index(UNKNOWN)]
     reason = next((d["unknown"] for d in st.detail if "unknown" in d), "undecided")
     return _outcome(Verdict.INCONCLUSIVE, f"undecided at {sizes(st)}: {reason}", evidence, strategy)
+
+
+REGIME_SIZES = (16, 1024)    # an unswept size alone this small or large (others at default)
+
+
+def regime_points(checked, grid: Grid) -> list[dict[str, int]]:
+    """Points where one unswept dimension at a time is small or large.
+
+    Dims with no sweep sit at one default value, where ``p == q == r == s`` and a rule
+    between two orders of a matrix chain holds vacuously; exact counts cost little, so
+    the comparison is also made with each such size alone at 16 and at 1024."""
+    free = [k for k in grid.fixed if checked.symbols.get(k) is not None
+            and checked.symbols[k].role == "dim"]
+    if not free or not grid.points:
+        return []
+    keep = _size_filter(checked)
+    out: list[dict[str, int]] = []
+    base = grid.points[-1]
+    for k in free:
+        for v in REGIME_SIZES:
+            p = {**base, k: v}
+            if p not in grid.points and p not in out and keep(p):
+                out.append(p)
+    return out
 
 
 def _describe(st: PointState) -> str:
