@@ -41,12 +41,12 @@ from derive.timing.verdicts import ENGINE, not_evaluable, _r, growth_rule, growt
 
 CHUNKS = 8
 MIN_CHUNKS = 4
-MC_BUDGET_DRAWS = 24_000_000   # random scalars of Monte Carlo per statement (second look)
+MC_BUDGET_DRAWS = 12_000_000   # random scalars of Monte Carlo per statement (second look)
 CHUNK_ELEMENTS = 1 << 21   # random entries per chunk, at most
 MAX_CHUNK = 512
 MIN_CHUNK = 16
 LOOKS = 2                  # pre-planned looks of the sequential Monte-Carlo rule
-LOOK1_BUDGET_DRAWS = 6_000_000  # random scalars of the first look per statement
+LOOK1_BUDGET_DRAWS = 3_000_000  # random scalars of the first look per statement
 LOOK1_MARGIN = 0.5         # × EXPONENT_TOL: the first look decides only with this margin
 MC_DTYPE = torch.float32
 
