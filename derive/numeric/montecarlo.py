@@ -622,29 +622,34 @@ class MonteCarloRun:
         randoms = {s.name for s in self.slots}
         dim = sum(s.width for s in self.slots)
         per_rep = -(-n // rqmc.REPLICATES)
-        chunk = max(256, min(per_rep, CHUNK_DRAWS // per_sample))
         base_env = {**sizes, **params, **fixed}
         arg_ev = Evaluator(dict(base_env), self.device, torch.float64, checked)
         acc = Accumulator()
+        reps = []
         for _ in range(rqmc.REPLICATES):
             seed = int(torch.randint(0, 2 ** 31 - 1, (1,), generator=self.g, device=self.g.device))
-            rep = rqmc.Replicate(dim, seed)
-            total, done = None, 0
-            while done < per_rep:
-                size = min(chunk, per_rep - done)
-                inst = sample_environment(checked, sizes, self.g, self.device, torch.float64,
-                                          batch=1, mc_batch=size, params={**params, **fixed},
-                                          only=self.used - randoms, random_dtype=dtype)
-                for s in self.slots:
-                    inst.env[s.name] = torch.zeros((size,) + tuple(s.shape), dtype=dtype,
-                                                   device=self.device)
-                rqmc.fill(inst.env, self.slots, rep.draw(size).to(self.device), arg_ev)
-                f = self.chunk_features(inst.env, size, specs, dtype, eval_dtype)
-                acc.tails.add(f)
-                total = f.sum(0) if total is None else total + f.sum(0)
-                done += size
-                self.draws += size * per_sample
-            acc.add_mean((total / per_rep).unsqueeze(0), per_rep)
+            reps.append(rqmc.Replicate(dim, seed))
+        # every replicate advances by the same m points per round, evaluated as one batch
+        step = max(1, min(per_rep, CHUNK_DRAWS // per_sample // rqmc.REPLICATES))
+        totals, done = None, 0
+        while done < per_rep:
+            m = min(step, per_rep - done)
+            size = m * rqmc.REPLICATES
+            inst = sample_environment(checked, sizes, self.g, self.device, torch.float64,
+                                      batch=1, mc_batch=size, params={**params, **fixed},
+                                      only=self.used - randoms, random_dtype=dtype)
+            for s in self.slots:
+                inst.env[s.name] = torch.zeros((size,) + tuple(s.shape), dtype=dtype,
+                                               device=self.device)
+            u = torch.cat([r.draw(m) for r in reps]).to(self.device)
+            rqmc.fill(inst.env, self.slots, u, arg_ev)
+            f = self.chunk_features(inst.env, size, specs, dtype, eval_dtype)
+            acc.tails.add(f)
+            part = f.reshape(rqmc.REPLICATES, m, -1).sum(1)
+            totals = part if totals is None else totals + part
+            done += m
+            self.draws += size * per_sample
+        acc.add_mean(totals / per_rep, per_rep)
         acc.replicates = rqmc.REPLICATES
         return acc
 
@@ -861,6 +866,10 @@ class MonteCarloRun:
             per_sample = self.per_sample
             draws_left = MAX_DRAWS - self.draws
             n_cap = min(budget - pilot.n, max(PILOT, draws_left // left // per_sample))
+            if n > 10 * n_cap:
+                # the budget cannot reach the tolerance by far: a quarter of it still
+                # refutes a claim that is clearly off and names the precision reached
+                n = n_cap // 4
             n = max(min(n, n_cap), PILOT)
             final, _ = self.estimate(sizes, params, n, dtype, None)
             used_samples += pilot.n + final.n
@@ -868,11 +877,14 @@ class MonteCarloRun:
             v2 = self.decide(final, z, zv)
             room = min(budget - drawn_here,
                        (MAX_DRAWS - self.draws) // max(left, 1) // max(self.per_sample, 1))
-            if v2 == Verdict.INCONCLUSIVE and verdict != Verdict.REFUTED and room >= 2 * final.n \
+            need = self.third_look(final, zv)
+            if v2 == Verdict.INCONCLUSIVE and verdict != Verdict.REFUTED and need <= room \
                     and not (final.tail is not None and final.tail.heavy):
                 # the last pre-planned look: a fresh, larger sample from what budget is left
-                # (independent of the looks before; Bonferroni over LOOKS looks)
-                final, _ = self.estimate(sizes, params, int(min(room, 8 * final.n)), dtype, None)
+                # (independent of the looks before; Bonferroni over LOOKS looks) — only when
+                # the budget can reach the tolerance, else the answer is already "inconclusive"
+                final, _ = self.estimate(sizes, params, int(min(room, max(need, 2 * final.n))),
+                                         dtype, None)
                 used_samples += final.n
                 drawn_here += final.n
                 v2 = self.decide(final, z, zv)
@@ -884,6 +896,13 @@ class MonteCarloRun:
             results.append(PointResult(point, v, best, z, self.tolerance(best), dtype,
                                        drawn_here, zv, self.bounds(best, z)))
         return self.conclude(results, alpha, dtype)
+
+    def third_look(self, est: Estimate, zv: float) -> float:
+        """Samples a fresh look needs so that |D| + zv·se fits the tolerance (1/√n scaling)."""
+        tol = self.tolerance(est)
+        gap = (tol - est.diff.abs()).clamp_min(1e-300)
+        ratio = float((zv * est.se / gap).max())
+        return 1.3 * est.n * ratio ** 2 if ratio < 1e6 else math.inf
 
     def float32_ok(self, sizes: dict, params: dict, pilot32: Estimate) -> bool:
         """float32 draws are fine when a float64 evaluation of the same size agrees closely."""
