@@ -210,7 +210,11 @@ def cross_check(ctx: Context, symbolic: Outcome, numeric: Optional[Engine]) -> O
     ``inconclusive`` (the proof is kept in the evidence).  A symbolic refutation carries an
     exact counterexample, so it stands on its own when numeric cannot check it.
     """
-    check = numeric.decide(ctx) if numeric is not None else None
+    ctx.cross_checking = True   # Monte Carlo: is sampling consistent with the proof?
+    try:
+        check = numeric.decide(ctx) if numeric is not None else None
+    finally:
+        ctx.cross_checking = False
     if check is None or check.verdict in (Verdict.UNSUPPORTED, Verdict.INCONCLUSIVE, Verdict.SKIPPED):
         why = "numeric engine not installed" if numeric is None else (
             "no numeric strategy applies" if check is None else check.summary)

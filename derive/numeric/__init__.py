@@ -2,11 +2,14 @@
 Monte Carlo, autograd gradients) on cuda when present, else the CPU.
 
 Strategies, in order: autograd gradient claims, identities/inequalities/conditions on
-random instances, Monte-Carlo statements (E, Var, Std, Cov, P).
+random instances, statistics of one scalar draw by deterministic quadrature, Monte-Carlo
+statements (E, Var, Std, Cov, P).
 """
 from derive.engine import Engine
 from derive.numeric.gradients import GradientStrategy
 from derive.numeric.identity import IdentityStrategy
 from derive.numeric.montecarlo import MonteCarloStrategy
+from derive.numeric.quadrature import QuadratureStrategy
 
-ENGINE = Engine("numeric", [GradientStrategy(), IdentityStrategy(), MonteCarloStrategy()])
+ENGINE = Engine("numeric", [GradientStrategy(), IdentityStrategy(), QuadratureStrategy(),
+                            MonteCarloStrategy()])

@@ -5,7 +5,10 @@ it is a constant; when it drifts with a parameter p, either it follows a power
 (r ∝ p^b, reported as the leading power) or it converges (r = c + β/p, reported as the
 limit c).  The constant is matched against a small table (rationals with small
 denominators, π, 2/π, √2, e, … and simple products) and reported as
-"did you mean (c)·claimed?".
+"did you mean (c)·claimed?" — only after a re-check: the claim with the suggested constant
+must pass at every point (its ratio within the verification interval plus the default
+tolerance), so a hint is never the nearest entry to a noisy ratio, and the simplest entry
+that passes is chosen, which keeps it the same across seeds.
 """
 from __future__ import annotations
 
@@ -24,6 +27,9 @@ NAMED = [
     ("1/√π", 1 / math.sqrt(math.pi)), ("√(2/π)", math.sqrt(2 / math.pi)),
     ("√(π/2)", math.sqrt(math.pi / 2)), ("e", math.e), ("1/e", 1 / math.e), ("ln 2", math.log(2)),
     ("π²", math.pi ** 2), ("4/π", 4 / math.pi), ("1/(2π)", 1 / (2 * math.pi)), ("2π", 2 * math.pi),
+    ("√(2π)", math.sqrt(2 * math.pi)), ("1/√(2π)", 1 / math.sqrt(2 * math.pi)),
+    ("1/ln 2", 1 / math.log(2)), ("√e", math.sqrt(math.e)), ("1/√e", 1 / math.sqrt(math.e)),
+    ("2/√π", 2 / math.sqrt(math.pi)), ("√(ln 2)", math.sqrt(math.log(2))),
 ]
 
 
@@ -92,12 +98,15 @@ def hint(ctx: Context, results: list) -> Optional[dict[str, Any]]:
         if float(est.spread.reshape(-1)[0]) == 0:
             return None  # no randomness: the claim is simply false at these values
         right = float(est.right.reshape(-1)[0])
+        zv = getattr(r, "zv", 3.3)
         rows.append((r.point, float(est.left.reshape(-1)[0]) / right,
-                     max(float(est.se.reshape(-1)[0]) / abs(right), 1e-12)))
+                     max(float(est.se.reshape(-1)[0]) / abs(right), 1e-12),
+                     zv if math.isfinite(zv) else 3.3))
     if not rows:
         return None
     ratios = np.array([x[1] for x in rows])
     ses = np.array([x[2] for x in rows])
+    plain_rows = [(p, r, s) for p, r, s, _ in rows]
     claimed = source_text(ctx, st.operands[1])
     out: dict[str, Any] = {"ratios": [round(float(x), 5) for x in ratios],
                            "points": [x[0] for x in rows]}
@@ -106,8 +115,8 @@ def hint(ctx: Context, results: list) -> Optional[dict[str, Any]]:
     mean_se = float(1 / math.sqrt(w.sum()))
     stable = bool(np.all(np.abs(ratios - mean) <= 4 * ses + 0.01 * abs(mean)))
     if stable or len(rows) < 2:
-        return finish(out, mean, mean_se, claimed, "stable across the parameter points")
-    fit = drift(rows)
+        return finish(out, mean, mean_se, claimed, "stable across the parameter points", rows)
+    fit = drift(plain_rows)
     if fit is None:
         out["message"] = "measured/claimed drifts across the points; no single parameter explains it"
         return out
@@ -150,8 +159,24 @@ def drift(rows: list) -> Optional[tuple[str, Optional[float], float, float]]:
     return None if best is None else best[1]
 
 
-def finish(out: dict, c: float, c_se: float, claimed: str, how: str) -> dict[str, Any]:
+def recheck(rows: list, value: float) -> bool:
+    """The claim times ``value`` verifies at every point: |r − v| ≤ zv·se + 0.4 %·|v|."""
+    from derive.numeric.montecarlo import DEFAULT_REL
+    for row in rows:
+        r, se, zv = row[1], row[2], row[3] if len(row) > 3 else 3.3
+        if not abs(r - value) <= zv * se + DEFAULT_REL * abs(value):
+            return False
+    return True
+
+
+def finish(out: dict, c: float, c_se: float, claimed: str, how: str,
+           rows: Optional[list] = None) -> dict[str, Any]:
     text, value = identify(c, c_se)
+    if text is not None and rows is not None and "power" not in out and not recheck(rows, value):
+        out["rechecked"] = {"candidate": text, "passes": False}
+        text, value = None, float("nan")
+    elif text is not None and rows is not None and "power" not in out:
+        out["rechecked"] = {"candidate": text, "passes": True}
     out.update({"constant": round(c, 5), "constant_se": round(c_se, 5), "how": how})
     if text == "1" and "^" in claimed and "power" in out:
         out["candidate"] = "1"

@@ -9,10 +9,11 @@ Method (stated in every verdict's evidence):
   D = left − right is evaluated from the feature means with autograd, and its
   standard error follows by the delta method from the feature covariance.
 * Decision with a per-claim false-refutation rate α (``Options.false_refutation_rate``)
-  split by Bonferroni over the parameter points, the entries, and two looks (a pilot and
-  an independent final sample whose size the pilot planned — valid under this two-stage
-  stopping).  With tolerance τ (``within``, ``rel``·|claimed|, default
-  ``DEFAULT_REL`` = 2 % of |claimed|): verified when the interval D̂ ± z·se lies inside
+  split by Bonferroni over the parameter points, the entries, and three looks (a pilot, an
+  independent final sample whose size the pilot planned, and — when that straddles the
+  tolerance — one larger independent sample from the budget left; valid under this
+  pre-planned stopping).  With tolerance τ (``within``, ``rel``·|claimed|, default
+  ``DEFAULT_REL`` = 0.4 % of |claimed|): verified when the interval D̂ ± z·se lies inside
   [−τ, τ] at every point; refuted when at some point it lies outside by more than τ.
 * Draws are float32 where a float64 pilot check agrees, accumulated in float64.
 * ``grad(E[h], θ)`` is the mean of per-sample pathwise gradients: θ gets one copy per
@@ -22,8 +23,14 @@ Method (stated in every verdict's evidence):
 * A statistic used inside another one's argument (``let A = Cov[W, Y] @ …`` then
   ``Cov[W − A Y, Y]``) is estimated first from an independent sample and plugged in as a
   constant everywhere it occurs; the evidence says so (``plug_in``).
-* Work per statement is bounded by ``MAX_DRAWS`` random scalars (deterministic) and, as a
-  backstop, by ``TIME_LIMIT`` seconds of clock; the evidence reports a clock cut.
+* Work per statement is bounded by ``MAX_DRAWS`` random scalars and ``mc_budget`` samples —
+  counts, never seconds, so the same seed gives the same verdict exactly.
+* Default tolerance ``DEFAULT_REL`` = 0.4 % of |claimed| (constants 0.5 % apart are told
+  apart); a claimed 0 borrows one sample's sd as its scale.  Every summary states the
+  tolerance and the half-width reached.
+* ``P[A] op c`` alone uses the exact Clopper–Pearson interval; ``P[…] == 0`` is never
+  verified by sampling.  A heavy-tailed sample (derive/numeric/intervals.py: the largest
+  draw's share of Σd², the variance's effective sample size) neither verifies nor refutes.
 * Evidence: ``samples`` is the size of the sample the reported estimate and interval come
   from (the decisive point's final sample); ``samples_drawn`` counts every draw (pilots,
   all points).
@@ -43,23 +50,27 @@ from derive import model as m
 from derive.decide import is_cost_statement
 from derive.engine import Context
 from derive.numeric import common
+from derive.numeric import rqmc
 from derive.numeric.instances import (Unsatisfiable, assumptions, choose_sizes, dim_names,
                                       draw_scalar, holds, sample_environment)
+from derive.numeric.intervals import TailReport, TailWatch, clopper_pearson, t_quantile
 from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, rank
 from derive.outcome import Outcome, Verdict
 from derive.semantics import children, walk
 
-DEFAULT_REL = 0.02          # default relative tolerance when the claim states none
+DEFAULT_REL = 0.004         # default relative tolerance: separates constants 0.5 % apart
 VERIFY_RATE = 1e-3          # false-verification rate per claim (refutation uses the options' rate)
 PILOT = 16_384              # samples in the pilot at each point
 MIN_FINAL = 40_000          # final samples at least (precision for the constant hint)
 MAX_DRAWS = 12_000_000      # random scalars per statement, at most (≲ 1 s of work on one core)
+PLUGIN_REL = 0.02           # with plugged-in statistics (error outside the interval): 2 % of
+                            # max(|claimed|, one sample's sd), the allowance for that error
 CHUNK_DRAWS = 1 << 21       # random scalars per evaluated chunk
-TIME_LIMIT = 2.0            # seconds per statement: a backstop on the clock (reported when hit)
 POINT_MENUS = ((2,), (3,), (4, 5))  # the last point prefers distinct sizes (m = n − k + 1 > 1)
 LAST_POINT_SCALE = 3.0      # the last point's plain (or invertible) inputs are this much larger
 INNER_SAMPLES = 150_000     # samples for a statistic used inside another (plugged in)
 MARGIN = 0.7                # plan for the interval to use at most this share of the gap
+LOOKS = 3                   # pilot, planned final, and one larger final if that straddles
 
 
 def applies(statement: m.Expr, checked: Any = None) -> bool:
@@ -356,6 +367,10 @@ class Estimate:
     left: torch.Tensor
     right: torch.Tensor
     spread: torch.Tensor      # per-sample scale (for a claimed value of 0)
+    tail: Optional[TailReport] = None     # heavy-tail diagnostic of the non-indicator features
+    exact: Optional[dict] = None          # Clopper–Pearson: {"k", "n", "sign"} for P[A] vs c
+    rare: bool = False                    # a probability claimed 0 (never verified by sampling)
+    replicates: int = 0                   # RQMC: the interval is Student t on replicate means
 
 
 class Accumulator:
@@ -365,8 +380,17 @@ class Accumulator:
         self.n = 0
         self.s: Optional[torch.Tensor] = None
         self.ss: Optional[torch.Tensor] = None
+        self.tails = TailWatch()
+        self.points = 0          # draws behind the observations (replicates × points for RQMC)
+        self.replicates = 0      # > 0: each observation is one RQMC replicate's mean
 
     def add(self, f: torch.Tensor) -> None:
+        self.tails.add(f)
+        self.add_mean(f, 1)
+
+    def add_mean(self, f: torch.Tensor, weight: int) -> None:
+        """Observations ``f`` (rows), each the mean of ``weight`` draws."""
+        self.points += f.shape[0] * weight
         if self.s is None:
             self.s = f.sum(0)
             self.ss = f.T @ f
@@ -457,6 +481,8 @@ class PointResult:
     tol: torch.Tensor
     dtype: torch.dtype
     drawn: int                # samples drawn at this point (pilot and final)
+    zv: float = math.inf      # the verification quantile
+    interval: Optional[tuple] = None   # D's refutation-level interval (exact where it is)
 
     @property
     def samples(self) -> int:
@@ -467,7 +493,9 @@ class PointResult:
         d, se = self.estimate.diff, self.estimate.se
         return {"point": self.point, "samples": self.samples, "drawn": self.drawn,
                 "left": _lst(self.estimate.left), "claimed": _lst(self.estimate.right),
-                "difference": _lst(d), "interval": [_lst(d - self.z * se), _lst(d + self.z * se)],
+                "difference": _lst(d),
+                "interval": ([_lst(self.interval[0]), _lst(self.interval[1])] if self.interval
+                             else [_lst(d - self.z * se), _lst(d + self.z * se)]),
                 "tolerance": _lst(self.tol), "verdict": self.verdict.value,
                 "dtype": str(self.dtype).replace("torch.", "")}
 
@@ -488,7 +516,8 @@ class MonteCarloRun:
         self.fixed: Optional[dict] = None
         self.scale_fixed = 1.0
         self.per_sample = 1
-        self.clock_cut = False
+        self.slots: Optional[list] = None
+        self.use_rqmc = True
         self.inner_samples = 0
         self.start = time.perf_counter()
         self.draws = 0
@@ -604,35 +633,87 @@ class MonteCarloRun:
             self.per_sample = max(1, sum(int(v.shape[1:].numel()) for k, v in base.env.items()
                                          if checked.symbols.get(k) is not None
                                          and checked.symbols[k].random and isinstance(v, torch.Tensor)))
+            shapes = {k: tuple(v.shape[1:]) for k, v in base.env.items()
+                      if isinstance(v, torch.Tensor) and checked.symbols.get(k) is not None
+                      and checked.symbols[k].random}
+            self.slots = None if any(s.kind == "P" for s in specs) or not self.use_rqmc \
+                else rqmc.layout(checked, self.used, shapes)
+        if self.slots is not None and n >= rqmc.REPLICATES * 64:
+            try:
+                return self.accumulate_rqmc(sizes, params, n, dtype, specs, eval_dtype)
+            except LoweringError:
+                self.slots = None   # a draw RQMC cannot map: plain Monte Carlo from here on
         fixed, per_sample = self.fixed, self.per_sample
         chunk = max(256, min(n, CHUNK_DRAWS // per_sample))
         acc = Accumulator()
         done = 0
         while done < n:
-            if done and time.perf_counter() > self.start + TIME_LIMIT:
-                self.clock_cut = True
-                break  # out of time: stop on the clock, never on the data
             size = min(chunk, n - done)
             inst = sample_environment(checked, sizes, self.g, self.device, torch.float64,
                                       batch=1, mc_batch=size, params={**params, **fixed},
                                       only=self.used,
                                       random_dtype=dtype)
-            edt = eval_dtype or dtype
-            inst.env = {k: (v.to(edt) if isinstance(v, torch.Tensor) and v.dtype != edt
-                            and v.dtype.is_floating_point else v) for k, v in inst.env.items()}
-            ev = StatEvaluator(inst.env, self.device, edt, checked, stats=self.consts)
-            cols, pos = [], 0
-            for spec in specs:
-                f = features(ev, spec)
-                if f.shape[0] == 1 and size > 1:
-                    f = f.expand(size, f.shape[1])
-                spec.start, spec.width = pos, f.shape[1]
-                pos += f.shape[1]
-                cols.append(f)
-            acc.add(torch.cat(cols, dim=1))
+            acc.add(self.chunk_features(inst.env, size, specs, dtype, eval_dtype))
             done += size
             self.draws += size * per_sample
         return acc
+
+    def accumulate_rqmc(self, sizes: dict, params: dict, n: int, dtype: torch.dtype,
+                        specs: list[StatSpec], eval_dtype: Optional[torch.dtype]) -> "Accumulator":
+        """Replicate means of ``REPLICATES`` independently scrambled Sobol sequences of
+        ⌈n / R⌉ points each: one observation per replicate (derive/numeric/rqmc.py)."""
+        checked = self.ctx.checked
+        fixed, per_sample = self.fixed, self.per_sample
+        randoms = {s.name for s in self.slots}
+        dim = sum(s.width for s in self.slots)
+        per_rep = -(-n // rqmc.REPLICATES)
+        base_env = {**sizes, **params, **fixed}
+        arg_ev = Evaluator(dict(base_env), self.device, torch.float64, checked)
+        acc = Accumulator()
+        reps = []
+        for _ in range(rqmc.REPLICATES):
+            seed = int(torch.randint(0, 2 ** 31 - 1, (1,), generator=self.g, device=self.g.device))
+            reps.append(rqmc.Replicate(dim, seed))
+        # every replicate advances by the same m points per round, evaluated as one batch
+        step = max(1, min(per_rep, CHUNK_DRAWS // per_sample // rqmc.REPLICATES))
+        totals, done = None, 0
+        while done < per_rep:
+            m = min(step, per_rep - done)
+            size = m * rqmc.REPLICATES
+            inst = sample_environment(checked, sizes, self.g, self.device, torch.float64,
+                                      batch=1, mc_batch=size, params={**params, **fixed},
+                                      only=self.used - randoms, random_dtype=dtype)
+            for s in self.slots:
+                inst.env[s.name] = torch.zeros((size,) + tuple(s.shape), dtype=dtype,
+                                               device=self.device)
+            u = torch.cat([r.draw(m) for r in reps]).to(self.device)
+            rqmc.fill(inst.env, self.slots, u, arg_ev)
+            f = self.chunk_features(inst.env, size, specs, dtype, eval_dtype)
+            acc.tails.add(f)
+            part = f.reshape(rqmc.REPLICATES, m, -1).sum(1)
+            totals = part if totals is None else totals + part
+            done += m
+            self.draws += size * per_sample
+        acc.add_mean(totals / per_rep, per_rep)
+        acc.replicates = rqmc.REPLICATES
+        return acc
+
+    def chunk_features(self, env: dict, size: int, specs: list[StatSpec], dtype: torch.dtype,
+                       eval_dtype: Optional[torch.dtype]) -> torch.Tensor:
+        """The features (size, width) of every statistic on one chunk of draws."""
+        edt = eval_dtype or dtype
+        env = {k: (v.to(edt) if isinstance(v, torch.Tensor) and v.dtype != edt
+                   and v.dtype.is_floating_point else v) for k, v in env.items()}
+        ev = StatEvaluator(env, self.device, edt, self.ctx.checked, stats=self.consts)
+        cols, pos = [], 0
+        for spec in specs:
+            f = features(ev, spec)
+            if f.shape[0] == 1 and size > 1:
+                f = f.expand(size, f.shape[1])
+            spec.start, spec.width = pos, f.shape[1]
+            pos += f.shape[1]
+            cols.append(f)
+        return torch.cat(cols, dim=1)
 
     def difference(self, acc: Accumulator, specs: list[StatSpec], params: dict,
                    sizes: dict) -> Estimate:
@@ -641,7 +722,7 @@ class MonteCarloRun:
         checked = self.ctx.checked
         base = {**self.fixed, **sizes, **params}
         with torch.enable_grad():
-            stats = {**self.consts, **{s.node: stat_value(s, mu, acc.n) for s in specs}}
+            stats = {**self.consts, **{s.node: stat_value(s, mu, acc.points) for s in specs}}
             ev = StatEvaluator(dict(base), self.device, torch.float64, checked, stats=stats)
             vals = [ev.tensor(ev.ev(x)) for x in self.statement.operands]
             diffs, lefts, rights = [], [], []
@@ -665,8 +746,32 @@ class MonteCarloRun:
         J = torch.stack(rows)
         var = ((J @ cov) * J).sum(-1).clamp_min(0) / acc.n
         spread = torch.sqrt(((J @ cov) * J).sum(-1).clamp_min(0))
-        return Estimate(acc.n, d.detach(), var.sqrt(), torch.cat(lefts).detach(),
-                        torch.cat(rights).detach(), spread)
+        smooth = [j for s in specs if s.kind != "P" for j in range(s.start, s.start + s.width)]
+        right = torch.cat(rights).detach()
+        exact = None if acc.replicates else self.binomial(acc, specs, J)
+        if exact is not None:   # the claimed constant, whichever side the probability is on
+            claimed0 = abs(exact["k"] / exact["n"] - exact["sign"] * float(d.detach()[0])) < 1e-300
+        else:
+            claimed0 = bool((right == 0).any())
+        rare = any(s.kind == "P" for s in specs) and claimed0
+        if acc.replicates:   # the spread of one draw, for the tolerance of a claimed 0
+            spread = spread * math.sqrt(acc.points / acc.n)
+        return Estimate(acc.points, d.detach(), var.sqrt(), torch.cat(lefts).detach(), right,
+                        spread, tail=acc.tails.report(smooth), exact=exact, rare=rare,
+                        replicates=acc.replicates)
+
+    def binomial(self, acc: Accumulator, specs: list[StatSpec], J: torch.Tensor) -> Optional[dict]:
+        """``P[A] op c`` alone: D = ±(p̂ − c) with an exact (Clopper–Pearson) interval."""
+        st = self.statement
+        if len(specs) != 1 or specs[0].kind != "P" or len(st.ops) != 1 or J.shape[0] != 1:
+            return None
+        if not any(x is specs[0].node or x == specs[0].node for x in st.operands):
+            return None
+        g = J[0]
+        if not (abs(abs(float(g[specs[0].start])) - 1) < 1e-12 and float(g.abs().sum()) <= 1 + 1e-12):
+            return None
+        k = int(round(float(acc.s[specs[0].start])))
+        return {"k": k, "n": acc.n, "sign": float(g[specs[0].start])}
 
     # ------------------------------------------------------------ decision
     def tolerance(self, est: Estimate) -> torch.Tensor:
@@ -676,9 +781,25 @@ class MonteCarloRun:
         claimed = est.right.abs()
         if show.rel is not None:
             return (float(show.rel) * claimed).clamp_min(1e-12)
-        # default: DEFAULT_REL of the larger of |claimed| and one sample's standard
-        # deviation — the size of effect a bounded sample budget can resolve
-        return (DEFAULT_REL * torch.maximum(claimed, est.spread)).clamp_min(1e-12)
+        if getattr(self.ctx, "cross_checking", False):
+            # re-testing a symbolic proof: the question is whether sampling contradicts it,
+            # so the allowance of one bounded budget (as for plug-ins) rather than 0.4 %
+            return (PLUGIN_REL * torch.maximum(claimed, est.spread)).clamp_min(1e-12)
+        if est.exact is not None and est.rare:
+            return torch.zeros_like(claimed)   # P[A] == 0: a single hit refutes it
+        if self.inner:
+            # the plug-in's own sampling error is not in the interval: a tolerance that
+            # absorbs it, so that neither verdict rests on it (stated in the evidence)
+            return (PLUGIN_REL * torch.maximum(claimed, est.spread)).clamp_min(1e-12)
+        # default: DEFAULT_REL of |claimed|; a claimed 0 has no scale of its own, so it
+        # borrows one sample's sd (never for a probability: P[…] == 0 is not verified by
+        # sampling, decide() sees to that)
+        # (a tensor's entries share the scale of its largest claimed entry: an entry near
+        # 0 of a matrix is judged against the matrix, as an identity's entries are)
+        scale = torch.maximum(claimed, claimed.max().expand_as(claimed)) if claimed.numel() > 1 \
+            else claimed
+        return torch.where(scale > 0, DEFAULT_REL * scale, DEFAULT_REL * est.spread
+                           ).clamp_min(1e-12)
 
     def decide(self, est: Estimate, z: float, zv: float) -> Verdict:
         """Refuted by the z-interval (false-refutation rate); verified by the zv-interval."""
@@ -688,17 +809,44 @@ class MonteCarloRun:
         per = d.numel() // max(len(ops), 1)
         equality = torch.tensor([op in ("==", "≈") for op in ops for _ in range(per)],
                                 device=d.device)
-        lo, hi = d - z * se, d + z * se
-        vlo, vhi = d - zv * se, d + zv * se
+        lo, hi = self.bounds(est, z)
+        vlo, vhi = self.bounds(est, zv)
+        if est.tail is not None and est.tail.heavy:
+            return Verdict.INCONCLUSIVE   # the interval's validity is doubtful: neither way
         inside = torch.where(equality, (vlo >= -tol) & (vhi <= tol), vhi <= tol)
         outside = torch.where(equality, (lo > tol) | (hi < -tol), lo > tol)
         if not bool(torch.isfinite(d).all()):
             return Verdict.INCONCLUSIVE
         if bool(outside.any()):
             return Verdict.REFUTED
+        if est.rare and self.ctx.show.within is None:
+            return Verdict.INCONCLUSIVE   # no hits never show that an event is impossible
         if bool(inside.all()):
             return Verdict.VERIFIED
         return Verdict.INCONCLUSIVE
+
+    def bounds(self, est: Estimate, z: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """D's interval at the normal quantile z (exact binomial for a lone probability)."""
+        if est.exact is not None:
+            return self.exact_bounds(est, z)
+        if est.replicates and math.isfinite(z):   # Student t with R − 1 df at z's level
+            z = t_quantile(2 * NormalDist().cdf(-z), est.replicates - 1)
+        return est.diff - z * est.se, est.diff + z * est.se
+
+    @staticmethod
+    def exact_bounds(est: Estimate, z: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """D's Clopper–Pearson bounds at the two-sided level of the normal quantile z."""
+        if not math.isfinite(z):
+            return est.diff - math.inf, est.diff + math.inf
+        level = 2 * (1 - NormalDist().cdf(z))
+        plo, phi = clopper_pearson(est.exact["k"], est.exact["n"], level)
+        sign = est.exact["sign"]
+        c = est.exact["k"] / est.exact["n"] - sign * float(est.diff.reshape(-1)[0])
+        if sign > 0:   # D = p − c
+            a, b = plo - c, phi - c
+        else:                        # D = c − p
+            a, b = c - phi, c - plo
+        return (torch.full_like(est.diff, a), torch.full_like(est.diff, b))
 
     def plan(self, est: Estimate, z: float, zv: float) -> int:
         """Final sample size for a decision, from the pilot's standard error."""
@@ -713,7 +861,11 @@ class MonteCarloRun:
         # refutation: |D| − z·se > τ
         gap_r = (d - tol).clamp_min(1e-300)
         need_r = ((z + 1.5) * s1 / gap_r) ** 2
-        need = torch.where(d < tol, need_v, torch.minimum(need_r, need_v * 4)).max()
+        # plan to verify unless the pilot clearly excludes the claim (a noisy pilot past the
+        # tolerance would otherwise plan a final sample too small to verify a true claim)
+        need = torch.where(d - 3 * est.se < tol, need_v, torch.minimum(need_r, need_v * 4)).max()
+        if est.exact is not None and est.exact["k"] < 100:
+            return int(1e12)   # a rare event: the normal plan is meaningless, use the budget
         return int(min(float(need), 1e12))
 
     # ------------------------------------------------------------ main
@@ -745,35 +897,57 @@ class MonteCarloRun:
                 dtype = torch.float64
                 pilot, specs = self.estimate(sizes, params, PILOT, dtype)
             entries = max(1, pilot.diff.numel())
-            a_look = alpha / (len(pts) * entries * 2)
+            a_look = alpha / (len(pts) * entries * LOOKS)
             z = NormalDist().inv_cdf(1 - a_look / 2)
-            zv = NormalDist().inv_cdf(1 - VERIFY_RATE / (len(pts) * entries) / 2)
+            zv = NormalDist().inv_cdf(1 - VERIFY_RATE / (len(pts) * entries * (LOOKS - 1)) / 2)
             verdict = self.decide(pilot, z, math.inf)  # the pilot may refute, never verify
             point = {**sizes, **{k: round(float(v), 6) for k, v in params.items()}}
             if verdict == Verdict.REFUTED and pilot.n >= MIN_FINAL:
                 used_samples += pilot.n
                 results.append(PointResult(point, verdict, pilot, z, self.tolerance(pilot), dtype,
-                                           pilot.n))
+                                           pilot.n, zv, self.bounds(pilot, z)))
                 continue
             n = max(MIN_FINAL, self.plan(pilot, z, zv))
             per_sample = self.per_sample
             draws_left = MAX_DRAWS - self.draws
             n_cap = min(budget - pilot.n, max(PILOT, draws_left // left // per_sample))
+            if n > 10 * n_cap:
+                # the budget cannot reach the tolerance by far: a quarter of it still
+                # refutes a claim that is clearly off and names the precision reached
+                n = n_cap // 4
             n = max(min(n, n_cap), PILOT)
-            if time.perf_counter() - self.start > TIME_LIMIT:
-                self.clock_cut = True
-                n = min(n, 4 * PILOT)  # over time: a short final look rather than none
             final, _ = self.estimate(sizes, params, n, dtype, None)
             used_samples += pilot.n + final.n
+            drawn_here = pilot.n + final.n
             v2 = self.decide(final, z, zv)
+            room = min(budget - drawn_here,
+                       (MAX_DRAWS - self.draws) // max(left, 1) // max(self.per_sample, 1))
+            need = self.third_look(final, zv)
+            if v2 == Verdict.INCONCLUSIVE and verdict != Verdict.REFUTED and need <= room \
+                    and not (final.tail is not None and final.tail.heavy):
+                # the last pre-planned look: a fresh, larger sample from what budget is left
+                # (independent of the looks before; Bonferroni over LOOKS looks) — only when
+                # the budget can reach the tolerance, else the answer is already "inconclusive"
+                final, _ = self.estimate(sizes, params, int(min(room, max(need, 2 * final.n))),
+                                         dtype, None)
+                used_samples += final.n
+                drawn_here += final.n
+                v2 = self.decide(final, z, zv)
             if verdict == Verdict.REFUTED or v2 == Verdict.REFUTED:
                 v = Verdict.REFUTED
                 best = final if v2 == Verdict.REFUTED else pilot
             else:
                 v, best = v2, final
             results.append(PointResult(point, v, best, z, self.tolerance(best), dtype,
-                                       pilot.n + final.n))
+                                       drawn_here, zv, self.bounds(best, z)))
         return self.conclude(results, alpha, dtype)
+
+    def third_look(self, est: Estimate, zv: float) -> float:
+        """Samples a fresh look needs so that |D| + zv·se fits the tolerance (1/√n scaling)."""
+        tol = self.tolerance(est)
+        gap = (tol - est.diff.abs()).clamp_min(1e-300)
+        ratio = float((zv * est.se / gap).max())
+        return 1.3 * est.n * ratio ** 2 if ratio < 1e6 else math.inf
 
     def float32_ok(self, sizes: dict, params: dict, pilot32: Estimate) -> bool:
         """float32 draws are fine when a float64 evaluation of the same size agrees closely."""
@@ -800,37 +974,59 @@ class MonteCarloRun:
         decisive = next((r for r in results if r.verdict == verdict), results[0])
         drawn = sum(r.drawn for r in results)
         d, se, z = decisive.estimate.diff, decisive.estimate.se, decisive.z
+        lo, hi = decisive.interval or (d - z * se, d + z * se)
         ev = common.evidence(
             self.ctx, self.seed, self.device, dtype, samples=decisive.samples, samples_drawn=drawn,
-            estimate=_lst(decisive.estimate.left), interval=[_lst(d - z * se), _lst(d + z * se)],
+            estimate=_lst(decisive.estimate.left), interval=[_lst(lo), _lst(hi)],
             error_rate=alpha, tolerance=(f"within {float(self.ctx.show.within):g}" if self.ctx.show.within
                                          else f"rel {float(self.ctx.show.rel):g}" if self.ctx.show.rel
-                                         else f"{DEFAULT_REL:g} · max(|claimed|, sd of one sample)"),
+                                         else f"{PLUGIN_REL:g} · max(|claimed|, sd of one sample) "
+                                              "(cross-check of a symbolic proof)"
+                                         if getattr(self.ctx, "cross_checking", False)
+                                         else f"{PLUGIN_REL:g} · max(|claimed|, sd of one sample) "
+                                              "(plugged-in statistics)" if self.inner
+                                         else f"{DEFAULT_REL:g} · |claimed| (a claimed 0: "
+                                              f"{DEFAULT_REL:g} · sd of one sample)"),
             parameter_points=[r.summary() for r in results], claimed=_lst(decisive.estimate.right),
             interval_of="left − right", verification_rate=VERIFY_RATE,
-            method="delta method on feature means; refute outside the z = "
+            method=("exact Clopper–Pearson interval of the probability; " if decisive.estimate.exact
+                    else f"randomized QMC: {decisive.estimate.replicates} independently scrambled "
+                    "Sobol replicates, delta method on their means with Student-t quantiles; "
+                    if decisive.estimate.replicates
+                    else "delta method on feature means; ") + "refute outside the z = "
             f"{z:.2f} interval, verify inside the z = "
             f"{NormalDist().inv_cdf(1 - VERIFY_RATE / (len(results) * max(1, d.numel())) / 2):.2f} "
             f"interval of the final sample (Bonferroni over {len(results)} point(s) and entries; "
-            f"refutation also over 2 looks)",
+            f"refutation over {LOOKS} looks, verification over {LOOKS - 1})",
             draws=self.draws, seconds=round(time.perf_counter() - self.start, 3))
-        ev["budget"] = {"max_draws": MAX_DRAWS, "time_limit_s": TIME_LIMIT,
-                        "cut_by_clock": self.clock_cut}
-        if self.clock_cut:
-            ev["budget"]["note"] = (f"sampling stopped by the {TIME_LIMIT:g} s time limit, so the "
-                                    "final sample is smaller than planned")
+        ev["budget"] = {"max_draws": MAX_DRAWS, "mc_budget": self.ctx.options.mc_budget,
+                        "note": "budgets count draws, never seconds: same seed, same verdict"}
         if self.inner:
             ev["plug_in"] = (f"{len(self.inner)} statistic(s) used inside another statistic were "
                              f"estimated first from an independent sample of {self.inner_samples} "
                              "and plugged in as constants; their sampling error (about "
                              f"{1 / math.sqrt(max(self.inner_samples, 1)):.2g} of one sample's sd) "
                              "is not in the interval")
+        precision = self.precision(results)
+        ev["precision"] = precision
+        tails = [r.estimate.tail for r in results if r.estimate.tail is not None]
+        heavy = [t for t in tails if t.heavy]
+        if tails:
+            ev["tail_diagnostic"] = max(tails, key=lambda t: (t.heavy, t.largest_share)).as_dict()
         text = (f"estimate {common.fmt(float(decisive.estimate.left.reshape(-1)[0]))} vs claimed "
                 f"{common.fmt(float(decisive.estimate.right.reshape(-1)[0]))} at "
                 f"{_point_text(decisive.point)} ({decisive.samples} samples there, {drawn} drawn in all; "
+                f"tolerance {precision['tolerance_text']}, half-width reached "
+                f"{precision['half_width_text']} at confidence 1 − {VERIFY_RATE:g}; "
                 f"false-refutation rate {alpha:g})")
-        if self.clock_cut and verdict == Verdict.INCONCLUSIVE:
-            text += f"; sampling was cut short by the {TIME_LIMIT:g} s limit"
+        if heavy and verdict == Verdict.INCONCLUSIVE:
+            t = max(heavy, key=lambda t: t.largest_share)
+            return common.outcome(verdict, "heavy-tailed sample, the interval is unreliable (the "
+                                  f"largest draw carries {t.largest_share:.1%} of the sum of squares, "
+                                  f"variance ESS {t.variance_ess:.0f}): " + text, ev)
+        if any(r.estimate.rare for r in results) and verdict == Verdict.INCONCLUSIVE:
+            return common.outcome(verdict, "a probability claimed 0 is never verified by sampling "
+                                  "(no hits do not make an event impossible): " + text, ev)
         if verdict == Verdict.REFUTED:
             refuting = [r for r in results if r.verdict == Verdict.REFUTED]
             smallest = min(refuting, key=lambda r: sum(v for v in r.point.values()
@@ -843,7 +1039,36 @@ class MonteCarloRun:
             return common.outcome(verdict, "refuted: " + text, ev)
         if verdict == Verdict.VERIFIED:
             return common.outcome(verdict, "within tolerance: " + text, ev)
+        if precision["worst_ratio"] > 1:
+            return common.outcome(verdict, "the sample budget cannot reach the tolerance (precision "
+                                  f"reached {precision['half_width_text']}): " + text, ev)
         return common.outcome(verdict, "interval straddles the tolerance: " + text, ev)
+
+    def precision(self, results: list[PointResult]) -> dict[str, Any]:
+        """The verification-level half-width reached against the tolerance, worst point."""
+        worst, rel_hw, rel_tol, abs_hw, abs_tol = -1.0, 0.0, 0.0, 0.0, 0.0
+        for r in results:
+            est = r.estimate
+            lo, hi = self.bounds(est, r.zv)
+            hw = ((hi - lo) / 2).reshape(-1)
+            tol = r.tol.reshape(-1)
+            ratio = hw / tol.clamp_min(1e-300)
+            j = int(torch.argmax(ratio))
+            if float(ratio[j]) > worst:
+                worst = float(ratio[j])
+                c = abs(float(est.right.reshape(-1)[j]))
+                abs_hw, abs_tol = float(hw[j]), float(tol[j])
+                rel_hw = abs_hw / c if c > 0 else math.nan
+                rel_tol = abs_tol / c if c > 0 else math.nan
+        def text(a: float, rel: float) -> str:
+            return f"±{rel:.2%}" if math.isfinite(rel) else f"±{a:.3g}"
+        return {"half_width": _r6(abs_hw), "tolerance": _r6(abs_tol), "worst_ratio": _r6(worst),
+                "half_width_text": text(abs_hw, rel_hw), "tolerance_text": text(abs_tol, rel_tol),
+                "confidence": 1 - VERIFY_RATE}
+
+
+def _r6(x: float) -> float:
+    return float(f"{x:.6g}") if math.isfinite(x) else x
 
 
 def _point_text(point: dict) -> str:

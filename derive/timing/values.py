@@ -15,15 +15,15 @@ The growth rule is the one of :func:`derive.timing.verdicts.growth_rule`.
 Monte Carlo is **sequential with two pre-planned looks** (group-sequential, Bonferroni):
 each look's interval is at level ``1 − (1 − CONFIDENCE) / LOOKS``, so the chance that
 either look errs is at most ``1 − CONFIDENCE`` whatever the stopping.  The first look
-spends ``LOOK1_BUDGET_S``; it decides only when its interval clears the rule's band by
-``LOOK1_MARGIN × tol`` (a wide margin).  Otherwise the second look draws a fresh, full
-``MC_BUDGET_S`` set of chunks and decides as before.  Draws and arithmetic are float32
+spends ``LOOK1_BUDGET_DRAWS`` random scalars; it decides only when its interval clears the
+rule's band by ``LOOK1_MARGIN × tol`` (a wide margin).  Otherwise the second look draws a
+fresh, full ``MC_BUDGET_DRAWS`` set of chunks and decides as before.  Budgets count draws,
+never seconds: the same seed gives the same chunks and the same verdict on any machine.  Draws and arithmetic are float32
 (float64 again if float32 gives a zero or non-finite estimate).
 """
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 import torch
@@ -41,12 +41,12 @@ from derive.timing.verdicts import ENGINE, not_evaluable, _r, growth_rule, growt
 
 CHUNKS = 8
 MIN_CHUNKS = 4
-MC_BUDGET_S = 1.5          # seconds of Monte Carlo per statement (a target)
+MC_BUDGET_DRAWS = 12_000_000   # random scalars of Monte Carlo per statement (second look)
 CHUNK_ELEMENTS = 1 << 21   # random entries per chunk, at most
 MAX_CHUNK = 512
 MIN_CHUNK = 16
 LOOKS = 2                  # pre-planned looks of the sequential Monte-Carlo rule
-LOOK1_BUDGET_S = 0.5       # seconds of the first look per statement (a target)
+LOOK1_BUDGET_DRAWS = 3_000_000  # random scalars of the first look per statement
 LOOK1_MARGIN = 0.5         # × EXPONENT_TOL: the first look decides only with this margin
 MC_DTYPE = torch.float32
 
@@ -111,8 +111,8 @@ def decide_value_growth(ctx: Context, lhs: m.Expr, bound: m.Expr, big_o: bool,
     random = is_random(checked, lhs)
     names = reachable(checked, [lhs])
     has_stat = any(isinstance(n, m.Stat) for n in walk(lhs))
-    looks = [(LOOK1_BUDGET_S, "look1", LOOK1_MARGIN * stats.EXPONENT_TOL),
-             (MC_BUDGET_S, "", 0.0)] if random else [(0.0, "", 0.0)]
+    looks = [(LOOK1_BUDGET_DRAWS, "look1", LOOK1_MARGIN * stats.EXPONENT_TOL),
+             (MC_BUDGET_DRAWS, "", 0.0)] if random else [(0, "", 0.0)]
     level = 1 - (1 - stats.CONFIDENCE) / LOOKS
     for look, (budget, tag, pad) in enumerate(looks, 1):
         values, bounds, samples, table = [], [], [], []
@@ -154,7 +154,7 @@ def decide_value_growth(ctx: Context, lhs: m.Expr, bound: m.Expr, big_o: bool,
 
 def _evaluate_grid(ctx: Context, lhs: m.Expr, bound: m.Expr, grid, random: bool, names: set[str],
                    values: list, bounds: list, samples: list, table: list,
-                   budget_s: float = MC_BUDGET_S, tag: str = "") -> None:
+                   budget: int = MC_BUDGET_DRAWS, tag: str = "") -> None:
     """Fill values (and Monte-Carlo chunk estimates) of the quantity at every grid point."""
     checked = ctx.checked
     for point in grid.points:
@@ -167,10 +167,9 @@ def _evaluate_grid(ctx: Context, lhs: m.Expr, bound: m.Expr, grid, random: bool,
             values.append(abs(value))
             table.append({**point, "value": _r(value), "bound": _r(bounds[-1])})
             continue
-        est = _monte_carlo(ctx, lhs, point, names, budget_s / len(grid.points),
-                           warm_up=not samples and tag == "look1", tag=tag)
+        est = _monte_carlo(ctx, lhs, point, names, budget // len(grid.points), tag=tag)
         if any(not (x > 0) or not math.isfinite(x) for x in est):
-            est = _monte_carlo(ctx, lhs, point, names, budget_s / len(grid.points), tag=tag,
+            est = _monte_carlo(ctx, lhs, point, names, budget // len(grid.points), tag=tag,
                                dtype=torch.float64)
         samples.append(est)
         values.append(stats.median(est))
@@ -187,64 +186,41 @@ def _deterministic(ctx: Context, lhs: m.Expr, point: dict[str, int]) -> float:
     return float(_scalar(ev.ev(lhs))[0])
 
 
-def _monte_carlo(ctx: Context, lhs: m.Expr, point: dict[str, int], names: set[str],
-                 budget_s: float, warm_up: bool = False, tag: str = "",
-                 dtype: torch.dtype = MC_DTYPE) -> list[float]:
-    """Chunk estimates at one point, their number and size fitted to ``budget_s``.
+def _draws_per_sample(checked, point: dict[str, int], dtype: torch.dtype) -> int:
+    """Random scalars one sample needs (every random name's entries)."""
+    g = make_generator(0, torch.device("cpu"))
+    inst = sample_environment(checked, dict(point), g, torch.device("cpu"), dtype, mc_batch=1)
+    return max(1, sum(int(v[0].numel()) for k, v in inst.env.items()
+                      if isinstance(v, torch.Tensor) and checked.symbols.get(k) is not None
+                      and checked.symbols[k].random))
 
-    A first chunk (4 samples, 8 for a statistic) measures the cost of one sample; then up
-    to ``CHUNKS`` chunks (at least ``MIN_CHUNKS``, each of at least 2 samples, 4 for a
-    statistic, and at most the memory cap of :func:`_chunk_size`) share the budget.  The
-    first look (``tag`` "look1") allows chunks of one sample (4 for a statistic).  The
-    probe counts as a chunk only when the fitted size is at most twice its own; the first
-    chunk of the fitted size re-estimates the cost and may lower the number of chunks.
+
+def _monte_carlo(ctx: Context, lhs: m.Expr, point: dict[str, int], names: set[str],
+                 budget_draws: int, tag: str = "", dtype: torch.dtype = MC_DTYPE) -> list[float]:
+    """``CHUNKS`` chunk estimates at one point, their size fixed by a budget of draws.
+
+    The chunk size is ``budget_draws / (CHUNKS · draws per sample)`` samples, at least 2
+    (4 for a statistic; 1 at the first look), at most the memory cap of :func:`_chunk_size`:
+    a count, never seconds, so the same seed gives the same chunks and the same verdict.
     """
     checked = ctx.checked
     has_stat = any(isinstance(n, m.Stat) for n in walk(lhs))
     cap = _chunk_size(checked, names, point)
-    smallest = 4 if has_stat else 2
-    probe = min(cap, 2 * smallest)
-    if tag == "look1":  # the first look: chunks as small as a chunk's estimate allows
-        smallest = 4 if has_stat else 1
-        probe = min(cap, smallest)
+    smallest = 4 if has_stat else (1 if tag == "look1" else 2)
+    per_sample = _draws_per_sample(checked, point, dtype)
+    size = int(max(smallest, min(cap, budget_draws // (CHUNKS * per_sample))))
     out: list[float] = []
-    size, chunks, chunk = probe, CHUNKS, -1 if warm_up else 0
-    began = time.perf_counter()
-    offset = 0  # 1 when the probe chunk is not kept as an estimate
-    while chunk < chunks:
+    for chunk in range(CHUNKS):
         g = make_generator(claim_seed(ctx.options.seed, checked.claim.id,
                                       f"{ctx.index}:growth{tag}:{sorted(point.items())}:{chunk}"),
                            torch.device("cpu"))
-        start = time.perf_counter()
         inst = sample_environment(checked, dict(point), g, torch.device("cpu"), dtype,
                                   mc_batch=size)
         ev = Evaluator(inst.env, torch.device("cpu"), dtype, checked)
         with torch.no_grad():
             v = _scalar(ev.ev(lhs))
-        if chunk < 0:  # an untimed first evaluation: first calls carry one-off costs
-            chunk += 1
-            continue
         if has_stat or v.numel() == 1:
             out.append(float(v.reshape(-1)[0].abs()))
         else:
             out.append(float(v.abs().median()))
-        now = time.perf_counter()
-        if chunk == 0:
-            began = start
-            per_sample = max((now - start) / size, 1e-9)
-            affordable = budget_s / per_sample
-            chunks = int(max(MIN_CHUNKS, min(CHUNKS, affordable // probe)))
-            size = int(max(smallest, min(cap, affordable / chunks)))
-            if size > 2 * probe:  # the probe is no estimate like the others: drop it
-                out.pop()
-                offset = 1
-            chunks += offset
-        elif chunk == 1 and chunks - offset > MIN_CHUNKS:
-            # the first chunk of the fitted size is the better cost estimate (a small probe
-            # misses allocation costs that grow with the batch): fewer chunks if it is
-            # dearer than planned; their size stays, so the chunk estimates stay alike
-            left = budget_s - (now - began)
-            kept = 2 - offset + int(left // max(now - start, 1e-9))
-            chunks = offset + int(max(MIN_CHUNKS, min(chunks - offset, kept)))
-        chunk += 1
     return out

@@ -2,7 +2,10 @@
 
 Growth (``a ~ f`` is Θ, ``a in O(f)``) is decided from **exact counts**: FLOPs of the
 expression as written for ``time[…]`` and ``flops[…]``, peak live bytes for
-``memory[…]``.  The exponents of ``count / f`` against the swept sizes (least squares
+``memory[…]``.  Where the counts can be taken on the meta device, the ratio count / f
+over sizes 2^8 … 2^40 along rays covering every regime decides (derive/timing/wide.py:
+bounded with no trend for Θ, bounded for O; log factors and lower-order terms included).
+Otherwise the sweep decides as follows.  The exponents of ``count / f`` against the swept sizes (least squares
 on logs, and the local slope between the two largest sizes) must be within
 ``EXPONENT_TOL`` of 0 for Θ and not above it for O.  Lower-order terms only pull a
 count's slope *down* (towards them), so a slope above the tolerance at the top of the
@@ -35,7 +38,7 @@ from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome, Verdict
 from derive.semantics import walk
-from derive.timing import stats
+from derive.timing import stats, wide
 from derive.numeric.lower import IllDefined
 from derive.timing.bench import Bench, CannotMeasure
 from derive.timing.measure import LOOK_ROUNDS, TooSlow, device_name
@@ -184,7 +187,39 @@ def decide_growth(ctx: Context, bench: Bench, lhs: m.Expr, bound: m.Expr, big_o:
     evidence["environment"] = environment(bench)
     subject = "/".join(sorted({"FLOPs" if k != "memory" else "bytes" for k in kinds}))
     verdict, summary = growth_rule(gvars, grid.points, values, bounds, big_o, subject, evidence)
+    try:
+        wide_result = wide.decide(checked, costs, lhs, bound, gvars, dict(grid.points[0]), big_o,
+                                  grid.points, keep=_size_filter(checked))
+    except (CannotMeasure, SizeError, ValueError, ZeroDivisionError, OverflowError) as exc:
+        wide_result = None
+        evidence["wide_sizes"] = {"note": f"not counted over wide sizes: {exc}"}
+    if wide_result is not None:
+        verdict_text, wide_summary, wide_evidence = wide_result
+        evidence["wide_sizes"] = wide_evidence
+        evidence["sweep_rule"] = {"verdict": verdict.value, "summary": summary,
+                                  "note": "the fitted exponents over the sweep describe; the "
+                                          "ratio over wide sizes decides"}
+        verdict = Verdict(verdict_text)
+        summary = f"{subject}: {wide_summary}; over the sweep they grow as " + \
+            ", ".join(f"{v}^{_r(s_, 3)}" for v, s_ in zip(gvars, stats.fit_exponents(
+                [[p[v] for v in gvars] for p in grid.points], values).slopes))
     return _outcome(verdict, summary, evidence, strategy)
+
+
+def _size_filter(checked):
+    """The claim's size-only ``assume``s as a filter on points (others are not ours)."""
+    assumes = [st.condition for st in checked.claim.statements if isinstance(st, m.Assume)]
+
+    def keep(point: dict[str, int]) -> bool:
+        for cond in assumes:
+            try:
+                if not size_condition(cond, point, checked):
+                    return False
+            except SizeError:
+                continue
+        return True
+
+    return keep
 
 
 def growth_rule(gvars: list[str], points: list[dict[str, int]], values: list[float],
@@ -559,6 +594,14 @@ def decide_comparison(ctx: Context, bench: Bench, strategy: str) -> Outcome:
         return _outcome(Verdict.INCONCLUSIVE, "no grid point satisfies the assumptions", evidence,
                         strategy)
     has_time = any(c.kind == "time" for c in costs_in(statement))
+    if not has_time:
+        extra = regime_points(checked, grid)
+        if extra:
+            grid.points = grid.points + extra
+            evidence["grid_notes"] = grid.notes + [
+                f"{len(extra)} more size(s) with each unswept size alone small or large "
+                "(exact counts are free): a cost rule must hold in every regime, not only "
+                "where all sizes are equal"]
     comparer = Comparer(ctx, bench, statement, len(grid.points))
     results, states = [], []
     for point in grid.points:
@@ -598,6 +641,30 @@ def decide_comparison(ctx: Context, bench: Bench, strategy: str) -> Outcome:
     st = states[results.index(UNKNOWN)]
     reason = next((d["unknown"] for d in st.detail if "unknown" in d), "undecided")
     return _outcome(Verdict.INCONCLUSIVE, f"undecided at {sizes(st)}: {reason}", evidence, strategy)
+
+
+REGIME_SIZES = (16, 1024)    # an unswept size alone this small or large (others at default)
+
+
+def regime_points(checked, grid: Grid) -> list[dict[str, int]]:
+    """Points where one unswept dimension at a time is small or large.
+
+    Dims with no sweep sit at one default value, where ``p == q == r == s`` and a rule
+    between two orders of a matrix chain holds vacuously; exact counts cost little, so
+    the comparison is also made with each such size alone at 16 and at 1024."""
+    free = [k for k in grid.fixed if checked.symbols.get(k) is not None
+            and checked.symbols[k].role == "dim"]
+    if not free or not grid.points:
+        return []
+    keep = _size_filter(checked)
+    out: list[dict[str, int]] = []
+    base = grid.points[-1]
+    for k in free:
+        for v in REGIME_SIZES:
+            p = {**base, k: v}
+            if p not in grid.points and p not in out and keep(p):
+                out.append(p)
+    return out
 
 
 def _describe(st: PointState) -> str:
