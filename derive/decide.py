@@ -120,6 +120,13 @@ def decide_statement(ctx: Context) -> Outcome:
                               {"time_limit_s": ctx.options.symbolic_time_limit})
         except MemoryError:
             outcome = Outcome(Verdict.INCONCLUSIVE, name, None, "memory limit reached", {})
+        except Exception as exc:  # noqa: BLE001
+            if name != "symbolic":
+                raise
+            # an exception no strategy guard expected (StopIteration from SymPy's simplify):
+            # the symbolic engine has no verdict, and the numeric engine still decides
+            reasons.append(f"symbolic: internal error {type(exc).__name__}: {exc}"[:300])
+            continue
         if outcome is None:
             reasons.append(f"{name}: no strategy applies" + (
                 f" ({'; '.join(ctx.notes)})" if ctx.notes else ""))

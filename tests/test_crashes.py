@@ -227,3 +227,25 @@ def test_ranges_contain_every_value():
             assert v >= float(rng.lo) - slack and v <= float(rng.hi) + slack, (EF.render(e), env, v, rng)
             checked += 1
     assert checked > 3000
+
+
+def test_an_unexpected_symbolic_exception_leaves_the_numeric_engine_to_decide(monkeypatch):
+    """StopIteration escaping a SymPy call is not in any guard's list: it used to end the
+    statement with an internal error instead of passing to the numeric engine."""
+    from derive import decide as D
+    from derive.engine import Context
+
+    class Boom:
+        name = "boom"
+
+        def decide(self, ctx):
+            raise StopIteration
+
+    installed = dict(D.engines())
+    installed["symbolic"] = Boom()
+    monkeypatch.setattr(D, "engines", lambda: installed)
+    text = "claim a\n  let x : real\n  show (x + 1)^2 == x^2 + 2*x + 2\n"
+    claim = load_text(text).claims[0]
+    checked, _ = check_claim(claim, text.split("\n"))
+    out = D.decide_statement(Context(checked, claim.shows[0], 0, Options(seed=0)))
+    assert out.verdict == Verdict.REFUTED and out.engine == "numeric", out.summary
