@@ -249,3 +249,32 @@ def test_an_unexpected_symbolic_exception_leaves_the_numeric_engine_to_decide(mo
     checked, _ = check_claim(claim, text.split("\n"))
     out = D.decide_statement(Context(checked, claim.shows[0], 0, Options(seed=0)))
     assert out.verdict == Verdict.REFUTED and out.engine == "numeric", out.summary
+
+
+# ----------------------------------------------------------------- found by the engine fuzzer
+def test_cancelling_value_is_not_read_as_nonzero():
+    """exp(529) − exp(529)·(sin²40 + cos²40) is exactly 0, but 60-digit evaluation lost
+    every digit and returned noise, which the scalar-identity strategy took for a
+    counterexample (benchmarks/engine_fuzz.py, seed 3, claim 3615)."""
+    import sympy as sp
+
+    from derive.symbolic.common import is_exact_zero
+    v = -(-1 + sp.exp(529)) * (sp.cos(40) ** 2 + sp.sin(40) ** 2) - 1 + sp.exp(529)
+    assert is_exact_zero(v) is None
+    assert is_exact_zero(sp.exp(2) - sp.exp(1)) is False
+
+
+@pytest.mark.parametrize("cid, statement", [
+    ("fz.3.3615", "(exp((x * x)) - (a / a)) == ((exp((x * x)) - (a / a)) * ((sin(a))^2 + (cos(a))^2))"),
+    ("fz.3.5382", "exp(exp(y)) == (exp((exp(y) - (y - 5))) * exp((((y + x) - x) - 5)))"),
+    ("fz.3.5435", "exp((y)^3) == exp(((y)^3 * ((sin(tanh(y)))^2 + (cos(tanh(y)))^2)))"),
+])
+def test_true_identities_with_huge_values_are_not_refuted(cid, statement):
+    """The fuzzer's reproducers (seed 3): the symbolic engine alone refuted each."""
+    from derive.decide import engines
+    from derive.engine import Context
+    text = f"claim {cid}\n  let x, y : real\n  let a : real > 0\n  show {statement}\n"
+    claim = load_text(text).claims[0]
+    checked, _ = check_claim(claim, text.split("\n"))
+    out = engines()["symbolic"].decide(Context(checked, claim.shows[0], 0, Options(seed=3)))
+    assert out is None or out.verdict != Verdict.REFUTED, out.summary
