@@ -39,12 +39,15 @@ def conditions(claim: m.Claim) -> list[tuple[m.Expr, str, m.Expr]]:
 
 
 def _bounded(r: Range, op: str, by: Range) -> Range:
-    """The part of ``r`` where ``x op y`` can hold for some y in ``by``."""
+    """The part of ``r`` where ``x op y`` can hold for some y in ``by`` (``!=`` and other
+    relations narrow nothing)."""
     if op in (">", ">="):
         return intersect(r, Range(by.lo, INF, by.lo_open or op == ">", True))
     if op in ("<", "<="):
         return intersect(r, Range(-INF, by.hi, True, by.hi_open or op == "<"))
-    return intersect(r, by)
+    if op == "==":
+        return intersect(r, by)
+    return r
 
 
 class ParamChecker:
@@ -59,7 +62,7 @@ class ParamChecker:
         for d in claim.statements:  # declared bounds that name another name are relations
             if isinstance(d, m.Decl) and isinstance(d.type, m.ScalarType) and d.dist is None:
                 for name in d.names:
-                    self.conds.extend((name, op, e) for op, e in d.type.bounds)
+                    self.conds.extend((name, op, e) for op, e in d.type.bounds if op in FLIP)
 
     # ------------------------------------------------------------ ranges of names
     def range_of_name(self, ident: str) -> Optional[Range]:

@@ -101,11 +101,13 @@ def test_svd_of_a_vector_is_an_error_at_the_argument():
     ("let x : real ~ uniform(l, 1)", 18, "a < b"),
     ("let i : integer ~ categorical([1, -1, 2])", 33, "weights"),
     ("let x : real ~ normal(0, l)", 28, "variance"),
+    ("let m : real != 0\n  let x : real ~ bernoulli(m)", 28, "bernoulli"),
 ])
 def test_parameter_outside_its_domain_is_an_error(decl, column, words):
     diags = diagnostics(f"claim a\n  let l : real\n  {decl}\n  show E[x] == 0\n".replace(
         "E[x]", "E[i]" if " i " in decl else "E[x]"))
-    assert [(d.line, d.column) for d in diags] == [(3, column)], [d.message for d in diags]
+    line = 3 + decl.count("\n")
+    assert [(d.line, d.column) for d in diags] == [(line, column)], [d.message for d in diags]
     assert words in diags[0].message and diags[0].hint
 
 
