@@ -12,8 +12,8 @@ from fractions import Fraction
 from typing import Callable, Optional
 
 from derive import model as m
-from derive.bounds import (ANYTHING, INF, NONNEGATIVE, POSITIVE, PROBABILITY, Bounds, Range,
-                           add, intersect, neg)
+from derive.bounds import (ANYTHING, INF, NONNEGATIVE, NONREAL, POSITIVE, PROBABILITY, Bounds,
+                           Range, add, intersect, neg)
 from derive.language.names import pretty
 
 ZERO, ONE = Fraction(0), Fraction(1)
@@ -96,8 +96,10 @@ class ParamChecker:
             if info.props & {"simplex", "adjacency", "permutation"}:
                 return PROBABILITY
             return ANYTHING
+        if info.role == "scalar" and info.domain == "complex":
+            return NONREAL
         if info.role != "scalar" or not isinstance(st, m.Decl) or \
-                not isinstance(st.type, m.ScalarType) or st.type.kind == "complex":
+                not isinstance(st.type, m.ScalarType):
             return ANYTHING
         spec, r = st.type, ANYTHING
         if spec.interval is not None:
@@ -262,6 +264,9 @@ def _inside(r: Range, want: Range) -> bool:
 
 
 def _show(r: Range) -> str:
+    if not r.real:
+        return "possibly complex"
+
     def end(v) -> str:
         if isinstance(v, float):
             return "∞" if v > 0 else "-∞"

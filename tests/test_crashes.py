@@ -102,6 +102,9 @@ def test_svd_of_a_vector_is_an_error_at_the_argument():
     ("let i : integer ~ categorical([1, -1, 2])", 33, "weights"),
     ("let x : real ~ normal(0, l)", 28, "variance"),
     ("let m : real != 0\n  let x : real ~ bernoulli(m)", 28, "bernoulli"),
+    ("let z : complex\n  let x : real ~ exponential(exp(z))", 30, "rate"),
+    ("let x : real ~ exponential(exp(2j))", 30, "rate"),
+    ("let x : real ~ bernoulli(sqrt(l) / (1 + sqrt(l)))", 28, "bernoulli"),
 ])
 def test_parameter_outside_its_domain_is_an_error(decl, column, words):
     diags = diagnostics(f"claim a\n  let l : real\n  {decl}\n  show E[x] == 0\n".replace(
