@@ -326,7 +326,7 @@ def covariance_root(cov: torch.Tensor) -> torch.Tensor:
     vals, vecs = torch.linalg.eigh((cov + cov.T) / 2)
     if float(vals.min()) < -tol:
         raise BadParameter("the covariance of normal(μ, Σ) is not positive semidefinite "
-                         f"(an eigenvalue is {float(vals.min()):.3g})")
+                           f"(an eigenvalue is {float(vals.min()):.3g})")
     return vecs * vals.clamp(min=0).sqrt()
 
 
