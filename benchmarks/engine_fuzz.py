@@ -3,7 +3,7 @@ tests/engine_fuzzing.py) is decided by the symbolic engine alone and the numeric
 alone; every disagreement with the known truth and every internal failure is reported.
 
     python benchmarks/engine_fuzz.py [--claims 1000] [--seed 0] [--engines symbolic,numeric]
-                                     [--time-limit 2] [--json out.json]
+                                     [--time-limit 2] [--json out.json] [--max-seconds S]
 
 Prints claims/s, disagreements and failures per 1000 claims (per engine), then each
 finding with its claim text (a reproducer for `derive check`).
@@ -31,6 +31,8 @@ def main(argv=None) -> int:
     ap.add_argument("--engines", default="symbolic,numeric")
     ap.add_argument("--time-limit", type=float, default=2.0)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--max-seconds", type=float, default=0,
+                    help="stop after this long and report the claims decided so far")
     ap.add_argument("--quiet", action="store_true", help="no per-finding output")
     args = ap.parse_args(argv)
     names = tuple(args.engines.split(","))
@@ -38,7 +40,11 @@ def main(argv=None) -> int:
     findings: list = []
     verdicts: Counter = Counter()
     start = time.perf_counter()
+    done = []
     for i, fc in enumerate(claims, 1):
+        if args.max_seconds and time.perf_counter() - start > args.max_seconds:
+            break
+        done.append(fc)
         results = EF.decide_alone(fc, names, args.time_limit, seed=args.seed)
         for engine, verdict, _ in results:
             verdicts[(engine, "true" if fc.truth else "false", verdict)] += 1
@@ -51,8 +57,9 @@ def main(argv=None) -> int:
             print(f"... {i} claims, {len(findings)} findings, "
                   f"{i / (time.perf_counter() - start):.2f} claims/s", file=sys.stderr, flush=True)
     took = time.perf_counter() - start
-    n = len(claims)
-    print(f"\n{n} claims ({sum(c.truth for c in claims)} true) in {took:.1f} s: {n / took:.2f} claims/s")
+    claims = done
+    n = max(len(claims), 1)
+    print(f"\n{len(claims)} claims ({sum(c.truth for c in claims)} true) in {took:.1f} s: {n / took:.2f} claims/s")
     for engine in names:
         dis = sum(1 for f in findings if f.engine == engine and f.kind == "disagreement")
         fail = sum(1 for f in findings if f.engine == engine and f.kind == "failure")
@@ -63,7 +70,7 @@ def main(argv=None) -> int:
             print(f"  on {truth} claims: {dict(sorted(row.items()))}")
     if args.json:
         Path(args.json).write_text(json.dumps({
-            "claims": n, "seconds": took, "seed": args.seed,
+            "claims": len(claims), "seconds": took, "seed": args.seed,
             "verdicts": [[*k, v] for k, v in sorted(verdicts.items())],
             "findings": [{"engine": f.engine, "verdict": f.verdict, "kind": f.kind, "truth": f.claim.truth,
                           "summary": f.summary, "claim": f.claim.text} for f in findings]},

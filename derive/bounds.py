@@ -27,16 +27,19 @@ class Range:
     hi: Num = INF
     lo_open: bool = True
     hi_open: bool = True
+    real: bool = True  # False: the value may be complex (or undefined): no bound holds
 
     def at_least(self, c: Fraction, strict: bool) -> bool:
         """Is every value ≥ c (> c when ``strict``)?"""
-        return self.lo > c or (self.lo == c and (not strict or self.lo_open))
+        return self.real and (self.lo > c or (self.lo == c and (not strict or self.lo_open)))
 
     def at_most(self, c: Fraction, strict: bool) -> bool:
-        return self.hi < c or (self.hi == c and (not strict or self.hi_open))
+        return self.real and (self.hi < c or (self.hi == c and (not strict or self.hi_open)))
 
 
 ANYTHING = Range()
+NONREAL = Range(real=False)
+COMPLEX_FUNCS = {"fft", "ifft", "eig", "eigvals", "conj", "logpdf", "pdf", "cdf", "KL"}
 
 
 def point(v: Fraction) -> Range:
@@ -167,7 +170,8 @@ _ELEMENTWISE = {
     "abs": lambda r: POSITIVE if r.at_least(Fraction(0), True) or r.at_most(Fraction(0), True)
     else NONNEGATIVE,
     "relu": lambda r: r if r.at_least(Fraction(0), False) else NONNEGATIVE,
-    "sqrt": lambda r: POSITIVE if r.at_least(Fraction(0), True) else NONNEGATIVE,
+    "sqrt": lambda r: POSITIVE if r.at_least(Fraction(0), True) else
+    NONNEGATIVE if r.at_least(Fraction(0), False) else NONREAL,  # √ of a negative: complex
     "norm": lambda r: NONNEGATIVE, "rms": lambda r: NONNEGATIVE,
 }
 
@@ -180,11 +184,16 @@ class Bounds:
         self.lookup = lookup
 
     def of(self, e: m.Expr, depth: int = 0) -> Range:
+        """The range of ``e``; NONREAL when any part may be complex (a complex name, ``2j``,
+        fft) or when a part's range is itself not real."""
         if depth > 40:
             return ANYTHING
-        d = depth + 1
+        out = self._of(e, depth + 1)
+        return out
+
+    def _of(self, e: m.Expr, d: int) -> Range:
         if isinstance(e, m.Num):
-            return ANYTHING if e.imaginary else point(e.value)
+            return NONREAL if e.imaginary else point(e.value)
         if isinstance(e, m.Name):
             if e.id == "pi":
                 return Range(Fraction(3), Fraction(4), True, True)
@@ -192,7 +201,8 @@ class Bounds:
                 return Range(Fraction(2), Fraction(3), True, True)
             return self.lookup(e.id) or ANYTHING
         if isinstance(e, m.Unary) and e.op == "-":
-            return neg(self.of(e.operand, d))
+            r = self.of(e.operand, d)
+            return neg(r) if r.real else NONREAL
         if isinstance(e, m.Transpose):
             return self.of(e.operand, d)
         if isinstance(e, m.BinOp):
@@ -204,15 +214,21 @@ class Bounds:
             out = None
             for x in items:
                 r = self.of(x, d)
+                if not r.real:
+                    return NONREAL
                 out = r if out is None else hull(out, r)
             return out or ANYTHING
         return ANYTHING
 
     def binop(self, e: m.BinOp, d: int) -> Range:
         a = self.of(e.left, d)
+        if not a.real:
+            return NONREAL
         if e.op in ("^", ".^") and isinstance(e.right, m.Num) and not e.right.imaginary:
             return power(a, e.right.value)
         b = self.of(e.right, d)
+        if not b.real:
+            return NONREAL
         if e.op == "+":
             return add(a, b)
         if e.op == "-":
@@ -231,6 +247,8 @@ class Bounds:
         if e.func == "I":
             return PROBABILITY
         args = [self.of(a, d) for a in e.args]
+        if e.func in COMPLEX_FUNCS or any(not r.real for r in args):
+            return NONREAL
         if e.func in _ELEMENTWISE and args:
             return _ELEMENTWISE[e.func](args[0])
         if e.func in ("max", "min") and args:

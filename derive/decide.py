@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Iterator, Optional
 
+from derive import faults
 from derive import model as m
 from derive.engine import Context, Engine, Options
 from derive.faults import InternalFault, Interrupt
@@ -181,6 +182,19 @@ def _route(ctx: Context) -> Outcome:
                               {"time_limit_s": ctx.options.symbolic_time_limit})
         except MemoryError:
             outcome = Outcome(Verdict.INCONCLUSIVE, name, None, "memory limit reached", {})
+        except (InternalFault, Interrupt):
+            raise  # strict mode's fault, or the claim's own time limit
+        except Exception as exc:  # noqa: BLE001
+            if name != "symbolic":
+                raise
+            # raised outside every strategy's guard (StopIteration from SymPy's simplify):
+            # recorded like a strategy's fault — never silent — and the numeric engine decides
+            rec = faults.record(name, "engine", exc)
+            ctx.internal_errors.append(rec)
+            if faults.strict_mode(ctx.options):
+                raise InternalFault(rec) from exc
+            reasons.append(f"symbolic: internal error {type(exc).__name__}: {exc}"[:300])
+            continue
         if outcome is None:
             reasons.append(f"{name}: no strategy applies" + (
                 f" ({'; '.join(ctx.notes)})" if ctx.notes else ""))

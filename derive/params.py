@@ -12,8 +12,8 @@ from fractions import Fraction
 from typing import Callable, Optional
 
 from derive import model as m
-from derive.bounds import (ANYTHING, INF, NONNEGATIVE, POSITIVE, PROBABILITY, Bounds, Range,
-                           add, intersect, neg)
+from derive.bounds import (ANYTHING, INF, NONNEGATIVE, NONREAL, POSITIVE, PROBABILITY, Bounds,
+                           Range, add, intersect, neg)
 from derive.language.names import pretty
 
 ZERO, ONE = Fraction(0), Fraction(1)
@@ -39,12 +39,15 @@ def conditions(claim: m.Claim) -> list[tuple[m.Expr, str, m.Expr]]:
 
 
 def _bounded(r: Range, op: str, by: Range) -> Range:
-    """The part of ``r`` where ``x op y`` can hold for some y in ``by``."""
+    """The part of ``r`` where ``x op y`` can hold for some y in ``by`` (``!=`` and other
+    relations narrow nothing)."""
     if op in (">", ">="):
         return intersect(r, Range(by.lo, INF, by.lo_open or op == ">", True))
     if op in ("<", "<="):
         return intersect(r, Range(-INF, by.hi, True, by.hi_open or op == "<"))
-    return intersect(r, by)
+    if op == "==":
+        return intersect(r, by)
+    return r
 
 
 class ParamChecker:
@@ -59,7 +62,7 @@ class ParamChecker:
         for d in claim.statements:  # declared bounds that name another name are relations
             if isinstance(d, m.Decl) and isinstance(d.type, m.ScalarType) and d.dist is None:
                 for name in d.names:
-                    self.conds.extend((name, op, e) for op, e in d.type.bounds)
+                    self.conds.extend((name, op, e) for op, e in d.type.bounds if op in FLIP)
 
     # ------------------------------------------------------------ ranges of names
     def range_of_name(self, ident: str) -> Optional[Range]:
@@ -93,8 +96,10 @@ class ParamChecker:
             if info.props & {"simplex", "adjacency", "permutation"}:
                 return PROBABILITY
             return ANYTHING
+        if info.role == "scalar" and info.domain == "complex":
+            return NONREAL
         if info.role != "scalar" or not isinstance(st, m.Decl) or \
-                not isinstance(st.type, m.ScalarType) or st.type.kind == "complex":
+                not isinstance(st.type, m.ScalarType):
             return ANYTHING
         spec, r = st.type, ANYTHING
         if spec.interval is not None:
@@ -259,6 +264,9 @@ def _inside(r: Range, want: Range) -> bool:
 
 
 def _show(r: Range) -> str:
+    if not r.real:
+        return "possibly complex"
+
     def end(v) -> str:
         if isinstance(v, float):
             return "∞" if v > 0 else "-∞"

@@ -309,6 +309,13 @@ def _spec_shape(spec: Any, ev: Evaluator) -> tuple[int, ...]:
 
 
 # ---------------------------------------------------------------- distributions
+class BadParameter(LoweringError):
+    """A distribution parameter outside its domain on an instance.  The semantic pass
+    proves every parameter inside its domain from the declarations and ``assume`` lines,
+    so this is met only on instances an ``assume`` rejects (drawn before the check) or
+    through a gap of that proof: never a verdict, the numeric engine passes."""
+
+
 def covariance_root(cov: torch.Tensor) -> torch.Tensor:
     """A factor R with R Rᵀ = cov for a positive *semi*definite covariance.
 
@@ -326,15 +333,8 @@ def covariance_root(cov: torch.Tensor) -> torch.Tensor:
     vals, vecs = torch.linalg.eigh((cov + cov.T) / 2)
     if float(vals.min()) < -tol:
         raise BadParameter("the covariance of normal(μ, Σ) is not positive semidefinite "
-                         f"(an eigenvalue is {float(vals.min()):.3g})")
+                           f"(an eigenvalue is {float(vals.min()):.3g})")
     return vecs * vals.clamp(min=0).sqrt()
-
-
-class BadParameter(LoweringError):
-    """A distribution parameter outside its domain on an instance.  The semantic pass
-    proves every parameter inside its domain from the declarations and ``assume`` lines,
-    so this is met only on instances an ``assume`` rejects (drawn before the check) or
-    through a gap of that proof: never a verdict, the numeric engine passes."""
 
 
 def _require(ok: Any, message: str, value: Any, invalid: list) -> None:

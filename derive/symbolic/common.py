@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Iterable, Iterator, Optional
 
 import sympy as sp
+from sympy.core.evalf import PrecisionExhausted
 
 from derive import model as m
 from derive.decide import refire
@@ -135,7 +136,11 @@ def is_exact_zero(value: sp.Expr) -> Optional[bool]:
         return None
     if value.free_symbols:
         return None
-    approx = value.evalf(60)
+    try:  # strict: a value whose digits cancel away (exp(529) − exp(529)·(sin² + cos²))
+        # raises instead of returning noise such as -0.e+3417, which read as nonzero
+        approx = value.evalf(60, strict=True)
+    except PrecisionExhausted:
+        return None
     if not approx.is_number:
         return None
     if abs(complex(approx)) > 1e-40:
