@@ -20,7 +20,7 @@ import torch
 from derive import model as m
 from derive.decide import is_cost_statement
 from derive.engine import Context
-from derive.numeric import common
+from derive.numeric import adversarial, common
 from derive.numeric.instances import (SIZE_MENU, Instance, Unsatisfiable, assumptions,
                                       choose_sizes, holds, instances)
 from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, rank
@@ -33,6 +33,9 @@ CLEAR_FLOOR = 1e-7         # … and this relative size
 SINGLE = {"argmin", "argmax", "integrate"}   # lowerings that use the batch axis themselves
 MODERATE_MENU = (12, 16, 24, 32)
 LARGE_MENU = (64, 100, 1000, 4096)
+TENSOR_LARGE_MENU = adversarial.LARGE_SIZES  # one round of tensor sizes up to 128
+LARGE_BATCH = 4
+STEP_PLAN = adversarial.STEP_PLAN
 SCALAR_BATCH = 64  # instances per round when every name is a scalar: cheap, and conditions
                    # (``a < 1 and b < 1 <=> η < c``) need many points to meet a thin region
 OPTIMISER_TOL = 1e-6      # relative precision expected of argmin/argmax
@@ -41,7 +44,11 @@ PRECISION_RATIO = 5e6    # float32/float64 discrepancy ratio that marks rounding
                          # noise swamps stays unclear)
 BEATEN_REL = 1e-6         # f(optimiser's point) this much better than f(claimed): refuted
 COMPARE_OPS = {"==", "!=", "<", "<=", ">", ">=", "≈"}
-SAFETY_STOP_S = 20.0       # a statement still running after this is inconclusive
+SAFETY_STOP_S = 20.0
+NEAR_REL = 1e-9            # a comparison this close to equality may be rounding's choice
+SETTLE_MAX = 12            # doubtful members re-evaluated in high precision per batch
+COND_CAP = 1e16            # condition numbers beyond this are singular: the cap keeps tol finite
+PASS_COND_CAP = 1e8        # … and beyond this the float64 values are doubtful (re-checked)       # a statement still running after this is inconclusive
 
 
 @dataclass
@@ -54,7 +61,10 @@ class Batch:
     worst_rel: float = 0.0        # largest relative error / violation
     clear: Optional[int] = None   # index of a clear counterexample
     unclear: bool = False         # some member above tolerance but not clearly
-    precision_checked: int = 0    # members above tolerance that the float32 rerun explained
+    precision_checked: int = 0    # members above tolerance that a re-evaluation explained
+    one_sided: int = 0            # members with one side undefined (NaN) and the other not
+    blind: int = 0                # passed on the intermediate-based model alone (no re-evaluation ran)
+    settled: Optional[str] = None  # how a counterexample was confirmed, when not plain float64
     instance: Optional[Instance] = None
     tol_rel: float = 0.0
 
@@ -197,14 +207,18 @@ class IdentityStrategy:
         worst_ratio = worst_rel = 0.0
         points: list[dict] = []
         unclear = 0
-        search_done = False
         search_report: dict = {}
         fixed = sized_by_defines(ctx)
-        plan = [SIZE_MENU] * rounds + [MODERATE_MENU]
+        plan = [SIZE_MENU] * rounds + [MODERATE_MENU] + ([] if single else [TENSOR_LARGE_MENU])
         if formula_only(ctx.checked) and not single:
             # no tensor is built: sizes are only numbers in formulas, so many rounds and
             # large sizes cost nothing (``1/10⁴ < ω(h)`` fails only from h = 14 on)
             plan = [SIZE_MENU] * (3 * rounds) + [MODERATE_MENU] * rounds + [LARGE_MENU] * rounds
+        if has_steps(ctx.checked):
+            # recurrences: the base steps, small, moderate and far steps each get a round
+            while len(plan) < len(STEP_PLAN):
+                plan.insert(0, SIZE_MENU)
+        searched: set[int] = set()
         last_error: Optional[str] = None
         unsatisfiable: Optional[Unsatisfiable] = None
         by_precision = 0  # members above the tolerance whose float32 rerun showed rounding
@@ -216,8 +230,9 @@ class IdentityStrategy:
                     raise
                 continue
             try:
-                res = self.check(ctx, g, device, sizes, batch if menu is SIZE_MENU else 2,
-                                 large=menu is LARGE_MENU)
+                res = self.check(ctx, g, device, sizes, batch if menu is SIZE_MENU else
+                                 LARGE_BATCH if menu is TENSOR_LARGE_MENU else 2,
+                                 large=menu is LARGE_MENU, steps=STEP_PLAN[r % len(STEP_PLAN)])
             except Unsatisfiable as exc:
                 # these sizes admit no instance (‖o − mean o‖ > 0 at C = 1): other sizes may
                 unsatisfiable = exc
@@ -234,9 +249,11 @@ class IdentityStrategy:
             by_precision += res.precision_checked
             if res.clear is not None:
                 return self.refute(ctx, g, seed, device, res, sizes, tried, points, start)
-            if not search_done and self.searchable(ctx):
+            if id(menu) not in searched and menu is not MODERATE_MENU and self.searchable(ctx):
+                # a search at the first round's sizes, and again at large sizes
+                # (``sum(x) <= 4·norm(x)`` fails only from n = 17 on)
                 found = self.search(ctx, g, device, sizes, report=search_report)
-                search_done = True
+                searched.add(id(menu))
                 if found is not None:
                     return self.refute(ctx, g, seed, device, found, sizes, tried + found.tried,
                                        points, start, how="gradient-ascent search")
@@ -291,9 +308,9 @@ class IdentityStrategy:
     # ------------------------------------------------------------ one batch
     def check(self, ctx: Context, g: torch.Generator, device: torch.device, sizes: dict[str, int],
               batch: int, simple: bool = False, params: Optional[dict] = None,
-              large: bool = False) -> Batch:
+              large: bool = False, steps: Optional[tuple[int, int]] = None) -> Batch:
         inst, mask = instances(ctx.checked, g, device, sizes, batch, torch.float64, simple=simple,
-                               params=params, large=large)
+                               params=params, large=large, wild=wildness(ctx.statement), steps=steps)
         res = self.evaluate(ctx, inst, mask, sizes, device)
         if res.clear is not None:
             return res
@@ -324,6 +341,19 @@ class IdentityStrategy:
             mask = mask.reshape(-1).expand(n) if mask.numel() == 1 else mask.reshape(-1)
             defined = defined & mask
         out = Batch(tried=int(mask.sum()) if mask is not None else n, instance=inst, tol_rel=tol_rel)
+        judged = getattr(ev, "judged", {}) or {}
+        one_sided = judged.get("one_sided")
+        if one_sided is not None:
+            one_sided = one_sided.reshape(-1).expand(n) & (mask if mask is not None else True)
+            out.one_sided = int(one_sided.sum())
+            if out.one_sided:
+                # one side defined and the other not: refuted if the high-precision
+                # evaluation agrees that one side has no real value there
+                bad = self.settle(ctx, ev, inst, one_sided, want_undefined=True)
+                if bad is not None:
+                    out.clear, out.settled = bad, "high-precision re-evaluation: one side undefined"
+                    out.worst_rel = math.inf
+                    return out
         out.undefined = out.tried - int(defined.sum())
         if not bool(defined.any()):
             return out
@@ -335,17 +365,108 @@ class IdentityStrategy:
         clear = defined & (excess > self.clear_limit(ctx, allowed, scale))
         if beaten is not None and beaten.numel() in (1, n):
             clear = clear | (defined & (excess > allowed) & beaten.reshape(-1).expand(n))
+        if bool(clear.any()) and isinstance(ctx.statement, m.Logic):
+            clear, held = self.settle_condition(ctx, ev, inst, clear, out)
+            excess = torch.where(held, torch.zeros_like(excess), excess)
         if bool(clear.any()):
             out.clear = int(torch.nonzero(clear)[0])
             return out
         unclear = defined & (excess > allowed)
+        doubtful = judged.get("doubtful")
+        if doubtful is not None:
+            # above the rounding model of the compared values (or a strict inequality tied
+            # up to rounding): not a pass until rounding is shown to explain it
+            unclear = unclear | (defined & doubtful.reshape(-1).expand(n))
         if bool(unclear.any()):
-            explained = self.rounding_explains(ctx, inst, sizes, device, n)
+            strict_tie = self.strict(ctx) and doubtful is not None
+            self._float32_unavailable = None
+            explained = None if strict_tie else self.rounding_explains(ctx, inst, sizes, device, n)
             if explained is not None:
-                out.precision_checked += int(unclear.sum())
+                out.precision_checked += int((unclear & explained).sum())
                 unclear = unclear & ~explained
+            if bool(unclear.any()):
+                verdicts = self.settle_all(ctx, ev, inst, unclear)
+                if verdicts is not None:
+                    held, failed = verdicts
+                    if failed is not None:
+                        out.clear, out.settled = failed, "high-precision re-evaluation"
+                        return out
+                    out.precision_checked += int((unclear & held).sum())
+                    unclear = unclear & ~held
+            if bool(unclear.any()) and not strict_tie and doubtful is not None:
+                # no re-evaluation could run (float32 overflows at a^1024 or underflows, no
+                # SymPy lowering): within the intermediate-based model it passes, and the
+                # summary counts it; where float32 ran and did not show rounding, it stays open
+                blind = torch.ones_like(unclear) if explained is None else (
+                    self._float32_unavailable if self._float32_unavailable is not None
+                    else torch.zeros_like(unclear))
+                agree = blind & (excess <= allowed)
+                out.blind += int((unclear & agree).sum())
+                unclear = unclear & ~agree
             out.unclear = bool(unclear.any())
         return out
+
+    def settle_condition(self, ctx: Context, ev: Evaluator, inst: Instance, failing: torch.Tensor,
+                         out: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Failing members of a condition that are certain.  A comparison within rounding
+        of its boundary (``|1 − 2ησ²| < 1`` at η = σ = 10⁻⁶ reads ``1 < 1``) can flip
+        either way: such a member is re-decided in high precision, and is no
+        counterexample (only undecided) when that is not available."""
+        from derive.numeric import precise
+        near = near_boundary(ctx.statement, ev, failing.shape[0])
+        certain = failing & ~near
+        held = torch.zeros_like(failing)
+        for i in torch.nonzero(failing & near).reshape(-1).tolist()[:SETTLE_MAX]:
+            v = precise.decide_condition(ctx.checked, ctx.statement, inst.env, i, _ref(ev, i))
+            if v is False:
+                certain[i] = True
+                out.settled = "high-precision re-evaluation"
+            elif v is None:
+                out.unclear = True
+            else:
+                out.precision_checked += 1
+                held[i] = True
+        return certain, held
+
+    def strict(self, ctx: Context) -> bool:
+        return any(op in ("<", ">") for op in getattr(ctx.statement, "ops", ()))
+
+    def settle(self, ctx: Context, ev: Evaluator, inst: Instance, members: torch.Tensor,
+               want_undefined: bool = False) -> Optional[int]:
+        """The first member (of at most SETTLE_MAX) that high precision shows failing."""
+        from derive.numeric import precise
+        st = ctx.statement
+        if not isinstance(st, m.Compare):
+            return None
+        for i in torch.nonzero(members).reshape(-1).tolist()[:SETTLE_MAX]:
+            if precise.decide(ctx.checked, st, inst.env, i, _ref(ev, i)) is False:
+                if want_undefined:
+                    vals = [precise.value(ctx.checked, x, inst.env, i) for x in st.operands]
+                    if not any(isinstance(v, precise.Undefined) for v in vals):
+                        continue  # both defined (SymPy simplified a side): no such evidence
+                return i
+        return None
+
+    def settle_all(self, ctx: Context, ev: Evaluator, inst: Instance, members: torch.Tensor
+                   ) -> Optional[tuple[torch.Tensor, Optional[int]]]:
+        """High-precision verdicts on doubtful members: (held mask, first failing member).
+        ``None`` when the statement has no high-precision evaluation."""
+        from derive.numeric import precise
+        st = ctx.statement
+        if not isinstance(st, m.Compare):
+            return None
+        held = torch.zeros_like(members)
+        idx = torch.nonzero(members).reshape(-1).tolist()
+        if len(idx) > SETTLE_MAX:
+            return None  # too many to re-evaluate: they stay undecided
+        for i in idx:
+            v = precise.decide(ctx.checked, st, inst.env, i, _ref(ev, i))
+            if v is None:
+                return None if not bool(held.any()) else (held, None)
+            if v is False:
+                return held, i
+            held[i] = True
+        return held, None
 
     def rounding_explains(self, ctx: Context, inst: Instance, sizes: dict[str, int],
                           device: torch.device, n: int) -> Optional[torch.Tensor]:
@@ -357,7 +478,7 @@ class IdentityStrategy:
         float64 whatever the precision asked)."""
         st = ctx.statement
         if isinstance(st, m.Logic) or ctx.show.within is not None or ctx.show.rel is not None or \
-                "≈" in getattr(st, "ops", ()) or common.calls(st, SINGLE | {"grad"}) or \
+                "≈" in getattr(st, "ops", ()) or common.calls(st, SINGLE) or \
                 any(callable(v) and not isinstance(v, torch.Tensor) for v in inst.env.values()):
             return None
 
@@ -381,6 +502,8 @@ class IdentityStrategy:
         except (LoweringError, RuntimeError, ValueError, ZeroDivisionError, OverflowError):
             return None
         e64, e32 = excess
+        # overflow, underflow, or a float32 error far below the float64 one: no evidence either way
+        self._float32_unavailable = ~torch.isfinite(e32) | (e32 < 0.1 * e64) | (e32 == 0)
         return torch.isfinite(e32) & (e32 >= PRECISION_RATIO * e64) & (e32 > 0)
 
     def clear_limit(self, ctx: Context, allowed: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -406,12 +529,16 @@ class IdentityStrategy:
         values = [ev.ev(x) for x in st.operands]
         n = max([1] + [v for v in sizes.values() if isinstance(v, int)] +
                 [max(v.shape[1:]) for v in values if isinstance(v, torch.Tensor) and v.dim() > 1])
-        cond = 1.0
-        if ev.conds:
-            cond = max(float(c.max()) for c in ev.conds)
-        tol_rel = ROUNDING_C * n * EPS64 * max(cond, 1.0)
+        cond = torch.ones(1, dtype=torch.float64, device=ev.scale.device)
+        for c in ev.conds or ():  # per member: one ill-conditioned member widens only its own
+            c = c.reshape(-1).to(cond.device)
+            cond = torch.maximum(cond, c if c.shape[0] in (1, ev.scale.shape[0]) else c.amax().reshape(1))
+        tol_m = ROUNDING_C * n * EPS64 * cond.clamp(1.0, COND_CAP)
+        tol_pass = ROUNDING_C * n * EPS64 * cond.clamp(1.0, PASS_COND_CAP)
         if common.calls(st, {"argmin", "argmax"}):
-            tol_rel = max(tol_rel, OPTIMISER_TOL)  # an optimiser's answer is good to ~√eps
+            tol_m = tol_m.clamp_min(OPTIMISER_TOL)  # an optimiser's answer is good to ~√eps
+            tol_pass = tol_pass.clamp_min(OPTIMISER_TOL)
+        tol_rel = float(tol_m.max())
         for a in values:  # plain numbers are not tracked as intermediates
             t = ev.tensor(a)
             if t.dtype != torch.bool and t.numel():
@@ -420,14 +547,29 @@ class IdentityStrategy:
                 ev.scale = torch.maximum(ev.scale, mag)
         scale = ev.scale.clamp_min(1e-300)
         excess_all = allowed_all = beaten = None
+        doubtful = one_sided = compared = None
         for op, a, b in zip(st.ops, values, values[1:]):
             x, y = pair(a, b, ev)
             nb = max(x.shape[0], scale.shape[0])
             x, y = x.expand(nb, x.shape[1]), y.expand(nb, y.shape[1])
             sc = scale.expand(nb)
-            excess, allowed = relation(op, x, y, sc, torch.full_like(sc, tol_rel), ctx.show)
+            excess, allowed = relation(op, x, y, sc, tol_m.expand(nb), ctx.show)
             if op == "==":
                 excess, beaten = optimum_check(ev, st.operands, values, excess, allowed)
+            # the pass test is relative to the *compared* values, never to an intermediate:
+            # ``log Σ exp(x + 50) − 50`` carries e⁵⁰ inside but is compared at size ~1
+            passing = pass_threshold(op, x, y, tol_pass.expand(nb), ctx.show)
+            d = excess > passing
+            if op == "==" and beaten is not None:
+                d = d & ~(excess <= allowed)  # the optimiser's own shortfall (see optimum_check)
+            doubtful = d if doubtful is None else (doubtful | d)
+            c = torch.maximum(x.abs(), y.abs())
+            c = torch.where(torch.isfinite(c), c, torch.zeros_like(c)).amax(-1).to(torch.float64)
+            c = c.real if c.is_complex() else c
+            compared = c if compared is None else torch.minimum(compared, c)
+            o = one_side_undefined(x, y) & ~ev.overflow.expand(nb) if op in ("==", "≈") else \
+                torch.zeros(nb, dtype=torch.bool, device=x.device)
+            one_sided = o if one_sided is None else (one_sided | o)
             ratio = excess / allowed.clamp_min(1e-300)
             if excess_all is None:
                 excess_all, allowed_all = excess, allowed
@@ -435,6 +577,7 @@ class IdentityStrategy:
                 worse = ratio > excess_all / allowed_all.clamp_min(1e-300)
                 excess_all = torch.where(worse, excess, excess_all)
                 allowed_all = torch.where(worse, allowed, allowed_all)
+        ev.judged = {"doubtful": doubtful, "one_sided": one_sided, "compared": compared}
         return excess_all, allowed_all, tol_rel, beaten
 
     # ------------------------------------------------------------ search
@@ -462,12 +605,106 @@ class IdentityStrategy:
                              parameter_points=points, instances=tried,
                              largest_error=res.worst_rel, counterexample=witness,
                              found_by=how, seconds=round(time.perf_counter() - start, 3))
+        if res.settled:
+            ev["confirmed_by"] = res.settled
         if small is not None:
             ev["shrunk"] = small
         where = ", ".join(f"{k}={v}" for k, v in (small or witness.get("sizes", {})).items())
         return common.outcome(Verdict.REFUTED,
                               f"counterexample ({how}) with relative error "
                               f"{common.fmt(res.worst_rel)}" + (f" at {where}" if where else ""), ev)
+
+
+def pass_threshold(op: str, x: torch.Tensor, y: torch.Tensor, tol: torch.Tensor,
+                   show: m.Show) -> torch.Tensor:
+    """The largest excess (as :func:`relation` measures it) that passes outright: the
+    rounding model ``tol`` relative to the compared values themselves.  A strict
+    inequality passes only when the gap exceeds rounding: equality up to rounding is no
+    evidence that ``<`` holds."""
+    cs = torch.maximum(x.abs(), y.abs())
+    cs = torch.where(torch.isfinite(cs), cs, torch.zeros_like(cs)).amax(-1).to(torch.float64)
+    if x.is_complex() or y.is_complex():
+        cs = cs.real if cs.is_complex() else cs
+    base = tol * cs
+    if op == "!=":
+        return torch.full_like(base, 0.5)
+    if op in ("==", "≈"):
+        if show.within is not None:
+            base = base + float(show.within)
+        elif show.rel is not None or op == "≈":
+            r = float(show.rel) if show.rel is not None else 1e-2
+            base = base + r * y.abs().amax(-1).to(torch.float64)
+        return base
+    extra = float(show.within) if show.within is not None else 0.0
+    if op in ("<", ">"):
+        return extra - base
+    return base + extra
+
+
+def _ref(ev: Evaluator, i: int) -> float:
+    """The float64 run's largest intermediate at member ``i`` (the high-precision
+    comparison's reference size)."""
+    if ev.scale is None or not ev.scale.numel():
+        return 0.0
+    return float(ev.scale.reshape(-1)[i if ev.scale.numel() > i else 0])
+
+
+def wildness(st: m.Expr) -> Any:
+    """How adversarial the instances are: fully, except for conditions holding equations
+    (read up to an absolute rounding allowance, so tiny and huge magnitudes would decide
+    them by that allowance rather than by the claim)."""
+    if isinstance(st, m.Logic):
+        from derive.semantics import walk
+        if any(isinstance(x, m.Compare) and any(op in ("==", "!=", "≈") for op in x.ops)
+               for x in walk(st)):
+            return "tame"
+    return True
+
+
+def near_boundary(st: m.Expr, ev: Evaluator, n: int) -> torch.Tensor:
+    """Members where some comparison inside a condition is within rounding of flipping:
+    its sides differ by less than ``NEAR_REL`` of their size (an equation, true up to
+    ``CONDITION_RTOL``, counts when its sides differ by between a tenth and ten times that)."""
+    from derive.numeric.lower import CONDITION_ATOL, CONDITION_RTOL
+    out = torch.zeros(n, dtype=torch.bool, device=ev.scale.device if ev.scale is not None else None)
+    stack = [st]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, m.Logic):
+            stack.extend(e.args)
+            continue
+        if not isinstance(e, m.Compare):
+            continue
+        try:
+            with torch.no_grad(), ev.untracked():
+                vals = [ev.tensor(ev.ev(x)) for x in e.operands]
+        except (LoweringError, RuntimeError, ValueError):
+            return torch.ones_like(out)
+        for op, a, b in zip(e.ops, vals, vals[1:]):
+            if a.dtype == torch.bool or b.dtype == torch.bool:
+                continue
+            a, b = ev.align(a, b)
+            a = a.reshape(a.shape[0], -1).to(torch.complex128 if a.is_complex() else torch.float64)
+            b = b.reshape(b.shape[0], -1).to(a.dtype if not b.is_complex() else torch.complex128)
+            gap = (a - b).abs()
+            size = torch.maximum(a.abs(), b.abs())
+            if op in ("==", "!="):
+                # read up to rounding by definition: only a gap at that allowance is in doubt
+                allowance = CONDITION_RTOL * b.abs() + CONDITION_ATOL
+                near = ((gap > 0.1 * allowance) & (gap < 10 * allowance)).any(-1)
+            else:
+                near = (gap <= NEAR_REL * size).any(-1)
+            near = torch.where(torch.isnan(gap).any(-1), torch.zeros_like(near), near)
+            out = out | near.reshape(-1).expand(n).to(out.device)
+    return out
+
+
+def one_side_undefined(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Members where one side is NaN (outside its function's domain) and the other is
+    finite: a counterexample to an identity, not an instance to drop."""
+    nx, ny = torch.isnan(x).any(-1), torch.isnan(y).any(-1)
+    fx, fy = torch.isfinite(x).all(-1), torch.isfinite(y).all(-1)
+    return (nx & fy) | (ny & fx)
 
 
 def optimum_check(ev: Evaluator, operands: tuple, values: list, excess: torch.Tensor,
@@ -525,6 +762,11 @@ def formula_only(checked) -> bool:
     """No tensor and nothing random: every instance is a handful of numbers."""
     return not any(info.role in ("tensor", "sequence") or info.random
                    for info in checked.symbols.values())
+
+
+def has_steps(checked) -> bool:
+    """Whether the claim reads a recurrence at a free step."""
+    return any(info.role == "seq_index" for info in checked.symbols.values())
 
 
 def scalars_only(checked) -> bool:
