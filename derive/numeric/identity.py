@@ -249,6 +249,12 @@ class IdentityStrategy:
             by_precision += res.precision_checked
             if res.clear is not None:
                 return self.refute(ctx, g, seed, device, res, sizes, tried, points, start)
+            if r == 0 and not single:
+                from derive.numeric import surface
+                found = surface.search(self, ctx, g, device, sizes, search_report)
+                if found is not None:
+                    return self.refute(ctx, g, seed, device, found, sizes, tried + found.tried,
+                                       points, start, how="points on the equation's surface")
             if id(menu) not in searched and menu is not MODERATE_MENU and self.searchable(ctx):
                 # a search at the first round's sizes, and again at large sizes
                 # (``sum(x) <= 4·norm(x)`` fails only from n = 17 on)
@@ -293,7 +299,10 @@ class IdentityStrategy:
                                       "equivalence or implication is evidence only where a side "
                                       "holds)", ev)
             return common.outcome(Verdict.INCONCLUSIVE,
-                                  "no instance where both sides are defined", ev)
+                                  "no instance where both sides are defined" + (
+                                      " (an integral that does not converge — divergent, or not "
+                                      "resolved by the quadrature — is undefined)"
+                                      if common.calls(ctx.statement, {"integrate"}) else ""), ev)
         if unclear:
             return common.outcome(Verdict.INCONCLUSIVE,
                                   f"errors above the rounding tolerance but below a clear "
@@ -368,6 +377,9 @@ class IdentityStrategy:
         if bool(clear.any()) and isinstance(ctx.statement, m.Logic):
             clear, held = self.settle_condition(ctx, ev, inst, clear, out)
             excess = torch.where(held, torch.zeros_like(excess), excess)
+        elif bool(clear.any()) and "!=" in getattr(ctx.statement, "ops", ()) and not self.bracketed:
+            clear, held = self.settle_equal(ctx, ev, inst, clear, out)
+            excess = torch.where(held, torch.zeros_like(excess), excess)
         if bool(clear.any()):
             out.clear = int(torch.nonzero(clear)[0])
             return out
@@ -428,6 +440,32 @@ class IdentityStrategy:
                 held[i] = True
         return certain, held
 
+    # set while judging points bisected onto a ``!=`` surface: there the sides changed
+    # sign across a bracket of one ulp, so by continuity they are equal inside it (the
+    # intermediate value theorem) — the float64 equality is the evidence, not rounding
+    bracketed = False
+
+    def settle_equal(self, ctx: Context, ev: Evaluator, inst: Instance, equal: torch.Tensor,
+                     out: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Members where ``a != b`` fails in float64 (the sides agree to rounding): a
+        counterexample only when the sides are equal in high precision too (``exp(x) != 0``
+        reads ``0 != 0`` at x = −10⁶ by underflow); undecided when that cannot be run."""
+        from derive.numeric import precise
+        certain = torch.zeros_like(equal)
+        held = torch.zeros_like(equal)
+        for i in torch.nonzero(equal).reshape(-1).tolist()[:SETTLE_MAX]:
+            v = precise.decide(ctx.checked, ctx.statement, inst.env, i, _ref(ev, i))
+            if v is False:
+                certain[i] = True
+                out.settled = "high-precision re-evaluation"
+                break
+            if v is True:
+                held[i] = True
+                out.precision_checked += 1
+            else:
+                out.unclear = True
+        return certain, held
+
     def strict(self, ctx: Context) -> bool:
         return any(op in ("<", ">") for op in getattr(ctx.statement, "ops", ()))
 
@@ -439,11 +477,9 @@ class IdentityStrategy:
         if not isinstance(st, m.Compare):
             return None
         for i in torch.nonzero(members).reshape(-1).tolist()[:SETTLE_MAX]:
+            # a side undefined in high precision too, or defined (complex principal
+            # values: sqrt(a)·sqrt(b) = −sqrt(ab) for a, b < 0) and different: fails
             if precise.decide(ctx.checked, st, inst.env, i, _ref(ev, i)) is False:
-                if want_undefined:
-                    vals = [precise.value(ctx.checked, x, inst.env, i) for x in st.operands]
-                    if not any(isinstance(v, precise.Undefined) for v in vals):
-                        continue  # both defined (SymPy simplified a side): no such evidence
                 return i
         return None
 
@@ -499,11 +535,18 @@ class IdentityStrategy:
                 ev = Evaluator(env, device, real, ctx.checked).track(batch)
                 e, _, _, _ = self.measure(ctx, ev, sizes)
                 excess.append(e.to(torch.float64).reshape(-1).expand(n))
+                cs = ev.judged.get("compared") if isinstance(ev.judged, dict) else None
         except (LoweringError, RuntimeError, ValueError, ZeroDivisionError, OverflowError):
             return None
         e64, e32 = excess
-        # overflow, underflow, or a float32 error far below the float64 one: no evidence either way
-        self._float32_unavailable = ~torch.isfinite(e32) | (e32 < 0.1 * e64) | (e32 == 0)
+        # overflow, underflow, or a float32 error far below the float64 one: no evidence
+        # either way; likewise float32 saturated (its error the size of the compared values,
+        # 100× the float64 one: (x + 10⁸) − 10⁸ keeps no digit of a small x in float32)
+        saturated = torch.zeros_like(e32, dtype=torch.bool)
+        if cs is not None:
+            cs32 = cs.to(torch.float64).reshape(-1).expand(n)
+            saturated = (e32 >= 0.5 * cs32) & (e32 >= 100 * e64)
+        self._float32_unavailable = ~torch.isfinite(e32) | (e32 < 0.1 * e64) | (e32 == 0) | saturated
         return torch.isfinite(e32) & (e32 >= PRECISION_RATIO * e64) & (e32 > 0)
 
     def clear_limit(self, ctx: Context, allowed: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -548,18 +591,20 @@ class IdentityStrategy:
         scale = ev.scale.clamp_min(1e-300)
         excess_all = allowed_all = beaten = None
         doubtful = one_sided = compared = None
+        quad = float(getattr(ev, "quad_error", 0.0))  # a quadrature's estimated error
         for op, a, b in zip(st.ops, values, values[1:]):
             x, y = pair(a, b, ev)
             nb = max(x.shape[0], scale.shape[0])
             x, y = x.expand(nb, x.shape[1]), y.expand(nb, y.shape[1])
             sc = scale.expand(nb)
             excess, allowed = relation(op, x, y, sc, tol_m.expand(nb), ctx.show)
+            allowed = allowed + quad  # a discrepancy inside the estimate never refutes
             if op == "==":
                 excess, beaten = optimum_check(ev, st.operands, values, excess, allowed)
             # the pass test is relative to the *compared* values, never to an intermediate:
             # ``log Σ exp(x + 50) − 50`` carries e⁵⁰ inside but is compared at size ~1
-            passing = pass_threshold(op, x, y, tol_pass.expand(nb), ctx.show)
-            d = excess > passing
+            passing = pass_threshold(op, x, y, tol_pass.expand(nb), ctx.show) + quad
+            d = excess >= passing if op in ("<", ">") else excess > passing  # a tie is no pass
             if op == "==" and beaten is not None:
                 d = d & ~(excess <= allowed)  # the optimiser's own shortfall (see optimum_check)
             doubtful = d if doubtful is None else (doubtful | d)

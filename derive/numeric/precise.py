@@ -20,8 +20,8 @@ from derive import model as m
 
 DIGITS = 60
 TIE_REL = 1e-45          # |L − R| below this relative size is equality at these inputs
-TIE_ABS = 1e-100         # … or below this absolute size: an exact cancellation to 0 comes
-                         # back from evalf as "0.e-316", with no significant digit
+MIN_BITS = 20            # evalf returns an exact cancellation as "0.e-316" with no
+                         # significant digit (1 bit): such a value is 0 at these inputs
 MAX_ENTRIES = 256        # tensor inputs larger than this are not substituted (cost)
 
 
@@ -42,8 +42,9 @@ def _rational(x: float) -> sp.Rational:
 def substitutions(checked, env: dict, member: int, expr: sp.Basic) -> Optional[dict]:
     """Exact values of every free symbol and indexed entry of ``expr`` at one member."""
     subs: dict = {}
+    labels = {str(ind.base) for ind in expr.atoms(sp.Indexed)}
     for s in expr.free_symbols:
-        if isinstance(s, sp.Indexed):
+        if isinstance(s, sp.Indexed) or (isinstance(s, sp.Symbol) and s.name in labels):
             continue
         name = s.name
         v = env.get(name)
@@ -136,14 +137,15 @@ def value(checked, e: m.Expr, env: dict, member: int) -> Any:
     if complex_claim(checked):
         if out.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
             return None
-        return out
+        re, im = out.as_real_imag()
+        return _digits(re) + sp.I * _digits(im)
     if out.has(sp.nan, sp.zoo) or out is sp.nan:
         return UNDEFINED
     if out in (sp.oo, -sp.oo):
         return out
     re, im = out.as_real_imag()
     try:
-        re_f, im_f = sp.Float(re, DIGITS), sp.Float(im, DIGITS)
+        re_f, im_f = _digits(sp.Float(re, DIGITS)), _digits(sp.Float(im, DIGITS))
     except (TypeError, ValueError):
         return None
     if abs(im_f) > sp.Float(10) ** (-DIGITS // 2) * max(1, abs(re_f)):
@@ -151,12 +153,19 @@ def value(checked, e: m.Expr, env: dict, member: int) -> Any:
     return re_f
 
 
+def _digits(x: sp.Expr) -> sp.Expr:
+    """A number without significant digits (an exact cancellation) as exact 0."""
+    if isinstance(x, sp.Float) and getattr(x, "_prec", DIGITS) < MIN_BITS:
+        return sp.Integer(0)
+    return x
+
+
 def decide(checked, st: m.Compare, env: dict, member: int, ref: float = 0.0) -> Optional[bool]:
     """Whether the comparison holds at this member in high precision (``None``: unknown).
     A side defined where the other is not makes ``==`` fail (the claim is an identity of
     real functions); both undefined, or an undefined side of an inequality, is unknown.
-    ``ref`` is the size of the largest intermediate (the float64 run's): 60 digits resolve
-    differences down to about 10⁻⁶⁰ of it, so a smaller one is equality."""
+    ``ref`` (the float64 run's largest intermediate) is kept for reporting; an exact
+    cancellation is recognised by :func:`_digits`, not by comparing with it."""
     vals = [value(checked, x, env, member) for x in st.operands]
     if any(v is None for v in vals):
         return None
@@ -168,7 +177,7 @@ def decide(checked, st: m.Compare, env: dict, member: int, ref: float = 0.0) -> 
         if a in (sp.oo, -sp.oo) or b in (sp.oo, -sp.oo):
             return None
         diff = a - b
-        tie = abs(diff) <= max(TIE_REL * max(abs(a), abs(b), sp.Float(ref)), TIE_ABS)
+        tie = abs(diff) <= TIE_REL * max(abs(a), abs(b))
         if not (diff.is_real or diff.is_real is None and sp.im(diff) == 0):
             if op in ("==", "!="):
                 ok = tie if op == "==" else not tie
