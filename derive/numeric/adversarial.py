@@ -90,6 +90,16 @@ def wild_integer(a: int, b: int, bounded_above: bool, avoid: list[float],
     return cands[_pick(g, len(cands))] if cands else None
 
 
+def short(x: float) -> float:
+    """``x`` rounded to 4 significant bits (never 0): a constant vector of it has an exact
+    sum and mean, so ``x − mean(x)`` is exactly 0, not rounding noise that would satisfy
+    ``assume norm(x − mean(x)) > 0`` by accident."""
+    if x == 0 or not math.isfinite(x):
+        return 1.0
+    m, e = math.frexp(x)
+    return math.ldexp(round(m * 16) / 16, e)
+
+
 def wild_plain(t: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     """Plain tensors: some members constant, one-hot, zero but one entry, with a zero
     entry, or at a tiny/huge scale."""
@@ -102,7 +112,7 @@ def wild_plain(t: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     for i in torch.nonzero(mask).reshape(-1).tolist():
         # member 1 is always constant, member 2 one-hot: the extremes of most bounds
         kind = _pick(g, 6) if i > 2 else i - 1
-        c = float(flat[i, 0]) if float(flat[i, 0]) != 0 else 1.0
+        c = short(float(flat[i, 0]))
         if kind == 0:
             flat[i] = c                                   # constant
         elif kind == 1 and t.dim() == 3 and t.shape[1] == t.shape[2]:

@@ -47,6 +47,7 @@ COMPARE_OPS = {"==", "!=", "<", "<=", ">", ">=", "≈"}
 SAFETY_STOP_S = 20.0
 NEAR_REL = 1e-9            # a comparison this close to equality may be rounding's choice
 SETTLE_MAX = 12            # doubtful members re-evaluated in high precision per batch
+ILL_COND = 1e12            # members inverting worse-conditioned matrices are not judged
 COND_CAP = 1e16            # condition numbers beyond this are singular: the cap keeps tol finite
 PASS_COND_CAP = 1e8        # … and beyond this the float64 values are doubtful (re-checked)       # a statement still running after this is inconclusive
 
@@ -64,6 +65,7 @@ class Batch:
     precision_checked: int = 0    # members above tolerance that a re-evaluation explained
     one_sided: int = 0            # members with one side undefined (NaN) and the other not
     blind: int = 0                # passed on the intermediate-based model alone (no re-evaluation ran)
+    why: dict = field(default_factory=dict)   # undefined members by reason
     settled: Optional[str] = None  # how a counterexample was confirmed, when not plain float64
     instance: Optional[Instance] = None
     tol_rel: float = 0.0
@@ -222,6 +224,8 @@ class IdentityStrategy:
         last_error: Optional[str] = None
         unsatisfiable: Optional[Unsatisfiable] = None
         by_precision = 0  # members above the tolerance whose float32 rerun showed rounding
+        why: dict[str, int] = {}
+        blind = 0
         for r, menu in enumerate(plan):
             try:
                 sizes = choose_sizes(ctx.checked, g, fixed, menu=menu)
@@ -242,6 +246,9 @@ class IdentityStrategy:
                 continue
             tried += res.tried
             undefined += res.undefined
+            for k, v in res.why.items():
+                why[k] = why.get(k, 0) + v
+            blind += res.blind
             points.append(res.instance.describe() if res.instance is not None else dict(sizes))
             worst_ratio = max(worst_ratio, res.worst)
             worst_rel = max(worst_rel, res.worst_rel)
@@ -280,6 +287,7 @@ class IdentityStrategy:
                              parameter_points=points, instances=tried, largest_error=worst_rel,
                              largest_error_over_tolerance=worst_ratio, undefined=undefined,
                              rounding_by_precision=by_precision,
+                             undefined_why=dict(why), passed_on_model_only=blind,
                              seconds=round(time.perf_counter() - start, 3))
         if search_report:
             ev["violation_search"] = dict(search_report)
@@ -310,9 +318,12 @@ class IdentityStrategy:
         return common.outcome(Verdict.VERIFIED,
                               f"holds on {tried - undefined} random instances "
                               f"(largest relative error {common.fmt(worst_rel)}" + (
-                                  f"; {by_precision} above the rounding tolerance shrank "
-                                  f"≥{PRECISION_RATIO:g}× from float32 to float64: rounding"
-                                  if by_precision else "") + ")", ev)
+                                  f"; {by_precision} above the rounding model of the compared "
+                                  f"values were shown to be rounding by re-evaluation (float32 "
+                                  f"growth ≥{PRECISION_RATIO:g}×, or 60 digits)"
+                                  if by_precision else "") + (
+                                  f"; {blind} passed on the intermediate-magnitude model alone"
+                                  if blind else "") + ")" + undefined_note(tried, undefined, why), ev)
 
     # ------------------------------------------------------------ one batch
     def check(self, ctx: Context, g: torch.Generator, device: torch.device, sizes: dict[str, int],
@@ -331,6 +342,9 @@ class IdentityStrategy:
                 return more
             res.tried += more.tried
             res.undefined += more.undefined
+            for k, v in more.why.items():
+                res.why[k] = res.why.get(k, 0) + v
+            res.blind += more.blind
             res.worst = max(res.worst, more.worst)
             res.worst_rel = max(res.worst_rel, more.worst_rel)
             res.unclear = res.unclear or more.unclear
@@ -348,7 +362,13 @@ class IdentityStrategy:
         defined = torch.isfinite(excess) & torch.isfinite(allowed)
         if mask is not None:
             mask = mask.reshape(-1).expand(n) if mask.numel() == 1 else mask.reshape(-1)
+            mask = mask & ~assumed_by_rounding(ctx, inst, device, n)
             defined = defined & mask
+        ill = (getattr(ev, "judged", {}) or {}).get("ill")
+        if ill is not None and bool(ill.any()):
+            # a matrix inverted at condition number > 1e12 (XXᵀ of a 1e8-conditioned X):
+            # float64 keeps too few digits to judge; counted as undefined, said so
+            defined = defined & ~ill.expand(n)
         out = Batch(tried=int(mask.sum()) if mask is not None else n, instance=inst, tol_rel=tol_rel)
         judged = getattr(ev, "judged", {}) or {}
         one_sided = judged.get("one_sided")
@@ -364,6 +384,7 @@ class IdentityStrategy:
                     out.worst_rel = math.inf
                     return out
         out.undefined = out.tried - int(defined.sum())
+        out.why = undefined_reasons(ctx, excess, mask, ill, one_sided, n)
         if not bool(defined.any()):
             return out
         scale = ev.scale.expand(n).clamp_min(1e-300)
@@ -622,7 +643,8 @@ class IdentityStrategy:
                 worse = ratio > excess_all / allowed_all.clamp_min(1e-300)
                 excess_all = torch.where(worse, excess, excess_all)
                 allowed_all = torch.where(worse, allowed, allowed_all)
-        ev.judged = {"doubtful": doubtful, "one_sided": one_sided, "compared": compared}
+        ev.judged = {"doubtful": doubtful, "one_sided": one_sided, "compared": compared,
+                     "ill": cond.reshape(-1) > ILL_COND}
         return excess_all, allowed_all, tol_rel, beaten
 
     # ------------------------------------------------------------ search
@@ -706,6 +728,54 @@ def wildness(st: m.Expr) -> Any:
     return True
 
 
+def undefined_reasons(ctx: Context, excess: torch.Tensor, mask: Optional[torch.Tensor],
+                      ill: Optional[torch.Tensor], one_sided: Optional[torch.Tensor], n: int
+                      ) -> dict[str, int]:
+    """Why members were not judged, for the summary."""
+    out: dict[str, int] = {}
+    live = mask if mask is not None else torch.ones(n, dtype=torch.bool, device=excess.device)
+
+    def add(key: str, sel: torch.Tensor) -> None:
+        k = int(sel.sum())
+        if k:
+            out[key] = out.get(key, 0) + k
+
+    ill_m = ill.expand(n) if ill is not None else torch.zeros_like(live)
+    one = one_sided.reshape(-1).expand(n) if one_sided is not None else torch.zeros_like(live)
+    nan = ~torch.isfinite(excess) & live & ~ill_m
+    if isinstance(ctx.statement, m.Logic):
+        add("no side of the condition held", nan)
+    else:
+        add("one side undefined, the other not", nan & one)
+        add("both sides undefined or overflowing", nan & ~one)
+    add("inverted a matrix of condition number > 1e12", ill_m & live)
+    return out
+
+
+def undefined_note(tried: int, undefined: int, why: dict[str, int]) -> str:
+    """``; 6 of 26 instances undefined (…)`` — never hidden."""
+    if not undefined:
+        return ""
+    parts = ", ".join(f"{k}: {v}" for k, v in sorted(why.items(), key=lambda kv: -kv[1]))
+    return f"; {undefined} of {tried} instances not judged" + (f" ({parts})" if parts else "")
+
+
+def assumed_by_rounding(ctx: Context, inst: Instance, device: torch.device, n: int) -> torch.Tensor:
+    """Members whose assumptions hold only within rounding of their boundary (a constant
+    vector meets ``norm(o − mean(o)) > 0`` by rounding noise): no evidence either way."""
+    conds = assumptions(ctx.checked)
+    out = torch.zeros(n, dtype=torch.bool)
+    if not conds:
+        return out
+    ev = Evaluator(inst.env, device, torch.float64, ctx.checked).track(n)
+    for c in conds:
+        try:
+            out = out | near_boundary(c, ev, n).to(out.device)
+        except (LoweringError, RuntimeError, ValueError):
+            continue
+    return out
+
+
 def near_boundary(st: m.Expr, ev: Evaluator, n: int) -> torch.Tensor:
     """Members where some comparison inside a condition is within rounding of flipping:
     its sides differ by less than ``NEAR_REL`` of their size (an equation, true up to
@@ -733,6 +803,9 @@ def near_boundary(st: m.Expr, ev: Evaluator, n: int) -> torch.Tensor:
             b = b.reshape(b.shape[0], -1).to(a.dtype if not b.is_complex() else torch.complex128)
             gap = (a - b).abs()
             size = torch.maximum(a.abs(), b.abs())
+            if ev.scale is not None and ev.scale.shape[0] in (1, size.shape[0]):
+                # relative to the largest intermediate too: ‖o − mean o‖ > 0 compares with 0
+                size = torch.maximum(size, ev.scale.reshape(-1, 1).to(size.device))
             if op in ("==", "!="):
                 # read up to rounding by definition: only a gap at that allowance is in doubt
                 allowance = CONDITION_RTOL * b.abs() + CONDITION_ATOL
