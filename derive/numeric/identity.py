@@ -674,12 +674,26 @@ class IdentityStrategy:
                              found_by=how, seconds=round(time.perf_counter() - start, 3))
         if res.settled:
             ev["confirmed_by"] = res.settled
+        sides = sides_at(ctx, res)
+        if sides:
+            ev["sides"] = sides
         if small is not None:
-            ev["shrunk"] = small
-        where = ", ".join(f"{k}={v}" for k, v in (small or witness.get("sizes", {})).items())
+            ev["shrunk"] = small  # re-checked at its sizes: it still fails there
+            if small.get("sides"):
+                sides = small["sides"]  # the summary speaks of the shrunk instance
+        where = ", ".join(f"{k}={v}" for k, v in ((small or {}).get("sizes") or witness.get("sizes", {})).items())
+        if sides and "worst_entry" in sides:
+            j = sides["worst_entry"]
+            what = (f"entry {j} of the sides differs by {common.fmt(sides['difference'])} "
+                    f"(relative {common.fmt(sides['relative'])})")
+        elif sides and "difference" in sides:
+            what = (f"lhs = {common.fmt(sides['lhs'])}, rhs = {common.fmt(sides['rhs'])}: "
+                    f"they differ by {common.fmt(sides['difference'])} "
+                    f"(relative {common.fmt(sides['relative'])})")
+        else:
+            what = f"relative error {common.fmt(res.worst_rel)}"
         return common.outcome(Verdict.REFUTED,
-                              f"counterexample ({how}) with relative error "
-                              f"{common.fmt(res.worst_rel)}" + (f" at {where}" if where else ""), ev)
+                              f"counterexample ({how}): {what}" + (f" at {where}" if where else ""), ev)
 
 
 def pass_threshold(op: str, x: torch.Tensor, y: torch.Tensor, tol: torch.Tensor,
@@ -855,6 +869,41 @@ def optimum_check(ev: Evaluator, operands: tuple, values: list, excess: torch.Te
         beaten = (sign * (fc - ff) > BEATEN_REL * (fc.abs() + ff.abs()) + 1e-300).to(excess.device)
         return torch.where(as_good.to(excess.device), torch.minimum(excess, allowed), excess), beaten
     return excess, None
+
+
+def sides_at(ctx: Context, res: Batch) -> dict[str, Any]:
+    """Both sides at the failing member and their absolute and relative difference,
+    computed on the compared values themselves (never on an intermediate)."""
+    st = ctx.statement
+    if res.instance is None or not isinstance(st, m.Compare) or len(st.operands) != 2:
+        return {}
+    i = res.clear or 0
+    try:
+        batch = max([v.shape[0] for v in res.instance.env.values() if isinstance(v, torch.Tensor)] + [1])
+        ev = Evaluator(res.instance.env, torch.device("cpu") if not any(
+            isinstance(v, torch.Tensor) and v.is_cuda for v in res.instance.env.values())
+            else next(v.device for v in res.instance.env.values() if isinstance(v, torch.Tensor)),
+            torch.float64, ctx.checked).track(batch)
+        with torch.no_grad():
+            a, b = (ev.tensor(ev.ev(x)) for x in st.operands)
+    except (LoweringError, RuntimeError, ValueError, ZeroDivisionError, OverflowError, StopIteration):
+        return {}
+    x, y = pair(a, b, ev)
+    x, y = x[i if x.shape[0] > i else 0], y[i if y.shape[0] > i else 0]
+    if x.is_complex() or y.is_complex():
+        return {}
+    if x.numel() == 1:
+        lhs, rhs = float(x), float(y)
+        diff = abs(lhs - rhs)
+        rel = diff / max(abs(lhs), abs(rhs)) if max(abs(lhs), abs(rhs)) > 0 else (0.0 if diff == 0 else math.inf)
+        return {"lhs": lhs, "rhs": rhs, "difference": diff, "relative": rel}
+    d = (x - y).abs()
+    j = int(torch.nan_to_num(d, nan=math.inf).argmax())
+    size = max(float(x.abs().max()), float(y.abs().max()))
+    return {"lhs": [round(float(v), 9) for v in x[:16].tolist()],
+            "rhs": [round(float(v), 9) for v in y[:16].tolist()],
+            "worst_entry": j + 1, "difference": float(d[j]),
+            "relative": float(d[j]) / size if size > 0 else math.inf}
 
 
 def counterexample(res: Batch) -> dict[str, Any]:
