@@ -211,7 +211,8 @@ class IdentityStrategy:
         unclear = 0
         search_report: dict = {}
         fixed = sized_by_defines(ctx)
-        plan = [SIZE_MENU] * rounds + [MODERATE_MENU] + ([] if single else [TENSOR_LARGE_MENU])
+        plan = [SIZE_MENU] * rounds + [MODERATE_MENU] + (
+            [TENSOR_LARGE_MENU] if not single and loop_free(ctx) else [])
         if formula_only(ctx.checked) and not single:
             # no tensor is built: sizes are only numbers in formulas, so many rounds and
             # large sizes cost nothing (``1/10⁴ < ω(h)`` fails only from h = 14 on)
@@ -929,6 +930,36 @@ def formula_only(checked) -> bool:
     """No tensor and nothing random: every instance is a handful of numbers."""
     return not any(info.role in ("tensor", "sequence") or info.random
                    for info in checked.symbols.values())
+
+
+def loop_free(ctx: Context) -> bool:
+    """Whether the statement (through its definitions) runs no Python-level loop over a
+    size — comprehensions, ``sum(i = 1..n, …)`` binders, recurrences — so that sizes up to
+    128 cost about what sizes up to 32 do (a structural test: the plan never depends on
+    the clock)."""
+    from derive.numeric.instances import used_names
+    from derive.semantics import walk
+
+    names = used_names(ctx.checked, ctx.statement)
+    exprs: list[m.Expr] = [ctx.statement]
+    for name in names:
+        info = ctx.checked.symbols.get(name)
+        if info is None:
+            continue
+        if info.role == "sequence":
+            return False
+        st = info.statement
+        if isinstance(st, m.Define):
+            exprs.append(st.value)
+        elif isinstance(st, m.FuncDef):
+            exprs.append(st.body)
+    for e in exprs:
+        for node in walk(e):
+            if isinstance(node, m.Comprehension):
+                return False
+            if isinstance(node, m.Call) and any(isinstance(v, m.Range) for _, v in node.kwargs):
+                return False
+    return True
 
 
 def has_steps(checked) -> bool:
