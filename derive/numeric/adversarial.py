@@ -20,7 +20,7 @@ HUGE = (1e3, 1e6)          # … and for "huge" ones
 FAR_INTEGERS = (10, 17, 37, 100, 1000)   # offsets of integers far from their small range
 WILD_COND = 1e8            # ill-conditioned members: condition numbers up to this
 # recurrence steps per round: the base steps, small, moderate and far steps
-STEP_PLAN = ((0, 0), (1, 2), (3, 11), (12, 99), (100, 1000), (0, 11))
+STEP_PLAN = ((0, 0), (1, 2), (3, 11), (12, 99), (100, 499), (500, 1000))
 LARGE_SIZES = (48, 64, 128)   # tensor sizes of the large round
 
 
