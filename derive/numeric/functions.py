@@ -474,7 +474,12 @@ def optimise(ev: Evaluator, e: m.Call, scope: dict) -> Value:
     grid = grid[(grid >= lo) & (grid <= hi)]
     extra = torch.linspace(lo if math.isfinite(lo) else -10.0, hi if math.isfinite(hi) else 10.0,
                            401, dtype=ev.dtype, device=ev.device)
-    grid = torch.unique(torch.cat([grid, extra]))
+    # a fine grid near the origin too (a narrow global dip at η = 3 falls between the
+    # points of a grid over ±10⁴), inside the domain
+    flo = max(lo, -10.0)
+    fhi = min(hi, 10.0)
+    fine = torch.linspace(flo, fhi, 4001, dtype=ev.dtype, device=ev.device) if fhi > flo else extra[:0]
+    grid = torch.unique(torch.cat([grid, extra, fine]))
     vals = f(grid)
     if vals.shape[0] != grid.shape[0]:
         raise LoweringError(f"{e.func} over a batched environment is not supported")
