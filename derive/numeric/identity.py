@@ -593,7 +593,10 @@ class IdentityStrategy:
             return excess, torch.full_like(excess, 0.5), 0.0, None
         values = [ev.ev(x) for x in st.operands]
         n = max([1] + [v for v in sizes.values() if isinstance(v, int)] +
-                [max(v.shape[1:]) for v in values if isinstance(v, torch.Tensor) and v.dim() > 1])
+                [max(v.shape[1:]) for v in values if isinstance(v, torch.Tensor) and v.dim() > 1] +
+                # t steps of a recurrence accumulate t roundings
+                [v for k, v in ev.env.items() if isinstance(v, int) and getattr(
+                    ctx.checked.symbols.get(k), "role", None) == "seq_index"])
         cond = torch.ones(1, dtype=torch.float64, device=ev.scale.device)
         for c in ev.conds or ():  # per member: one ill-conditioned member widens only its own
             c = c.reshape(-1).to(cond.device)
