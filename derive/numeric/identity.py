@@ -46,7 +46,7 @@ BEATEN_REL = 1e-6         # f(optimiser's point) this much better than f(claimed
 COMPARE_OPS = {"==", "!=", "<", "<=", ">", ">=", "≈"}
 SAFETY_STOP_S = 20.0
 NEAR_REL = 1e-9            # a comparison this close to equality may be rounding's choice
-SETTLE_MAX = 12            # doubtful members re-evaluated in high precision per batch
+SETTLE_MAX = 4             # doubtful members re-evaluated in high precision per batch
 ILL_COND = 1e12            # members inverting worse-conditioned matrices are not judged
 COND_CAP = 1e16            # condition numbers beyond this are singular: the cap keeps tol finite
 PASS_COND_CAP = 1e8        # … and beyond this the float64 values are doubtful (re-checked)       # a statement still running after this is inconclusive
@@ -937,8 +937,8 @@ def formula_only(checked) -> bool:
 
 def loop_free(ctx: Context) -> bool:
     """Whether the statement (through its definitions) runs no Python-level loop over a
-    size — comprehensions, ``sum(i = 1..n, …)`` binders, recurrences — so that sizes up to
-    128 cost about what sizes up to 32 do (a structural test: the plan never depends on
+    size — comprehensions, ``sum(i = 1..n, …)`` binders, recurrences — and reads no tensor
+    of more than two axes, so that sizes up to 128 cost about what sizes up to 32 do (a structural test: the plan never depends on
     the clock)."""
     from derive.numeric.instances import used_names
     from derive.semantics import walk
@@ -951,6 +951,8 @@ def loop_free(ctx: Context) -> bool:
             continue
         if info.role == "sequence":
             return False
+        if info.role == "tensor" and len(info.vtype.shape) > 2:
+            return False  # 128⁴ entries: vectors and matrices only
         st = info.statement
         if isinstance(st, m.Define):
             exprs.append(st.value)

@@ -22,7 +22,7 @@ DIGITS = 60
 TIE_REL = 1e-45          # |L − R| below this relative size is equality at these inputs
 MIN_BITS = 20            # evalf returns an exact cancellation as "0.e-316" with no
                          # significant digit (1 bit): such a value is 0 at these inputs
-MAX_ENTRIES = 256        # tensor inputs larger than this are not substituted (cost)
+MAX_ENTRIES = 64         # tensor inputs larger than this are not substituted (cost)
 
 
 class Undefined:
