@@ -788,13 +788,13 @@ def assumed_by_rounding(ctx: Context, inst: Instance, device: torch.device, n: i
     ev = Evaluator(inst.env, device, torch.float64, ctx.checked).track(n)
     for c in conds:
         try:
-            out = out | near_boundary(c, ev, n).to(out.device)
+            out = out | near_boundary(c, ev, n, exact_integers=True).to(out.device)
         except (LoweringError, RuntimeError, ValueError):
             continue
     return out
 
 
-def near_boundary(st: m.Expr, ev: Evaluator, n: int) -> torch.Tensor:
+def near_boundary(st: m.Expr, ev: Evaluator, n: int, exact_integers: bool = False) -> torch.Tensor:
     """Members where some comparison inside a condition is within rounding of flipping:
     its sides differ by less than ``NEAR_REL`` of their size (an equation, true up to
     ``CONDITION_RTOL``, counts when its sides differ by between a tenth and ten times that)."""
@@ -829,7 +829,11 @@ def near_boundary(st: m.Expr, ev: Evaluator, n: int) -> torch.Tensor:
                 allowance = CONDITION_RTOL * b.abs() + CONDITION_ATOL
                 near = ((gap > 0.1 * allowance) & (gap < 10 * allowance)).any(-1)
             else:
-                near = (gap <= NEAR_REL * size).any(-1)
+                near = gap <= NEAR_REL * size
+                if exact_integers:  # sizes and indices compare exactly: a tie is no rounding
+                    near = near & ~((a.real == torch.round(a.real)) & (b.real == torch.round(b.real))
+                                    & (a.abs() < 2 ** 52) & (b.abs() < 2 ** 52))
+                near = near.any(-1)
             near = torch.where(torch.isnan(gap).any(-1), torch.zeros_like(near), near)
             out = out | near.reshape(-1).expand(n).to(out.device)
     return out
