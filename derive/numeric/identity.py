@@ -20,7 +20,7 @@ import torch
 from derive import model as m
 from derive.decide import is_cost_statement
 from derive.engine import Context
-from derive.numeric import common
+from derive.numeric import adversarial, common
 from derive.numeric.instances import (SIZE_MENU, Instance, Unsatisfiable, assumptions,
                                       choose_sizes, holds, instances)
 from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, rank
@@ -33,6 +33,9 @@ CLEAR_FLOOR = 1e-7         # … and this relative size
 SINGLE = {"argmin", "argmax", "integrate"}   # lowerings that use the batch axis themselves
 MODERATE_MENU = (12, 16, 24, 32)
 LARGE_MENU = (64, 100, 1000, 4096)
+TENSOR_LARGE_MENU = adversarial.LARGE_SIZES  # one round of tensor sizes up to 128
+LARGE_BATCH = 4
+STEP_PLAN = adversarial.STEP_PLAN
 SCALAR_BATCH = 64  # instances per round when every name is a scalar: cheap, and conditions
                    # (``a < 1 and b < 1 <=> η < c``) need many points to meet a thin region
 OPTIMISER_TOL = 1e-6      # relative precision expected of argmin/argmax
@@ -41,7 +44,12 @@ PRECISION_RATIO = 5e6    # float32/float64 discrepancy ratio that marks rounding
                          # noise swamps stays unclear)
 BEATEN_REL = 1e-6         # f(optimiser's point) this much better than f(claimed): refuted
 COMPARE_OPS = {"==", "!=", "<", "<=", ">", ">=", "≈"}
-SAFETY_STOP_S = 20.0       # a statement still running after this is inconclusive
+SAFETY_STOP_S = 20.0
+NEAR_REL = 1e-9            # a comparison this close to equality may be rounding's choice
+SETTLE_MAX = 4             # doubtful members re-evaluated in high precision per batch
+ILL_COND = 1e12            # members inverting worse-conditioned matrices are not judged
+COND_CAP = 1e16            # condition numbers beyond this are singular: the cap keeps tol finite
+PASS_COND_CAP = 1e8        # … and beyond this the float64 values are doubtful (re-checked)       # a statement still running after this is inconclusive
 
 
 @dataclass
@@ -54,7 +62,11 @@ class Batch:
     worst_rel: float = 0.0        # largest relative error / violation
     clear: Optional[int] = None   # index of a clear counterexample
     unclear: bool = False         # some member above tolerance but not clearly
-    precision_checked: int = 0    # members above tolerance that the float32 rerun explained
+    precision_checked: int = 0    # members above tolerance that a re-evaluation explained
+    one_sided: int = 0            # members with one side undefined (NaN) and the other not
+    blind: int = 0                # passed on the intermediate-based model alone (no re-evaluation ran)
+    why: dict = field(default_factory=dict)   # undefined members by reason
+    settled: Optional[str] = None  # how a counterexample was confirmed, when not plain float64
     instance: Optional[Instance] = None
     tol_rel: float = 0.0
 
@@ -197,17 +209,24 @@ class IdentityStrategy:
         worst_ratio = worst_rel = 0.0
         points: list[dict] = []
         unclear = 0
-        search_done = False
         search_report: dict = {}
         fixed = sized_by_defines(ctx)
-        plan = [SIZE_MENU] * rounds + [MODERATE_MENU]
+        plan = [SIZE_MENU] * rounds + [MODERATE_MENU] + (
+            [TENSOR_LARGE_MENU] if not single and loop_free(ctx) else [])
         if formula_only(ctx.checked) and not single:
             # no tensor is built: sizes are only numbers in formulas, so many rounds and
             # large sizes cost nothing (``1/10⁴ < ω(h)`` fails only from h = 14 on)
             plan = [SIZE_MENU] * (3 * rounds) + [MODERATE_MENU] * rounds + [LARGE_MENU] * rounds
+        if has_steps(ctx.checked):
+            # recurrences: the base steps, small, moderate and far steps each get a round
+            while len(plan) < len(STEP_PLAN):
+                plan.insert(0, SIZE_MENU)
+        searched: set[int] = set()
         last_error: Optional[str] = None
         unsatisfiable: Optional[Unsatisfiable] = None
         by_precision = 0  # members above the tolerance whose float32 rerun showed rounding
+        why: dict[str, int] = {}
+        blind = 0
         for r, menu in enumerate(plan):
             try:
                 sizes = choose_sizes(ctx.checked, g, fixed, menu=menu)
@@ -216,8 +235,9 @@ class IdentityStrategy:
                     raise
                 continue
             try:
-                res = self.check(ctx, g, device, sizes, batch if menu is SIZE_MENU else 2,
-                                 large=menu is LARGE_MENU)
+                res = self.check(ctx, g, device, sizes, batch if menu is SIZE_MENU else
+                                 LARGE_BATCH if menu is TENSOR_LARGE_MENU else 2,
+                                 large=menu is LARGE_MENU, steps=STEP_PLAN[r % len(STEP_PLAN)])
             except Unsatisfiable as exc:
                 # these sizes admit no instance (‖o − mean o‖ > 0 at C = 1): other sizes may
                 unsatisfiable = exc
@@ -227,6 +247,9 @@ class IdentityStrategy:
                 continue
             tried += res.tried
             undefined += res.undefined
+            for k, v in res.why.items():
+                why[k] = why.get(k, 0) + v
+            blind += res.blind
             points.append(res.instance.describe() if res.instance is not None else dict(sizes))
             worst_ratio = max(worst_ratio, res.worst)
             worst_rel = max(worst_rel, res.worst_rel)
@@ -234,9 +257,17 @@ class IdentityStrategy:
             by_precision += res.precision_checked
             if res.clear is not None:
                 return self.refute(ctx, g, seed, device, res, sizes, tried, points, start)
-            if not search_done and self.searchable(ctx):
+            if r == 0 and not single:
+                from derive.numeric import surface
+                found = surface.search(self, ctx, g, device, sizes, search_report)
+                if found is not None:
+                    return self.refute(ctx, g, seed, device, found, sizes, tried + found.tried,
+                                       points, start, how="points on the equation's surface")
+            if id(menu) not in searched and menu is not MODERATE_MENU and self.searchable(ctx):
+                # a search at the first round's sizes, and again at large sizes
+                # (``sum(x) <= 4·norm(x)`` fails only from n = 17 on)
                 found = self.search(ctx, g, device, sizes, report=search_report)
-                search_done = True
+                searched.add(id(menu))
                 if found is not None:
                     return self.refute(ctx, g, seed, device, found, sizes, tried + found.tried,
                                        points, start, how="gradient-ascent search")
@@ -257,6 +288,7 @@ class IdentityStrategy:
                              parameter_points=points, instances=tried, largest_error=worst_rel,
                              largest_error_over_tolerance=worst_ratio, undefined=undefined,
                              rounding_by_precision=by_precision,
+                             undefined_why=dict(why), passed_on_model_only=blind,
                              seconds=round(time.perf_counter() - start, 3))
         if search_report:
             ev["violation_search"] = dict(search_report)
@@ -276,7 +308,10 @@ class IdentityStrategy:
                                       "equivalence or implication is evidence only where a side "
                                       "holds)", ev)
             return common.outcome(Verdict.INCONCLUSIVE,
-                                  "no instance where both sides are defined", ev)
+                                  "no instance where both sides are defined" + (
+                                      " (an integral that does not converge — divergent, or not "
+                                      "resolved by the quadrature — is undefined)"
+                                      if common.calls(ctx.statement, {"integrate"}) else ""), ev)
         if unclear:
             return common.outcome(Verdict.INCONCLUSIVE,
                                   f"errors above the rounding tolerance but below a clear "
@@ -284,16 +319,19 @@ class IdentityStrategy:
         return common.outcome(Verdict.VERIFIED,
                               f"holds on {tried - undefined} random instances "
                               f"(largest relative error {common.fmt(worst_rel)}" + (
-                                  f"; {by_precision} above the rounding tolerance shrank "
-                                  f"≥{PRECISION_RATIO:g}× from float32 to float64: rounding"
-                                  if by_precision else "") + ")", ev)
+                                  f"; {by_precision} above the rounding model of the compared "
+                                  f"values were shown to be rounding by re-evaluation (float32 "
+                                  f"growth ≥{PRECISION_RATIO:g}×, or 60 digits)"
+                                  if by_precision else "") + (
+                                  f"; {blind} passed on the intermediate-magnitude model alone"
+                                  if blind else "") + ")" + undefined_note(tried, undefined, why), ev)
 
     # ------------------------------------------------------------ one batch
     def check(self, ctx: Context, g: torch.Generator, device: torch.device, sizes: dict[str, int],
               batch: int, simple: bool = False, params: Optional[dict] = None,
-              large: bool = False) -> Batch:
+              large: bool = False, steps: Optional[tuple[int, int]] = None) -> Batch:
         inst, mask = instances(ctx.checked, g, device, sizes, batch, torch.float64, simple=simple,
-                               params=params, large=large)
+                               params=params, large=large, wild=wildness(ctx.statement), steps=steps)
         res = self.evaluate(ctx, inst, mask, sizes, device)
         if res.clear is not None:
             return res
@@ -305,6 +343,9 @@ class IdentityStrategy:
                 return more
             res.tried += more.tried
             res.undefined += more.undefined
+            for k, v in more.why.items():
+                res.why[k] = res.why.get(k, 0) + v
+            res.blind += more.blind
             res.worst = max(res.worst, more.worst)
             res.worst_rel = max(res.worst_rel, more.worst_rel)
             res.unclear = res.unclear or more.unclear
@@ -322,9 +363,29 @@ class IdentityStrategy:
         defined = torch.isfinite(excess) & torch.isfinite(allowed)
         if mask is not None:
             mask = mask.reshape(-1).expand(n) if mask.numel() == 1 else mask.reshape(-1)
+            mask = mask & ~assumed_by_rounding(ctx, inst, device, n)
             defined = defined & mask
+        ill = (getattr(ev, "judged", {}) or {}).get("ill")
+        if ill is not None and bool(ill.any()):
+            # a matrix inverted at condition number > 1e12 (XXᵀ of a 1e8-conditioned X):
+            # float64 keeps too few digits to judge; counted as undefined, said so
+            defined = defined & ~ill.expand(n)
         out = Batch(tried=int(mask.sum()) if mask is not None else n, instance=inst, tol_rel=tol_rel)
+        judged = getattr(ev, "judged", {}) or {}
+        one_sided = judged.get("one_sided")
+        if one_sided is not None:
+            one_sided = one_sided.reshape(-1).expand(n) & (mask if mask is not None else True)
+            out.one_sided = int(one_sided.sum())
+            if out.one_sided:
+                # one side defined and the other not: refuted if the high-precision
+                # evaluation agrees that one side has no real value there
+                bad = self.settle(ctx, ev, inst, one_sided, want_undefined=True)
+                if bad is not None:
+                    out.clear, out.settled = bad, "high-precision re-evaluation: one side undefined"
+                    out.worst_rel = math.inf
+                    return out
         out.undefined = out.tried - int(defined.sum())
+        out.why = undefined_reasons(ctx, excess, mask, ill, one_sided, n)
         if not bool(defined.any()):
             return out
         scale = ev.scale.expand(n).clamp_min(1e-300)
@@ -335,17 +396,135 @@ class IdentityStrategy:
         clear = defined & (excess > self.clear_limit(ctx, allowed, scale))
         if beaten is not None and beaten.numel() in (1, n):
             clear = clear | (defined & (excess > allowed) & beaten.reshape(-1).expand(n))
+        if bool(clear.any()) and isinstance(ctx.statement, m.Logic):
+            clear, held = self.settle_condition(ctx, ev, inst, clear, out)
+            excess = torch.where(held, torch.zeros_like(excess), excess)
+        elif bool(clear.any()) and "!=" in getattr(ctx.statement, "ops", ()) and not self.bracketed:
+            clear, held = self.settle_equal(ctx, ev, inst, clear, out)
+            excess = torch.where(held, torch.zeros_like(excess), excess)
         if bool(clear.any()):
             out.clear = int(torch.nonzero(clear)[0])
             return out
         unclear = defined & (excess > allowed)
+        doubtful = judged.get("doubtful")
+        if doubtful is not None:
+            # above the rounding model of the compared values (or a strict inequality tied
+            # up to rounding): not a pass until rounding is shown to explain it
+            unclear = unclear | (defined & doubtful.reshape(-1).expand(n))
         if bool(unclear.any()):
-            explained = self.rounding_explains(ctx, inst, sizes, device, n)
+            strict_tie = self.strict(ctx) and doubtful is not None
+            self._float32_unavailable = None
+            explained = None if strict_tie else self.rounding_explains(ctx, inst, sizes, device, n)
             if explained is not None:
-                out.precision_checked += int(unclear.sum())
+                out.precision_checked += int((unclear & explained).sum())
                 unclear = unclear & ~explained
+            if bool(unclear.any()):
+                verdicts = self.settle_all(ctx, ev, inst, unclear)
+                if verdicts is not None:
+                    held, failed = verdicts
+                    if failed is not None:
+                        out.clear, out.settled = failed, "high-precision re-evaluation"
+                        return out
+                    out.precision_checked += int((unclear & held).sum())
+                    unclear = unclear & ~held
+            if bool(unclear.any()) and not strict_tie and doubtful is not None:
+                # no re-evaluation could run (float32 overflows at a^1024 or underflows, no
+                # SymPy lowering): within the intermediate-based model it passes, and the
+                # summary counts it; where float32 ran and did not show rounding, it stays open
+                blind = torch.ones_like(unclear) if explained is None else (
+                    self._float32_unavailable if self._float32_unavailable is not None
+                    else torch.zeros_like(unclear))
+                agree = blind & (excess <= allowed)
+                out.blind += int((unclear & agree).sum())
+                unclear = unclear & ~agree
             out.unclear = bool(unclear.any())
         return out
+
+    def settle_condition(self, ctx: Context, ev: Evaluator, inst: Instance, failing: torch.Tensor,
+                         out: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Failing members of a condition that are certain.  A comparison within rounding
+        of its boundary (``|1 − 2ησ²| < 1`` at η = σ = 10⁻⁶ reads ``1 < 1``) can flip
+        either way: such a member is re-decided in high precision, and is no
+        counterexample (only undecided) when that is not available."""
+        from derive.numeric import precise
+        near = near_boundary(ctx.statement, ev, failing.shape[0])
+        certain = failing & ~near
+        held = torch.zeros_like(failing)
+        for i in torch.nonzero(failing & near).reshape(-1).tolist()[:SETTLE_MAX]:
+            v = precise.decide_condition(ctx.checked, ctx.statement, inst.env, i, _ref(ev, i))
+            if v is False:
+                certain[i] = True
+                out.settled = "high-precision re-evaluation"
+            elif v is None:
+                out.unclear = True
+            else:
+                out.precision_checked += 1
+                held[i] = True
+        return certain, held
+
+    # set while judging points bisected onto a ``!=`` surface: there the sides changed
+    # sign across a bracket of one ulp, so by continuity they are equal inside it (the
+    # intermediate value theorem) — the float64 equality is the evidence, not rounding
+    bracketed = False
+
+    def settle_equal(self, ctx: Context, ev: Evaluator, inst: Instance, equal: torch.Tensor,
+                     out: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Members where ``a != b`` fails in float64 (the sides agree to rounding): a
+        counterexample only when the sides are equal in high precision too (``exp(x) != 0``
+        reads ``0 != 0`` at x = −10⁶ by underflow); undecided when that cannot be run."""
+        from derive.numeric import precise
+        certain = torch.zeros_like(equal)
+        held = torch.zeros_like(equal)
+        for i in torch.nonzero(equal).reshape(-1).tolist()[:SETTLE_MAX]:
+            v = precise.decide(ctx.checked, ctx.statement, inst.env, i, _ref(ev, i))
+            if v is False:
+                certain[i] = True
+                out.settled = "high-precision re-evaluation"
+                break
+            if v is True:
+                held[i] = True
+                out.precision_checked += 1
+            else:
+                out.unclear = True
+        return certain, held
+
+    def strict(self, ctx: Context) -> bool:
+        return any(op in ("<", ">") for op in getattr(ctx.statement, "ops", ()))
+
+    def settle(self, ctx: Context, ev: Evaluator, inst: Instance, members: torch.Tensor,
+               want_undefined: bool = False) -> Optional[int]:
+        """The first member (of at most SETTLE_MAX) that high precision shows failing."""
+        from derive.numeric import precise
+        st = ctx.statement
+        if not isinstance(st, m.Compare):
+            return None
+        for i in torch.nonzero(members).reshape(-1).tolist()[:SETTLE_MAX]:
+            # a side undefined in high precision too, or defined (complex principal
+            # values: sqrt(a)·sqrt(b) = −sqrt(ab) for a, b < 0) and different: fails
+            if precise.decide(ctx.checked, st, inst.env, i, _ref(ev, i)) is False:
+                return i
+        return None
+
+    def settle_all(self, ctx: Context, ev: Evaluator, inst: Instance, members: torch.Tensor
+                   ) -> Optional[tuple[torch.Tensor, Optional[int]]]:
+        """High-precision verdicts on doubtful members: (held mask, first failing member).
+        ``None`` when the statement has no high-precision evaluation."""
+        from derive.numeric import precise
+        st = ctx.statement
+        if not isinstance(st, m.Compare):
+            return None
+        held = torch.zeros_like(members)
+        idx = torch.nonzero(members).reshape(-1).tolist()
+        if len(idx) > SETTLE_MAX:
+            return None  # too many to re-evaluate: they stay undecided
+        for i in idx:
+            v = precise.decide(ctx.checked, st, inst.env, i, _ref(ev, i))
+            if v is None:
+                return None if not bool(held.any()) else (held, None)
+            if v is False:
+                return held, i
+            held[i] = True
+        return held, None
 
     def rounding_explains(self, ctx: Context, inst: Instance, sizes: dict[str, int],
                           device: torch.device, n: int) -> Optional[torch.Tensor]:
@@ -357,7 +536,7 @@ class IdentityStrategy:
         float64 whatever the precision asked)."""
         st = ctx.statement
         if isinstance(st, m.Logic) or ctx.show.within is not None or ctx.show.rel is not None or \
-                "≈" in getattr(st, "ops", ()) or common.calls(st, SINGLE | {"grad"}) or \
+                "≈" in getattr(st, "ops", ()) or common.calls(st, SINGLE) or \
                 any(callable(v) and not isinstance(v, torch.Tensor) for v in inst.env.values()):
             return None
 
@@ -378,9 +557,18 @@ class IdentityStrategy:
                 ev = Evaluator(env, device, real, ctx.checked).track(batch)
                 e, _, _, _ = self.measure(ctx, ev, sizes)
                 excess.append(e.to(torch.float64).reshape(-1).expand(n))
+                cs = ev.judged.get("compared") if isinstance(ev.judged, dict) else None
         except (LoweringError, RuntimeError, ValueError, ZeroDivisionError, OverflowError):
             return None
         e64, e32 = excess
+        # overflow, underflow, or a float32 error far below the float64 one: no evidence
+        # either way; likewise float32 saturated (its error the size of the compared values,
+        # 100× the float64 one: (x + 10⁸) − 10⁸ keeps no digit of a small x in float32)
+        saturated = torch.zeros_like(e32, dtype=torch.bool)
+        if cs is not None:
+            cs32 = cs.to(torch.float64).reshape(-1).expand(n)
+            saturated = (e32 >= 0.5 * cs32) & (e32 >= 100 * e64)
+        self._float32_unavailable = ~torch.isfinite(e32) | (e32 < 0.1 * e64) | (e32 == 0) | saturated
         return torch.isfinite(e32) & (e32 >= PRECISION_RATIO * e64) & (e32 > 0)
 
     def clear_limit(self, ctx: Context, allowed: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -405,13 +593,20 @@ class IdentityStrategy:
             return excess, torch.full_like(excess, 0.5), 0.0, None
         values = [ev.ev(x) for x in st.operands]
         n = max([1] + [v for v in sizes.values() if isinstance(v, int)] +
-                [max(v.shape[1:]) for v in values if isinstance(v, torch.Tensor) and v.dim() > 1])
-        cond = 1.0
-        if ev.conds:
-            cond = max(float(c.max()) for c in ev.conds)
-        tol_rel = ROUNDING_C * n * EPS64 * max(cond, 1.0)
+                [max(v.shape[1:]) for v in values if isinstance(v, torch.Tensor) and v.dim() > 1] +
+                # t steps of a recurrence accumulate t roundings
+                [v for k, v in ev.env.items() if isinstance(v, int) and getattr(
+                    ctx.checked.symbols.get(k), "role", None) == "seq_index"])
+        cond = torch.ones(1, dtype=torch.float64, device=ev.scale.device)
+        for c in ev.conds or ():  # per member: one ill-conditioned member widens only its own
+            c = c.reshape(-1).to(cond.device)
+            cond = torch.maximum(cond, c if c.shape[0] in (1, ev.scale.shape[0]) else c.amax().reshape(1))
+        tol_m = ROUNDING_C * n * EPS64 * cond.clamp(1.0, COND_CAP)
+        tol_pass = ROUNDING_C * n * EPS64 * cond.clamp(1.0, PASS_COND_CAP)
         if common.calls(st, {"argmin", "argmax"}):
-            tol_rel = max(tol_rel, OPTIMISER_TOL)  # an optimiser's answer is good to ~√eps
+            tol_m = tol_m.clamp_min(OPTIMISER_TOL)  # an optimiser's answer is good to ~√eps
+            tol_pass = tol_pass.clamp_min(OPTIMISER_TOL)
+        tol_rel = float(tol_m.max())
         for a in values:  # plain numbers are not tracked as intermediates
             t = ev.tensor(a)
             if t.dtype != torch.bool and t.numel():
@@ -420,14 +615,31 @@ class IdentityStrategy:
                 ev.scale = torch.maximum(ev.scale, mag)
         scale = ev.scale.clamp_min(1e-300)
         excess_all = allowed_all = beaten = None
+        doubtful = one_sided = compared = None
+        quad = float(getattr(ev, "quad_error", 0.0))  # a quadrature's estimated error
         for op, a, b in zip(st.ops, values, values[1:]):
             x, y = pair(a, b, ev)
             nb = max(x.shape[0], scale.shape[0])
             x, y = x.expand(nb, x.shape[1]), y.expand(nb, y.shape[1])
             sc = scale.expand(nb)
-            excess, allowed = relation(op, x, y, sc, torch.full_like(sc, tol_rel), ctx.show)
+            excess, allowed = relation(op, x, y, sc, tol_m.expand(nb), ctx.show)
+            allowed = allowed + quad  # a discrepancy inside the estimate never refutes
             if op == "==":
                 excess, beaten = optimum_check(ev, st.operands, values, excess, allowed)
+            # the pass test is relative to the *compared* values, never to an intermediate:
+            # ``log Σ exp(x + 50) − 50`` carries e⁵⁰ inside but is compared at size ~1
+            passing = pass_threshold(op, x, y, tol_pass.expand(nb), ctx.show) + quad
+            d = excess >= passing if op in ("<", ">") else excess > passing  # a tie is no pass
+            if op == "==" and beaten is not None:
+                d = d & ~(excess <= allowed)  # the optimiser's own shortfall (see optimum_check)
+            doubtful = d if doubtful is None else (doubtful | d)
+            c = torch.maximum(x.abs(), y.abs())
+            c = torch.where(torch.isfinite(c), c, torch.zeros_like(c)).amax(-1).to(torch.float64)
+            c = c.real if c.is_complex() else c
+            compared = c if compared is None else torch.minimum(compared, c)
+            o = one_side_undefined(x, y) & ~ev.overflow.expand(nb) if op in ("==", "≈") else \
+                torch.zeros(nb, dtype=torch.bool, device=x.device)
+            one_sided = o if one_sided is None else (one_sided | o)
             ratio = excess / allowed.clamp_min(1e-300)
             if excess_all is None:
                 excess_all, allowed_all = excess, allowed
@@ -435,6 +647,8 @@ class IdentityStrategy:
                 worse = ratio > excess_all / allowed_all.clamp_min(1e-300)
                 excess_all = torch.where(worse, excess, excess_all)
                 allowed_all = torch.where(worse, allowed, allowed_all)
+        ev.judged = {"doubtful": doubtful, "one_sided": one_sided, "compared": compared,
+                     "ill": cond.reshape(-1) > ILL_COND}
         return excess_all, allowed_all, tol_rel, beaten
 
     # ------------------------------------------------------------ search
@@ -462,12 +676,175 @@ class IdentityStrategy:
                              parameter_points=points, instances=tried,
                              largest_error=res.worst_rel, counterexample=witness,
                              found_by=how, seconds=round(time.perf_counter() - start, 3))
+        if res.settled:
+            ev["confirmed_by"] = res.settled
+        sides = sides_at(ctx, res)
+        if sides:
+            ev["sides"] = sides
         if small is not None:
-            ev["shrunk"] = small
-        where = ", ".join(f"{k}={v}" for k, v in (small or witness.get("sizes", {})).items())
+            ev["shrunk"] = small  # re-checked at its sizes: it still fails there
+            if small.get("sides"):
+                sides = small["sides"]  # the summary speaks of the shrunk instance
+        where = ", ".join(f"{k}={v}" for k, v in ((small or {}).get("sizes") or witness.get("sizes", {})).items())
+        if sides and "worst_entry" in sides:
+            j = sides["worst_entry"]
+            what = (f"entry {j} of the sides differs by {common.fmt(sides['difference'])} "
+                    f"(relative {common.fmt(sides['relative'])})")
+        elif sides and "difference" in sides:
+            what = (f"lhs = {common.fmt(sides['lhs'])}, rhs = {common.fmt(sides['rhs'])}: "
+                    f"they differ by {common.fmt(sides['difference'])} "
+                    f"(relative {common.fmt(sides['relative'])})")
+        else:
+            what = f"relative error {common.fmt(res.worst_rel)}"
         return common.outcome(Verdict.REFUTED,
-                              f"counterexample ({how}) with relative error "
-                              f"{common.fmt(res.worst_rel)}" + (f" at {where}" if where else ""), ev)
+                              f"counterexample ({how}): {what}" + (f" at {where}" if where else ""), ev)
+
+
+def pass_threshold(op: str, x: torch.Tensor, y: torch.Tensor, tol: torch.Tensor,
+                   show: m.Show) -> torch.Tensor:
+    """The largest excess (as :func:`relation` measures it) that passes outright: the
+    rounding model ``tol`` relative to the compared values themselves.  A strict
+    inequality passes only when the gap exceeds rounding: equality up to rounding is no
+    evidence that ``<`` holds."""
+    cs = torch.maximum(x.abs(), y.abs())
+    cs = torch.where(torch.isfinite(cs), cs, torch.zeros_like(cs)).amax(-1).to(torch.float64)
+    if x.is_complex() or y.is_complex():
+        cs = cs.real if cs.is_complex() else cs
+    base = tol * cs
+    if op == "!=":
+        return torch.full_like(base, 0.5)
+    if op in ("==", "≈"):
+        if show.within is not None:
+            base = base + float(show.within)
+        elif show.rel is not None or op == "≈":
+            r = float(show.rel) if show.rel is not None else 1e-2
+            base = base + r * y.abs().amax(-1).to(torch.float64)
+        return base
+    extra = float(show.within) if show.within is not None else 0.0
+    if op in ("<", ">"):
+        return extra - base
+    return base + extra
+
+
+def _ref(ev: Evaluator, i: int) -> float:
+    """The float64 run's largest intermediate at member ``i`` (the high-precision
+    comparison's reference size)."""
+    if ev.scale is None or not ev.scale.numel():
+        return 0.0
+    return float(ev.scale.reshape(-1)[i if ev.scale.numel() > i else 0])
+
+
+def wildness(st: m.Expr) -> Any:
+    """How adversarial the instances are: fully, except for conditions holding equations
+    (read up to an absolute rounding allowance, so tiny and huge magnitudes would decide
+    them by that allowance rather than by the claim)."""
+    if isinstance(st, m.Logic):
+        from derive.semantics import walk
+        if any(isinstance(x, m.Compare) and any(op in ("==", "!=", "≈") for op in x.ops)
+               for x in walk(st)):
+            return "tame"
+    return True
+
+
+def undefined_reasons(ctx: Context, excess: torch.Tensor, mask: Optional[torch.Tensor],
+                      ill: Optional[torch.Tensor], one_sided: Optional[torch.Tensor], n: int
+                      ) -> dict[str, int]:
+    """Why members were not judged, for the summary."""
+    out: dict[str, int] = {}
+    live = mask if mask is not None else torch.ones(n, dtype=torch.bool, device=excess.device)
+
+    def add(key: str, sel: torch.Tensor) -> None:
+        k = int(sel.sum())
+        if k:
+            out[key] = out.get(key, 0) + k
+
+    ill_m = ill.expand(n) if ill is not None else torch.zeros_like(live)
+    one = one_sided.reshape(-1).expand(n) if one_sided is not None else torch.zeros_like(live)
+    nan = ~torch.isfinite(excess) & live & ~ill_m
+    if isinstance(ctx.statement, m.Logic):
+        add("no side of the condition held", nan)
+    else:
+        add("one side undefined, the other not", nan & one)
+        add("both sides undefined or overflowing", nan & ~one)
+    add("inverted a matrix of condition number > 1e12", ill_m & live)
+    return out
+
+
+def undefined_note(tried: int, undefined: int, why: dict[str, int]) -> str:
+    """``; 6 of 26 instances undefined (…)`` — never hidden."""
+    if not undefined:
+        return ""
+    parts = ", ".join(f"{k}: {v}" for k, v in sorted(why.items(), key=lambda kv: -kv[1]))
+    return f"; {undefined} of {tried} instances not judged" + (f" ({parts})" if parts else "")
+
+
+def assumed_by_rounding(ctx: Context, inst: Instance, device: torch.device, n: int) -> torch.Tensor:
+    """Members whose assumptions hold only within rounding of their boundary (a constant
+    vector meets ``norm(o − mean(o)) > 0`` by rounding noise): no evidence either way."""
+    conds = assumptions(ctx.checked)
+    out = torch.zeros(n, dtype=torch.bool)
+    if not conds:
+        return out
+    ev = Evaluator(inst.env, device, torch.float64, ctx.checked).track(n)
+    for c in conds:
+        try:
+            out = out | near_boundary(c, ev, n, exact_integers=True).to(out.device)
+        except (LoweringError, RuntimeError, ValueError):
+            continue
+    return out
+
+
+def near_boundary(st: m.Expr, ev: Evaluator, n: int, exact_integers: bool = False) -> torch.Tensor:
+    """Members where some comparison inside a condition is within rounding of flipping:
+    its sides differ by less than ``NEAR_REL`` of their size (an equation, true up to
+    ``CONDITION_RTOL``, counts when its sides differ by between a tenth and ten times that)."""
+    from derive.numeric.lower import CONDITION_ATOL, CONDITION_RTOL
+    out = torch.zeros(n, dtype=torch.bool, device=ev.scale.device if ev.scale is not None else None)
+    stack = [st]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, m.Logic):
+            stack.extend(e.args)
+            continue
+        if not isinstance(e, m.Compare):
+            continue
+        try:
+            with torch.no_grad(), ev.untracked():
+                vals = [ev.tensor(ev.ev(x)) for x in e.operands]
+        except (LoweringError, RuntimeError, ValueError):
+            return torch.ones_like(out)
+        for op, a, b in zip(e.ops, vals, vals[1:]):
+            if a.dtype == torch.bool or b.dtype == torch.bool:
+                continue
+            a, b = ev.align(a, b)
+            a = a.reshape(a.shape[0], -1).to(torch.complex128 if a.is_complex() else torch.float64)
+            b = b.reshape(b.shape[0], -1).to(a.dtype if not b.is_complex() else torch.complex128)
+            gap = (a - b).abs()
+            size = torch.maximum(a.abs(), b.abs())
+            if ev.scale is not None and ev.scale.shape[0] in (1, size.shape[0]):
+                # relative to the largest intermediate too: ‖o − mean o‖ > 0 compares with 0
+                size = torch.maximum(size, ev.scale.reshape(-1, 1).to(size.device))
+            if op in ("==", "!="):
+                # read up to rounding by definition: only a gap at that allowance is in doubt
+                allowance = CONDITION_RTOL * b.abs() + CONDITION_ATOL
+                near = ((gap > 0.1 * allowance) & (gap < 10 * allowance)).any(-1)
+            else:
+                near = gap <= NEAR_REL * size
+                if exact_integers:  # sizes and indices compare exactly: a tie is no rounding
+                    near = near & ~((a.real == torch.round(a.real)) & (b.real == torch.round(b.real))
+                                    & (a.abs() < 2 ** 52) & (b.abs() < 2 ** 52))
+                near = near.any(-1)
+            near = torch.where(torch.isnan(gap).any(-1), torch.zeros_like(near), near)
+            out = out | near.reshape(-1).expand(n).to(out.device)
+    return out
+
+
+def one_side_undefined(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Members where one side is NaN (outside its function's domain) and the other is
+    finite: a counterexample to an identity, not an instance to drop."""
+    nx, ny = torch.isnan(x).any(-1), torch.isnan(y).any(-1)
+    fx, fy = torch.isfinite(x).all(-1), torch.isfinite(y).all(-1)
+    return (nx & fy) | (ny & fx)
 
 
 def optimum_check(ev: Evaluator, operands: tuple, values: list, excess: torch.Tensor,
@@ -502,6 +879,41 @@ def optimum_check(ev: Evaluator, operands: tuple, values: list, excess: torch.Te
     return excess, None
 
 
+def sides_at(ctx: Context, res: Batch) -> dict[str, Any]:
+    """Both sides at the failing member and their absolute and relative difference,
+    computed on the compared values themselves (never on an intermediate)."""
+    st = ctx.statement
+    if res.instance is None or not isinstance(st, m.Compare) or len(st.operands) != 2:
+        return {}
+    i = res.clear or 0
+    try:
+        batch = max([v.shape[0] for v in res.instance.env.values() if isinstance(v, torch.Tensor)] + [1])
+        ev = Evaluator(res.instance.env, torch.device("cpu") if not any(
+            isinstance(v, torch.Tensor) and v.is_cuda for v in res.instance.env.values())
+            else next(v.device for v in res.instance.env.values() if isinstance(v, torch.Tensor)),
+            torch.float64, ctx.checked).track(batch)
+        with torch.no_grad():
+            a, b = (ev.tensor(ev.ev(x)) for x in st.operands)
+    except (LoweringError, RuntimeError, ValueError, ZeroDivisionError, OverflowError, StopIteration):
+        return {}
+    x, y = pair(a, b, ev)
+    x, y = x[i if x.shape[0] > i else 0], y[i if y.shape[0] > i else 0]
+    if x.is_complex() or y.is_complex():
+        return {}
+    if x.numel() == 1:
+        lhs, rhs = float(x), float(y)
+        diff = abs(lhs - rhs)
+        rel = diff / max(abs(lhs), abs(rhs)) if max(abs(lhs), abs(rhs)) > 0 else (0.0 if diff == 0 else math.inf)
+        return {"lhs": lhs, "rhs": rhs, "difference": diff, "relative": rel}
+    d = (x - y).abs()
+    j = int(torch.nan_to_num(d, nan=math.inf).argmax())
+    size = max(float(x.abs().max()), float(y.abs().max()))
+    return {"lhs": [round(float(v), 9) for v in x[:16].tolist()],
+            "rhs": [round(float(v), 9) for v in y[:16].tolist()],
+            "worst_entry": j + 1, "difference": float(d[j]),
+            "relative": float(d[j]) / size if size > 0 else math.inf}
+
+
 def counterexample(res: Batch) -> dict[str, Any]:
     """A small, JSON-friendly description of the failing instance."""
     out: dict[str, Any] = {}
@@ -525,6 +937,43 @@ def formula_only(checked) -> bool:
     """No tensor and nothing random: every instance is a handful of numbers."""
     return not any(info.role in ("tensor", "sequence") or info.random
                    for info in checked.symbols.values())
+
+
+def loop_free(ctx: Context) -> bool:
+    """Whether the statement (through its definitions) runs no Python-level loop over a
+    size — comprehensions, ``sum(i = 1..n, …)`` binders, recurrences — and reads no tensor
+    of more than two axes, so that sizes up to 128 cost about what sizes up to 32 do (a structural test: the plan never depends on
+    the clock)."""
+    from derive.numeric.instances import used_names
+    from derive.semantics import walk
+
+    names = used_names(ctx.checked, ctx.statement)
+    exprs: list[m.Expr] = [ctx.statement]
+    for name in names:
+        info = ctx.checked.symbols.get(name)
+        if info is None:
+            continue
+        if info.role == "sequence":
+            return False
+        if info.role == "tensor" and len(info.vtype.shape) > 2:
+            return False  # 128⁴ entries: vectors and matrices only
+        st = info.statement
+        if isinstance(st, m.Define):
+            exprs.append(st.value)
+        elif isinstance(st, m.FuncDef):
+            exprs.append(st.body)
+    for e in exprs:
+        for node in walk(e):
+            if isinstance(node, m.Comprehension):
+                return False
+            if isinstance(node, m.Call) and any(isinstance(v, m.Range) for _, v in node.kwargs):
+                return False
+    return True
+
+
+def has_steps(checked) -> bool:
+    """Whether the claim reads a recurrence at a free step."""
+    return any(info.role == "seq_index" for info in checked.symbols.values())
 
 
 def scalars_only(checked) -> bool:

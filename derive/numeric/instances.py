@@ -18,6 +18,7 @@ import sympy as sp
 import torch
 
 from derive import model as m
+from derive.numeric import adversarial
 from derive.numeric.lower import Evaluator, LoweringError, Value, rank
 from derive.semantics import CheckedClaim, SymbolInfo
 
@@ -159,7 +160,7 @@ def excluded(info: SymbolInfo, ev: Evaluator) -> list[float]:
 
 
 def draw_scalar(info: SymbolInfo, ev: Evaluator, g: torch.Generator, batch: int,
-                simple: bool = False, large: bool = False) -> Value:
+                simple: bool = False, large: bool = False, wild: bool = False) -> Value:
     """A value inside the declared domain; integers stay Python ints (shared by the batch).
 
     ``large`` (claims made of formulas only) lets an integer with no upper bound be far
@@ -173,6 +174,10 @@ def draw_scalar(info: SymbolInfo, ev: Evaluator, g: torch.Generator, batch: int,
         choices = [v for v in range(a, b + 1) if v not in avoid] or [a]
         if large and not math.isfinite(hi):
             choices = [a + k for k in LARGE_INTEGER_OFFSETS if a + k not in avoid] or choices
+        elif wild:
+            far = adversarial.wild_integer(a, b, math.isfinite(hi), avoid, g)
+            if far is not None:
+                return far
         return choices[int(torch.randint(len(choices), (1,), generator=g, device=g.device))]
     if simple:
         for c in SIMPLE_VALUES:
@@ -191,6 +196,8 @@ def draw_scalar(info: SymbolInfo, ev: Evaluator, g: torch.Generator, batch: int,
             x = sign.to(torch.float64) * torch.exp(math.log(0.2) + u * math.log(15.0))
         if all(bool((x - a).abs().min() > 0.05 * max(1.0, abs(a))) for a in avoid):
             break
+    if wild and info.domain == "real":
+        x = adversarial.special_reals(x, lo, hi, avoid, g, tame=wild == "tame")
     if info.domain == "complex":
         return x.to(ev.dtype) + 1j * torch.randn(batch, generator=g, device=g.device,
                                                  dtype=torch.float64).to(ev.dtype)
@@ -208,8 +215,23 @@ def _orthogonal(g: torch.Generator, batch: int, n: int, k: int, dtype) -> torch.
 
 
 def structured(props: frozenset, shape: tuple[int, ...], g: torch.Generator, batch: int,
-               dtype: torch.dtype, rank_arg: Optional[int] = None) -> torch.Tensor:
-    """A batch of tensors with the declared structure."""
+               dtype: torch.dtype, rank_arg: Optional[int] = None, wild: bool = False
+               ) -> torch.Tensor:
+    """A batch of tensors with the declared structure; ``wild`` adds extreme members
+    (condition numbers up to 1e8, one-hot, signed permutations, the zero psd matrix)."""
+    t = _structured(props, shape, g, batch, dtype, rank_arg, wild)
+    return adversarial.wild_structured(props, t, g) if wild and props else t
+
+
+def _log_spread(g: torch.Generator, batch: int, k: int, dtype: torch.dtype, wild: bool) -> torch.Tensor:
+    """Log singular values/eigenvalues in [0, log COND] (wider when ``wild``)."""
+    if wild:
+        return adversarial.wild_log_cond(g, batch, k, dtype, COND)
+    return torch.rand(batch, k, generator=g, device=g.device, dtype=dtype) * math.log(COND)
+
+
+def _structured(props: frozenset, shape: tuple[int, ...], g: torch.Generator, batch: int,
+                dtype: torch.dtype, rank_arg: Optional[int], wild: bool) -> torch.Tensor:
     if len(shape) != 2:
         t = _randn(g, (batch,) + shape, dtype)
         if "positive" in props:
@@ -221,7 +243,6 @@ def structured(props: frozenset, shape: tuple[int, ...], g: torch.Generator, bat
         return t
     a, b = shape
     n = a
-    logc = math.log(COND)
     if "permutation" in props:
         if a != b:
             raise LoweringError(f"a permutation matrix must be square, not {a}×{b}")
@@ -237,21 +258,20 @@ def structured(props: frozenset, shape: tuple[int, ...], g: torch.Generator, bat
         if props & {"spd", "positive"}:
             d = d.abs() + 0.2
         elif props & {"invertible", "nonzero"}:
-            d = torch.sign(d) * torch.exp(torch.rand(batch, n, generator=g, device=g.device,
-                                                     dtype=dtype) * logc)
+            d = torch.sign(d) * torch.exp(_log_spread(g, batch, n, dtype, wild))
         elif "psd" in props:
             d = d.abs()
         return torch.diag_embed(d)
     if props & {"spd", "psd"} and a == b:
         q = _orthogonal(g, batch, n, n, dtype)
-        ev = torch.exp(torch.rand(batch, n, generator=g, device=g.device, dtype=dtype) * logc) / 3
+        ev = torch.exp(_log_spread(g, batch, n, dtype, wild)) / 3
         if "psd" in props and "spd" not in props and n > 1:
             ev = ev * (torch.rand(batch, n, generator=g, device=g.device) > 0.3).to(dtype)
         return (q * ev.unsqueeze(-2)) @ q.transpose(-1, -2)
     if "symmetric" in props and a == b:
         if "invertible" in props:
             q = _orthogonal(g, batch, n, n, dtype)
-            s = torch.exp(torch.rand(batch, n, generator=g, device=g.device, dtype=dtype) * logc)
+            s = torch.exp(_log_spread(g, batch, n, dtype, wild))
             s = s * torch.sign(_randn(g, (batch, n), dtype))
             return (q * s.unsqueeze(-2)) @ q.transpose(-1, -2)
         t = _randn(g, (batch, n, n), dtype)
@@ -267,7 +287,7 @@ def structured(props: frozenset, shape: tuple[int, ...], g: torch.Generator, bat
         k = min(a, b)
         u = _orthogonal(g, batch, a, k, dtype)
         v = _orthogonal(g, batch, b, k, dtype)
-        s = torch.exp(torch.rand(batch, k, generator=g, device=g.device, dtype=dtype) * logc)
+        s = torch.exp(_log_spread(g, batch, k, dtype, wild))
         s = s / math.sqrt(COND)
         return (u * s.unsqueeze(-2)) @ v.transpose(-1, -2)
     if "rank" in props and rank_arg is not None:
@@ -451,12 +471,15 @@ def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: 
                        device: torch.device, dtype: torch.dtype = torch.float64,
                        batch: int = 1, mc_batch: int = 0, params: Optional[dict[str, Value]] = None,
                        random_dtype: Optional[torch.dtype] = None, simple: bool = False,
-                       only: Optional[set[str]] = None, large: bool = False) -> Instance:
+                       only: Optional[set[str]] = None, large: bool = False, wild: bool = False,
+                       steps: Optional[tuple[int, int]] = None) -> Instance:
     """One batched environment: ``batch`` deterministic instances (scalars, tensors), and
     ``mc_batch`` samples of the random names when ``mc_batch`` > 0 (then ``batch`` is 1).
 
     ``sizes`` fixes every dim; ``params`` may fix scalars (for Monte-Carlo parameter
     points and shrinking).  Assumptions are not checked here (see :func:`instances`).
+    ``wild`` mixes interesting values into the batch (:mod:`derive.numeric.adversarial`);
+    ``steps`` is the range recurrence steps are drawn from (default 0..11).
     """
     env: dict[str, Value] = dict(sizes)
     ev = Evaluator(env, device, dtype, checked)
@@ -470,7 +493,7 @@ def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: 
             continue
         if info.role == "scalar" and not info.random:
             v = params[name] if name in params else draw_scalar(info, ev, generator, batch, simple,
-                                                                 large)
+                                                                 large, wild if not simple else False)
             env[name] = v
             if isinstance(v, torch.Tensor):
                 first = v.reshape(-1)[0]  # a complex scalar is kept complex (float() fails)
@@ -490,8 +513,9 @@ def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: 
                 lo + int(torch.randint(hi - lo + 1, (1,), generator=generator, device=generator.device))
             inst.sizes[name] = env[name]
         elif info.role == "seq_index":
-            env[name] = params.get(name, int(torch.randint(0, 12, (1,), generator=generator,
-                                                           device=generator.device)))
+            lo_s, hi_s = steps or (0, 11)
+            env[name] = params.get(name, lo_s + int(torch.randint(hi_s - lo_s + 1, (1,), generator=generator,
+                                                                  device=generator.device)))
             inst.sizes[name] = env[name]
         elif info.role == "tensor" and not info.random:
             shape = shape_of(info, {**sizes, **{k: v for k, v in env.items() if isinstance(v, int)}})
@@ -500,7 +524,8 @@ def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: 
             for p in getattr(spec, "props", ()):
                 if p.name == "rank" and p.arg is not None:
                     rank_arg = ev.as_int(ev.ev(p.arg), "a rank")
-            env[name] = structured(info.props, shape, generator, batch, dtype, rank_arg)
+            env[name] = structured(info.props, shape, generator, batch, dtype, rank_arg,
+                                   wild and not simple)
             if not info.props and batch > 1:
                 # plain tensors at several scales (0.1× to 10× for every other member): premises such as
                 # ‖ΔW‖₂ ≤ √dout are met by some members, and scale-dependent errors show
@@ -509,10 +534,15 @@ def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: 
                 scale[::2] = 1.0  # every other member at unit scale, as before
                 scale = scale.to(env[name].dtype)
                 env[name] = env[name] * scale.reshape((batch,) + (1,) * (env[name].dim() - 1))
+                if wild and not simple:
+                    env[name] = adversarial.wild_plain(env[name], generator)
         elif info.role == "function":
             spec: m.FunctionType = info.statement.type
             env[name] = SmoothNet(_spec_shape(spec.domain, ev), _spec_shape(spec.codomain, ev),
                                   generator, dtype)
+    if wild and not simple:
+        adversarial.tie_scalars(env, checked, generator, lambda info: (scalar_range(info, ev),
+                                                                       excluded(info, ev)))
     # random names last: their parameters may depend on the scalars above
     rdt = random_dtype or dtype
     n = mc_batch if mc_batch > 0 else batch
@@ -606,7 +636,8 @@ def _only_sizes(c: m.Expr, checked: CheckedClaim) -> bool:
 
 def instances(checked: CheckedClaim, g: torch.Generator, device: torch.device, sizes: dict[str, int],
               batch: int, dtype: torch.dtype = torch.float64, simple: bool = False,
-              params: Optional[dict[str, Value]] = None, large: bool = False
+              params: Optional[dict[str, Value]] = None, large: bool = False,
+              wild: bool = False, steps: Optional[tuple[int, int]] = None
               ) -> tuple[Instance, Optional[torch.Tensor]]:
     """A batch of instances with the assumptions checked; returns the mask of valid members.
 
@@ -615,7 +646,7 @@ def instances(checked: CheckedClaim, g: torch.Generator, device: torch.device, s
     conds = assumptions(checked)
     for _ in range(8):
         inst = sample_environment(checked, sizes, g, device, dtype, batch=batch, params=params,
-                                  simple=simple, large=large)
+                                  simple=simple, large=large, wild=wild, steps=steps)
         if not conds:
             return inst, None
         ev = Evaluator(inst.env, device, dtype, checked)

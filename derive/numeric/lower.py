@@ -128,10 +128,15 @@ class Evaluator:
         self.seq_hist: dict[str, list] = {}
         self.scale: Optional[torch.Tensor] = None   # per-member max |intermediate|, when tracked
         self.conds: Optional[list[torch.Tensor]] = None  # condition numbers of inverted matrices
+        # per member: whether some intermediate overflowed to ±inf (then a NaN side is
+        # inf − inf, not a value outside a function's domain)
+        self.overflow: torch.Tensor = torch.zeros(1, dtype=torch.bool, device=device)
+        self.judged: dict = {}
 
     def track(self, batch: int = 1) -> "Evaluator":
         """Record intermediate magnitudes and condition numbers (for rounding tolerances)."""
         self.scale = torch.zeros(batch, dtype=torch.float64, device=self.device)
+        self.overflow = torch.zeros(batch, dtype=torch.bool, device=self.device)
         self.conds = []
         return self
 
@@ -150,10 +155,12 @@ class Evaluator:
         while getattr(top, "parent", None) is not None and top.parent.scale is not None:
             top = top.parent
         scale, conds = top.scale, (len(top.conds) if top.conds is not None else None)
+        overflow = top.overflow
         try:
             yield
         finally:
             top.scale = scale
+            top.overflow = overflow
             if conds is not None:
                 del top.conds[conds:]
 
@@ -259,13 +266,16 @@ class Evaluator:
         if self.scale is not None and isinstance(v, torch.Tensor) and v.numel() and v.dtype != torch.bool:
             with torch.no_grad():
                 s = v.detach().abs().reshape(v.shape[0], -1).amax(-1).to(torch.float64)
+                inf = torch.isinf(s)
                 s = torch.where(torch.isfinite(s), s, torch.zeros_like(s))
                 top = self
                 while getattr(top, "parent", None) is not None and top.parent.scale is not None:
                     top = top.parent
                 if s.shape[0] not in (1, top.scale.shape[0]):
                     s = s.amax().reshape(1)  # an internal batch (quadrature nodes, a grid)
+                    inf = inf.any().reshape(1)
                 top.scale = torch.maximum(top.scale, s)
+                top.overflow = top.overflow | inf
 
     def e_Num(self, e: m.Num, scope) -> Value:
         if e.imaginary:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import torch
 
@@ -24,11 +24,37 @@ if TYPE_CHECKING:
 MOVABLE_PROPS = frozenset({"invertible"})  # structure a small move keeps (almost surely)
 
 
-def free_inputs(ctx: Context, env: dict) -> dict[str, float]:
-    """Names that may move freely, each with its lower bound (−∞ when it has none):
-    non-random tensors with no structure a move would break (``invertible`` is kept almost
-    surely), and real scalars; a scalar with one finite bound moves as ``lo + exp(s)``
-    (see :func:`moved`), so ``η > 0`` can reach 10⁻³."""
+def structure_of(props: frozenset, value: torch.Tensor) -> Optional[str]:
+    """The parametrisation that moves a structured tensor while keeping its property
+    (``None``: it stays fixed, e.g. permutations, which only swaps would move)."""
+    square = value.dim() == 3 and value.shape[-1] == value.shape[-2]
+    if props & {"permutation", "adjacency", "diagonal", "rank", "semi_orthogonal"} or not props - {"nonzero"}:
+        return None if props - {"nonzero", "invertible"} else "plain"
+    if "orthogonal" in props:
+        return "orthogonal" if square else None
+    if "spd" in props and square:
+        return "spd"
+    if "psd" in props and square:
+        return "psd"
+    if "symmetric" in props and square and not props - {"symmetric", "invertible", "nonzero"}:
+        return "symmetric"
+    if props == frozenset({"unit"}):
+        return "unit"
+    if props == frozenset({"simplex"}):
+        return "simplex"
+    if props == frozenset({"positive"}):
+        return "positive"
+    if props <= MOVABLE_PROPS | {"full_rank"}:
+        return "plain"
+    return None
+
+
+def free_inputs(ctx: Context, env: dict) -> dict[str, Any]:
+    """Names that may move, each with how: a lower bound (−∞ when it has none) for plain
+    tensors and real scalars — a scalar with one finite bound moves as ``lo + exp(s)``
+    (see :func:`moved`), so ``η > 0`` can reach 10⁻³ — or the name of a parametrisation
+    that keeps a declared property: spd = LLᵀ + εI, psd = LLᵀ, symmetric = (B + Bᵀ)/2,
+    orthogonal = Q₀·exp(S − Sᵀ), unit = v/‖v‖, simplex = softmax(s), positive = exp(s)."""
     from derive.numeric.instances import excluded
 
     out: dict[str, float] = {}
@@ -36,8 +62,12 @@ def free_inputs(ctx: Context, env: dict) -> dict[str, float]:
         v = env.get(name)
         if not isinstance(v, torch.Tensor) or not v.dtype.is_floating_point or info.random:
             continue
-        if info.role == "tensor" and info.props <= MOVABLE_PROPS:
-            out[name] = -math.inf
+        if info.role == "tensor":
+            kind = structure_of(info.props, v)
+            if kind == "plain":
+                out[name] = -math.inf
+            elif kind is not None:
+                out[name] = kind
         elif info.role == "scalar" and info.domain == "real":
             ev = Evaluator(env, v.device, torch.float64, ctx.checked)
             lo, hi = scalar_range(info, ev)
@@ -49,20 +79,73 @@ def free_inputs(ctx: Context, env: dict) -> dict[str, float]:
 LOG_SPEED = 5.0  # a bounded scalar's log moves this much faster (40 steps span e^±10)
 
 
-def leaf_of(value: torch.Tensor, lo: float) -> torch.Tensor:
-    """The free parameter of an input: the value itself, or log(value − lo) above a bound."""
+SPD_EPS = 1e-9   # spd = LLᵀ + εI·mean(diag LLᵀ): positive definite, however close to singular
+
+
+def leaf_of(value: torch.Tensor, lo: Any) -> torch.Tensor:
+    """The free parameter of an input: the value itself, or log(value − lo) above a bound,
+    or the parameter of its structure (see :func:`free_inputs`)."""
+    if isinstance(lo, str):
+        return _structured_leaf(value, lo).detach().clone().requires_grad_(True)
     if math.isfinite(lo):
         s = torch.log((value - lo).clamp_min(1e-12)) / LOG_SPEED
         return s.detach().clone().requires_grad_(True)
     return value.detach().clone().requires_grad_(True)
 
 
-def moved(leaf: torch.Tensor, lo: float) -> torch.Tensor:
-    """The input a free parameter stands for (inside the declared domain by construction)."""
+def moved(leaf: torch.Tensor, lo: Any, base: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """The input a free parameter stands for (inside the declared domain by construction);
+    ``base`` is the starting value (the orthogonal parametrisation rotates it)."""
+    if isinstance(lo, str):
+        return _structured_value(leaf, lo, base)
     return lo + torch.exp(LOG_SPEED * leaf) if math.isfinite(lo) else leaf
 
 
-SEARCH_SECONDS = 0.5   # wall-clock budget of one search (the statement's budget is ~1 s)
+def _structured_leaf(value: torch.Tensor, kind: str) -> torch.Tensor:
+    if kind in ("spd", "psd"):
+        n = value.shape[-1]
+        eye = torch.eye(n, dtype=value.dtype, device=value.device)
+        jitter = 1e-12 * value.diagonal(dim1=-2, dim2=-1).abs().mean(-1).clamp_min(1e-300)
+        for k in range(6):
+            chol, info = torch.linalg.cholesky_ex(value + (10.0 ** (3 * k)) * jitter[..., None, None] * eye)
+            if not bool(info.any()):
+                return chol
+        return torch.linalg.cholesky_ex(value + eye)[0]
+    if kind == "orthogonal":
+        return torch.zeros_like(value)
+    if kind == "simplex":
+        return torch.log(value.clamp_min(1e-300))
+    if kind == "positive":
+        return torch.log(value.clamp_min(1e-300))
+    return value  # symmetric, unit: the value is its own parameter
+
+
+def _structured_value(leaf: torch.Tensor, kind: str, base: Optional[torch.Tensor]) -> torch.Tensor:
+    if kind in ("spd", "psd"):
+        low = torch.tril(leaf)
+        s = low @ low.transpose(-1, -2)
+        if kind == "spd":
+            n = s.shape[-1]
+            eye = torch.eye(n, dtype=s.dtype, device=s.device)
+            s = s + SPD_EPS * s.diagonal(dim1=-2, dim2=-1).mean(-1).detach().clamp_min(1e-300)[..., None, None] * eye
+        return s
+    if kind == "symmetric":
+        return (leaf + leaf.transpose(-1, -2)) / 2
+    if kind == "orthogonal":
+        rot = torch.linalg.matrix_exp(leaf - leaf.transpose(-1, -2))
+        return base @ rot if base is not None else rot
+    if kind == "unit":
+        flat = leaf.reshape(leaf.shape[0], -1)
+        return (flat / flat.norm(dim=-1, keepdim=True).clamp_min(1e-300)).reshape(leaf.shape)
+    if kind == "simplex":
+        flat = leaf.reshape(leaf.shape[0], -1)
+        return torch.softmax(flat, -1).reshape(leaf.shape)
+    if kind == "positive":
+        return torch.exp(leaf)
+    return leaf
+
+
+SEARCH_SECONDS = 5.0   # safety stop only: the budget is the step count (same seed, same verdict)
 
 
 class Adam:
@@ -117,7 +200,7 @@ def ascend(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, devic
             break
         report["steps"] = step + 1
         env = dict(inst.env)
-        env.update({k: moved(v, lows[k]) for k, v in leaves.items()})
+        env.update({k: moved(v, lows[k], inst.env[k]) for k, v in leaves.items()})
         ev = Evaluator(env, device, torch.float64, ctx.checked)
         try:
             with torch.enable_grad():
@@ -140,7 +223,7 @@ def ascend(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, devic
         except (LoweringError, RuntimeError):
             return None
         if step % 5 == 4 or step == steps - 1:
-            fixed = Instance({**inst.env, **{k: moved(v, lows[k]).detach().clone()
+            fixed = Instance({**inst.env, **{k: moved(v, lows[k], inst.env[k]).detach().clone()
                                              for k, v in leaves.items()}},
                              inst.sizes, inst.params)
             from derive.numeric.instances import assumptions, holds

@@ -52,7 +52,11 @@ def shrink(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, devic
                 if time.perf_counter() - start > TIME_LIMIT:
                     break
     res = _refutes(strategy, ctx, g, device, best, simple=True)
-    out: dict[str, Any] = {"sizes": best}
+    if res is None:
+        res = _refutes(strategy, ctx, g, device, best)
+    if res is None or res.instance is None:
+        return None  # re-checked at the shrunk sizes and no longer failing: not shown
+    out: dict[str, Any] = {"sizes": best, "rechecked": True}
     if res is not None and res.instance is not None:
         i = res.clear or 0
         params = {}
@@ -64,4 +68,9 @@ def shrink(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, devic
                 params[k] = v
         if params:
             out["params"] = params
+        from derive.numeric.identity import counterexample, sides_at
+        out["counterexample"] = counterexample(res)
+        sides = sides_at(ctx, res)
+        if sides:
+            out["sides"] = sides
     return out

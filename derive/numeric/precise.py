@@ -1,0 +1,221 @@
+"""High-precision re-evaluation of one instance: the referee for doubtful members.
+
+A float64 discrepancy at rounding level says nothing: ``sum(softmax(z)) < 1`` looks true
+within rounding and ``exp(-x²) < 1`` looks false at x = 1e-9.  Here the statement's sides
+are lowered to SymPy (the symbolic engine's lowering, from the model, never from text),
+the instance's float64 inputs are substituted as *exact* rationals, and each side is
+evaluated to ``DIGITS`` significant digits with mpmath.  So the claim is decided at
+exactly those inputs.  Anything that cannot be lowered or evaluated returns ``None``
+and the member stays undecided.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+import sympy as sp
+import torch
+
+from derive import model as m
+
+DIGITS = 60
+TIE_REL = 1e-45          # |L − R| below this relative size is equality at these inputs
+MIN_BITS = 20            # evalf returns an exact cancellation as "0.e-316" with no
+                         # significant digit (1 bit): such a value is 0 at these inputs
+MAX_ENTRIES = 64         # tensor inputs larger than this are not substituted (cost)
+
+
+class Undefined:
+    """A side with no real value at the instance (sqrt or log of a negative, 0/0)."""
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+
+UNDEFINED = Undefined()
+
+
+def _rational(x: float) -> sp.Rational:
+    return sp.Rational(x) if math.isfinite(x) else sp.nan
+
+
+def substitutions(checked, env: dict, member: int, expr: sp.Basic) -> Optional[dict]:
+    """Exact values of every free symbol and indexed entry of ``expr`` at one member."""
+    subs: dict = {}
+    labels = {str(ind.base) for ind in expr.atoms(sp.Indexed)}
+    for s in expr.free_symbols:
+        if isinstance(s, sp.Indexed) or (isinstance(s, sp.Symbol) and s.name in labels):
+            continue
+        name = s.name
+        v = env.get(name)
+        if isinstance(v, bool):
+            return None
+        if isinstance(v, int):
+            subs[s] = sp.Integer(v)
+        elif isinstance(v, float):
+            subs[s] = _rational(v)
+        elif isinstance(v, torch.Tensor) and v.numel() and v.dim() <= 1 and v.dtype.is_floating_point:
+            subs[s] = _rational(float(v.reshape(-1)[member if v.numel() > member else 0]))
+        elif isinstance(v, torch.Tensor) and v.numel() == 1 and not v.is_complex():
+            subs[s] = _rational(float(v.reshape(-1)[0]))
+        elif isinstance(s, sp.Idx) or name.startswith("_"):
+            continue
+        else:
+            return None
+    for ind in expr.atoms(sp.Indexed):
+        base = str(ind.base)
+        v = env.get(base)
+        if not isinstance(v, torch.Tensor) or v.is_complex() or v.numel() > MAX_ENTRIES * max(1, v.shape[0]):
+            return None
+        row = v[member if v.shape[0] > member else 0]
+        try:
+            idx = tuple(int(i) - 1 for i in ind.indices)
+        except TypeError:
+            return None
+        if len(idx) == 1 and row.dim() == 2 and row.shape[1] == 1:
+            idx = (idx[0], 0)
+        if len(idx) != row.dim() or any(i < 0 or i >= n for i, n in zip(idx, row.shape)):
+            return None
+        subs[ind] = _rational(float(row[idx]))
+    return subs
+
+
+def complex_claim(checked) -> bool:
+    """Whether the claim works with complex numbers (then a non-real value is a value)."""
+    cached = getattr(checked, "_complex_claim", None)
+    if cached is not None:
+        return cached
+    out = any(info.domain == "complex" for info in checked.symbols.values())
+    for node in _all_nodes(checked):
+        if (isinstance(node, m.Num) and node.imaginary) or \
+                (isinstance(node, m.Call) and node.func in ("re", "im", "conj", "fft", "ifft", "eig")):
+            out = True
+    try:
+        object.__setattr__(checked, "_complex_claim", out)
+    except AttributeError:
+        pass
+    return out
+
+
+def _all_nodes(checked):
+    from derive.semantics import walk
+
+    for st in checked.claim.statements:
+        for v in vars(st).values() if hasattr(st, "__dict__") else ():
+            for item in (v if isinstance(v, (list, tuple)) else (v,)):
+                if isinstance(item, m.Expr):
+                    yield from walk(item)
+                elif hasattr(item, "value") and isinstance(getattr(item, "value"), m.Expr):
+                    yield from walk(item.value)
+
+
+def value(checked, e: m.Expr, env: dict, member: int) -> Any:
+    """One scalar side at one member: a SymPy Float (or complex number in a complex
+    claim), :data:`UNDEFINED`, or ``None``."""
+    from derive.symbolic.lower import Unsupported, lowering
+
+    try:
+        low = lowering(checked)
+        expr = low.scalar(e)
+        dims = {s: sp.Integer(env[s.name]) for s in expr.free_symbols
+                if isinstance(env.get(getattr(s, "name", "")), int) and not isinstance(s, sp.Indexed)}
+        if dims:
+            expr = expr.subs(dims)
+        if expr.has(sp.Sum, sp.Product):
+            expr = expr.doit()
+        subs = substitutions(checked, env, member, expr)
+        if subs is None:
+            return None
+        if any(v is sp.nan for v in subs.values()):
+            return None
+        out = expr.xreplace(subs).evalf(DIGITS, maxn=4 * DIGITS)
+    except (Unsupported, TypeError, ValueError, ZeroDivisionError, AttributeError,
+            RecursionError, NotImplementedError, OverflowError, KeyError):
+        return None
+    if out.free_symbols:
+        return None
+    if complex_claim(checked):
+        if out.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            return None
+        re, im = out.as_real_imag()
+        return _digits(re) + sp.I * _digits(im)
+    if out.has(sp.nan, sp.zoo) or out is sp.nan:
+        return UNDEFINED
+    if out in (sp.oo, -sp.oo):
+        return out
+    re, im = out.as_real_imag()
+    try:
+        re_f, im_f = _digits(sp.Float(re, DIGITS)), _digits(sp.Float(im, DIGITS))
+    except (TypeError, ValueError):
+        return None
+    if abs(im_f) > sp.Float(10) ** (-DIGITS // 2) * max(1, abs(re_f)):
+        return UNDEFINED  # not real: a real function outside its domain
+    return re_f
+
+
+def _digits(x: sp.Expr) -> sp.Expr:
+    """A number without significant digits (an exact cancellation) as exact 0."""
+    if isinstance(x, sp.Float) and getattr(x, "_prec", DIGITS) < MIN_BITS:
+        return sp.Integer(0)
+    return x
+
+
+def decide(checked, st: m.Compare, env: dict, member: int, ref: float = 0.0) -> Optional[bool]:
+    """Whether the comparison holds at this member in high precision (``None``: unknown).
+    A side defined where the other is not makes ``==`` fail (the claim is an identity of
+    real functions); both undefined, or an undefined side of an inequality, is unknown.
+    ``ref`` (the float64 run's largest intermediate) is kept for reporting; an exact
+    cancellation is recognised by :func:`_digits`, not by comparing with it."""
+    vals = [value(checked, x, env, member) for x in st.operands]
+    if any(v is None for v in vals):
+        return None
+    for op, a, b in zip(st.ops, vals, vals[1:]):
+        if isinstance(a, Undefined) or isinstance(b, Undefined):
+            if op == "==" and not (isinstance(a, Undefined) and isinstance(b, Undefined)):
+                return False
+            return None
+        if a in (sp.oo, -sp.oo) or b in (sp.oo, -sp.oo):
+            return None
+        diff = a - b
+        tie = abs(diff) <= TIE_REL * max(abs(a), abs(b))
+        if not (diff.is_real or diff.is_real is None and sp.im(diff) == 0):
+            if op in ("==", "!="):
+                ok = tie if op == "==" else not tie
+                if not ok:
+                    return False
+                continue
+            return None
+        ok = {"==": tie, "!=": not tie, "<": diff < 0 and not tie, ">": diff > 0 and not tie,
+              "<=": diff < 0 or tie, ">=": diff > 0 or tie}.get(op)
+        if ok is None:
+            return None
+        if not ok:
+            return False
+    return True
+
+
+def decide_condition(checked, e: m.Expr, env: dict, member: int, ref: float = 0.0) -> Optional[bool]:
+    """A condition (comparisons joined by and/or/not/=>/<=>) at one member, in high
+    precision.  ``None`` when it holds an equation: an equation inside a condition is read
+    up to rounding (a point placed on ``η = 1/(σ1² + σs²)`` in float64 is on it only to
+    rounding, amplified by the surface's conditioning), which exact arithmetic cannot
+    reproduce."""
+    if isinstance(e, m.Compare):
+        if any(op in ("==", "!=", "≈") for op in e.ops):
+            return None
+        return decide(checked, e, env, member, ref)
+    if isinstance(e, m.Logic):
+        vals = [decide_condition(checked, a, env, member, ref) for a in e.args]
+        if any(v is None for v in vals):
+            return None
+        if e.op == "and":
+            return all(vals)
+        if e.op == "or":
+            return any(vals)
+        if e.op == "not":
+            return not vals[0]
+        if e.op == "=>":
+            return (not vals[0]) or vals[1]
+        if e.op == "<=>":
+            return vals[0] == vals[1]
+    return None
