@@ -148,6 +148,8 @@ def repair_actions(uri: str, result: Result, lines: list[str]) -> list[lsp.CodeA
         if not isinstance(line, int) or not 0 < line <= len(lines):
             continue
         old = lines[line - 1]
+        if cand.get("end_line", line) != line or old.rstrip().endswith("\\"):
+            continue  # a statement continued over lines: no one-line edit replaces it
         if cand.get("original") and old.strip() != str(cand["original"]).strip():
             continue  # the text changed since the search: no stale edit
         start = len(old) - len(old.lstrip())

@@ -37,8 +37,10 @@ def verdict(text: str) -> tuple[Verdict, str]:
 
 # ----------------------------------------------------------------- crashes
 def test_singular_psd_covariance_is_sampled():
+    # a claimed 0 is judged against a stated tolerance (the default is relative to one
+    # sample's sd, which the draw budget cannot resolve here)
     v, summary = verdict("claim a\n  let n : dim\n  let S : matrix[n, n] psd\n"
-                         "  let x : vector[n] ~ normal(0, S)\n  show E[x] == zeros(n)\n")
+                         "  let x : vector[n] ~ normal(0, S)\n  show E[x] == zeros(n) within 0.05\n")
     assert v == Verdict.VERIFIED, summary
 
 
@@ -166,8 +168,10 @@ def test_property_on_a_random_declaration_is_an_error_at_it(prop):
     written = f"{prop}(1)" if prop == "rank" else prop
     text = f"claim a\n  let n : dim\n  let x : matrix[n, n] {written} ~ normal(0, 1)\n  show E[trace(x)] == 0\n"
     diags = diagnostics(text)
-    assert [(d.line, d.column) for d in diags] == [(3, 24)], [d.message for d in diags]
-    assert f"'{prop}'" in diags[0].message and diags[0].hint
+    # (a vector-only property on a matrix is also an error of its own, at the type)
+    assert (3, 24) in [(d.line, d.column) for d in diags], [d.message for d in diags]
+    first = next(d for d in diags if (d.line, d.column) == (3, 24))
+    assert f"'{prop}'" in first.message and first.hint
 
 
 def test_unit_hint_normalises_a_gaussian():
@@ -235,8 +239,9 @@ def test_ranges_contain_every_value():
 
 
 def test_an_unexpected_symbolic_exception_leaves_the_numeric_engine_to_decide(monkeypatch):
-    """StopIteration escaping a SymPy call is not in any guard's list: it used to end the
-    statement with an internal error instead of passing to the numeric engine."""
+    """StopIteration escaping a SymPy call outside every strategy's guard: recorded as an
+    internal error (never silent); leniently the numeric engine still decides, and in strict
+    mode the statement is an error naming it."""
     from derive import decide as D
     from derive.engine import Context
 
@@ -249,11 +254,16 @@ def test_an_unexpected_symbolic_exception_leaves_the_numeric_engine_to_decide(mo
     installed = dict(D.engines())
     installed["symbolic"] = Boom()
     monkeypatch.setattr(D, "engines", lambda: installed)
+    monkeypatch.delenv("DERIVE_STRICT", raising=False)
     text = "claim a\n  let x : real\n  show (x + 1)^2 == x^2 + 2*x + 2\n"
     claim = load_text(text).claims[0]
     checked, _ = check_claim(claim, text.split("\n"))
     out = D.decide_statement(Context(checked, claim.shows[0], 0, Options(seed=0)))
     assert out.verdict == Verdict.REFUTED and out.engine == "numeric", out.summary
+    (fault,) = out.evidence["internal_errors"]
+    assert fault["engine"] == "symbolic" and "StopIteration" in str(fault)
+    strict = D.decide_statement(Context(checked, claim.shows[0], 0, Options(seed=0, strict=True)))
+    assert strict.verdict == Verdict.ERROR and "StopIteration" in strict.summary
 
 
 # ----------------------------------------------------------------- found by the engine fuzzer

@@ -40,7 +40,10 @@ def _redecide(claim: m.Claim, suggestion: dict, seed: int) -> Verdict:
     lines = claim.text.split("\n")
     offset = suggestion["line"] - claim.pos.line
     indent = lines[offset][: len(lines[offset]) - len(lines[offset].lstrip())]
-    lines[offset] = indent + suggestion["statement"]
+    end = offset
+    while lines[end].rstrip().endswith("\\") and end + 1 < len(lines):
+        end += 1  # a statement continued over lines with `\` is replaced whole
+    lines[offset:end + 1] = [indent + suggestion["statement"]]
     text = "\n".join(ln for ln in lines if not ln.strip().startswith("expect"))
     loaded = load_text(text, "<repaired>")
     assert len(loaded.claims) == 1, loaded.diagnostics

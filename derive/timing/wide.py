@@ -144,7 +144,7 @@ def classify(r: list[float]) -> tuple[str, Optional[float]]:
 
 
 def decide(checked: Any, costs: list[m.Cost], lhs: m.Expr, bound: m.Expr, gvars: list[str],
-           base: dict[str, int], big_o: bool, grid: list[dict[str, int]], keep=None
+           base: dict[str, int], big_o, grid: list[dict[str, int]], keep=None
            ) -> Optional[tuple[str, str, dict]]:
     """('verified' | 'refuted' | 'inconclusive', summary, evidence), or None (sweep rule).
 
@@ -185,6 +185,17 @@ def decide(checked: Any, costs: list[m.Cost], lhs: m.Expr, bound: m.Expr, gvars:
     bounded = {"flat", "converging", "vanishing", "falling"}
     theta = {"flat", "converging"}
     kinds = [k for _, k in outcomes]
+    if big_o == "Ω":  # a lower bound: count / bound must stay away from 0
+        evidence["rule"] = ("count / bound over rays of sizes 2^8 … 2^40 (meta-device counts): "
+                            "bounded away from 0 for Ω")
+        bad = [lab for lab, k in outcomes if k == "vanishing"]
+        if bad:
+            return "refuted", f"count / bound falls to 0 along {bad[0]} (out to 2^{HIGH} or the " \
+                              "largest countable size): not Ω", evidence
+        if all(k in ("flat", "converging", "growing") for k in kinds):
+            return "verified", "count / bound stays away from 0 along every ray of sizes (out " \
+                               f"to 2^{HIGH} or the largest countable size)", evidence
+        return "inconclusive", "count / bound falls along some ray without a clear limit", evidence
     if big_o:
         bad = [lab for lab, k in outcomes if k == "growing"]
         if bad:
