@@ -229,6 +229,14 @@ def cross_check(ctx: Context, symbolic: Outcome, numeric: Optional[Engine]) -> O
         check = numeric.decide(ctx) if numeric is not None else None
     finally:
         ctx.cross_checking = False
+    if symbolic.verdict == Verdict.PROVED and _only_rounding_doubts(check):
+        # the numeric search found no counterexample; a few members differ by more than its
+        # rounding model but far less than any wrong formula (≤ 1e-9 relative) and could not
+        # be settled in high precision: that is no evidence against the certificate
+        symbolic.evidence["cross_check"] = {
+            **check.as_dict(), "note": "no counterexample; the only discrepancies are below "
+            f"{ROUNDING_DOUBT:g} relative and could not be settled in high precision"}
+        return symbolic
     if check is None or check.verdict in (Verdict.UNSUPPORTED, Verdict.INCONCLUSIVE, Verdict.SKIPPED):
         why = "numeric engine not installed" if numeric is None else (
             "no numeric strategy applies" if check is None else check.summary)
@@ -247,6 +255,18 @@ def cross_check(ctx: Context, symbolic: Outcome, numeric: Optional[Engine]) -> O
                    f"engines disagree: symbolic says {symbolic.verdict.value} ({symbolic.summary}); "
                    f"numeric says {check.verdict.value} ({check.summary})",
                    {"symbolic": symbolic.as_dict(), "numeric": check.as_dict()})
+
+
+ROUNDING_DOUBT = 1e-9  # relative discrepancy below which an unsettled member is no evidence
+
+
+def _only_rounding_doubts(check: Optional[Outcome]) -> bool:
+    """A numeric outcome that is inconclusive only for members within a hair of rounding."""
+    if check is None or check.verdict != Verdict.INCONCLUSIVE:
+        return False
+    ev = check.evidence or {}
+    worst = ev.get("largest_relative_error")
+    return bool(ev.get("unclear")) and isinstance(worst, (int, float)) and 0 <= worst <= ROUNDING_DOUBT
 
 
 def statement_text(claim: m.Claim, show: m.Show) -> str:

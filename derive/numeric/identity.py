@@ -313,6 +313,8 @@ class IdentityStrategy:
                                       "resolved by the quadrature — is undefined)"
                                       if common.calls(ctx.statement, {"integrate"}) else ""), ev)
         if unclear:
+            ev["unclear"] = True  # no clear counterexample: doubtful members only
+            ev["largest_relative_error"] = float(worst_rel)
             return common.outcome(Verdict.INCONCLUSIVE,
                                   f"errors above the rounding tolerance but below a clear "
                                   f"counterexample (largest relative error {common.fmt(worst_rel)})", ev)
