@@ -449,7 +449,7 @@ class IdentityStrategy:
         either way: such a member is re-decided in high precision, and is no
         counterexample (only undecided) when that is not available."""
         from derive.numeric import precise
-        near = near_boundary(ctx.statement, ev, failing.shape[0])
+        near = near_boundary(ctx.statement, ev, failing.shape[0], equal_ties=True)
         certain = failing & ~near
         held = torch.zeros_like(failing)
         for i in torch.nonzero(failing & near).reshape(-1).tolist()[:SETTLE_MAX]:
@@ -796,10 +796,14 @@ def assumed_by_rounding(ctx: Context, inst: Instance, device: torch.device, n: i
     return out
 
 
-def near_boundary(st: m.Expr, ev: Evaluator, n: int, exact_integers: bool = False) -> torch.Tensor:
+def near_boundary(st: m.Expr, ev: Evaluator, n: int, exact_integers: bool = False,
+                  equal_ties: bool = False) -> torch.Tensor:
     """Members where some comparison inside a condition is within rounding of flipping:
     its sides differ by less than ``NEAR_REL`` of their size (an equation, true up to
-    ``CONDITION_RTOL``, counts when its sides differ by between a tenth and ten times that)."""
+    ``CONDITION_RTOL``, counts when its sides differ by between a tenth and ten times that).
+    With ``equal_ties`` an equation that holds in float64 counts too: ``exp(c·x) == exp(c·y)``
+    at c = 10⁻⁸ reads 1.0 == 1.0 although the sides differ, so a failing member resting on
+    such an equality is re-decided in high precision before it may refute."""
     from derive.numeric.lower import CONDITION_ATOL, CONDITION_RTOL
     out = torch.zeros(n, dtype=torch.bool, device=ev.scale.device if ev.scale is not None else None)
     stack = [st]
@@ -829,14 +833,18 @@ def near_boundary(st: m.Expr, ev: Evaluator, n: int, exact_integers: bool = Fals
             if op in ("==", "!="):
                 # read up to rounding by definition: only a gap at that allowance is in doubt
                 allowance = CONDITION_RTOL * b.abs() + CONDITION_ATOL
-                near = ((gap > 0.1 * allowance) & (gap < 10 * allowance)).any(-1)
+                low = -1.0 if equal_ties else 0.1  # with ties: an exact float64 equality too
+                near = ((gap > low * allowance) & (gap < 10 * allowance)).any(-1)
             else:
                 near = gap <= NEAR_REL * size
                 if exact_integers:  # sizes and indices compare exactly: a tie is no rounding
                     near = near & ~((a.real == torch.round(a.real)) & (b.real == torch.round(b.real))
                                     & (a.abs() < 2 ** 52) & (b.abs() < 2 ** 52))
                 near = near.any(-1)
-            near = torch.where(torch.isnan(gap).any(-1), torch.zeros_like(near), near)
+            # a NaN gap (inf − inf: both sides overflowed) decides nothing; with ties it is
+            # re-decided in high precision like any other doubtful member
+            near = torch.where(torch.isnan(gap).any(-1),
+                               torch.full_like(near, equal_ties), near)
             out = out | near.reshape(-1).expand(n).to(out.device)
     return out
 
