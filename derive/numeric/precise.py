@@ -164,8 +164,9 @@ def decide(checked, st: m.Compare, env: dict, member: int, ref: float = 0.0) -> 
     """Whether the comparison holds at this member in high precision (``None``: unknown).
     A side defined where the other is not makes ``==`` fail (the claim is an identity of
     real functions); both undefined, or an undefined side of an inequality, is unknown.
-    ``ref`` (the float64 run's largest intermediate) is kept for reporting; an exact
-    cancellation is recognised by :func:`_digits`, not by comparing with it."""
+    ``ref`` (the float64 run's largest intermediate) scales the tie: sides within
+    ``TIE_REL`` of it are equal (60-digit noise of a cancellation to 0); an exact
+    cancellation is recognised by :func:`_digits`."""
     vals = [value(checked, x, env, member) for x in st.operands]
     if any(v is None for v in vals):
         return None
@@ -177,7 +178,9 @@ def decide(checked, st: m.Compare, env: dict, member: int, ref: float = 0.0) -> 
         if a in (sp.oo, -sp.oo) or b in (sp.oo, -sp.oo):
             return None
         diff = a - b
-        tie = abs(diff) <= TIE_REL * max(abs(a), abs(b))
+        # relative to the largest intermediate too: sin²+cos² − 1 evaluates to ~1e-60, not
+        # 0, so two sides that cancel to 0 would otherwise differ "completely"
+        tie = abs(diff) <= TIE_REL * max(abs(a), abs(b), abs(ref))
         if not (diff.is_real or diff.is_real is None and sp.im(diff) == 0):
             if op in ("==", "!="):
                 ok = tie if op == "==" else not tie

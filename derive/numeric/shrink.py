@@ -63,7 +63,8 @@ def shrink(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, devic
         for k, v in res.instance.params.items():
             val = res.instance.env.get(k)
             if isinstance(val, torch.Tensor):
-                params[k] = float(val.reshape(-1)[i if val.numel() > i else 0])
+                x = val.reshape(-1)[i if val.numel() > i else 0]
+                params[k] = str(complex(x.item())) if x.is_complex() else float(x)
             else:
                 params[k] = v
         if params:
