@@ -801,9 +801,9 @@ def near_boundary(st: m.Expr, ev: Evaluator, n: int, exact_integers: bool = Fals
     """Members where some comparison inside a condition is within rounding of flipping:
     its sides differ by less than ``NEAR_REL`` of their size (an equation, true up to
     ``CONDITION_RTOL``, counts when its sides differ by between a tenth and ten times that).
-    With ``equal_ties`` an equation that holds in float64 counts too: ``exp(c·x) == exp(c·y)``
-    at c = 10⁻⁸ reads 1.0 == 1.0 although the sides differ, so a failing member resting on
-    such an equality is re-decided in high precision before it may refute."""
+    With ``equal_ties`` a comparison of two overflowed sides counts too: ``exp(c·x) ==
+    exp(c·y)`` at c = −1000 reads inf == inf although the sides differ, so a failing member
+    resting on it is re-decided in high precision before it may refute."""
     from derive.numeric.lower import CONDITION_ATOL, CONDITION_RTOL
     out = torch.zeros(n, dtype=torch.bool, device=ev.scale.device if ev.scale is not None else None)
     stack = [st]
@@ -833,8 +833,7 @@ def near_boundary(st: m.Expr, ev: Evaluator, n: int, exact_integers: bool = Fals
             if op in ("==", "!="):
                 # read up to rounding by definition: only a gap at that allowance is in doubt
                 allowance = CONDITION_RTOL * b.abs() + CONDITION_ATOL
-                low = -1.0 if equal_ties else 0.1  # with ties: an exact float64 equality too
-                near = ((gap > low * allowance) & (gap < 10 * allowance)).any(-1)
+                near = ((gap > 0.1 * allowance) & (gap < 10 * allowance)).any(-1)
             else:
                 near = gap <= NEAR_REL * size
                 if exact_integers:  # sizes and indices compare exactly: a tie is no rounding

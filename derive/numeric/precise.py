@@ -160,13 +160,30 @@ def _digits(x: sp.Expr) -> sp.Expr:
     return x
 
 
+def _cancels(checked, st: m.Compare, env: dict, member: int, diff: Any) -> bool:
+    """Whether a tiny difference of the sides is the noise of a cancellation: it shrinks
+    by at least 10²⁰ at twice the digits (sin²+cos² − 1 is 1e-60 at 60 digits, 1e-120 at
+    120), where a true difference (exp(−10⁶) against 0) stays put."""
+    global DIGITS
+    saved = DIGITS
+    try:
+        DIGITS = 2 * saved
+        vals = [value(checked, x, env, member) for x in st.operands]
+    finally:
+        DIGITS = saved
+    if any(v is None or isinstance(v, Undefined) for v in vals) or len(vals) != 2:
+        return False
+    again = abs(vals[0] - vals[1])
+    return bool(again <= diff * sp.Float(10) ** -20)
+
+
 def decide(checked, st: m.Compare, env: dict, member: int, ref: float = 0.0) -> Optional[bool]:
     """Whether the comparison holds at this member in high precision (``None``: unknown).
     A side defined where the other is not makes ``==`` fail (the claim is an identity of
     real functions); both undefined, or an undefined side of an inequality, is unknown.
-    ``ref`` (the float64 run's largest intermediate) scales the tie: sides within
-    ``TIE_REL`` of it are equal (60-digit noise of a cancellation to 0); an exact
-    cancellation is recognised by :func:`_digits`."""
+    ``ref`` is the float64 run's largest intermediate: a difference that small next to it
+    is re-evaluated at twice the digits (:func:`_cancels`); an exact cancellation is also
+    recognised by :func:`_digits`."""
     vals = [value(checked, x, env, member) for x in st.operands]
     if any(v is None for v in vals):
         return None
@@ -178,9 +195,9 @@ def decide(checked, st: m.Compare, env: dict, member: int, ref: float = 0.0) -> 
         if a in (sp.oo, -sp.oo) or b in (sp.oo, -sp.oo):
             return None
         diff = a - b
-        # relative to the largest intermediate too: sin²+cos² − 1 evaluates to ~1e-60, not
-        # 0, so two sides that cancel to 0 would otherwise differ "completely"
-        tie = abs(diff) <= TIE_REL * max(abs(a), abs(b), abs(ref))
+        tie = abs(diff) <= TIE_REL * max(abs(a), abs(b))
+        if not tie and diff != 0 and abs(diff) <= TIE_REL * max(abs(ref), 1):
+            tie = _cancels(checked, st, env, member, abs(diff))
         if not (diff.is_real or diff.is_real is None and sp.im(diff) == 0):
             if op in ("==", "!="):
                 ok = tie if op == "==" else not tie

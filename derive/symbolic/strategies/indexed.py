@@ -18,7 +18,7 @@ from derive.symbolic.lower import Unsupported, lowering, squared_nested_sum
 from derive.symbolic.common import is_equality, proved, within
 
 NAME = "indexed-sums"
-SETTLE_S = 1.5  # evaluating the sums (delta summation); the proofs need well under 1 s
+SETTLE_S = 3.0  # evaluating the sums (delta summation); the proofs need ~1 s idle, 2x margin for load
 ROUGH_SETTLE_S = 0.5  # ... when a summand has max/min/abs/sign: SymPy's closed forms stall there
 SIMPLIFY_S = 0.25  # the simplify fallback after expansion and factor_terms (the corpus'
 #                   proofs need neither: factor_terms collects Σ g/n − Σ g/n in milliseconds)
