@@ -299,13 +299,6 @@ class MatrixAlgebra:
     name = NAME
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
-        try:
-            return self._attempt(ctx)
-        except StopIteration:  # raised from inside SymPy's simplify on some sums: a pass
-            ctx.notes.append(f"{self.name}: SymPy raised StopIteration")
-            return None
-
-    def _attempt(self, ctx: Context) -> Optional[Outcome]:
         st = ctx.statement
         if not is_equality(st):
             return None

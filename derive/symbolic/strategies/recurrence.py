@@ -156,13 +156,6 @@ class RecurrenceTerms:
     name = CLOSED
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
-        try:
-            return self._attempt(ctx)
-        except StopIteration:  # raised from inside SymPy's simplify on some sums: a pass
-            ctx.notes.append(f"{self.name}: SymPy raised StopIteration")
-            return None
-
-    def _attempt(self, ctx: Context) -> Optional[Outcome]:
         from derive.semantics import walk
         from derive.symbolic.common import plain, sign_of
         st = ctx.statement
@@ -297,13 +290,6 @@ class VectorRecurrence:
     name = VECTOR
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
-        try:
-            return self._attempt(ctx)
-        except StopIteration:  # raised from inside SymPy's simplify on some sums: a pass
-            ctx.notes.append(f"{self.name}: SymPy raised StopIteration")
-            return None
-
-    def _attempt(self, ctx: Context) -> Optional[Outcome]:
         from dataclasses import replace as dc_replace
         from derive.semantics import SymbolInfo
         st = ctx.statement
