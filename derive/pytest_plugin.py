@@ -137,45 +137,42 @@ def _wanted(file_path: Path, config: pytest.Config) -> bool:
     return any(root in resolved.parents for root in roots)
 
 
-_MARKDOWN = (".md", ".markdown")
-
-
-def _markdown_wanted(file_path: Path, config: pytest.Config) -> bool:
-    """A Markdown file, when asked for (an option or ini setting), holding a claim block."""
-    if file_path.suffix.lower() not in _MARKDOWN:
-        return False
-    if not (config.getoption("derive_markdown") or config.getini("derive_markdown")):
-        return False
-    if not _wanted(file_path, config):
-        return False
+def _has_fence(text: str) -> bool:
     from derive.language.load import _FENCE
 
-    try:
-        text = file_path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
     return any(_FENCE.match(line.strip()) for line in text.split("\n"))
 
 
-def _notebook_wanted(file_path: Path, config: pytest.Config) -> bool:
-    """A notebook, when asked for (an option or ini setting), with a claim block in it."""
-    if file_path.suffix.lower() != ".ipynb":
-        return False
-    if not (config.getoption("derive_notebooks") or config.getini("derive_notebooks")):
-        return False
-    if not _wanted(file_path, config):
-        return False
-    try:
-        text = file_path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
+def _in_notebook(text: str) -> bool:
     return "```claim" in text or "~~~claim" in text
+
+
+# documents whose claim blocks are collected only when asked: suffixes, the option (and ini
+# setting) that asks, and how a claim block is recognised in the text
+_DOCUMENTS = [((".md", ".markdown"), "derive_markdown", _has_fence),
+              ((".ipynb",), "derive_notebooks", _in_notebook)]
+
+
+def _document_wanted(file_path: Path, config: pytest.Config) -> bool:
+    """A Markdown file or notebook, when asked for (an option or ini setting), holding a
+    claim block."""
+    for suffixes, option, holds_claims in _DOCUMENTS:
+        if file_path.suffix.lower() not in suffixes:
+            continue
+        if not (config.getoption(option) or config.getini(option)) or not _wanted(file_path, config):
+            return False
+        try:
+            text = file_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+        return holds_claims(text)
+    return False
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Optional[pytest.Collector]:
     if file_path.suffix == ".claims" and _wanted(file_path, parent.config):
         return ClaimsFile.from_parent(parent, path=file_path)
-    if _markdown_wanted(file_path, parent.config) or _notebook_wanted(file_path, parent.config):
+    if _document_wanted(file_path, parent.config):
         return ClaimsFile.from_parent(parent, path=file_path)
     return None
 

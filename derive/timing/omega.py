@@ -22,14 +22,8 @@ def omega_rule(gvars: list[str], points: list[dict[str, int]], values: list[floa
                samples: Optional[list[list[float]]] = None, seed: int = 0,
                confidence: float = stats.CONFIDENCE, pad: float = 0.0) -> tuple[Verdict, str]:
     """Decide Ω from values over the grid (exact, or Monte-Carlo ``samples`` per point)."""
-    X = [[p[v] for v in gvars] for p in points]
-    fit_value = stats.fit_exponents(X, values)
-    fit_bound = stats.fit_exponents(X, bounds)
-    ratio_samples = None
-    if samples is not None:
-        ratio_samples = [[x / b for x in s] for s, b in zip(samples, bounds)]
-    resid = stats.fit_exponents(X, [v / b for v, b in zip(values, bounds)], ratio_samples, seed,
-                                confidence)
+    fit_value, fit_bound, resid = stats.fit_excess(gvars, points, values, bounds, samples, seed,
+                                                   confidence)
     evidence["fitted_exponent"] = fit_value.as_dict(gvars)
     evidence["claimed_exponent"] = {v: _r(s) for v, s in zip(gvars, fit_bound.slopes)}
     evidence["excess_exponent"] = resid.as_dict(gvars)

@@ -108,3 +108,19 @@ def fit_exponents(points: Sequence[Sequence[float]], values: Sequence[float],
         local.append(segs)
     return Fit([float(s) for s in slopes], [float(v) for v in np.atleast_1d(lo)],
                [float(v) for v in np.atleast_1d(hi)], local)
+
+
+def fit_excess(gvars: Sequence[str], points: Sequence[dict], values: Sequence[float],
+               bounds: Sequence[float], samples: Optional[Sequence[Sequence[float]]] = None,
+               seed: int = 0, confidence: float = CONFIDENCE):
+    """The fitted exponents of the values and of the bound over the grid, and of their ratio
+    (with its interval from per-point ``samples`` when given): the shared start of the
+    Θ/O rule and of its Ω mirror."""
+    X = [[p[v] for v in gvars] for p in points]
+    ratio_samples = None
+    if samples is not None:
+        ratio_samples = [[x / b for x in s] for s, b in zip(samples, bounds)]
+    resid = fit_exponents(X, [v / b for v, b in zip(values, bounds)], ratio_samples, seed,
+                          confidence)
+    return fit_exponents(X, values), fit_exponents(X, bounds), resid
+
