@@ -278,8 +278,17 @@ def statement_text(claim: m.Claim, show: m.Show) -> str:
 
 
 def decide_claim(checked: CheckedClaim, options: Options) -> tuple[Verdict, Optional[str], str, dict]:
-    """Decide every statement of a claim; return (verdict, engine, summary, evidence)."""
+    """Decide every statement of a claim; return (verdict, engine, summary, evidence).
+
+    SymPy's cache is cleared first: what its simplifications return depends on what earlier
+    claims left in it (hw5.t1.bn_cnn_axes was proved or not depending on which claims a
+    worker had decided before), so each claim starts from the same state — same seed,
+    same verdict, whatever the scheduling."""
+    from sympy.core.cache import clear_cache
+
     from derive import guards
+
+    clear_cache()
 
     refused = guards.check(checked)
     if refused:  # absurd sizes: refuse before any engine allocates
