@@ -6,6 +6,7 @@ New kinds of claims are new strategies, not new branches in the runner.
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Optional, Protocol
@@ -14,6 +15,21 @@ from derive import faults
 from derive import model as m
 from derive.outcome import Outcome, Verdict
 from derive.semantics import CheckedClaim
+
+
+BUDGET_SCALE_ENV = "DERIVE_BUDGET_SCALE"
+
+
+def budget_scale() -> float:
+    """Every wall-clock budget of the engines is multiplied by ``$DERIVE_BUDGET_SCALE``
+    (default 1).  The load-margin audit (``benchmarks/load_margin.py``) decides the corpus
+    at a fraction of the budgets: a verdict that changes there depends on the machine's
+    speed, and a busy CI machine would flip it."""
+    try:
+        scale = float(os.environ.get(BUDGET_SCALE_ENV, "1"))
+    except ValueError:
+        return 1.0
+    return scale if 0 < scale <= 100 else 1.0
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import torch
 
 from derive import model as m
-from derive.engine import Context
+from derive.engine import Context, budget_scale
 from derive.numeric.instances import Instance, Unsatisfiable, instances, scalar_range
 from derive.numeric.lower import Evaluator, LoweringError
 
@@ -145,7 +145,7 @@ def _structured_value(leaf: torch.Tensor, kind: str, base: Optional[torch.Tensor
     return leaf
 
 
-SEARCH_SECONDS = 5.0   # safety stop only: the budget is the step count (same seed, same verdict)
+SEARCH_SECONDS = 20.0  # safety stop only (a cut search is inconclusive): the budget is the step count
 
 
 class Adam:
@@ -178,7 +178,7 @@ def ascend(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, devic
     """Gradient ascent for at most ``steps`` steps and ``seconds`` of wall clock; ``report``
     receives the steps taken and whether the clock cut the search short."""
     report = report if report is not None else {}
-    seconds = SEARCH_SECONDS if seconds is None else seconds
+    seconds = (SEARCH_SECONDS if seconds is None else seconds) * budget_scale()
     report.update({"steps": 0, "of": steps, "cut_short": False, "budget_s": seconds})
     start = time.perf_counter()
     st = ctx.statement

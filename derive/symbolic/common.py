@@ -19,7 +19,7 @@ from sympy.core.evalf import PrecisionExhausted
 
 from derive import model as m
 from derive.decide import refire
-from derive.engine import Context
+from derive.engine import Context, budget_scale
 from derive.outcome import Outcome, Verdict
 from derive.semantics import walk
 from derive.symbolic.lower import Lowering
@@ -330,6 +330,7 @@ def budget(seconds: float, token: object = None) -> Iterator[None]:
     limit is the nearer one the outer exception is raised, never swallowed.  The
     ``OutOfBudget`` raised here carries ``token`` (see :func:`within`).
     """
+    seconds *= budget_scale()
     if seconds <= 0 or not hasattr(signal, "setitimer") or \
             threading.current_thread() is not threading.main_thread():
         yield
