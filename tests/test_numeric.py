@@ -690,11 +690,13 @@ def test_violation_search_is_time_boxed_and_says_so(monkeypatch):
     assert out.verdict == Verdict.VERIFIED
     rep = out.evidence["violation_search"]
     # the budget is the step count; the clock is only a safety stop, not reached here
-    assert rep["budget_s"] <= 5.0 and rep["steps"] == rep["of"] and "note" not in rep
+    assert rep["budget_s"] <= 20.0 and rep["steps"] == rep["of"] and "note" not in rep
     monkeypatch.setattr(search, "SEARCH_SECONDS", 0.0)
     out = decide(TRIANGLE)
     rep = out.evidence["violation_search"]
-    assert out.verdict == Verdict.VERIFIED
+    # the planned search is part of what 'verified' means: cut by the clock, the verdict
+    # would depend on the machine's load, so it is inconclusive and says why
+    assert out.verdict == Verdict.INCONCLUSIVE and "budget" in out.summary
     assert rep["cut_short"] and rep["steps"] < rep["of"] and "budget" in rep["note"]
 
 
