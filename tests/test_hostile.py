@@ -347,5 +347,10 @@ def test_format_strings_are_kept_literally(audited_run):
     assert "<class" not in json.dumps(r.as_dict())
 
 
-def test_hostile_run_is_fast(audited_run):
-    assert audited_run["elapsed"] < 60, audited_run["elapsed"]
+def test_no_hostile_claim_outlives_its_time_limit(audited_run):
+    # The run's total time depends on the machine (benchmarks/ prints it); what must hold
+    # everywhere is that no claim, hostile or not, runs past the claim limit (20 s here):
+    # a hang is stopped and reported, never waited out.
+    results = audited_run["results"]
+    assert results and max(r.seconds for r in results) <= 20.0 + 5.0, \
+        sorted((r.seconds, r.id) for r in results)[-3:]

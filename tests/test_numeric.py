@@ -977,3 +977,18 @@ def test_plain_tensors_come_at_several_scales():
     for seed in range(4):
         assert decide(text.format(extra=""), seed=seed).verdict == Verdict.VERIFIED, seed
     assert decide(text.format(extra=" / 4")).verdict == Verdict.REFUTED
+
+
+def test_lapack_calls_never_see_a_non_finite_matrix(capfd):
+    """MKL prints 'DLASCL' errors to standard output for NaN input; derive's guard gives
+    NaN for that member of the batch and keeps the others' values."""
+    from derive.numeric.lapack import lapack
+    t = torch.randn(3, 4, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    t[1, 0, 0] = float("nan")
+    _, s, _ = lapack(torch.linalg.svd, t, full_matrices=False)
+    det = lapack(torch.linalg.det, t)
+    rank_ = lapack(torch.linalg.matrix_rank, t)
+    assert torch.isnan(s[1]).all() and torch.isfinite(s[[0, 2]]).all()
+    assert torch.isnan(det[1]) and torch.allclose(det[[0, 2]], torch.linalg.det(t[[0, 2]]))
+    assert torch.isnan(rank_[1]) and rank_[0] == 4
+    assert "DLASCL" not in capfd.readouterr().out

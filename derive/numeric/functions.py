@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from derive import model as m
+from derive.numeric.lapack import lapack
 from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, is_tensor, leggauss, rank
 
 ELEMENTWISE: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -135,6 +136,8 @@ def as_mat(t: torch.Tensor) -> torch.Tensor:
     return t
 
 
+
+
 def h_trace(ev, e, scope, args):
     return torch.diagonal(as_mat(ev.tensor(args[0])), dim1=-2, dim2=-1).sum(-1)
 
@@ -142,20 +145,20 @@ def h_trace(ev, e, scope, args):
 def h_det(ev, e, scope, args):
     t = as_mat(ev.tensor(args[0]))
     ev.note_cond(t)
-    return torch.linalg.det(t)
+    return lapack(torch.linalg.det, t)
 
 
 def h_logdet(ev, e, scope, args):
     t = as_mat(ev.tensor(args[0]))
     ev.note_cond(t)
-    return torch.logdet(t)
+    return lapack(torch.logdet, t)
 
 
 def h_rank(ev, e, scope, args):
     t = ev.tensor(args[0])
     if rank(t) == 1:
         t = t.unsqueeze(-1)
-    return torch.linalg.matrix_rank(t).to(ev.dtype)
+    return lapack(torch.linalg.matrix_rank, t).to(ev.dtype)
 
 
 def h_numel(ev, e, scope, args):
@@ -173,14 +176,14 @@ def h_inv(ev, e, scope, args):
     if rank(t) == 0:
         return 1.0 / t
     ev.note_cond(t)
-    return torch.linalg.inv(t)
+    return lapack(torch.linalg.inv, t)
 
 
 def h_pinv(ev, e, scope, args):
     t = ev.tensor(args[0])
     if rank(t) == 1:
-        return torch.linalg.pinv(t.unsqueeze(-1))[:, 0, :]
-    return torch.linalg.pinv(t)
+        return lapack(torch.linalg.pinv, t.unsqueeze(-1))[:, 0, :]
+    return lapack(torch.linalg.pinv, t)
 
 
 def h_matpow(ev, e, scope, args):
@@ -250,7 +253,7 @@ def _matrix_arg(ev, e, args) -> torch.Tensor:
 
 
 def h_svd(ev, e, scope, args):
-    U, S, Vh = torch.linalg.svd(_matrix_arg(ev, e, args), full_matrices=False)
+    U, S, Vh = lapack(torch.linalg.svd, _matrix_arg(ev, e, args), full_matrices=False)
     return (U, S, Vh.transpose(-1, -2))
 
 
@@ -263,16 +266,16 @@ def _real_if_close(t: torch.Tensor) -> torch.Tensor:
 def h_eigvals(ev, e, scope, args):
     t = _matrix_arg(ev, e, args)
     if bool(torch.allclose(t, t.transpose(-1, -2))):
-        return torch.linalg.eigvalsh(t)
-    return _real_if_close(torch.linalg.eigvals(t))
+        return lapack(torch.linalg.eigvalsh, t)
+    return _real_if_close(lapack(torch.linalg.eigvals, t))
 
 
 def h_eig(ev, e, scope, args):
     t = _matrix_arg(ev, e, args)
     if bool(torch.allclose(t, t.transpose(-1, -2))):
-        vals, vecs = torch.linalg.eigh(t)
+        vals, vecs = lapack(torch.linalg.eigh, t)
         return (vals, vecs)
-    vals, vecs = torch.linalg.eig(t)
+    vals, vecs = lapack(torch.linalg.eig, t)
     return (_real_if_close(vals), _real_if_close(vecs))
 
 
@@ -654,7 +657,7 @@ def norm(ev: Evaluator, e: m.Call, scope: dict) -> Value:
             order = 1
         if order is None:
             raise LoweringError(f"unknown matrix norm {kind}")
-        return torch.linalg.matrix_norm(x, ord=order)
+        return lapack(torch.linalg.matrix_norm, x, ord=order)
     v = flat(x)
     if kind in ("fro", 2, 2.0):
         return torch.linalg.vector_norm(v, 2, dim=-1)

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from derive import model as m
+from derive.numeric.lapack import lapack
 from derive.semantics import CheckedClaim
 
 Value = Union[int, float, complex, bool, torch.Tensor, tuple, Callable]
@@ -143,7 +144,7 @@ class Evaluator:
     def note_cond(self, t: torch.Tensor) -> None:
         if self.conds is not None and t.dim() == 3 and t.shape[-1] == t.shape[-2]:
             with torch.no_grad():
-                c = torch.linalg.cond(t.detach().to(torch.float64) if not t.is_complex() else t.detach())
+                c = lapack(torch.linalg.cond, t.detach().to(torch.float64) if not t.is_complex() else t.detach())
             self.conds.append(torch.nan_to_num(c, nan=1e300, posinf=1e300))
 
     @contextmanager

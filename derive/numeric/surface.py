@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Optional
 import torch
 
 from derive import model as m
+from derive.numeric.lapack import lapack
 from derive.engine import Context
 from derive.numeric.instances import Instance, Unsatisfiable, assumptions, holds, instances, scalar_range
 from derive.numeric.lower import Evaluator, LoweringError
@@ -176,7 +177,7 @@ def valid(ctx: Context, inst: Instance, name: str, device: torch.device) -> torc
     if "invertible" in info.props or "full_rank" in info.props:
         safe = torch.where(ok.reshape((-1,) + (1,) * (v.dim() - 1)), v,
                            torch.eye(v.shape[-1], dtype=v.dtype, device=v.device).expand_as(v))
-        ok = ok & (torch.linalg.cond(safe) < 1e10)
+        ok = ok & (lapack(torch.linalg.cond, safe) < 1e10)
     conds = assumptions(ctx.checked) + (domain_conditions(ctx, name) if info.role == "scalar" else [])
     if conds:
         try:
