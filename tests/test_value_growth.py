@@ -167,17 +167,22 @@ def test_a_dominant_constant_term_is_not_a_refutation():
     assert out.verdict == Verdict.INCONCLUSIVE and "lower-order" in out.summary
 
 
-def test_a_budget_too_small_for_the_sweep_is_inconclusive_and_says_so(monkeypatch):
-    monkeypatch.setattr(values, "LOOK_BUDGETS", (mc.DrawBudget(per_size=1000, total=4000),))
+def test_a_small_budget_draws_the_smallest_replicates_and_a_ceiling_stops(monkeypatch):
     monkeypatch.setattr(values, "LOOKS", 1)
-    out = decide_one(SQNORM.format(bound="n"))
+    monkeypatch.setattr(values, "LOOK_BUDGETS", (mc.DrawBudget(1000, 4000, ceiling=20_000),))
+    out = decide_one(SQNORM.format(bound="n"))      # 8 replicates of 4 samples fit everywhere
+    assert [r["samples"] for r in out.evidence["table"]] == [8 * mc.MIN_STAT_BATCH] * 4
+    assert out.evidence["draws"]["all_looks"] == 32 * (64 + 128 + 256 + 512)
+    monkeypatch.setattr(values, "LOOK_BUDGETS", (mc.DrawBudget(1000, 4000, ceiling=10_000),))
+    out = decide_one(SQNORM.format(bound="n"))      # … but not at n = 512 (16,384 draws)
     assert out.verdict == Verdict.INCONCLUSIVE
-    assert "budget of draws" in out.summary and out.evidence["budget"]["total"] == 4000
+    assert "budget of draws" in out.summary and out.evidence["budget"]["ceiling"] == 10_000
 
 
 def test_batch_size_follows_the_budget_and_the_memory_cap():
-    assert mc.batch_size(64, 8 * 64 * 100, 4) == 100
-    assert mc.batch_size(64, 10**12, 4) == mc.MAX_BATCH
-    assert mc.batch_size(1 << 20, 10**12, 1) == mc.MIN_BATCH       # memory cap, not budget
+    assert mc.batch_size(64, 8 * 64 * 100, 4, 10**9) == 100
+    assert mc.batch_size(64, 10**12, 4, 10**13) == mc.MAX_BATCH
+    assert mc.batch_size(1 << 20, 10**12, 1, 10**13) == mc.MIN_BATCH   # memory cap
+    assert mc.batch_size(1000, 8 * 1000 * 3, 4, 10**9) == 4           # the floor
     with pytest.raises(mc.BudgetExceeded):
-        mc.batch_size(1000, 8 * 1000 * 3, 4)
+        mc.batch_size(1000, 8 * 1000 * 3, 4, 8 * 1000 * 4 - 1)

@@ -18,10 +18,11 @@ the replicate interval of :func:`~derive.numeric.intervals.rqmc_interval`:
   independent estimate, as for randomized QMC).
 * **Budgets count draws (random scalars), never seconds.**  :class:`DrawBudget` caps the draws
   at each size and over the statement; the replicate batch size follows from the budget, the
-  draws one sample needs and a memory cap.  Nothing here reads the clock, so the same seed
-  gives the same estimates, intervals and verdict on any machine, at any load.  When even
-  the smallest batch does not fit the budget, :class:`BudgetExceeded` says so (the caller's
-  verdict is inconclusive).
+  draws one sample needs and a memory cap, with a floor (the smallest replicate set) and a
+  hard ceiling per size.  Nothing here reads the clock, so the same seed gives the same
+  estimates, intervals and verdict on any machine, at any load.  When even the smallest
+  replicate set exceeds the ceiling, :class:`BudgetExceeded` says so (the caller's verdict
+  is inconclusive).
 * Draws and arithmetic are float32 on one CPU thread (float64 again if float32 gives a zero
   or non-finite estimate); the CPU generator is used whatever the device, so the numbers do
   not depend on the machine.
@@ -53,17 +54,25 @@ CPU = torch.device("cpu")
 
 @dataclass(frozen=True)
 class DrawBudget:
-    """Random scalars that may be drawn: at one size, and over the whole sweep."""
+    """Random scalars that may be drawn: at one size, and over the whole sweep.
+
+    A size draws at most ``per_size`` and its even share of what is left of ``total``, but
+    never fewer than the smallest replicate set (``REPLICATES`` × the smallest batch: a
+    quantity whose one sample is large, a 1024 × 512 matrix, still gets its replicates) and
+    never more than ``ceiling``: a size whose smallest replicate set exceeds it is not
+    estimated (:class:`BudgetExceeded`).  All counts; none of them seconds.
+    """
 
     per_size: int
     total: int
+    ceiling: int = 64_000_000
 
     def as_dict(self) -> dict[str, int]:
-        return {"per_size": self.per_size, "total": self.total}
+        return {"per_size": self.per_size, "total": self.total, "ceiling": self.ceiling}
 
 
 class BudgetExceeded(ValueError):
-    """Even the smallest replicate batches need more draws than the budget allows."""
+    """Even the smallest replicate set at a size needs more draws than the ceiling allows."""
 
 
 @dataclass
@@ -149,15 +158,16 @@ def draws_per_sample(checked, point: dict[str, int], dtype: torch.dtype = DTYPE)
                       and checked.symbols[k].random))
 
 
-def batch_size(per_sample: int, draws: int, smallest: int) -> int:
+def batch_size(per_sample: int, draws: int, smallest: int, ceiling: int) -> int:
     """Samples per replicate: what ``draws`` allows over ``REPLICATES`` replicates, capped by
-    memory; at least ``smallest``, else :class:`BudgetExceeded`."""
+    memory; at least ``smallest`` unless that needs more than ``ceiling`` draws
+    (:class:`BudgetExceeded`)."""
     cap = int(max(MIN_BATCH, min(MAX_BATCH, CHUNK_ELEMENTS // per_sample)))
-    size = min(cap, draws // (REPLICATES * per_sample))
-    if size < smallest:
+    size = max(smallest, min(cap, draws // (REPLICATES * per_sample)))
+    if REPLICATES * size * per_sample > ceiling:
         raise BudgetExceeded(f"{REPLICATES} replicates of {smallest} samples need "
-                             f"{REPLICATES * smallest * per_sample:,} draws; the budget allows "
-                             f"{draws:,} at this size")
+                             f"{REPLICATES * smallest * per_sample:,} draws; the ceiling is "
+                             f"{ceiling:,} at one size")
     return int(size)
 
 
@@ -174,23 +184,23 @@ def estimate_sweep(checked, index: int, lhs: m.Expr, points: Sequence[dict[str, 
     left = budget.total
     with one_thread(), torch.no_grad():
         for k, point in enumerate(points):
-            allowed = min(budget.per_size, left // (len(points) - k))
-            est = _estimate_point(checked, index, lhs, point, run_seed, allowed, confidence, tag,
-                                  statistic, first_look)
+            allowed = max(0, min(budget.per_size, left // (len(points) - k)))
+            est = _estimate_point(checked, index, lhs, point, run_seed, allowed, budget.ceiling,
+                                  confidence, tag, statistic, first_look)
             left -= est.draws
             out.append(est)
     return SweepEstimate(out, budget, statistic)
 
 
 def _estimate_point(checked, index: int, lhs: m.Expr, point: dict[str, int], run_seed: int,
-                    allowed: int, confidence: float, tag: str, statistic: bool,
+                    allowed: int, ceiling: int, confidence: float, tag: str, statistic: bool,
                     first_look: bool) -> SizeEstimate:
     smallest = MIN_STAT_BATCH if statistic else (1 if first_look else MIN_TYPICAL_BATCH)
     drawn, got = 0, None
     for dtype in (DTYPE, torch.float64):
         per_sample = draws_per_sample(checked, point, dtype)
         try:
-            size = batch_size(per_sample, allowed - drawn, smallest)
+            size = batch_size(per_sample, allowed - drawn, smallest, ceiling - drawn)
         except BudgetExceeded:
             if got is None:
                 raise

@@ -158,8 +158,23 @@ def _monte_carlo_growth(ctx: Context, lhs: m.Expr, grid, gvars: list[str], bound
         verdict, summary = growth_rule(gvars, grid.points, values, bounds, big_o, "values",
                                        evidence, samples, ctx.options.seed, level,
                                        center="mean")
-        return Outcome(verdict, ENGINE, strategy, summary, evidence)
+        return Outcome(verdict, ENGINE, strategy, summary + _mc_note(evidence, gvars, sweep, look),
+                       evidence)
     raise AssertionError("unreachable: the last look always decides")
+
+
+def _mc_note(evidence: dict[str, Any], gvars: list[str], sweep: mc.SweepEstimate,
+             look: int) -> str:
+    """What a Monte-Carlo growth verdict rests on: the excess exponent's interval, its
+    confidence and the draws (the per-size estimates are in the evidence's table)."""
+    excess = evidence.get("excess_exponent", {})
+    parts = [f"{v} {excess[v]['exponent']:+g} [{excess[v]['interval'][0]:+g}, "
+             f"{excess[v]['interval'][1]:+g}]" for v in gvars if v in excess]
+    level = evidence.get("confidence", stats.CONFIDENCE)
+    return (f"; excess exponent {', '.join(parts)} at {level * 100:g}% confidence per look "
+            f"({stats.CONFIDENCE * 100:g}% over {LOOKS}), from "
+            f"{evidence['draws']['all_looks']:,} draws ({len(sweep.sizes)} sizes × "
+            f"{mc.REPLICATES} replicates, look {look} of {LOOKS})")
 
 
 def _deterministic(ctx: Context, lhs: m.Expr, point: dict[str, int]) -> float:
