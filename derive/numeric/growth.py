@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 
@@ -253,7 +253,3 @@ def growth_samples(sweep: SweepEstimate) -> tuple[list[float], list[list[float]]
         values.append(abs(s.estimate))
         samples.append([max(sign * x, 1e-300) for x in s.replicates])
     return values, samples
-
-
-def describe(sizes: Optional[Sequence[SizeEstimate]]) -> list[dict[str, Any]]:
-    return [s.as_dict() for s in sizes or []]
