@@ -20,10 +20,11 @@ def _r(x: float, digits: int = 3) -> float:
 def omega_rule(gvars: list[str], points: list[dict[str, int]], values: list[float],
                bounds: list[float], subject: str, evidence: dict,
                samples: Optional[list[list[float]]] = None, seed: int = 0,
-               confidence: float = stats.CONFIDENCE, pad: float = 0.0) -> tuple[Verdict, str]:
+               confidence: float = stats.CONFIDENCE, pad: float = 0.0,
+               center: str = "median") -> tuple[Verdict, str]:
     """Decide Ω from values over the grid (exact, or Monte-Carlo ``samples`` per point)."""
     fit_value, fit_bound, resid = stats.fit_excess(gvars, points, values, bounds, samples, seed,
-                                                   confidence)
+                                                   confidence, center)
     evidence["fitted_exponent"] = fit_value.as_dict(gvars)
     evidence["claimed_exponent"] = {v: _r(s) for v, s in zip(gvars, fit_bound.slopes)}
     evidence["excess_exponent"] = resid.as_dict(gvars)
@@ -32,12 +33,16 @@ def omega_rule(gvars: list[str], points: list[dict[str, int]], values: list[floa
     ks = range(len(gvars))
     fits = [resid.slopes[k] for k in ks]
     lasts = [resid.local[k][-1] if resid.local[k] else resid.slopes[k] for k in ks]
+    firsts = [resid.local[k][0] if resid.local[k] else resid.slopes[k] for k in ks]
     desc = ", ".join(f"{v}^{_r(s)}" for v, s in zip(gvars, fit_value.slopes))
     claimed = ", ".join(f"{v}^{_r(s)}" for v, s in zip(gvars, fit_bound.slopes))
     if samples is not None:
         lo, hi = [x - pad for x in resid.lo], [x + pad for x in resid.hi]
         ftol = tol - pad / 2
-        if any(hi[k] < -tol for k in ks):
+        # as for exact values, the excess at the largest sizes must be below −tol too and
+        # not rising by more than tol across the sweep (a dominant lower-order term)
+        slower = [k for k in ks if hi[k] < -tol and lasts[k] < -tol]
+        if slower and all(lasts[k] - firsts[k] <= tol for k in slower):
             return Verdict.REFUTED, (f"{subject} grow as {desc}, slower than the claimed lower "
                                      f"bound {claimed} (excess exponent interval below −{tol})")
         if all(lo[k] >= -2 * tol and fits[k] >= -ftol for k in ks):

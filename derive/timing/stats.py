@@ -67,13 +67,15 @@ def _lstsq(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def fit_exponents(points: Sequence[Sequence[float]], values: Sequence[float],
                   samples: Optional[Sequence[Sequence[float]]] = None, seed: int = 0,
-                  confidence: float = CONFIDENCE) -> Fit:
+                  confidence: float = CONFIDENCE, center: str = "median") -> Fit:
     """Fit exponents of ``values`` against the sizes in ``points`` (one row per point).
 
     ``samples`` (optional, one list per point) gives repeated measurements: the interval
     then comes from resampling them; exact counts get a zero-width interval.
     ``confidence`` is the two-sided level of that interval (lower it per look, Bonferroni,
-    when a sequential rule looks more than once).
+    when a sequential rule looks more than once).  ``center`` is how a resample is
+    summarised: its ``median`` (timings: robust to a stalled round) or its ``mean``
+    (independent Monte-Carlo replicates, whose mean is the estimate ``values`` hold).
     """
     X = np.log(np.asarray(points, dtype=float))
     if X.ndim == 1:
@@ -83,12 +85,15 @@ def fit_exponents(points: Sequence[Sequence[float]], values: Sequence[float],
     lo = hi = slopes
     if samples is not None and all(len(s) > 1 for s in samples):
         rng = np.random.default_rng(seed)
-        logs = [np.log(np.asarray(s, dtype=float)) for s in samples]
+        raw = [np.asarray(s, dtype=float) for s in samples]
         # one design matrix for every resample: the bootstrap is a single lstsq
-        yb = np.empty((len(logs), FIT_RESAMPLES))
-        for i, s in enumerate(logs):
+        yb = np.empty((len(raw), FIT_RESAMPLES))
+        for i, s in enumerate(raw):
             idx = rng.integers(0, len(s), size=(FIT_RESAMPLES, len(s)))
-            yb[i] = np.median(s[idx], axis=1)
+            if center == "mean":
+                yb[i] = np.log(np.maximum(s[idx].mean(axis=1), 1e-300))
+            else:
+                yb[i] = np.median(np.log(s)[idx], axis=1)
         A = np.column_stack([np.ones(len(X)), X])
         coef, *_ = np.linalg.lstsq(A, yb, rcond=None)
         b = coef[1:].T
@@ -112,7 +117,7 @@ def fit_exponents(points: Sequence[Sequence[float]], values: Sequence[float],
 
 def fit_excess(gvars: Sequence[str], points: Sequence[dict], values: Sequence[float],
                bounds: Sequence[float], samples: Optional[Sequence[Sequence[float]]] = None,
-               seed: int = 0, confidence: float = CONFIDENCE):
+               seed: int = 0, confidence: float = CONFIDENCE, center: str = "median"):
     """The fitted exponents of the values and of the bound over the grid, and of their ratio
     (with its interval from per-point ``samples`` when given): the shared start of the
     Θ/O rule and of its Ω mirror."""
@@ -121,6 +126,6 @@ def fit_excess(gvars: Sequence[str], points: Sequence[dict], values: Sequence[fl
     if samples is not None:
         ratio_samples = [[x / b for x in s] for s, b in zip(samples, bounds)]
     resid = fit_exponents(X, [v / b for v, b in zip(values, bounds)], ratio_samples, seed,
-                          confidence)
+                          confidence, center)
     return fit_exponents(X, values), fit_exponents(X, bounds), resid
 
