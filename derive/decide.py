@@ -143,6 +143,9 @@ def decide_statement(ctx: Context) -> Outcome:
     is kept in the outcome's evidence (``internal_errors``, ``declined``).  In strict mode an
     internal error makes the statement an ``error`` naming it."""
     from derive import chains  # a derivation a == b <= c … is decided link by link
+    if ctx.show.exists:
+        from derive.existential import decide_exists
+        return decide_exists(ctx, decide_statement)
     if chains.is_chain(ctx.statement):
         return chains.decide_chain(ctx, decide_statement)
     try:

@@ -110,7 +110,7 @@ def statement_text(st: Any) -> Optional[str]:
     printed faithfully (the printed line does not parse back to the same model)."""
     try:
         if isinstance(st, m.Show):
-            code = "show " + expr_text(st.statement)
+            code = "show " + ("exists: " if st.exists else "") + expr_text(st.statement)
             if st.within is not None:
                 code += f" within {_fraction_text(st.within)}"
             if st.rel is not None:
@@ -127,6 +127,8 @@ def statement_text(st: Any) -> Optional[str]:
     except (ValueError, RecursionError):
         return None
     text = _spaced(code)
+    if isinstance(st, m.Show) and st.exists:
+        text = text.replace("show exists :", "show exists:", 1)
     return text if _round_trips(st, text) else None
 
 

@@ -29,7 +29,7 @@ _TOKEN = re.compile(r"""
     (?P<string>"(?:[^"\\\n]|\\.)*")
   | (?P<number>\d+(?:\.\d+)?(?:[eE][+\-]?\d+)?j?)
   | (?P<post>⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+|ᵀ|\.T(?!\w)|')
-  | (?P<op><=>|<->|=>|->|==|!=|~=|<=|>=|\.\.|\.\*|\.\^|\*\*|[⇔↔⇒⟹→≠≤≥≈~<>=+\-−*/@⊙·×∘⋅^⊗√])
+  | (?P<op><=>|<->|=>|->|==|!=|~=|<=|>=|\.\.|\.\*|\.\^|\*\*|[⇔↔⇒⟹→≠≤≥≈~<>=+\-−*/@⊙·×∘⋅^⊗√∃])
   | (?P<bar>‖(?:_?[₁₂∞]|_\{?(?:1|2|F|fro|inf|∞)\}?)?|\|)
   | (?P<open>[(\[])
   | (?P<close>[)\]])
@@ -39,7 +39,7 @@ _TOKEN = re.compile(r"""
 """, re.X)
 
 _KEYWORDS = {"claim", "let", "show", "assume", "expect", "source", "tags", "within", "rel", "on",
-             "at", "for", "in", "and", "or", "not"}
+             "at", "for", "in", "and", "or", "not", "exists"}
 _TIGHT_OPS = {"^", "**", ".^", ".."}
 _NOT_INDEX = {"E", "Var", "Std", "Cov", "P", "time", "flops", "memory"}  # brackets, not indexing
 # after these a '-' or '+' is a sign, not a binary operator
@@ -155,6 +155,8 @@ def respace(tokens: list[Tok], depth: int, after: Optional[Tok] = None) -> str:
             space = False
         elif tok.kind in ("post", "close", "barclose") or (tok.kind == "punct" and tok.text in ",;"):
             space = False
+        elif tok.kind == "punct" and tok.text == ":" and prev.text in ("exists", "∃"):
+            space = False  # 'show exists: …'
         elif tok.kind == "punct" and tok.text == ":":
             space = depth == 0 and prev.kind not in ("open",)  # 'let x : real'; a slice is bare
             if depth > 0 and prev.text == ",":

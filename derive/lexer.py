@@ -13,7 +13,7 @@ from derive.language.functions import (CONSTANTS, COST_NAMES, DISTRIBUTIONS, FUN
                                        FUNCTIONS, STAT_NAMES)
 
 _KEYWORDS = ("let", "show", "assume", "expect", "source", "tags", "within", "rel", "on", "at",
-             "for", "in", "and", "or", "not", "if", "else")
+             "for", "in", "and", "or", "not", "if", "else", "exists")
 _TYPES = ("real", "integer", "complex", "dim", "vector", "matrix", "tensor")
 _EXPECTATIONS = ("holds", "proved", "verified", "refuted", "inconclusive", "any")
 _W = r"(?![\w])"

@@ -313,6 +313,7 @@ class Show:
     rel: Optional[Fraction] = None
     device: Optional[str] = None
     pos: Pos = field(default=NOWHERE, compare=False)
+    exists: bool = False  # ``show exists: …``: true for some values of the names, not all
 
 
 Statement = Union[Decl, Define, FuncDef, Recurrence, Sweep, Assume, Show]

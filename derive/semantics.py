@@ -187,6 +187,8 @@ class Checker:
                 if t.kind not in ("bool", "any"):
                     self.error("'show' needs a statement: a comparison such as a == b, a < b, "
                                "a ~ n^2 or a <=> b", st.statement.pos)
+                if st.exists:
+                    self.existential(st)
                 show_types.append(t)
         self.check_parameters()
         if not self.claim.shows:
@@ -197,6 +199,21 @@ class Checker:
         return CheckedClaim(self.claim, self.symbols, show_types)
 
     # ------------------------------------------------------------ statements
+    def existential(self, st: m.Show) -> None:
+        """``show exists: P`` is decided as the negation of ``show P'``s universal reading,
+        so P must be a value statement whose negation has a meaning: no cost or growth
+        (``time``, ``O(·)``, ``~``), no tolerance (``≈``, ``within``, ``rel``)."""
+        for node in walk(st.statement):
+            if isinstance(node, (m.Cost, m.BigO)) or (
+                    isinstance(node, m.Compare) and ("~" in node.ops or "≈" in node.ops)):
+                self.error("'show exists:' needs a value statement; growth, cost and ≈ have no "
+                           "existential reading", node.pos,
+                           "state the value: show exists: a != b, a > b, …")
+                return
+        if st.within is not None or st.rel is not None:
+            self.error("'within'/'rel' cannot qualify 'show exists:'", st.pos,
+                       "write the margin into the statement: show exists: abs(a - b) > t")
+
     def _new_name(self, name: m.Name) -> bool:
         if name.id in RESERVED or name.id == "I":
             self.error(f"'{name.text}' is a reserved name ({kind_of(name.id)})",

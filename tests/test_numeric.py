@@ -992,3 +992,21 @@ def test_lapack_calls_never_see_a_non_finite_matrix(capfd):
     assert torch.isnan(det[1]) and torch.allclose(det[[0, 2]], torch.linalg.det(t[[0, 2]]))
     assert torch.isnan(rank_[1]) and rank_[0] == 4
     assert "DLASCL" not in capfd.readouterr().out
+
+
+@pytest.mark.parametrize("statement", ["sigmoid(x) < 1", "tanh(x) < 1", "1 + exp(-x) > 1",
+                                       "sigmoid(x) != 1", "not (sigmoid(x) >= 1)"])
+def test_a_saturated_tie_is_no_counterexample(statement):
+    # TRUE for every real x, but float64 (and 60 digits) round σ(1000) to 1: the tie is
+    # resolved as one expression (σ(1000) − 1 = −5·10⁻⁴³⁵) or left undecided, never refuted
+    out = decide(f"claim t\n  let x : real\n  show {statement}\n")
+    assert out.verdict != Verdict.REFUTED, out.summary
+
+
+def test_a_tie_that_is_exact_still_refutes_a_strict_inequality():
+    from derive.numeric import precise
+    checked = checked_claims("claim t\n  let x : real\n  show x^2 + 1 > 2*x\n")[0]
+    st = checked.claim.shows[0].statement
+    env = {"x": torch.tensor([1.0, 3.0], dtype=torch.float64)}
+    assert precise.decide(checked, st, env, 0) is False  # (x − 1)² = 0 exactly at x = 1
+    assert precise.decide(checked, st, env, 1) is True

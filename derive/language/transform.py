@@ -141,8 +141,14 @@ class ToModel(Transformer):
     def assume(self, meta, items):
         return m.Assume(items[0], pos_of(meta))
 
+    def existential(self, meta, items):
+        return ("exists",)
+
     def show(self, meta, items):
         within = rel = device = None
+        exists = items[0] == ("exists",)
+        if exists:
+            items = items[1:]
         for mod in items[1:]:
             if mod[0] == "within":
                 within = mod[1]
@@ -150,7 +156,7 @@ class ToModel(Transformer):
                 rel = mod[1]
             else:
                 device = mod[1]
-        return m.Show(items[0], within, rel, device, pos_of(meta))
+        return m.Show(items[0], within, rel, device, pos_of(meta), exists)
 
     def within(self, meta, items):
         return ("within", items[1].value)

@@ -153,6 +153,44 @@ def value(checked, e: m.Expr, env: dict, member: int) -> Any:
     return re_f
 
 
+GAP_DIGITS = 2000        # working precision for the gap of a tied strict comparison
+
+
+def exact_gap(checked, a: m.Expr, b: m.Expr, env: dict, member: int) -> Optional[sp.Expr]:
+    """``a − b`` at one member, lowered as *one* expression so that SymPy's adaptive evalf
+    resolves the cancellation (σ(1000) − 1 = −5.1·10⁻⁴³⁵, which each side at 60 digits
+    rounds to a tie).  Exact ``0`` when the difference is 0 in exact arithmetic; ``None``
+    when even ``GAP_DIGITS`` digits leave no significant digit (σ(10⁶) − 1) — then
+    nobody can say whether the sides are equal."""
+    from derive.symbolic.lower import Unsupported, lowering
+
+    try:
+        low = lowering(checked)
+        expr = low.scalar(a) - low.scalar(b)
+        dims = {s: sp.Integer(env[s.name]) for s in expr.free_symbols
+                if isinstance(env.get(getattr(s, "name", "")), int) and not isinstance(s, sp.Indexed)}
+        if dims:
+            expr = expr.subs(dims)
+        if expr.has(sp.Sum, sp.Product):
+            expr = expr.doit()
+        subs = substitutions(checked, env, member, expr)
+        if subs is None or any(v is sp.nan for v in subs.values()):
+            return None
+        exact = expr.xreplace(subs)
+        if exact == 0:
+            return sp.Integer(0)
+        out = exact.evalf(DIGITS, maxn=GAP_DIGITS)
+    except (Unsupported, TypeError, ValueError, ZeroDivisionError, AttributeError,
+            RecursionError, NotImplementedError, OverflowError, KeyError):
+        return None
+    if out.free_symbols or out.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        return None
+    re, im = out.as_real_imag()
+    if not isinstance(re, sp.Float) or getattr(re, "_prec", 0) < MIN_BITS or im != 0:
+        return None  # no significant digit (or not a real number): undecided
+    return re
+
+
 def _digits(x: sp.Expr) -> sp.Expr:
     """A number without significant digits (an exact cancellation) as exact 0."""
     if isinstance(x, sp.Float) and getattr(x, "_prec", DIGITS) < MIN_BITS:
@@ -187,7 +225,7 @@ def decide(checked, st: m.Compare, env: dict, member: int, ref: float = 0.0) -> 
     vals = [value(checked, x, env, member) for x in st.operands]
     if any(v is None for v in vals):
         return None
-    for op, a, b in zip(st.ops, vals, vals[1:]):
+    for k, (op, a, b) in enumerate(zip(st.ops, vals, vals[1:])):
         if isinstance(a, Undefined) or isinstance(b, Undefined):
             if op == "==" and not (isinstance(a, Undefined) and isinstance(b, Undefined)):
                 return False
@@ -205,6 +243,13 @@ def decide(checked, st: m.Compare, env: dict, member: int, ref: float = 0.0) -> 
                     return False
                 continue
             return None
+        if tie and op in ("<", ">", "!="):
+            # a tie at these digits decides nothing for a strict comparison: σ(1000) < 1
+            # ties at 60 digits and is true; resolve the gap as one expression, else unknown
+            gap = exact_gap(checked, st.operands[k], st.operands[k + 1], env, member)
+            if gap is None:
+                return None
+            diff, tie = gap, gap == 0
         ok = {"==": tie, "!=": not tie, "<": diff < 0 and not tie, ">": diff > 0 and not tie,
               "<=": diff < 0 or tie, ">=": diff > 0 or tie}.get(op)
         if ok is None:
@@ -214,28 +259,43 @@ def decide(checked, st: m.Compare, env: dict, member: int, ref: float = 0.0) -> 
     return True
 
 
-def decide_condition(checked, e: m.Expr, env: dict, member: int, ref: float = 0.0) -> Optional[bool]:
+_FLIP = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+
+
+def decide_condition(checked, e: m.Expr, env: dict, member: int, ref: float = 0.0,
+                     negated: bool = False) -> Optional[bool]:
     """A condition (comparisons joined by and/or/not/=>/<=>) at one member, in high
     precision.  ``None`` when it holds an equation: an equation inside a condition is read
     up to rounding (a point placed on ``η = 1/(σ1² + σs²)`` in float64 is on it only to
     rounding, amplified by the surface's conditioning), which exact arithmetic cannot
-    reproduce."""
+    reproduce.  A ``not`` is pushed down to the comparisons (``not a ≥ b`` is ``a < b``):
+    a tie passes a non-strict comparison but not a strict one, so negating the verdict of
+    ``a ≥ b`` at a tie would refute ``not σ(x) ≥ 1`` where σ(1000) < 1 only by 10⁻⁴³⁵."""
     if isinstance(e, m.Compare):
         if any(op in ("==", "!=", "≈") for op in e.ops):
             return None
-        return decide(checked, e, env, member, ref)
+        if not negated:
+            return decide(checked, e, env, member, ref)
+        links = [decide(checked, m.Compare((_FLIP[op],), (a, b), e.pos), env, member, ref)
+                 for op, a, b in zip(e.ops, e.operands, e.operands[1:])]
+        if any(v is True for v in links):  # not (a op b and b op c …): some link fails
+            return True
+        return None if any(v is None for v in links) else False
     if isinstance(e, m.Logic):
+        if e.op == "not":
+            return decide_condition(checked, e.args[0], env, member, ref, not negated)
         vals = [decide_condition(checked, a, env, member, ref) for a in e.args]
         if any(v is None for v in vals):
             return None
         if e.op == "and":
-            return all(vals)
-        if e.op == "or":
-            return any(vals)
-        if e.op == "not":
-            return not vals[0]
-        if e.op == "=>":
-            return (not vals[0]) or vals[1]
-        if e.op == "<=>":
-            return vals[0] == vals[1]
+            out = all(vals)
+        elif e.op == "or":
+            out = any(vals)
+        elif e.op == "=>":
+            out = (not vals[0]) or vals[1]
+        elif e.op == "<=>":
+            out = vals[0] == vals[1]
+        else:
+            return None
+        return (not out) if negated else out
     return None
