@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from derive.vocabulary import COSTS, LAWS, STATISTICS
+
 # shape rules (interpreted by derive.semantics):
 #   same      - result has the shape of the first argument (elementwise)
 #   scalar    - result is a scalar (a reduction)
@@ -81,10 +83,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {f.name: f for f in [
 # Other spellings of a built-in, resolved by the transformer (so engines see one name).
 FUNCTION_ALIASES: dict[str, str] = {"tr": "trace", "Tr": "trace"}
 
-DISTRIBUTIONS: dict[str, tuple[int, int]] = {
-    "normal": (2, 2), "bernoulli": (1, 1), "uniform": (2, 2), "rademacher": (0, 0),
-    "categorical": (1, 1), "exponential": (1, 1),
-}
+# name -> (min, max) parameters; each law and its engines' meanings: derive.vocabulary
+DISTRIBUTIONS: dict[str, tuple[int, int]] = {name: law.arity for name, law in LAWS.items()}
 
 PROPERTIES = {
     "invertible", "symmetric", "psd", "spd", "orthogonal", "diagonal", "full_rank", "nonzero",
@@ -92,8 +92,8 @@ PROPERTIES = {
 }
 
 CONSTANTS = {"pi", "inf", "fro", "euler"}
-STAT_NAMES = {"E", "Var", "Std", "Cov", "P"}
-COST_NAMES = {"time", "flops", "memory"}
+STAT_NAMES = set(STATISTICS)   # written once, in derive.vocabulary.statistics
+COST_NAMES = set(COSTS)
 RESERVED = (STAT_NAMES | COST_NAMES | set(FUNCTIONS) | set(DISTRIBUTIONS) | CONSTANTS
             | set(FUNCTION_ALIASES))
 
