@@ -94,7 +94,11 @@ PROPERTIES = {
 CONSTANTS = {"pi", "inf", "fro", "euler"}
 STAT_NAMES = set(STATISTICS)   # written once, in derive.vocabulary.statistics
 COST_NAMES = set(COSTS)
-RESERVED = (STAT_NAMES | COST_NAMES | set(FUNCTIONS) | set(DISTRIBUTIONS) | CONSTANTS
+# γ and β are spelled gamma and beta, and name a normalisation's scale and shift far more
+# often than a law: those laws are recognised where a law is expected (after ~, in
+# pdf/cdf/KL) and their names stay free for declarations
+RESERVED = (STAT_NAMES | COST_NAMES | set(FUNCTIONS) | CONSTANTS
+            | {name for name, law in LAWS.items() if law.reserved}
             | set(FUNCTION_ALIASES))
 
 

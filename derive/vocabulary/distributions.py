@@ -105,6 +105,7 @@ class Law:
     fallback: Optional[tuple[float, ...]] = None   # parameters when none can be computed
     ordered: bool = False                          # params[0] < params[1] (uniform)
     categories: bool = False                       # values 1..len(w) with weights w
+    reserved: bool = True   # False: the name stays free for variables (γ → gamma, β → beta)
     # symbolic
     moment: Optional[Callable[[list, int], Any]] = None
     outcomes: Optional[Callable[[list], list]] = None
@@ -505,7 +506,7 @@ def _gamma_window(args: list[float]) -> Window:
 GAMMA = Law(
     "gamma", (Param("k", "positive", "the shape of gamma(k, θ) must be > 0", decl="real > 0"),
               Param("θ", "positive", "the scale of gamma(k, θ) must be > 0", decl="real > 0")),
-    discrete=False, example="gamma(2, 1)", fallback=(2.0, 1.0),
+    discrete=False, example="gamma(2, 1)", fallback=(2.0, 1.0), reserved=False,
     doc="gamma(k, θ): shape k, scale θ (not rate); mean kθ, variance kθ²",
     support=lambda p: (0.0, math.inf),
     moment=_gamma_moment, sample=_gamma_sample,
@@ -546,7 +547,7 @@ BETA = Law(
                    decl="real > 0"),
              Param("b", "positive", "the parameter b of beta(a, b) must be > 0",
                    decl="real > 0")),
-    discrete=False, example="beta(2, 3)", fallback=(2.0, 2.0),
+    discrete=False, example="beta(2, 3)", fallback=(2.0, 2.0), reserved=False,
     doc="beta(a, b): density ∝ x^(a−1)(1 − x)^(b−1) on [0, 1]; mean a/(a + b)",
     support=lambda p: (0.0, 1.0),
     moment=_beta_moment, sample=_beta_sample,
