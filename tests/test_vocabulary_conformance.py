@@ -305,3 +305,14 @@ def test_a_law_an_engine_lacks_is_declined_not_substituted():
     text = ("claim t\n  let k : real > 0\n  let x : real ~ gamma(k, 1)\n"
             "  show grad(E[sqrt(x)], k) ≈ 100 rel 0.01\n")
     assert _verdict(text) in {Verdict.INCONCLUSIVE, Verdict.UNSUPPORTED}
+
+
+def test_the_vocabulary_imports_neither_torch_nor_sympy():
+    """The language layer imports the vocabulary; the engines' parts import lazily."""
+    import subprocess
+    import sys
+    code = ("import sys, derive.vocabulary, derive.language.functions\n"
+            "print('torch' in sys.modules, 'sympy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["False", "False"]

@@ -2,7 +2,8 @@
 
 Each function has an arity and a shape rule used by the semantic pass; the engines
 implement the same names.  Adding a function means adding a row here and a lowering
-in each engine that supports it.
+in each engine that supports it.  Distributions and statistic names are defined once in
+derive/vocabulary (each law with every engine's meaning); the tables here derive from it.
 """
 from __future__ import annotations
 

@@ -18,8 +18,9 @@ Method (stated in every verdict's evidence):
 * Draws are float32 where a float64 pilot check agrees, accumulated in float64.
 * ``grad(E[h], θ)`` is the mean of per-sample pathwise gradients: θ gets one copy per
   sample and every random name whose distribution involves θ is reparameterised
-  (x = loc(θ) + scale(θ)·ε for normal, uniform, exponential), so E[∇_θ h] = ∇_θ E[h];
-  a Bernoulli draw uses the score function instead (E[∇_θ h + h ∇_θ log p(x; θ)]).
+  (each law's ``reparam``: x = loc(θ) + scale(θ)·ε for normal, uniform, exponential,
+  laplace, gamma's scale), so E[∇_θ h] = ∇_θ E[h]; a Bernoulli draw uses the score
+  function instead (E[∇_θ h + h ∇_θ log p(x; θ)]); a law with neither is not supported.
 * A statistic used inside another one's argument (``let A = Cov[W, Y] @ …`` then
   ``Cov[W − A Y, Y]``) is estimated first from an independent sample and plugged in as a
   constant everywhere it occurs; the evidence says so (``plug_in``).

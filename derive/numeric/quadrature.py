@@ -1,8 +1,9 @@
 """Deterministic quadrature for statistics of one scalar draw (plus finitely-valued ones).
 
 ``E``, ``Var``, ``Std`` and ``P`` of expressions whose random names are scalars — at most
-one ``normal`` / ``uniform`` / ``exponential`` and a few ``bernoulli`` / ``rademacher``
-(enumerated) — are integrals in one variable: this strategy computes them by adaptive
+one continuous draw whose law has a quadrature ``window`` (normal, uniform, exponential,
+laplace; gamma and beta with densities bounded at 0) and a few finitely-valued ones
+(``outcomes``: bernoulli, rademacher — enumerated; laws in derive/vocabulary) — are integrals in one variable: this strategy computes them by adaptive
 Gauss–Legendre quadrature (each panel against its two halves; a panel is split until the
 difference is below 1e-13 of the scale; kinks and jumps are found by the splitting), with
 the integrand evaluated by the same torch lowering as Monte Carlo.  No sampling, so no

@@ -1,8 +1,8 @@
 """Exact expectations of functions of a few independent scalar random draws.
 
-``E[f]`` and ``P[A]`` where the random atoms are finitely-valued (``bernoulli``,
-``rademacher``: enumerated) and at most one continuous draw (``normal``, ``uniform``,
-``exponential``).  ``f`` may be piecewise — ``relu``, ``abs``, ``max``/``min``, ``sign``,
+``E[f]`` and ``P[A]`` where the random atoms are finitely-valued (a law's ``outcomes``:
+``bernoulli``, ``rademacher`` — enumerated) and at most one continuous draw whose law has
+an ``exact`` integral (``normal``, ``uniform``, ``exponential``; see derive/vocabulary).  ``f`` may be piecewise — ``relu``, ``abs``, ``max``/``min``, ``sign``,
 indicators of comparisons — with kinks at the roots of polynomials in the draw; between
 kinks each piece must be a sum of ``c · w^k · exp(a·w + b)``.  For a standard normal w a
 piece integrates in closed form (complete the square, then the truncated moments
