@@ -15,6 +15,7 @@ come out exactly — no sampling, no heavy-tail trouble.  Anything else raises
 from __future__ import annotations
 
 import itertools
+from fractions import Fraction
 from typing import Optional
 
 import sympy as sp
@@ -86,7 +87,8 @@ class ExactExpectation:
 
     def _support(self, law: Law, args: tuple) -> list[tuple[sp.Expr, sp.Expr]]:
         vals = [self.low.scalar(a) for a in args]
-        return [(sp.Integer(v), sp.sympify(p)) for v, p in law.outcomes(vals)]
+        return [(sp.Integer(v), sp.Rational(p.numerator, p.denominator)
+                 if isinstance(p, Fraction) else p) for v, p in law.outcomes(vals)]
 
     def _over(self, y: sp.Expr, atom: sp.Basic, law: Law, args: tuple) -> sp.Expr:
         w = sp.Dummy("w", real=True)

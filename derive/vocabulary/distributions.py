@@ -135,6 +135,18 @@ class Law:
 
 
 # ------------------------------------------------------------------ helpers
+def _sympy() -> Any:
+    """SymPy, imported when a symbolic part is first used (not by the language layer)."""
+    import sympy
+    return sympy
+
+
+def _torch() -> Any:
+    """torch, imported when a numeric part is first used (not by the language layer)."""
+    import torch
+    return torch
+
+
 def _is_zero(e: Any) -> bool:
     from derive import model as m
     return (isinstance(e, m.Num) and e.value == 0 and not e.imaginary) or \
@@ -304,10 +316,10 @@ UNIFORM = Law(
     "uniform", (Param("a", "real"), Param("b", "real")), discrete=False,
     example="uniform(0, 1)", fallback=(0.0, 1.0), ordered=True,
     doc="uniform(a, b): uniform on [a, b], a < b", support=lambda p: (p[0], p[1]),
-    moment=lambda args, k: __import__("sympy").cancel(
+    moment=lambda args, k: _sympy().cancel(
         (args[1] ** (k + 1) - args[0] ** (k + 1)) / ((k + 1) * (args[1] - args[0]))),
     exact=_uniform_exact, sample=_uniform_sample,
-    torch_law=lambda v: __import__("torch").distributions.Uniform(v[0], v[1]),
+    torch_law=lambda v: _torch().distributions.Uniform(v[0], v[1]),
     inverse_cdf=lambda p, u: p[0] + (p[1] - p[0]) * u, reparam=_uniform_reparam,
     window=_uniform_window,
     symmetric=lambda args: len(args) == 2 and _is_negation(args[0], args[1]))
@@ -339,7 +351,7 @@ BERNOULLI = Law(
     doc="bernoulli(p): 1 with probability p, else 0", support=lambda p: (0.0, 1.0),
     moment=lambda args, k: args[0], outcomes=lambda a: [(0, 1 - a[0]), (1, a[0])],
     sample=_bernoulli_sample,
-    torch_law=lambda v: __import__("torch").distributions.Bernoulli(probs=v[0]),
+    torch_law=lambda v: _torch().distributions.Bernoulli(probs=v[0]),
     inverse_cdf=lambda p, u: (u < p[0]).to(u.dtype), score=_bernoulli_score)
 
 
@@ -356,7 +368,7 @@ RADEMACHER = Law(
     "rademacher", (), discrete=True, example="rademacher", fallback=(),
     doc="rademacher: ±1 with probability 1/2 each (written without parentheses)",
     support=lambda p: (-1.0, 1.0),
-    moment=lambda args, k: __import__("sympy").Integer(1 if k % 2 == 0 else 0),
+    moment=lambda args, k: _sympy().Integer(1 if k % 2 == 0 else 0),
     outcomes=lambda a: [(-1, Fraction(1, 2)), (1, Fraction(1, 2))],
     sample=_rademacher_sample, inverse_cdf=_rademacher_icdf,
     symmetric=lambda args: True)
@@ -375,7 +387,7 @@ CATEGORICAL = Law(
     discrete=True, example="categorical(ones(n) / n)", categories=True,
     doc="categorical(w): the value i ∈ 1..len(w) with probability w[i] / Σ w",
     support=lambda p: (1.0, math.inf), sample=_categorical_sample,
-    torch_law=lambda v: __import__("torch").distributions.Categorical(probs=v[0]),
+    torch_law=lambda v: _torch().distributions.Categorical(probs=v[0]),
     index_base=1)
 
 
@@ -406,10 +418,10 @@ EXPONENTIAL = Law(
                           decl="real > 0"),),
     discrete=False, example="exponential(2)", fallback=(1.0,),
     doc="exponential(λ): rate λ > 0, mean 1/λ", support=lambda p: (0.0, math.inf),
-    moment=lambda args, k: __import__("sympy").factorial(k) / args[0] ** k,
+    moment=lambda args, k: _sympy().factorial(k) / args[0] ** k,
     exact=_exponential_exact, sample=_exponential_sample,
-    torch_law=lambda v: __import__("torch").distributions.Exponential(v[0]),
-    inverse_cdf=lambda p, u: -__import__("torch").log1p(-u) / p[0],
+    torch_law=lambda v: _torch().distributions.Exponential(v[0]),
+    inverse_cdf=lambda p, u: -_torch().log1p(-u) / p[0],
     reparam=lambda x, args, ev0, ev1: ev1.binop(
         "/", ev1.binop("*", x, ev0.ev(args[0])), ev1.ev(args[0])),
     window=_exponential_window)
@@ -463,7 +475,7 @@ LAPLACE = Law(
     doc="laplace(μ, b): density exp(−|x − μ|/b) / (2b); mean μ, variance 2b²",
     support=lambda p: (-math.inf, math.inf),
     moment=_laplace_moment, sample=_laplace_sample,
-    torch_law=lambda v: __import__("torch").distributions.Laplace(v[0], v[1]),
+    torch_law=lambda v: _torch().distributions.Laplace(v[0], v[1]),
     inverse_cdf=_laplace_icdf, reparam=_laplace_reparam, window=_laplace_window,
     symmetric=lambda args: bool(args) and _is_zero(args[0]))
 
@@ -510,7 +522,7 @@ GAMMA = Law(
     doc="gamma(k, θ): shape k, scale θ (not rate); mean kθ, variance kθ²",
     support=lambda p: (0.0, math.inf),
     moment=_gamma_moment, sample=_gamma_sample,
-    torch_law=lambda v: __import__("torch").distributions.Gamma(v[0], 1 / v[1]),
+    torch_law=lambda v: _torch().distributions.Gamma(v[0], 1 / v[1]),
     reparam=_gamma_reparam, window=_gamma_window)
 
 
@@ -551,7 +563,7 @@ BETA = Law(
     doc="beta(a, b): density ∝ x^(a−1)(1 − x)^(b−1) on [0, 1]; mean a/(a + b)",
     support=lambda p: (0.0, 1.0),
     moment=_beta_moment, sample=_beta_sample,
-    torch_law=lambda v: __import__("torch").distributions.Beta(v[0], v[1]),
+    torch_law=lambda v: _torch().distributions.Beta(v[0], v[1]),
     window=_beta_window)
 
 
