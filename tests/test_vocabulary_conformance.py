@@ -302,6 +302,9 @@ def test_a_law_an_engine_lacks_is_declined_not_substituted():
     (claim,) = load_text(text).claims
     checked, _ = check_claim(claim)
     assert rqmc.layout(checked, {"x"}, {"x": ()}) is None
+    (claim,) = load_text(text.replace("gamma(2, 1)", "laplace(0, 1)")).claims
+    checked, _ = check_claim(claim)
+    assert rqmc.layout(checked, {"x"}, {"x": ()}) is not None     # laplace has one
     text = ("claim t\n  let k : real > 0\n  let x : real ~ gamma(k, 1)\n"
             "  show grad(E[sqrt(x)], k) ≈ 100 rel 0.01\n")
     assert _verdict(text) in {Verdict.INCONCLUSIVE, Verdict.UNSUPPORTED}
