@@ -120,14 +120,14 @@ class ParamChecker:
         law = LAWS.get(name)
         if law is None or len(args) != len(types) or len(args) != len(law.params):
             return
-        for i, (arg, t, param) in enumerate(zip(args, types, law.params)):
+        for arg, t, param in zip(args, types, law.params):
             if t is None:
                 continue
             tensor = t.kind == "tensor" and len(t.shape) == 2 and not t.is_scalar
             if param.matrix and tensor:
                 if not self.psd(arg, density):
                     what = "positive definite" if density else "positive semidefinite"
-                    self.report(f"the covariance of normal(μ, Σ) must be {what}; derive cannot "
+                    self.report(f"the covariance of {name}(μ, Σ) must be {what}; derive cannot "
                                 f"establish that from the declarations", arg.pos,
                                 self._matrix_hint(arg, density))
                 continue
@@ -148,7 +148,7 @@ class ParamChecker:
         if law.ordered and len(args) == 2 and all(t is not None for t in types):
             a, b = args
             if not self._less(a, b):
-                self.report("uniform(a, b) needs a < b; derive cannot establish that from the "
+                self.report(f"{name}(a, b) needs a < b; derive cannot establish that from the "
                             "declarations", dist.pos,
                             f"add 'assume {_text(a, 'a')} < {_text(b, 'b')}' or declare the "
                             f"ends' ranges")
