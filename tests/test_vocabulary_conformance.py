@@ -206,6 +206,27 @@ def test_finite_outcomes_match_the_sampler(name):
         assert abs(float((x == v).double().mean()) - p) <= Z * math.sqrt(p * (1 - p) / N)
 
 
+@pytest.mark.parametrize("name", LAW_IDS)
+def test_a_law_called_symmetric_draws_symmetrically(name):
+    """The equivalence engine negates draws of a law whose ``symmetric`` holds: on the
+    law's example, such a sampler's x and −x have the same deciles' frequencies."""
+    from derive.vocabulary.distributions import args_of
+    law = LAWS[name]
+    text = f"claim t\n  let n : dim\n  let x : real ~ {law.example}\n  show E[x] == E[x]\n"
+    (claim,) = load_text(text).claims
+    dist = next(st.dist for st in claim.statements if getattr(st, "dist", None) is not None)
+    assert law.symmetric(args_of(dist)) == (name in ("normal", "rademacher", "laplace"))
+    if not law.symmetric(args_of(dist)):
+        return
+    params = [float(a.value) for a in args_of(dist)]     # the example's numbers
+    d = _Draws(_Tensors(), torch.Generator().manual_seed(7), N, (), torch.float64, [])
+    x = law.sample(params, d).reshape(-1)
+    for q in torch.quantile(x[:100_000].abs(), torch.linspace(0.1, 0.9, 9,
+                                                              dtype=torch.float64)).tolist():
+        p = float((x >= q).double().mean())
+        assert abs(float((x <= -q).double().mean()) - p) <= Z * math.sqrt(2 * p / N) + 1e-12
+
+
 @pytest.mark.parametrize("name", [n for n in LAW_IDS if not LAWS[n].categories])
 def test_the_timing_engine_draws_with_the_same_sampler(name):
     """timing/sizes.py has no sampler of its own: same seed, same law, same numbers."""
