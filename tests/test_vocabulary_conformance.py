@@ -316,16 +316,18 @@ def test_gamma_and_beta_stay_free_as_variable_names():
 
 
 def test_a_law_an_engine_lacks_is_declined_not_substituted():
-    """gamma has no inverse CDF: RQMC lays out no coordinates (plain Monte Carlo); a
-    grad through gamma's shape is not supported, so no verdict comes from it."""
+    """categorical has no inverse CDF: RQMC lays out no coordinates (plain Monte Carlo);
+    a grad through gamma's shape is not supported, so no verdict comes from it."""
     from derive.numeric import rqmc
-    text = "claim t\n  let x : real ~ gamma(2, 1)\n  show E[x] == 2\n"
+    text = "claim t\n  let i : integer ~ categorical([0.5, 0.5])\n  show E[i] == 3/2\n"
     (claim,) = load_text(text).claims
     checked, _ = check_claim(claim)
-    assert rqmc.layout(checked, {"x"}, {"x": ()}) is None
-    (claim,) = load_text(text.replace("gamma(2, 1)", "laplace(0, 1)")).claims
-    checked, _ = check_claim(claim)
-    assert rqmc.layout(checked, {"x"}, {"x": ()}) is not None     # laplace has one
+    assert rqmc.layout(checked, {"i"}, {"i": ()}) is None
+    for law in ("laplace(0, 1)", "gamma(2, 1)", "beta(2, 3)"):
+        text = f"claim t\n  let x : real ~ {law}\n  show E[x] == 2\n"
+        (claim,) = load_text(text).claims
+        checked, _ = check_claim(claim)
+        assert rqmc.layout(checked, {"x"}, {"x": ()}) is not None     # these have one
     text = ("claim t\n  let k : real > 0\n  let x : real ~ gamma(k, 1)\n"
             "  show grad(E[sqrt(x)], k) ≈ 100 rel 0.01\n")
     assert _verdict(text) in {Verdict.INCONCLUSIVE, Verdict.UNSUPPORTED}

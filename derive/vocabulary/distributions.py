@@ -196,6 +196,18 @@ def _standard_gamma(k: Any, d: Draws) -> Any:
     return torch.where(boost, out * u ** (1.0 / kt), out)
 
 
+def _scipy_quantile(fn: Callable, params: list, u: Any, scale: Any = 1.0) -> Any:
+    """A quantile SciPy computes (``gammaincinv``, ``betaincinv``) at uniforms ``u``,
+    back as a float64 tensor on u's device (params: floats or tensors broadcasting with u)."""
+    import numpy as np
+    import torch
+
+    def arr(v: Any) -> Any:
+        return v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v
+    out = np.asarray(fn(*[arr(p) for p in params], arr(u)), dtype=np.float64) * arr(scale)
+    return torch.from_numpy(np.ascontiguousarray(out)).to(u.device)
+
+
 def _lead(v: Any, x: Any) -> Any:
     """A per-sample parameter (batch,) broadcast against draws (batch, *shape)."""
     import torch
@@ -495,6 +507,11 @@ def _gamma_sample(args: list, d: Draws) -> Any:
     return (g * theta).to(d.dtype)
 
 
+def _gamma_icdf(args: list, u: Any) -> Any:
+    from scipy.special import gammaincinv
+    return _scipy_quantile(gammaincinv, [args[0]], u, args[1])
+
+
 def _gamma_reparam(x: Any, args: tuple, ev0: Any, ev1: Any) -> Any:
     from derive.numeric.lower import LoweringError
     if _requires_grad(ev1.ev(args[0])):
@@ -521,7 +538,7 @@ GAMMA = Law(
     discrete=False, example="gamma(2, 1)", fallback=(2.0, 1.0), reserved=False,
     doc="gamma(k, θ): shape k, scale θ (not rate); mean kθ, variance kθ²",
     support=lambda p: (0.0, math.inf),
-    moment=_gamma_moment, sample=_gamma_sample,
+    moment=_gamma_moment, sample=_gamma_sample, inverse_cdf=_gamma_icdf,
     torch_law=lambda v: _torch().distributions.Gamma(v[0], 1 / v[1]),
     reparam=_gamma_reparam, window=_gamma_window)
 
@@ -539,6 +556,11 @@ def _beta_sample(args: list, d: Draws) -> Any:
     d.require(b > 0, "beta(a, b) needs b > 0", b)
     x, y = _standard_gamma(a, d), _standard_gamma(b, d)
     return (x / (x + y)).to(d.dtype)
+
+
+def _beta_icdf(args: list, u: Any) -> Any:
+    from scipy.special import betaincinv
+    return _scipy_quantile(betaincinv, [args[0], args[1]], u)
 
 
 def _beta_window(args: list[float]) -> Window:
@@ -562,7 +584,7 @@ BETA = Law(
     discrete=False, example="beta(2, 3)", fallback=(2.0, 2.0), reserved=False,
     doc="beta(a, b): density ∝ x^(a−1)(1 − x)^(b−1) on [0, 1]; mean a/(a + b)",
     support=lambda p: (0.0, 1.0),
-    moment=_beta_moment, sample=_beta_sample,
+    moment=_beta_moment, sample=_beta_sample, inverse_cdf=_beta_icdf,
     torch_law=lambda v: _torch().distributions.Beta(v[0], v[1]),
     window=_beta_window)
 
