@@ -181,7 +181,7 @@ def _standard_gamma(k: Any, d: Draws) -> Any:
     dd = a - 1.0 / 3.0
     c = 1.0 / torch.sqrt(9.0 * dd)
     out = torch.full(d.full, float("nan"), dtype=torch.float64, device=kt.device)
-    todo = torch.ones(d.full, dtype=torch.bool, device=kt.device)
+    todo = kt > 0   # members with a shape ≤ 0 are invalid (require() marked them): no loop
     for _ in range(200):   # acceptance ≥ 95 % per round: 200 rounds never run out
         z = d.randn().to(torch.float64)
         u = d.rand().to(torch.float64)
@@ -206,14 +206,6 @@ def _scipy_quantile(fn: Callable, params: list, u: Any, scale: Any = 1.0) -> Any
         return v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v
     out = np.asarray(fn(*[arr(p) for p in params], arr(u)), dtype=np.float64) * arr(scale)
     return torch.from_numpy(np.ascontiguousarray(out)).to(u.device)
-
-
-def _lead(v: Any, x: Any) -> Any:
-    """A per-sample parameter (batch,) broadcast against draws (batch, *shape)."""
-    import torch
-    if isinstance(v, torch.Tensor) and v.dim() == 1 and x.dim() > 1 and v.shape[0] == x.shape[0]:
-        return v.reshape((-1,) + (1,) * (x.dim() - 1))
-    return v
 
 
 def _requires_grad(v: Any) -> bool:
