@@ -49,6 +49,7 @@ import torch
 
 from derive import model as m
 from derive.semantics import CheckedClaim, walk
+from derive.vocabulary.distributions import args_of, law_of
 
 REL_TOL = 1e-9
 ROUNDS = 3
@@ -247,32 +248,22 @@ def _free_parameter(checked: CheckedClaim, statement: int, path: tuple, seed: in
 
 # ------------------------------------------------------------------ symmetric noise
 def symmetric_names(checked: CheckedClaim) -> list[str]:
-    """Random names whose law is symmetric about 0 (``normal(0, …)`` — a covariance matrix
-    included —, ``rademacher``, ``uniform(−a, a)``) and that no other name's law depends
+    """Random names whose law is symmetric about 0 (the law's ``symmetric``: ``normal(0, …)``
+    — a covariance matrix included —, ``rademacher``, ``uniform(−a, a)``, ``laplace(0, b)``)
+    and that no other name's law depends
     on, so negating one keeps the joint law of all of them."""
     out = []
     for name, info in checked.symbols.items():
         dist = info.dist
         if not info.random or dist is None:
             continue
-        func, args = (dist.id, ()) if isinstance(dist, m.Name) else (getattr(dist, "func", ""),
-                                                                      getattr(dist, "args", ()))
         if any(isinstance(n, m.Name) and n.id == name for other in checked.symbols.values()
                if other.dist is not None for n in walk(other.dist)):
             continue  # another name's law depends on it: negating it alone changes the joint law
-        if func == "normal" and args and _is_zero(args[0]):
-            out.append(name)
-        elif func == "rademacher":
-            out.append(name)
-        elif func == "uniform" and len(args) == 2 and isinstance(args[0], m.Unary) \
-                and args[0].op == "-" and args[0].operand == args[1]:
+        law = law_of(dist)
+        if law is not None and law.symmetric(args_of(dist)):
             out.append(name)
     return out
-
-
-def _is_zero(e: m.Expr) -> bool:
-    return (isinstance(e, m.Num) and e.value == 0 and not e.imaginary) or \
-        (isinstance(e, m.Call) and e.func == "zeros")
 
 
 def _outer_stats(e: m.Expr) -> list[m.Stat]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from derive.language.functions import COST_NAMES, STAT_NAMES
 from derive.language.load import load_text, markdown_to_claims
 
 BODY = "  "
@@ -41,7 +42,7 @@ _TOKEN = re.compile(r"""
 _KEYWORDS = {"claim", "let", "show", "assume", "expect", "source", "tags", "within", "rel", "on",
              "at", "for", "in", "and", "or", "not", "exists"}
 _TIGHT_OPS = {"^", "**", ".^", ".."}
-_NOT_INDEX = {"E", "Var", "Std", "Cov", "P", "time", "flops", "memory"}  # brackets, not indexing
+_NOT_INDEX = STAT_NAMES | COST_NAMES  # brackets, not indexing
 # after these a '-' or '+' is a sign, not a binary operator
 _PREFIX_CONTEXT = {"op", "open", "punct", "keyword", None}
 

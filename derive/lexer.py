@@ -17,6 +17,8 @@ _KEYWORDS = ("let", "show", "assume", "expect", "source", "tags", "within", "rel
 _TYPES = ("real", "integer", "complex", "dim", "vector", "matrix", "tensor")
 _EXPECTATIONS = ("holds", "proved", "verified", "refuted", "inconclusive", "any")
 _W = r"(?![\w])"
+# distributions without parameters are written bare (rademacher), like constants
+_BARE_LAWS = tuple(sorted(n for n, (lo, hi) in DISTRIBUTIONS.items() if hi == 0))
 
 
 class ClaimsLexer(RegexLexer):
@@ -41,7 +43,7 @@ class ClaimsLexer(RegexLexer):
             (words(tuple(sorted(FUNCTIONS)) + tuple(sorted(FUNCTION_ALIASES))
                    + tuple(sorted(DISTRIBUTIONS)), suffix=r"(?=\()"),
              Name.Builtin),
-            (words(tuple(sorted(CONSTANTS)) + ("rademacher",), suffix=_W), Name.Constant),
+            (words(tuple(sorted(CONSTANTS)) + _BARE_LAWS, suffix=_W), Name.Constant),
             (words(_EXPECTATIONS, prefix=r"(?<=expect )", suffix=_W), Name.Constant),
             (r"\d+(?:\.\d+)?(?:[eE][+\-]?\d+)?j?", Number),
             (r"⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+|ᵀ|\.T(?!\w)|'", Operator),
@@ -94,7 +96,7 @@ def textmate_grammar() -> dict:
             {"name": "support.function.claims",
              "match": rf"\b(?:{alt(set(FUNCTIONS) | set(DISTRIBUTIONS))})(?=\()"},
             {"name": "constant.language.claims",
-             "match": rf"\b(?:{alt(set(CONSTANTS) | {'rademacher'})})\b"},
+             "match": rf"\b(?:{alt(set(CONSTANTS) | set(_BARE_LAWS))})\b"},
             {"name": "constant.numeric.claims", "match": r"\b\d+(?:\.\d+)?(?:[eE][+\-]?\d+)?j?\b"},
             {"name": "keyword.operator.claims",
              "match": r"<=>|=>|==|!=|~=|<=|>=|\.\.|\.\*|\.\^|\*\*|[⇔⇒≠≤≥≈~<>=+\-−*/@⊙·×∘⋅^ᵀ]"},

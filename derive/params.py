@@ -15,12 +15,13 @@ from derive import model as m
 from derive.bounds import (ANYTHING, INF, NONNEGATIVE, NONREAL, POSITIVE, PROBABILITY, Bounds,
                            Range, add, intersect, neg)
 from derive.language.names import pretty
+from derive.vocabulary import LAWS, Param
 
 ZERO, ONE = Fraction(0), Fraction(1)
 FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "=="}
 Report = Callable[[str, m.Pos, str], None]
-EXAMPLES = {"normal": "normal(0, 1)", "exponential": "exponential(2)",
-            "bernoulli": "bernoulli(1/2)", "categorical": "categorical(ones(n) / n)"}
+DOMAINS = {"real": None, "positive": POSITIVE, "nonnegative": NONNEGATIVE,
+           "probability": PROBABILITY}   # a Param's domain word -> its range
 
 
 def conditions(claim: m.Claim) -> list[tuple[m.Expr, str, m.Expr]]:
@@ -116,20 +117,21 @@ class ParamChecker:
         if not isinstance(dist, m.Call):
             return
         name, args = dist.func, dist.args
-        if len(args) != len(types):
+        law = LAWS.get(name)
+        if law is None or len(args) != len(types) or len(args) != len(law.params):
             return
-        for i, (arg, t) in enumerate(zip(args, types)):
+        for arg, t, param in zip(args, types, law.params):
             if t is None:
                 continue
             tensor = t.kind == "tensor" and len(t.shape) == 2 and not t.is_scalar
-            if name == "normal" and i == 1 and tensor:
+            if param.matrix and tensor:
                 if not self.psd(arg, density):
                     what = "positive definite" if density else "positive semidefinite"
-                    self.report(f"the covariance of normal(μ, Σ) must be {what}; derive cannot "
+                    self.report(f"the covariance of {name}(μ, Σ) must be {what}; derive cannot "
                                 f"establish that from the declarations", arg.pos,
                                 self._matrix_hint(arg, density))
                 continue
-            need = self._domain(name, i, density)
+            need = self._domain(param, density)
             if need is None:
                 continue
             want, words = need
@@ -138,32 +140,26 @@ class ParamChecker:
                 continue
             if r.lo == r.hi and not isinstance(r.lo, float):  # a constant outside the domain
                 self.report(f"{words}, found {r.lo}", arg.pos,
-                            f"for example {EXAMPLES.get(name, name)}")
+                            f"for example {law.example}")
             else:
                 self.report(f"{words}; derive cannot establish that from the declarations "
                             f"(its range here is {_show(r)})", arg.pos,
-                            self._hint(arg, name, i, density))
-        if name == "uniform" and len(args) == 2 and all(t is not None for t in types):
+                            self._hint(arg, param))
+        if law.ordered and len(args) == 2 and all(t is not None for t in types):
             a, b = args
             if not self._less(a, b):
-                self.report("uniform(a, b) needs a < b; derive cannot establish that from the "
+                self.report(f"{name}(a, b) needs a < b; derive cannot establish that from the "
                             "declarations", dist.pos,
                             f"add 'assume {_text(a, 'a')} < {_text(b, 'b')}' or declare the "
                             f"ends' ranges")
 
     @staticmethod
-    def _domain(name: str, i: int, density: bool) -> Optional[tuple[Range, str]]:
-        if name == "normal" and i == 1:
-            if density:
-                return POSITIVE, "the variance of normal(μ, v) in a density must be > 0"
-            return NONNEGATIVE, "the variance of normal(μ, v) must be ≥ 0"
-        if name == "exponential":
-            return POSITIVE, "the rate of exponential(λ) must be > 0"
-        if name == "bernoulli":
-            return PROBABILITY, "the parameter of bernoulli(p) must lie in [0, 1]"
-        if name == "categorical":
-            return NONNEGATIVE, "the weights of categorical(w) must be ≥ 0"
-        return None
+    def _domain(param: Param, density: bool) -> Optional[tuple[Range, str]]:
+        """The range a parameter must lie in, and the words saying so (None: any real)."""
+        if density and param.density_domain is not None:
+            return DOMAINS[param.density_domain], param.density_words
+        want = DOMAINS[param.domain]
+        return None if want is None else (want, param.words)
 
     def _less(self, a: m.Expr, b: m.Expr) -> bool:
         gap = None  # b = a + gap, or a = b - gap: the range of gap decides
@@ -234,15 +230,13 @@ class ParamChecker:
         return False
 
     # ------------------------------------------------------------ hints
-    def _hint(self, arg: m.Expr, dist: str, i: int, density: bool) -> str:
+    def _hint(self, arg: m.Expr, param: Param) -> str:
         inner = arg
         if isinstance(arg, m.BinOp) and arg.op == "^" and isinstance(arg.left, m.Name):
             inner = arg.left  # σ^2
-        decl = {"exponential": "real > 0", "bernoulli": "real in [0, 1]",
-                "normal": "real > 0"}.get(dist)
-        if isinstance(inner, m.Name) and decl and self._is_scalar_decl(inner):
-            return f"declare it: let {inner.text or pretty(inner.id)} : {decl}"
-        if dist == "categorical":
+        if isinstance(inner, m.Name) and param.decl and self._is_scalar_decl(inner):
+            return f"declare it: let {inner.text or pretty(inner.id)} : {param.decl}"
+        if param.domain == "nonnegative" and not param.decl:   # a weight vector
             return "weights must be nonnegative, e.g. ones(n) / n, or a vector declared simplex"
         return "state its range in the declarations (e.g. let λ : real > 0) or with 'assume'"
 

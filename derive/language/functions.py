@@ -2,11 +2,14 @@
 
 Each function has an arity and a shape rule used by the semantic pass; the engines
 implement the same names.  Adding a function means adding a row here and a lowering
-in each engine that supports it.
+in each engine that supports it.  Distributions and statistic names are defined once in
+derive/vocabulary (each law with every engine's meaning); the tables here derive from it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from derive.vocabulary import COSTS, LAWS, STATISTICS
 
 # shape rules (interpreted by derive.semantics):
 #   same      - result has the shape of the first argument (elementwise)
@@ -81,10 +84,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {f.name: f for f in [
 # Other spellings of a built-in, resolved by the transformer (so engines see one name).
 FUNCTION_ALIASES: dict[str, str] = {"tr": "trace", "Tr": "trace"}
 
-DISTRIBUTIONS: dict[str, tuple[int, int]] = {
-    "normal": (2, 2), "bernoulli": (1, 1), "uniform": (2, 2), "rademacher": (0, 0),
-    "categorical": (1, 1), "exponential": (1, 1),
-}
+# name -> (min, max) parameters; each law and its engines' meanings: derive.vocabulary
+DISTRIBUTIONS: dict[str, tuple[int, int]] = {name: law.arity for name, law in LAWS.items()}
 
 PROPERTIES = {
     "invertible", "symmetric", "psd", "spd", "orthogonal", "diagonal", "full_rank", "nonzero",
@@ -92,9 +93,13 @@ PROPERTIES = {
 }
 
 CONSTANTS = {"pi", "inf", "fro", "euler"}
-STAT_NAMES = {"E", "Var", "Std", "Cov", "P"}
-COST_NAMES = {"time", "flops", "memory"}
-RESERVED = (STAT_NAMES | COST_NAMES | set(FUNCTIONS) | set(DISTRIBUTIONS) | CONSTANTS
+STAT_NAMES = set(STATISTICS)   # written once, in derive.vocabulary.statistics
+COST_NAMES = set(COSTS)
+# γ and β are spelled gamma and beta, and name a normalisation's scale and shift far more
+# often than a law: those laws are recognised where a law is expected (after ~, in
+# pdf/cdf/KL) and their names stay free for declarations
+RESERVED = (STAT_NAMES | COST_NAMES | set(FUNCTIONS) | CONSTANTS
+            | {name for name, law in LAWS.items() if law.reserved}
             | set(FUNCTION_ALIASES))
 
 

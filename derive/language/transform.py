@@ -12,7 +12,7 @@ from typing import Any
 from lark import Token, Transformer, v_args
 
 from derive import model as m
-from derive.language.functions import FUNCTION_ALIASES
+from derive.language.functions import COST_NAMES, FUNCTION_ALIASES, STAT_NAMES
 from derive.language.names import SUPERSCRIPT_DIGITS, normalize
 
 COMPARE = {"==": "==", "!=": "!=", "≠": "!=", "<=": "<=", "≤": "<=", ">=": ">=", "≥": ">=",
@@ -24,8 +24,8 @@ ARITH = {"+": "+", "-": "-", "−": "-", "*": "*", "×": "*", "/": "/", "@": "@"
 CALL_OPS = {"⊗": "kron"}
 NORM_SUBSCRIPTS = {"": None, "2": Fraction(2), "₂": Fraction(2), "1": Fraction(1),
                    "₁": Fraction(1), "F": "fro", "fro": "fro", "inf": "inf", "∞": "inf"}
-STAT_OPS = {"E", "Var", "Std", "Cov", "P"}
-COST_OPS = {"time", "flops", "memory"}
+STAT_OPS = STAT_NAMES
+COST_OPS = COST_NAMES
 
 
 class TransformError(Exception):

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from derive import model as m
 from derive.numeric.lapack import lapack
 from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, is_tensor, leggauss, rank
+from derive.vocabulary.distributions import Declined, args_of, law_of
 
 ELEMENTWISE: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "abs": torch.abs, "sqrt": torch.sqrt, "exp": torch.exp, "log": torch.log,
@@ -605,24 +606,15 @@ def lbfgs(objective: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, m
 
 # ---------------------------------------------------------------- distributions
 def distribution(ev: Evaluator, d: m.Expr, scope: dict) -> torch.distributions.Distribution:
-    """A torch distribution for ``normal(μ, variance)`` and friends."""
-    name, args = (d.id, ()) if isinstance(d, m.Name) else (d.func, d.args)
-    vals = [ev.tensor(ev.ev(a, scope)) for a in args]
-    D = torch.distributions
-    if name == "normal":
-        mu, var = vals
-        if rank(var) == 2:
-            return D.MultivariateNormal(mu, covariance_matrix=var)
-        return D.Normal(mu, var.sqrt())
-    if name == "uniform":
-        return D.Uniform(vals[0], vals[1])
-    if name == "bernoulli":
-        return D.Bernoulli(probs=vals[0])
-    if name == "exponential":
-        return D.Exponential(vals[0])
-    if name == "categorical":
-        return D.Categorical(probs=vals[0])
-    raise LoweringError(f"no density for {name}")
+    """The torch distribution of a law (``normal(μ, variance)`` and friends)."""
+    law = law_of(d)
+    if law is None:
+        raise LoweringError(f"no density for {getattr(d, 'func', d)}")
+    try:
+        make = law.need("torch_law", "numeric")
+    except Declined as exc:
+        raise LoweringError(f"no density: {exc}") from exc
+    return make([ev.tensor(ev.ev(a, scope)) for a in args_of(d)])
 
 
 def density(ev: Evaluator, e: m.Call, scope: dict) -> Value:
@@ -630,9 +622,7 @@ def density(ev: Evaluator, e: m.Call, scope: dict) -> Value:
         p, q = (distribution(ev, a, scope) for a in e.args)
         return torch.distributions.kl_divergence(p, q)
     dist = distribution(ev, e.args[0], scope)
-    x = ev.tensor(ev.ev(e.args[1], scope))
-    if isinstance(dist, torch.distributions.Categorical):
-        x = x - 1  # categories are 1..K
+    x = ev.tensor(ev.ev(e.args[1], scope)) - law_of(e.args[0]).index_base  # categorical: 1..K
     if e.func == "cdf":
         return dist.cdf(x)
     lp = dist.log_prob(x)

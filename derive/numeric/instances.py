@@ -21,6 +21,7 @@ from derive import model as m
 from derive.numeric import adversarial
 from derive.numeric.lower import Evaluator, LoweringError, Value, rank
 from derive.semantics import CheckedClaim, SymbolInfo
+from derive.vocabulary.distributions import Declined, args_of, law_of
 
 COND = 10.0           # target condition number of 'invertible' matrices
 SIZE_MENU = (1, 2, 3, 4, 5, 7, 8)
@@ -383,62 +384,67 @@ def draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generator
     return out
 
 
-def _draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generator,
-          batch: int, dtype: torch.dtype, invalid: list) -> torch.Tensor:
-    name, args = (dist.id, ()) if isinstance(dist, m.Name) else (dist.func, dist.args)
-    vals = [ev.ev(a) for a in args]
-    full = (batch,) + shape
-    dev = g.device
+class _Draws:
+    """The numeric engine's side of a law's sampler (see derive.vocabulary.Draws):
+    seeded tensors of the full (batch, *shape) size, per-member parameters, and domain
+    checks whose failures mark members invalid (``_require``)."""
 
-    def num(v: Value) -> Any:
+    def __init__(self, ev: Evaluator, g: torch.Generator, batch: int,
+                 shape: tuple[int, ...], dtype: torch.dtype, invalid: list) -> None:
+        self.ev, self.g, self.batch, self.shape = ev, g, batch, shape
+        self.full, self.dtype, self.device, self.invalid = (batch,) + shape, dtype, g.device, invalid
+
+    def rand(self) -> torch.Tensor:
+        return torch.rand(self.full, generator=self.g, device=self.device, dtype=self.dtype)
+
+    def randn(self) -> torch.Tensor:
+        return torch.randn(self.full, generator=self.g, device=self.device, dtype=self.dtype)
+
+    def randbit(self) -> torch.Tensor:
+        return torch.randint(0, 2, self.full, generator=self.g, device=self.device).to(self.dtype)
+
+    def num(self, v: Value) -> Any:
         if isinstance(v, torch.Tensor):
             if v.is_complex():
                 raise BadParameter("a distribution parameter must be real, found a complex value")
             if v.numel() == 1:
                 return float(v.reshape(-1)[0])
-            if v.dim() == 1 and v.shape[0] == batch:  # one parameter per batch member
-                return v.to(dtype).reshape((batch,) + (1,) * len(shape))
-            return v.to(dtype)
+            if v.dim() == 1 and v.shape[0] == self.batch:  # one parameter per batch member
+                return v.to(self.dtype).reshape((self.batch,) + (1,) * len(self.shape))
+            return v.to(self.dtype)
         if isinstance(v, complex):
             raise BadParameter("a distribution parameter must be real, found a complex value")
         return float(v)
 
-    if name == "normal":
-        mu, var = num(vals[0]), vals[1]
-        if isinstance(var, torch.Tensor) and rank(var) == 2:
-            root = covariance_root(var[0].to(torch.float64)).to(dtype)  # eigh in float64
-            z = torch.randn(full, generator=g, device=dev, dtype=dtype)
-            return (z @ root.transpose(-1, -2)) + (mu[0] if isinstance(mu, torch.Tensor) else mu)
-        v = num(var)
-        _require(v >= 0, "normal(μ, v) needs a variance v ≥ 0", v, invalid)
-        sd = math.sqrt(v) if not isinstance(v, torch.Tensor) else v.sqrt()
-        z = torch.randn(full, generator=g, device=dev, dtype=dtype)
-        if isinstance(sd, float) and sd == 1.0 and isinstance(mu, float) and mu == 0.0:
-            return z
-        return z * sd + mu
-    if name == "uniform":
-        a, b = num(vals[0]), num(vals[1])
-        _require(b - a >= 0, "uniform(a, b) needs a ≤ b", b - a, invalid)
-        return a + (b - a) * torch.rand(full, generator=g, device=dev, dtype=dtype)
-    if name == "bernoulli":
-        p = num(vals[0])
-        _require((p >= 0) & (p <= 1) if isinstance(p, torch.Tensor) else 0 <= p <= 1,
-                 "bernoulli(p) needs 0 ≤ p ≤ 1", p, invalid)
-        return (torch.rand(full, generator=g, device=dev, dtype=dtype) < p).to(dtype)
-    if name == "rademacher":
-        return torch.randint(0, 2, full, generator=g, device=dev).to(dtype) * 2 - 1
-    if name == "exponential":
-        rate = num(vals[0])
-        _require(rate > 0, "exponential(λ) needs a rate λ > 0", rate, invalid)
-        u = torch.rand(full, generator=g, device=dev, dtype=dtype)
-        return -torch.log1p(-u) / rate
-    if name == "categorical":
-        p = ev.tensor(vals[0])[0].to(dtype)
-        _require(bool((p >= 0).all()) and float(p.sum()) > 0,
-                 "categorical(w) needs weights w ≥ 0 that are not all 0", p, invalid)
-        idx = torch.multinomial(p / p.sum(), int(math.prod(full)), replacement=True, generator=g)
-        return (idx + 1).to(dtype).reshape(full)
-    raise LoweringError(f"cannot draw from '{name}'")
+    def vector(self, v: Value) -> torch.Tensor:
+        return self.ev.tensor(v)[0].to(self.dtype)
+
+    def is_matrix(self, v: Value) -> bool:
+        return isinstance(v, torch.Tensor) and rank(v) == 2
+
+    def mvn(self, mean: Any, cov: torch.Tensor) -> torch.Tensor:
+        root = covariance_root(cov[0].to(torch.float64)).to(self.dtype)  # eigh in float64
+        return (self.randn() @ root.transpose(-1, -2)) + \
+            (mean[0] if isinstance(mean, torch.Tensor) else mean)
+
+    def multinomial(self, p: torch.Tensor) -> torch.Tensor:
+        idx = torch.multinomial(p, int(math.prod(self.full)), replacement=True, generator=self.g)
+        return idx.to(self.dtype).reshape(self.full)
+
+    def require(self, ok: Any, message: str, value: Any) -> None:
+        _require(ok, message, value, self.invalid)
+
+
+def _draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generator,
+          batch: int, dtype: torch.dtype, invalid: list) -> torch.Tensor:
+    law = law_of(dist)
+    if law is None:
+        raise LoweringError(f"cannot draw from '{getattr(dist, 'func', dist)}'")
+    try:
+        sample = law.need("sample", "numeric")
+    except Declined as exc:
+        raise LoweringError(str(exc)) from exc
+    return sample([ev.ev(a) for a in args_of(dist)], _Draws(ev, g, batch, shape, dtype, invalid))
 
 
 # ---------------------------------------------------------------- environments

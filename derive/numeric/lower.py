@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from derive import model as m
 from derive.numeric.lapack import lapack
 from derive.semantics import CheckedClaim
+from derive.vocabulary.distributions import law_of
 
 Value = Union[int, float, complex, bool, torch.Tensor, tuple, Callable]
 
@@ -105,8 +106,9 @@ def finite_support(checked: Optional[CheckedClaim], e: m.Stat) -> Optional[list[
         if info is None or not info.random:
             continue
         dist = info.dist
-        if info.role != "scalar" or not isinstance(dist, m.Call) or dist.func != "categorical" \
-                or len(dist.args) != 1:
+        law = law_of(dist)
+        if info.role != "scalar" or not isinstance(dist, m.Call) or law is None \
+                or not law.categories or len(dist.args) != 1:
             return None
         out.append((name, dist.args[0]))
     return out or None

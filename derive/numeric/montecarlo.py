@@ -18,8 +18,9 @@ Method (stated in every verdict's evidence):
 * Draws are float32 where a float64 pilot check agrees, accumulated in float64.
 * ``grad(E[h], θ)`` is the mean of per-sample pathwise gradients: θ gets one copy per
   sample and every random name whose distribution involves θ is reparameterised
-  (x = loc(θ) + scale(θ)·ε for normal, uniform, exponential), so E[∇_θ h] = ∇_θ E[h];
-  a Bernoulli draw uses the score function instead (E[∇_θ h + h ∇_θ log p(x; θ)]).
+  (each law's ``reparam``: x = loc(θ) + scale(θ)·ε for normal, uniform, exponential,
+  laplace, gamma's scale), so E[∇_θ h] = ∇_θ E[h]; a Bernoulli draw uses the score
+  function instead (E[∇_θ h + h ∇_θ log p(x; θ)]); a law with neither is not supported.
 * A statistic used inside another one's argument (``let A = Cov[W, Y] @ …`` then
   ``Cov[W − A Y, Y]``) is estimated first from an independent sample and plugged in as a
   constant everywhere it occurs; the evidence says so (``plug_in``).
@@ -57,6 +58,7 @@ from derive.numeric.intervals import TailReport, TailWatch, clopper_pearson, t_q
 from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, rank
 from derive.outcome import Outcome, Verdict
 from derive.semantics import children, walk
+from derive.vocabulary.distributions import LAWS, args_of, law_of
 
 DEFAULT_REL = 0.004         # default relative tolerance: separates constants 0.5 % apart
 VERIFY_RATE = 1e-3          # false-verification rate per claim (refutation uses the options' rate)
@@ -143,42 +145,23 @@ def collect_stats(statement: m.Expr, checked: Any) -> tuple[list, list]:
 
 def reparameterised(dist: m.Expr, x: torch.Tensor, ev0: Evaluator, ev1: Evaluator) -> Value:
     """``x`` (drawn with the parameters of ``ev0``) as a differentiable function of the
-    parameters of ``ev1``: x = loc + scale·ε with ε fixed (normal, uniform, exponential)."""
-    name, args = (dist.id, ()) if isinstance(dist, m.Name) else (dist.func, dist.args)
-    if name == "normal":
-        mu0, mu1 = ev0.ev(args[0]), ev1.ev(args[0])
-        v0, v1 = ev0.ev(args[1]), ev1.ev(args[1])
-        if isinstance(v1, torch.Tensor) and rank(v1) == 2:
-            if v1.requires_grad:
-                raise LoweringError("grad with respect to a covariance matrix is not supported")
-            return ev1.binop("+", x, ev1.binop("-", mu1, mu0))
-        sd0 = torch.sqrt(ev0.tensor(v0).to(x.dtype))
-        sd1 = torch.sqrt(ev1.tensor(v1).to(x.dtype))
-        eps = ev0.binop("/", ev0.binop("-", x, mu0), sd0)
-        return ev1.binop("+", mu1, ev1.binop("*", sd1, eps))
-    if name == "uniform":
-        a0, b0 = ev0.ev(args[0]), ev0.ev(args[1])
-        a1, b1 = ev1.ev(args[0]), ev1.ev(args[1])
-        u = ev0.binop("/", ev0.binop("-", x, a0), ev0.binop("-", b0, a0))
-        return ev1.binop("+", a1, ev1.binop("*", ev1.binop("-", b1, a1), u))
-    if name == "exponential":
-        r0, r1 = ev0.ev(args[0]), ev1.ev(args[0])
-        return ev1.binop("/", ev1.binop("*", x, r0), r1)
-    return None  # not reparameterisable: the caller uses the score function
+    parameters of ``ev1`` (x = loc + scale·ε with ε fixed, …: the law's ``reparam``), or
+    None when the law has none (the caller uses the score function)."""
+    law = law_of(dist)
+    if law is None or law.reparam is None:
+        return None
+    return law.reparam(x, args_of(dist), ev0, ev1)
 
 
 def log_density(dist: m.Expr, x: torch.Tensor, ev1: Evaluator) -> torch.Tensor:
-    """Per-sample log density (summed over the entries) of a discrete draw ``x`` under the
-    parameters of ``ev1`` — for the score-function estimator."""
-    name, args = (dist.id, ()) if isinstance(dist, m.Name) else (dist.func, dist.args)
-    if name == "bernoulli":
-        p = ev1.ev(args[0])
-        one = ev1.binop("*", x, torch.log(ev1.tensor(p)))
-        zero = ev1.binop("*", 1 - x, torch.log(1 - ev1.tensor(p)))
-        lp = ev1.tensor(ev1.binop("+", one, zero))
-        return lp.reshape(lp.shape[0], -1).sum(-1)
-    raise LoweringError(f"grad of an expectation with respect to a parameter of '{name}' "
-                        "is not supported (normal, uniform, exponential, bernoulli are)")
+    """Per-sample log density (summed over the entries) of a draw ``x`` under the
+    parameters of ``ev1`` — for the score-function estimator (the law's ``score``)."""
+    law = law_of(dist)
+    if law is None or law.score is None:
+        have = ", ".join(n for n, w in LAWS.items() if w.reparam or w.score)
+        raise LoweringError(f"grad of an expectation with respect to a parameter of "
+                            f"'{getattr(law, 'name', dist)}' is not supported ({have} are)")
+    return law.score(x, args_of(dist), ev1)
 
 
 def grad_features(ev: Evaluator, spec: StatSpec) -> torch.Tensor:

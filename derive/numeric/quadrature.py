@@ -1,8 +1,9 @@
 """Deterministic quadrature for statistics of one scalar draw (plus finitely-valued ones).
 
 ``E``, ``Var``, ``Std`` and ``P`` of expressions whose random names are scalars — at most
-one ``normal`` / ``uniform`` / ``exponential`` and a few ``bernoulli`` / ``rademacher``
-(enumerated) — are integrals in one variable: this strategy computes them by adaptive
+one continuous draw whose law has a quadrature ``window`` (normal, uniform, exponential,
+laplace; gamma and beta with densities bounded at 0) and a few finitely-valued ones
+(``outcomes``: bernoulli, rademacher — enumerated; laws in derive/vocabulary) — are integrals in one variable: this strategy computes them by adaptive
 Gauss–Legendre quadrature (each panel against its two halves; a panel is split until the
 difference is below 1e-13 of the scale; kinks and jumps are found by the splitting), with
 the integrand evaluated by the same torch lowering as Monte Carlo.  No sampling, so no
@@ -19,7 +20,6 @@ equal; write ``within`` or ``rel``).  ``≈`` with none: Monte Carlo's default 0
 from __future__ import annotations
 
 import itertools
-import math
 from typing import Any, Optional
 
 import numpy as np
@@ -32,6 +32,7 @@ from derive.numeric.instances import used_names
 from derive.numeric.lower import Evaluator, IllDefined, LoweringError
 from derive.outcome import Outcome, Verdict
 from derive.semantics import walk
+from derive.vocabulary.distributions import Declined, args_of, law_of
 
 NODES = 8                  # Gauss–Legendre nodes per panel
 REL_TOL = 1e-13            # per-panel acceptance, relative to the integral of |f|
@@ -40,14 +41,7 @@ MAX_PANELS = 4096          # active panels per round, at most (else give up: Mon
 SAFETY = 10.0              # the error estimate is multiplied by this before deciding
 EQ_VERIFY, EQ_REFUTE = 1e-9, 1e-6
 APPROX_REL = 0.004         # ≈ without a tolerance: Monte Carlo's default
-DISCRETE = {"bernoulli", "rademacher"}
-CONTINUOUS = {"normal": (-38.0, 38.0, 0.5), "uniform": (0.0, 1.0, 0.125),
-              "exponential": (0.0, 740.0, 0.5)}
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(NODES)
-
-
-def _dist_name(dist: m.Expr) -> str:
-    return dist.id if isinstance(dist, m.Name) else getattr(dist, "func", "")
 
 
 def plan(ctx: Context) -> Optional[tuple[list[str], Optional[str]]]:
@@ -74,10 +68,10 @@ def plan(ctx: Context) -> Optional[tuple[list[str], Optional[str]]]:
             continue
         if info.role != "scalar" or info.dist is None:
             return None
-        kind = _dist_name(info.dist)
-        if kind in DISCRETE:
+        law = law_of(info.dist)   # finitely many outcomes, or a quadrature window
+        if law is not None and law.outcomes is not None:
             discrete.append(name)
-        elif kind in CONTINUOUS:
+        elif law is not None and law.window is not None:
             continuous.append(name)
         else:
             return None
@@ -178,44 +172,17 @@ class QuadratureStrategy:
 
     @staticmethod
     def support(dist: m.Expr, ev: Evaluator) -> list[tuple[float, float]]:
-        if _dist_name(dist) == "rademacher":
-            return [(-1.0, 0.5), (1.0, 0.5)]
-        p = float(ev.tensor(ev.ev(dist.args[0])).reshape(-1)[0])
-        return [(0.0, 1 - p), (1.0, p)]
+        vals = [float(ev.tensor(ev.ev(a)).reshape(-1)[0]) for a in args_of(dist)]
+        return [(float(v), float(p)) for v, p in law_of(dist).outcomes(vals)]
 
     def integrate(self, dist: m.Expr, ev: Evaluator, integrand) -> tuple:
-        """∫ features · density by adaptive Gauss–Legendre in the standard variable."""
-        kind = _dist_name(dist)
-        args = [float(ev.tensor(ev.ev(a)).reshape(-1)[0]) for a in getattr(dist, "args", ())]
-        lo, hi, width = CONTINUOUS[kind]
-        if kind == "normal":
-            mu, sd = args[0], math.sqrt(args[1])
-            if not sd > 0:
-                raise _GiveUp("normal with variance 0")
-
-            def to_x(t: torch.Tensor) -> torch.Tensor:
-                return mu + sd * t
-
-            def density(t: torch.Tensor) -> torch.Tensor:
-                return torch.exp(-t * t / 2) / math.sqrt(2 * math.pi)
-        elif kind == "uniform":
-            ua, ub = args
-
-            def to_x(t: torch.Tensor) -> torch.Tensor:
-                return ua + (ub - ua) * t
-
-            def density(t: torch.Tensor) -> torch.Tensor:
-                return torch.ones_like(t)
-        else:
-            rate = args[0]
-            if not rate > 0:
-                raise _GiveUp("exponential rate not positive")
-
-            def to_x(t: torch.Tensor) -> torch.Tensor:
-                return t / rate
-
-            def density(t: torch.Tensor) -> torch.Tensor:
-                return torch.exp(-t)
+        """∫ features · density by adaptive Gauss–Legendre in the law's standard variable."""
+        args = [float(ev.tensor(ev.ev(a)).reshape(-1)[0]) for a in args_of(dist)]
+        try:
+            win = law_of(dist).window(args)
+        except Declined as exc:
+            raise _GiveUp(str(exc)) from exc
+        lo, hi, width, to_x, density = win.lo, win.hi, win.width, win.to_x, win.density
 
         gx = torch.tensor(_GL_X, dtype=torch.float64)
         gw = torch.tensor(_GL_W, dtype=torch.float64)

@@ -2,7 +2,7 @@
 
 Every random entry a sample needs is one coordinate of a scrambled Sobol point
 (``torch.quasirandom.SobolEngine``), mapped through its distribution's inverse CDF
-(normal: μ + σ·Φ⁻¹(u); uniform; exponential; bernoulli; rademacher).  ``REPLICATES``
+(each law's ``inverse_cdf`` in derive.vocabulary).  ``REPLICATES``
 independent scramblings give independent, unbiased replicate means, so the interval
 comes from their spread (Student t, ``R − 1`` degrees of freedom) — honest although the
 points inside one replicate are not independent.  For smooth integrands in a few
@@ -21,10 +21,10 @@ import torch
 
 from derive import model as m
 from derive.numeric.lower import Evaluator, LoweringError, rank
+from derive.vocabulary.distributions import args_of, law_of
 
 REPLICATES = 64            # independent scramblings (the t interval has R − 1 df)
 MAX_DIM = 64               # Sobol coordinates per sample, at most (else plain MC)
-SIMPLE = ("normal", "uniform", "exponential", "bernoulli", "rademacher")
 
 
 @dataclass
@@ -38,10 +38,6 @@ class Slot:
     width: int
 
 
-def _dist_name(dist: m.Expr) -> str:
-    return dist.id if isinstance(dist, m.Name) else getattr(dist, "func", "")
-
-
 def layout(checked: Any, used: set, shapes: dict[str, tuple]) -> Optional[list[Slot]]:
     """Coordinates for each used random name, or None when RQMC does not apply."""
     slots: list[Slot] = []
@@ -51,8 +47,9 @@ def layout(checked: Any, used: set, shapes: dict[str, tuple]) -> Optional[list[S
             continue   # a definition is computed from the draws, not drawn
         if info.role not in ("scalar", "tensor") or info.dist is None or name not in shapes:
             return None
-        if _dist_name(info.dist) not in SIMPLE:
-            return None
+        law = law_of(info.dist)
+        if law is None or law.inverse_cdf is None:
+            return None   # no inverse CDF for this law: plain Monte Carlo
         shape = shapes[name]
         width = max(1, math.prod(shape))
         slots.append(Slot(name, info.dist, shape, pos, width))
@@ -64,9 +61,7 @@ def layout(checked: Any, used: set, shapes: dict[str, tuple]) -> Optional[list[S
 
 def inverse_cdf(dist: m.Expr, u: torch.Tensor, ev: Evaluator, dtype: torch.dtype) -> torch.Tensor:
     """Draws from ``dist`` as a function of uniforms ``u`` (batch, *shape), float64 inside."""
-    name = _dist_name(dist)
-    args = getattr(dist, "args", ())
-    vals = [ev.ev(a) for a in args]
+    vals = [ev.ev(a) for a in args_of(dist)]
 
     def num(v: Any) -> Any:
         if isinstance(v, torch.Tensor):
@@ -77,24 +72,13 @@ def inverse_cdf(dist: m.Expr, u: torch.Tensor, ev: Evaluator, dtype: torch.dtype
             return v.to(torch.float64)
         return float(v)
 
-    if name == "normal":
-        if isinstance(vals[1], torch.Tensor) and rank(vals[1]) == 2 and vals[1].numel() > 1:
+    law = law_of(dist)
+    if law is None or law.inverse_cdf is None:
+        raise LoweringError(f"no inverse CDF for '{getattr(dist, 'func', dist)}'")
+    for p, v in zip(law.params, vals):
+        if p.matrix and isinstance(v, torch.Tensor) and rank(v) == 2 and v.numel() > 1:
             raise LoweringError("a covariance matrix: plain Monte Carlo")
-        mu, var = num(vals[0]), num(vals[1])
-        sd = math.sqrt(var) if isinstance(var, float) else var.sqrt()
-        z = math.sqrt(2.0) * torch.erfinv(2 * u - 1)
-        out = z * sd + mu
-    elif name == "uniform":
-        a, b = num(vals[0]), num(vals[1])
-        out = a + (b - a) * u
-    elif name == "exponential":
-        out = -torch.log1p(-u) / num(vals[0])
-    elif name == "bernoulli":
-        out = (u < num(vals[0])).to(torch.float64)
-    elif name == "rademacher":
-        out = torch.where(u < 0.5, -1.0, 1.0).to(torch.float64)
-    else:
-        raise LoweringError(f"no inverse CDF for '{name}'")
+    out = law.inverse_cdf([num(v) for v in vals], u)
     return out.to(dtype)
 
 

@@ -1,8 +1,8 @@
 """Exact expectations of functions of a few independent scalar random draws.
 
-``E[f]`` and ``P[A]`` where the random atoms are finitely-valued (``bernoulli``,
-``rademacher``: enumerated) and at most one continuous draw (``normal``, ``uniform``,
-``exponential``).  ``f`` may be piecewise — ``relu``, ``abs``, ``max``/``min``, ``sign``,
+``E[f]`` and ``P[A]`` where the random atoms are finitely-valued (a law's ``outcomes``:
+``bernoulli``, ``rademacher`` — enumerated) and at most one continuous draw whose law has
+an ``exact`` integral (``normal``, ``uniform``, ``exponential``; see derive/vocabulary).  ``f`` may be piecewise — ``relu``, ``abs``, ``max``/``min``, ``sign``,
 indicators of comparisons — with kinks at the roots of polynomials in the draw; between
 kinks each piece must be a sum of ``c · w^k · exp(a·w + b)``.  For a standard normal w a
 piece integrates in closed form (complete the square, then the truncated moments
@@ -15,12 +15,13 @@ come out exactly — no sampling, no heavy-tail trouble.  Anything else raises
 from __future__ import annotations
 
 import itertools
+from fractions import Fraction
 from typing import Optional
 
 import sympy as sp
 
-from derive import model as m
 from derive.symbolic.lower import Unsupported
+from derive.vocabulary.distributions import Law, args_of, law_of
 
 MAX_ASSIGNMENTS = 256      # discrete atoms enumerated at most (2^8 combinations)
 MAX_DEGREE = 12            # polynomial degree of a piece, at most
@@ -30,11 +31,6 @@ _KINKED = (sp.Max, sp.Min, sp.Abs, sp.sign, sp.Heaviside, sp.Piecewise)
 def indicator(cond: sp.Basic) -> sp.Expr:
     """1 where ``cond`` holds, else 0 (a piecewise the integrator resolves)."""
     return sp.Piecewise((sp.Integer(1), cond), (sp.Integer(0), True))
-
-
-def _dist(dist: m.Expr) -> tuple[str, tuple]:
-    name = dist.id if isinstance(dist, m.Name) else getattr(dist, "func", "")
-    return name, tuple(getattr(dist, "args", ()))
 
 
 class ExactExpectation:
@@ -57,13 +53,15 @@ class ExactExpectation:
         self.moments._check_distinct(atoms)
         discrete, continuous = [], []
         for a in atoms:
-            name, args = _dist(self.moments.dist_of(a))
-            if name in ("bernoulli", "rademacher"):
-                discrete.append((a, self._support(name, args)))
-            elif name in ("normal", "uniform", "exponential"):
-                continuous.append((a, name, args))
+            dist = self.moments.dist_of(a)
+            law = law_of(dist)
+            if law is not None and law.outcomes is not None:
+                discrete.append((a, self._support(law, args_of(dist))))
+            elif law is not None and law.exact is not None:
+                continuous.append((a, law, args_of(dist)))
             else:
-                raise Unsupported(f"exact expectation over {name}")
+                raise Unsupported(f"exact expectation over {getattr(law, 'name', dist)}: "
+                                  f"not supported by the symbolic engine")
         if len(continuous) > 1:
             raise Unsupported("more than one continuous random draw")
         combos = 1
@@ -80,42 +78,29 @@ class ExactExpectation:
                 weight *= p
             y = x.xreplace(sub)
             if continuous:
-                atom, name, args = continuous[0]
-                y = self._over(y, atom, name, args)
+                atom, law, args = continuous[0]
+                y = self._over(y, atom, law, args)
             else:
                 y = _resolve_constant(y)
             total += weight * y
         return total
 
-    def _support(self, name: str, args: tuple) -> list[tuple[sp.Expr, sp.Expr]]:
-        if name == "rademacher":
-            return [(sp.Integer(-1), sp.Rational(1, 2)), (sp.Integer(1), sp.Rational(1, 2))]
-        p = self.low.scalar(args[0])
-        return [(sp.Integer(0), 1 - p), (sp.Integer(1), p)]
-
-    def _over(self, y: sp.Expr, atom: sp.Basic, name: str, args: tuple) -> sp.Expr:
-        w = sp.Dummy("w", real=True)
+    def _support(self, law: Law, args: tuple) -> list[tuple[sp.Expr, sp.Expr]]:
         vals = [self.low.scalar(a) for a in args]
-        if name == "normal":
-            mu, var = vals
-            sd = sp.sqrt(var)
-            if sd.is_positive is not True:
-                raise Unsupported("normal with a variance not known to be positive")
-            return piecewise_integral(y.xreplace({atom: mu + sd * w}), w, -sp.oo, sp.oo,
-                                      _gauss_piece)
-        if name == "uniform":
-            a, b = vals
-            if (b - a).is_positive is not True:
-                raise Unsupported("uniform(a, b) with b > a unknown")
-            dens = 1 / (b - a)
-            return piecewise_integral(y.xreplace({atom: w}), w, a, b,
-                                      lambda g, v, lo, hi: sp.integrate(g * dens, (v, lo, hi)))
-        rate = vals[0]
-        if rate.is_positive is not True:
-            raise Unsupported("exponential rate not known to be positive")
-        return piecewise_integral(y.xreplace({atom: w}), w, sp.Integer(0), sp.oo,
-                                  lambda g, v, lo, hi: sp.integrate(g * rate * sp.exp(-rate * v),
-                                                                    (v, lo, hi), conds="none"))
+        return [(sp.Integer(v), sp.Rational(p.numerator, p.denominator)
+                 if isinstance(p, Fraction) else p) for v, p in law.outcomes(vals)]
+
+    def _over(self, y: sp.Expr, atom: sp.Basic, law: Law, args: tuple) -> sp.Expr:
+        w = sp.Dummy("w", real=True)
+        ex = law.exact([self.low.scalar(a) for a in args], w)
+        if any(c.is_positive is not True for c in ex.positive):
+            raise Unsupported(f"{law.name} with a parameter not known to be in its domain")
+        if ex.density is None:   # the standard normal: closed-form Gaussian pieces
+            return piecewise_integral(y.xreplace({atom: ex.x}), w, ex.lo, ex.hi, _gauss_piece)
+        dens, conds = ex.density, ex.conds
+        return piecewise_integral(y.xreplace({atom: ex.x}), w, ex.lo, ex.hi,
+                                  lambda g, v, lo, hi: sp.integrate(g * dens, (v, lo, hi),
+                                                                    conds=conds))
 
 
 def _resolve_constant(y: sp.Expr) -> sp.Expr:

@@ -15,28 +15,18 @@ import sympy as sp
 
 from derive import model as m
 from derive.symbolic.lower import Lowering, Unsupported
+from derive.vocabulary.distributions import args_of, law_of
 
 
 def raw_moment(dist: m.Expr, k: int, low: Lowering) -> sp.Expr:
-    """E[X^k] for one draw of a declared distribution."""
-    name = dist.id if isinstance(dist, m.Name) else getattr(dist, "func", None)
-    args = [low.scalar(a) for a in getattr(dist, "args", ())]
+    """E[X^k] for one draw of a declared distribution (its law's closed-form moments)."""
+    law = law_of(dist)
     if k == 0:
         return sp.Integer(1)
-    if name == "normal":
-        mu, var = args
-        return sp.expand(sum(sp.binomial(k, 2 * j) * mu ** (k - 2 * j) * var ** j
-                             * sp.factorial2(2 * j - 1) for j in range(k // 2 + 1)))
-    if name == "uniform":
-        a, b = args
-        return sp.cancel((b ** (k + 1) - a ** (k + 1)) / ((k + 1) * (b - a)))
-    if name == "bernoulli":
-        return args[0]
-    if name == "rademacher":
-        return sp.Integer(1 if k % 2 == 0 else 0)
-    if name == "exponential":
-        return sp.factorial(k) / args[0] ** k
-    raise Unsupported(f"moments of {name}")
+    if law is None or law.moment is None:
+        raise Unsupported(f"moments of {getattr(law, 'name', dist)}: not supported by the "
+                          f"symbolic engine")
+    return law.moment([low.scalar(a) for a in args_of(dist)], k)
 
 
 class Moments:

@@ -21,6 +21,7 @@ import torch
 
 from derive import model as m
 from derive.semantics import CheckedClaim, SymbolInfo, walk
+from derive.vocabulary.distributions import LAWS, args_of, law_of
 
 DEFAULT_DIM = 256                         # a dimension with no sweep and no value
 DEFAULT_GROWTH_SWEEP = (64, 128, 256, 512)  # a growth bound's dimension with no sweep
@@ -248,36 +249,70 @@ def build_grid(checked: CheckedClaim, needed: set[str], growth_vars: Iterable[st
 
 
 # ------------------------------------------------------------------ sampling
-def _scalar(dist_args: tuple, sizes: dict, checked: CheckedClaim, k: int, default: float) -> float:
-    try:
-        return size_value(dist_args[k], sizes, checked)
-    except (SizeError, IndexError):
-        return default
+class _SizeDraws:
+    """The timing engine's side of a law's sampler: the same sampler the numeric engine
+    uses (derive.vocabulary), on one unbatched tensor with float parameters."""
+
+    def __init__(self, shape: tuple[int, ...], gen: torch.Generator) -> None:
+        self.full, self.gen, self.dtype, self.device = shape, gen, torch.float64, gen.device
+
+    def rand(self) -> torch.Tensor:
+        return torch.rand(self.full, generator=self.gen, dtype=torch.float64)
+
+    def randn(self) -> torch.Tensor:
+        return torch.randn(self.full, generator=self.gen, dtype=torch.float64)
+
+    def randbit(self) -> torch.Tensor:
+        return torch.randint(0, 2, self.full, generator=self.gen).double()
+
+    def num(self, v: Any) -> float:
+        return float(v)
+
+    def vector(self, v: Any) -> torch.Tensor:
+        raise SizeError("a distribution with a vector parameter has no timing inputs")
+
+    def is_matrix(self, v: Any) -> bool:
+        return False
+
+    def mvn(self, mean: Any, cov: Any) -> torch.Tensor:
+        raise SizeError("a covariance matrix has no timing inputs")
+
+    def multinomial(self, w: Any) -> torch.Tensor:
+        raise SizeError("a categorical draw has no timing inputs")
+
+    def require(self, ok: Any, message: str, value: Any) -> None:
+        if not ok:
+            raise SizeError(f"{message}, found {value}")
+
+
+def _law_params(dist: Optional[m.Expr], sizes: dict, checked: CheckedClaim) -> tuple:
+    """The law of a tensor's draws and its parameters as floats: computed from the sizes
+    where they can be, else the law's example parameters (undeclared: normal(0, 1))."""
+    law = law_of(dist) if dist is not None else LAWS["normal"]
+    if law is None:
+        raise SizeError(f"no sampler for the distribution of {dist}")
+    args = args_of(dist) if dist is not None else ()
+    if not args:
+        if law.params and law.fallback is None:
+            raise SizeError(f"{law.name}: no parameters to draw timing inputs with")
+        return law, list(law.fallback or ())
+    vals = []
+    for k, a in enumerate(args):
+        try:
+            vals.append(size_value(a, sizes, checked))
+        except SizeError:
+            if law.fallback is None:
+                raise
+            vals.append(law.fallback[k])
+    return law, vals
 
 
 def _sample_tensor(info: SymbolInfo, shape: tuple[int, ...], gen: torch.Generator,
                    sizes: dict, checked: CheckedClaim) -> torch.Tensor:
-    dist = info.dist
-    name = dist.func if isinstance(dist, m.Call) else dist.id if isinstance(dist, m.Name) else "normal"
-    args = dist.args if isinstance(dist, m.Call) else ()
-    z = torch.randn(shape, generator=gen, dtype=torch.float64)
-    if name == "normal":
-        mu = _scalar(args, sizes, checked, 0, 0.0)
-        var = _scalar(args, sizes, checked, 1, 1.0)
-        x = mu + math.sqrt(max(var, 0.0)) * z
-    elif name == "uniform":
-        a, b = _scalar(args, sizes, checked, 0, 0.0), _scalar(args, sizes, checked, 1, 1.0)
-        x = a + (b - a) * torch.rand(shape, generator=gen, dtype=torch.float64)
-    elif name == "bernoulli":
-        p = _scalar(args, sizes, checked, 0, 0.5)
-        x = (torch.rand(shape, generator=gen, dtype=torch.float64) < p).double()
-    elif name == "rademacher":
-        x = torch.sign(z) + (z == 0).double()
-    elif name == "exponential":
-        rate = _scalar(args, sizes, checked, 0, 1.0)
-        x = -torch.log1p(-torch.rand(shape, generator=gen, dtype=torch.float64)) / rate
-    else:
-        x = z
+    law, vals = _law_params(info.dist, sizes, checked)
+    if law.sample is None:
+        raise SizeError(f"{law.name}: sampling is not supported by the timing engine")
+    x = law.sample(vals, _SizeDraws(shape, gen)).to(torch.float64)
     props = info.props
     if len(shape) == 2 and shape[0] == shape[1]:
         n = shape[0]
