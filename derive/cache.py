@@ -34,11 +34,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
-from derive import __version__
 from derive import model as m
 from derive.cachekey import cache_key
 from derive.engine import Options
 from derive.outcome import Result
+from derive.version import __version__
 
 CACHE_FORMAT = 2
 DEFAULT_DIR = ".derive-cache"
@@ -156,7 +156,7 @@ def options_key(options: Options) -> dict[str, Any]:
 def engines_for(claim: m.Claim) -> set[str]:
     """The engines :mod:`derive.decide` routes this claim's statements to: cost and growth
     statements to the timing engine, every other to the symbolic and numeric engines."""
-    from derive.decide import is_cost_statement
+    from derive.engine import is_cost_statement
 
     names: set[str] = set()
     for show in claim.shows:

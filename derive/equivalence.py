@@ -78,7 +78,7 @@ def classify(claim: m.Claim, checked: CheckedClaim, mutant_checked: CheckedClaim
     if verdict == "proved":
         return Equivalence("proved", "true mutant: the symbolic engine proves it and the numeric "
                            "cross-check passes")
-    from derive.decide import is_cost_statement
+    from derive.engine import is_cost_statement
 
     try:
         grown = _same_growth(checked, mutant_checked, seed)

@@ -226,7 +226,7 @@ def decide_in_process(job: Job, config: RunConfig) -> Result:
     """Decide a job in this process under the claim's time limit (``--no-isolation``): a
     SIGALRM timer that composes with the engines' own (nearer) limits.  A claim stopped by
     it is reported like a worker stopped by the parent (``inconclusive``, never cached)."""
-    from derive.decide import ClaimTimeLimit, claim_limit
+    from derive.limits import ClaimTimeLimit, claim_limit
 
     start = time.monotonic()
     try:

@@ -18,8 +18,7 @@ from typing import Any, Optional
 import torch
 
 from derive import model as m
-from derive.decide import is_cost_statement
-from derive.engine import Context, budget_scale
+from derive.engine import Context, budget_scale, is_cost_statement
 from derive.numeric import adversarial, common
 from derive.numeric.instances import (SIZE_MENU, Instance, Unsatisfiable, assumptions,
                                       choose_sizes, holds, instances)

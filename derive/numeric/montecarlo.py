@@ -47,8 +47,7 @@ from typing import Any, Optional
 import torch
 
 from derive import model as m
-from derive.decide import is_cost_statement
-from derive.engine import Context
+from derive.engine import Context, is_cost_statement
 from derive.numeric import common
 from derive.numeric import rqmc
 from derive.numeric.instances import (Unsatisfiable, assumptions, choose_sizes, dim_names,

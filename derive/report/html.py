@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from derive import __version__
 from derive.outcome import Result, Verdict
-from derive.report import by_engine, summarize
+from derive.report.summary import by_engine, summarize
 from derive.report.safe import block, html_block
 from derive.report.evidence import (claim_text, counterexamples, curves, estimates,
                                     evidence_lines, statements, timings)
+from derive.version import __version__
 
 _VERDICT_COLOURS = {"proved": "#1a7f37", "verified": "#2da44e", "refuted": "#cf222e",
                     "inconclusive": "#9a6700", "unsupported": "#8250df", "skipped": "#0969da",

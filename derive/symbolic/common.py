@@ -18,8 +18,8 @@ import sympy as sp
 from sympy.core.evalf import PrecisionExhausted
 
 from derive import model as m
-from derive.decide import refire
 from derive.engine import Context, budget_scale
+from derive.limits import TimeLimit, refire
 from derive.outcome import Outcome, Verdict
 from derive.semantics import walk
 from derive.symbolic.lower import Lowering
@@ -325,7 +325,7 @@ class OutOfBudget(Exception):
 def budget(seconds: float, token: object = None) -> Iterator[None]:
     """Give the enclosed work at most ``seconds`` of the statement's time limit.
 
-    Nests inside :func:`derive.decide.time_limit` and inside another ``budget``: the
+    Nests inside :func:`derive.limits.time_limit` and inside another ``budget``: the
     outer timer is paused and re-armed with what is left afterwards, and when the outer
     limit is the nearer one the outer exception is raised, never swallowed.  The
     ``OutOfBudget`` raised here carries ``token`` (see :func:`within`).
@@ -357,7 +357,6 @@ def budget(seconds: float, token: object = None) -> Iterator[None]:
             if left <= 0:
                 if callable(outer_handler):
                     outer_handler(signal.SIGALRM, None)  # raises the outer limit's exception
-                from derive.decide import TimeLimit
                 raise TimeLimit()
             signal.setitimer(signal.ITIMER_REAL, left)
 
