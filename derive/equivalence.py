@@ -48,6 +48,7 @@ from typing import Any, Iterable, Optional
 import torch
 
 from derive import model as m
+from derive.mutants import Site, apply
 from derive.semantics import CheckedClaim, walk
 
 REL_TOL = 1e-9
@@ -202,7 +203,6 @@ def _parametrised(node: Any, c: Fraction) -> Optional[m.Expr]:
 def _free_parameter(checked: CheckedClaim, statement: int, path: tuple, seed: int
                     ) -> Optional[Equivalence]:
     """Every equation still holds with the mutated constant (or sign) set to random values."""
-    from derive.mutate import Site, apply
     from derive.numeric.common import reaches_stat
     from derive.numeric.instances import claim_seed, make_generator
     from derive.semantics import check_claim

@@ -12,7 +12,7 @@ independent seeds (:func:`_confirm`); a repaired bound or condition must be prov
 (:func:`bound_claim`).  Claims that are not ``refuted`` (an ``error``: ill-defined, engines
 disagree) get no search at all.
 
-Candidates are built on the typed model (:func:`derive.mutate.apply`; no text is parsed
+Candidates are built on the typed model (:func:`derive.mutants.apply`; no text is parsed
 or evaluated) and printed with :mod:`derive.exprtext`, which refuses a line that does not
 parse back to the model that was decided.  The search is deterministic: candidates come
 in a fixed order (refuted statements first, then the definitions they use; smaller edits
@@ -31,7 +31,8 @@ from typing import Any, Iterator, Optional
 from derive import model as m
 from derive.engine import Options
 from derive.exprtext import expr_text, number, statement_text
-from derive.mutate import Site, apply, describe, nodes_with_paths
+from derive.mutants import (Site, apply, children, describe, nodes_with_paths, size_definitions,
+                            with_child)
 from derive.outcome import Verdict
 
 GOOD = (Verdict.PROVED, Verdict.VERIFIED)
@@ -344,8 +345,6 @@ def _used_definitions(claim: m.Claim, roots: list[int]) -> list[int]:
 
 def candidates(checked, refuted_lines: set[int], evidence: list[dict]) -> list[Candidate]:
     """Every candidate edit of a refuted claim, in search order, duplicates removed."""
-    from derive.mutate import size_definitions
-
     claim = checked.claim
     roots = [k for k, st in enumerate(claim.statements)
              if isinstance(st, m.Show) and st.pos.line in refuted_lines]
@@ -415,8 +414,6 @@ def _side(claim: m.Claim, site: Site) -> int:
 
 
 def _direct_children(node: Any) -> list:
-    from derive.mutate import children
-
     return [c for _, c in children(node)]
 
 
@@ -427,8 +424,6 @@ def _floor_all(expr: m.Expr, ctx: _Ctx) -> Optional[m.Expr]:
 
     def go(e: Any) -> Any:
         nonlocal count
-        from derive.mutate import children, with_child
-
         if isinstance(e, m.BinOp) and e.op == "/" and ctx.integer_division(e):
             count += 1
             return m.Call("floor", (e,))
