@@ -7,13 +7,17 @@ cross-correlation, thin SVD with ``X = U diag(S) Vᵀ``.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 import torch.nn.functional as F
 
 from derive import model as m
-from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, is_tensor, leggauss, rank
+from derive.numeric.base import (IllDefined, LoweringError, Value, is_tensor, leggauss, rank,
+                                 scalar_range)
+
+if TYPE_CHECKING:
+    from derive.numeric.lower import Evaluator
 
 ELEMENTWISE: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "abs": torch.abs, "sqrt": torch.sqrt, "exp": torch.exp, "log": torch.log,
@@ -469,7 +473,6 @@ def optimise(ev: Evaluator, e: m.Call, scope: dict) -> Value:
     if not isinstance(var, m.Name):
         raise LoweringError(f"{e.func} needs a variable")
     lo, hi = -1e4, 1e4
-    from derive.numeric.instances import scalar_range
     info = ev.checked.symbols.get(var.id) if ev.checked is not None else None
     current = scope.get(var.id, ev.env.get(var.id))
     if isinstance(current, torch.Tensor) and rank(current) > 0:

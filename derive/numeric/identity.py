@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Optional
 
 import torch
 
 from derive import model as m
 from derive.engine import Context, budget_scale, is_cost_statement
-from derive.numeric import adversarial, common
+from derive.numeric import adversarial, common, surface
+from derive.numeric.batch import Batch, counterexample, domain_conditions, pair, sides_at
 from derive.numeric.instances import (SIZE_MENU, Instance, Unsatisfiable, assumptions,
                                       choose_sizes, holds, instances)
-from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, rank
+from derive.numeric.lower import Evaluator, IllDefined, LoweringError
+from derive.numeric.search import ascend
+from derive.numeric.shrink import shrink
 from derive.outcome import Outcome, Verdict
 
 EPS64 = float(torch.finfo(torch.float64).eps)
@@ -49,25 +52,6 @@ SETTLE_MAX = 4             # doubtful members re-evaluated in high precision per
 ILL_COND = 1e12            # members inverting worse-conditioned matrices are not judged
 COND_CAP = 1e16            # condition numbers beyond this are singular: the cap keeps tol finite
 PASS_COND_CAP = 1e8        # … and beyond this the float64 values are doubtful (re-checked)       # a statement still running after this is inconclusive
-
-
-@dataclass
-class Batch:
-    """The outcome of one batch of instances."""
-
-    tried: int = 0
-    undefined: int = 0
-    worst: float = 0.0            # largest (error / allowed) ratio among defined members
-    worst_rel: float = 0.0        # largest relative error / violation
-    clear: Optional[int] = None   # index of a clear counterexample
-    unclear: bool = False         # some member above tolerance but not clearly
-    precision_checked: int = 0    # members above tolerance that a re-evaluation explained
-    one_sided: int = 0            # members with one side undefined (NaN) and the other not
-    blind: int = 0                # passed on the intermediate-based model alone (no re-evaluation ran)
-    why: dict = field(default_factory=dict)   # undefined members by reason
-    settled: Optional[str] = None  # how a counterexample was confirmed, when not plain float64
-    instance: Optional[Instance] = None
-    tol_rel: float = 0.0
 
 
 def applies(statement: m.Expr) -> bool:
@@ -108,27 +92,6 @@ def exact_statistics(statement: m.Expr, checked) -> bool:
             elif info.role == "funcdef" and isinstance(st, m.FuncDef):
                 stack.append(st.body)
     return bool(stats) and all(finite_support(checked, s) is not None for s in stats)
-
-
-def flat2(v: Value, ev: Evaluator) -> torch.Tensor:
-    t = ev.tensor(v)
-    if t.dtype == torch.bool:
-        t = t.to(torch.float64)
-    return t.reshape(t.shape[0], -1)
-
-
-def pair(a: Value, b: Value, ev: Evaluator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Both sides as (batch, entries), broadcasting scalars; a shape mismatch is an error."""
-    x, y = flat2(a, ev), flat2(b, ev)
-    if x.shape[1] != y.shape[1]:
-        if x.shape[1] == 1:
-            x = x.expand(x.shape[0], y.shape[1])
-        elif y.shape[1] == 1:
-            y = y.expand(y.shape[0], x.shape[1])
-        else:
-            raise IllDefined(f"the sides have {x.shape[1]} and {y.shape[1]} entries")
-    batch = max(x.shape[0], y.shape[0])
-    return x.expand(batch, x.shape[1]), y.expand(batch, y.shape[1])
 
 
 def relation(op: str, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor, tol: torch.Tensor,
@@ -257,7 +220,6 @@ class IdentityStrategy:
             if res.clear is not None:
                 return self.refute(ctx, g, seed, device, res, sizes, tried, points, start)
             if r == 0 and not single:
-                from derive.numeric import surface
                 found = surface.search(self, ctx, g, device, sizes, search_report)
                 if found is not None:
                     return self.refute(ctx, g, seed, device, found, sizes, tried + found.tried,
@@ -452,7 +414,7 @@ class IdentityStrategy:
         of its boundary (``|1 − 2ησ²| < 1`` at η = σ = 10⁻⁶ reads ``1 < 1``) can flip
         either way: such a member is re-decided in high precision, and is no
         counterexample (only undecided) when that is not available."""
-        from derive.numeric import precise
+        from derive.numeric import precise  # late: it loads SymPy
         near = near_boundary(ctx.statement, ev, failing.shape[0], equal_ties=True)
         certain = failing & ~near
         held = torch.zeros_like(failing)
@@ -478,7 +440,7 @@ class IdentityStrategy:
         """Members where ``a != b`` fails in float64 (the sides agree to rounding): a
         counterexample only when the sides are equal in high precision too (``exp(x) != 0``
         reads ``0 != 0`` at x = −10⁶ by underflow); undecided when that cannot be run."""
-        from derive.numeric import precise
+        from derive.numeric import precise  # late: it loads SymPy
         certain = torch.zeros_like(equal)
         held = torch.zeros_like(equal)
         for i in torch.nonzero(equal).reshape(-1).tolist()[:SETTLE_MAX]:
@@ -500,7 +462,7 @@ class IdentityStrategy:
     def settle(self, ctx: Context, ev: Evaluator, inst: Instance, members: torch.Tensor,
                want_undefined: bool = False) -> Optional[int]:
         """The first member (of at most SETTLE_MAX) that high precision shows failing."""
-        from derive.numeric import precise
+        from derive.numeric import precise  # late: it loads SymPy
         st = ctx.statement
         if not isinstance(st, m.Compare):
             return None
@@ -515,7 +477,7 @@ class IdentityStrategy:
                    ) -> Optional[tuple[torch.Tensor, Optional[int]]]:
         """High-precision verdicts on doubtful members: (held mask, first failing member).
         ``None`` when the statement has no high-precision evaluation."""
-        from derive.numeric import precise
+        from derive.numeric import precise  # late: it loads SymPy
         st = ctx.statement
         if not isinstance(st, m.Compare):
             return None
@@ -666,14 +628,12 @@ class IdentityStrategy:
                sizes: dict[str, int], steps: int = 40, report: Optional[dict] = None
                ) -> Optional[Batch]:
         """Gradient ascent on (left − right) over the free unstructured inputs (time-boxed)."""
-        from derive.numeric.search import ascend
         return ascend(self, ctx, g, device, sizes, steps, report=report)
 
     # ------------------------------------------------------------ refutation
     def refute(self, ctx: Context, g: torch.Generator, seed: int, device: torch.device, res: Batch,
                sizes: dict[str, int], tried: int, points: list, start: float,
                how: str = "random instances") -> Outcome:
-        from derive.numeric.shrink import shrink
         small = shrink(self, ctx, g, device, sizes)
         witness = counterexample(res)
         ev = common.evidence(ctx, seed, device, torch.float64, samples=tried,
@@ -892,60 +852,6 @@ def optimum_check(ev: Evaluator, operands: tuple, values: list, excess: torch.Te
     return excess, None
 
 
-def sides_at(ctx: Context, res: Batch) -> dict[str, Any]:
-    """Both sides at the failing member and their absolute and relative difference,
-    computed on the compared values themselves (never on an intermediate)."""
-    st = ctx.statement
-    if res.instance is None or not isinstance(st, m.Compare) or len(st.operands) != 2:
-        return {}
-    i = res.clear or 0
-    try:
-        batch = max([v.shape[0] for v in res.instance.env.values() if isinstance(v, torch.Tensor)] + [1])
-        ev = Evaluator(res.instance.env, torch.device("cpu") if not any(
-            isinstance(v, torch.Tensor) and v.is_cuda for v in res.instance.env.values())
-            else next(v.device for v in res.instance.env.values() if isinstance(v, torch.Tensor)),
-            torch.float64, ctx.checked).track(batch)
-        with torch.no_grad():
-            a, b = (ev.tensor(ev.ev(x)) for x in st.operands)
-    except (LoweringError, RuntimeError, ValueError, ZeroDivisionError, OverflowError, StopIteration):
-        return {}
-    x, y = pair(a, b, ev)
-    x, y = x[i if x.shape[0] > i else 0], y[i if y.shape[0] > i else 0]
-    if x.is_complex() or y.is_complex():
-        return {}
-    if x.numel() == 1:
-        lhs, rhs = float(x), float(y)
-        diff = abs(lhs - rhs)
-        rel = diff / max(abs(lhs), abs(rhs)) if max(abs(lhs), abs(rhs)) > 0 else (0.0 if diff == 0 else math.inf)
-        return {"lhs": lhs, "rhs": rhs, "difference": diff, "relative": rel}
-    d = (x - y).abs()
-    j = int(torch.nan_to_num(d, nan=math.inf).argmax())
-    size = max(float(x.abs().max()), float(y.abs().max()))
-    return {"lhs": [round(float(v), 9) for v in x[:16].tolist()],
-            "rhs": [round(float(v), 9) for v in y[:16].tolist()],
-            "worst_entry": j + 1, "difference": float(d[j]),
-            "relative": float(d[j]) / size if size > 0 else math.inf}
-
-
-def counterexample(res: Batch) -> dict[str, Any]:
-    """A small, JSON-friendly description of the failing instance."""
-    out: dict[str, Any] = {}
-    if res.instance is None:
-        return out
-    i = res.clear or 0
-    out["sizes"] = dict(res.instance.sizes)
-    vals = {}
-    for k, v in res.instance.env.items():
-        if isinstance(v, torch.Tensor) and v.numel() <= 64 * max(1, v.shape[0]) and v.dtype.is_floating_point:
-            row = v[i if v.shape[0] > i else 0]
-            vals[k] = [round(float(x), 6) for x in row.reshape(-1).tolist()] if row.dim() else \
-                round(float(row), 6)
-        elif isinstance(v, (int, float)) and k not in out["sizes"]:
-            vals[k] = v
-    out["values"] = vals
-    return out
-
-
 def formula_only(checked) -> bool:
     """No tensor and nothing random: every instance is a handful of numbers."""
     return not any(info.role in ("tensor", "sequence") or info.random
@@ -1069,17 +975,3 @@ def on_equation_surfaces(ctx: Context, inst: Instance, mask: Optional[torch.Tens
             continue
         yield moved, ok_t
 
-
-def domain_conditions(ctx: Context, name: str) -> list[m.Expr]:
-    """The declared bounds/interval of a scalar, as comparison expressions."""
-    info = ctx.checked.symbols[name]
-    spec = getattr(info.statement, "type", None)
-    if not isinstance(spec, m.ScalarType):
-        return []
-    me = m.Name(name)
-    conds: list[m.Expr] = [m.Compare((op,), (me, bound)) for op, bound in spec.bounds]
-    if spec.interval is not None:
-        iv = spec.interval
-        conds.append(m.Compare((">=" if iv.lo_closed else ">",), (me, iv.lo)))
-        conds.append(m.Compare(("<=" if iv.hi_closed else "<",), (me, iv.hi)))
-    return conds

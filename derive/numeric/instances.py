@@ -19,6 +19,7 @@ import torch
 
 from derive import model as m
 from derive.numeric import adversarial
+from derive.numeric.base import as_float as _num, scalar_range
 from derive.numeric.lower import Evaluator, LoweringError, Value, rank
 from derive.semantics import CheckedClaim, SymbolInfo
 
@@ -124,31 +125,6 @@ def sweep_values(info: SymbolInfo, ev: Evaluator) -> list[int]:
 
 
 # ---------------------------------------------------------------- scalars
-def scalar_range(info: SymbolInfo, ev: Evaluator, wide: bool = False) -> tuple[float, float]:
-    """The declared [lo, hi] of a scalar (open ends are nudged inside)."""
-    spec = info.statement.type if isinstance(info.statement, m.Decl) else None
-    lo, hi = -math.inf, math.inf
-    if isinstance(spec, m.ScalarType):
-        for op, bound in spec.bounds:
-            b = _num(ev.ev(bound))
-            if op in (">", ">="):
-                lo = max(lo, b + (1e-9 if op == ">" else 0.0))
-            elif op in ("<", "<="):
-                hi = min(hi, b - (1e-9 if op == "<" else 0.0))
-        if spec.interval is not None:
-            iv = spec.interval
-            a, b = _num(ev.ev(iv.lo)), _num(ev.ev(iv.hi))
-            lo = max(lo, a if iv.lo_closed else a + 1e-9 * max(1.0, abs(a)))
-            hi = min(hi, b if iv.hi_closed else b - 1e-9 * max(1.0, abs(b)))
-    return lo, hi
-
-
-def _num(v: Value) -> float:
-    if isinstance(v, torch.Tensor):
-        return float(v.reshape(-1)[0])
-    return float(v)
-
-
 def excluded(info: SymbolInfo, ev: Evaluator) -> list[float]:
     spec = info.statement.type if isinstance(info.statement, m.Decl) else None
     out = []

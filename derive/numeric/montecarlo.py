@@ -50,6 +50,8 @@ from derive import model as m
 from derive.engine import Context, is_cost_statement
 from derive.numeric import common
 from derive.numeric import rqmc
+from derive.numeric.common import DEFAULT_REL
+from derive.numeric.hints import hint
 from derive.numeric.instances import (Unsatisfiable, assumptions, choose_sizes, dim_names,
                                       draw_scalar, holds, sample_environment)
 from derive.numeric.intervals import TailReport, TailWatch, clopper_pearson, t_quantile
@@ -57,7 +59,6 @@ from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, ra
 from derive.outcome import Outcome, Verdict
 from derive.semantics import children, walk
 
-DEFAULT_REL = 0.004         # default relative tolerance: separates constants 0.5 % apart
 VERIFY_RATE = 1e-3          # false-verification rate per claim (refutation uses the options' rate)
 PILOT = 16_384              # samples in the pilot at each point
 MIN_FINAL = 40_000          # final samples at least (precision for the constant hint)
@@ -962,7 +963,6 @@ class MonteCarloRun:
         return bool(((e32.diff - e64.diff).abs() <= 0.01 * tol + 1e-6 * e64.left.abs()).all())
 
     def conclude(self, results: list[PointResult], alpha: float, dtype: torch.dtype) -> Outcome:
-        from derive.numeric.hints import hint
         verdicts = [r.verdict for r in results]
         if Verdict.REFUTED in verdicts:
             verdict = Verdict.REFUTED

@@ -18,7 +18,8 @@ from derive.numeric.instances import Instance, Unsatisfiable, instances, scalar_
 from derive.numeric.lower import Evaluator, LoweringError
 
 if TYPE_CHECKING:
-    from derive.numeric.identity import Batch, IdentityStrategy
+    from derive.numeric.batch import Batch
+    from derive.numeric.identity import IdentityStrategy
 
 
 MOVABLE_PROPS = frozenset({"invertible"})  # structure a small move keeps (almost surely)
