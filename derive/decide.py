@@ -12,7 +12,9 @@ import time
 from functools import lru_cache
 from typing import Optional
 
-from derive import chains, faults
+from sympy.core.cache import clear_cache
+
+from derive import chains, faults, guards
 from derive import model as m
 from derive.engine import Context, Engine, Options, is_cost_statement
 from derive.faults import InternalFault, Interrupt
@@ -183,10 +185,6 @@ def decide_claim(checked: CheckedClaim, options: Options) -> tuple[Verdict, Opti
     claims left in it (hw5.t1.bn_cnn_axes was proved or not depending on which claims a
     worker had decided before), so each claim starts from the same state — same seed,
     same verdict, whatever the scheduling."""
-    from sympy.core.cache import clear_cache  # late, like guards (SymPy): `import derive.decide`
-
-    from derive import guards                 # stays cheap until a claim is decided
-
     clear_cache()
 
     refused = guards.check(checked)

@@ -29,11 +29,13 @@ from fractions import Fraction
 from typing import Any, Iterator, Optional
 
 from derive import model as m
+from derive.decide import decide_claim
 from derive.engine import Options
 from derive.exprtext import expr_text, number, statement_text
 from derive.mutants import (Site, apply, children, describe, nodes_with_paths, size_definitions,
                             with_child)
 from derive.outcome import Verdict
+from derive.semantics import check_claim
 
 GOOD = (Verdict.PROVED, Verdict.VERIFIED)
 MAX_SUGGESTIONS = 3
@@ -482,8 +484,6 @@ def search(claim: m.Claim, lines: list[str], verdict: Verdict, evidence: dict,
            options: Options, settings: Settings = CHECK) -> Report:
     """Search checked repairs of one claim (see the module doc).  Only ``refuted`` claims
     are searched: an ``error`` (ill-defined, engines disagree) gets an empty report."""
-    from derive.decide import decide_claim
-    from derive.semantics import check_claim
 
     start = time.monotonic()
     report = Report()
@@ -583,7 +583,6 @@ def _confirm(checked, options: Options, verdict: Verdict, summary: str) -> tuple
     effect: one false bound here passes random instances at about half of all seeds).  A
     proof is general, so one more seed re-runs its cross-check; a numeric verification
     must pass at three more.  The weakest verdict is kept."""
-    from derive.decide import decide_claim
 
     seeds = CONFIRM_SEEDS[:1] if verdict == Verdict.PROVED else CONFIRM_SEEDS
     weakest = verdict

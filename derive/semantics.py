@@ -19,6 +19,7 @@ from derive.language.confusables import mixed_script, skeleton
 from derive.language.functions import (CONSTANTS, COST_NAMES, DISTRIBUTIONS, FUNCTION_HINTS,
                                        FUNCTIONS, PROPERTIES, RESERVED, STAT_NAMES, kind_of)
 from derive.language.names import normalize, pretty
+from derive.params import ParamChecker
 
 MAX_DIM_LITERAL = 10**7
 MAX_EXPONENT = 10**4
@@ -372,7 +373,6 @@ class Checker:
 
     def check_parameters(self) -> None:
         """Each distribution's parameters inside their domains (after every ``assume``)."""
-        from derive.params import ParamChecker
         if not self.dists:
             return
         checker = ParamChecker(self.claim, self.symbols,

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from derive import model as m
+from derive.numeric import integrals as quadrature
 from derive.numeric.base import (IllDefined, LoweringError, Value, is_tensor, leggauss, rank,
                                  scalar_range)
 
@@ -405,7 +406,6 @@ def integrate(ev: Evaluator, e: m.Call, binders: list, scope: dict) -> Value:
     """Tanh-sinh quadrature with an error estimate (:mod:`derive.numeric.integrals`); the
     estimate is recorded on the evaluator (``quad_error``) and widens the tolerance of the
     comparison; an integral that does not converge (divergent) is undefined (NaN)."""
-    from derive.numeric import integrals as quadrature
 
     if len(binders) != 1:
         raise LoweringError("integrate takes one variable")

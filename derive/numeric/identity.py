@@ -19,14 +19,16 @@ import torch
 
 from derive import model as m
 from derive.engine import Context, budget_scale, is_cost_statement
-from derive.numeric import adversarial, common, surface
+from derive.numeric import adversarial, common, precise, surface
 from derive.numeric.batch import Batch, counterexample, domain_conditions, pair, sides_at
-from derive.numeric.instances import (SIZE_MENU, Instance, Unsatisfiable, assumptions,
-                                      choose_sizes, holds, instances)
-from derive.numeric.lower import Evaluator, IllDefined, LoweringError
+from derive.numeric.instances import (SIZE_MENU, Instance, Unsatisfiable, assumptions, choose_sizes,
+                                      holds, instances, used_names)
+from derive.numeric.lower import (CONDITION_ATOL, CONDITION_RTOL, Evaluator, IllDefined,
+                                  LoweringError, finite_support)
 from derive.numeric.search import ascend
 from derive.numeric.shrink import shrink
 from derive.outcome import Outcome, Verdict
+from derive.semantics import walk
 
 EPS64 = float(torch.finfo(torch.float64).eps)
 ROUNDING_C = 64.0          # tol = C · n · eps · cond (relative to the largest intermediate)
@@ -68,7 +70,6 @@ def exact_statistics(statement: m.Expr, checked) -> bool:
     only categorical indices as its randomness, and no random name is read outside one:
     then each statistic is an exact weighted sum (:meth:`Evaluator.exact_stat`) and the
     statement is a for-all statement over the other inputs."""
-    from derive.numeric.lower import finite_support
 
     if is_cost_statement(statement) or not isinstance(statement, (m.Compare, m.Logic)) or \
             (isinstance(statement, m.Compare) and not all(op in COMPARE_OPS for op in statement.ops)):
@@ -414,7 +415,6 @@ class IdentityStrategy:
         of its boundary (``|1 − 2ησ²| < 1`` at η = σ = 10⁻⁶ reads ``1 < 1``) can flip
         either way: such a member is re-decided in high precision, and is no
         counterexample (only undecided) when that is not available."""
-        from derive.numeric import precise  # late: it loads SymPy
         near = near_boundary(ctx.statement, ev, failing.shape[0], equal_ties=True)
         certain = failing & ~near
         held = torch.zeros_like(failing)
@@ -440,7 +440,6 @@ class IdentityStrategy:
         """Members where ``a != b`` fails in float64 (the sides agree to rounding): a
         counterexample only when the sides are equal in high precision too (``exp(x) != 0``
         reads ``0 != 0`` at x = −10⁶ by underflow); undecided when that cannot be run."""
-        from derive.numeric import precise  # late: it loads SymPy
         certain = torch.zeros_like(equal)
         held = torch.zeros_like(equal)
         for i in torch.nonzero(equal).reshape(-1).tolist()[:SETTLE_MAX]:
@@ -462,7 +461,6 @@ class IdentityStrategy:
     def settle(self, ctx: Context, ev: Evaluator, inst: Instance, members: torch.Tensor,
                want_undefined: bool = False) -> Optional[int]:
         """The first member (of at most SETTLE_MAX) that high precision shows failing."""
-        from derive.numeric import precise  # late: it loads SymPy
         st = ctx.statement
         if not isinstance(st, m.Compare):
             return None
@@ -477,7 +475,6 @@ class IdentityStrategy:
                    ) -> Optional[tuple[torch.Tensor, Optional[int]]]:
         """High-precision verdicts on doubtful members: (held mask, first failing member).
         ``None`` when the statement has no high-precision evaluation."""
-        from derive.numeric import precise  # late: it loads SymPy
         st = ctx.statement
         if not isinstance(st, m.Compare):
             return None
@@ -705,7 +702,6 @@ def wildness(st: m.Expr) -> Any:
     (read up to an absolute rounding allowance, so tiny and huge magnitudes would decide
     them by that allowance rather than by the claim)."""
     if isinstance(st, m.Logic):
-        from derive.semantics import walk
         if any(isinstance(x, m.Compare) and any(op in ("==", "!=", "≈") for op in x.ops)
                for x in walk(st)):
             return "tame"
@@ -768,7 +764,6 @@ def near_boundary(st: m.Expr, ev: Evaluator, n: int, exact_integers: bool = Fals
     With ``equal_ties`` a comparison of two overflowed sides counts too: ``exp(c·x) ==
     exp(c·y)`` at c = −1000 reads inf == inf although the sides differ, so a failing member
     resting on it is re-decided in high precision before it may refute."""
-    from derive.numeric.lower import CONDITION_ATOL, CONDITION_RTOL
     out = torch.zeros(n, dtype=torch.bool, device=ev.scale.device if ev.scale is not None else None)
     stack = [st]
     while stack:
@@ -863,8 +858,6 @@ def loop_free(ctx: Context) -> bool:
     size — comprehensions, ``sum(i = 1..n, …)`` binders, recurrences — and reads no tensor
     of more than two axes, so that sizes up to 128 cost about what sizes up to 32 do (a structural test: the plan never depends on
     the clock)."""
-    from derive.numeric.instances import used_names
-    from derive.semantics import walk
 
     names = used_names(ctx.checked, ctx.statement)
     exprs: list[m.Expr] = [ctx.statement]
@@ -941,8 +934,6 @@ def equation_bindings(ctx: Context) -> list[tuple[str, m.Expr]]:
 
 
 def walk_expr(e: m.Expr):
-    from derive.semantics import walk
-
     return walk(e)
 
 

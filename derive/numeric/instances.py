@@ -21,7 +21,7 @@ from derive import model as m
 from derive.numeric import adversarial
 from derive.numeric.base import as_float as _num, scalar_range
 from derive.numeric.lower import Evaluator, LoweringError, Value, rank
-from derive.semantics import CheckedClaim, SymbolInfo
+from derive.semantics import CheckedClaim, SymbolInfo, walk
 
 COND = 10.0           # target condition number of 'invertible' matrices
 SIZE_MENU = (1, 2, 3, 4, 5, 7, 8)
@@ -420,7 +420,6 @@ def _draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generato
 # ---------------------------------------------------------------- environments
 def used_names(checked: CheckedClaim, e: m.Expr) -> set[str]:
     """Names ``e`` depends on, through definitions, functions and recurrences."""
-    from derive.semantics import walk
     seen: set[str] = set()
     stack = [e]
     while stack:
@@ -600,7 +599,6 @@ def choose_sizes(checked: CheckedClaim, g: torch.Generator, fixed: Optional[dict
 
 
 def _only_sizes(c: m.Expr, checked: CheckedClaim) -> bool:
-    from derive.semantics import walk
     sizes = set(dim_names(checked))
     for node in walk(c):
         if isinstance(node, m.Name):

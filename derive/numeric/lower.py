@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from derive import model as m
 from derive.numeric import functions as fx
 from derive.numeric.base import IllDefined, LoweringError, Value, is_tensor, rank
-from derive.semantics import CheckedClaim, reachable
+from derive.semantics import CheckedClaim, reachable, walk
 
 CONSTANT_VALUES = {"pi": math.pi, "euler": math.e, "inf": math.inf}
 
@@ -703,6 +703,5 @@ class Evaluator:
 
 
 def _names(e: m.Expr):
-    from derive.semantics import walk
     return [n for n in walk(e) if isinstance(n, m.Name)]
 

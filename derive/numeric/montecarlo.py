@@ -52,8 +52,9 @@ from derive.numeric import common
 from derive.numeric import rqmc
 from derive.numeric.common import DEFAULT_REL
 from derive.numeric.hints import hint
-from derive.numeric.instances import (Unsatisfiable, assumptions, choose_sizes, dim_names,
-                                      draw_scalar, holds, sample_environment)
+from derive.numeric.instances import (Unsatisfiable, assumptions, choose_sizes, claim_seed,
+                                      dim_names, draw_scalar, holds, make_generator,
+                                      sample_environment, used_names)
 from derive.numeric.intervals import TailReport, TailWatch, clopper_pearson, t_quantile
 from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, rank
 from derive.outcome import Outcome, Verdict
@@ -188,7 +189,6 @@ def grad_features(ev: Evaluator, spec: StatSpec) -> torch.Tensor:
     gradient); each random name whose distribution involves θ is reparameterised, so
     E[∇_θ h] = ∇_θ E[h] (differentiation under the integral, smooth h).
     """
-    from derive.numeric.instances import used_names
     node = spec.node
     stat, target = node.args[0], node.args[1].id
     if stat.kind != "E":
@@ -454,7 +454,6 @@ def probe_definedness(ctx: Context, device: torch.device) -> None:
     ``vector[d2]`` is undefined there, as the identity engine (which draws size 1) would
     find.  A few samples at the smallest sizes show it; any other failure is left to the
     run (this generator is separate, so the run's draws do not change)."""
-    from derive.numeric.instances import claim_seed, make_generator
 
     checked = ctx.checked
     g = make_generator(claim_seed(ctx.options.seed, checked.claim.id, f"mc-probe:{ctx.index}"),
@@ -521,7 +520,6 @@ class MonteCarloRun:
         self.inner_samples = 0
         self.start = time.perf_counter()
         self.draws = 0
-        from derive.numeric.instances import used_names
         self.used = used_names(ctx.checked, self.statement)
 
     # ------------------------------------------------------------ points

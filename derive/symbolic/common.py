@@ -107,7 +107,6 @@ def sample_points(lowering: Lowering, symbols: Iterable[sp.Symbol], rng: random.
                 wanted |= {s for s in c.free_symbols if s.is_Symbol}
                 grown = True
     names = {s.name for s in wanted}
-    from derive.semantics import walk
     for cond in lowering.unlowered:
         if any(isinstance(n, m.Name) and n.id in names for n in walk(cond)):
             return []

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Optional
 import torch
 
 from derive import model as m
-from derive.semantics import CheckedClaim, SymbolInfo, reachable, walk  # noqa: F401 (reachable:
+from derive.semantics import CheckedClaim, SymbolInfo, reachable  # noqa: F401 (reachable:
 # moved to derive.semantics; re-exported while other branches still import it from here)
 
 DEFAULT_DIM = 256                         # a dimension with no sweep and no value
