@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Optional
 
-from derive.decide import decide_claim
+from derive import decide
 from derive.engine import Options
 from derive.mutants import Site, apply, sites
 from derive.outcome import Verdict
@@ -174,7 +174,7 @@ class MutationReport:
 
 def _decide_checked(checked, options: Options) -> tuple[Verdict, str]:
     try:
-        verdict, _, summary, _ = decide_claim(checked, options)
+        verdict, _, summary, _ = decide.decide_claim(checked, options)
     except MemoryError:
         return Verdict.INCONCLUSIVE, "memory limit reached"
     except Exception as exc:  # noqa: BLE001 - an engine bug on a mutant is reported, not fatal

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Iterator, Optional
 
+from derive import decide
 from derive import model as m
-from derive.decide import decide_claim
 from derive.engine import Options
 from derive.exprtext import expr_text, number, statement_text
 from derive.mutants import (Site, apply, children, describe, nodes_with_paths, size_definitions,
@@ -521,7 +521,7 @@ def search(claim: m.Claim, lines: list[str], verdict: Verdict, evidence: dict,
         report.tried += 1
         opts = replace(options, symbolic_time_limit=max(0.5, min(options.symbolic_time_limit, left)))
         try:
-            v, _, summary, _ = decide_claim(mutant_checked, opts)
+            v, _, summary, _ = decide.decide_claim(mutant_checked, opts)
         except MemoryError:
             v, summary = Verdict.INCONCLUSIVE, "memory limit reached"
         except Exception as exc:  # noqa: BLE001 - an engine bug on a candidate is not a repair
@@ -588,7 +588,8 @@ def _confirm(checked, options: Options, verdict: Verdict, summary: str) -> tuple
     weakest = verdict
     for extra in seeds:
         try:
-            again, _, summary2, _ = decide_claim(checked, replace(options, seed=options.seed + extra))
+            again, _, summary2, _ = decide.decide_claim(
+                checked, replace(options, seed=options.seed + extra))
         except Exception as exc:  # noqa: BLE001
             return Verdict.ERROR, f"confirmation failed: {type(exc).__name__}: {exc}"
         if again not in GOOD:

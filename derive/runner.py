@@ -18,9 +18,9 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
+from derive import decide
 from derive import model as m
 from derive.cache import ResultCache
-from derive.decide import decide_claim
 from derive.engine import Options
 from derive.errors import Diagnostic
 from derive.language.load import BrokenClaim, LoadedFile, load_path, load_text, markdown_to_claims
@@ -210,7 +210,7 @@ def decide_job(job: Job, options: Options) -> Result:
         return error_result(job.id, job.file, job.line, diags, claim.title, claim.source, claim.expect)
 
     try:
-        verdict, engine, summary, evidence = decide_claim(checked, options)
+        verdict, engine, summary, evidence = decide.decide_claim(checked, options)
     except Exception as exc:  # an engine bug must not hide the other claims' results
         import traceback
 
@@ -370,9 +370,7 @@ def limit_memory(memory_limit_mb: int) -> None:
 def _worker_main(conn: Connection, options_json: str, memory_limit_mb: int) -> None:
     options = Options(**json.loads(options_json))
     limit_memory(memory_limit_mb)
-    import derive.decide as _decide
-
-    _decide.engines()  # import the engines before the clock of the first claim starts
+    decide.engines()  # import the engines before the clock of the first claim starts
     conn.send_bytes(b"ready")
     while True:
         try:
