@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from derive.engine import Options
-from derive.report import by_engine, summarize
+from derive.report.summary import by_engine, summarize
 from derive.runner import RunConfig, run
 
 ROOT = Path(__file__).resolve().parents[1]

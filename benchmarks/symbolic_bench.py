@@ -15,7 +15,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from derive.decide import TimeLimit, time_limit
+from derive.limits import TimeLimit, time_limit
 from derive.engine import Context, Engine, Options
 from derive.language.load import load_text
 from derive.semantics import check_claim

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from derive.decide import is_cost_statement
+from derive.engine import is_cost_statement
 from derive.engine import Context, Options
 from derive.language.load import load_path
 from derive.outcome import Verdict, as_expected, combine

@@ -7,7 +7,7 @@ The importable API mirrors the CLI::
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from derive.version import __version__  # noqa: F401  (re-exported)
 
 
 def load_ipython_extension(ipython) -> None:

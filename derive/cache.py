@@ -34,11 +34,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
-from derive import __version__
 from derive import model as m
 from derive.cachekey import cache_key
-from derive.engine import Options
+from derive.engine import Options, is_cost_statement
+from derive.faults import strict_mode
 from derive.outcome import Result
+from derive.version import __version__
 
 CACHE_FORMAT = 2
 DEFAULT_DIR = ".derive-cache"
@@ -146,7 +147,6 @@ def host_key() -> dict[str, Any]:
 def options_key(options: Options) -> dict[str, Any]:
     """The options as keyed: strictness as in effect (``DERIVE_STRICT`` included), so a
     lenient run's result is never served to a strict one."""
-    from derive.faults import strict_mode
 
     key = canonical(options)
     key["strict"] = strict_mode(options)
@@ -156,7 +156,6 @@ def options_key(options: Options) -> dict[str, Any]:
 def engines_for(claim: m.Claim) -> set[str]:
     """The engines :mod:`derive.decide` routes this claim's statements to: cost and growth
     statements to the timing engine, every other to the symbolic and numeric engines."""
-    from derive.decide import is_cost_statement
 
     names: set[str] = set()
     for show in claim.shows:

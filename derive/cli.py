@@ -8,7 +8,7 @@ from typing import Optional
 
 import click
 
-from derive import __version__
+from derive.version import __version__
 
 FORMAT_NAMES = ["text", "json", "junit", "github", "markdown", "html"]
 

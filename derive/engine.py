@@ -14,7 +14,7 @@ from typing import Optional, Protocol
 from derive import faults
 from derive import model as m
 from derive.outcome import Outcome, Verdict
-from derive.semantics import CheckedClaim
+from derive.semantics import CheckedClaim, walk
 
 
 BUDGET_SCALE_ENV = "DERIVE_BUDGET_SCALE"
@@ -126,3 +126,13 @@ def scope(strategy) -> str:
 
 def unsupported(reason: str) -> Outcome:
     return Outcome(Verdict.UNSUPPORTED, None, None, reason)
+
+
+def is_cost_statement(statement: m.Expr) -> bool:
+    """Cost claims, and growth claims over a sweep, belong to the timing engine."""
+    for node in walk(statement):
+        if isinstance(node, (m.Cost, m.BigO)):
+            return True
+        if isinstance(node, m.Compare) and "~" in node.ops:
+            return True
+    return False

@@ -48,7 +48,9 @@ from typing import Any, Iterable, Optional
 import torch
 
 from derive import model as m
-from derive.semantics import CheckedClaim, walk
+from derive.engine import is_cost_statement
+from derive.mutants import Site, apply
+from derive.semantics import CheckedClaim, check_claim, walk
 from derive.vocabulary.distributions import args_of, law_of
 
 REL_TOL = 1e-9
@@ -79,7 +81,6 @@ def classify(claim: m.Claim, checked: CheckedClaim, mutant_checked: CheckedClaim
     if verdict == "proved":
         return Equivalence("proved", "true mutant: the symbolic engine proves it and the numeric "
                            "cross-check passes")
-    from derive.decide import is_cost_statement
 
     try:
         grown = _same_growth(checked, mutant_checked, seed)
@@ -203,10 +204,8 @@ def _parametrised(node: Any, c: Fraction) -> Optional[m.Expr]:
 def _free_parameter(checked: CheckedClaim, statement: int, path: tuple, seed: int
                     ) -> Optional[Equivalence]:
     """Every equation still holds with the mutated constant (or sign) set to random values."""
-    from derive.mutate import Site, apply
     from derive.numeric.common import reaches_stat
     from derive.numeric.instances import claim_seed, make_generator
-    from derive.semantics import check_claim
 
     st = checked.claim.statements[statement]
     if isinstance(st, m.Recurrence) or not path:

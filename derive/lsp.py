@@ -19,9 +19,9 @@ from typing import Any, Iterable, Optional
 
 from lsprotocol import types as lsp
 
-from derive import __version__
 from derive import model as m
 from derive.outcome import Result, Verdict
+from derive.version import __version__
 
 SOURCE = "derive"
 _WORD = re.compile(r"[^\W\d][\w′]*|\d+", re.UNICODE)

@@ -198,7 +198,7 @@ def _cache(config: pytest.Config):
 
 def claim_markers(claim) -> list[str]:
     """Markers for a claim: timing / gpu / slow from its statements, plus its tags."""
-    from derive.decide import is_cost_statement
+    from derive.engine import is_cost_statement
 
     marks = ["claim"]
     if any(is_cost_statement(s.statement) for s in claim.shows):

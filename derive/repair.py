@@ -12,7 +12,7 @@ independent seeds (:func:`_confirm`); a repaired bound or condition must be prov
 (:func:`bound_claim`).  Claims that are not ``refuted`` (an ``error``: ill-defined, engines
 disagree) get no search at all.
 
-Candidates are built on the typed model (:func:`derive.mutate.apply`; no text is parsed
+Candidates are built on the typed model (:func:`derive.mutants.apply`; no text is parsed
 or evaluated) and printed with :mod:`derive.exprtext`, which refuses a line that does not
 parse back to the model that was decided.  The search is deterministic: candidates come
 in a fixed order (refuted statements first, then the definitions they use; smaller edits
@@ -28,11 +28,14 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Iterator, Optional
 
+from derive import decide
 from derive import model as m
 from derive.engine import Options
 from derive.exprtext import expr_text, number, statement_text
-from derive.mutate import Site, apply, describe, nodes_with_paths
+from derive.mutants import (Site, apply, children, describe, nodes_with_paths, size_definitions,
+                            with_child)
 from derive.outcome import Verdict
+from derive.semantics import check_claim
 
 GOOD = (Verdict.PROVED, Verdict.VERIFIED)
 MAX_SUGGESTIONS = 3
@@ -344,8 +347,6 @@ def _used_definitions(claim: m.Claim, roots: list[int]) -> list[int]:
 
 def candidates(checked, refuted_lines: set[int], evidence: list[dict]) -> list[Candidate]:
     """Every candidate edit of a refuted claim, in search order, duplicates removed."""
-    from derive.mutate import size_definitions
-
     claim = checked.claim
     roots = [k for k, st in enumerate(claim.statements)
              if isinstance(st, m.Show) and st.pos.line in refuted_lines]
@@ -415,8 +416,6 @@ def _side(claim: m.Claim, site: Site) -> int:
 
 
 def _direct_children(node: Any) -> list:
-    from derive.mutate import children
-
     return [c for _, c in children(node)]
 
 
@@ -427,8 +426,6 @@ def _floor_all(expr: m.Expr, ctx: _Ctx) -> Optional[m.Expr]:
 
     def go(e: Any) -> Any:
         nonlocal count
-        from derive.mutate import children, with_child
-
         if isinstance(e, m.BinOp) and e.op == "/" and ctx.integer_division(e):
             count += 1
             return m.Call("floor", (e,))
@@ -487,8 +484,6 @@ def search(claim: m.Claim, lines: list[str], verdict: Verdict, evidence: dict,
            options: Options, settings: Settings = CHECK) -> Report:
     """Search checked repairs of one claim (see the module doc).  Only ``refuted`` claims
     are searched: an ``error`` (ill-defined, engines disagree) gets an empty report."""
-    from derive.decide import decide_claim
-    from derive.semantics import check_claim
 
     start = time.monotonic()
     report = Report()
@@ -526,7 +521,7 @@ def search(claim: m.Claim, lines: list[str], verdict: Verdict, evidence: dict,
         report.tried += 1
         opts = replace(options, symbolic_time_limit=max(0.5, min(options.symbolic_time_limit, left)))
         try:
-            v, _, summary, _ = decide_claim(mutant_checked, opts)
+            v, _, summary, _ = decide.decide_claim(mutant_checked, opts)
         except MemoryError:
             v, summary = Verdict.INCONCLUSIVE, "memory limit reached"
         except Exception as exc:  # noqa: BLE001 - an engine bug on a candidate is not a repair
@@ -588,13 +583,13 @@ def _confirm(checked, options: Options, verdict: Verdict, summary: str) -> tuple
     effect: one false bound here passes random instances at about half of all seeds).  A
     proof is general, so one more seed re-runs its cross-check; a numeric verification
     must pass at three more.  The weakest verdict is kept."""
-    from derive.decide import decide_claim
 
     seeds = CONFIRM_SEEDS[:1] if verdict == Verdict.PROVED else CONFIRM_SEEDS
     weakest = verdict
     for extra in seeds:
         try:
-            again, _, summary2, _ = decide_claim(checked, replace(options, seed=options.seed + extra))
+            again, _, summary2, _ = decide.decide_claim(
+                checked, replace(options, seed=options.seed + extra))
         except Exception as exc:  # noqa: BLE001
             return Verdict.ERROR, f"confirmation failed: {type(exc).__name__}: {exc}"
         if again not in GOOD:

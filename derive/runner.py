@@ -18,11 +18,16 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
+from derive import decide
 from derive import model as m
+from derive.cache import ResultCache
 from derive.engine import Options
 from derive.errors import Diagnostic
-from derive.language.load import BrokenClaim, LoadedFile, load_path, load_text
+from derive.language.load import BrokenClaim, LoadedFile, load_path, load_text, markdown_to_claims
+from derive.language.notebook import cell_text, split_cell_ref
+from derive.limits import ClaimTimeLimit, claim_limit
 from derive.outcome import Result, Verdict, as_expected
+from derive.repair import Settings, search
 from derive.semantics import check_claim
 
 CLAIM_SUFFIXES = (".claims",)
@@ -180,12 +185,8 @@ class Planned:
 
 
 def _lines_of(path: Path) -> list[str]:
-    from derive.language.notebook import cell_text, split_cell_ref
-
     notebook, cell = split_cell_ref(str(path))
     if cell is not None:  # a notebook cell: its Markdown, claim blocks kept
-        from derive.language.load import markdown_to_claims
-
         text = cell_text(Path(notebook), cell)
         return [] if text is None else markdown_to_claims(text).split("\n")
     try:
@@ -193,7 +194,6 @@ def _lines_of(path: Path) -> list[str]:
     except OSError:
         return []
     if path.suffix.lower() in (".md", ".markdown"):
-        from derive.language.load import markdown_to_claims
         text = markdown_to_claims(text)
     return text.replace("\r\n", "\n").split("\n")
 
@@ -208,10 +208,9 @@ def decide_job(job: Job, options: Options) -> Result:
     checked, diags = check_claim(claim, lines)
     if checked is None:
         return error_result(job.id, job.file, job.line, diags, claim.title, claim.source, claim.expect)
-    from derive.decide import decide_claim
 
     try:
-        verdict, engine, summary, evidence = decide_claim(checked, options)
+        verdict, engine, summary, evidence = decide.decide_claim(checked, options)
     except Exception as exc:  # an engine bug must not hide the other claims' results
         import traceback
 
@@ -226,7 +225,6 @@ def decide_in_process(job: Job, config: RunConfig) -> Result:
     """Decide a job in this process under the claim's time limit (``--no-isolation``): a
     SIGALRM timer that composes with the engines' own (nearer) limits.  A claim stopped by
     it is reported like a worker stopped by the parent (``inconclusive``, never cached)."""
-    from derive.decide import ClaimTimeLimit, claim_limit
 
     start = time.monotonic()
     try:
@@ -296,7 +294,6 @@ def memory_limit_in_process(memory_limit_mb: int) -> Iterator[None]:
 def repair_job(job: Job, options: Options) -> Result:
     """Search checked repairs of a refuted claim (runs inside a worker, after every verdict
     of the run is out); returns the claim's result with ``evidence["repair"]`` filled in."""
-    from derive.repair import Settings, search
 
     base = Result.from_dict(job.repair["result"])
     claim, _, lines = job.load()
@@ -373,9 +370,7 @@ def limit_memory(memory_limit_mb: int) -> None:
 def _worker_main(conn: Connection, options_json: str, memory_limit_mb: int) -> None:
     options = Options(**json.loads(options_json))
     limit_memory(memory_limit_mb)
-    import derive.decide as _decide
-
-    _decide.engines()  # import the engines before the clock of the first claim starts
+    decide.engines()  # import the engines before the clock of the first claim starts
     conn.send_bytes(b"ready")
     while True:
         try:
@@ -564,8 +559,6 @@ def run(paths: Iterable[str], config: Optional[RunConfig] = None,
     cache = None
     corpus_key = None
     if config.cache_dir:
-        from derive.cache import ResultCache
-
         cache = ResultCache(config.cache_dir, config.options)
         corpus_key = cache.corpus_key(collect_files(paths), config.select)
         whole = cache.get_corpus(corpus_key) if corpus_key else None

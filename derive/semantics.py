@@ -19,6 +19,7 @@ from derive.language.confusables import mixed_script, skeleton
 from derive.language.functions import (CONSTANTS, COST_NAMES, DISTRIBUTIONS, FUNCTION_HINTS,
                                        FUNCTIONS, PROPERTIES, RESERVED, STAT_NAMES, kind_of)
 from derive.language.names import normalize, pretty
+from derive.params import ParamChecker
 
 MAX_DIM_LITERAL = 10**7
 MAX_EXPONENT = 10**4
@@ -389,7 +390,6 @@ class Checker:
 
     def check_parameters(self) -> None:
         """Each distribution's parameters inside their domains (after every ``assume``)."""
-        from derive.params import ParamChecker
         if not self.dists:
             return
         checker = ParamChecker(self.claim, self.symbols,
@@ -1182,6 +1182,33 @@ def walk(e) -> Iterable[m.Expr]:
             continue
         yield node
         stack.extend(children(node))
+
+
+def reachable(checked: CheckedClaim, exprs: Iterable[m.Expr]) -> set[str]:
+    """Every declared name the expressions use, through definitions and function bodies."""
+    seen: set[str] = set()
+    stack = list(exprs)
+    while stack:
+        node = stack.pop()
+        for sub in walk(node):
+            ident = sub.id if isinstance(sub, m.Name) else sub.func if isinstance(sub, m.Call) else None
+            if ident is None or ident in seen or ident not in checked.symbols:
+                continue
+            seen.add(ident)
+            info = checked.symbols[ident]
+            st = info.statement
+            if info.role == "define" and isinstance(st, m.Define):
+                stack.append(st.value)
+            elif info.role == "funcdef" and isinstance(st, m.FuncDef):
+                stack.append(st.body)
+            elif info.role == "sequence" and isinstance(st, m.Recurrence):
+                for eq in st.equations:
+                    stack.extend([eq.value, eq.index])
+            elif info.role == "tensor" and isinstance(st, m.Decl):
+                stack.extend(st.type.shape)
+                if st.dist is not None:
+                    stack.append(st.dist)
+    return seen
 
 
 def _written_names(node) -> Iterator[tuple[str, str, m.Pos]]:

@@ -405,8 +405,9 @@ PASSES = ("proved", "verified")
 def decide_alone(fc: FuzzClaim, engine_names=("symbolic", "numeric"), time_limit: float = 2.0,
                  seed: int = 0) -> list[tuple[str, str, str]]:
     """(engine, verdict, summary) for each engine alone; "crash" when one raised."""
-    from derive.decide import TimeLimit, engines
-    from derive.decide import time_limit as limit
+    from derive.decide import engines
+    from derive.limits import TimeLimit
+    from derive.limits import time_limit as limit
     from derive.engine import Context, Options
     from derive.language.load import load_text
     from derive.semantics import check_claim

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from derive.decide import ClaimTimeLimit, TimeLimit, claim_limit, time_limit
+from derive.limits import ClaimTimeLimit, TimeLimit, claim_limit, time_limit
 from derive.engine import Options
 from derive.outcome import Verdict
 from derive.runner import RunConfig, memory_limit_in_process, run

@@ -7,6 +7,7 @@ from fractions import Fraction
 import pytest
 
 from derive import model as m
+from derive import mutants
 from derive import mutate as M
 from derive.engine import Options
 from derive.language.load import load_text
@@ -35,9 +36,9 @@ SAMPLE = """claim mut.sample
 
 def test_every_operator_appears():
     claim = claim_of(SAMPLE)
-    kinds = {s.kind for s in M.sites(claim)}
+    kinds = {s.kind for s in mutants.sites(claim)}
     assert kinds == {"constant", "exponent", "swap", "sign", "transpose", "compare"}
-    texts = [s.description for s in M.sites(claim)]
+    texts = [s.description for s in mutants.sites(claim)]
     assert any("exponent of" in t and "+1" in t for t in texts)
     assert any("'<' swapped to '>'" == t for t in texts)
     assert any("'>' swapped to '<'" == t for t in texts)
@@ -47,8 +48,8 @@ def test_every_operator_appears():
 def test_mutants_change_exactly_one_thing_and_keep_the_original():
     claim = claim_of(SAMPLE)
     original = claim.statements
-    for site in M.sites(claim):
-        mutant = M.apply(claim, site)
+    for site in mutants.sites(claim):
+        mutant = mutants.apply(claim, site)
         assert claim.statements == original  # frozen: the claim itself is untouched
         changed = [i for i, (x, y) in enumerate(zip(claim.statements, mutant.statements)) if x != y]
         assert changed == [site.statement], site.description
@@ -56,19 +57,19 @@ def test_mutants_change_exactly_one_thing_and_keep_the_original():
 
 def test_specific_mutants():
     claim = claim_of(SAMPLE)
-    by_desc = {s.description: s for s in M.sites(claim)}
+    by_desc = {s.description: s for s in mutants.sites(claim)}
     site = by_desc["constant 2 doubled"]
-    stmt = M.apply(claim, site).statements[site.statement].statement
-    nums = [n.value for _, n in M.nodes_with_paths(stmt) if isinstance(n, m.Num)]
+    stmt = mutants.apply(claim, site).statements[site.statement].statement
+    nums = [n.value for _, n in mutants.nodes_with_paths(stmt) if isinstance(n, m.Num)]
     assert Fraction(4) in nums
-    swap = next(s for s in M.sites(claim) if s.kind == "swap")
+    swap = next(s for s in mutants.sites(claim) if s.kind == "swap")
     new = swap.new
     assert isinstance(new, m.BinOp) and new.left == swap.old.right and new.right == swap.old.left
 
 
 def test_no_duplicate_mutants():
     claim = claim_of("claim c\n  let x : real\n  show x^4 == x^4\n")
-    news = [M.apply(claim, s).statements for s in M.sites(claim)]
+    news = [mutants.apply(claim, s).statements for s in mutants.sites(claim)]
     assert len(news) == len(set(news))
 
 
@@ -76,16 +77,16 @@ def test_ill_typed_mutants_are_detected_by_the_semantic_pass():
     text = "claim c\n  let m, n : dim\n  let A : matrix[m, n]\n  let x : vector[n]\n  show A @ x == A @ x\n"
     claim = claim_of(text)
     lines = text.split("\n")
-    swaps = [s for s in M.sites(claim) if s.kind == "swap"]
+    swaps = [s for s in mutants.sites(claim) if s.kind == "swap"]
     assert swaps
     for s in swaps:
-        checked, diags = check_claim(M.apply(claim, s), lines)
+        checked, diags = check_claim(mutants.apply(claim, s), lines)
         assert checked is None and any("@" in d.message for d in diags)
 
 
 def test_survival_reasons():
     claim = claim_of(SAMPLE)
-    site = next(s for s in M.sites(claim) if s.kind == "transpose")
+    site = next(s for s in mutants.sites(claim) if s.kind == "transpose")
     reason = M.survival_reason(site, M.Verdict.VERIFIED, "holds on 26 random instances")
     assert "not shown equivalent" in reason and "symmetric" in reason
     undecided = M.survival_reason(site, M.Verdict.UNSUPPORTED, "no strategy")
@@ -98,8 +99,8 @@ def _classify(text: str, description: str, verdict: str = "verified", nth: int =
     claim = claim_of(text)
     lines = text.split("\n")
     base, _ = check_claim(claim, lines)
-    site = [s for s in M.sites(claim) if s.description == description][nth]
-    mutant, diags = check_claim(M.apply(claim, site), lines)
+    site = [s for s in mutants.sites(claim) if s.description == description][nth]
+    mutant, diags = check_claim(mutants.apply(claim, site), lines)
     assert mutant is not None, diags
     return classify(claim, base, mutant, site.statement, site.path, verdict)
 
@@ -186,9 +187,9 @@ def test_mutant_counts_are_not_taken_from_the_claims_cache():
             "  let x : vector[n] ~ normal(0, 1)\n  let z = A^2 @ x\n  show flops[z] ~ n^3\n")
     claim = claim_of(text)
     lines = text.split("\n")
-    site = next(s for s in M.sites(claim) if s.description == "exponent of (A ^ 2) +1")
+    site = next(s for s in mutants.sites(claim) if s.description == "exponent of (A ^ 2) +1")
     base, _ = check_claim(claim, lines)
-    mutant, _ = check_claim(M.apply(claim, site), lines)
+    mutant, _ = check_claim(mutants.apply(claim, site), lines)
     assert mutant is not None and mutant.claim.text == base.claim.text
     arg = base.claim.shows[0].statement.operands[0].arg
     before = Bench(base, 0, "cpu").count(arg, {"n": 16}).flops
@@ -265,7 +266,7 @@ def test_chained_bounds_and_expectations_loosen_one_way():
 def test_sizes_of_the_instance_are_not_mutated():
     claim = claim_of("claim sz\n  let d = 16\n  let k = 3\n  let x : vector[d]\n"
                      "  show k * norm(x)^2 == 3 * (x · x)\n")
-    texts = [s.description for s in M.sites(claim)]
+    texts = [s.description for s in mutants.sites(claim)]
     assert "constant 16 doubled" not in texts          # d sizes x: the instance, not the formula
     assert "constant 3 doubled" in texts               # k is a value: mutated
     inside = "claim mc3\n  let z : real ~ normal(0, 1)\n  show E[z^2 - 1] <= 1\n"

@@ -127,7 +127,7 @@ def test_candidates_are_model_edits_in_a_fixed_order_without_trivial_ones():
     sizes = [c.size for c in first]
     assert sizes == sorted(sizes)
     for c in first:  # an edit never makes both sides the same expression
-        from derive.mutate import apply
+        from derive.mutants import apply
         st = apply(claim, c.site).statements[c.site.statement]
         assert len(set(st.statement.operands)) == len(st.statement.operands)
 

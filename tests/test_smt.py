@@ -7,7 +7,7 @@ from __future__ import annotations
 import sympy as sp
 import z3
 
-from derive.decide import time_limit
+from derive.limits import time_limit
 from derive.engine import Context, Options
 from derive.language.load import load_text
 from derive.outcome import Verdict

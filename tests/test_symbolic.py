@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from derive.decide import TimeLimit, time_limit
+from derive.limits import TimeLimit, time_limit
 from derive.engine import Context, Options
 from derive.language.load import load_text
 from derive.outcome import Verdict

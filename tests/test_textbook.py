@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from derive.decide import decide_claim, time_limit
+from derive.decide import decide_claim
+from derive.limits import time_limit
 from derive.engine import Context, Options
 from derive.language.load import load_text
 from derive.outcome import Verdict

@@ -11,7 +11,9 @@ from derive.engine import Context
 from derive.numeric.instances import claim_seed, make_generator
 from derive.numeric.lower import IllDefined, pick_device
 from derive.outcome import Outcome, Verdict
-from derive.semantics import walk
+from derive.semantics import children, walk
+
+DEFAULT_REL = 0.004  # Monte Carlo's default relative tolerance: separates constants 0.5 % apart
 
 EVIDENCE_KEYS = ("samples", "estimate", "interval", "error_rate", "tolerance",
                  "parameter_points", "device", "dtype", "seed")
@@ -101,7 +103,6 @@ def fmt(x: float) -> str:
 def walk_outside_stats(e: m.Expr, stats: list):
     """The nodes of ``e`` outside statistics; each outermost statistic met is appended to
     ``stats`` instead of being entered."""
-    from derive.semantics import children
 
     stack = [e]
     while stack:

@@ -7,15 +7,20 @@ cross-correlation, thin SVD with ``X = U diag(S) Vᵀ``.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 import torch.nn.functional as F
 
 from derive import model as m
+from derive.numeric import integrals as quadrature
+from derive.numeric.base import (IllDefined, LoweringError, Value, is_tensor, leggauss, rank,
+                                 scalar_range)
 from derive.numeric.lapack import lapack
-from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, is_tensor, leggauss, rank
 from derive.vocabulary.distributions import Declined, args_of, law_of
+
+if TYPE_CHECKING:
+    from derive.numeric.lower import Evaluator
 
 ELEMENTWISE: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "abs": torch.abs, "sqrt": torch.sqrt, "exp": torch.exp, "log": torch.log,
@@ -405,7 +410,6 @@ def integrate(ev: Evaluator, e: m.Call, binders: list, scope: dict) -> Value:
     """Tanh-sinh quadrature with an error estimate (:mod:`derive.numeric.integrals`); the
     estimate is recorded on the evaluator (``quad_error``) and widens the tolerance of the
     comparison; an integral that does not converge (divergent) is undefined (NaN)."""
-    from derive.numeric import integrals as quadrature
 
     if len(binders) != 1:
         raise LoweringError("integrate takes one variable")
@@ -473,7 +477,6 @@ def optimise(ev: Evaluator, e: m.Call, scope: dict) -> Value:
     if not isinstance(var, m.Name):
         raise LoweringError(f"{e.func} needs a variable")
     lo, hi = -1e4, 1e4
-    from derive.numeric.instances import scalar_range
     info = ev.checked.symbols.get(var.id) if ev.checked is not None else None
     current = scope.get(var.id, ev.env.get(var.id))
     if isinstance(current, torch.Tensor) and rank(current) > 0:

@@ -20,6 +20,7 @@ import numpy as np
 
 from derive import model as m
 from derive.engine import Context
+from derive.numeric.common import DEFAULT_REL
 
 NAMED = [
     ("π", math.pi), ("1/π", 1 / math.pi), ("2/π", 2 / math.pi), ("π/2", math.pi / 2),
@@ -161,7 +162,6 @@ def drift(rows: list) -> Optional[tuple[str, Optional[float], float, float]]:
 
 def recheck(rows: list, value: float) -> bool:
     """The claim times ``value`` verifies at every point: |r − v| ≤ zv·se + 0.4 %·|v|."""
-    from derive.numeric.montecarlo import DEFAULT_REL
     for row in rows:
         r, se, zv = row[1], row[2], row[3] if len(row) > 3 else 3.3
         if not abs(r - value) <= zv * se + DEFAULT_REL * abs(value):

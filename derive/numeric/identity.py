@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Optional
 
 import torch
 
 from derive import model as m
-from derive.decide import is_cost_statement
-from derive.engine import Context, budget_scale
-from derive.numeric import adversarial, common
-from derive.numeric.instances import (SIZE_MENU, Instance, Unsatisfiable, assumptions,
-                                      choose_sizes, holds, instances)
-from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, rank
+from derive.engine import Context, budget_scale, is_cost_statement
+from derive.numeric import adversarial, common, precise, surface
+from derive.numeric.batch import Batch, counterexample, domain_conditions, pair, sides_at
+from derive.numeric.instances import (SIZE_MENU, Instance, Unsatisfiable, assumptions, choose_sizes,
+                                      holds, instances, used_names)
+from derive.numeric.lower import (CONDITION_ATOL, CONDITION_RTOL, Evaluator, IllDefined,
+                                  LoweringError, finite_support)
+from derive.numeric.search import ascend
+from derive.numeric.shrink import shrink
 from derive.outcome import Outcome, Verdict
+from derive.semantics import walk
 
 EPS64 = float(torch.finfo(torch.float64).eps)
 ROUNDING_C = 64.0          # tol = C · n · eps · cond (relative to the largest intermediate)
@@ -52,25 +56,6 @@ COND_CAP = 1e16            # condition numbers beyond this are singular: the cap
 PASS_COND_CAP = 1e8        # … and beyond this the float64 values are doubtful (re-checked)       # a statement still running after this is inconclusive
 
 
-@dataclass
-class Batch:
-    """The outcome of one batch of instances."""
-
-    tried: int = 0
-    undefined: int = 0
-    worst: float = 0.0            # largest (error / allowed) ratio among defined members
-    worst_rel: float = 0.0        # largest relative error / violation
-    clear: Optional[int] = None   # index of a clear counterexample
-    unclear: bool = False         # some member above tolerance but not clearly
-    precision_checked: int = 0    # members above tolerance that a re-evaluation explained
-    one_sided: int = 0            # members with one side undefined (NaN) and the other not
-    blind: int = 0                # passed on the intermediate-based model alone (no re-evaluation ran)
-    why: dict = field(default_factory=dict)   # undefined members by reason
-    settled: Optional[str] = None  # how a counterexample was confirmed, when not plain float64
-    instance: Optional[Instance] = None
-    tol_rel: float = 0.0
-
-
 def applies(statement: m.Expr) -> bool:
     """Deterministic conditions: comparisons and logic without statistics or costs."""
     if is_cost_statement(statement) or common.has(statement, m.Stat):
@@ -85,7 +70,6 @@ def exact_statistics(statement: m.Expr, checked) -> bool:
     only categorical indices as its randomness, and no random name is read outside one:
     then each statistic is an exact weighted sum (:meth:`Evaluator.exact_stat`) and the
     statement is a for-all statement over the other inputs."""
-    from derive.numeric.lower import finite_support
 
     if is_cost_statement(statement) or not isinstance(statement, (m.Compare, m.Logic)) or \
             (isinstance(statement, m.Compare) and not all(op in COMPARE_OPS for op in statement.ops)):
@@ -109,27 +93,6 @@ def exact_statistics(statement: m.Expr, checked) -> bool:
             elif info.role == "funcdef" and isinstance(st, m.FuncDef):
                 stack.append(st.body)
     return bool(stats) and all(finite_support(checked, s) is not None for s in stats)
-
-
-def flat2(v: Value, ev: Evaluator) -> torch.Tensor:
-    t = ev.tensor(v)
-    if t.dtype == torch.bool:
-        t = t.to(torch.float64)
-    return t.reshape(t.shape[0], -1)
-
-
-def pair(a: Value, b: Value, ev: Evaluator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Both sides as (batch, entries), broadcasting scalars; a shape mismatch is an error."""
-    x, y = flat2(a, ev), flat2(b, ev)
-    if x.shape[1] != y.shape[1]:
-        if x.shape[1] == 1:
-            x = x.expand(x.shape[0], y.shape[1])
-        elif y.shape[1] == 1:
-            y = y.expand(y.shape[0], x.shape[1])
-        else:
-            raise IllDefined(f"the sides have {x.shape[1]} and {y.shape[1]} entries")
-    batch = max(x.shape[0], y.shape[0])
-    return x.expand(batch, x.shape[1]), y.expand(batch, y.shape[1])
 
 
 def relation(op: str, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor, tol: torch.Tensor,
@@ -258,7 +221,6 @@ class IdentityStrategy:
             if res.clear is not None:
                 return self.refute(ctx, g, seed, device, res, sizes, tried, points, start)
             if r == 0 and not single:
-                from derive.numeric import surface
                 found = surface.search(self, ctx, g, device, sizes, search_report)
                 if found is not None:
                     return self.refute(ctx, g, seed, device, found, sizes, tried + found.tried,
@@ -453,7 +415,6 @@ class IdentityStrategy:
         of its boundary (``|1 − 2ησ²| < 1`` at η = σ = 10⁻⁶ reads ``1 < 1``) can flip
         either way: such a member is re-decided in high precision, and is no
         counterexample (only undecided) when that is not available."""
-        from derive.numeric import precise
         near = near_boundary(ctx.statement, ev, failing.shape[0], equal_ties=True)
         certain = failing & ~near
         held = torch.zeros_like(failing)
@@ -479,7 +440,6 @@ class IdentityStrategy:
         """Members where ``a != b`` fails in float64 (the sides agree to rounding): a
         counterexample only when the sides are equal in high precision too (``exp(x) != 0``
         reads ``0 != 0`` at x = −10⁶ by underflow); undecided when that cannot be run."""
-        from derive.numeric import precise
         certain = torch.zeros_like(equal)
         held = torch.zeros_like(equal)
         for i in torch.nonzero(equal).reshape(-1).tolist()[:SETTLE_MAX]:
@@ -501,7 +461,6 @@ class IdentityStrategy:
     def settle(self, ctx: Context, ev: Evaluator, inst: Instance, members: torch.Tensor,
                want_undefined: bool = False) -> Optional[int]:
         """The first member (of at most SETTLE_MAX) that high precision shows failing."""
-        from derive.numeric import precise
         st = ctx.statement
         if not isinstance(st, m.Compare):
             return None
@@ -516,7 +475,6 @@ class IdentityStrategy:
                    ) -> Optional[tuple[torch.Tensor, Optional[int]]]:
         """High-precision verdicts on doubtful members: (held mask, first failing member).
         ``None`` when the statement has no high-precision evaluation."""
-        from derive.numeric import precise
         st = ctx.statement
         if not isinstance(st, m.Compare):
             return None
@@ -667,14 +625,12 @@ class IdentityStrategy:
                sizes: dict[str, int], steps: int = 40, report: Optional[dict] = None
                ) -> Optional[Batch]:
         """Gradient ascent on (left − right) over the free unstructured inputs (time-boxed)."""
-        from derive.numeric.search import ascend
         return ascend(self, ctx, g, device, sizes, steps, report=report)
 
     # ------------------------------------------------------------ refutation
     def refute(self, ctx: Context, g: torch.Generator, seed: int, device: torch.device, res: Batch,
                sizes: dict[str, int], tried: int, points: list, start: float,
                how: str = "random instances") -> Outcome:
-        from derive.numeric.shrink import shrink
         small = shrink(self, ctx, g, device, sizes)
         witness = counterexample(res)
         ev = common.evidence(ctx, seed, device, torch.float64, samples=tried,
@@ -746,7 +702,6 @@ def wildness(st: m.Expr) -> Any:
     (read up to an absolute rounding allowance, so tiny and huge magnitudes would decide
     them by that allowance rather than by the claim)."""
     if isinstance(st, m.Logic):
-        from derive.semantics import walk
         if any(isinstance(x, m.Compare) and any(op in ("==", "!=", "≈") for op in x.ops)
                for x in walk(st)):
             return "tame"
@@ -809,7 +764,6 @@ def near_boundary(st: m.Expr, ev: Evaluator, n: int, exact_integers: bool = Fals
     With ``equal_ties`` a comparison of two overflowed sides counts too: ``exp(c·x) ==
     exp(c·y)`` at c = −1000 reads inf == inf although the sides differ, so a failing member
     resting on it is re-decided in high precision before it may refute."""
-    from derive.numeric.lower import CONDITION_ATOL, CONDITION_RTOL
     out = torch.zeros(n, dtype=torch.bool, device=ev.scale.device if ev.scale is not None else None)
     stack = [st]
     while stack:
@@ -893,60 +847,6 @@ def optimum_check(ev: Evaluator, operands: tuple, values: list, excess: torch.Te
     return excess, None
 
 
-def sides_at(ctx: Context, res: Batch) -> dict[str, Any]:
-    """Both sides at the failing member and their absolute and relative difference,
-    computed on the compared values themselves (never on an intermediate)."""
-    st = ctx.statement
-    if res.instance is None or not isinstance(st, m.Compare) or len(st.operands) != 2:
-        return {}
-    i = res.clear or 0
-    try:
-        batch = max([v.shape[0] for v in res.instance.env.values() if isinstance(v, torch.Tensor)] + [1])
-        ev = Evaluator(res.instance.env, torch.device("cpu") if not any(
-            isinstance(v, torch.Tensor) and v.is_cuda for v in res.instance.env.values())
-            else next(v.device for v in res.instance.env.values() if isinstance(v, torch.Tensor)),
-            torch.float64, ctx.checked).track(batch)
-        with torch.no_grad():
-            a, b = (ev.tensor(ev.ev(x)) for x in st.operands)
-    except (LoweringError, RuntimeError, ValueError, ZeroDivisionError, OverflowError, StopIteration):
-        return {}
-    x, y = pair(a, b, ev)
-    x, y = x[i if x.shape[0] > i else 0], y[i if y.shape[0] > i else 0]
-    if x.is_complex() or y.is_complex():
-        return {}
-    if x.numel() == 1:
-        lhs, rhs = float(x), float(y)
-        diff = abs(lhs - rhs)
-        rel = diff / max(abs(lhs), abs(rhs)) if max(abs(lhs), abs(rhs)) > 0 else (0.0 if diff == 0 else math.inf)
-        return {"lhs": lhs, "rhs": rhs, "difference": diff, "relative": rel}
-    d = (x - y).abs()
-    j = int(torch.nan_to_num(d, nan=math.inf).argmax())
-    size = max(float(x.abs().max()), float(y.abs().max()))
-    return {"lhs": [round(float(v), 9) for v in x[:16].tolist()],
-            "rhs": [round(float(v), 9) for v in y[:16].tolist()],
-            "worst_entry": j + 1, "difference": float(d[j]),
-            "relative": float(d[j]) / size if size > 0 else math.inf}
-
-
-def counterexample(res: Batch) -> dict[str, Any]:
-    """A small, JSON-friendly description of the failing instance."""
-    out: dict[str, Any] = {}
-    if res.instance is None:
-        return out
-    i = res.clear or 0
-    out["sizes"] = dict(res.instance.sizes)
-    vals = {}
-    for k, v in res.instance.env.items():
-        if isinstance(v, torch.Tensor) and v.numel() <= 64 * max(1, v.shape[0]) and v.dtype.is_floating_point:
-            row = v[i if v.shape[0] > i else 0]
-            vals[k] = [round(float(x), 6) for x in row.reshape(-1).tolist()] if row.dim() else \
-                round(float(row), 6)
-        elif isinstance(v, (int, float)) and k not in out["sizes"]:
-            vals[k] = v
-    out["values"] = vals
-    return out
-
-
 def formula_only(checked) -> bool:
     """No tensor and nothing random: every instance is a handful of numbers."""
     return not any(info.role in ("tensor", "sequence") or info.random
@@ -958,8 +858,6 @@ def loop_free(ctx: Context) -> bool:
     size — comprehensions, ``sum(i = 1..n, …)`` binders, recurrences — and reads no tensor
     of more than two axes, so that sizes up to 128 cost about what sizes up to 32 do (a structural test: the plan never depends on
     the clock)."""
-    from derive.numeric.instances import used_names
-    from derive.semantics import walk
 
     names = used_names(ctx.checked, ctx.statement)
     exprs: list[m.Expr] = [ctx.statement]
@@ -1036,8 +934,6 @@ def equation_bindings(ctx: Context) -> list[tuple[str, m.Expr]]:
 
 
 def walk_expr(e: m.Expr):
-    from derive.semantics import walk
-
     return walk(e)
 
 
@@ -1070,17 +966,3 @@ def on_equation_surfaces(ctx: Context, inst: Instance, mask: Optional[torch.Tens
             continue
         yield moved, ok_t
 
-
-def domain_conditions(ctx: Context, name: str) -> list[m.Expr]:
-    """The declared bounds/interval of a scalar, as comparison expressions."""
-    info = ctx.checked.symbols[name]
-    spec = getattr(info.statement, "type", None)
-    if not isinstance(spec, m.ScalarType):
-        return []
-    me = m.Name(name)
-    conds: list[m.Expr] = [m.Compare((op,), (me, bound)) for op, bound in spec.bounds]
-    if spec.interval is not None:
-        iv = spec.interval
-        conds.append(m.Compare((">=" if iv.lo_closed else ">",), (me, iv.lo)))
-        conds.append(m.Compare(("<=" if iv.hi_closed else "<",), (me, iv.hi)))
-    return conds

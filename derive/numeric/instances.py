@@ -19,8 +19,9 @@ import torch
 
 from derive import model as m
 from derive.numeric import adversarial
+from derive.numeric.base import as_float as _num, scalar_range
 from derive.numeric.lower import Evaluator, LoweringError, Value, rank
-from derive.semantics import CheckedClaim, SymbolInfo
+from derive.semantics import CheckedClaim, SymbolInfo, walk
 from derive.vocabulary.distributions import Declined, args_of, law_of
 
 COND = 10.0           # target condition number of 'invertible' matrices
@@ -125,31 +126,6 @@ def sweep_values(info: SymbolInfo, ev: Evaluator) -> list[int]:
 
 
 # ---------------------------------------------------------------- scalars
-def scalar_range(info: SymbolInfo, ev: Evaluator, wide: bool = False) -> tuple[float, float]:
-    """The declared [lo, hi] of a scalar (open ends are nudged inside)."""
-    spec = info.statement.type if isinstance(info.statement, m.Decl) else None
-    lo, hi = -math.inf, math.inf
-    if isinstance(spec, m.ScalarType):
-        for op, bound in spec.bounds:
-            b = _num(ev.ev(bound))
-            if op in (">", ">="):
-                lo = max(lo, b + (1e-9 if op == ">" else 0.0))
-            elif op in ("<", "<="):
-                hi = min(hi, b - (1e-9 if op == "<" else 0.0))
-        if spec.interval is not None:
-            iv = spec.interval
-            a, b = _num(ev.ev(iv.lo)), _num(ev.ev(iv.hi))
-            lo = max(lo, a if iv.lo_closed else a + 1e-9 * max(1.0, abs(a)))
-            hi = min(hi, b if iv.hi_closed else b - 1e-9 * max(1.0, abs(b)))
-    return lo, hi
-
-
-def _num(v: Value) -> float:
-    if isinstance(v, torch.Tensor):
-        return float(v.reshape(-1)[0])
-    return float(v)
-
-
 def excluded(info: SymbolInfo, ev: Evaluator) -> list[float]:
     spec = info.statement.type if isinstance(info.statement, m.Decl) else None
     out = []
@@ -450,7 +426,6 @@ def _draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generato
 # ---------------------------------------------------------------- environments
 def used_names(checked: CheckedClaim, e: m.Expr) -> set[str]:
     """Names ``e`` depends on, through definitions, functions and recurrences."""
-    from derive.semantics import walk
     seen: set[str] = set()
     stack = [e]
     while stack:
@@ -630,7 +605,6 @@ def choose_sizes(checked: CheckedClaim, g: torch.Generator, fixed: Optional[dict
 
 
 def _only_sizes(c: m.Expr, checked: CheckedClaim) -> bool:
-    from derive.semantics import walk
     sizes = set(dim_names(checked))
     for node in walk(c):
         if isinstance(node, m.Name):

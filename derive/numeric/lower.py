@@ -22,34 +22,17 @@ from contextlib import contextmanager
 from fractions import Fraction
 from typing import Any, Callable, Iterator, Optional, Union
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from derive import model as m
+from derive.numeric import functions as fx
+from derive.numeric.base import IllDefined, LoweringError, Value, is_tensor, rank
 from derive.numeric.lapack import lapack
-from derive.semantics import CheckedClaim
+from derive.semantics import CheckedClaim, reachable, walk
 from derive.vocabulary.distributions import law_of
 
-Value = Union[int, float, complex, bool, torch.Tensor, tuple, Callable]
-
 CONSTANT_VALUES = {"pi": math.pi, "euler": math.e, "inf": math.inf}
-
-
-class LoweringError(Exception):
-    """The expression cannot be evaluated numerically (unknown name, bad shapes, …)."""
-
-
-class IllDefined(LoweringError):
-    """The claim itself is at fault on a concrete instance: it reads an entry or a step it
-    never defines (``x[T+1]`` of a sequence known up to ``T``, ``A[n+1, 1]``) or combines
-    shapes that do not fit once its sizes are distinct numbers.  Reported as an error of
-    the claim, not as a gap of the engine."""
-
-    def summary(self, where: str = "") -> str:
-        """The one-line verdict summary every engine gives for it."""
-        return (f"ill-defined claim: {self}{where} (the claim uses a value or shape it does not "
-                "define; check index ranges and sizes)")
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -78,15 +61,6 @@ def evaluate(expr: m.Expr, env: dict[str, Any], device: Union[str, torch.device]
     return out[0] if out.shape[0] == 1 else out
 
 
-def rank(v: Value) -> int:
-    """Logical rank: 0 for scalars, 1 for vectors, 2 for matrices/rows."""
-    return v.dim() - 1 if isinstance(v, torch.Tensor) else 0
-
-
-def is_tensor(v: Value) -> bool:
-    return isinstance(v, torch.Tensor)
-
-
 CONDITION_RTOL = 1e-9   # equations inside conditions hold up to this relative rounding
 CONDITION_ATOL = 1e-12
 
@@ -96,8 +70,6 @@ MAX_EXACT_SUPPORT = 4096  # joint values of categorical indices a statistic is s
 def finite_support(checked: Optional[CheckedClaim], e: m.Stat) -> Optional[list[tuple[str, m.Expr]]]:
     """The categorical indices a statistic's randomness consists of, each with its
     probability vector, or ``None`` when any other random name is involved (or none)."""
-    from derive.timing.sizes import reachable
-
     if checked is None:
         return None
     out = []
@@ -730,15 +702,9 @@ class Evaluator:
             return self.ev(fd.body, {p.id: v for p, v in zip(fd.params, args)})
         if info is not None and info.role == "function":
             raise LoweringError(f"function '{e.func}' has no instance")
-        from derive.numeric import functions as fx
         return fx.call(self, e, scope)
 
 
 def _names(e: m.Expr):
-    from derive.semantics import walk
     return [n for n in walk(e) if isinstance(n, m.Name)]
 
-
-def leggauss(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss–Legendre nodes and weights on [-1, 1]."""
-    return np.polynomial.legendre.leggauss(n)

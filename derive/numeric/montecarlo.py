@@ -48,19 +48,20 @@ from typing import Any, Optional
 import torch
 
 from derive import model as m
-from derive.decide import is_cost_statement
-from derive.engine import Context
+from derive.engine import Context, is_cost_statement
 from derive.numeric import common
 from derive.numeric import rqmc
-from derive.numeric.instances import (Unsatisfiable, assumptions, choose_sizes, dim_names,
-                                      draw_scalar, holds, sample_environment)
+from derive.numeric.common import DEFAULT_REL
+from derive.numeric.hints import hint
+from derive.numeric.instances import (Unsatisfiable, assumptions, choose_sizes, claim_seed,
+                                      dim_names, draw_scalar, holds, make_generator,
+                                      sample_environment, used_names)
 from derive.numeric.intervals import TailReport, TailWatch, clopper_pearson, t_quantile
 from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, rank
 from derive.outcome import Outcome, Verdict
 from derive.semantics import children, walk
-from derive.vocabulary.distributions import LAWS, args_of, law_of
+from derive.vocabulary.distributions import LAWS, Declined, args_of, law_of
 
-DEFAULT_REL = 0.004         # default relative tolerance: separates constants 0.5 % apart
 VERIFY_RATE = 1e-3          # false-verification rate per claim (refutation uses the options' rate)
 PILOT = 16_384              # samples in the pilot at each point
 MIN_FINAL = 40_000          # final samples at least (precision for the constant hint)
@@ -150,7 +151,10 @@ def reparameterised(dist: m.Expr, x: torch.Tensor, ev0: Evaluator, ev1: Evaluato
     law = law_of(dist)
     if law is None or law.reparam is None:
         return None
-    return law.reparam(x, args_of(dist), ev0, ev1)
+    try:
+        return law.reparam(x, args_of(dist), ev0, ev1)
+    except Declined as exc:  # the law has no pathwise gradient in this parameter
+        raise LoweringError(str(exc)) from exc
 
 
 def log_density(dist: m.Expr, x: torch.Tensor, ev1: Evaluator) -> torch.Tensor:
@@ -171,7 +175,6 @@ def grad_features(ev: Evaluator, spec: StatSpec) -> torch.Tensor:
     gradient); each random name whose distribution involves θ is reparameterised, so
     E[∇_θ h] = ∇_θ E[h] (differentiation under the integral, smooth h).
     """
-    from derive.numeric.instances import used_names
     node = spec.node
     stat, target = node.args[0], node.args[1].id
     if stat.kind != "E":
@@ -437,7 +440,6 @@ def probe_definedness(ctx: Context, device: torch.device) -> None:
     ``vector[d2]`` is undefined there, as the identity engine (which draws size 1) would
     find.  A few samples at the smallest sizes show it; any other failure is left to the
     run (this generator is separate, so the run's draws do not change)."""
-    from derive.numeric.instances import claim_seed, make_generator
 
     checked = ctx.checked
     g = make_generator(claim_seed(ctx.options.seed, checked.claim.id, f"mc-probe:{ctx.index}"),
@@ -504,7 +506,6 @@ class MonteCarloRun:
         self.inner_samples = 0
         self.start = time.perf_counter()
         self.draws = 0
-        from derive.numeric.instances import used_names
         self.used = used_names(ctx.checked, self.statement)
 
     # ------------------------------------------------------------ points
@@ -946,7 +947,6 @@ class MonteCarloRun:
         return bool(((e32.diff - e64.diff).abs() <= 0.01 * tol + 1e-6 * e64.left.abs()).all())
 
     def conclude(self, results: list[PointResult], alpha: float, dtype: torch.dtype) -> Outcome:
-        from derive.numeric.hints import hint
         verdicts = [r.verdict for r in results]
         if Verdict.REFUTED in verdicts:
             verdict = Verdict.REFUTED

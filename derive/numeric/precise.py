@@ -17,6 +17,7 @@ import sympy as sp
 import torch
 
 from derive import model as m
+from derive.semantics import walk
 
 DIGITS = 60
 TIE_REL = 1e-45          # |L − R| below this relative size is equality at these inputs
@@ -98,8 +99,6 @@ def complex_claim(checked) -> bool:
 
 
 def _all_nodes(checked):
-    from derive.semantics import walk
-
     for st in checked.claim.statements:
         for v in vars(st).values() if hasattr(st, "__dict__") else ():
             for item in (v if isinstance(v, (list, tuple)) else (v,)):

@@ -30,6 +30,7 @@ from derive.engine import Context
 from derive.numeric import common
 from derive.numeric.instances import used_names
 from derive.numeric.lower import Evaluator, IllDefined, LoweringError
+from derive.numeric.montecarlo import MonteCarloRun, StatEvaluator, StatSpec, features, stat_value
 from derive.outcome import Outcome, Verdict
 from derive.semantics import walk
 from derive.vocabulary.distributions import Declined, args_of, law_of
@@ -89,7 +90,6 @@ class QuadratureStrategy:
         shape = plan(ctx)
         if shape is None:
             return None
-        from derive.numeric.montecarlo import MonteCarloRun
         device = torch.device("cpu")
         g, seed = common.generator_for(ctx, self.name, device)
         try:
@@ -106,7 +106,6 @@ class QuadratureStrategy:
     # ------------------------------------------------------------ one point
     def at_point(self, ctx: Context, runner, sizes: dict, params: dict, discrete: list[str],
                  cont: Optional[str]) -> dict[str, Any]:
-        from derive.numeric.montecarlo import StatSpec, StatEvaluator, features, stat_value
         checked = ctx.checked
         env0 = {**sizes, **params}
         ev0 = Evaluator(dict(env0), torch.device("cpu"), torch.float64, checked)

@@ -14,11 +14,13 @@ import torch
 
 from derive import model as m
 from derive.engine import Context, budget_scale
-from derive.numeric.instances import Instance, Unsatisfiable, instances, scalar_range
+from derive.numeric.instances import (Instance, Unsatisfiable, assumptions, excluded, holds,
+                                      instances, scalar_range)
 from derive.numeric.lower import Evaluator, LoweringError
 
 if TYPE_CHECKING:
-    from derive.numeric.identity import Batch, IdentityStrategy
+    from derive.numeric.batch import Batch
+    from derive.numeric.identity import IdentityStrategy
 
 
 MOVABLE_PROPS = frozenset({"invertible"})  # structure a small move keeps (almost surely)
@@ -55,7 +57,6 @@ def free_inputs(ctx: Context, env: dict) -> dict[str, Any]:
     (see :func:`moved`), so ``η > 0`` can reach 10⁻³ — or the name of a parametrisation
     that keeps a declared property: spd = LLᵀ + εI, psd = LLᵀ, symmetric = (B + Bᵀ)/2,
     orthogonal = Q₀·exp(S − Sᵀ), unit = v/‖v‖, simplex = softmax(s), positive = exp(s)."""
-    from derive.numeric.instances import excluded
 
     out: dict[str, float] = {}
     for name, info in ctx.checked.symbols.items():
@@ -226,7 +227,6 @@ def ascend(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, devic
             fixed = Instance({**inst.env, **{k: moved(v, lows[k], inst.env[k]).detach().clone()
                                              for k, v in leaves.items()}},
                              inst.sizes, inst.params)
-            from derive.numeric.instances import assumptions, holds
             conds = assumptions(ctx.checked)
             mask = None
             if conds:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import torch
 
 from derive.engine import Context
+from derive.numeric.batch import counterexample, sides_at
 from derive.numeric.instances import Unsatisfiable, choose_sizes, size_constraints_ok
 from derive.numeric.lower import LoweringError
 
@@ -69,7 +70,6 @@ def shrink(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, devic
                 params[k] = v
         if params:
             out["params"] = params
-        from derive.numeric.identity import counterexample, sides_at
         out["counterexample"] = counterexample(res)
         sides = sides_at(ctx, res)
         if sides:

@@ -19,11 +19,13 @@ import torch
 from derive import model as m
 from derive.numeric.lapack import lapack
 from derive.engine import Context
+from derive.numeric.batch import domain_conditions
 from derive.numeric.instances import Instance, Unsatisfiable, assumptions, holds, instances, scalar_range
 from derive.numeric.lower import Evaluator, LoweringError
 
 if TYPE_CHECKING:
-    from derive.numeric.identity import Batch, IdentityStrategy
+    from derive.numeric.batch import Batch
+    from derive.numeric.identity import IdentityStrategy
 
 GRID = 96            # points per line (sinh-spaced: near the instance and far from it)
 BISECTIONS = 60
@@ -162,7 +164,6 @@ def roots(ctx: Context, tgt: m.Compare, inst: Instance, name: str, g: torch.Gene
 
 def valid(ctx: Context, inst: Instance, name: str, device: torch.device) -> torch.Tensor:
     """Members that still meet the moved name's declaration and the assumptions."""
-    from derive.numeric.identity import domain_conditions
     env = inst.env
     v = env[name]
     n = v.shape[0]

@@ -7,7 +7,7 @@ Annotations point at the statement that decided the verdict when the evidence na
 from __future__ import annotations
 
 from derive.outcome import Result, Verdict
-from derive.report import summarize
+from derive.report.summary import summarize
 from derive.report.evidence import evidence_lines, location
 from derive.report.safe import gh_data, gh_property
 

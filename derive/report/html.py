@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from derive import __version__
 from derive.outcome import Result, Verdict
-from derive.report import by_engine, summarize
+from derive.report import plots
+from derive.report.summary import by_engine, summarize
 from derive.report.safe import block, html_block
 from derive.report.evidence import (claim_text, counterexamples, curves, estimates,
                                     evidence_lines, statements, timings)
+from derive.report.repairview import diff, suggestions
+from derive.version import __version__
 
 _VERDICT_COLOURS = {"proved": "#1a7f37", "verified": "#2da44e", "refuted": "#cf222e",
                     "inconclusive": "#9a6700", "unsupported": "#8250df", "skipped": "#0969da",
@@ -92,7 +94,6 @@ class _Budget:
 
 def _figures(evidence: dict, title: str, budget: _Budget) -> list[str]:
     """Plots and tables for one statement's evidence."""
-    from derive.report import plots
 
     out: list[str] = []
     for c in curves(evidence):
@@ -117,7 +118,6 @@ def _figures(evidence: dict, title: str, budget: _Budget) -> list[str]:
 
 def _repairs(r: Result) -> list[str]:
     """Checked repairs of a refuted claim, each as a diff of the statement (escaped)."""
-    from derive.report.repairview import diff, suggestions
 
     out = []
     for s in suggestions(r):

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 import re
 
-from derive import __version__
 from derive.outcome import Result
-from derive.report import by_engine, summarize
+from derive.report.summary import by_engine, summarize
+from derive.version import __version__
 
 
 def document(results: list[Result], **extra) -> dict:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
-from derive import __version__
 from derive.outcome import Result, Verdict
-from derive.report import summarize
+from derive.report.summary import summarize
 from derive.report.evidence import evidence_text, location
 from derive.report.safe import block
+from derive.version import __version__
 
 _ILLEGAL = {c: None for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)}
 

@@ -6,12 +6,12 @@ the claim's text, read from the claim file at the result's line.
 """
 from __future__ import annotations
 
-from derive import __version__
 from derive.outcome import Result, Verdict
-from derive.report import by_engine, summarize
+from derive.report.summary import by_engine, summarize
 from derive.report.evidence import claim_text, evidence_lines, expectation_comment, location
 from derive.report.safe import md_code, md_fence, md_inline
 from derive.report.repairview import best, diff, suggestions
+from derive.version import __version__
 
 _MARK = {True: "✓", False: "✗"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from derive.outcome import Result, Verdict
-from derive.report import by_engine, summarize
+from derive.report.summary import by_engine, summarize
 from derive.report.safe import block, plain
 
 from derive.report.repairview import did_you_mean

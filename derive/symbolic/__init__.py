@@ -5,13 +5,14 @@ the residual, the solution set, the counterexample) or declines with a reason (a
 Declining is only for declared limits: the strategy's share of the time budget is spent,
 or the lowering says what it does not support.  Any other exception is a bug and goes on
 to :class:`derive.engine.Engine`, which records it (strict mode: the claim is an error);
-the time limit (``derive.decide.TimeLimit``) is always re-raised.
+the time limit (``derive.limits.TimeLimit``) is always re-raised.
 """
 from __future__ import annotations
 
 from typing import Optional
 
 from derive.engine import Context, Engine
+from derive.limits import TimeLimit
 from derive.outcome import Outcome, Verdict
 from derive.symbolic.common import OutOfBudget, budget, is_approximate
 from derive.symbolic.lower import Unsupported
@@ -40,7 +41,6 @@ class Guarded:
         self.name = inner.name
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
-        from derive.decide import TimeLimit  # late: derive.decide imports the engines lazily
         try:
             with budget(SHARE * ctx.options.symbolic_time_limit):
                 outcome = self.inner.attempt(ctx)

@@ -18,8 +18,8 @@ import sympy as sp
 from sympy.core.evalf import PrecisionExhausted
 
 from derive import model as m
-from derive.decide import refire
 from derive.engine import Context, budget_scale
+from derive.limits import TimeLimit, refire
 from derive.outcome import Outcome, Verdict
 from derive.semantics import walk
 from derive.symbolic.lower import Lowering
@@ -107,7 +107,6 @@ def sample_points(lowering: Lowering, symbols: Iterable[sp.Symbol], rng: random.
                 wanted |= {s for s in c.free_symbols if s.is_Symbol}
                 grown = True
     names = {s.name for s in wanted}
-    from derive.semantics import walk
     for cond in lowering.unlowered:
         if any(isinstance(n, m.Name) and n.id in names for n in walk(cond)):
             return []
@@ -325,7 +324,7 @@ class OutOfBudget(Exception):
 def budget(seconds: float, token: object = None) -> Iterator[None]:
     """Give the enclosed work at most ``seconds`` of the statement's time limit.
 
-    Nests inside :func:`derive.decide.time_limit` and inside another ``budget``: the
+    Nests inside :func:`derive.limits.time_limit` and inside another ``budget``: the
     outer timer is paused and re-armed with what is left afterwards, and when the outer
     limit is the nearer one the outer exception is raised, never swallowed.  The
     ``OutOfBudget`` raised here carries ``token`` (see :func:`within`).
@@ -357,7 +356,6 @@ def budget(seconds: float, token: object = None) -> Iterator[None]:
             if left <= 0:
                 if callable(outer_handler):
                     outer_handler(signal.SIGALRM, None)  # raises the outer limit's exception
-                from derive.decide import TimeLimit
                 raise TimeLimit()
             signal.setitimer(signal.ITIMER_REAL, left)
 

@@ -11,6 +11,7 @@ from typing import Optional, Union
 import sympy as sp
 
 from derive import model as m
+from derive.semantics import walk
 from derive.symbolic.common import as_sympy
 from derive.symbolic.lower import _ELEMENTWISE, Lowering, Unsupported, number
 
@@ -371,7 +372,6 @@ FUNCTIONS = frozenset(_ELEMENTWISE) | {
 def unsupported_function(low: Lowering, e: m.Expr) -> Optional[str]:
     """The first function that :class:`Explicit` cannot evaluate in ``e`` or in the
     definitions it uses, else None: a cheap check before any matrix is built."""
-    from derive.semantics import walk
     seen: set = set()
     todo = [e]
     while todo:

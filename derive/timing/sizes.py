@@ -20,7 +20,8 @@ from typing import Any, Iterable, Optional
 import torch
 
 from derive import model as m
-from derive.semantics import CheckedClaim, SymbolInfo, walk
+from derive.semantics import CheckedClaim, SymbolInfo, reachable, walk  # noqa: F401 (reachable:
+# moved to derive.semantics; re-exported while other callers still import it from here)
 from derive.vocabulary.distributions import LAWS, args_of, law_of
 
 DEFAULT_DIM = 256                         # a dimension with no sweep and no value
@@ -135,33 +136,6 @@ def int_shape(shape: tuple, sizes: dict[str, float]) -> tuple[int, ...]:
 
 
 # ------------------------------------------------------------------ what an expression needs
-def reachable(checked: CheckedClaim, exprs: Iterable[m.Expr]) -> set[str]:
-    """Every declared name the expressions use, through definitions and function bodies."""
-    seen: set[str] = set()
-    stack = list(exprs)
-    while stack:
-        node = stack.pop()
-        for sub in walk(node):
-            ident = sub.id if isinstance(sub, m.Name) else sub.func if isinstance(sub, m.Call) else None
-            if ident is None or ident in seen or ident not in checked.symbols:
-                continue
-            seen.add(ident)
-            info = checked.symbols[ident]
-            st = info.statement
-            if info.role == "define" and isinstance(st, m.Define):
-                stack.append(st.value)
-            elif info.role == "funcdef" and isinstance(st, m.FuncDef):
-                stack.append(st.body)
-            elif info.role == "sequence" and isinstance(st, m.Recurrence):
-                for eq in st.equations:
-                    stack.extend([eq.value, eq.index])
-            elif info.role == "tensor" and isinstance(st, m.Decl):
-                stack.extend(st.type.shape)
-                if st.dist is not None:
-                    stack.append(st.dist)
-    return seen
-
-
 def size_names(checked: CheckedClaim, names: Iterable[str]) -> set[str]:
     """The dimensions (dims, sweeps, integer scalars used as sizes) among and below ``names``."""
     out: set[str] = set()

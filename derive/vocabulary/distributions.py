@@ -255,12 +255,11 @@ def _normal_icdf(args: list, u: Any) -> Any:
 
 def _normal_reparam(x: Any, args: tuple, ev0: Any, ev1: Any) -> Any:
     import torch
-    from derive.numeric.lower import LoweringError, rank
     mu0, mu1 = ev0.ev(args[0]), ev1.ev(args[0])
     v0, v1 = ev0.ev(args[1]), ev1.ev(args[1])
-    if isinstance(v1, torch.Tensor) and rank(v1) == 2:
+    if isinstance(v1, torch.Tensor) and v1.dim() - 1 == 2:  # a covariance matrix (batched)
         if v1.requires_grad:
-            raise LoweringError("grad with respect to a covariance matrix is not supported")
+            raise Declined("grad with respect to a covariance matrix is not supported")
         return ev1.binop("+", x, ev1.binop("-", mu1, mu0))
     sd0 = torch.sqrt(ev0.tensor(v0).to(x.dtype))
     sd1 = torch.sqrt(ev1.tensor(v1).to(x.dtype))
@@ -505,9 +504,8 @@ def _gamma_icdf(args: list, u: Any) -> Any:
 
 
 def _gamma_reparam(x: Any, args: tuple, ev0: Any, ev1: Any) -> Any:
-    from derive.numeric.lower import LoweringError
     if _requires_grad(ev1.ev(args[0])):
-        raise LoweringError("grad of an expectation with respect to the shape of gamma(k, θ) "
+        raise Declined("grad of an expectation with respect to the shape of gamma(k, θ) "
                             "is not supported (its scale θ is)")
     return ev1.binop("/", ev1.binop("*", x, ev1.ev(args[1])), ev0.ev(args[1]))
 

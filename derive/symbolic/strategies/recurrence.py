@@ -11,8 +11,9 @@ import sympy as sp
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
+from derive.semantics import SymbolInfo, walk
 from derive.symbolic.common import (defined_at, is_equality, is_exact_zero, proved, refuted,
-                                    rng_for, sample_points, show, simplify_zero)
+                                    rng_for, sample_points, show, sign_of, simplify_zero)
 from derive.symbolic.lower import Unsupported, lowering
 
 NAME = "recurrence-induction"
@@ -156,8 +157,6 @@ class RecurrenceTerms:
     name = CLOSED
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
-        from derive.semantics import walk
-        from derive.symbolic.common import plain, sign_of
         st = ctx.statement
         if not is_equality(st):
             return None
@@ -291,7 +290,6 @@ class VectorRecurrence:
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         from dataclasses import replace as dc_replace
-        from derive.semantics import SymbolInfo
         st = ctx.statement
         if not is_equality(st):
             return None
