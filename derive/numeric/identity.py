@@ -121,6 +121,32 @@ def relation(op: str, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor, tol
     return v, allowed
 
 
+SWEPT_STEPS = 12  # a round's step range up to this long is checked at every step
+
+
+def other_steps(ctx: Context, inst: Instance, params: Optional[dict],
+                steps: Optional[tuple[int, int]]) -> list[Instance]:
+    """The same instance at the round's other recurrence steps.  One drawn step per
+    environment misses claims false at one step only (a logistic map with r > 4 leaves
+    [0, 1] at t = 1 and is negative from t = 2 on); the step costs nothing to vary, so a
+    short range is checked at every step, a long one also at its ends.  Not when an
+    ``assume`` mentions the step (the instance's premise mask would not carry over)."""
+    lo, hi = steps or (0, 11)
+    names = [k for k, info in ctx.checked.symbols.items()
+             if info.role == "seq_index" and k in inst.env and k not in (params or {})]
+    if len(names) != 1:
+        return []
+    t = names[0]
+    if any(isinstance(st, m.Assume) and any(isinstance(n, m.Name) and n.id == t
+                                            for n in walk(st.condition))
+           for st in ctx.claim.statements):
+        return []
+    drawn = inst.env[t]
+    ks = range(lo, hi + 1) if hi - lo < SWEPT_STEPS else (lo, hi)
+    return [Instance({**inst.env, t: k}, {**inst.sizes, t: k}, dict(inst.params))
+            for k in ks if k != drawn]
+
+
 class IdentityStrategy:
     """For-all statements checked on random float64 instances."""
 
@@ -304,7 +330,10 @@ class IdentityStrategy:
         res = self.evaluate(ctx, inst, mask, sizes, device)
         if res.clear is not None:
             return res
-        for surface_inst, surface_mask in on_equation_surfaces(ctx, inst, mask, device):
+        others = list(on_equation_surfaces(ctx, inst, mask, device))
+        for stepped in other_steps(ctx, inst, params, steps):
+            others.append((stepped, mask))
+        for surface_inst, surface_mask in others:
             more = self.evaluate(ctx, surface_inst, surface_mask, sizes, device)
             if more.clear is not None:
                 more.tried += res.tried

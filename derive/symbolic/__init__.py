@@ -22,6 +22,7 @@ from derive.symbolic.strategies.elementary import Elementary
 from derive.symbolic.strategies.expectations import Expectations
 from derive.symbolic.strategies.fixed_sizes import FixedSizes
 from derive.symbolic.strategies.indexed import IndexedSums
+from derive.symbolic.strategies.invariant import RecurrenceInvariant
 from derive.symbolic.strategies.kron_vec import KronVec
 from derive.symbolic.strategies.matrix_algebra import MatrixAlgebra
 from derive.symbolic.strategies.recurrence import Recurrence, RecurrenceTerms, VectorRecurrence
@@ -62,7 +63,8 @@ class Guarded:
             return None
 
 
-STRATEGIES = [Expectations(), Recurrence(), RecurrenceTerms(), VectorRecurrence(), Smt(), ArgOpt(),
+STRATEGIES = [Expectations(), Recurrence(), RecurrenceTerms(), VectorRecurrence(),
+              RecurrenceInvariant(), Smt(), ArgOpt(),
               Conditions(), ScalarIdentity(), MatrixAlgebra(), IndexedSums(), Elementary(), KronVec(),
               FixedSizes()]
 
