@@ -65,6 +65,26 @@ def test_high_precision_decides_ties_and_undefined_sides():
     assert precise.decide(strict, strict.claim.shows[0].statement, env, 0) is True  # 1 − 1e-18 < 1
 
 
+def test_float64_equation_ties_are_judged_against_the_rounding_of_the_inputs():
+    checked = checked_claims("claim t\n  let c, x, y : real\n  show exp(c*x) == exp(c*y) <=> x == y\n")[0]
+    eq = checked.claim.shows[0].statement.args[0]
+    env = {"c": torch.tensor([-1000.0]), "x": torch.tensor([2.745]), "y": torch.tensor([0.758])}
+    assert precise.input_rounding_explains(checked, eq, env, 0) is False   # both underflow to 0
+    env = {"c": torch.tensor([0.0]), "x": torch.tensor([2.745]), "y": torch.tensor([0.758])}
+    assert precise.input_rounding_explains(checked, eq, env, 0) is True    # 1 = 1 exactly
+    soft = checked_claims("claim s\n  let c, x, y : real\n"
+                          "  show log(1 + exp(c*x)) == log(1 + exp(c*y)) <=> x == y\n")[0]
+    eq = soft.claim.shows[0].statement.args[0]
+    env = {"c": torch.tensor([-1000.0]), "x": torch.tensor([0.541]), "y": torch.tensor([2.0])}
+    assert precise.input_rounding_explains(soft, eq, env, 0) is False      # e^−541 against e^−2000
+    placed = checked_claims("claim p\n  let x, y : real\n  show x^2 == y => x == y\n")[0]
+    eq = placed.claim.shows[0].statement.args[0]
+    env = {"x": torch.tensor([math.sqrt(2.0)], dtype=torch.float64), "y": torch.tensor([2.0])}
+    assert precise.input_rounding_explains(placed, eq, env, 0) is True     # on x² = 2 up to rounding
+    assert decide("claim n\n  let c : real != 0\n  let x, y : real\n"
+                  "  show exp(c*x) == exp(c*y) <=> x == y\n").verdict == Verdict.VERIFIED
+
+
 def test_strict_inequality_tied_by_rounding_is_not_verified():
     out = decide("claim s\n  let n : dim\n  let z : vector[n]\n  show sum(softmax(z)) < 1\n")
     assert out.verdict != Verdict.VERIFIED, out.summary

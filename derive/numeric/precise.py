@@ -239,3 +239,66 @@ def decide_condition(checked, e: m.Expr, env: dict, member: int, ref: float = 0.
         if e.op == "<=>":
             return vals[0] == vals[1]
     return None
+
+
+ROUNDING_PERTURBATION = sp.Rational(1, 2 ** 50)   # a few ulps of a float64 input
+TIE_DIGITS = 1200
+
+
+def input_rounding_explains(checked, e: m.Compare, env: dict, member: int) -> Optional[bool]:
+    """Whether an equation ``a == b`` (or ``a != b``) that float64 reads as a tie at this
+    member is a tie up to the rounding of the float64 inputs: ``True`` when nudging every
+    input by a few ulps moves ``a − b`` by as much as its exact value (a point placed on
+    the surface ``a = b`` in float64, where the sides differ only by that rounding),
+    ``False`` when the exact difference stands far clear of that spread (``exp(c·x)`` and
+    ``exp(c·y)`` both underflow to 0 at c = −1000, or agree to 1e-9 at c = 1e-8, while
+    the exact values differ), ``None`` when this cannot be evaluated."""
+    from derive.symbolic.lower import Unsupported, lowering
+
+    if len(e.ops) != 1 or e.ops[0] not in ("==", "!="):
+        return None
+    try:
+        low = lowering(checked)
+        a, b = (low.scalar(x) for x in e.operands)
+        expr = a - b
+        dims = {s: sp.Integer(env[s.name]) for s in expr.free_symbols
+                if isinstance(env.get(getattr(s, "name", "")), int) and not isinstance(s, sp.Indexed)}
+        if dims:
+            expr, a, b = expr.subs(dims), a.subs(dims), b.subs(dims)
+        if expr.has(sp.Sum, sp.Product):
+            expr, a, b = expr.doit(), a.doit(), b.doit()
+        subs = substitutions(checked, env, member, expr)
+        if subs is None or any(v is sp.nan for v in subs.values()):
+            return None
+
+        def at(x: sp.Expr, s: dict, digits: int) -> Optional[sp.Float]:
+            out = x.xreplace(s).evalf(digits, maxn=4 * digits)
+            if out.free_symbols or out.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or not out.is_real:
+                return None
+            return _digits(sp.Float(out, digits))
+
+        # deep: log(1 + e⁻⁵⁴¹) − log(1 + e⁻²⁰⁰⁰) has no correct digit at 60 (rarely run)
+        digits = TIE_DIGITS
+        d0 = at(expr, subs, digits)
+        sides = [at(x, subs, digits) for x in (a, b)]
+        if d0 is None or any(v is None for v in sides):
+            return None
+        if any(v == 0 and x.xreplace(subs) != 0 for v, x in zip(sides, (a, b))):
+            return None  # a side below the working precision (e^(−10⁶)): no judgement
+        if abs(d0) <= sp.Float(10, digits) ** (15 - digits) * max(abs(v) for v in sides):
+            return True  # equal to the working precision: an exact tie
+        keys = sorted(subs, key=str)
+        spread = sp.Integer(0)
+        for k in range(4):  # all up, all down, and two alternating patterns of a few ulps
+            signs = [1 if (k == 0 or (k == 2 and j % 2 == 0) or (k == 3 and j % 2 == 1)) else -1
+                     for j in range(len(keys))]
+            moved = {s: subs[s] if subs[s].is_Integer else subs[s] * (1 + sg * ROUNDING_PERTURBATION)
+                     for s, sg in zip(keys, signs)}
+            d = at(expr, moved, digits)
+            if d is None:
+                return None
+            spread = max(spread, abs(d - d0))
+        return bool(abs(d0) <= 4 * spread)
+    except (Unsupported, TypeError, ValueError, ZeroDivisionError, AttributeError,
+            RecursionError, NotImplementedError, OverflowError, KeyError):
+        return None
