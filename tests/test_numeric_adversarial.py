@@ -121,6 +121,16 @@ def test_not_equal_is_searched_on_its_surface():
     assert under.verdict != Verdict.REFUTED, under.summary
 
 
+def test_inequality_against_a_constant_is_searched_at_its_dips():
+    """|trace(A)| ≥ 1e-8 fails only within 1e-8 of trace A = 0: a golden-section search
+    refines the dip of |trace| along a line to rounding level."""
+    out = decide("claim t\n  let n : dim\n  let A : matrix[n, n] symmetric\n"
+                 "  show abs(trace(A)) >= 1e-8\n")
+    assert out.verdict == Verdict.REFUTED, out.summary
+    ok = decide("claim t\n  let x : real\n  show x^2 - 2*x + 1 >= 0\n")   # (x − 1)², −1e-16 at 1
+    assert ok.verdict == Verdict.VERIFIED, ok.summary
+
+
 def test_one_side_undefined_is_a_counterexample():
     out = decide("claim u\n  let x : real\n  show (x^3)^(1/3) == x\n")
     assert out.verdict == Verdict.REFUTED, out.summary
