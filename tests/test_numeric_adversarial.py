@@ -63,6 +63,12 @@ def test_high_precision_decides_ties_and_undefined_sides():
     strict = checked_claims("claim s\n  let x : real\n  show exp(-x^2) < 1\n")[0]
     env = {"x": torch.tensor([1e-9])}
     assert precise.decide(strict, strict.claim.shows[0].statement, env, 0) is True  # 1 − 1e-18 < 1
+    # SymPy lowers sqrt(x)**2 to x: the referee reads the radicand from the model
+    sq = checked_claims("claim q\n  let x : real\n  show sqrt(x)^2 == x\n")[0]
+    env = {"x": torch.tensor([-4.0], dtype=torch.float64)}
+    assert precise.decide(sq, sq.claim.shows[0].statement, env, 0) is False
+    env = {"x": torch.tensor([4.0], dtype=torch.float64)}
+    assert precise.decide(sq, sq.claim.shows[0].statement, env, 0) is True
 
 
 def test_float64_equation_ties_are_judged_against_the_rounding_of_the_inputs():

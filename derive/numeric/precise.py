@@ -129,6 +129,8 @@ def value(checked, e: m.Expr, env: dict, member: int) -> Any:
         if any(v is sp.nan for v in subs.values()):
             return None
         out = expr.xreplace(subs).evalf(DIGITS, maxn=4 * DIGITS)
+        if not complex_claim(checked) and _outside_domain(low, e, dims, subs):
+            return UNDEFINED
     except (Unsupported, TypeError, ValueError, ZeroDivisionError, AttributeError,
             RecursionError, NotImplementedError, OverflowError, KeyError):
         return None
@@ -151,6 +153,30 @@ def value(checked, e: m.Expr, env: dict, member: int) -> Any:
     if abs(im_f) > sp.Float(10) ** (-DIGITS // 2) * max(1, abs(re_f)):
         return UNDEFINED  # not real: a real function outside its domain
     return re_f
+
+
+def _outside_domain(low, e: m.Expr, dims: dict, subs: dict) -> bool:
+    """Whether a real partial function in ``e`` (sqrt, log, a fractional power) is outside
+    its domain here.  The lowered expression cannot tell: SymPy turned ``sqrt(x)**2`` into
+    ``x`` as it built it, so the conditions are read from the model
+    (:func:`derive.symbolic.domains.side_conditions`)."""
+    from derive.symbolic.domains import side_conditions
+    for c in side_conditions(low, e):
+        if dims:
+            c = c.subs(dims)
+        if c.has(sp.Sum, sp.Product):
+            c = c.doit()
+        c = c.xreplace(subs)
+        if c is sp.false:
+            return True
+        if c is sp.true or not isinstance(c, sp.Rel) or c.free_symbols:
+            continue
+        gap = (c.lhs - c.rhs).evalf(DIGITS, maxn=4 * DIGITS)
+        if not gap.is_real or gap.free_symbols:
+            continue
+        if (c.rel_op == ">=" and gap < 0) or (c.rel_op == ">" and gap <= 0):
+            return True
+    return False
 
 
 def _digits(x: sp.Expr) -> sp.Expr:
