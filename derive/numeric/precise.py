@@ -328,3 +328,92 @@ def input_rounding_explains(checked, e: m.Compare, env: dict, member: int) -> Op
     except (Unsupported, TypeError, ValueError, ZeroDivisionError, AttributeError,
             RecursionError, NotImplementedError, OverflowError, KeyError):
         return None
+
+
+def fails_at(checked, st: m.Expr, point: dict) -> Optional[bool]:
+    """Whether the statement fails at an exact point (name → SymPy number) that the
+    symbolic engine reports as a counterexample — judged twice, independently of the
+    symbolic strategy: in float64 by the numeric engine's own evaluator at the rounded
+    point, and in 60-digit arithmetic at the exact point.  ``True`` only when both see it
+    fail; ``False`` when both see it hold; ``None`` otherwise (tensors, unknown names, an
+    undefined side, a comparison within rounding in float64 but not exactly)."""
+    from derive.numeric.lower import Evaluator, LoweringError
+    from derive.symbolic.lower import Unsupported, lowering
+
+    low = lowering(checked)
+    exact: dict = {}
+    env: dict = {}
+    for name, v in point.items():
+        sym = low.symbols.get(name)
+        info = checked.symbols.get(name)
+        if sym is None or info is None or not isinstance(v, sp.Basic) or not v.is_number:
+            return None
+        exact[sym] = v
+        try:
+            f = float(sp.N(v, DIGITS))
+        except (TypeError, ValueError):
+            return None
+        if info.role in ("dim", "sweep", "index") or info.domain == "integer":
+            if not v.is_integer:
+                return None
+            env[name] = int(v) if info.role in ("dim", "sweep", "index") else \
+                torch.tensor([f], dtype=torch.float64)
+        else:
+            env[name] = torch.tensor([f], dtype=torch.float64)
+    try:
+        hp = _holds_exactly(low, st, exact)
+    except (Unsupported, TypeError, ValueError, ZeroDivisionError, AttributeError,
+            RecursionError, NotImplementedError, OverflowError, KeyError):
+        return None
+    if hp is None:
+        return None
+    try:
+        with torch.no_grad():
+            ev = Evaluator(env, torch.device("cpu"), torch.float64, checked)
+            v64 = ev.tensor(ev.ev(st)).reshape(-1)
+    except (LoweringError, RuntimeError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if v64.dtype != torch.bool or v64.numel() != 1:
+        return None
+    f64 = bool(v64[0])
+    if f64 != hp:
+        return None
+    return not hp
+
+
+def _holds_exactly(low, st: m.Expr, exact: dict) -> Optional[bool]:
+    if isinstance(st, m.Logic):
+        vals = [_holds_exactly(low, a, exact) for a in st.args]
+        if any(v is None for v in vals):
+            return None
+        return {"and": lambda: all(vals), "or": lambda: any(vals), "not": lambda: not vals[0],
+                "=>": lambda: (not vals[0]) or vals[1], "<=>": lambda: vals[0] == vals[1]
+                }.get(st.op, lambda: None)()
+    if not isinstance(st, m.Compare):
+        return None
+    vals = []
+    for x in st.operands:
+        expr = low.scalar(x)
+        if expr.has(sp.Sum, sp.Product):
+            expr = expr.doit()
+        if (expr.free_symbols - set(exact)) or (not complex_claim(low.checked)
+                                                and _outside_domain(low, x, {}, exact)):
+            return None
+        out = sp.simplify(expr.xreplace(exact)) if expr.has(sp.pi, sp.E) else expr.xreplace(exact)
+        out = out.evalf(DIGITS, maxn=4 * DIGITS)
+        if out.free_symbols or out.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            return None
+        re, im = out.as_real_imag()
+        if abs(im) > sp.Float(10) ** (-DIGITS // 2) * max(1, abs(re)):
+            return None
+        vals.append(_digits(sp.Float(re, DIGITS)))
+    for op, a, b in zip(st.ops, vals, vals[1:]):
+        diff = a - b
+        tie = abs(diff) <= TIE_REL * max(abs(a), abs(b), 1)
+        ok = {"==": tie, "!=": not tie, "<": diff < 0 and not tie, ">": diff > 0 and not tie,
+              "<=": diff < 0 or tie, ">=": diff > 0 or tie}.get(op)
+        if ok is None:
+            return None
+        if not ok:
+            return False
+    return True
