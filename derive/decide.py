@@ -270,16 +270,13 @@ ROUNDING_DOUBT = 1e-9  # relative discrepancy below which an unsettled member is
 def _confirmed_at_counterexample(ctx: Context, symbolic: Outcome) -> bool:
     """Whether the symbolic counterexample (every free name at an exact value) makes the
     statement fail when evaluated numerically there (derive.numeric.precise.fails_at)."""
-    import sympy as sp
-
-    point = (symbolic.evidence or {}).get("counterexample")
-    if not isinstance(point, dict) or not point:
+    exact = getattr(symbolic, "exact_point", None)
+    if not isinstance(exact, dict) or not exact:
         return False
     try:
-        exact = {str(k): sp.sympify(str(v), rational=True) for k, v in point.items()}
         from derive.numeric import precise
         return precise.fails_at(ctx.checked, ctx.statement, exact) is True
-    except (sp.SympifyError, TypeError, ValueError, SyntaxError, AttributeError, ImportError):
+    except (TypeError, ValueError, AttributeError, ImportError):
         return False
 
 
