@@ -582,7 +582,18 @@ class MonteCarloRun:
                     continue
             else:
                 return None
-            return sizes, self.scalar_point(sizes, free_scalars, simple=True)
+            params = self.scalar_point(sizes, free_scalars, simple=True)
+            try:  # evaluable there at all (probe_definedness reads the same way)
+                inst = sample_environment(checked, sizes, self.g, self.device, torch.float64,
+                                          batch=1, mc_batch=4, params=params)
+                ev = Evaluator(inst.env, self.device, torch.float64, checked)
+                for operand in unroll(self.statement, Evaluator(dict(sizes), self.device,
+                                                                torch.float64, checked)).operands:
+                    ev.ev(operand)
+            except (IllDefined, LoweringError, Unsatisfiable, RuntimeError, ValueError,
+                    ZeroDivisionError, IndexError, KeyError):
+                return None
+            return sizes, params
         finally:
             self.smallest_g, self.g = self.g, saved
 
