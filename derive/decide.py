@@ -155,6 +155,13 @@ def cross_check(ctx: Context, symbolic: Outcome, numeric: Optional[Engine]) -> O
     symbolic.evidence["cross_check"] = check.as_dict()
     if agrees:
         return symbolic
+    if symbolic.verdict == Verdict.REFUTED and _confirmed_at_counterexample(ctx, symbolic):
+        # the random instances missed an exact point (k = 9, x = 2π): the statement,
+        # evaluated there by the numeric engine and in 60 digits, fails as stated
+        symbolic.evidence["cross_check"]["note"] = (
+            "the random instances did not reach the counterexample; evaluated at it, in "
+            "float64 by the numeric evaluator and in 60-digit arithmetic, the statement fails")
+        return symbolic
     return Outcome(Verdict.ERROR, "symbolic+numeric", symbolic.strategy,
                    f"engines disagree: symbolic says {symbolic.verdict.value} ({symbolic.summary}); "
                    f"numeric says {check.verdict.value} ({check.summary})",
@@ -162,6 +169,19 @@ def cross_check(ctx: Context, symbolic: Outcome, numeric: Optional[Engine]) -> O
 
 
 ROUNDING_DOUBT = 1e-9  # relative discrepancy below which an unsettled member is no evidence
+
+
+def _confirmed_at_counterexample(ctx: Context, symbolic: Outcome) -> bool:
+    """Whether the symbolic counterexample (every free name at an exact value) makes the
+    statement fail when evaluated numerically there (derive.numeric.precise.fails_at)."""
+    exact = getattr(symbolic, "exact_point", None)
+    if not isinstance(exact, dict) or not exact:
+        return False
+    try:
+        from derive.numeric import precise
+        return precise.fails_at(ctx.checked, ctx.statement, exact) is True
+    except (TypeError, ValueError, AttributeError, ImportError):
+        return False
 
 
 def _only_rounding_doubts(check: Optional[Outcome]) -> bool:

@@ -509,6 +509,26 @@ def test_cuda_same_code():
     assert sm.verdict == Verdict.VERIFIED and sm.evidence["dtype"] == "float64"
 
 
+def test_monte_carlo_decides_size_dependent_ranges_at_the_smallest_sizes():
+    """Σ_{i=2}^{n−1} is empty at n = 1 (variance 0, claimed −1): the points from 2 up miss it."""
+    out = decide("""
+claim interior
+  let n : dim
+  let x : vector[n] ~ normal(0, 1)
+  show Var[sum(i = 2..n-1, x[i])] == n - 2
+""")
+    assert out.verdict == Verdict.REFUTED, out.summary
+    assert "n=1" in out.summary
+    ok = decide("""
+claim interior.ok
+  let n : dim
+  assume n >= 2
+  let x : vector[n] ~ normal(0, 1)
+  show Var[sum(i = 2..n-1, x[i])] == n - 2
+""")
+    assert ok.verdict == Verdict.VERIFIED, ok.summary
+
+
 def test_statistics_inside_a_sum_binder_are_unrolled():
     out = decide("""
 claim var.rules

@@ -63,6 +63,32 @@ def test_high_precision_decides_ties_and_undefined_sides():
     strict = checked_claims("claim s\n  let x : real\n  show exp(-x^2) < 1\n")[0]
     env = {"x": torch.tensor([1e-9])}
     assert precise.decide(strict, strict.claim.shows[0].statement, env, 0) is True  # 1 − 1e-18 < 1
+    # SymPy lowers sqrt(x)**2 to x: the referee reads the radicand from the model
+    sq = checked_claims("claim q\n  let x : real\n  show sqrt(x)^2 == x\n")[0]
+    env = {"x": torch.tensor([-4.0], dtype=torch.float64)}
+    assert precise.decide(sq, sq.claim.shows[0].statement, env, 0) is False
+    env = {"x": torch.tensor([4.0], dtype=torch.float64)}
+    assert precise.decide(sq, sq.claim.shows[0].statement, env, 0) is True
+
+
+def test_float64_equation_ties_are_judged_against_the_rounding_of_the_inputs():
+    checked = checked_claims("claim t\n  let c, x, y : real\n  show exp(c*x) == exp(c*y) <=> x == y\n")[0]
+    eq = checked.claim.shows[0].statement.args[0]
+    env = {"c": torch.tensor([-1000.0]), "x": torch.tensor([2.745]), "y": torch.tensor([0.758])}
+    assert precise.input_rounding_explains(checked, eq, env, 0) is False   # both underflow to 0
+    env = {"c": torch.tensor([0.0]), "x": torch.tensor([2.745]), "y": torch.tensor([0.758])}
+    assert precise.input_rounding_explains(checked, eq, env, 0) is True    # 1 = 1 exactly
+    soft = checked_claims("claim s\n  let c, x, y : real\n"
+                          "  show log(1 + exp(c*x)) == log(1 + exp(c*y)) <=> x == y\n")[0]
+    eq = soft.claim.shows[0].statement.args[0]
+    env = {"c": torch.tensor([-1000.0]), "x": torch.tensor([0.541]), "y": torch.tensor([2.0])}
+    assert precise.input_rounding_explains(soft, eq, env, 0) is False      # e^−541 against e^−2000
+    placed = checked_claims("claim p\n  let x, y : real\n  show x^2 == y => x == y\n")[0]
+    eq = placed.claim.shows[0].statement.args[0]
+    env = {"x": torch.tensor([math.sqrt(2.0)], dtype=torch.float64), "y": torch.tensor([2.0])}
+    assert precise.input_rounding_explains(placed, eq, env, 0) is True     # on x² = 2 up to rounding
+    assert decide("claim n\n  let c : real != 0\n  let x, y : real\n"
+                  "  show exp(c*x) == exp(c*y) <=> x == y\n").verdict == Verdict.VERIFIED
 
 
 def test_strict_inequality_tied_by_rounding_is_not_verified():
@@ -99,6 +125,16 @@ def test_not_equal_is_searched_on_its_surface():
     assert ok.verdict == Verdict.VERIFIED, ok.summary
     under = decide("claim t\n  let x : real\n  show exp(x) - 0 != 0\n")   # 0 only by underflow
     assert under.verdict != Verdict.REFUTED, under.summary
+
+
+def test_inequality_against_a_constant_is_searched_at_its_dips():
+    """|trace(A)| ≥ 1e-8 fails only within 1e-8 of trace A = 0: a golden-section search
+    refines the dip of |trace| along a line to rounding level."""
+    out = decide("claim t\n  let n : dim\n  let A : matrix[n, n] symmetric\n"
+                 "  show abs(trace(A)) >= 1e-8\n")
+    assert out.verdict == Verdict.REFUTED, out.summary
+    ok = decide("claim t\n  let x : real\n  show x^2 - 2*x + 1 >= 0\n")   # (x − 1)², −1e-16 at 1
+    assert ok.verdict == Verdict.VERIFIED, ok.summary
 
 
 def test_one_side_undefined_is_a_counterexample():

@@ -90,6 +90,37 @@ def test_disagreement_refuted_vs_verified_is_an_error(monkeypatch):
     assert {"symbolic", "numeric"} <= set(evidence["statements"][0]["evidence"])
 
 
+class FixedAt(Fixed):
+    """A symbolic refutation carrying its exact counterexample (as derive.symbolic does)."""
+
+    def __init__(self, point):
+        super().__init__("s", Verdict.REFUTED, "false at the point", {"counterexample": {
+            k: str(v) for k, v in point.items()}})
+        self.point = point
+
+    def attempt(self, ctx):
+        out = super().attempt(ctx)
+        if self.point:
+            out.exact_point = dict(self.point)
+        return out
+
+
+def test_disagreement_is_settled_at_the_symbolic_counterexample(monkeypatch):
+    """Random instances miss k = 9; evaluated there (float64 and 60 digits) the statement
+    fails, so the symbolic refutation stands.  A counterexample the statement does not
+    fail at (k = 8), or none, leaves the disagreement an error."""
+    import sympy as sp
+    text = "claim k9\n  let k : integer\n  show k^2 != 2*k + 63\n"
+    for point, want in (({"k": sp.Integer(9)}, Verdict.REFUTED), ({"k": sp.Integer(8)}, Verdict.ERROR),
+                        ({}, Verdict.ERROR)):
+        install(monkeypatch, symbolic=FixedAt(point), numeric=Fixed("n", Verdict.VERIFIED, "all agree"))
+        verdict, _, summary, _ = decide_one(text)
+        assert verdict == want, (point, summary)
+    periodic = "claim c\n  let x : real\n  show cos(x) == 0  =>  x == pi/2\n"
+    install(monkeypatch, symbolic=FixedAt({"x": -sp.pi / 2}), numeric=Fixed("n", Verdict.VERIFIED, "all agree"))
+    assert decide_one(periodic)[0] == Verdict.REFUTED
+
+
 def test_agreement_keeps_the_proof_and_records_the_cross_check(monkeypatch):
     install(monkeypatch, symbolic=Fixed("s", Verdict.PROVED, "simplifies to 0"),
             numeric=Fixed("n", Verdict.VERIFIED, "max error 1e-15"))

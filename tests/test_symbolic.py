@@ -539,3 +539,18 @@ def test_linear_sums_distributes_and_takes_out_constants():
     x, a, b = sp.IndexedBase("x"), sp.Symbol("a"), sp.Symbol("b")
     s = sp.Sum(a * x[i] + b, (i, 1, n))
     assert linear_sums(s) == a * sp.Sum(x[i], (i, 1, n)) + b * sp.Sum(1, (i, 1, n))
+
+
+def test_a_proof_stands_only_where_the_partial_functions_are_defined():
+    """SymPy lowers sqrt(x)**2 to x and exp(log(x)) to x: their side conditions (radicand
+    ≥ 0, log argument > 0) are read from the model and must follow from the declarations."""
+    for text in ("claim a\n  let x : real\n  show sqrt(x)^2 == x\n",
+                 "claim b\n  let x : real\n  show exp(log(x)) == x\n",
+                 "claim c\n  let x : real\n  show x^(1/2) * x^(1/2) == x\n"):
+        assert verdict(text) != Verdict.PROVED, text
+    for text in ("claim d\n  let x : real >= 0\n  show sqrt(x)^2 == x\n",
+                 "claim e\n  let x : real\n  assume x > 0\n  show exp(log(x)) == x\n",
+                 "claim f\n  let x : real\n  show sqrt(x^2 + 1)^2 == x^2 + 1\n",
+                 "claim g\n  let x : real\n  show log(sigmoid(x)/(1 - sigmoid(x))) == x\n",
+                 "claim h\n  let x : real\n  show log(x) + log(x) == 2*log(x)\n"):  # both undefined
+        assert verdict(text) == Verdict.PROVED, text

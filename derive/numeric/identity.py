@@ -51,6 +51,7 @@ COMPARE_OPS = {"==", "!=", "<", "<=", ">", ">=", "≈"}
 SAFETY_STOP_S = 20.0
 NEAR_REL = 1e-9            # a comparison this close to equality may be rounding's choice
 SETTLE_MAX = 4             # doubtful members re-evaluated in high precision per batch
+TIES_MAX = 16              # failing members whose equation ties are re-decided per batch
 ILL_COND = 1e12            # members inverting worse-conditioned matrices are not judged
 COND_CAP = 1e16            # condition numbers beyond this are singular: the cap keeps tol finite
 PASS_COND_CAP = 1e8        # … and beyond this the float64 values are doubtful (re-checked)       # a statement still running after this is inconclusive
@@ -444,9 +445,18 @@ class IdentityStrategy:
         of its boundary (``|1 − 2ησ²| < 1`` at η = σ = 10⁻⁶ reads ``1 < 1``) can flip
         either way: such a member is re-decided in high precision, and is no
         counterexample (only undecided) when that is not available."""
-        near = near_boundary(ctx.statement, ev, failing.shape[0], equal_ties=True)
+        n = failing.shape[0]
+        near = torch.zeros_like(failing)
+        for a in _compare_atoms(ctx.statement):
+            # an equation read as a tie (inf == inf by overflow counts) or at the edge of
+            # its rounding allowance is settled below, by whether the rounding of the
+            # inputs explains it; any other comparison within rounding of flipping is
+            # re-decided here
+            if not _equation(a):
+                near = near | near_boundary(a, ev, n, equal_ties=True).to(near.device)
         certain = failing & ~near
         held = torch.zeros_like(failing)
+        self.settle_ties(ctx, ev, inst, certain, held, out)
         for i in torch.nonzero(failing & near).reshape(-1).tolist()[:SETTLE_MAX]:
             v = precise.decide_condition(ctx.checked, ctx.statement, inst.env, i, _ref(ev, i))
             if v is False:
@@ -458,6 +468,55 @@ class IdentityStrategy:
                 out.precision_checked += 1
                 held[i] = True
         return certain, held
+
+    def settle_ties(self, ctx: Context, ev: Evaluator, inst: Instance, certain: torch.Tensor,
+                    held: torch.Tensor, out: Batch) -> None:
+        """The counterexample to report, when it rests on an equation that float64 reads as
+        a tie: ``exp(c·x) == exp(c·y) <=> x == y`` fails at c = −1000 only because both
+        exponentials underflow to 0.  Only an equation whose other reading would make the
+        condition hold is re-decided (:func:`precise.input_rounding_explains`): a tie that
+        the rounding of the float64 inputs explains stands (a point placed on the
+        surface); sides that are clearly apart make the member no counterexample — it holds
+        when the condition holds with them apart, and is undecided when that cannot be
+        judged.  Members are taken in order until one is confirmed (the reported one)."""
+        from derive.numeric import precise
+        every = _compare_atoms(ctx.statement)
+        atoms = [a for a in every if _equation(a)]
+        if not atoms:
+            return
+        n = certain.shape[0]
+        try:
+            with torch.no_grad(), ev.untracked():
+                reads = {id(a): ev.tensor(ev.ev(a)).reshape(-1).bool() for a in every}
+            edge = {id(a): near_boundary(a, ev, n).to(certain.device) for a in atoms}
+        except (LoweringError, RuntimeError, ValueError):
+            return
+        for k, i in enumerate(torch.nonzero(certain).reshape(-1).tolist()):
+            if k >= TIES_MAX:
+                certain[i] = False  # not looked at: undecided rather than a counterexample
+                out.unclear = True
+                continue
+            truth = {key: bool(v[i if v.shape[0] > i else 0]) for key, v in reads.items()}
+            tied = [a for a in atoms if truth[id(a)] == (a.ops[0] == "==") or bool(edge[id(a)][i])][:6]
+            if not any(_holds(ctx.statement, {**truth, **{
+                    id(a): not truth[id(a)] for j, a in enumerate(tied) if sub >> j & 1}})
+                    for sub in range(1, 2 ** len(tied))):
+                return  # this failure does not rest on a tie: the reported counterexample
+            exact = dict(truth)
+            for a in tied:
+                v = precise.input_rounding_explains(ctx.checked, a, inst.env, i)
+                if v is None:
+                    exact = None
+                    break
+                exact[id(a)] = v == (a.ops[0] == "==")
+            if exact is not None and _holds(ctx.statement, exact) is False:
+                return  # false with its ties read exactly: confirmed
+            certain[i] = False
+            if exact is not None and _holds(ctx.statement, exact):
+                held[i] = True
+                out.precision_checked += 1
+            else:
+                out.unclear = True
 
     # set while judging points bisected onto a ``!=`` surface: there the sides changed
     # sign across a bracket of one ulp, so by continuity they are equal inside it (the
@@ -834,6 +893,39 @@ def near_boundary(st: m.Expr, ev: Evaluator, n: int, exact_integers: bool = Fals
                                torch.full_like(near, equal_ties), near)
             out = out | near.reshape(-1).expand(n).to(out.device)
     return out
+
+
+def _equation(a: m.Compare) -> bool:
+    return len(a.ops) == 1 and a.ops[0] in ("==", "!=")
+
+
+def _compare_atoms(st: m.Expr) -> list:
+    """The comparisons a condition is built from."""
+    if isinstance(st, m.Logic):
+        return [c for a in st.args for c in _compare_atoms(a)]
+    return [st] if isinstance(st, m.Compare) else []
+
+
+def _holds(st: m.Expr, truth: dict) -> Optional[bool]:
+    """A condition's truth from the truth of its comparisons (by identity)."""
+    if isinstance(st, m.Compare):
+        return truth.get(id(st))
+    if not isinstance(st, m.Logic):
+        return None
+    vals = [_holds(a, truth) for a in st.args]
+    if any(v is None for v in vals):
+        return None
+    if st.op == "and":
+        return all(vals)
+    if st.op == "or":
+        return any(vals)
+    if st.op == "not":
+        return not vals[0]
+    if st.op == "=>":
+        return (not vals[0]) or vals[1]
+    if st.op == "<=>":
+        return vals[0] == vals[1]
+    return None
 
 
 def one_side_undefined(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

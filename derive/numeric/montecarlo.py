@@ -506,6 +506,8 @@ class MonteCarloRun:
         self.inner_samples = 0
         self.start = time.perf_counter()
         self.draws = 0
+        self.extra_points = 0       # the smallest-size point, decided last (see smallest_point)
+        self.smallest_g: Optional[torch.Generator] = None
         self.used = used_names(ctx.checked, self.statement)
 
     # ------------------------------------------------------------ points
@@ -529,7 +531,55 @@ class MonteCarloRun:
             out.append((sizes, params))
             if not free_dims and len(out) == 2:
                 break
+        smallest = self.smallest_point(free_dims, free_scalars)
+        if smallest is not None and all(smallest[0] != s for s, _ in out):
+            out.append(smallest)
+            self.extra_points = 1
         return out
+
+    def smallest_point(self, free_dims: list[str], free_scalars: list[str]
+                       ) -> Optional[tuple[dict, dict]]:
+        """A point at every dim's lower end (size 1, else the smallest the assumptions
+        admit), when a range in the statement has a size in its bounds: Σ_{i=2}^{n−1} and
+        Σ_{i=3}^{n} are empty at n = 1, where the claim may change (Var 0 against n − 2 =
+        −1), and the points above start at 2.  Drawn from its own generator and decided
+        last, so the other points' draws do not change."""
+        from derive.numeric.instances import claim_seed, make_generator
+        from derive.semantics import walk
+
+        checked = self.ctx.checked
+        dims = set(free_dims)
+        ranged = any(isinstance(node, m.Range) and any(
+            isinstance(x, m.Name) and x.id in dims for x in walk(node))
+            for node in walk(self.statement))
+        if not ranged:
+            return None
+        saved = self.g
+        self.g = make_generator(claim_seed(self.ctx.options.seed, checked.claim.id,
+                                           f"mc-smallest:{self.ctx.index}"), self.device)
+        try:
+            for menu in ((1,), (1, 2), (2,)):
+                try:
+                    sizes = choose_sizes(checked, self.g, menu=menu)
+                    break
+                except Unsatisfiable:
+                    continue
+            else:
+                return None
+            params = self.scalar_point(sizes, free_scalars, simple=True)
+            try:  # evaluable there at all (probe_definedness reads the same way)
+                inst = sample_environment(checked, sizes, self.g, self.device, torch.float64,
+                                          batch=1, mc_batch=4, params=params)
+                ev = Evaluator(inst.env, self.device, torch.float64, checked)
+                for operand in unroll(self.statement, Evaluator(dict(sizes), self.device,
+                                                                torch.float64, checked)).operands:
+                    ev.ev(operand)
+            except (IllDefined, LoweringError, Unsatisfiable, RuntimeError, ValueError,
+                    ZeroDivisionError, IndexError, KeyError):
+                return None
+            return sizes, params
+        finally:
+            self.smallest_g, self.g = self.g, saved
 
     def scalar_point(self, sizes: dict, free_scalars: list[str], simple: bool) -> dict:
         """Free scalars at one point meeting the ``assume`` lines that read only sizes and
@@ -864,15 +914,18 @@ class MonteCarloRun:
         used_samples = 0
         draws_left = MAX_DRAWS
         original = self.statement
+        last = len(pts) - 1 - self.extra_points   # the last of the growing points
         for j, (sizes, params) in enumerate(pts):
             left = len(pts) - j
+            if j > last and self.smallest_g is not None:
+                self.g = self.smallest_g
             self.statement = unroll(original, Evaluator(dict(sizes), self.device, torch.float64,
                                                         self.ctx.checked))
             self.stats, self.inner = collect_stats(self.statement, self.ctx.checked)
             self.fixed = None
             # (not with plugged-in inner statistics: their error, outside the interval,
             # grows with the inputs' scale)
-            self.scale_fixed = LAST_POINT_SCALE if j == len(pts) - 1 and len(pts) > 1 \
+            self.scale_fixed = LAST_POINT_SCALE if j == last and last > 0 \
                 and not self.inner else 1.0
             self.estimate_inner(sizes, params, dtype)
             budget = max((opts.mc_budget - used_samples) // left, PILOT)
@@ -886,6 +939,8 @@ class MonteCarloRun:
             zv = NormalDist().inv_cdf(1 - VERIFY_RATE / (len(pts) * entries * (LOOKS - 1)) / 2)
             verdict = self.decide(pilot, z, math.inf)  # the pilot may refute, never verify
             point = {**sizes, **{k: round(float(v), 6) for k, v in params.items()}}
+            if j > last and not bool(torch.isfinite(pilot.diff).all()):
+                continue  # undefined at the smallest sizes (a 1/(n − 1)): no evidence there
             if verdict == Verdict.REFUTED and pilot.n >= MIN_FINAL:
                 used_samples += pilot.n
                 results.append(PointResult(point, verdict, pilot, z, self.tolerance(pilot), dtype,

@@ -128,6 +128,8 @@ def value(checked, e: m.Expr, env: dict, member: int) -> Any:
         if any(v is sp.nan for v in subs.values()):
             return None
         out = expr.xreplace(subs).evalf(DIGITS, maxn=4 * DIGITS)
+        if not complex_claim(checked) and _outside_domain(low, e, dims, subs):
+            return UNDEFINED
     except (Unsupported, TypeError, ValueError, ZeroDivisionError, AttributeError,
             RecursionError, NotImplementedError, OverflowError, KeyError):
         return None
@@ -188,6 +190,30 @@ def exact_gap(checked, a: m.Expr, b: m.Expr, env: dict, member: int) -> Optional
     if not isinstance(re, sp.Float) or getattr(re, "_prec", 0) < MIN_BITS or im != 0:
         return None  # no significant digit (or not a real number): undecided
     return re
+
+
+def _outside_domain(low, e: m.Expr, dims: dict, subs: dict) -> bool:
+    """Whether a real partial function in ``e`` (sqrt, log, a fractional power) is outside
+    its domain here.  The lowered expression cannot tell: SymPy turned ``sqrt(x)**2`` into
+    ``x`` as it built it, so the conditions are read from the model
+    (:func:`derive.symbolic.domains.side_conditions`)."""
+    from derive.symbolic.domains import side_conditions
+    for c in side_conditions(low, e):
+        if dims:
+            c = c.subs(dims)
+        if c.has(sp.Sum, sp.Product):
+            c = c.doit()
+        c = c.xreplace(subs)
+        if c is sp.false:
+            return True
+        if c is sp.true or not isinstance(c, sp.Rel) or c.free_symbols:
+            continue
+        gap = (c.lhs - c.rhs).evalf(DIGITS, maxn=4 * DIGITS)
+        if not gap.is_real or gap.free_symbols:
+            continue
+        if (c.rel_op == ">=" and gap < 0) or (c.rel_op == ">" and gap <= 0):
+            return True
+    return False
 
 
 def _digits(x: sp.Expr) -> sp.Expr:
@@ -298,3 +324,155 @@ def decide_condition(checked, e: m.Expr, env: dict, member: int, ref: float = 0.
             return None
         return (not out) if negated else out
     return None
+
+
+ROUNDING_PERTURBATION = sp.Rational(1, 2 ** 50)   # a few ulps of a float64 input
+TIE_DIGITS = 1200
+
+
+def input_rounding_explains(checked, e: m.Compare, env: dict, member: int) -> Optional[bool]:
+    """Whether an equation ``a == b`` (or ``a != b``) that float64 reads as a tie at this
+    member is a tie up to the rounding of the float64 inputs: ``True`` when nudging every
+    input by a few ulps moves ``a − b`` by as much as its exact value (a point placed on
+    the surface ``a = b`` in float64, where the sides differ only by that rounding),
+    ``False`` when the exact difference stands far clear of that spread (``exp(c·x)`` and
+    ``exp(c·y)`` both underflow to 0 at c = −1000, or agree to 1e-9 at c = 1e-8, while
+    the exact values differ), ``None`` when this cannot be evaluated."""
+    from derive.symbolic.lower import Unsupported, lowering
+
+    if len(e.ops) != 1 or e.ops[0] not in ("==", "!="):
+        return None
+    try:
+        low = lowering(checked)
+        a, b = (low.scalar(x) for x in e.operands)
+        expr = a - b
+        dims = {s: sp.Integer(env[s.name]) for s in expr.free_symbols
+                if isinstance(env.get(getattr(s, "name", "")), int) and not isinstance(s, sp.Indexed)}
+        if dims:
+            expr, a, b = expr.subs(dims), a.subs(dims), b.subs(dims)
+        if expr.has(sp.Sum, sp.Product):
+            expr, a, b = expr.doit(), a.doit(), b.doit()
+        subs = substitutions(checked, env, member, expr)
+        if subs is None or any(v is sp.nan for v in subs.values()):
+            return None
+
+        def at(x: sp.Expr, s: dict, digits: int) -> Optional[sp.Float]:
+            out = x.xreplace(s).evalf(digits, maxn=4 * digits)
+            if out.free_symbols or out.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or not out.is_real:
+                return None
+            return _digits(sp.Float(out, digits))
+
+        # deep: log(1 + e⁻⁵⁴¹) − log(1 + e⁻²⁰⁰⁰) has no correct digit at 60 (rarely run)
+        digits = TIE_DIGITS
+        d0 = at(expr, subs, digits)
+        sides = [at(x, subs, digits) for x in (a, b)]
+        if d0 is None or any(v is None for v in sides):
+            return None
+        if any(v == 0 and x.xreplace(subs) != 0 for v, x in zip(sides, (a, b))):
+            return None  # a side below the working precision (e^(−10⁶)): no judgement
+        if abs(d0) <= sp.Float(10, digits) ** (15 - digits) * max(abs(v) for v in sides):
+            return True  # equal to the working precision: an exact tie
+        keys = sorted(subs, key=str)
+        spread = sp.Integer(0)
+        for k in range(4):  # all up, all down, and two alternating patterns of a few ulps
+            signs = [1 if (k == 0 or (k == 2 and j % 2 == 0) or (k == 3 and j % 2 == 1)) else -1
+                     for j in range(len(keys))]
+            moved = {s: subs[s] if subs[s].is_Integer else subs[s] * (1 + sg * ROUNDING_PERTURBATION)
+                     for s, sg in zip(keys, signs)}
+            d = at(expr, moved, digits)
+            if d is None:
+                return None
+            spread = max(spread, abs(d - d0))
+        return bool(abs(d0) <= 4 * spread)
+    except (Unsupported, TypeError, ValueError, ZeroDivisionError, AttributeError,
+            RecursionError, NotImplementedError, OverflowError, KeyError):
+        return None
+
+
+def fails_at(checked, st: m.Expr, point: dict) -> Optional[bool]:
+    """Whether the statement fails at an exact point (name → SymPy number) that the
+    symbolic engine reports as a counterexample — judged twice, independently of the
+    symbolic strategy: in float64 by the numeric engine's own evaluator at the rounded
+    point, and in 60-digit arithmetic at the exact point.  ``True`` only when both see it
+    fail; ``False`` when both see it hold; ``None`` otherwise (tensors, unknown names, an
+    undefined side, a comparison within rounding in float64 but not exactly)."""
+    from derive.numeric.lower import Evaluator, LoweringError
+    from derive.symbolic.lower import Unsupported, lowering
+
+    low = lowering(checked)
+    exact: dict = {}
+    env: dict = {}
+    for name, v in point.items():
+        sym = low.symbols.get(name)
+        info = checked.symbols.get(name)
+        if sym is None or info is None or not isinstance(v, sp.Basic) or not v.is_number:
+            return None
+        exact[sym] = v
+        try:
+            f = float(sp.N(v, DIGITS))
+        except (TypeError, ValueError):
+            return None
+        if info.role in ("dim", "sweep", "index") or info.domain == "integer":
+            if not v.is_integer:
+                return None
+            env[name] = int(v) if info.role in ("dim", "sweep", "index") else \
+                torch.tensor([f], dtype=torch.float64)
+        else:
+            env[name] = torch.tensor([f], dtype=torch.float64)
+    try:
+        hp = _holds_exactly(low, st, exact)
+    except (Unsupported, TypeError, ValueError, ZeroDivisionError, AttributeError,
+            RecursionError, NotImplementedError, OverflowError, KeyError):
+        return None
+    if hp is None:
+        return None
+    try:
+        with torch.no_grad():
+            ev = Evaluator(env, torch.device("cpu"), torch.float64, checked)
+            v64 = ev.tensor(ev.ev(st)).reshape(-1)
+    except (LoweringError, RuntimeError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if v64.dtype != torch.bool or v64.numel() != 1:
+        return None
+    f64 = bool(v64[0])
+    if f64 != hp:
+        return None
+    return not hp
+
+
+def _holds_exactly(low, st: m.Expr, exact: dict) -> Optional[bool]:
+    if isinstance(st, m.Logic):
+        vals = [_holds_exactly(low, a, exact) for a in st.args]
+        if any(v is None for v in vals):
+            return None
+        return {"and": lambda: all(vals), "or": lambda: any(vals), "not": lambda: not vals[0],
+                "=>": lambda: (not vals[0]) or vals[1], "<=>": lambda: vals[0] == vals[1]
+                }.get(st.op, lambda: None)()
+    if not isinstance(st, m.Compare):
+        return None
+    vals = []
+    for x in st.operands:
+        expr = low.scalar(x)
+        if expr.has(sp.Sum, sp.Product):
+            expr = expr.doit()
+        if (expr.free_symbols - set(exact)) or (not complex_claim(low.checked)
+                                                and _outside_domain(low, x, {}, exact)):
+            return None
+        out = sp.simplify(expr.xreplace(exact)) if expr.has(sp.pi, sp.E) else expr.xreplace(exact)
+        out = out.evalf(DIGITS, maxn=4 * DIGITS)
+        if out.free_symbols or out.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            return None
+        re, im = out.as_real_imag()
+        if abs(im) > sp.Float(10) ** (-DIGITS // 2) * max(1, abs(re)):
+            return None
+        vals.append(_digits(sp.Float(re, DIGITS)))
+    for op, a, b in zip(st.ops, vals, vals[1:]):
+        diff = a - b
+        tie = abs(diff) <= TIE_REL * max(abs(a), abs(b), 1)
+        ok = {"==": tie, "!=": not tie, "<": diff < 0 and not tie, ">": diff > 0 and not tie,
+              "<=": diff < 0 or tie, ">=": diff > 0 or tie}.get(op)
+        if ok is None:
+            return None
+        if not ok:
+            return False
+    return True

@@ -29,19 +29,110 @@ if TYPE_CHECKING:
 
 GRID = 96            # points per line (sinh-spaced: near the instance and far from it)
 BISECTIONS = 60
+GOLDEN = 100         # golden-section steps refining a dip (0.618¹⁰⁰ ≈ 1e-21 of its bracket)
 LINE_BATCH = 6       # instances per line search
 MOVABLE = frozenset({"invertible", "symmetric", "nonzero", "full_rank"})
 
 
 def target(st: m.Expr) -> Optional[m.Compare]:
     """The ``a != b`` the statement fails at: the statement itself, or the conclusion
-    of an implication."""
+    of an implication; or an inequality of a quantity against a constant
+    (``abs(trace(A)) >= 1e-8``, see :func:`extrema`)."""
     if isinstance(st, m.Compare) and st.ops == ("!=",):
+        return st
+    if against_constant(st):
         return st
     if isinstance(st, m.Logic) and st.op == "=>" and isinstance(st.args[1], m.Compare) \
             and st.args[1].ops == ("!=",):
         return st.args[1]
     return None
+
+
+def against_constant(st: m.Expr) -> bool:
+    """``q op c`` with op one of < <= > >= and c a constant (no names)."""
+    from derive.semantics import walk
+    if not (isinstance(st, m.Compare) and len(st.ops) == 1 and st.ops[0] in ("<", "<=", ">", ">=")):
+        return False
+    named = [any(isinstance(n, m.Name) for n in walk(x)) for x in st.operands]
+    return named.count(False) == 1
+
+
+def extrema(ctx: Context, tgt: m.Compare, inst: Instance, name: str, g: torch.Generator,
+            device: torch.device) -> Optional[Instance]:
+    """Points on the line through each member (along a random direction in ``name``)
+    where the difference of the sides of ``q op c`` is locally least (for ``>=``, ``>``:
+    where q comes closest to falling below c) or greatest (``<=``, ``<``), refined by
+    golden-section search.  ``abs(trace(A)) >= 1e-8`` fails only within 1e-8 of the
+    trace-zero surface: no grid point lands there, but the dip of |trace| along the line
+    is a local minimum, and its refinement reaches rounding level."""
+    op = tgt.ops[0]
+    sign = 1.0 if op in (">", ">=") else -1.0   # minimise sign · (a − b)
+    env = inst.env
+    v = env[name]
+    batch = v.shape[0]
+    d = _direction(name, v, ctx, g)
+    grid = torch.sinh(torch.linspace(-9.0, 9.0, GRID, dtype=torch.float64, device=device)) / 4.0
+    big = _repeat(env, batch, GRID)
+    dd = d.repeat_interleave(GRID, dim=0)
+    h = _difference(ctx, tgt, _at(big, name, big[name], dd, grid.repeat(batch)), device)
+    if h is None or h.shape[0] != batch * GRID:
+        return None
+    h = sign * h.reshape(batch, GRID)
+    h = torch.where(torch.isfinite(h), h, torch.full_like(h, math.inf))
+    dip = (h[:, 1:-1] <= h[:, :-2]) & (h[:, 1:-1] <= h[:, 2:]) & torch.isfinite(h[:, 1:-1])
+    members, brackets = [], []
+    for i in range(batch):
+        idx = torch.nonzero(dip[i]).reshape(-1).tolist()
+        idx = sorted(idx, key=lambda j: float(h[i, j + 1]))[:4]   # the deepest dips
+        for j in idx:
+            members.append(i)
+            brackets.append((float(grid[j]), float(grid[j + 2])))
+    if not members:
+        return None
+    k = len(members)
+    sel = torch.tensor(members, device=device)
+    sub = _select(env, sel, batch, k)
+    dk = d[sel] if d.shape[0] == batch else d
+    lo = torch.tensor([a for a, _ in brackets], dtype=torch.float64, device=device)
+    hi = torch.tensor([b for _, b in brackets], dtype=torch.float64, device=device)
+    base = sub[name]
+
+    def f(t: torch.Tensor) -> Optional[torch.Tensor]:
+        out = _difference(ctx, tgt, _at(sub, name, base, dk, t), device)
+        if out is None:
+            return None
+        out = sign * out
+        return torch.where(torch.isfinite(out), out, torch.full_like(out, math.inf))
+
+    r = (math.sqrt(5.0) - 1) / 2
+    c, e = hi - r * (hi - lo), lo + r * (hi - lo)
+    fc, fe = f(c), f(e)
+    if fc is None or fe is None:
+        return None
+    for _ in range(GOLDEN):
+        left = fc <= fe                        # the least lies in [lo, e]: drop (e, hi]
+        lo, hi = torch.where(left, lo, c), torch.where(left, e, hi)
+        c_next = torch.where(left, hi - r * (hi - lo), e)
+        e_next = torch.where(left, c, lo + r * (hi - lo))
+        fx = f(torch.where(left, c_next, e_next))
+        if fx is None:
+            return None
+        fc, fe = torch.where(left, fx, fe), torch.where(left, fc, fx)
+        c, e = c_next, e_next
+    t = torch.where(fc <= fe, c, e)
+    return Instance(_at(sub, name, base, dk, t), dict(inst.sizes), dict(inst.params))
+
+
+def _select(env: dict, sel: torch.Tensor, batch: int, k: int) -> dict:
+    sub = {}
+    for key, val in env.items():
+        if isinstance(val, torch.Tensor) and val.dim() >= 1 and val.shape[0] == batch and batch > 1:
+            sub[key] = val[sel]
+        elif isinstance(val, torch.Tensor) and val.dim() >= 1 and val.shape[0] == 1 and k > 1:
+            sub[key] = val.expand((k,) + tuple(val.shape[1:])).clone()
+        else:
+            sub[key] = val
+    return sub
 
 
 def movable(ctx: Context, env: dict) -> list[str]:
@@ -202,24 +293,44 @@ def search(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, devic
     except Unsatisfiable:
         return None
     tried = 0
+    searches = (roots,) if tgt.ops == ("!=",) else (extrema,)
     for name in movable(ctx, inst.env):
-        try:
-            found = roots(ctx, tgt, inst, name, g, device)
-            if found is None:
-                continue
-            mask = valid(ctx, found, name, device)
-            if not bool(mask.any()):
-                continue
-            strategy.bracketed = True
+        for line in searches:
             try:
-                res = strategy.evaluate(ctx, found, mask, sizes, device)
-            finally:
-                strategy.bracketed = False
-        except (LoweringError, RuntimeError, ValueError, ZeroDivisionError, OverflowError):
-            continue
-        tried += res.tried
-        report["surface_points"] = report.get("surface_points", 0) + res.tried
+                found = line(ctx, tgt, inst, name, g, device)
+                if found is None:
+                    continue
+                mask = valid(ctx, found, name, device)
+                if not bool(mask.any()):
+                    continue
+                strategy.bracketed = line is roots
+                try:
+                    res = strategy.evaluate(ctx, found, mask, sizes, device)
+                    if res.clear is None and res.unclear:
+                        # doubtful members are re-decided in high precision only a few at
+                        # a time (SETTLE_MAX): judge the points again in groups that size
+                        res = _in_groups(strategy, ctx, found, mask, sizes, device) or res
+                finally:
+                    strategy.bracketed = False
+            except (LoweringError, RuntimeError, ValueError, ZeroDivisionError, OverflowError):
+                continue
+            tried += res.tried
+            report["surface_points"] = report.get("surface_points", 0) + res.tried
+            if res.clear is not None:
+                res.tried = tried
+                return res
+    return None
+
+
+def _in_groups(strategy: "IdentityStrategy", ctx: Context, found: Instance, mask: torch.Tensor,
+               sizes: dict, device: torch.device) -> Optional["Batch"]:
+    """The first group of at most SETTLE_MAX surface points that refutes, or ``None``."""
+    from derive.numeric.identity import SETTLE_MAX
+    idx = torch.nonzero(mask.reshape(-1)).reshape(-1).tolist()
+    for k in range(0, min(len(idx), 4 * SETTLE_MAX), SETTLE_MAX):
+        group = torch.zeros_like(mask.reshape(-1))
+        group[idx[k:k + SETTLE_MAX]] = True
+        res = strategy.evaluate(ctx, found, group, sizes, device)
         if res.clear is not None:
-            res.tried = tried
             return res
     return None

@@ -15,7 +15,8 @@ from derive.engine import Context, Engine
 from derive.limits import TimeLimit
 from derive.outcome import Outcome, Verdict
 from derive.symbolic.common import OutOfBudget, budget, is_approximate
-from derive.symbolic.lower import Unsupported
+from derive.symbolic.domains import undefined_outside
+from derive.symbolic.lower import Unsupported, lowering
 from derive.symbolic.strategies.argopt import ArgOpt
 from derive.symbolic.strategies.conditions import Conditions
 from derive.symbolic.strategies.elementary import Elementary
@@ -49,6 +50,15 @@ class Guarded:
                 ctx.notes.append(f"{self.name}: the sides differ exactly, but the statement "
                                  f"allows a tolerance")
                 return None  # an exact difference may lie inside the tolerance
+            if outcome is not None and outcome.verdict == Verdict.PROVED:
+                outside = undefined_outside(lowering(ctx.checked), ctx.statement)
+                if outside:
+                    # SymPy's lowering simplified a partial function away (sqrt(x)**2 is x):
+                    # the proof says nothing where the statement has no real value
+                    ctx.notes.append(f"{self.name}: proof declined: it needs "
+                                     f"{', '.join(map(str, outside))}, which the declarations "
+                                     f"do not imply"[:300])
+                    return None
             return outcome
         except TimeLimit:
             raise

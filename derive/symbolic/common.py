@@ -282,9 +282,18 @@ def _any_zero(expr: sp.Expr, steps) -> bool:
     return False
 
 
+class Shown(dict):
+    """A counterexample as JSON-ready text that keeps its exact SymPy values (``exact``)
+    for the router, which evaluates the statement there (derive.decide.cross_check)."""
+
+    exact: dict = {}
+
+
 def show(point: dict) -> dict[str, str]:
     """A counterexample point as JSON-ready text."""
-    return {str(k): str(v) for k, v in point.items()}
+    out = Shown({str(k): str(v) for k, v in point.items()})
+    out.exact = {str(k): v for k, v in point.items()}
+    return out
 
 
 def proved(summary: str, strategy: str, **evidence) -> Outcome:
@@ -294,8 +303,15 @@ def proved(summary: str, strategy: str, **evidence) -> Outcome:
     return Outcome(Verdict.PROVED, ENGINE_NAME, strategy, summary, _clean(evidence))
 
 
-def refuted(summary: str, strategy: str, **evidence) -> Outcome:
-    return Outcome(Verdict.REFUTED, ENGINE_NAME, strategy, summary, _clean(evidence))
+def refuted(summary: str, strategy: str, exact_point: Optional[dict] = None, **evidence) -> Outcome:
+    """A refutation; ``exact_point`` (else a :class:`Shown` counterexample's values), when
+    every value is an exact SymPy number, rides along as ``Outcome.exact_point`` (not part
+    of the evidence) so that the router can evaluate the statement there."""
+    exact = exact_point if exact_point is not None else getattr(evidence.get("counterexample"), "exact", None)
+    out = Outcome(Verdict.REFUTED, ENGINE_NAME, strategy, summary, _clean(evidence))
+    if exact and all(isinstance(v, sp.Basic) and v.is_number for v in exact.values()):
+        out.exact_point = {str(k): v for k, v in exact.items()}
+    return out
 
 
 def verified(summary: str, strategy: str, **evidence) -> Outcome:

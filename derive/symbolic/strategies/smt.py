@@ -230,7 +230,8 @@ class Prover:
             return None
         shown = {str(k): describe(v) for k, v in sorted(point.items(), key=lambda kv: kv[0].name)}
         text = ", ".join(f"{k} = {v}" for k, v in shown.items())
-        return refuted(f"false at {text} (z3 model, checked {how})", NAME, counterexample=shown)
+        return refuted(f"false at {text} (z3 model, checked {how})", NAME, exact_point=point,
+                       counterexample=shown)
 
 
 def covered(low: Lowering, point: dict, extra: frozenset = frozenset()) -> bool:
