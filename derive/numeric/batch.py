@@ -15,6 +15,8 @@ from derive.engine import Context
 from derive.numeric.instances import Instance
 from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value
 
+SETTLE_MAX = 4  # doubtful members re-evaluated in high precision per batch (identity, surface)
+
 
 @dataclass
 class Batch:

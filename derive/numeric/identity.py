@@ -20,7 +20,7 @@ import torch
 from derive import model as m
 from derive.engine import Context, budget_scale, is_cost_statement
 from derive.numeric import adversarial, common, precise, surface
-from derive.numeric.batch import Batch, counterexample, domain_conditions, pair, sides_at
+from derive.numeric.batch import SETTLE_MAX, Batch, counterexample, domain_conditions, pair, sides_at
 from derive.numeric.instances import (SIZE_MENU, Instance, Unsatisfiable, assumptions, choose_sizes,
                                       holds, instances, used_names)
 from derive.numeric.lower import (CONDITION_ATOL, CONDITION_RTOL, Evaluator, IllDefined,
@@ -50,7 +50,6 @@ BEATEN_REL = 1e-6         # f(optimiser's point) this much better than f(claimed
 COMPARE_OPS = {"==", "!=", "<", "<=", ">", ">=", "≈"}
 SAFETY_STOP_S = 20.0
 NEAR_REL = 1e-9            # a comparison this close to equality may be rounding's choice
-SETTLE_MAX = 4             # doubtful members re-evaluated in high precision per batch
 TIES_MAX = 16              # failing members whose equation ties are re-decided per batch
 ILL_COND = 1e12            # members inverting worse-conditioned matrices are not judged
 COND_CAP = 1e16            # condition numbers beyond this are singular: the cap keeps tol finite

@@ -197,7 +197,7 @@ def _outside_domain(low, e: m.Expr, dims: dict, subs: dict) -> bool:
     its domain here.  The lowered expression cannot tell: SymPy turned ``sqrt(x)**2`` into
     ``x`` as it built it, so the conditions are read from the model
     (:func:`derive.symbolic.domains.side_conditions`)."""
-    from derive.symbolic.domains import side_conditions
+    from derive.symbolic.partial import side_conditions
     for c in side_conditions(low, e):
         if dims:
             c = c.subs(dims)

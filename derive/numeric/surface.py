@@ -19,7 +19,7 @@ import torch
 from derive import model as m
 from derive.numeric.lapack import lapack
 from derive.engine import Context
-from derive.numeric.batch import domain_conditions
+from derive.numeric.batch import SETTLE_MAX, domain_conditions
 from derive.numeric.instances import Instance, Unsatisfiable, assumptions, holds, instances, scalar_range
 from derive.numeric.lower import Evaluator, LoweringError
 
@@ -325,7 +325,6 @@ def search(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, devic
 def _in_groups(strategy: "IdentityStrategy", ctx: Context, found: Instance, mask: torch.Tensor,
                sizes: dict, device: torch.device) -> Optional["Batch"]:
     """The first group of at most SETTLE_MAX surface points that refutes, or ``None``."""
-    from derive.numeric.identity import SETTLE_MAX
     idx = torch.nonzero(mask.reshape(-1)).reshape(-1).tolist()
     for k in range(0, min(len(idx), 4 * SETTLE_MAX), SETTLE_MAX):
         group = torch.zeros_like(mask.reshape(-1))
