@@ -1030,3 +1030,12 @@ def test_a_tie_that_is_exact_still_refutes_a_strict_inequality():
     env = {"x": torch.tensor([1.0, 3.0], dtype=torch.float64)}
     assert precise.decide(checked, st, env, 0) is False  # (x − 1)² = 0 exactly at x = 1
     assert precise.decide(checked, st, env, 1) is True
+
+
+def test_a_recurrence_false_at_one_step_only_is_refuted():
+    # r > 4 and w0 near 1/2 leave [0, 1] at t = 1 only (the orbit is negative from t = 2):
+    # the short step range of a round is checked at every step, not one drawn step
+    out = decide("claim lm\n  let r : real in [0, 5]\n  let w0 : real in [0, 1]\n"
+                 "  let w[t+1] = r * w[t] * (1 - w[t]), w[0] = w0\n  show w[t] <= 1\n")
+    assert out.verdict == Verdict.REFUTED
+    assert out.evidence["counterexample"]["sizes"].get("t") == 1 or "t=1" in out.summary

@@ -554,3 +554,32 @@ def test_a_proof_stands_only_where_the_partial_functions_are_defined():
                  "claim g\n  let x : real\n  show log(sigmoid(x)/(1 - sigmoid(x))) == x\n",
                  "claim h\n  let x : real\n  show log(x) + log(x) == 2*log(x)\n"):  # both undefined
         assert verdict(text) == Verdict.PROVED, text
+
+
+LOGISTIC = """claim lm
+  let r : real in [0, {top}]
+  let w0 : real in [0, 1]
+  let w[t+1] = r * w[t] * (1 - w[t]), w[0] = w0
+  show {show}
+"""
+
+
+def test_an_inductive_invariant_of_a_recurrence_is_proved_with_z3():
+    o = one(LOGISTIC.format(top=4, show="w[t] >= 0 and w[t] <= 1"))
+    assert o.verdict == Verdict.PROVED and o.strategy == "recurrence-invariant"
+    assert "z3" in o.evidence["certificate"]["route"]
+
+
+def test_the_start_range_strengthens_an_invariant():
+    o = one("claim sq\n  let w0 : real in [0, 1]\n  let w[t+1] = w[t]^2, w[0] = w0\n"
+            "  show w[t] <= 1\n")
+    assert o.verdict == Verdict.PROVED and "declared range" in o.evidence["certificate"]["invariant"]
+
+
+def test_a_failed_induction_step_proves_nothing_and_refutes_nothing():
+    # r ≤ 5: false (w[1] = 5/4 at w0 = 1/2) — the invariant strategy must only pass
+    o = one(LOGISTIC.format(top=5, show="w[t] <= 1"))
+    assert o is None or o.verdict != Verdict.PROVED
+    # true but not inductive: the orbit from 1 is constant, w < 2 is not kept by w ↦ w²
+    o = one("claim c\n  let w[t+1] = w[t]^2, w[0] = 1\n  show w[t] < 2\n")
+    assert o is None or o.verdict != Verdict.REFUTED
