@@ -372,6 +372,8 @@ def candidates(checked, refuted_lines: set[int], evidence: list[dict]) -> list[C
                 site = Site(k, (key,) + path, kind, text, new, node)
                 # changing the quantity on the left answers another question: it counts more
                 out.append(Candidate(site, size + (LHS_PENALTY if _side(claim, site) == 2 else 0)))
+        if isinstance(st, m.Show):
+            out += _reindexed_candidates(claim, k, expr, out, ctx)
         floors = _floor_all(expr, ctx)
         if floors is not None:
             out.append(Candidate(Site(k, (key,), "floor", "floor added to every division of sizes",
@@ -418,6 +420,65 @@ def _direct_children(node: Any) -> list:
     from derive.mutate import children
 
     return [c for _, c in children(node)]
+
+
+def _reindexed_candidates(claim: m.Claim, k: int, expr: m.Expr, out: list[Candidate],
+                          ctx: _Ctx) -> list[Candidate]:
+    """Edits that bring the step into a closed form, restated at the step itself.
+
+    Why: a closed form of a recurrence is stated for ``w[t]``; notes that write it for
+    ``w[t+1]`` and drop the power get, from the step exponent edit, ``w[t+1] == …^(t+1)``,
+    which holds but is not the usual statement (and the recurrence-induction proof reads
+    ``w[t] == f(t)``).  So an edit of the right-hand side that introduces the step variable
+    is also offered with the whole statement re-indexed, ``t + c ↦ t`` (one more node):
+    it claims the first ``c`` steps as well, and like every candidate it is decided."""
+    lhs = expr.operands[0] if isinstance(expr, m.Compare) and len(expr.ops) == 1 else None
+    if not isinstance(lhs, m.Index):
+        return []
+    step = next(((i.left.id, i.right.value) for i in lhs.indices
+                 if isinstance(i, m.BinOp) and i.op == "+" and isinstance(i.left, m.Name)
+                 and i.left.id in ctx.steps and _is_real_num(i.right)
+                 and i.right.value > 0 and i.right.value.denominator == 1), None)
+    if step is None:
+        return []
+    name, c = step
+    extra = []
+    for cand in out:
+        site = cand.site
+        if site.statement != k or _side(claim, site) != 0 or name not in _names(site.new) \
+                or name in _names(site.old):
+            continue
+        changed = apply(claim, site).statements[k].statement
+        moved = _shift_step(changed, name, int(c))
+        if moved is None:
+            continue
+        extra.append(Candidate(Site(k, (("statement",),), "index",
+                                    f"{site.description}, restated at step {name}", moved, expr),
+                               cand.size + 1))
+    return extra
+
+
+def _shift_step(e: Any, name: str, c: int) -> Any:
+    """``e`` with the step ``name`` moved back by ``c``: ``t + c`` is ``t``, ``t`` is ``t - c``
+    (None when a sum or a function binds the name: its meaning would change)."""
+    from derive.mutate import children, with_child
+
+    if isinstance(e, m.BinOp) and e.op in ("+", "-") and isinstance(e.left, m.Name) \
+            and e.left.id == name and _is_real_num(e.right):
+        return _shift(e, -c)
+    if isinstance(e, m.Name) and e.id == name:
+        return m.BinOp("-", e, number(Fraction(c)))
+    binders = [k for k, _ in getattr(e, "kwargs", ())] + [k for k, _ in getattr(e, "bindings", ())] \
+        + [k for k, _ in getattr(e, "clauses", ())]
+    if name in binders:
+        return None
+    for key, child in list(children(e)):
+        new = _shift_step(child, name, c)
+        if new is None:
+            return None
+        if new is not child:
+            e = with_child(e, key, new)
+    return e
 
 
 def _floor_all(expr: m.Expr, ctx: _Ctx) -> Optional[m.Expr]:
@@ -526,7 +587,12 @@ def search(claim: m.Claim, lines: list[str], verdict: Verdict, evidence: dict,
         report.tried += 1
         opts = replace(options, symbolic_time_limit=max(0.5, min(options.symbolic_time_limit, left)))
         try:
-            v, _, summary, _ = decide_claim(mutant_checked, opts)
+            screened = _screen(mutant_checked, opts, _screen_order(mutant, cand.site.statement,
+                                                                   refuted_lines))
+            if screened is not None:
+                v, summary = screened
+            else:
+                v, _, summary, _ = decide_claim(mutant_checked, opts)
         except MemoryError:
             v, summary = Verdict.INCONCLUSIVE, "memory limit reached"
         except Exception as exc:  # noqa: BLE001 - an engine bug on a candidate is not a repair
@@ -555,6 +621,52 @@ def search(claim: m.Claim, lines: list[str], verdict: Verdict, evidence: dict,
     report.repaired = [e["_model"] for *_, e in found[:MAX_SUGGESTIONS]]
     report.seconds = time.monotonic() - start
     return report
+
+
+def _screen_order(claim: m.Claim, edited: int, refuted_lines: set[int]) -> list[int]:
+    """Show indices to screen, most likely to fail first: the edited show, the refuted ones,
+    then the rest."""
+    shows = [k for k, st in enumerate(claim.statements) if isinstance(st, m.Show)]
+    first = [i for i, k in enumerate(shows) if k == edited]
+    first += [i for i, k in enumerate(shows)
+              if claim.statements[k].pos.line in refuted_lines and i not in first]
+    return first + [i for i in range(len(shows)) if i not in first]
+
+
+def _screen(checked, options: Options, order: list[int]) -> Optional[tuple[Verdict, str]]:
+    """A quick numeric refutation of a candidate, before the full decision, or None.
+
+    Why: most candidates are false, and the full decide path spends its time on the
+    symbolic engine's proof attempts (an indexed sum that does not settle, seconds each)
+    before an exact counterexample or the numeric check refutes them; under load that
+    cost the budget its right candidate (``diag(σ)^2`` was the 23rd of 20 s worth).  Every
+    non-cost statement's full decision runs the numeric engine anyway (as the decider or
+    the cross-check), and a numeric refutation there makes the claim ``refuted`` or an
+    ``error``, never proved or verified — so the screen only ever discards candidates that
+    could not pass, statement by statement, the likeliest to fail first, stopping at the
+    first refutation.  A candidate it does not refute is decided in full (a repair's
+    verdict is always the decide path's)."""
+    from derive import chains, guards
+    from derive.decide import engines, is_cost_statement
+    from derive.faults import Interrupt
+    from derive.engine import Context
+
+    numeric = engines().get("numeric")
+    if numeric is None or guards.check(checked):
+        return None
+    shows = checked.claim.shows
+    for i in order:
+        if is_cost_statement(shows[i].statement) or chains.is_chain(shows[i].statement):
+            continue  # the timing engine decides it, or link by link: no quick check
+        try:
+            outcome = numeric.decide(Context(checked, shows[i], i, options))
+        except (Interrupt, MemoryError):
+            raise
+        except Exception:  # noqa: BLE001 - the full decision records the engine's fault
+            return None
+        if outcome is not None and outcome.verdict == Verdict.REFUTED:
+            return Verdict.REFUTED, "numeric screen: " + outcome.summary
+    return None
 
 
 _BOUND_OPS = {"<", "<=", ">", ">="}
