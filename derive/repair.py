@@ -364,16 +364,20 @@ def candidates(checked, refuted_lines: set[int], evidence: list[dict]) -> list[C
                   for _, n in nodes_with_paths(c.arg)}
         parents = {id(child): node for _, node in nodes_with_paths(expr)
                    for child in _direct_children(node)}
+        growth = isinstance(st, m.Show) and _is_growth(expr)
         for path, node in nodes_with_paths(expr):
             ctx.costed = id(node) in costed
             if ctx.costed:
                 continue  # inside time[…]/flops[…]: the computation, not the formula
             for kind, text, new, size in node_edits(node, parents.get(id(node)), ctx):
+                if growth and kind in _SCALE_KINDS:
+                    continue  # a constant factor or sign does not change an order of growth
                 site = Site(k, (key,) + path, kind, text, new, node)
                 # changing the quantity on the left answers another question: it counts more
                 out.append(Candidate(site, size + (LHS_PENALTY if _side(claim, site) == 2 else 0)))
         if isinstance(st, m.Show):
             out += _reindexed_candidates(claim, k, expr, out, ctx)
+            out += _growth_candidates(k, st, evidence, ctx)
         floors = _floor_all(expr, ctx)
         if floors is not None:
             out.append(Candidate(Site(k, (key,), "floor", "floor added to every division of sizes",
@@ -396,7 +400,7 @@ def candidates(checked, refuted_lines: set[int], evidence: list[dict]) -> list[C
 
 
 # within an edit size: the slips notes make most often first (a stable sort keeps positions)
-_PRIORITY = {"rescale": 0, "sign": 1, "transpose": 1, "swap": 1, "compare": 1, "index": 1,
+_PRIORITY = {"rescale": 0, "growth": 0, "sign": 1, "transpose": 1, "swap": 1, "compare": 1, "index": 1,
              "floor": 1, "moment": 1, "inverse": 2, "exponent": 2, "reciprocal": 2, "term": 3,
              "size": 3, "constant": 5}
 
@@ -456,6 +460,81 @@ def _reindexed_candidates(claim: m.Claim, k: int, expr: m.Expr, out: list[Candid
                                     f"{site.description}, restated at step {name}", moved, expr),
                                cand.size + 1))
     return extra
+
+
+_SCALE_KINDS = {"constant", "rescale", "sign"}
+
+
+def _is_growth(e: Any) -> bool:
+    """``a ~ b`` or ``a in O(b)``/``Ω(b)``: a claim about an order of growth."""
+    return (isinstance(e, m.Compare) and e.ops == ("~",)) or isinstance(e, m.BigO)
+
+
+def _growth_candidates(k: int, st: m.Show, evidence: list[dict], ctx: _Ctx) -> list[Candidate]:
+    """The claimed growth of a refuted ``a ~ b`` / ``a in O(b)`` replaced by the growth the
+    sweep measured: each swept size to its fitted exponent rounded to a half.
+
+    Why: the timing and Monte-Carlo sweeps fit an exponent per size and refute a claim
+    whose exponent is off (``rms(ΔW h) ~ 1`` decays like ``n^-0.53``); the intended order
+    is then usually that power (``1/sqrt(n)``), as a constant rescaling is for a value.
+    Only an exponent that rounds to another value than the claimed one gives an edit (a
+    growth claim refuted for another reason gets none); the result is decided like any
+    candidate, so a rounding that the sweep does not support is refuted again."""
+    top = st.statement
+    if isinstance(top, m.Compare) and top.ops == ("~",):
+        path, old = (("statement",), ("operands", 1)), top.operands[1]
+    elif isinstance(top, m.BigO):
+        path, old = (("statement",), ("bound",)), top.bound
+    else:
+        return []
+    out = []
+    for ev in evidence:
+        if ev.get("_line") != st.pos.line:
+            continue
+        fitted, claimed = ev.get("fitted_exponent"), ev.get("claimed_exponent") or {}
+        if not isinstance(fitted, dict) or not fitted:
+            continue
+        powers, moved = [], False
+        for size, fit in fitted.items():
+            e = fit.get("exponent") if isinstance(fit, dict) else None
+            name = next((n for n in ctx.sizes if n.id == size or n.text == size), None)
+            if not isinstance(e, (int, float)) or not math.isfinite(e) or name is None:
+                break
+            half = Fraction(round(2 * e), 2)
+            was = claimed.get(size)
+            moved |= not isinstance(was, (int, float)) or abs(float(half) - was) > 1e-9
+            powers.append((name, half))
+        else:
+            if not moved:
+                continue
+            new = _monomial(powers)
+            text = ", ".join(f"{n.text}^{number(p) if p.denominator == 1 else p}" for n, p in powers)
+            out.append(Candidate(Site(k, path, "growth", f"claimed growth {_brief(old)} replaced by "
+                                      f"the fitted {text}", new, old), 2))
+    return out
+
+
+def _monomial(powers: list[tuple[m.Name, Fraction]]) -> m.Expr:
+    """``n^a · d^b`` with halves as square roots and negative powers as a denominator."""
+    def power(name: m.Name, p: Fraction) -> m.Expr:
+        if p == 1:
+            return name
+        if p == Fraction(1, 2):
+            return m.Call("sqrt", (name,))
+        return _power(name, number(p))
+
+    num = [power(n, p) for n, p in powers if p > 0]
+    den = [power(n, -p) for n, p in powers if p < 0]
+
+    def product(fs: list[m.Expr]) -> Optional[m.Expr]:
+        out = None
+        for f in fs:
+            out = f if out is None else m.BinOp("*", out, f)
+        return out
+
+    top = product(num) or m.Num(Fraction(1), "1")
+    bottom = product(den)
+    return top if bottom is None else m.BinOp("/", top, bottom)
 
 
 def _shift_step(e: Any, name: str, c: int) -> Any:
@@ -540,7 +619,7 @@ def refuted_statements(evidence: dict) -> tuple[set[int], list[dict]]:
         if isinstance(st, dict) and st.get("verdict") == Verdict.REFUTED.value:
             lines.add(st.get("line"))
             if isinstance(st.get("evidence"), dict):
-                evs.append(st["evidence"])
+                evs.append({**st["evidence"], "_line": st.get("line")})
     return lines, evs
 
 
