@@ -378,6 +378,7 @@ def candidates(checked, refuted_lines: set[int], evidence: list[dict]) -> list[C
         if isinstance(st, m.Show):
             out += _reindexed_candidates(claim, k, expr, out, ctx)
             out += _growth_candidates(k, st, evidence, ctx)
+            out += _resized_candidates(claim, k, expr, out, ctx)
         floors = _floor_all(expr, ctx)
         if floors is not None:
             out.append(Candidate(Site(k, (key,), "floor", "floor added to every division of sizes",
@@ -459,6 +460,49 @@ def _reindexed_candidates(claim: m.Claim, k: int, expr: m.Expr, out: list[Candid
         extra.append(Candidate(Site(k, (("statement",),), "index",
                                     f"{site.description}, restated at step {name}", moved, expr),
                                cand.size + 1))
+    return extra
+
+
+_SHAPED = ("I", "zeros", "ones")
+_RESHAPING_KINDS = {"swap", "transpose", "inverse"}
+
+
+def _resized_candidates(claim: m.Claim, k: int, expr: m.Expr, out: list[Candidate],
+                        ctx: _Ctx) -> list[Candidate]:
+    """A swap or transpose of one side of ``… == I[m]`` (or ``zeros``/``ones``) with the
+    constant on the other side resized to match.
+
+    Why: ``W2 @ W2ᵀ == I[m]`` is intended as ``W2ᵀ @ W2 == I[k]``: swapping the operands
+    changes the product's shape, and the identity's size then follows from the types —
+    the second change is forced, not a second choice.  Sizes are tried in declaration order
+    (``zeros``/``ones``: the two sizes swapped); a mismatched one does not type-check and
+    costs nothing from the budget."""
+    if not isinstance(expr, m.Compare) or len(expr.operands) != 2 or expr.ops[0] not in ("==", "≈"):
+        return []
+    extra = []
+    for j, side in enumerate(expr.operands):
+        if not (isinstance(side, m.Call) and side.func in _SHAPED and side.args
+                and all(isinstance(a, m.Name) for a in side.args)):
+            continue
+        if side.func == "I":
+            shapes = [(n,) for n in ctx.sizes if n.id != side.args[0].id]
+        else:
+            shapes = [tuple(reversed(side.args))] if len(side.args) == 2 and side.args[0] != side.args[1] \
+                else []
+        for cand in out:
+            site = cand.site
+            if site.statement != k or site.kind not in _RESHAPING_KINDS \
+                    or len(site.path) < 2 or site.path[1] != ("operands", 1 - j):
+                continue
+            changed = apply(claim, site).statements[k].statement
+            for shape in shapes:
+                resized = replace(side, args=shape)
+                ops = list(changed.operands)
+                ops[j] = resized
+                extra.append(Candidate(Site(k, (("statement",),), site.kind,
+                                            f"{site.description}, and {_brief(side)} resized to "
+                                            f"{_brief(resized)}", replace(changed, operands=tuple(ops)),
+                                            expr), cand.size + 1))
     return extra
 
 
