@@ -201,10 +201,18 @@ def node_edits(node: Any, parent: Any, ctx: "_Ctx") -> Iterator[tuple[str, str, 
                     indices = list(node.indices)
                     indices[k] = _shift(idx, step)
                     yield "index", f"step of {d} shifted by {step:+d}", replace(node, indices=tuple(indices)), 1
+    if isinstance(node, m.Name) and node.id in ctx.vectors and isinstance(parent, m.Call) \
+            and parent.func in ("sum", "mean") and not ctx.costed:  # Σ μ_i for Σ μ_i²
+        yield "exponent", f"{d} squared entrywise (a missing exponent)", \
+            m.BinOp(".^", node, number(Fraction(2))), 2
     if ctx.factor_position(node, parent):
         inequality = isinstance(parent, m.Compare) and not set(parent.ops) <= {"==", "≈", "~"}
         if not inequality:  # a side squared makes '>= 0' true for nothing
-            yield "exponent", f"{d} squared (a missing exponent)", _power(node, number(Fraction(2))), 2
+            if isinstance(node, m.Name) and node.id in ctx.vectors:  # a vector squares entrywise
+                yield "exponent", f"{d} squared entrywise (a missing exponent)", \
+                    m.BinOp(".^", node, number(Fraction(2))), 2
+            else:
+                yield "exponent", f"{d} squared (a missing exponent)", _power(node, number(Fraction(2))), 2
         for e in ctx.step_exponents:
             yield "exponent", f"{d} raised to the step {_brief(e)}", _power(node, e), 2
         denominator = isinstance(parent, m.BinOp) and parent.op == "/" and parent.right is node
@@ -249,6 +257,7 @@ class _Ctx:
     factors: list[tuple[str, m.Expr]]
     dims: set[str]
     costed: bool = False
+    vectors: set[str] = field(default_factory=set)  # declared vectors (squared entrywise)
 
     def integer_division(self, node: m.BinOp) -> bool:
         """A division of size expressions (a shape formula): a candidate for a floor."""
@@ -287,13 +296,15 @@ class _Ctx:
 
 def _context(checked, evidence: list[dict], shows: list[m.Show]) -> _Ctx:
     claim = checked.claim
-    scalars, sizes, dims, steps = [], [], set(), set()
+    scalars, sizes, dims, steps, vectors = [], [], set(), set(), set()
     for st in claim.statements:
         if isinstance(st, m.Decl) and isinstance(st.type, m.ScalarType) and st.dist is None:
             for n in st.names:
                 (sizes if st.type.kind == "dim" else scalars).append(n)
                 if st.type.kind in ("dim", "integer"):
                     dims.add(n.id)
+        if isinstance(st, m.Decl) and isinstance(st.type, m.TensorType) and len(st.type.shape) == 1:
+            vectors |= {n.id for n in st.names}
         if isinstance(st, m.Sweep):
             sizes.append(st.name)
             dims.add(st.name.id)
@@ -315,7 +326,7 @@ def _context(checked, evidence: list[dict], shows: list[m.Show]) -> _Ctx:
                 factors.append((label, f[1]))
     if not factors:  # nothing measured to fit: the commonest slips, a factor 2 either way
         factors = [("1/2", number(Fraction(1, 2))), ("2", number(Fraction(2)))]
-    return _Ctx(scalars, sizes, steps, exps, factors, dims)
+    return _Ctx(scalars, sizes, steps, exps, factors, dims, vectors=vectors)
 
 
 # ------------------------------------------------------------------ candidates
