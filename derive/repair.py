@@ -446,8 +446,9 @@ def _reindexed_candidates(claim: m.Claim, k: int, expr: m.Expr, out: list[Candid
     ``w[t+1]`` and drop the power get, from the step exponent edit, ``w[t+1] == …^(t+1)``,
     which holds but is not the usual statement (and the recurrence-induction proof reads
     ``w[t] == f(t)``).  So an edit of the right-hand side that introduces the step variable
-    is also offered with the whole statement re-indexed, ``t + c ↦ t`` (one more node):
-    it claims the first ``c`` steps as well, and like every candidate it is decided."""
+    is also offered with the whole statement re-indexed, ``t + c ↦ t``: the same closed form
+    in the usual index, of the same edit size and tried first (it claims the first ``c``
+    steps as well, and like every candidate it is decided)."""
     lhs = expr.operands[0] if isinstance(expr, m.Compare) and len(expr.ops) == 1 else None
     if not isinstance(lhs, m.Index):
         return []
@@ -470,7 +471,7 @@ def _reindexed_candidates(claim: m.Claim, k: int, expr: m.Expr, out: list[Candid
             continue
         extra.append(Candidate(Site(k, (("statement",),), "index",
                                     f"{site.description}, restated at step {name}", moved, expr),
-                               cand.size + 1))
+                               cand.size))
     return extra
 
 
@@ -563,7 +564,7 @@ def _growth_candidates(k: int, st: m.Show, evidence: list[dict], ctx: _Ctx) -> l
             if not moved:
                 continue
             new = _monomial(powers)
-            text = ", ".join(f"{n.text}^{number(p) if p.denominator == 1 else p}" for n, p in powers)
+            text = " · ".join(f"{n.text}^({p})" for n, p in powers)
             out.append(Candidate(Site(k, path, "growth", f"claimed growth {_brief(old)} replaced by "
                                       f"the fitted {text}", new, old), 2))
     return out
