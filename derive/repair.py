@@ -779,7 +779,8 @@ def _screen(checked, options: Options, order: list[int]) -> Optional[tuple[Verdi
     the cross-check), and a numeric refutation there makes the claim ``refuted`` or an
     ``error``, never proved or verified — so the screen only ever discards candidates that
     could not pass, statement by statement, the likeliest to fail first, stopping at the
-    first refutation.  A candidate it does not refute is decided in full (a repair's
+    first refutation (or at the first statement it cannot decide: the full decision is
+    needed then anyway).  A candidate it does not refute is decided in full (a repair's
     verdict is always the decide path's)."""
     from derive import chains, guards
     from derive.decide import engines, is_cost_statement
@@ -801,6 +802,8 @@ def _screen(checked, options: Options, order: list[int]) -> Optional[tuple[Verdi
             return None
         if outcome is not None and outcome.verdict == Verdict.REFUTED:
             return Verdict.REFUTED, "numeric screen: " + outcome.summary
+        if outcome is None or outcome.verdict not in GOOD:
+            return None  # undecided here: the full decision is needed anyway, so go to it
     return None
 
 
