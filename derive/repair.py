@@ -3,9 +3,12 @@
 Why: a refutation says *that* a formula is wrong; the likely intended formula is usually
 one small edit away (a constant, an exponent, a transpose, a sign, a step index).  The
 mutation operators of :mod:`derive.mutate` run backwards, plus edits guided by the
-evidence (the factor measured/claimed fitted to a closed form, the shifted step of a
-recurrence, the floor a shape formula lacks).  Soundness comes first, so no candidate is
-trusted on its shape: each one is re-decided through the normal decide path
+evidence (the factor measured/claimed fitted to a closed form, the order of growth a sweep
+fitted, the shifted step of a recurrence and a closed form restated at the step, the
+identity resized after a swap, the floor a shape formula lacks; docs/repair.md lists them
+all).  Soundness comes first, so no candidate is trusted on its shape: each one is
+screened by the numeric engine (:func:`_screen`, which can only discard) and re-decided
+through the normal decide path
 (:func:`derive.decide.decide_claim`: guards, both engines, the cross-check), and only a
 candidate whose *whole claim* is then proved or verified is suggested — and again at
 independent seeds (:func:`_confirm`); a repaired bound or condition must be proved
