@@ -15,8 +15,9 @@ left-hand sides agree, the slacks of two bounds, or the value a substitution
 ``E at (x = a)`` gives x against the companion's ``E <=> x == b`` — the repair names the
 companion's solution, though it does not claim it unique: these are counted apart), decided
 by derive like any claim.  Statements that cannot be compared by value (other left-hand
-sides) count as not matched: comparing two true statements by their truth is vacuous.  A companion that reshapes the claim
-(other sizes, other declarations) counts as not matched: that is a miss, honestly.
+sides) count as not matched: comparing two true statements by their truth is vacuous.  A
+companion that reshapes the claim (other sizes, other declarations) counts as not matched:
+that is a miss, honestly.
 
     python benchmarks/repair.py [--budget 60] [--time-limit 20] [-k PATTERN] [--json FILE]
 """
