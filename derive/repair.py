@@ -383,8 +383,10 @@ def candidates(checked, refuted_lines: set[int], evidence: list[dict]) -> list[C
             ctx.costed = id(node) in costed
             if ctx.costed:
                 continue  # inside time[…]/flops[…]: the computation, not the formula
-            for kind, text, new, size in node_edits(node, parents.get(id(node)), ctx):
-                if growth and kind in _SCALE_KINDS:
+            parent = parents.get(id(node))
+            base = isinstance(parent, m.BinOp) and parent.op in ("^", ".^") and parent.left is node
+            for kind, text, new, size in node_edits(node, parent, ctx):
+                if growth and kind in _SCALE_KINDS and not base:
                     continue  # a constant factor or sign does not change an order of growth
                 site = Site(k, (key,) + path, kind, text, new, node)
                 # changing the quantity on the left answers another question: it counts more

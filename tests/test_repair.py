@@ -284,6 +284,9 @@ def test_the_fitted_growth_fires_only_when_the_exponent_moved():
     # a constant factor or a sign never changes an order of growth: no such candidates
     kinds = {c.site.kind for c in candidates(checked, {show.pos.line}, moved)}
     assert "growth" in kinds and not kinds & {"constant", "rescale", "sign"}
+    # … except the base of a power, which is the order itself (2^n against 3^n)
+    based = _candidates_of(text.replace("~ 2*n^3", "~ 2^n"))
+    assert {c.site.description for c in based if c.site.kind == "constant"} >= {"constant 2 doubled"}
 
 
 def test_no_resize_without_a_shaped_constant_and_no_entrywise_square_of_a_matrix():
