@@ -324,3 +324,10 @@ def test_the_benchmark_compares_a_substituted_value_with_the_companions_solution
     value = bench._solution(ours, theirs)
     assert isinstance(value, m.Compare) and value.operands[0] == value.operands[1]
     assert bench._solution(ours, other) is None  # another equation: not comparable
+    # another show, edited in the companion too: equivalent when the differing sides are equal
+    two = load_text("claim o\n  let e : real > 0\n  show argmin(e, e^2/6 + e^(-2)/6) == 1\n"
+                    "  show argmin(e, e^2 + e^(-2)) == 1\n  show e + 1 == 2\n", "<t>").claims[0]
+    a, b, c = two.shows
+    [same] = bench._others([a, c], [b, c], 1)
+    assert same.operands == (a.statement.operands[0], b.statement.operands[0])
+    assert bench._others([a, c], [c, b], 1) is None  # no side in common: not comparable
