@@ -8,7 +8,9 @@ For every refuted claim of ``claims/``: decide it, search checked repairs, and r
 - the median time of a repair search.
 
 Equivalence: the repaired claim and the companion must agree on every statement but the
-edited one (declarations, definitions and the other shows, compared as models).  The
+edited one (declarations and definitions compared as models; another show either one of
+the companion's or, at the same position, an ``==`` with one side the same and the other
+sides decided equal below — the two statements are then equivalent; counted apart).  The
 edited statement is then compared inside the companion's context: identical models; or a
 claim ``show a == b`` (the two definitions' values, the two right-hand sides when the
 left-hand sides agree, the slacks of two bounds, or the value a substitution
