@@ -782,11 +782,14 @@ def _screen(checked, options: Options, order: list[int]) -> Optional[tuple[Verdi
     cost the budget its right candidate (``diag(σ)^2`` was the 23rd of 20 s worth).  Every
     non-cost statement's full decision runs the numeric engine anyway (as the decider or
     the cross-check), and a numeric refutation there makes the claim ``refuted`` or an
-    ``error``, never proved or verified — so the screen only ever discards candidates that
-    could not pass, statement by statement, the likeliest to fail first, stopping at the
-    first refutation (or at the first statement it cannot decide: the full decision is
-    needed then anyway).  A candidate it does not refute is decided in full (a repair's
-    verdict is always the decide path's)."""
+    ``error``, never proved or verified.  The screen samples with the cross-check's
+    tolerance (Monte Carlo's looser one, at which a symbolic proof is re-tested), so a
+    candidate the symbolic engine would prove is not discarded by the tighter default
+    tolerance.  It goes statement by statement, the likeliest to fail first, stopping at
+    the first refutation (or at the first statement it cannot decide: the full decision is
+    needed then anyway).  A candidate it does not refute is decided in full: a repair's
+    verdict is always the decide path's, and a discarded candidate is never suggested, so
+    the screen cannot make a suggestion unsound — at worst it misses one."""
     from derive import chains, guards
     from derive.decide import engines, is_cost_statement
     from derive.faults import Interrupt
@@ -799,8 +802,10 @@ def _screen(checked, options: Options, order: list[int]) -> Optional[tuple[Verdi
     for i in order:
         if is_cost_statement(shows[i].statement) or chains.is_chain(shows[i].statement):
             continue  # the timing engine decides it, or link by link: no quick check
+        ctx = Context(checked, shows[i], i, options)
+        ctx.cross_checking = True  # Monte Carlo: the looser tolerance a proof is re-tested at
         try:
-            outcome = numeric.decide(Context(checked, shows[i], i, options))
+            outcome = numeric.decide(ctx)
         except (Interrupt, MemoryError):
             raise
         except Exception:  # noqa: BLE001 - the full decision records the engine's fault
