@@ -83,8 +83,9 @@ def _config(seed, device, time_limit, symbolic_time_limit, memory_limit, no_isol
 @click.option("--no-repair", is_flag=True,
               help="Do not search checked repairs of refuted claims (see 'derive repair').")
 @click.option("--repair-time-limit", type=float, default=None, metavar="S",
-              help="Seconds a repair search may spend per refuted claim (a backstop; the "
-                   "search is bounded by a candidate budget).")
+              help="Safety stop of a repair search per refuted claim, in seconds (default "
+                   "30; the search is bounded by a candidate budget, so the same seed gives "
+                   "the same repairs).")
 def check(paths, select, seed, device, time_limit, symbolic_time_limit, memory_limit, no_isolation,
           cache_dir, no_cache, fmt, output, jobs, refuted_only, verbose, watch, strict, no_repair,
           repair_time_limit) -> None:
@@ -284,7 +285,7 @@ def mutate(paths, select, seed, device, time_limit, symbolic_time_limit, memory_
 @click.option("--budget", type=int, default=None, metavar="N",
               help="Candidates to decide per claim (default: the full search's budget).")
 @click.option("--repair-time-limit", type=float, default=None, metavar="S",
-              help="Seconds per claim for the search (a backstop).")
+              help="Seconds per claim for the search (a safety stop).")
 @click.option("--json", "as_json", is_flag=True, help="The search reports as JSON.")
 def repair_command(paths, select, seed, device, time_limit, symbolic_time_limit, memory_limit,
                    no_isolation, cache_dir, no_cache, budget, repair_time_limit, as_json) -> None:

@@ -3,9 +3,12 @@
 Why: a refutation says *that* a formula is wrong; the likely intended formula is usually
 one small edit away (a constant, an exponent, a transpose, a sign, a step index).  The
 mutation operators of :mod:`derive.mutate` run backwards, plus edits guided by the
-evidence (the factor measured/claimed fitted to a closed form, the shifted step of a
-recurrence, the floor a shape formula lacks).  Soundness comes first, so no candidate is
-trusted on its shape: each one is re-decided through the normal decide path
+evidence (the factor measured/claimed fitted to a closed form, the order of growth a sweep
+fitted, the shifted step of a recurrence and a closed form restated at the step, the
+identity resized after a swap, the floor a shape formula lacks; docs/repair.md lists them
+all).  Soundness comes first, so no candidate is trusted on its shape: each one is
+screened by the numeric engine (:func:`_screen`, which can only discard) and re-decided
+through the normal decide path
 (:func:`derive.decide.decide_claim`: guards, both engines, the cross-check), and only a
 candidate whose *whole claim* is then proved or verified is suggested — and again at
 independent seeds (:func:`_confirm`); a repaired bound or condition must be proved
@@ -28,9 +31,10 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Iterator, Optional
 
-from derive import decide
+from derive import chains, decide, guards
 from derive import model as m
-from derive.engine import Options
+from derive.engine import Context, Options, budget_scale, is_cost_statement
+from derive.faults import Interrupt
 from derive.exprtext import expr_text, number, statement_text
 from derive.mutants import (Site, apply, children, describe, nodes_with_paths, size_definitions,
                             with_child)
@@ -48,7 +52,9 @@ class Settings:
 
     enabled: bool = True
     budget: int = 6              # candidates decided per claim (ill-typed ones are not counted)
-    time_limit: float = 1.5      # seconds per claim; a backstop, the budget is the rule
+    time_limit: float = 30.0     # seconds per claim: a safety stop only, the budget is the rule
+    #                              (a clock that cut the search would make the report depend
+    #                              on the machine's load: same seed, same repairs)
     keep_all: bool = False       # list every candidate tried (``derive repair``)
     suggestions: int = 1         # stop once this many are found (at most MAX_SUGGESTIONS kept)
 
@@ -56,6 +62,8 @@ class Settings:
         return {"enabled": self.enabled, "budget": self.budget, "time_limit": self.time_limit,
                 "keep_all": self.keep_all, "suggestions": self.suggestions}
 
+
+CANDIDATE_SYMBOLIC_S = 2.0  # the SymPy engine's limit per statement of a candidate
 
 # inside ``derive check``: cheap (the corpus run must stay fast); ``derive repair``: full
 CHECK = Settings()
@@ -204,10 +212,18 @@ def node_edits(node: Any, parent: Any, ctx: "_Ctx") -> Iterator[tuple[str, str, 
                     indices = list(node.indices)
                     indices[k] = _shift(idx, step)
                     yield "index", f"step of {d} shifted by {step:+d}", replace(node, indices=tuple(indices)), 1
+    if isinstance(node, m.Name) and node.id in ctx.vectors and isinstance(parent, m.Call) \
+            and parent.func in ("sum", "mean") and not ctx.costed:  # Σ μ_i for Σ μ_i²
+        yield "exponent", f"{d} squared entrywise (a missing exponent)", \
+            m.BinOp(".^", node, number(Fraction(2))), 2
     if ctx.factor_position(node, parent):
         inequality = isinstance(parent, m.Compare) and not set(parent.ops) <= {"==", "≈", "~"}
         if not inequality:  # a side squared makes '>= 0' true for nothing
-            yield "exponent", f"{d} squared (a missing exponent)", _power(node, number(Fraction(2))), 2
+            if isinstance(node, m.Name) and node.id in ctx.vectors:  # a vector squares entrywise
+                yield "exponent", f"{d} squared entrywise (a missing exponent)", \
+                    m.BinOp(".^", node, number(Fraction(2))), 2
+            else:
+                yield "exponent", f"{d} squared (a missing exponent)", _power(node, number(Fraction(2))), 2
         for e in ctx.step_exponents:
             yield "exponent", f"{d} raised to the step {_brief(e)}", _power(node, e), 2
         denominator = isinstance(parent, m.BinOp) and parent.op == "/" and parent.right is node
@@ -252,6 +268,7 @@ class _Ctx:
     factors: list[tuple[str, m.Expr]]
     dims: set[str]
     costed: bool = False
+    vectors: set[str] = field(default_factory=set)  # declared vectors (squared entrywise)
 
     def integer_division(self, node: m.BinOp) -> bool:
         """A division of size expressions (a shape formula): a candidate for a floor."""
@@ -290,13 +307,15 @@ class _Ctx:
 
 def _context(checked, evidence: list[dict], shows: list[m.Show]) -> _Ctx:
     claim = checked.claim
-    scalars, sizes, dims, steps = [], [], set(), set()
+    scalars, sizes, dims, steps, vectors = [], [], set(), set(), set()
     for st in claim.statements:
         if isinstance(st, m.Decl) and isinstance(st.type, m.ScalarType) and st.dist is None:
             for n in st.names:
                 (sizes if st.type.kind == "dim" else scalars).append(n)
                 if st.type.kind in ("dim", "integer"):
                     dims.add(n.id)
+        if isinstance(st, m.Decl) and isinstance(st.type, m.TensorType) and len(st.type.shape) == 1:
+            vectors |= {n.id for n in st.names}
         if isinstance(st, m.Sweep):
             sizes.append(st.name)
             dims.add(st.name.id)
@@ -318,7 +337,7 @@ def _context(checked, evidence: list[dict], shows: list[m.Show]) -> _Ctx:
                 factors.append((label, f[1]))
     if not factors:  # nothing measured to fit: the commonest slips, a factor 2 either way
         factors = [("1/2", number(Fraction(1, 2))), ("2", number(Fraction(2)))]
-    return _Ctx(scalars, sizes, steps, exps, factors, dims)
+    return _Ctx(scalars, sizes, steps, exps, factors, dims, vectors=vectors)
 
 
 # ------------------------------------------------------------------ candidates
@@ -365,14 +384,23 @@ def candidates(checked, refuted_lines: set[int], evidence: list[dict]) -> list[C
                   for _, n in nodes_with_paths(c.arg)}
         parents = {id(child): node for _, node in nodes_with_paths(expr)
                    for child in _direct_children(node)}
+        growth = isinstance(st, m.Show) and _is_growth(expr)
         for path, node in nodes_with_paths(expr):
             ctx.costed = id(node) in costed
             if ctx.costed:
                 continue  # inside time[…]/flops[…]: the computation, not the formula
-            for kind, text, new, size in node_edits(node, parents.get(id(node)), ctx):
+            parent = parents.get(id(node))
+            base = isinstance(parent, m.BinOp) and parent.op in ("^", ".^") and parent.left is node
+            for kind, text, new, size in node_edits(node, parent, ctx):
+                if growth and kind in _SCALE_KINDS and not base:
+                    continue  # a constant factor or sign does not change an order of growth
                 site = Site(k, (key,) + path, kind, text, new, node)
                 # changing the quantity on the left answers another question: it counts more
                 out.append(Candidate(site, size + (LHS_PENALTY if _side(claim, site) == 2 else 0)))
+        if isinstance(st, m.Show):
+            out += _reindexed_candidates(claim, k, expr, out, ctx)
+            out += _growth_candidates(k, st, evidence, ctx)
+            out += _resized_candidates(claim, k, expr, out, ctx)
         floors = _floor_all(expr, ctx)
         if floors is not None:
             out.append(Candidate(Site(k, (key,), "floor", "floor added to every division of sizes",
@@ -395,7 +423,7 @@ def candidates(checked, refuted_lines: set[int], evidence: list[dict]) -> list[C
 
 
 # within an edit size: the slips notes make most often first (a stable sort keeps positions)
-_PRIORITY = {"rescale": 0, "sign": 1, "transpose": 1, "swap": 1, "compare": 1, "index": 1,
+_PRIORITY = {"rescale": 0, "growth": 0, "sign": 1, "transpose": 1, "swap": 1, "compare": 1, "index": 1,
              "floor": 1, "moment": 1, "inverse": 2, "exponent": 2, "reciprocal": 2, "term": 3,
              "size": 3, "constant": 5}
 
@@ -417,6 +445,182 @@ def _side(claim: m.Claim, site: Site) -> int:
 
 def _direct_children(node: Any) -> list:
     return [c for _, c in children(node)]
+
+
+def _reindexed_candidates(claim: m.Claim, k: int, expr: m.Expr, out: list[Candidate],
+                          ctx: _Ctx) -> list[Candidate]:
+    """Edits that bring the step into a closed form, restated at the step itself.
+
+    Why: a closed form of a recurrence is stated for ``w[t]``; notes that write it for
+    ``w[t+1]`` and drop the power get, from the step exponent edit, ``w[t+1] == …^(t+1)``,
+    which holds but is not the usual statement (and the recurrence-induction proof reads
+    ``w[t] == f(t)``).  So an edit of the right-hand side that introduces the step variable
+    is also offered with the whole statement re-indexed, ``t + c ↦ t``: the same closed form
+    in the usual index, of the same edit size and tried first (it claims the first ``c``
+    steps as well, and like every candidate it is decided)."""
+    lhs = expr.operands[0] if isinstance(expr, m.Compare) and len(expr.ops) == 1 else None
+    if not isinstance(lhs, m.Index):
+        return []
+    step = next(((i.left.id, i.right.value) for i in lhs.indices
+                 if isinstance(i, m.BinOp) and i.op == "+" and isinstance(i.left, m.Name)
+                 and i.left.id in ctx.steps and _is_real_num(i.right)
+                 and i.right.value > 0 and i.right.value.denominator == 1), None)
+    if step is None:
+        return []
+    name, c = step
+    extra = []
+    for cand in out:
+        site = cand.site
+        if site.statement != k or _side(claim, site) != 0 or name not in _names(site.new) \
+                or name in _names(site.old):
+            continue
+        changed = apply(claim, site).statements[k].statement
+        moved = _shift_step(changed, name, int(c))
+        if moved is None:
+            continue
+        extra.append(Candidate(Site(k, (("statement",),), "index",
+                                    f"{site.description}, restated at step {name}", moved, expr),
+                               cand.size))
+    return extra
+
+
+_SHAPED = ("I", "zeros", "ones")
+_RESHAPING_KINDS = {"swap", "transpose", "inverse"}
+
+
+def _resized_candidates(claim: m.Claim, k: int, expr: m.Expr, out: list[Candidate],
+                        ctx: _Ctx) -> list[Candidate]:
+    """A swap or transpose of one side of ``… == I[m]`` (or ``zeros``/``ones``) with the
+    constant on the other side resized to match.
+
+    Why: ``W2 @ W2ᵀ == I[m]`` is intended as ``W2ᵀ @ W2 == I[k]``: swapping the operands
+    changes the product's shape, and the identity's size then follows from the types —
+    the second change is forced, not a second choice.  Sizes are tried in declaration order
+    (``zeros``/``ones``: the two sizes swapped); a mismatched one does not type-check and
+    costs nothing from the budget."""
+    if not isinstance(expr, m.Compare) or len(expr.operands) != 2 or expr.ops[0] not in ("==", "≈"):
+        return []
+    extra = []
+    for j, side in enumerate(expr.operands):
+        if not (isinstance(side, m.Call) and side.func in _SHAPED and side.args
+                and all(isinstance(a, m.Name) for a in side.args)):
+            continue
+        if side.func == "I":
+            shapes = [(n,) for n in ctx.sizes if n.id != side.args[0].id]
+        else:
+            shapes = [tuple(reversed(side.args))] if len(side.args) == 2 and side.args[0] != side.args[1] \
+                else []
+        for cand in out:
+            site = cand.site
+            if site.statement != k or site.kind not in _RESHAPING_KINDS \
+                    or len(site.path) < 2 or site.path[1] != ("operands", 1 - j):
+                continue
+            changed = apply(claim, site).statements[k].statement
+            for shape in shapes:
+                resized = replace(side, args=shape)
+                ops = list(changed.operands)
+                ops[j] = resized
+                extra.append(Candidate(Site(k, (("statement",),), site.kind,
+                                            f"{site.description}, and {_brief(side)} resized to "
+                                            f"{_brief(resized)}", replace(changed, operands=tuple(ops)),
+                                            expr), cand.size + 1))
+    return extra
+
+
+_SCALE_KINDS = {"constant", "rescale", "sign"}
+
+
+def _is_growth(e: Any) -> bool:
+    """``a ~ b`` or ``a in O(b)``/``Ω(b)``: a claim about an order of growth."""
+    return (isinstance(e, m.Compare) and e.ops == ("~",)) or isinstance(e, m.BigO)
+
+
+def _growth_candidates(k: int, st: m.Show, evidence: list[dict], ctx: _Ctx) -> list[Candidate]:
+    """The claimed growth of a refuted ``a ~ b`` / ``a in O(b)`` replaced by the growth the
+    sweep measured: each swept size to its fitted exponent rounded to a half.
+
+    Why: the timing and Monte-Carlo sweeps fit an exponent per size and refute a claim
+    whose exponent is off (``rms(ΔW h) ~ 1`` decays like ``n^-0.53``); the intended order
+    is then usually that power (``1/sqrt(n)``), as a constant rescaling is for a value.
+    Only an exponent that rounds to another value than the claimed one gives an edit (a
+    growth claim refuted for another reason gets none); the result is decided like any
+    candidate, so a rounding that the sweep does not support is refuted again."""
+    top = st.statement
+    if isinstance(top, m.Compare) and top.ops == ("~",):
+        path, old = (("statement",), ("operands", 1)), top.operands[1]
+    elif isinstance(top, m.BigO):
+        path, old = (("statement",), ("bound",)), top.bound
+    else:
+        return []
+    out = []
+    for ev in evidence:
+        if ev.get("_line") != st.pos.line:
+            continue
+        fitted, claimed = ev.get("fitted_exponent"), ev.get("claimed_exponent") or {}
+        if not isinstance(fitted, dict) or not fitted:
+            continue
+        powers, moved = [], False
+        for size, fit in fitted.items():
+            e = fit.get("exponent") if isinstance(fit, dict) else None
+            name = next((n for n in ctx.sizes if n.id == size or n.text == size), None)
+            if not isinstance(e, (int, float)) or not math.isfinite(e) or name is None:
+                break
+            half = Fraction(round(2 * e), 2)
+            was = claimed.get(size)
+            moved |= not isinstance(was, (int, float)) or abs(float(half) - was) > 1e-9
+            powers.append((name, half))
+        else:
+            if not moved:
+                continue
+            new = _monomial(powers)
+            text = " · ".join(f"{n.text}^({p})" for n, p in powers)
+            out.append(Candidate(Site(k, path, "growth", f"claimed growth {_brief(old)} replaced by "
+                                      f"the fitted {text}", new, old), 2))
+    return out
+
+
+def _monomial(powers: list[tuple[m.Name, Fraction]]) -> m.Expr:
+    """``n^a · d^b`` with halves as square roots and negative powers as a denominator."""
+    def power(name: m.Name, p: Fraction) -> m.Expr:
+        if p == 1:
+            return name
+        if p == Fraction(1, 2):
+            return m.Call("sqrt", (name,))
+        return _power(name, number(p))
+
+    num = [power(n, p) for n, p in powers if p > 0]
+    den = [power(n, -p) for n, p in powers if p < 0]
+
+    def product(fs: list[m.Expr]) -> Optional[m.Expr]:
+        out = None
+        for f in fs:
+            out = f if out is None else m.BinOp("*", out, f)
+        return out
+
+    top = product(num) or m.Num(Fraction(1), "1")
+    bottom = product(den)
+    return top if bottom is None else m.BinOp("/", top, bottom)
+
+
+def _shift_step(e: Any, name: str, c: int) -> Any:
+    """``e`` with the step ``name`` moved back by ``c``: ``t + c`` is ``t``, ``t`` is ``t - c``
+    (None when a sum or a function binds the name: its meaning would change)."""
+    if isinstance(e, m.BinOp) and e.op in ("+", "-") and isinstance(e.left, m.Name) \
+            and e.left.id == name and _is_real_num(e.right):
+        return _shift(e, -c)
+    if isinstance(e, m.Name) and e.id == name:
+        return m.BinOp("-", e, number(Fraction(c)))
+    binders = [k for k, _ in getattr(e, "kwargs", ())] + [k for k, _ in getattr(e, "bindings", ())] \
+        + [k for k, _ in getattr(e, "clauses", ())]
+    if name in binders:
+        return None
+    for key, child in list(children(e)):
+        new = _shift_step(child, name, c)
+        if new is None:
+            return None
+        if new is not child:
+            e = with_child(e, key, new)
+    return e
 
 
 def _floor_all(expr: m.Expr, ctx: _Ctx) -> Optional[m.Expr]:
@@ -476,7 +680,7 @@ def refuted_statements(evidence: dict) -> tuple[set[int], list[dict]]:
         if isinstance(st, dict) and st.get("verdict") == Verdict.REFUTED.value:
             lines.add(st.get("line"))
             if isinstance(st.get("evidence"), dict):
-                evs.append(st["evidence"])
+                evs.append({**st["evidence"], "_line": st.get("line")})
     return lines, evs
 
 
@@ -506,9 +710,8 @@ def search(claim: m.Claim, lines: list[str], verdict: Verdict, evidence: dict,
         want = min(settings.suggestions, MAX_SUGGESTIONS)
         if len(found) >= want and not settings.keep_all and cand.size > found[want - 1][0]:
             break  # nothing later can rank above what was found
-        left = settings.time_limit - (time.monotonic() - start)
-        if left <= 0:
-            report.stopped = f"time limit: {settings.time_limit:g} s"
+        if time.monotonic() - start > settings.time_limit * budget_scale():
+            report.stopped = f"safety stop: {settings.time_limit:g} s"
             break
         mutant = apply(claim, cand.site)
         mutant_checked, _ = check_claim(mutant, lines)
@@ -519,9 +722,16 @@ def search(claim: m.Claim, lines: list[str], verdict: Verdict, evidence: dict,
         if text is None:
             continue  # cannot be shown faithfully: never suggested
         report.tried += 1
-        opts = replace(options, symbolic_time_limit=max(0.5, min(options.symbolic_time_limit, left)))
+        # each candidate gets the same symbolic limit, whatever the search has spent so far
+        opts = replace(options, symbolic_time_limit=min(options.symbolic_time_limit,
+                                                        CANDIDATE_SYMBOLIC_S))
         try:
-            v, _, summary, _ = decide.decide_claim(mutant_checked, opts)
+            screened = _screen(mutant_checked, opts, _screen_order(mutant, cand.site.statement,
+                                                                   refuted_lines))
+            if screened is not None:
+                v, summary = screened
+            else:
+                v, _, summary, _ = decide.decide_claim(mutant_checked, opts)
         except MemoryError:
             v, summary = Verdict.INCONCLUSIVE, "memory limit reached"
         except Exception as exc:  # noqa: BLE001 - an engine bug on a candidate is not a repair
@@ -550,6 +760,55 @@ def search(claim: m.Claim, lines: list[str], verdict: Verdict, evidence: dict,
     report.repaired = [e["_model"] for *_, e in found[:MAX_SUGGESTIONS]]
     report.seconds = time.monotonic() - start
     return report
+
+
+def _screen_order(claim: m.Claim, edited: int, refuted_lines: set[int]) -> list[int]:
+    """Show indices to screen, most likely to fail first: the edited show, the refuted ones,
+    then the rest."""
+    shows = [k for k, st in enumerate(claim.statements) if isinstance(st, m.Show)]
+    first = [i for i, k in enumerate(shows) if k == edited]
+    first += [i for i, k in enumerate(shows)
+              if claim.statements[k].pos.line in refuted_lines and i not in first]
+    return first + [i for i in range(len(shows)) if i not in first]
+
+
+def _screen(checked, options: Options, order: list[int]) -> Optional[tuple[Verdict, str]]:
+    """A quick numeric refutation of a candidate, before the full decision, or None.
+
+    Why: most candidates are false, and the full decide path spends its time on the
+    symbolic engine's proof attempts (an indexed sum that does not settle, seconds each)
+    before an exact counterexample or the numeric check refutes them; under load that
+    cost the budget its right candidate (``diag(σ)^2`` was the 23rd of 20 s worth).  Every
+    non-cost statement's full decision runs the numeric engine anyway (as the decider or
+    the cross-check), and a numeric refutation there makes the claim ``refuted`` or an
+    ``error``, never proved or verified.  The screen samples with the cross-check's
+    tolerance (Monte Carlo's looser one, at which a symbolic proof is re-tested), so a
+    candidate the symbolic engine would prove is not discarded by the tighter default
+    tolerance.  It goes statement by statement, the likeliest to fail first, stopping at
+    the first refutation (or at the first statement it cannot decide: the full decision is
+    needed then anyway).  A candidate it does not refute is decided in full: a repair's
+    verdict is always the decide path's, and a discarded candidate is never suggested, so
+    the screen cannot make a suggestion unsound — at worst it misses one."""
+    numeric = decide.engines().get("numeric")
+    if numeric is None or guards.check(checked):
+        return None
+    shows = checked.claim.shows
+    for i in order:
+        if is_cost_statement(shows[i].statement) or chains.is_chain(shows[i].statement):
+            continue  # the timing engine decides it, or link by link: no quick check
+        ctx = Context(checked, shows[i], i, options)
+        ctx.cross_checking = True  # Monte Carlo: the looser tolerance a proof is re-tested at
+        try:
+            outcome = numeric.decide(ctx)
+        except (Interrupt, MemoryError):
+            raise
+        except Exception:  # noqa: BLE001 - the full decision records the engine's fault
+            return None
+        if outcome is not None and outcome.verdict == Verdict.REFUTED:
+            return Verdict.REFUTED, "numeric screen: " + outcome.summary
+        if outcome is None or outcome.verdict not in GOOD:
+            return None  # undecided here: the full decision is needed anyway, so go to it
+    return None
 
 
 _BOUND_OPS = {"<", "<=", ">", ">="}

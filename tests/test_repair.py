@@ -233,3 +233,101 @@ def test_errata_uses_the_repair_where_no_human_correction_exists(tmp_path):
     assert "Corrected statement (derive's checked repair, proved)" in page
     assert "+show (a - b)^2 == a^2 - 2*a*b + b^2" in page
     assert "derive suggests (proved)" in page  # the summary table's cell
+
+
+# ------------------------------------------------------------------ the operators of issue #19
+@pytest.mark.parametrize("claim_id, expected, edit", [
+    ("repair.closed_form_step", "show w[t] == a^t*w0", "restated at step t"),
+    ("repair.growth", "show flops[A @ B] ~ n^3", "replaced by the fitted n^(3)"),
+    ("repair.resize", "show W @ Wᵀ == I[k]", "I[m] resized to I[k]"),
+    ("repair.entrywise", "show norm(μ)^2 == sum(μ.^2)", "squared entrywise"),
+])
+def test_each_new_operator_repairs_its_claim(claim_id, expected, edit):
+    [(claim, lines, result)] = _decided(DATA, claim_id)
+    assert result.verdict == Verdict.REFUTED
+    report = search(claim, lines, result.verdict, result.evidence, Options(), SETTINGS)
+    assert report.suggestions, report.as_dict()
+    top = report.suggestions[0]
+    assert top["statement"] == expected and edit in top["edit"], top
+    assert _redecide(claim, top, seed=11) in (Verdict.PROVED, Verdict.VERIFIED)
+
+
+def _candidates_of(text: str, evidence=()):
+    claim = load_text(text, "<t>").claims[0]
+    checked, diags = check_claim(claim, text.split("\n"))
+    assert checked is not None, diags
+    return candidates(checked, set(), list(evidence))
+
+
+def test_a_closed_form_already_at_the_step_is_not_restated():
+    cands = _candidates_of("claim c\n  let a, w0 : real\n  let w[t+1] = a*w[t],  w[0] = w0\n"
+                           "  show w[t] == a*w0\n")
+    assert any("raised to the step" in c.site.description for c in cands)
+    assert not any("restated" in c.site.description for c in cands)
+
+
+def test_the_fitted_growth_fires_only_when_the_exponent_moved():
+    from derive.repair import _context, _growth_candidates
+
+    text = "claim g\n  let n in [32, 64, 128]\n  let A : matrix[n, n] ~ normal(0, 1)\n" \
+           "  show flops[A @ A] ~ 2*n^3\n"
+    claim = load_text(text, "<t>").claims[0]
+    checked, _ = check_claim(claim, text.split("\n"))
+    k, show = next((i, s) for i, s in enumerate(claim.statements) if isinstance(s, m.Show))
+    same = [{"_line": show.pos.line, "fitted_exponent": {"n": {"exponent": 3.04}},
+             "claimed_exponent": {"n": 3.0}}]
+    assert _growth_candidates(k, show, same, _context(checked, same, [show])) == []
+    moved = [{**same[0], "fitted_exponent": {"n": {"exponent": 2.47}}}]
+    [cand] = _growth_candidates(k, show, moved, _context(checked, moved, [show]))
+    assert statement_text(m.Show(m.Compare(("~",), (show.statement.operands[0], cand.site.new)))) \
+        .endswith("~ n^(5 / 2)")
+    # a constant factor or a sign never changes an order of growth: no such candidates
+    kinds = {c.site.kind for c in candidates(checked, {show.pos.line}, moved)}
+    assert "growth" in kinds and not kinds & {"constant", "rescale", "sign"}
+    # … except the base of a power, which is the order itself (2^n against 3^n)
+    based = _candidates_of(text.replace("~ 2*n^3", "~ 2^n"))
+    assert {c.site.description for c in based if c.site.kind == "constant"} >= {"constant 2 doubled"}
+
+
+def test_no_resize_without_a_shaped_constant_and_no_entrywise_square_of_a_matrix():
+    [(claim, lines, _)] = _decided(DATA, "repair.transpose_order")
+    checked, _ = check_claim(claim, lines)
+    assert not any("resized" in c.site.description for c in candidates(checked, set(), []))
+    cands = _candidates_of("claim s\n  let n : dim\n  let M : matrix[n, n]\n  let v : vector[n]\n"
+                           "  show sum(M) == trace(M) + sum(v)\n")
+    entrywise = [c.site.description for c in cands if "entrywise" in c.site.description]
+    assert entrywise == ["v squared entrywise (a missing exponent)"]
+
+
+def test_the_screen_refutes_a_false_candidate_and_passes_a_true_one():
+    from derive.repair import _screen
+
+    false = "claim f\n  let a, b : real\n  show (a + b)^2 == a^2 - 2*a*b + b^2\n"
+    true = "claim t\n  let a, b : real\n  show (a + b)^2 == a^2 + 2*a*b + b^2\n"
+    for text, refuted in ((false, True), (true, False)):
+        checked, _ = check_claim(load_text(text, "<t>").claims[0], text.split("\n"))
+        screened = _screen(checked, Options(), [0])
+        assert (screened is not None and screened[0] == Verdict.REFUTED) == refuted
+
+
+def test_the_benchmark_compares_a_substituted_value_with_the_companions_solution():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_repair", ROOT / "benchmarks" / "repair.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    text = ("claim s\n  let a, b : dim\n  let α : real > 0\n"
+            "  show α*sqrt(a*b) at (α = 1/sqrt(a)) == sqrt(b)\n"
+            "  show α*sqrt(a*b) == sqrt(b)  <=>  α == 1/sqrt(a)\n"
+            "  show α*sqrt(a) == sqrt(b)  <=>  α == 1/sqrt(a)\n")
+    ours, theirs, other = [s.statement for s in load_text(text, "<t>").claims[0].shows]
+    value = bench._solution(ours, theirs)
+    assert isinstance(value, m.Compare) and value.operands[0] == value.operands[1]
+    assert bench._solution(ours, other) is None  # another equation: not comparable
+    # another show, edited in the companion too: equivalent when the differing sides are equal
+    two = load_text("claim o\n  let e : real > 0\n  show argmin(e, e^2/6 + e^(-2)/6) == 1\n"
+                    "  show argmin(e, e^2 + e^(-2)) == 1\n  show e + 1 == 2\n", "<t>").claims[0]
+    a, b, c = two.shows
+    [same] = bench._others([a, c], [b, c], 1)
+    assert same.operands == (a.statement.operands[0], b.statement.operands[0])
+    assert bench._others([a, c], [c, b], 1) is None  # no side in common: not comparable
