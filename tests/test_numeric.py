@@ -1039,3 +1039,21 @@ def test_a_recurrence_false_at_one_step_only_is_refuted():
                  "  let w[t+1] = r * w[t] * (1 - w[t]), w[0] = w0\n  show w[t] <= 1\n")
     assert out.verdict == Verdict.REFUTED
     assert out.evidence["counterexample"]["sizes"].get("t") == 1 or "t=1" in out.summary
+
+
+CHAOS = """claim ch
+  let x0 : real in [0.1, 0.9]
+  let a[t+1] = 3.99 * a[t] * (1 - a[t]), a[0] = x0
+  let b[t+1] = {r} * (b[t] - b[t]^2), b[0] = x0
+  show a[t] == b[t]
+"""
+
+
+def test_a_chaotic_computation_is_no_counterexample_but_a_wrong_one_is():
+    # the same logistic map written twice: float64 rounding separates the two forms by
+    # t ≈ 60 (and from the critical point x0 = 1/2 only rounding, not the input, does);
+    # the sides' own sensitivity to rounding reaches the discrepancy, so it is no evidence
+    same = decide(CHAOS.format(r="3.99"))
+    assert same.verdict != Verdict.REFUTED, same.summary
+    wrong = decide(CHAOS.format(r="3.9"))  # differs at t = 1 by 0.09·x0(1 − x0)
+    assert wrong.verdict == Verdict.REFUTED

@@ -31,6 +31,7 @@ class Batch:
     precision_checked: int = 0    # members above tolerance that a re-evaluation explained
     one_sided: int = 0            # members with one side undefined (NaN) and the other not
     blind: int = 0                # passed on the intermediate-based model alone (no re-evaluation ran)
+    sensitive: int = 0            # clear discrepancies the computation's own rounding reaches (chaos)
     why: dict = field(default_factory=dict)   # undefined members by reason
     settled: Optional[str] = None  # how a counterexample was confirmed, when not plain float64
     instance: Optional[Instance] = None

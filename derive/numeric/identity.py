@@ -32,6 +32,9 @@ from derive.semantics import walk
 
 EPS64 = float(torch.finfo(torch.float64).eps)
 ROUNDING_C = 64.0          # tol = C · n · eps · cond (relative to the largest intermediate)
+NUDGE_REL = 1e-10          # … and a random relative nudge of every float input (full rank:
+NUDGE_SEED = 20261206      #     an exactly rank-1 G no longer hides amplified svd noise)
+CHAOS_SHARE = 0.01         # a discrepancy its own rounding moves by this share of itself is no evidence
 CLEAR_MARGIN = 1e3         # a counterexample must exceed the tolerance this many times …
 CLEAR_FLOOR = 1e-7         # … and this relative size
 SINGLE = {"argmin", "argmax", "integrate"}   # lowerings that use the batch axis themselves
@@ -215,7 +218,7 @@ class IdentityStrategy:
         unsatisfiable: Optional[Unsatisfiable] = None
         by_precision = 0  # members above the tolerance whose float32 rerun showed rounding
         why: dict[str, int] = {}
-        blind = 0
+        blind = sensitive = 0
         for r, menu in enumerate(plan):
             try:
                 sizes = choose_sizes(ctx.checked, g, fixed, menu=menu)
@@ -239,6 +242,7 @@ class IdentityStrategy:
             for k, v in res.why.items():
                 why[k] = why.get(k, 0) + v
             blind += res.blind
+            sensitive += res.sensitive
             points.append(res.instance.describe() if res.instance is not None else dict(sizes))
             worst_ratio = max(worst_ratio, res.worst)
             worst_rel = max(worst_rel, res.worst_rel)
@@ -308,6 +312,14 @@ class IdentityStrategy:
         if unclear:
             ev["unclear"] = True  # no clear counterexample: doubtful members only
             ev["largest_relative_error"] = float(worst_rel)
+            if sensitive:
+                ev["sensitive_members"] = sensitive
+                return common.outcome(
+                    Verdict.INCONCLUSIVE,
+                    f"{sensitive} instance(s) differ by up to {common.fmt(worst_rel)} relative, but "
+                    f"the computation's own rounding moves that difference (float32 against "
+                    f"float64 on the same inputs): float64 cannot judge it there (chaotic or "
+                    f"ill-conditioned), and there is no clear counterexample elsewhere", ev)
             return common.outcome(Verdict.INCONCLUSIVE,
                                   f"errors above the rounding tolerance but below a clear "
                                   f"counterexample (largest relative error {common.fmt(worst_rel)})", ev)
@@ -344,6 +356,7 @@ class IdentityStrategy:
             for k, v in more.why.items():
                 res.why[k] = res.why.get(k, 0) + v
             res.blind += more.blind
+            res.sensitive += more.sensitive
             res.worst = max(res.worst, more.worst)
             res.worst_rel = max(res.worst_rel, more.worst_rel)
             res.unclear = res.unclear or more.unclear
@@ -400,6 +413,14 @@ class IdentityStrategy:
         elif bool(clear.any()) and "!=" in getattr(ctx.statement, "ops", ()) and not self.bracketed:
             clear, held = self.settle_equal(ctx, ev, inst, clear, out)
             excess = torch.where(held, torch.zeros_like(excess), excess)
+        if bool(clear.any()) and self.nudgeable(ctx):
+            chaotic = self.sensitive(ctx, inst, sizes, device, excess, clear)
+            if bool(chaotic.any()):
+                # the discrepancy is the rounding of a chaotic or ill-conditioned computation
+                # (99 Newton–Schulz steps at singular values above √3): no evidence either way
+                out.sensitive += int(chaotic.sum())
+                clear = clear & ~chaotic
+                out.unclear = True
         if bool(clear.any()):
             out.clear = int(torch.nonzero(clear)[0])
             return out
@@ -435,7 +456,7 @@ class IdentityStrategy:
                 agree = blind & (excess <= allowed)
                 out.blind += int((unclear & agree).sum())
                 unclear = unclear & ~agree
-            out.unclear = bool(unclear.any())
+            out.unclear = bool(unclear.any()) or out.sensitive > 0
         return out
 
     def settle_condition(self, ctx: Context, ev: Evaluator, inst: Instance, failing: torch.Tensor,
@@ -541,6 +562,80 @@ class IdentityStrategy:
             else:
                 out.unclear = True
         return certain, held
+
+    def nudgeable(self, ctx: Context) -> bool:
+        """A comparison of values (not ``!=``, whose evidence is an exact tie, nor a point
+        placed on a surface, nor a condition) can be checked for sensitivity."""
+        st = ctx.statement
+        return isinstance(st, m.Compare) and "!=" not in st.ops and not self.bracketed
+
+    def sensitive(self, ctx: Context, inst: Instance, sizes: dict[str, int], device: torch.device,
+                  excess: torch.Tensor, members: torch.Tensor) -> torch.Tensor:
+        """Members whose discrepancy the computation's own rounding reaches: rounding the
+        inputs to float32, computing in float32, or nudging every input by ``NUDGE_REL``
+        (a fixed random pattern) moves a side by more than ``CHAOS_SHARE`` of the
+        discrepancy.  A wrong formula's discrepancy keeps its size in both
+        precisions (float32 moves it by ~10⁻⁷ of the values); a chaotic iteration's or an
+        ill-conditioned computation's does not (99 Newton–Schulz steps at singular values
+        above √3; a logistic map at r = 3.99, even from its critical point, where nudging
+        the input alone changes nothing).  Not judged where float32 cannot run."""
+        st = ctx.statement
+        if ctx.show.within is not None or ctx.show.rel is not None or "≈" in st.ops or \
+                common.calls(st, SINGLE) or \
+                any(callable(v) and not isinstance(v, torch.Tensor) for v in inst.env.values()):
+            return torch.zeros_like(members)
+        n = members.shape[0]
+
+        def rounded(v: Any, real: torch.dtype, cplx: torch.dtype) -> Any:
+            if isinstance(v, torch.Tensor) and v.is_complex():
+                return v.to(torch.complex64).to(cplx)
+            if isinstance(v, torch.Tensor) and v.is_floating_point():
+                return v.to(torch.float32).to(real)
+            return v
+        g = torch.Generator(device="cpu").manual_seed(NUDGE_SEED)
+
+        def nudged(v: Any) -> Any:
+            if isinstance(v, torch.Tensor) and v.is_floating_point() and v.numel():
+                u = torch.rand(v.shape, generator=g, dtype=torch.float64) * 2 - 1
+                return v * (1 + NUDGE_REL * u.to(device=v.device, dtype=v.dtype))
+            return v
+        envs = [(torch.float64, dict(inst.env)),
+                (torch.float64, {k: rounded(v, torch.float64, torch.complex128)
+                                 for k, v in inst.env.items()}),
+                (torch.float32, {k: rounded(v, torch.float32, torch.complex64)
+                                 for k, v in inst.env.items()}),
+                (torch.float64, {k: nudged(v) for k, v in inst.env.items()})]
+        sides = []
+        try:
+            for real, env in envs:
+                ev = Evaluator(env, device, real, ctx.checked)
+                with torch.no_grad():
+                    vals = []
+                    for x in st.operands:
+                        t = ev.tensor(ev.ev(x))
+                        t = t.reshape(1, 1) if t.dim() == 0 else t.reshape(t.shape[0], -1)
+                        if t.shape[0] not in (1, n):
+                            return torch.zeros_like(members)
+                        vals.append(t.expand(n, t.shape[1]).to(torch.complex128 if t.is_complex()
+                                                                else torch.float64))
+                sides.append(vals)
+        except Exception:  # noqa: BLE001 - a failed re-evaluation is no evidence of chaos
+            return torch.zeros_like(members)
+        # how far each side moves, per member, when its inputs are rounded to float32 (a
+        # ~10⁻⁸ nudge) and when it is then computed in float32: the computation's own
+        # sensitivity to rounding, which a wrong formula's discrepancy dwarfs and chaos
+        # makes O(1) — two independent looks, so a chaotic member is not missed by chance
+        err = torch.zeros(n, dtype=torch.float64)
+        orig, r64, r32, nudge = sides
+        for first, second in ((orig, r64), (r64, r32), (orig, nudge)):
+            for a, b in zip(first, second):
+                if a.shape != b.shape:
+                    return torch.zeros_like(members)
+                d = (a - b).abs().reshape(n, -1).amax(-1).to(torch.float64)
+                err = torch.maximum(err, torch.where(torch.isfinite(d), d,
+                                                     torch.full_like(d, math.inf)))
+        base = excess.to(torch.float64).abs().reshape(-1).expand(n)
+        return members & (err.to(members.device) > CHAOS_SHARE * base.to(members.device))
 
     def strict(self, ctx: Context) -> bool:
         return any(op in ("<", ">") for op in getattr(ctx.statement, "ops", ()))
