@@ -108,6 +108,23 @@ def _all_nodes(checked):
                     yield from walk(item.value)
 
 
+def _at_member(checked, expr: sp.Expr, env: dict, member: int
+               ) -> Optional[tuple[sp.Expr, dict, dict]]:
+    """A lowered expression with this member's sizes put in (and its sums evaluated), the
+    sizes used, and the exact substitutions of its inputs; ``None`` when an input cannot
+    be substituted (too large a tensor, a non-finite value)."""
+    dims = {s: sp.Integer(env[s.name]) for s in expr.free_symbols
+            if isinstance(env.get(getattr(s, "name", "")), int) and not isinstance(s, sp.Indexed)}
+    if dims:
+        expr = expr.subs(dims)
+    if expr.has(sp.Sum, sp.Product):
+        expr = expr.doit()
+    subs = substitutions(checked, env, member, expr)
+    if subs is None or any(v is sp.nan for v in subs.values()):
+        return None
+    return expr, dims, subs
+
+
 def value(checked, e: m.Expr, env: dict, member: int) -> Any:
     """One scalar side at one member: a SymPy Float (or complex number in a complex
     claim), :data:`UNDEFINED`, or ``None``."""
@@ -115,18 +132,10 @@ def value(checked, e: m.Expr, env: dict, member: int) -> Any:
 
     try:
         low = lowering(checked)
-        expr = low.scalar(e)
-        dims = {s: sp.Integer(env[s.name]) for s in expr.free_symbols
-                if isinstance(env.get(getattr(s, "name", "")), int) and not isinstance(s, sp.Indexed)}
-        if dims:
-            expr = expr.subs(dims)
-        if expr.has(sp.Sum, sp.Product):
-            expr = expr.doit()
-        subs = substitutions(checked, env, member, expr)
-        if subs is None:
+        placed = _at_member(checked, low.scalar(e), env, member)
+        if placed is None:
             return None
-        if any(v is sp.nan for v in subs.values()):
-            return None
+        expr, dims, subs = placed
         out = expr.xreplace(subs).evalf(DIGITS, maxn=4 * DIGITS)
         if not complex_claim(checked) and _outside_domain(low, e, dims, subs):
             return UNDEFINED
@@ -167,16 +176,10 @@ def exact_gap(checked, a: m.Expr, b: m.Expr, env: dict, member: int) -> Optional
 
     try:
         low = lowering(checked)
-        expr = low.scalar(a) - low.scalar(b)
-        dims = {s: sp.Integer(env[s.name]) for s in expr.free_symbols
-                if isinstance(env.get(getattr(s, "name", "")), int) and not isinstance(s, sp.Indexed)}
-        if dims:
-            expr = expr.subs(dims)
-        if expr.has(sp.Sum, sp.Product):
-            expr = expr.doit()
-        subs = substitutions(checked, env, member, expr)
-        if subs is None or any(v is sp.nan for v in subs.values()):
+        placed = _at_member(checked, low.scalar(a) - low.scalar(b), env, member)
+        if placed is None:
             return None
+        expr, _, subs = placed
         exact = expr.xreplace(subs)
         if exact == 0:
             return sp.Integer(0)

@@ -534,6 +534,15 @@ class Lowering:
         return self.entry(e.base, tuple(full), env)
 
     # ------------------------------------------------------------ conditions
+    def _scalar_terms(self, a: m.Expr, b: m.Expr, env: dict) -> bool:
+        """With a sequence hook set (a strategy that lowers ``w[t]`` itself), a side the
+        types leave as 'any' is a scalar when it lowers to a scalar expression."""
+        try:
+            return all(isinstance(self.scalar(x, env), sp.Expr) and
+                       not isinstance(self.scalar(x, env), sp.MatrixBase) for x in (a, b))
+        except Unsupported:
+            return False
+
     def condition(self, e: m.Expr, env: Optional[dict] = None) -> sp.Basic:
         """A condition (comparison chain or logic) as a SymPy Boolean over scalars."""
         env = env or {}
@@ -547,7 +556,8 @@ class Lowering:
             for op, a, b in zip(e.ops, e.operands, e.operands[1:]):
                 if op not in _RELS:
                     raise Unsupported(f"comparison {op}")
-                if not (self.is_scalar(a, env) and self.is_scalar(b, env)):
+                if not (self.is_scalar(a, env) and self.is_scalar(b, env)) and not (
+                        self.seq_hook is not None and self._scalar_terms(a, b, env)):
                     raise Unsupported("comparison of tensors")
                 parts.append(_RELS[op](self.scalar(a, env), self.scalar(b, env), evaluate=False))
             return sp.And(*parts) if len(parts) > 1 else parts[0]

@@ -20,7 +20,7 @@ from derive.engine import Context
 from derive.outcome import Outcome
 from derive.semantics import walk
 from derive.symbolic.common import proved
-from derive.symbolic.lower import _RELS, Unsupported, lowering
+from derive.symbolic.lower import Unsupported, lowering
 from derive.symbolic.smt import NotInFragment, Translation
 from derive.symbolic.strategies.recurrence import _step_and_base
 from derive.symbolic.strategies.smt import Prover, closure
@@ -52,29 +52,6 @@ def _terms(ctx: Context, st: m.Expr) -> Optional[tuple[str, str]]:
     return (seq, t) if uses == terms else None
 
 
-def _condition(low, e: m.Expr) -> sp.Basic:
-    """The statement as a SymPy condition, with ``w[t]`` lowered by the sequence hook (the
-    language types a sequence term as 'any', so the lowering's own ``condition`` would
-    refuse it as a comparison of tensors; the base value was checked to be a scalar)."""
-    if isinstance(e, m.Logic):
-        args = [_condition(low, a) for a in e.args]
-        return {"and": lambda: sp.And(*args), "or": lambda: sp.Or(*args),
-                "not": lambda: sp.Not(args[0]), "=>": lambda: sp.Implies(*args),
-                "<=>": lambda: sp.Equivalent(*args)}[e.op]()
-    if isinstance(e, m.Compare):
-        parts = []
-        for op, a, b in zip(e.ops, e.operands, e.operands[1:]):
-            if op not in _RELS:
-                raise Unsupported(f"comparison {op}")
-            x, y = low.scalar(a), low.scalar(b)
-            if not (isinstance(x, sp.Expr) and isinstance(y, sp.Expr)) or \
-                    isinstance(x, sp.MatrixBase) or isinstance(y, sp.MatrixBase):
-                raise Unsupported("comparison of tensors")
-            parts.append(_RELS[op](x, y, evaluate=False))
-        return sp.And(*parts) if len(parts) > 1 else parts[0]
-    raise Unsupported("not a condition")
-
-
 class RecurrenceInvariant:
     name = NAME
 
@@ -100,11 +77,11 @@ class RecurrenceInvariant:
             low.seq_hook = hook
             if not low.is_scalar(base):
                 return None  # a tensor-valued sequence: the entrywise strategies' job
-            prop = _condition(low, st)
+            prop = low.condition(st)
             f = low.scalar(step)
             w0 = low.scalar(base)
             current["w"] = f
-            prop_next = _condition(low, st)
+            prop_next = low.condition(st)
         except (Unsupported, KeyError) as exc:
             ctx.notes.append(f"{NAME}: {exc}"[:300])
             return None
