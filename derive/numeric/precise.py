@@ -243,6 +243,13 @@ def _cancels(checked, st: m.Compare, env: dict, member: int, diff: Any) -> bool:
     return bool(again <= diff * sp.Float(10) ** -20)
 
 
+def _holds(op: str, diff: Any, tie: bool) -> Optional[bool]:
+    """Whether ``a op b`` holds given ``diff = a − b`` and whether the sides tie at the
+    working precision (a tie passes ``==``, ``<=``, ``>=`` and fails the strict ones)."""
+    return {"==": tie, "!=": not tie, "<": diff < 0 and not tie, ">": diff > 0 and not tie,
+            "<=": diff < 0 or tie, ">=": diff > 0 or tie}.get(op)
+
+
 def decide(checked, st: m.Compare, env: dict, member: int, ref: float = 0.0) -> Optional[bool]:
     """Whether the comparison holds at this member in high precision (``None``: unknown).
     A side defined where the other is not makes ``==`` fail (the claim is an identity of
@@ -278,8 +285,7 @@ def decide(checked, st: m.Compare, env: dict, member: int, ref: float = 0.0) -> 
             if gap is None:
                 return None
             diff, tie = gap, gap == 0
-        ok = {"==": tie, "!=": not tie, "<": diff < 0 and not tie, ">": diff > 0 and not tie,
-              "<=": diff < 0 or tie, ">=": diff > 0 or tie}.get(op)
+        ok = _holds(op, diff, tie)
         if ok is None:
             return None
         if not ok:
@@ -472,8 +478,7 @@ def _holds_exactly(low, st: m.Expr, exact: dict) -> Optional[bool]:
     for op, a, b in zip(st.ops, vals, vals[1:]):
         diff = a - b
         tie = abs(diff) <= TIE_REL * max(abs(a), abs(b), 1)
-        ok = {"==": tie, "!=": not tie, "<": diff < 0 and not tie, ">": diff > 0 and not tie,
-              "<=": diff < 0 or tie, ">=": diff > 0 or tie}.get(op)
+        ok = _holds(op, diff, tie)
         if ok is None:
             return None
         if not ok:
