@@ -218,14 +218,7 @@ def roots(ctx: Context, tgt: m.Compare, inst: Instance, name: str, g: torch.Gene
         return None
     k = len(members)
     sel = torch.tensor(members, device=device)
-    sub = {}
-    for key, val in env.items():
-        if isinstance(val, torch.Tensor) and val.dim() >= 1 and val.shape[0] == batch and batch > 1:
-            sub[key] = val[sel]
-        elif isinstance(val, torch.Tensor) and val.dim() >= 1 and val.shape[0] == 1 and k > 1:
-            sub[key] = val.expand((k,) + tuple(val.shape[1:])).clone()
-        else:
-            sub[key] = val
+    sub = _select(env, sel, batch, k)
     dk = d[sel] if d.shape[0] == batch else d
     lo = torch.tensor([a for a, _ in lefts], dtype=torch.float64, device=device)
     hi = torch.tensor([b for _, b in lefts], dtype=torch.float64, device=device)
