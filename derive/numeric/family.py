@@ -83,7 +83,10 @@ class FamilyEngine(Engine):
             if outcome is not None and outcome.verdict in (Verdict.REFUTED, Verdict.ERROR,
                                                            Verdict.SKIPPED):
                 break
-        return combine(results, count)
+        outcome = combine(results, count)
+        if outcome is not None and count > 1:
+            outcome.evidence["family_false_refutation_rate"] = options.false_refutation_rate
+        return outcome
 
     @staticmethod
     def _member_context(ctx: Context, k: int, options) -> Context:

@@ -599,6 +599,17 @@ class Standard:
     outcomes: Optional[tuple] = None
 
 
+class _Lazy:
+    """A module imported at its first attribute read (the language layer imports none)."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+        return getattr(importlib.import_module(self._name), attr)
+
+
 def _root(v: Any) -> Any:
     """√v for a float, a tensor or a SymPy expression."""
     import sympy as sp
@@ -653,7 +664,8 @@ def _laplace_quantile(u: Any) -> Any:
 
 
 def _standards() -> tuple[Standard, ...]:
-    import sympy as sp
+    """The six standardised members (SymPy and torch are imported when a part runs)."""
+    sp = _Lazy("sympy")
     return (
         Standard("normal", "the normal", lambda d: d.randn(),
                  lambda u: math.sqrt(2.0) * _torch().erfinv(2 * u - 1),
