@@ -239,3 +239,20 @@ def test_same_seed_same_verdict():
     def timeless(ev: dict) -> dict:
         return {k: v for k, v in ev.items() if k != "seconds"}
     assert timeless(first.evidence) == timeless(second.evidence)
+
+
+# ------------------------------------------------------------------ quadrature, a claimed 0
+@pytest.mark.parametrize("law,show,verdict", [
+    ("normal(0, 1)", "E[X] == 0", Verdict.VERIFIED),      # −1e-17 ± 1e-15: rounding only
+    ("laplace(0, 1)", "E[X^3] == 0", Verdict.VERIFIED),
+    ("normal(0, 1)", "E[X] == 1e-7", Verdict.REFUTED),    # the refutation scale is unchanged
+    ("normal(0, 1)", "E[X] == 1e-4", Verdict.REFUTED),
+    ("normal(0, 1)", "E[X^2] == 1 + 1e-5", Verdict.REFUTED),
+    ("normal(0, 1)", "E[X^2] == 1 + 1e-7", Verdict.INCONCLUSIVE),  # between the two scales
+])
+def test_quadrature_verifies_a_claimed_zero_on_the_integrand_size(law, show, verdict):
+    """E[z] == 0 used to stay undecided: |D| ≈ 1e-17 is never within 1e-9 of |0|; the
+    integrand's size ∫|z|·φ = 0.8 is the scale for verifying, not for refuting."""
+    from derive.numeric.quadrature import QuadratureStrategy
+    ctx = _ctx(f"claim t\n  let X : real ~ {law}\n  show {show}\n")
+    assert QuadratureStrategy().attempt(ctx).verdict == verdict
