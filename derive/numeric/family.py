@@ -8,8 +8,12 @@ shifted and scaled to mean μ and variance v), with every ``any`` declaration of
 drawn from that member, and combines:
 
 * refuted when some member refutes (the evidence names it) — the false-refutation rate
-  α of the options is split evenly over the members (Bonferroni), so a true statement
+  α of the options is split evenly over the runs (Bonferroni), so a true statement
   is refuted with probability ≤ α in all;
+* a finitely-valued member (the two-point laws) runs twice, its atoms nudged by 1e-11
+  outward and inward: an atom exactly on a boundary of the statement (Cantelli's bound is
+  attained at μ + 2σ) would otherwise be put on one side by rounding; it counts as
+  decided only when both runs agree;
 * verified only when every member verifies;
 * otherwise inconclusive (or unsupported/no answer when no member is decided at all).
 
@@ -40,14 +44,15 @@ def moment_only(checked: CheckedClaim) -> dict[str, Law]:
     return out
 
 
-def as_member(checked: CheckedClaim, member: int) -> CheckedClaim:
-    """The claim with every moment-only draw taken from the ``member``-th law of its family
-    (the same parameters, given in order: member laws take (mean, var))."""
+def as_member(checked: CheckedClaim, group: int, variant: int = 0) -> CheckedClaim:
+    """The claim with every moment-only draw taken from one member of its family (group
+    ``group``, variant ``variant``), with the same parameters given in order: member laws
+    take (mean, var)."""
     def swap(dist: m.Expr) -> m.Expr:
         law = law_of(dist)
         if law is None or not law.family:
             return dist
-        return m.Call(law.family[member].name, tuple(args_of(dist)), (), dist.pos)
+        return m.Call(law.family[group][variant].name, tuple(args_of(dist)), (), dist.pos)
 
     symbols = {name: dataclasses.replace(info, dist=swap(info.dist))
                if info.dist is not None else info for name, info in checked.symbols.items()}
@@ -58,6 +63,10 @@ def as_member(checked: CheckedClaim, member: int) -> CheckedClaim:
     return dataclasses.replace(checked, claim=claim, symbols=symbols)
 
 
+DECIDED = (Verdict.REFUTED, Verdict.VERIFIED, Verdict.PROVED)
+FINAL = (Verdict.REFUTED, Verdict.ERROR, Verdict.SKIPPED)   # stop: no later member can change it
+
+
 class FamilyEngine(Engine):
     """The numeric engine, run once per member of each moment-only law (see module doc)."""
 
@@ -65,33 +74,37 @@ class FamilyEngine(Engine):
         laws = moment_only(ctx.checked)
         if not laws:
             return super().decide(ctx)
-        sizes = {len(law.family) for law in laws.values()}
-        if len(sizes) != 1:
-            raise ValueError("moment-only laws with families of different sizes")
-        count = sizes.pop()
+        families = {law.family for law in laws.values()}
+        if len(families) != 1:
+            raise ValueError("moment-only laws with different families")
+        family = families.pop()
         if not set(laws) & used_names(ctx.checked, ctx.statement):
-            count = 1   # the statement draws no moment-only name: its law cannot matter
+            family = family[:1]   # the statement draws no moment-only name: its law cannot matter
+        runs = sum(len(group) for group in family)
         options = dataclasses.replace(
-            ctx.options, false_refutation_rate=ctx.options.false_refutation_rate / count)
-        family = next(iter(laws.values())).family
+            ctx.options, false_refutation_rate=ctx.options.false_refutation_rate / runs)
         results: list[tuple[str, Optional[Outcome]]] = []
-        for k in range(count):
-            member = self._member_context(ctx, k, options)
-            outcome = super().decide(member)
-            self._merge(ctx, member, family[k].name)
-            results.append((family[k].doc.split(": ", 1)[1], outcome))
-            if outcome is not None and outcome.verdict in (Verdict.REFUTED, Verdict.ERROR,
-                                                           Verdict.SKIPPED):
+        for g, group in enumerate(family):
+            outcomes = []
+            for v, law in enumerate(group):
+                member = self._member_context(ctx, g, v, options)
+                outcomes.append(super().decide(member))
+                self._merge(ctx, member, law.name)
+                if outcomes[-1] is None or outcomes[-1].verdict not in DECIDED:
+                    break   # a nudged twin cannot make this member decided
+            results.append((group[0].doc.split(": ", 1)[1].split(" (atoms")[0],
+                            settle_ties(outcomes, len(group))))
+            if results[-1][1] is not None and results[-1][1].verdict in FINAL:
                 break
-        outcome = combine(results, count)
-        if outcome is not None and count > 1:
+        outcome = combine(results, len(family))
+        if outcome is not None and runs > 1:
             outcome.evidence["family_false_refutation_rate"] = options.false_refutation_rate
         return outcome
 
     @staticmethod
-    def _member_context(ctx: Context, k: int, options) -> Context:
+    def _member_context(ctx: Context, group: int, variant: int, options) -> Context:
         member = copy.copy(ctx)   # keeps cross_checking and any other flag a caller set
-        member.checked = as_member(ctx.checked, k)
+        member.checked = as_member(ctx.checked, group, variant)
         member.options = options
         member.notes, member.internal_errors, member.declined = [], [], []
         return member
@@ -102,6 +115,23 @@ class FamilyEngine(Engine):
         ctx.internal_errors.extend({**r, "family_member": name} for r in member.internal_errors)
         ctx.declined.extend({**r, "family_member": name} for r in member.declined)
         ctx.notes.extend(f"[{name}] {n}" for n in member.notes)
+
+
+def settle_ties(outcomes: list[Optional[Outcome]], variants: int) -> Optional[Outcome]:
+    """One member's outcome from its nudged twins: decided only when both agree (a tie at
+    an atom, where rounding picks the side, shows as a disagreement)."""
+    if variants == 1 or not outcomes:
+        return outcomes[0] if outcomes else None
+    last = outcomes[-1]
+    if last is None or last.verdict not in DECIDED:
+        return last
+    if len(outcomes) == variants and len({o.verdict for o in outcomes}) == 1:
+        return outcomes[0]
+    verdicts = ", ".join(o.verdict.value for o in outcomes)
+    return Outcome(Verdict.INCONCLUSIVE, last.engine, last.strategy,
+                   f"a tie at an atom: the verdict changes when the atoms move by 1e-11 "
+                   f"(outward, inward: {verdicts}), so rounding decides it: {last.summary}",
+                   {**last.evidence, "tie_at_an_atom": verdicts})
 
 
 def combine(results: list[tuple[str, Optional[Outcome]]], count: int) -> Optional[Outcome]:

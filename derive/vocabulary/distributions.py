@@ -107,7 +107,7 @@ class Law:
     categories: bool = False                       # values 1..len(w) with weights w
     reserved: bool = True   # False: the name stays free for variables (γ → gamma, β → beta)
     keywords: bool = False  # parameters written by name only: any(mean = μ, var = v)
-    family: tuple = ()      # a moment-only law: the laws the numeric engine checks it over
+    family: tuple = ()      # a moment-only law: groups of laws the numeric engine checks
     # symbolic
     moment: Optional[Callable[[list, int], Any]] = None
     outcomes: Optional[Callable[[list], list]] = None
@@ -700,12 +700,29 @@ def _standards() -> tuple[Standard, ...]:
     )
 
 
-def _member(std: Standard) -> Law:
-    """The member of the ``any`` family drawing μ + √v·W; its parameters are (μ, v)."""
+NUDGE = 1e-11   # how far a finitely-valued member's atoms move (relative to |μ| + √v)
+
+
+def _place(mu: Any, sd: Any, w: Any, nudge: int) -> Any:
+    """μ + √v·w, the atoms moved by ``nudge``·NUDGE (outward and up, or inward and down).
+
+    An atom of a two-point member can sit exactly on a boundary of the claim (Cantelli's
+    bound is attained at μ + 2σ): its side is then decided by rounding.  A finitely-valued
+    member is therefore checked twice, nudged each way; a verdict that changes between
+    the two is a tie, not a decision.  The shift (≤ 1e-11 of |μ| + √v) moves the moments
+    far less than any tolerance, and far more than rounding."""
+    if not nudge:
+        return mu + sd * w
+    return mu + sd * (w * (1 + nudge * NUDGE)) + nudge * NUDGE * (abs(mu) + sd) / 3
+
+
+def _member(std: Standard, nudge: int = 0) -> Law:
+    """The member of the ``any`` family drawing μ + √v·W (atoms nudged by ``nudge``, see
+    :func:`_place`); its parameters are (μ, v)."""
     def sample(args: list, d: Draws) -> Any:
         mu, v = d.num(args[0]), d.num(args[1])
         d.require(v >= 0, "any(mean = μ, var = v) needs a variance v ≥ 0", v)
-        return mu + _sd(v) * std.draw(d)
+        return _place(mu, _sd(v), std.draw(d), nudge)
 
     def window(args: list[float]) -> Window:
         mu, v = args
@@ -716,20 +733,26 @@ def _member(std: Standard) -> Law:
 
     def outcomes(args: list) -> list:
         mu, v = args
-        return [(mu + _root(v) * w, p) for w, p in std.outcomes]
+        return [(_place(mu, _root(v), w, nudge), p) for w, p in std.outcomes]
+
+    def moment(args: list, k: int) -> Any:
+        mu, sd = args[0], _root(args[1])
+        loc = _place(mu, sd, 0, nudge)
+        return _poly_moment(loc, _place(mu, sd, 1, nudge) - loc, k, std.moment)
 
     def support(p: list[float]) -> tuple[float, float]:
         sd = math.sqrt(p[1])
-        return (p[0] + sd * std.lo if std.lo > -math.inf else -math.inf,
-                p[0] + sd * std.hi if std.hi < math.inf else math.inf)
+        return (_place(p[0], sd, std.lo, nudge) if std.lo > -math.inf else -math.inf,
+                _place(p[0], sd, std.hi, nudge) if std.hi < math.inf else math.inf)
 
+    tag = {0: "", 1: "+", -1: "-"}[nudge]
+    moved = {0: "", 1: " (atoms nudged outward by 1e-11)", -1: " (atoms nudged inward by 1e-11)"}
     return Law(
-        f"any:{std.name}", ANY_PARAMS, discrete=std.outcomes is not None,
-        example="any(mean = 0, var = 1)", doc=f"any:{std.name}: {std.words}", support=support,
-        fallback=(0.0, 1.0), reserved=False,
-        moment=lambda args, k: _poly_moment(args[0], _root(args[1]), k, std.moment),
-        outcomes=outcomes if std.outcomes is not None else None,
-        sample=sample, inverse_cdf=lambda p, u: p[0] + _sd(p[1]) * std.quantile(u),
+        f"any:{std.name}{tag}", ANY_PARAMS, discrete=std.outcomes is not None,
+        example="any(mean = 0, var = 1)", doc=f"any:{std.name}{tag}: {std.words}{moved[nudge]}",
+        support=support, fallback=(0.0, 1.0), reserved=False, moment=moment,
+        outcomes=outcomes if std.outcomes is not None else None, sample=sample,
+        inverse_cdf=lambda p, u: _place(p[0], _sd(p[1]), std.quantile(u), nudge),
         reparam=_normal_reparam, window=window if std.window is not None else None)
 
 
@@ -743,7 +766,11 @@ def _any_moment(args: list, k: int) -> Any:
 ANY_PARAMS = (Param("mean", "real"),
               Param("var", "nonnegative", "the variance of any(mean = μ, var = v) must be ≥ 0",
                     decl="real >= 0"))
-FAMILY: tuple[Law, ...] = tuple(_member(s) for s in _standards())
+# the family, one group per standard law: a finitely-valued one nudged each way (a tie at an
+# atom shows as a disagreement inside its group), a continuous one as it is
+FAMILY: tuple[tuple[Law, ...], ...] = tuple(
+    tuple(_member(s, n) for n in ((1, -1) if s.outcomes is not None else (0,)))
+    for s in _standards())
 
 ANY = Law(
     "any", ANY_PARAMS, discrete=False, example="any(mean = 0, var = 1)", fallback=(0.0, 1.0),
@@ -755,7 +782,7 @@ ANY = Law(
 
 LAWS: dict[str, Law] = {law.name: law for law in (
     NORMAL, UNIFORM, BERNOULLI, RADEMACHER, CATEGORICAL, EXPONENTIAL, LAPLACE, GAMMA, BETA, ANY)}
-MEMBERS: dict[str, Law] = {law.name: law for law in FAMILY}   # not spellable in a claim
+MEMBERS: dict[str, Law] = {law.name: law for group in FAMILY for law in group}  # not spellable
 
 
 def law_of(dist: Any) -> Optional[Law]:
