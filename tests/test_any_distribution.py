@@ -292,3 +292,11 @@ def test_quadrature_verifies_a_claimed_zero_on_the_integrand_size(law, show, ver
     from derive.numeric.quadrature import QuadratureStrategy
     ctx = _ctx(f"claim t\n  let X : real ~ {law}\n  show {show}\n")
     assert QuadratureStrategy().attempt(ctx).verdict == verdict
+
+
+def test_exists_is_not_witnessed_by_one_member():
+    """``exists: P`` is decided as ``not P``; a member that refutes ``not P`` witnesses P for
+    that law only, not for every law with the stated moments."""
+    ctx = _ctx("claim t\n  let X : real ~ any(mean = 0, var = 1)\n  show exists: X > 1.5\n")
+    verdict, _, summary, _ = decide_claim(ctx.checked, Options(seed=0))
+    assert verdict == Verdict.INCONCLUSIVE and "no witness for every such law" in summary
