@@ -19,7 +19,8 @@ from derive.semantics import check_claim
 from derive.vocabulary import LAWS, Declined
 from derive.vocabulary.distributions import MEMBERS, args_of, law_of
 
-HEAD = "claim t\n  let μ : real\n  let σ : real > 0\n  let X : real ~ any(mean = μ, var = σ^2)\n"
+HEAD = ("claim t\n  let μ : real\n  let σ : real > 0\n"
+        "  let X : real ~ any(mean = μ, var = σ^2)\n")
 
 
 def _checked(text: str):
@@ -164,7 +165,8 @@ def test_no_engine_draws_any_as_a_normal():
 # ------------------------------------------------------------------ symbolic
 @pytest.mark.parametrize("show", ["E[X^4] == 3*σ^4", "E[X^3] == 0", "E[abs(X - μ)] == σ",
                                   "Var[X^2] == 2*σ^4", "P[X > μ] == 1/2",
-                                  "E[exp(X)] == exp(μ + σ^2/2)", "E[relu(X - μ)] == σ/sqrt(2*pi)"])
+                                  "E[exp(X)] == exp(μ + σ^2/2)",
+                                  "E[relu(X - μ)] == σ/sqrt(2*pi)"])
 def test_the_symbolic_engine_declines_what_needs_more_than_two_moments(show):
     from derive.symbolic import ENGINE
     outcome = ENGINE.decide(_ctx(HEAD + f"  show {show}\n"))

@@ -599,17 +599,6 @@ class Standard:
     outcomes: Optional[tuple] = None
 
 
-class _Lazy:
-    """A module imported at its first attribute read (the language layer imports none)."""
-
-    def __init__(self, name: str):
-        self._name = name
-
-    def __getattr__(self, attr: str) -> Any:
-        import importlib
-        return getattr(importlib.import_module(self._name), attr)
-
-
 def _root(v: Any) -> Any:
     """√v for a float, a tensor or a SymPy expression."""
     import sympy as sp
@@ -630,6 +619,12 @@ def _skewed_draw(d: Draws) -> Any:
 STUDENT_NU = 9   # polynomial tails, yet E[X⁸] exists: a sample variance of X² is reliable
 
 
+def _skewed_moment(j: int) -> Any:
+    """E[W^j] of W = 2 with probability 1/5, −1/2 with 4/5."""
+    import sympy as sp
+    return sp.Rational(1, 5) * 2 ** j + sp.Rational(4, 5) * sp.Rational(-1, 2) ** j
+
+
 def _student_draw(d: Draws) -> Any:
     """Student's t with ν degrees of freedom, scaled to variance 1: Z·√((ν − 2)/G) with
     G ~ χ²_ν = 2·Gamma(ν/2)."""
@@ -646,7 +641,7 @@ def _student_quantile(u: Any) -> Any:
 
 
 def _student_moment(j: int) -> Any:
-    """E[W^j] = (j − 1)!!·(ν − 2)^(j/2) / ∏ᵢ (ν − 2i) for even j < ν; none from j = ν on."""
+    """E[W^j] = (j − 1)!!·(ν − 2)^(j/2) / ∏ᵢ (ν − 2i) for even j < ν (none from ν on)."""
     import sympy as sp
     if j >= STUDENT_NU:
         raise Declined(f"student-t (ν = {STUDENT_NU}) has no moment of order {STUDENT_NU} or more")
@@ -665,34 +660,33 @@ def _laplace_quantile(u: Any) -> Any:
 
 def _standards() -> tuple[Standard, ...]:
     """The six standardised members (SymPy and torch are imported when a part runs)."""
-    sp = _Lazy("sympy")
     return (
         Standard("normal", "the normal", lambda d: d.randn(),
                  lambda u: math.sqrt(2.0) * _torch().erfinv(2 * u - 1),
-                 _even(lambda j: sp.factorial2(j - 1)),
+                 _even(lambda j: _sympy().factorial2(j - 1)),
                  window=Window(-38.0, 38.0, 0.5, lambda t: t,
                                lambda t: _torch().exp(-t * t / 2) / math.sqrt(2 * math.pi))),
         Standard("uniform", "the uniform law on μ ± √(3v)",
                  lambda d: math.sqrt(3.0) * (2 * d.rand() - 1),
                  lambda u: math.sqrt(3.0) * (2 * u - 1),
-                 _even(lambda j: sp.Integer(3) ** sp.Rational(j, 2) / (j + 1)),
+                 _even(lambda j: _sympy().Integer(3) ** _sympy().Rational(j, 2) / (j + 1)),
                  -math.sqrt(3.0), math.sqrt(3.0),
                  window=Window(0.0, 1.0, 0.125, lambda t: math.sqrt(3.0) * (2 * t - 1),
                                lambda t: _torch().ones_like(t))),
         Standard("two-point", "the two-point law μ ± √v, 1/2 each",
                  lambda d: d.randbit() * 2 - 1,
                  lambda u: _torch().where(u < 0.5, -1.0, 1.0).to(u.dtype),
-                 _even(lambda j: sp.Integer(1)), -1.0, 1.0,
+                 _even(lambda j: _sympy().Integer(1)), -1.0, 1.0,
                  outcomes=((-1, Fraction(1, 2)), (1, Fraction(1, 2)))),
         Standard("skewed-two-point", "the skewed two-point law: μ + 2√v with probability "
                  "0.2, μ − √v/2 with 0.8", _skewed_draw,
                  lambda u: _torch().where(u < 0.8, -0.5, 2.0).to(u.dtype),
-                 lambda j: sp.Rational(1, 5) * 2 ** j + sp.Rational(4, 5) * sp.Rational(-1, 2) ** j,
+                 _skewed_moment,
                  -0.5, 2.0, outcomes=((Fraction(-1, 2), Fraction(4, 5)), (2, Fraction(1, 5)))),
         Standard("laplace", "the laplace law with scale √(v/2)",
                  lambda d: (_torch().log1p(-d.rand()) - _torch().log1p(-d.rand())) / math.sqrt(2),
                  _laplace_quantile,
-                 _even(lambda j: sp.factorial(j) / sp.Integer(2) ** sp.Rational(j, 2)),
+                 _even(lambda j: _sympy().factorial(j) / _sympy().sqrt(2) ** j),
                  window=Window(-740.0, 740.0, 0.5, lambda t: t / math.sqrt(2),
                                lambda t: _torch().exp(-t.abs()) / 2)),
         Standard("student-t", f"Student's t with ν = {STUDENT_NU}, scaled to variance v",
