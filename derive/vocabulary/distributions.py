@@ -641,7 +641,7 @@ def _student_quantile(u: Any) -> Any:
 
 
 def _student_moment(j: int) -> Any:
-    """E[W^j] = (j − 1)!!·(ν − 2)^(j/2) / ∏ᵢ (ν − 2i) for even j < ν (none from ν on)."""
+    """E[W^j] = (j − 1)!!·(ν − 2)^(j/2) / ∏ᵢ (ν − 2i), even j < ν (none from ν on)."""
     import sympy as sp
     if j >= STUDENT_NU:
         raise Declined(f"student-t (ν = {STUDENT_NU}) has no moment of order {STUDENT_NU} or more")
