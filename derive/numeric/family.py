@@ -92,8 +92,8 @@ class FamilyEngine(Engine):
                 self._merge(ctx, member, law.name)
                 if outcomes[-1] is None or outcomes[-1].verdict not in DECIDED:
                     break   # a nudged twin cannot make this member decided
-            results.append((group[0].doc.split(": ", 1)[1].split(" (atoms")[0],
-                            settle_ties(outcomes, len(group))))
+            words = group[0].doc.split(": ", 1)[1]   # a law's doc is "name: words"
+            results.append((words, settle_ties(outcomes, len(group))))
             if results[-1][1] is not None and results[-1][1].verdict in FINAL:
                 break
         outcome = combine(results, len(family))

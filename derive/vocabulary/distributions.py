@@ -739,11 +739,10 @@ def _member(std: Standard, nudge: int = 0) -> Law:
         return (_place(p[0], sd, std.lo, nudge) if std.lo > -math.inf else -math.inf,
                 _place(p[0], sd, std.hi, nudge) if std.hi < math.inf else math.inf)
 
-    tag = {0: "", 1: "+", -1: "-"}[nudge]
-    moved = {0: "", 1: " (atoms nudged outward by 1e-11)", -1: " (atoms nudged inward by 1e-11)"}
+    tag = {0: "", 1: "+", -1: "-"}[nudge]   # + : atoms nudged outward, - : inward
     return Law(
         f"any:{std.name}{tag}", ANY_PARAMS, discrete=std.outcomes is not None,
-        example="any(mean = 0, var = 1)", doc=f"any:{std.name}{tag}: {std.words}{moved[nudge]}",
+        example="any(mean = 0, var = 1)", doc=f"any:{std.name}{tag}: {std.words}",
         support=support, fallback=(0.0, 1.0), reserved=False, moment=moment,
         outcomes=outcomes if std.outcomes is not None else None, sample=sample,
         inverse_cdf=lambda p, u: _place(p[0], _sd(p[1]), std.quantile(u), nudge),
