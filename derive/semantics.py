@@ -439,7 +439,7 @@ class Checker:
     def scalar_moments(self, dist: m.Expr, types: list[VType]) -> None:
         """A moment-only law's mean and variance are scalars: each entry of a vector draw has
         them (entries iid)."""
-        if law_of(dist).family and any(t.kind == "tensor" for t in types):
+        if law_of(dist).family and any(t.kind not in ("scalar", "any") for t in types):
             self.error(f"the mean and variance of {law_of(dist).name}(…) must be scalars",
                        dist.pos, "every entry of a vector or matrix draw gets that mean and "
                        "variance, independently of the others")

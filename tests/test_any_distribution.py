@@ -87,6 +87,8 @@ def test_any_has_no_density(show):
 
 
 def test_vector_moments_and_properties_are_errors():
+    diags = _errors("claim t\n  let x : real ~ any(mean = 1..3, var = 1)\n  show E[x] == 0\n")
+    assert "must be scalars" in diags[0].message
     diags = _errors("claim t\n  let v : vector[3]\n  let x : vector[3] ~ any(mean = v, var = 1)\n"
                     "  show E[x[1]] == v[1]\n")
     assert "must be scalars" in diags[0].message and "independently" in diags[0].hint
