@@ -20,6 +20,7 @@ from derive.language.functions import (CONSTANTS, COST_NAMES, DISTRIBUTIONS, FUN
                                        FUNCTIONS, PROPERTIES, RESERVED, STAT_NAMES, kind_of)
 from derive.language.names import normalize, pretty
 from derive.params import ParamChecker
+from derive.vocabulary.distributions import args_of, law_of
 
 MAX_DIM_LITERAL = 10**7
 MAX_EXPONENT = 10**4
@@ -363,9 +364,9 @@ class Checker:
 
     def check_distribution(self, dist: m.Expr, spec: m.TypeSpec) -> None:
         if isinstance(dist, m.Name):
-            name, args = dist.id, ()
+            name = dist.id
         elif isinstance(dist, m.Call):
-            name, args = dist.func, dist.args
+            name = dist.func
         else:
             self.error("expected a distribution such as normal(0, 1)", dist.pos)
             return
@@ -374,14 +375,74 @@ class Checker:
             self.error(f"unknown distribution '{name}'", dist.pos,
                        f"did you mean '{s}'?" if s else "known: " + ", ".join(sorted(DISTRIBUTIONS)))
             return
-        lo, hi = DISTRIBUTIONS[name]
-        if not lo <= len(args) <= hi:
-            self.error(f"{name} takes {lo} parameter{'s' if lo != 1 else ''}, found {len(args)}",
-                       dist.pos)
+        args = self.law_arguments(dist)
+        if args is None:
+            return
         types = [self.constant_expr(a, f"a parameter of {name}") for a in args]
+        self.scalar_moments(dist, types)
         if not self.diags_since(dist):
             self.dists.append((dist, [None if t.random or t.kind == "any" else t for t in types],
                                False))
+
+    def law_arguments(self, dist: m.Expr) -> Optional[list[m.Expr]]:
+        """The parameters of a known law in its order, or None after reporting why not:
+        a keyword law (``any(mean = μ, var = v)``) takes each parameter by name, once;
+        every other law takes them in order, with no names."""
+        law = law_of(dist)
+        given = list(getattr(dist, "args", ()))
+        named = list(getattr(dist, "kwargs", ()))
+        if law.keywords:
+            want = [p.name for p in law.params]
+            form = f"{law.name}(" + ", ".join(f"{k} = …" for k in want) + ")"
+            if given or isinstance(dist, m.Name):
+                self.error(f"{law.name} takes its parameters by name: {form}", dist.pos,
+                           f"write {law.example}; var is the variance, not the standard deviation")
+                return None
+            for key, _ in named:
+                if key not in want:
+                    s = suggest(key, want) or ("var" if key in ("variance", "sd", "std", "sigma")
+                                               else None)
+                    self.error(f"{law.name} has no parameter '{key}'", dist.pos,
+                               (f"did you mean '{s}'? " if s else "") +
+                               f"its parameters: {', '.join(want)} (var is the variance: write "
+                               f"var = σ^2 for a standard deviation σ)")
+                    return None
+            keys = [k for k, _ in named]
+            missing = [k for k in want if k not in keys]
+            twice = sorted({k for k in keys if keys.count(k) > 1})
+            if missing or twice:
+                self.error(f"{law.name} needs each of {', '.join(want)} once"
+                           + (f"; missing {', '.join(missing)}" if missing else "")
+                           + (f"; given twice: {', '.join(twice)}" if twice else ""),
+                           dist.pos, f"write {form}")
+                return None
+            return list(args_of(dist))
+        if named:
+            self.error(f"{law.name} takes its parameters in order, not by name", dist.pos,
+                       f"write {law.example}: {law.doc}")
+            return None
+        lo, hi = law.arity
+        if not lo <= len(given) <= hi:
+            self.error(f"{law.name} takes {lo} parameter{'s' if lo != 1 else ''}, found "
+                       f"{len(given)}", dist.pos)
+        return given
+
+    def not_one_law(self, e: m.Expr) -> VType:
+        """A moment-only law outside ``~``: it names a set of laws, so no density exists."""
+        law = law_of(e)
+        self.error(f"{law.name}(…) stands for every law with the given mean and variance, not "
+                   f"one law: it has no density, cdf or KL", e.pos,
+                   f"declare a draw (let X : real ~ {law.example}) and state what holds for "
+                   f"all of them with E, Var and P")
+        return VType("dist")
+
+    def scalar_moments(self, dist: m.Expr, types: list[VType]) -> None:
+        """A moment-only law's mean and variance are scalars: each entry of a vector draw has
+        them (entries iid)."""
+        if law_of(dist).family and any(t.kind not in ("scalar", "any") for t in types):
+            self.error(f"the mean and variance of {law_of(dist).name}(…) must be scalars",
+                       dist.pos, "every entry of a vector or matrix draw gets that mean and "
+                       "variance, independently of the others")
 
     def diags_since(self, node: m.Expr) -> bool:
         """Has a diagnostic already been reported inside ``node`` (its lines)?"""
@@ -537,7 +598,7 @@ class Checker:
                        f"write {e.text}[…]")
             return ANY
         if e.id in DISTRIBUTIONS:
-            return VType("dist")
+            return self.not_one_law(e) if law_of(e).family else VType("dist")
         self.undeclared(e)
         return ANY
 
@@ -820,9 +881,12 @@ class Checker:
                            if e.func == "Var" else None)
                 return ANY
             if e.func in DISTRIBUTIONS:
-                types = [self.expr(a) for a in e.args]
+                if law_of(e).family:
+                    return self.not_one_law(e)
+                args = self.law_arguments(e)
+                types = [self.expr(a) for a in args or ()]
                 lo, hi = DISTRIBUTIONS[e.func]
-                if lo <= len(e.args) <= hi:
+                if args is not None and lo <= len(args) <= hi:
                     self.dists.append((e, [None if t.random or t.kind == "any" else t
                                            for t in types], True))
                 return VType("dist")

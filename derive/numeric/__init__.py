@@ -3,13 +3,15 @@ Monte Carlo, autograd gradients) on cuda when present, else the CPU.
 
 Strategies, in order: autograd gradient claims, identities/inequalities/conditions on
 random instances, statistics of one scalar draw by deterministic quadrature, Monte-Carlo
-statements (E, Var, Std, Cov, P).
+statements (E, Var, Std, Cov, P).  A claim with moment-only draws
+(``any(mean = …, var = …)``) is decided once per member of their family
+(derive/numeric/family.py).
 """
-from derive.engine import Engine
+from derive.numeric.family import FamilyEngine
 from derive.numeric.gradients import GradientStrategy
 from derive.numeric.identity import IdentityStrategy
 from derive.numeric.montecarlo import MonteCarloStrategy
 from derive.numeric.quadrature import QuadratureStrategy
 
-ENGINE = Engine("numeric", [GradientStrategy(), IdentityStrategy(), QuadratureStrategy(),
-                            MonteCarloStrategy()])
+ENGINE = FamilyEngine("numeric", [GradientStrategy(), IdentityStrategy(), QuadratureStrategy(),
+                                  MonteCarloStrategy()])

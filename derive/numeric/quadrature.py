@@ -13,9 +13,11 @@ symbolic expectations (derive/symbolic/gauss.py), computed independently of them
 
 Decision (``error`` is the summed panel differences, ×10 for safety): with a stated
 tolerance τ (``within``/``rel``): verified when |D| + error ≤ τ, refuted when
-|D| − error > τ.  ``a == b`` with none: verified when |D| ≤ 1e-9·scale + error, refuted
-when |D| > 1e-6·scale + error (numbers written with few digits are refuted: ``==`` means
-equal; write ``within`` or ``rel``).  ``≈`` with none: Monte Carlo's default 0.4 %.
+|D| − error > τ.  ``a == b`` with none: verified when |D| + error ≤ 1e-9·scale (the
+scale: the larger side, or the integrand's size Σ|∂D/∂mean|·∫|feature| when that is
+larger — a claimed 0), refuted when |D| − error > 1e-6·max(|a|, |b|) (numbers written
+with few digits are refuted: ``==`` means equal; write ``within`` or ``rel``).  ``≈``
+with none: Monte Carlo's default 0.4 %.
 """
 from __future__ import annotations
 
@@ -115,8 +117,9 @@ class QuadratureStrategy:
         if runner.inner:
             raise _GiveUp("statistics nested inside statistics")
 
-        def integrand(x: Optional[torch.Tensor]) -> torch.Tensor:
-            """Σ over discrete outcomes of p · features, at continuous points x (N,)."""
+        def integrand(x: Optional[torch.Tensor], absolute: bool = False) -> torch.Tensor:
+            """Σ over discrete outcomes of p · features (p · |features| when ``absolute``),
+            at continuous points x (N,)."""
             n = 1 if x is None else x.shape[0]
             total = None
             for combo in combos:
@@ -138,13 +141,15 @@ class QuadratureStrategy:
                     pos += f.shape[1]
                     cols.append(f)
                 f = torch.cat(cols, 1) * weight
+                f = f.abs() if absolute else f
                 total = f if total is None else total + f
             return total
 
         if cont is None:
             mu, err, evals = integrand(None)[0], torch.zeros(1, dtype=torch.float64), len(combos)
+            size = integrand(None, absolute=True)[0]
         else:
-            mu, err, evals = self.integrate(checked.symbols[cont].dist, ev0, integrand)
+            mu, err, evals, size = self.integrate(checked.symbols[cont].dist, ev0, integrand)
         mu = mu.detach().clone().requires_grad_(True)
         with torch.enable_grad():
             stats = {s.node: stat_value(s, mu, 10 ** 18) for s in specs}
@@ -158,15 +163,17 @@ class QuadratureStrategy:
                 lefts.append(a)
                 rights.append(b)
             d = torch.cat(diffs)
-            errs = []
+            errs, spans = [], []
             for i in range(d.numel()):
                 gi = None
                 if d[i].requires_grad:
                     (gi,) = torch.autograd.grad(d[i], mu, retain_graph=True, allow_unused=True)
                 errs.append(float((gi.abs() * err).sum()) if gi is not None else 0.0)
+                spans.append(float((gi.abs() * size).sum()) if gi is not None else 0.0)
         point = {**sizes, **{k: round(float(v), 6) for k, v in params.items()}}
         return {"point": point, "diff": d.detach(), "left": torch.cat(lefts).detach(),
                 "right": torch.cat(rights).detach(), "error": torch.tensor(errs) * SAFETY,
+                "size": torch.tensor(spans, dtype=torch.float64),
                 "evaluations": evals}
 
     @staticmethod
@@ -212,14 +219,14 @@ class QuadratureStrategy:
             evals += 3 * NODES * a.numel()
             q2 = q2l + q2r
             if scale is None:
-                scale = (absl + absr).sum(0).clamp_min(1e-300)
+                scale = (absl + absr).sum(0).clamp_min(1e-300)   # ≈ ∫ |features| · density
             diff = (q1 - q2).abs()
             ok = (diff <= REL_TOL * scale).all(1)
             acc_q, acc_e = q2[ok].sum(0), diff[ok].sum(0)
             total = acc_q if total is None else total + acc_q
             err = acc_e if err is None else err + acc_e
             if bool(ok.all()):
-                return total, err, evals
+                return total, err, evals, scale
             a, b = torch.cat([a[~ok], mid[~ok]]), torch.cat([mid[~ok], b[~ok]])
             if a.numel() > MAX_PANELS:
                 raise _GiveUp("the integrand needs too many panels")
@@ -237,6 +244,9 @@ def conclude(ctx: Context, rows: list[dict], seed: int, device: torch.device) ->
     for r in rows:
         d, err, right, left = r["diff"], r["error"], r["right"], r["left"]
         scale = torch.maximum(left.abs(), right.abs())
+        # verifying ==, a claimed 0 borrows the integrand's size (Σ |∂D/∂mean|·∫|feature|):
+        # E[z] == 0 is −1e-17 ± 1e-15 after rounding, never within 1e-9 of |0|
+        size = torch.maximum(scale, r["size"])
         per = d.numel() // max(len(ops), 1)
         vs = []
         for i in range(d.numel()):
@@ -250,7 +260,7 @@ def conclude(ctx: Context, rows: list[dict], seed: int, device: torch.device) ->
                 elif op == "≈":
                     tv = tr = APPROX_REL * abs(float(right[i]))
                 else:
-                    tv, tr = EQ_VERIFY * si, EQ_REFUTE * si
+                    tv, tr = EQ_VERIFY * float(size[i]), EQ_REFUTE * si
                 vs.append(Verdict.VERIFIED if abs(di) + ei <= tv else
                           Verdict.REFUTED if abs(di) - ei > tr else Verdict.INCONCLUSIVE)
             else:

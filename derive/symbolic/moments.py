@@ -15,7 +15,7 @@ import sympy as sp
 
 from derive import model as m
 from derive.symbolic.lower import Lowering, Unsupported
-from derive.vocabulary.distributions import args_of, law_of
+from derive.vocabulary.distributions import Declined, args_of, law_of
 
 
 def raw_moment(dist: m.Expr, k: int, low: Lowering) -> sp.Expr:
@@ -26,7 +26,10 @@ def raw_moment(dist: m.Expr, k: int, low: Lowering) -> sp.Expr:
     if law is None or law.moment is None:
         raise Unsupported(f"moments of {getattr(law, 'name', dist)}: not supported by the "
                           f"symbolic engine")
-    return law.moment([low.scalar(a) for a in args_of(dist)], k)
+    try:   # a moment-only law (any(mean = …, var = …)) knows E[X] and E[X²], nothing more
+        return law.moment([low.scalar(a) for a in args_of(dist)], k)
+    except Declined as exc:
+        raise Unsupported(str(exc)) from exc
 
 
 class Moments:
