@@ -24,7 +24,7 @@ from derive.numeric.base import Value
 from derive.numeric.functions import feasible
 from derive.numeric.batch import SETTLE_MAX, Batch, counterexample, domain_conditions, pair, sides_at
 from derive.numeric.instances import (SIZE_MENU, Instance, Unsatisfiable, assumptions, choose_sizes,
-                                      holds, instances, used_names)
+                                      holds, instances, needed_names, used_names)
 from derive.numeric.lower import (CONDITION_ATOL, CONDITION_RTOL, Evaluator, IllDefined,
                                   LoweringError, finite_support)
 from derive.numeric.search import ascend
@@ -340,7 +340,8 @@ class IdentityStrategy:
               batch: int, simple: bool = False, params: Optional[dict] = None,
               large: bool = False, steps: Optional[tuple[int, int]] = None) -> Batch:
         inst, mask = instances(ctx.checked, g, device, sizes, batch, torch.float64, simple=simple,
-                               params=params, large=large, wild=wildness(ctx.statement), steps=steps)
+                               params=params, large=large, wild=wildness(ctx.statement), steps=steps,
+                               only=needed_names(ctx.checked, ctx.statement))
         res = self.evaluate(ctx, inst, mask, sizes, device)
         if res.clear is not None:
             return res

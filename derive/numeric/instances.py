@@ -448,6 +448,15 @@ def used_names(checked: CheckedClaim, e: m.Expr) -> set[str]:
     return seen
 
 
+def needed_names(checked: CheckedClaim, statement: m.Expr) -> set[str]:
+    """The names a statement and the claim's assumptions read (through definitions,
+    functions, recurrences and distributions): what an instance must hold."""
+    out = used_names(checked, statement)
+    for c in assumptions(checked):
+        out |= used_names(checked, c)
+    return out
+
+
 def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: torch.Generator,
                        device: torch.device, dtype: torch.dtype = torch.float64,
                        batch: int = 1, mc_batch: int = 0, params: Optional[dict[str, Value]] = None,
@@ -461,6 +470,9 @@ def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: 
     points and shrinking).  Assumptions are not checked here (see :func:`instances`).
     ``wild`` mixes interesting values into the batch (:mod:`derive.numeric.adversarial`);
     ``steps`` is the range recurrence steps are drawn from (default 0..11).
+    ``only`` (see :func:`needed_names`) leaves out the tensors, functions and random
+    names nothing reads: a 4-axis weight tensor beside ``numel(b) == F`` costs 10⁶ draws
+    per instance otherwise.
     """
     env: dict[str, Value] = dict(sizes)
     ev = Evaluator(env, device, dtype, checked)
@@ -498,6 +510,8 @@ def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: 
             env[name] = params.get(name, lo_s + int(torch.randint(hi_s - lo_s + 1, (1,), generator=generator,
                                                                   device=generator.device)))
             inst.sizes[name] = env[name]
+        elif info.role in ("tensor", "function") and only is not None and name not in only:
+            continue  # not read by the statement or the assumptions: no draws, no memory
         elif info.role == "tensor" and not info.random:
             shape = shape_of(info, {**sizes, **{k: v for k, v in env.items() if isinstance(v, int)}})
             rank_arg = None
@@ -617,8 +631,8 @@ def _only_sizes(c: m.Expr, checked: CheckedClaim) -> bool:
 def instances(checked: CheckedClaim, g: torch.Generator, device: torch.device, sizes: dict[str, int],
               batch: int, dtype: torch.dtype = torch.float64, simple: bool = False,
               params: Optional[dict[str, Value]] = None, large: bool = False,
-              wild: bool = False, steps: Optional[tuple[int, int]] = None
-              ) -> tuple[Instance, Optional[torch.Tensor]]:
+              wild: bool = False, steps: Optional[tuple[int, int]] = None,
+              only: Optional[set[str]] = None) -> tuple[Instance, Optional[torch.Tensor]]:
     """A batch of instances with the assumptions checked; returns the mask of valid members.
 
     Raises :class:`Unsatisfiable` when rejection finds none.
@@ -626,7 +640,7 @@ def instances(checked: CheckedClaim, g: torch.Generator, device: torch.device, s
     conds = assumptions(checked)
     for _ in range(8):
         inst = sample_environment(checked, sizes, g, device, dtype, batch=batch, params=params,
-                                  simple=simple, large=large, wild=wild, steps=steps)
+                                  simple=simple, large=large, wild=wild, steps=steps, only=only)
         if not conds:
             return inst, None
         ev = Evaluator(inst.env, device, dtype, checked)
