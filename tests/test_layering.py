@@ -43,9 +43,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("language", ("derive.vocabulary", "derive.language", "derive.lexer", "derive.fmt",
                   "derive.exprtext")),
     # meaning of a claim: types and symbols, parameter domains, bounds, refusals, and the
-    # model surgery that builds mutants and repair candidates
+    # model surgery that builds mutants and repair candidates; the one analysis of a checked
+    # claim every engine shares (dependencies, sizes at a point, sweep values, seeds)
     ("analysis", ("derive.semantics", "derive.params", "derive.bounds", "derive.guards",
-                  "derive.mutants")),
+                  "derive.mutants", "derive.analysis")),
     # what every engine is built on: outcomes, internal faults, the strategy protocol and
     # the routing predicate, wall-clock limits
     ("engine-protocol", ("derive.outcome", "derive.faults", "derive.engine", "derive.limits")),

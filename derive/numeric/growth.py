@@ -37,7 +37,8 @@ from typing import Any, Iterator, Sequence
 import torch
 
 from derive import model as m
-from derive.numeric.instances import claim_seed, make_generator, sample_environment
+from derive.analysis import statement_seed
+from derive.numeric.instances import make_generator, sample_environment
 from derive.numeric.intervals import rqmc_interval
 from derive.numeric.lower import Evaluator, LoweringError
 from derive.semantics import walk
@@ -220,8 +221,8 @@ def _replicates(checked, index: int, lhs: m.Expr, point: dict[str, int], run_see
                 size: int, tag: str, dtype: torch.dtype, statistic: bool) -> list[float]:
     out: list[float] = []
     for r in range(REPLICATES):
-        g = make_generator(claim_seed(run_seed, checked.claim.id,
-                                      f"{index}:growth{tag}:{sorted(point.items())}:{r}"), CPU)
+        g = make_generator(statement_seed(run_seed, checked.claim.id, index,
+                                          f"growth{tag}:{sorted(point.items())}:{r}"), CPU)
         inst = sample_environment(checked, dict(point), g, CPU, dtype, mc_batch=size)
         v = as_scalar(Evaluator(inst.env, CPU, dtype, checked).ev(lhs))
         if statistic:

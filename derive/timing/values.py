@@ -38,12 +38,13 @@ import torch
 from derive import model as m
 from derive.engine import Context
 from derive.numeric import growth as mc
-from derive.numeric.instances import claim_seed, make_generator, sample_environment
+from derive.numeric.instances import make_generator, sample_environment
 from derive.numeric.lower import Evaluator, LoweringError
 from derive.outcome import Outcome, Verdict
 from derive.semantics import walk
 from derive.timing import stats
-from derive.timing.sizes import SizeError, build_grid, reachable, size_names, size_value
+from derive.analysis import SizeError, claim_seed, reachable, size_value
+from derive.timing.sizes import build_grid, size_names
 from derive.timing.verdicts import ENGINE, not_evaluable, _r, growth_rule, growth_vars, source_of
 
 LOOKS = 2                  # pre-planned looks of the sequential Monte-Carlo rule

@@ -42,8 +42,8 @@ from derive.timing import stats, wide
 from derive.numeric.lower import IllDefined
 from derive.timing.bench import Bench, CannotMeasure
 from derive.timing.measure import LOOK_ROUNDS, TooSlow, device_name
-from derive.timing.sizes import Grid, SizeError, build_grid, reachable, size_condition, \
-    size_names, size_value
+from derive.analysis import SizeError, reachable, size_condition, size_value
+from derive.timing.sizes import Grid, build_grid, size_names
 
 STATEMENT_BUDGET_S = 2.0     # wall-clock seconds of timed rounds per statement (CPU)
 GROWTH_TIME_BUDGET_S = 0.5   # supporting wall-time fit of a growth statement
