@@ -259,3 +259,35 @@ def test_analysis_is_below_the_engines():
     layer = next(name for name, prefixes in LAYERS if "derive.analysis" in prefixes)
     engines = next(i for i, (name, _) in enumerate(LAYERS) if name == "engines")
     assert [name for name, _ in LAYERS].index(layer) < engines
+
+
+# ------------------------------------------------------------------ one sampler
+PROPS = """
+claim props
+  let n in [8]
+  let Q : matrix[n, n] permutation
+  let G : matrix[n, n] adjacency symmetric
+  let L : matrix[n, n] rank(2)
+  let V : matrix[n, n] invertible
+  let S : matrix[n, n] spd
+  show time[Q @ G @ L @ V @ S] in O(n^3)
+"""
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_timing_inputs_honour_every_declared_property(seed):
+    """The timing engine's inputs come from the numeric engine's sampler: a permutation is
+    a permutation, rank(2) has rank 2 (the timing sampler once ignored both, and adjacency)."""
+    import torch
+    from derive.timing.sizes import sample_env
+    checked = checked_of(PROPS)
+    env = sample_env(checked, {"Q", "G", "L", "V", "S"}, {"n": 8}, seed, "cpu", torch.float64)
+    Q, G, L, V, S = (env[k][0] for k in "QGLVS")
+    assert all(env[k].shape == (1, 8, 8) for k in "QGLVS")
+    assert ((Q == 0) | (Q == 1)).all() and (Q.sum(0) == 1).all() and (Q.sum(1) == 1).all()
+    assert ((G == 0) | (G == 1)).all() and (G == G.T).all() and (G.diagonal() == 0).all()
+    assert int(torch.linalg.matrix_rank(L)) == 2
+    assert float(torch.linalg.cond(V)) <= 10.0 + 1e-6          # numeric.instances.COND
+    assert torch.allclose(S, S.T) and float(torch.linalg.eigvalsh(S).min()) > 0
+    again = sample_env(checked, {"Q"}, {"n": 8}, seed, "cpu", torch.float64)
+    assert torch.equal(again["Q"], env["Q"])                     # same seed, same inputs

@@ -20,6 +20,7 @@ import torch
 
 from derive import model as m
 from derive.analysis import SizeError, claim_seed, dim_at, size_condition, size_value, sweep_values
+from derive.numeric.instances import structured
 from derive.semantics import CheckedClaim, SymbolInfo
 from derive.vocabulary.distributions import LAWS, args_of, law_of
 
@@ -173,6 +174,10 @@ def _law_params(dist: Optional[m.Expr], sizes: dict, checked: CheckedClaim) -> t
 
 def _sample_tensor(info: SymbolInfo, shape: tuple[int, ...], gen: torch.Generator,
                    sizes: dict, checked: CheckedClaim) -> torch.Tensor:
+    if not info.random:
+        # the numeric engine's sampler: every declared property (permutation, rank(r),
+        # adjacency, invertible, …) as the claim states it
+        return structured(info.props, shape, gen, 1, torch.float64, _rank_arg(info, sizes, checked))[0]
     law, vals = _law_params(info.dist, sizes, checked)
     if law.sample is None:
         raise SizeError(f"{law.name}: sampling is not supported by the timing engine")
@@ -198,6 +203,14 @@ def _sample_tensor(info: SymbolInfo, shape: tuple[int, ...], gen: torch.Generato
     if "simplex" in props:
         x = torch.softmax(x.reshape(-1), 0).reshape(shape)
     return x
+
+
+def _rank_arg(info: SymbolInfo, sizes: dict, checked: CheckedClaim) -> Optional[int]:
+    """The ``r`` of a tensor declared ``rank(r)``, at these sizes."""
+    for p in getattr(info.statement.type, "props", ()):
+        if p.name == "rank" and p.arg is not None:
+            return int(size_value(p.arg, sizes, checked))
+    return None
 
 
 def _scalar_value(info: SymbolInfo, sizes: dict, checked: CheckedClaim) -> float:
