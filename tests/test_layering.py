@@ -56,9 +56,13 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                   "derive.numeric.functions", "derive.numeric.integrals",
                   "derive.numeric.instances", "derive.numeric.adversarial",
                   "derive.numeric.lapack",
-                  # a random value's seeded estimate with its interval at one size: the
-                  # numeric engine's draws, read by the timing engine's value-growth rule
-                  "derive.numeric.growth", "derive.numeric.intervals")),
+                  # value growth over random quantities: the numeric engine's seeded
+                  # estimates at each size and its sequential rule (budgets in draws),
+                  # which the timing engine routes random values to
+                  "derive.numeric.growth", "derive.numeric.intervals",
+                  # the growth rule (exponent fits, O/Θ and Ω), shared by cost growth in the
+                  # timing engine and value growth in the numeric one
+                  "derive.timing.exponents", "derive.timing.omega", "derive.timing.stats")),
     ("engines", ("derive.symbolic", "derive.numeric", "derive.timing")),
     # one claim decided: routing, cross-check, chains; the equivalence checks of mutants
     ("decide", ("derive.decide", "derive.chains", "derive.equivalence", "derive.existential")),
