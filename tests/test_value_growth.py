@@ -234,3 +234,21 @@ claim vg.exact
   show depth ~ n
 """)
     assert exact.verdict == Verdict.VERIFIED and len(calls) == 1
+
+
+@pytest.mark.parametrize("formula, bound, want", [
+    ("n * log(n)", "n", Verdict.REFUTED),           # a log factor, local exponent ≈ 0.12
+    ("n * log(n)", "n * log(n)", Verdict.VERIFIED),
+    ("n + 1000 * sqrt(n)", "n", Verdict.VERIFIED),   # √n dominates the sweep, not the limit
+])
+def test_a_formula_of_sizes_is_decided_over_wide_sizes(formula, bound, want):
+    """A formula is exact at any size: value/bound over rays out to 2^40 decides, so the
+    sweep's small local exponent of a log factor does not pass for Θ(n)."""
+    out = decide_one(f"""
+claim vg.formula
+  let n in [512, 1024, 2048, 4096]
+  let h = {formula}
+  show h ~ {bound}
+""")
+    assert out.verdict == want, out.summary
+    assert "rays" in out.evidence["wide_sizes"] and "sweep_rule" in out.evidence

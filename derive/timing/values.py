@@ -28,7 +28,9 @@ from derive.outcome import Outcome, Verdict
 from derive.semantics import walk
 from derive.analysis import SizeError, claim_seed, reachable, size_value
 from derive.timing.sizes import build_grid, size_names
-from derive.timing.verdicts import ENGINE, not_evaluable, _r, growth_rule, growth_vars, source_of
+from derive.timing import wide
+from derive.timing.verdicts import ENGINE, not_evaluable, _r, _size_filter, growth_rule, growth_vars, \
+    source_of
 
 EVAL_ERRORS = (SizeError, LoweringError, RuntimeError, ValueError, TypeError, IndexError)
 
@@ -71,12 +73,13 @@ def decide_value_growth(ctx: Context, lhs: m.Expr, bound: m.Expr, big_o: bool,
             return not_evaluable(exc, "cannot evaluate the quantity over the sweep", evidence,
                                  strategy)
         return Outcome(verdict, ENGINE, strategy, summary, evidence)
-    values, table = [], []
+    values, table, formula = [], [], True
     try:
         for point, b in zip(grid.points, bounds):
             try:
                 value = size_value(lhs, point, checked)
             except SizeError:
+                formula = False
                 value = _deterministic(ctx, lhs, point)
             values.append(abs(value))
             table.append({**point, "value": _r(value), "bound": _r(b)})
@@ -89,7 +92,33 @@ def decide_value_growth(ctx: Context, lhs: m.Expr, bound: m.Expr, big_o: bool,
                        "finite at some size; its growth exponent is undefined", evidence)
     verdict, summary = growth_rule(gvars, grid.points, values, bounds, big_o, "values", evidence,
                                    None, ctx.options.seed)
+    if formula:
+        verdict, summary = _wide_sizes(checked, lhs, bound, gvars, grid, big_o, verdict, summary,
+                                       evidence)
     return Outcome(verdict, ENGINE, strategy, summary, evidence)
+
+
+def _wide_sizes(checked, lhs: m.Expr, bound: m.Expr, gvars: list[str], grid, big_o,
+                verdict: Verdict, summary: str, evidence: dict[str, Any]) -> tuple[Verdict, str]:
+    """A formula of sizes is exact at any size: it is decided as exact counts are, by the
+    ratio value/bound over rays of sizes out to 2^40 (:func:`derive.timing.wide.decide`), so
+    a log factor is not taken for a small exponent over the sweep (``n·log n in O(n)``).
+    The sweep rule's verdict stands where the formula cannot be evaluated that far."""
+    try:
+        result = wide.decide(checked, [], lhs, bound, gvars, dict(grid.points[0]), big_o,
+                             grid.points, keep=_size_filter(checked))
+    except (SizeError, ValueError, ZeroDivisionError, OverflowError) as exc:
+        evidence["wide_sizes"] = {"note": f"not evaluated over wide sizes: {exc}"}
+        return verdict, summary
+    if result is None:
+        return verdict, summary
+    text, wide_summary, wide_evidence = result
+    evidence["wide_sizes"] = wide_evidence
+    evidence["sweep_rule"] = {"verdict": verdict.value, "summary": summary,
+                              "note": "the fitted exponents over the sweep describe; the ratio "
+                                      "over wide sizes decides"}
+    return Verdict(text), "values: " + wide_summary.replace("count / bound", "value / bound") \
+        .replace("the count", "the value")
 
 
 def _deterministic(ctx: Context, lhs: m.Expr, point: dict[str, int]) -> float:
