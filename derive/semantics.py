@@ -1248,33 +1248,6 @@ def walk(e) -> Iterable[m.Expr]:
         stack.extend(children(node))
 
 
-def reachable(checked: CheckedClaim, exprs: Iterable[m.Expr]) -> set[str]:
-    """Every declared name the expressions use, through definitions and function bodies."""
-    seen: set[str] = set()
-    stack = list(exprs)
-    while stack:
-        node = stack.pop()
-        for sub in walk(node):
-            ident = sub.id if isinstance(sub, m.Name) else sub.func if isinstance(sub, m.Call) else None
-            if ident is None or ident in seen or ident not in checked.symbols:
-                continue
-            seen.add(ident)
-            info = checked.symbols[ident]
-            st = info.statement
-            if info.role == "define" and isinstance(st, m.Define):
-                stack.append(st.value)
-            elif info.role == "funcdef" and isinstance(st, m.FuncDef):
-                stack.append(st.body)
-            elif info.role == "sequence" and isinstance(st, m.Recurrence):
-                for eq in st.equations:
-                    stack.extend([eq.value, eq.index])
-            elif info.role == "tensor" and isinstance(st, m.Decl):
-                stack.extend(st.type.shape)
-                if st.dist is not None:
-                    stack.append(st.dist)
-    return seen
-
-
 def _written_names(node) -> Iterator[tuple[str, str, m.Pos]]:
     """(id, written spelling, position) of every name and called function, in source order."""
     stack = [node]

@@ -12,7 +12,7 @@ from derive.engine import Context, Options
 from derive.language.load import load_text
 from derive.numeric import ENGINE
 from derive.numeric.common import EVIDENCE_KEYS
-from derive.numeric.instances import claim_seed
+from derive.analysis import claim_seed
 from derive.numeric.lower import evaluate
 from derive.outcome import Verdict
 from derive.semantics import check_claim

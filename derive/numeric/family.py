@@ -28,7 +28,7 @@ from typing import Optional
 
 from derive import model as m
 from derive.engine import Context, Engine
-from derive.numeric.instances import used_names
+from derive.analysis import reachable
 from derive.outcome import Outcome, Verdict
 from derive.semantics import CheckedClaim
 from derive.vocabulary.distributions import Law, args_of, law_of
@@ -78,7 +78,7 @@ class FamilyEngine(Engine):
         if len(families) != 1:
             raise ValueError("moment-only laws with different families")
         family = families.pop()
-        if not set(laws) & used_names(ctx.checked, ctx.statement):
+        if not set(laws) & reachable(ctx.checked, [ctx.statement], shapes=False):
             family = family[:1]   # the statement draws no moment-only name: its law cannot matter
         runs = sum(len(group) for group in family)
         options = dataclasses.replace(

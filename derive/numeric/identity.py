@@ -18,13 +18,14 @@ from typing import Any, Optional
 import torch
 
 from derive import model as m
+from derive.analysis import reachable
 from derive.engine import Context, budget_scale, is_cost_statement
 from derive.numeric import adversarial, common, precise, surface
 from derive.numeric.base import Value
 from derive.numeric.functions import feasible
 from derive.numeric.batch import SETTLE_MAX, Batch, counterexample, domain_conditions, pair, sides_at
 from derive.numeric.instances import (SIZE_MENU, Instance, Unsatisfiable, assumptions, choose_sizes,
-                                      holds, instances, needed_names, used_names)
+                                      holds, instances, needed_names)
 from derive.numeric.lower import (CONDITION_ATOL, CONDITION_RTOL, Evaluator, IllDefined,
                                   LoweringError, finite_support)
 from derive.numeric.search import ascend
@@ -1106,7 +1107,7 @@ def loop_free(ctx: Context) -> bool:
     of more than two axes, so that sizes up to 128 cost about what sizes up to 32 do (a structural test: the plan never depends on
     the clock)."""
 
-    names = used_names(ctx.checked, ctx.statement)
+    names = reachable(ctx.checked, [ctx.statement], shapes=False)
     exprs: list[m.Expr] = [ctx.statement]
     for name in names:
         info = ctx.checked.symbols.get(name)

@@ -30,7 +30,8 @@ from derive import model as m
 from derive.numeric import functions as fx
 from derive.numeric.base import IllDefined, LoweringError, Value, is_tensor, rank
 from derive.numeric.lapack import lapack
-from derive.semantics import CheckedClaim, reachable, walk
+from derive.analysis import reachable
+from derive.semantics import CheckedClaim, walk
 from derive.vocabulary.distributions import law_of
 
 CONSTANT_VALUES = {"pi": math.pi, "euler": math.e, "inf": math.inf}

@@ -48,14 +48,15 @@ from typing import Any, Optional
 import torch
 
 from derive import model as m
+from derive.analysis import claim_seed, reachable
 from derive.engine import Context, is_cost_statement
 from derive.numeric import common
 from derive.numeric import rqmc
 from derive.numeric.common import DEFAULT_REL
 from derive.numeric.hints import hint
-from derive.numeric.instances import (Unsatisfiable, assumptions, choose_sizes, claim_seed,
+from derive.numeric.instances import (Unsatisfiable, assumptions, choose_sizes,
                                       dim_names, draw_scalar, holds, make_generator,
-                                      sample_environment, used_names)
+                                      sample_environment)
 from derive.numeric.intervals import TailReport, TailWatch, clopper_pearson, t_quantile
 from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, rank
 from derive.outcome import Outcome, Verdict
@@ -196,7 +197,7 @@ def grad_features(ev: Evaluator, spec: StatSpec) -> torch.Tensor:
         for name, info in checked.symbols.items():
             if not info.random or name not in ev.env or getattr(info, "dist", None) is None:
                 continue
-            if target in used_names(checked, info.dist):
+            if target in reachable(checked, [info.dist], shapes=False):
                 x = ev.tensor(ev.env[name])
                 moved = reparameterised(info.dist, x, ev0, ev1)
                 if moved is None:
@@ -508,7 +509,7 @@ class MonteCarloRun:
         self.draws = 0
         self.extra_points = 0       # the smallest-size point, decided last (see smallest_point)
         self.smallest_g: Optional[torch.Generator] = None
-        self.used = used_names(ctx.checked, self.statement)
+        self.used = reachable(ctx.checked, [self.statement], shapes=False)
 
     # ------------------------------------------------------------ points
     def points(self) -> list[tuple[dict, dict]]:
@@ -544,7 +545,7 @@ class MonteCarloRun:
         Σ_{i=3}^{n} are empty at n = 1, where the claim may change (Var 0 against n − 2 =
         −1), and the points above start at 2.  Drawn from its own generator and decided
         last, so the other points' draws do not change."""
-        from derive.numeric.instances import claim_seed, make_generator
+        from derive.numeric.instances import make_generator
         from derive.semantics import walk
 
         checked = self.ctx.checked

@@ -28,9 +28,9 @@ import numpy as np
 import torch
 
 from derive import model as m
+from derive.analysis import reachable
 from derive.engine import Context
 from derive.numeric import common
-from derive.numeric.instances import used_names
 from derive.numeric.lower import Evaluator, IllDefined, LoweringError
 from derive.numeric.montecarlo import MonteCarloRun, StatEvaluator, StatSpec, features, stat_value
 from derive.outcome import Outcome, Verdict
@@ -59,7 +59,7 @@ def plan(ctx: Context) -> Optional[tuple[list[str], Optional[str]]]:
     if any(isinstance(n, m.Call) and n.func == "grad" for n in walk(st)):
         return None
     checked = ctx.checked
-    used = used_names(checked, st)
+    used = reachable(checked, [st], shapes=False)
     discrete, continuous = [], []
     for name in sorted(used):
         info = checked.symbols.get(name)
