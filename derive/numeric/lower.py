@@ -137,6 +137,7 @@ class Evaluator:
         scale, conds = top.scale, (len(top.conds) if top.conds is not None else None)
         overflow, noted = top.overflow, top.noted
         top.noted = {}  # what a search notes is discarded: it must not count as noted
+        top.scale = None  # and nothing is noted meanwhile (restored below)
         try:
             yield
         finally:
