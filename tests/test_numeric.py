@@ -1093,3 +1093,12 @@ def test_two_optimisers_judged_by_each_others_objective():
                  "  let X : matrix[n, d]\n  let y : vector[n]\n  let w : vector[d]\n"
                  "  show argmin(w, λ*norm(w)^2 + norm(X @ w - y)^2) == argmin(w, norm(X @ w - y)^2)\n")
     assert decide(different).verdict is Verdict.REFUTED
+
+
+def test_numeric_argmin_over_an_integer_variable_searches_the_integers():
+    """argmin over an integer variable is taken over the integers (the real minimiser 1/2
+    of (2η − 1)² is no candidate), and a non-integer claimed optimiser is infeasible."""
+    assert decide("claim a\n  let η : integer\n  show argmin(η, (2*η - 1)^2 + η/10) == 0\n").verdict \
+        is Verdict.VERIFIED
+    assert decide("claim a\n  let η : integer\n  show argmin(η, (2*η - 1)^2) == 1/2\n").verdict \
+        is Verdict.REFUTED

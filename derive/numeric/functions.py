@@ -501,6 +501,17 @@ def optimise(ev: Evaluator, e: m.Call, scope: dict) -> Value:
                                 torch.full_like(v, math.inf))
         return v
 
+    if getattr(getattr(getattr(info, "statement", None), "type", None), "kind", "") == "integer":
+        # an integer variable: every integer of the (clipped) domain, no refinement
+        ilo, ihi = math.ceil(max(lo, -1e4)), math.floor(min(hi, 1e4))
+        if ihi < ilo:
+            raise LoweringError(f"{e.func}: the domain of {var.id} holds no integer")
+        points = torch.arange(ilo, ihi + 1, dtype=ev.dtype, device=ev.device)
+        vals = torch.nan_to_num(f(points), nan=math.inf)
+        i = int(torch.argmin(vals))
+        if not math.isfinite(float(vals[i])):
+            raise LoweringError(f"{e.func}: no feasible integer value of {var.id}")
+        return float(points[i])
     mags = torch.logspace(-6, 4, 400, dtype=ev.dtype, device=ev.device)
     grid = torch.cat([-mags.flip(0), torch.zeros(1, dtype=ev.dtype, device=ev.device), mags])
     grid = grid[(grid >= lo) & (grid <= hi)]
@@ -580,6 +591,8 @@ def feasible(ev: Evaluator, e: m.Call, point: Value) -> torch.Tensor:
         lo, hi = scalar_range(info, ev, wide=True)
         p = torch.as_tensor(point, dtype=torch.float64).reshape(-1).cpu()
         ok = (p >= lo) & (p <= hi)
+        if getattr(getattr(info.statement, "type", None), "kind", "") == "integer":
+            ok = ok & (p == p.round())  # an integer variable: 1/2 is no candidate
     for c in _conditions_on(ev, name):
         v = ev.ev(c, {name: point})
         v = v.reshape(-1).bool().cpu() if isinstance(v, torch.Tensor) else torch.tensor([bool(v)])
