@@ -1,0 +1,177 @@
+"""Statements that hold a conditional expectation ``E[X | Y]`` or probability ``P[A | Y]``
+(a random quantity, a function of the declared draws Y): decided almost surely by drawing Y.
+
+Method (stated in every verdict's evidence):
+
+* The statement is about the draws it leaves free: the conditioning draws of each
+  ``E[· | Y]`` and any random name outside a statistic.  ``DRAWS`` joint values y₁…y_K
+  of them are drawn from their declared laws (independent draws, as declared).
+* At each yₖ the statement becomes an ordinary one: ``E[X | Y]`` is ``E[X at (Y = yₖ)]``
+  — the other draws still random, Y held — and a free draw outside a statistic is yₖ.
+  The numeric engine decides it with the false-refutation rate split by Bonferroni over
+  the K values (``α / K`` each), so a refutation at any yₖ keeps the claim's rate.
+* Refuted when some yₖ refutes: yₖ came from Y's law, so with probability 1 it avoids
+  the null set on which an almost-sure statement may fail, and the statement fails on a
+  set Y reaches.  Verified when every yₖ verifies; otherwise inconclusive.
+* A conditional expectation inside another statistic (``E[E[X | Y]]``) is not estimated
+  here (a plug-in inner mean inside a nonlinear outer one is biased): unsupported.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from fractions import Fraction
+from typing import Optional
+
+import torch
+
+from derive import model as m
+from derive.engine import Context
+from derive.numeric import common
+from derive.numeric.instances import draw
+from derive.numeric.lower import Evaluator, LoweringError
+from derive.outcome import Outcome, Verdict
+from derive.semantics import children, walk
+
+DRAWS = 6      # joint values of the free draws at which the statement is decided
+NAME = "conditional-monte-carlo"
+
+
+class Declined(Exception):
+    """The statement's shape is outside this strategy (the message says why)."""
+
+
+def outside_stats(e: m.Expr):
+    """Nodes of ``e`` outside every ``E[…]``/``P[…]`` and ``E[… | …]``."""
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (m.Stat, m.Cond)):
+            continue
+        yield node
+        stack.extend(children(node))
+
+
+def free_draws(statement: m.Expr, checked) -> list[str]:
+    """The draws the statement leaves free: conditioning draws and random names outside
+    statistics (each a scalar draw whose law has constant parameters)."""
+    names: set[str] = set()
+    for node in walk(statement):
+        if isinstance(node, m.Cond):
+            names.update(g.id for g in node.given)
+            if any(isinstance(n, (m.Stat, m.Cond)) for n in walk(node.arg)):
+                raise Declined("a statistic inside E[· | ·]")
+        elif isinstance(node, m.Stat) and any(isinstance(n, m.Cond) for n in walk(node)):
+            raise Declined("E[· | ·] inside another statistic (nested estimates are biased "
+                           "inside a nonlinear outer statistic)")
+    for node in outside_stats(statement):
+        info = checked.symbols.get(node.id) if isinstance(node, m.Name) else None
+        if info is None or not info.random:
+            continue
+        if info.dist is None:
+            raise Declined(f"the random definition '{node.id}' outside a statistic")
+        names.add(node.id)
+    for name in names:
+        info = checked.symbols[name]
+        if info.role != "scalar":
+            raise Declined(f"'{name}' is a random tensor")
+        if any(isinstance(n, m.Name) and checked.symbols.get(n.id) is not None
+               for a in getattr(info.dist, "args", ()) for n in walk(a)):
+            raise Declined(f"the law of '{name}' has parameters")
+    return sorted(names)
+
+
+def at_values(statement: m.Expr, values: dict[str, float]) -> m.Expr:
+    """The statement with the free draws held at ``values``: ``E[X | Y]`` becomes
+    ``E[X at (Y = y)]`` and a free draw outside statistics becomes its value."""
+    nums = {k: m.Num(Fraction(v), repr(v), False) for k, v in values.items()}
+
+    def go(e: m.Expr) -> m.Expr:
+        if isinstance(e, m.Cond):
+            binds = tuple((g.id, nums[g.id]) for g in e.given)
+            return m.Stat(e.kind, (m.Subst(e.arg, binds, e.pos),), e.pos)
+        if isinstance(e, m.Stat):
+            return e
+        if isinstance(e, m.Name) and e.id in nums:
+            return nums[e.id]
+        return _map_children(e, go)
+
+    return go(statement)
+
+
+def _map_children(e: m.Expr, f) -> m.Expr:
+    """``e`` with ``f`` applied to each direct sub-expression (tuples included)."""
+    changes = {}
+    for key, value in vars(e).items():
+        if isinstance(value, m.Expr):
+            changes[key] = f(value)
+        elif isinstance(value, tuple):
+            changes[key] = tuple(f(x) if isinstance(x, m.Expr) else
+                                 tuple(f(y) if isinstance(y, m.Expr) else y for y in x)
+                                 if isinstance(x, tuple) else x for x in value)
+    return replace(e, **changes)
+
+
+class ConditionalStrategy:
+    """Almost-sure statements about E[X | Y]: decided at draws of Y (module doc)."""
+
+    name = NAME
+
+    def attempt(self, ctx: Context) -> Optional[Outcome]:
+        if not common.has(ctx.statement, m.Cond):
+            return None
+        try:
+            names = free_draws(ctx.statement, ctx.checked)
+        except Declined as exc:
+            return common.outcome(Verdict.UNSUPPORTED, f"{NAME}: {exc}", {"reason": str(exc)})
+        device = common.device_of(ctx)
+        g, seed = common.generator_for(ctx, NAME, device)
+        try:
+            points = self.draw_points(ctx, names, g, device)
+        except LoweringError as exc:
+            ctx.notes.append(f"numeric: {exc}")
+            return None
+        rate = ctx.options.false_refutation_rate / len(points)
+        options = replace(ctx.options, false_refutation_rate=rate)
+        from derive.numeric import ENGINE   # the other strategies decide each member
+        results = []
+        for values in points:
+            sub = Context(ctx.checked, replace(ctx.show, statement=at_values(ctx.statement, values)),
+                          ctx.index, options)
+            sub.cross_checking = getattr(ctx, "cross_checking", False)
+            out = ENGINE.decide(sub)
+            if out is None:
+                ctx.notes.extend(sub.notes)
+                return None
+            shown = {k: f"{v:.6g}" for k, v in values.items()}
+            results.append({"at": shown, "verdict": out.verdict.value, "summary": out.summary})
+            if out.verdict == Verdict.REFUTED:
+                return self.combine(Verdict.REFUTED, f"fails at {_show(shown)} (drawn from the "
+                                    f"declared laws): {out.summary}", results, seed, rate, out)
+            if out.verdict != Verdict.VERIFIED:
+                return self.combine(Verdict.INCONCLUSIVE, f"undecided at {_show(shown)}: "
+                                    f"{out.summary}", results, seed, rate, out)
+        return self.combine(Verdict.VERIFIED, f"holds at each of {len(points)} draws of "
+                            f"{', '.join(names)} (each decided with rate α/{len(points)})",
+                            results, seed, rate, None)
+
+    @staticmethod
+    def draw_points(ctx: Context, names: list[str], g: torch.Generator,
+                    device: torch.device) -> list[dict[str, float]]:
+        ev = Evaluator({}, device, torch.float64, ctx.checked)
+        columns = {n: draw(ctx.checked.symbols[n].dist, (), ev, g, DRAWS, torch.float64)
+                   for n in names}
+        return [{n: float(col[k]) for n, col in columns.items()} for k in range(DRAWS)]
+
+    @staticmethod
+    def combine(verdict: Verdict, summary: str, results: list, seed: int, rate: float,
+                decisive: Optional[Outcome]) -> Outcome:
+        ev = {"method": "the statement decided at draws of its free draws (conditioning "
+                        "draws held, the others averaged), Bonferroni over the draws",
+              "seed": seed, "error_rate_each": rate, "members": results}
+        if decisive is not None:
+            ev["decisive"] = decisive.as_dict()
+        return common.outcome(verdict, summary, ev)
+
+
+def _show(values: dict[str, str]) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in values.items())
