@@ -13,8 +13,9 @@ Method (stated in every verdict's evidence):
 * Refuted when some yₖ refutes: yₖ came from Y's law, so with probability 1 it avoids
   the null set on which an almost-sure statement may fail, and the statement fails on a
   set Y reaches.  Verified when every yₖ verifies; otherwise inconclusive.
-* A conditional expectation inside another statistic (``E[E[X | Y]]``) is not estimated
-  here (a plug-in inner mean inside a nonlinear outer one is biased): unsupported.
+* A conditional expectation inside an outer expectation (``E[E[X | Y]²]``) is X with the
+  other draws copied afresh, per occurrence (derive/numeric/fresh.py: exact when the outer
+  argument is multilinear in the occurrences; other shapes are unsupported).
 """
 from __future__ import annotations
 
@@ -27,25 +28,31 @@ import torch
 from derive import model as m
 from derive.engine import Context
 from derive.numeric import common
-from derive.numeric.instances import draw
+from derive.numeric.fresh import Freshener, NotLinear, map_children
+from derive.numeric.instances import draw, used_names
 from derive.numeric.lower import Evaluator, LoweringError
 from derive.outcome import Outcome, Verdict
-from derive.semantics import children, walk
+from derive.semantics import CheckedClaim, children, walk
 
 DRAWS = 6      # joint values of the free draws at which the statement is decided
 NAME = "conditional-monte-carlo"
+COPIES = "E[· | ·] sampled as fresh copies of the other draws"
 
 
 class Declined(Exception):
     """The statement's shape is outside this strategy (the message says why)."""
 
 
-def outside_stats(e: m.Expr):
-    """Nodes of ``e`` outside every ``E[…]``/``P[…]`` and ``E[… | …]``."""
+def outside_stats(e: m.Expr, held: set[str]):
+    """Nodes of ``e`` outside every ``E[…]``/``P[…]`` and ``E[… | …]``; the draws held by
+    the outermost ``E[… | …]`` are added to ``held``."""
     stack = [e]
     while stack:
         node = stack.pop()
-        if isinstance(node, (m.Stat, m.Cond)):
+        if isinstance(node, m.Cond):
+            held.update(g.id for g in node.given)
+            continue
+        if isinstance(node, m.Stat):
             continue
         yield node
         stack.extend(children(node))
@@ -56,20 +63,19 @@ def free_draws(statement: m.Expr, checked) -> list[str]:
     statistics (each a scalar draw whose law has constant parameters)."""
     names: set[str] = set()
     for node in walk(statement):
-        if isinstance(node, m.Cond):
-            names.update(g.id for g in node.given)
-            if any(isinstance(n, (m.Stat, m.Cond)) for n in walk(node.arg)):
-                raise Declined("a statistic inside E[· | ·]")
-        elif isinstance(node, m.Stat) and any(isinstance(n, m.Cond) for n in walk(node)):
-            raise Declined("E[· | ·] inside another statistic (nested estimates are biased "
-                           "inside a nonlinear outer statistic)")
-    for node in outside_stats(statement):
-        info = checked.symbols.get(node.id) if isinstance(node, m.Name) else None
-        if info is None or not info.random:
+        if isinstance(node, m.Cond) and any(isinstance(n, m.Stat) for n in walk(node.arg)):
+            raise Declined("a statistic inside E[· | ·]")
+    for node in outside_stats(statement, names):
+        ident = node.id if isinstance(node, m.Name) else (
+            node.func if isinstance(node, m.Call) else None)
+        info = checked.symbols.get(ident) if ident is not None else None
+        if info is None:
             continue
-        if info.dist is None:
-            raise Declined(f"the random definition '{node.id}' outside a statistic")
-        names.add(node.id)
+        if info.dist is not None:
+            names.add(ident)
+        elif any(getattr(checked.symbols.get(n), "random", False)
+                 for n in used_names(checked, node)):
+            raise Declined(f"'{ident}' outside a statistic depends on a random draw")
     for name in names:
         info = checked.symbols[name]
         if info.role != "scalar":
@@ -93,22 +99,16 @@ def at_values(statement: m.Expr, values: dict[str, float]) -> m.Expr:
             return e
         if isinstance(e, m.Name) and e.id in nums:
             return nums[e.id]
-        return _map_children(e, go)
+        return map_children(e, go)
 
     return go(statement)
 
 
-def _map_children(e: m.Expr, f) -> m.Expr:
-    """``e`` with ``f`` applied to each direct sub-expression (tuples included)."""
-    changes = {}
-    for key, value in vars(e).items():
-        if isinstance(value, m.Expr):
-            changes[key] = f(value)
-        elif isinstance(value, tuple):
-            changes[key] = tuple(f(x) if isinstance(x, m.Expr) else
-                                 tuple(f(y) if isinstance(y, m.Expr) else y for y in x)
-                                 if isinstance(x, tuple) else x for x in value)
-    return replace(e, **changes)
+def fresh_copies(statement: m.Expr, checked: CheckedClaim) -> tuple[m.Expr, CheckedClaim]:
+    """E[· | ·] inside outer expectations as fresh copies (derive/numeric/fresh.py)."""
+    fresh = Freshener(checked)
+    out = fresh.statement(statement)
+    return out, fresh.claim()
 
 
 class ConditionalStrategy:
@@ -135,8 +135,11 @@ class ConditionalStrategy:
         from derive.numeric import ENGINE   # the other strategies decide each member
         results = []
         for values in points:
-            sub = Context(ctx.checked, replace(ctx.show, statement=at_values(ctx.statement, values)),
-                          ctx.index, options)
+            try:
+                statement, checked = fresh_copies(at_values(ctx.statement, values), ctx.checked)
+            except NotLinear as exc:
+                return common.outcome(Verdict.UNSUPPORTED, f"{NAME}: {exc}", {"reason": str(exc)})
+            sub = Context(checked, replace(ctx.show, statement=statement), ctx.index, options)
             sub.cross_checking = getattr(ctx, "cross_checking", False)
             out = ENGINE.decide(sub)
             if out is None:
@@ -145,18 +148,21 @@ class ConditionalStrategy:
             shown = {k: f"{v:.6g}" for k, v in values.items()}
             results.append({"at": shown, "verdict": out.verdict.value, "summary": out.summary})
             if out.verdict == Verdict.REFUTED:
-                return self.combine(Verdict.REFUTED, f"fails at {_show(shown)} (drawn from the "
-                                    f"declared laws): {out.summary}", results, seed, rate, out)
+                where = f"fails at {_show(shown)} (drawn from the declared laws): " if names \
+                    else f"{COPIES}: "
+                return self.combine(Verdict.REFUTED, where + out.summary, results, seed, rate, out)
             if out.verdict != Verdict.VERIFIED:
                 return self.combine(Verdict.INCONCLUSIVE, f"undecided at {_show(shown)}: "
                                     f"{out.summary}", results, seed, rate, out)
-        return self.combine(Verdict.VERIFIED, f"holds at each of {len(points)} draws of "
-                            f"{', '.join(names)} (each decided with rate α/{len(points)})",
-                            results, seed, rate, None)
+        summary = (f"holds at each of {len(points)} draws of {', '.join(names)} (each decided "
+                   f"with rate α/{len(points)})" if names else f"{COPIES}: {results[0]['summary']}")
+        return self.combine(Verdict.VERIFIED, summary, results, seed, rate, None)
 
     @staticmethod
     def draw_points(ctx: Context, names: list[str], g: torch.Generator,
                     device: torch.device) -> list[dict[str, float]]:
+        if not names:
+            return [{}]
         ev = Evaluator({}, device, torch.float64, ctx.checked)
         columns = {n: draw(ctx.checked.symbols[n].dist, (), ev, g, DRAWS, torch.float64)
                    for n in names}
