@@ -13,5 +13,5 @@ from derive.numeric.identity import IdentityStrategy
 from derive.numeric.montecarlo import MonteCarloStrategy
 from derive.numeric.quadrature import QuadratureStrategy
 
-ENGINE = Engine("numeric", [ConditionalStrategy(), GradientStrategy(), IdentityStrategy(), QuadratureStrategy(),
-                            MonteCarloStrategy()])
+_PLAIN = [GradientStrategy(), IdentityStrategy(), QuadratureStrategy(), MonteCarloStrategy()]
+ENGINE = Engine("numeric", [ConditionalStrategy(Engine("numeric", _PLAIN))] + _PLAIN)

@@ -26,7 +26,7 @@ from typing import Optional
 import torch
 
 from derive import model as m
-from derive.engine import Context
+from derive.engine import Context, Engine
 from derive.numeric import common
 from derive.numeric.fresh import Freshener, NotLinear, map_children
 from derive.numeric.instances import draw, used_names
@@ -116,6 +116,9 @@ class ConditionalStrategy:
 
     name = NAME
 
+    def __init__(self, members: Engine) -> None:
+        self.members = members   # the other strategies: they decide each drawn member
+
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         if not common.has(ctx.statement, m.Cond):
             return None
@@ -132,7 +135,6 @@ class ConditionalStrategy:
             return None
         rate = ctx.options.false_refutation_rate / len(points)
         options = replace(ctx.options, false_refutation_rate=rate)
-        from derive.numeric import ENGINE   # the other strategies decide each member
         results = []
         for values in points:
             try:
@@ -141,7 +143,7 @@ class ConditionalStrategy:
                 return common.outcome(Verdict.UNSUPPORTED, f"{NAME}: {exc}", {"reason": str(exc)})
             sub = Context(checked, replace(ctx.show, statement=statement), ctx.index, options)
             sub.cross_checking = getattr(ctx, "cross_checking", False)
-            out = ENGINE.decide(sub)
+            out = self.members.decide(sub)
             if out is None:
                 ctx.notes.extend(sub.notes)
                 return None
