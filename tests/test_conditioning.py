@@ -112,7 +112,7 @@ def test_an_expression_is_refused_with_a_hint():
 @pytest.mark.parametrize("expr, words", [
     ("E[x | y, y] == 2", "conditioned on twice"),
     ("E[x | y, z > 0] == 2", "cannot be listed"),
-    ("Var[x | y] == 1", "Var[X | Y] is E[X^2 | Y] - E[X | Y]^2"),
+    ("Var[x | y] == 1", "Var[X | B] is E[X^2 | B] - E[X | B]^2"),
     ("E[x > 0 | y] == 1", "P[… | …]"),
     ("P[x | y] == 1", "needs an event"),
     ("E[x | w] == 1", "not declared"),

@@ -355,7 +355,8 @@ class ToModel(Transformer):
                                  "'|' inside brackets conditions an expectation or a "
                                  "probability, E[X | B] or P[A | B]", pos,
                                  "for an absolute value write |x| around the operand; "
-                                 "Var[X | Y] is E[X^2 | Y] - E[X | Y]^2")
+                                 "Var[X | B] is E[X^2 | B] - E[X | B]^2 (B an event or "
+                                 "declared draws)")
         if len(given) == 1 and _is_event(given[0]):
             return _event_conditioning(kind, what, given[0], pos)
         for g in given:
