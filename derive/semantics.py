@@ -1233,6 +1233,21 @@ def children(node: m.Expr) -> list[m.Expr]:
     return out
 
 
+def walk_defined(e: m.Expr, symbols: dict) -> Iterable[m.Expr]:
+    """The nodes of ``e`` and of every single-name definition it reaches (once each)."""
+    seen: set[str] = set()
+    stack = [e]
+    while stack:
+        for node in walk(stack.pop()):
+            yield node
+            info = symbols.get(node.id) if isinstance(node, m.Name) else None
+            st = getattr(info, "statement", None)
+            if info is not None and info.role == "define" and isinstance(st, m.Define) \
+                    and node.id not in seen:
+                seen.add(node.id)
+                stack.append(st.value)
+
+
 def walk(e) -> Iterable[m.Expr]:
     """All expression nodes below ``e`` (iteratively, so deep trees cannot overflow)."""
     stack = [e]

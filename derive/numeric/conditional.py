@@ -32,7 +32,7 @@ from derive.numeric.fresh import Freshener, NotLinear, map_children
 from derive.numeric.instances import draw, used_names
 from derive.numeric.lower import Evaluator, LoweringError
 from derive.outcome import Outcome, Verdict
-from derive.semantics import CheckedClaim, children, walk
+from derive.semantics import CheckedClaim, children, walk, walk_defined
 
 DRAWS = 6      # joint values of the free draws at which the statement is decided
 NAME = "conditional-monte-carlo"
@@ -86,6 +86,26 @@ def free_draws(statement: m.Expr, checked) -> list[str]:
     return sorted(names)
 
 
+def inline_conditionals(e: m.Expr, checked: CheckedClaim) -> m.Expr:
+    """``e`` with each definition that holds E[· | ·] written out in place (``let m =
+    E[x | y]`` then ``m == 2 y``), so the conditional mean is seen where it is used."""
+    def holds(name: str) -> bool:
+        info = checked.symbols.get(name)
+        st = getattr(info, "statement", None)
+        return info is not None and info.role == "define" and isinstance(st, m.Define) \
+            and len(st.names) == 1 and any(isinstance(n, m.Cond)
+                                           for n in walk_defined(st.value, checked.symbols))
+
+    def go(node: m.Expr, depth: int) -> m.Expr:
+        if isinstance(node, m.Name) and holds(node.id):
+            if depth > 32:
+                raise Declined("definitions nested too deeply")
+            return go(checked.symbols[node.id].statement.value, depth + 1)
+        return map_children(node, lambda c: go(c, depth))
+
+    return go(e, 0)
+
+
 def at_values(statement: m.Expr, values: dict[str, float]) -> m.Expr:
     """The statement with the free draws held at ``values``: ``E[X | Y]`` becomes
     ``E[X at (Y = y)]`` and a free draw outside statistics becomes its value."""
@@ -120,10 +140,11 @@ class ConditionalStrategy:
         self.members = members   # the other strategies: they decide each drawn member
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
-        if not common.has(ctx.statement, m.Cond):
+        if not any(isinstance(n, m.Cond) for n in walk_defined(ctx.statement, ctx.checked.symbols)):
             return None
         try:
-            names = free_draws(ctx.statement, ctx.checked)
+            statement = inline_conditionals(ctx.statement, ctx.checked)
+            names = free_draws(statement, ctx.checked)
         except Declined as exc:
             return common.outcome(Verdict.UNSUPPORTED, f"{NAME}: {exc}", {"reason": str(exc)})
         device = common.device_of(ctx)
@@ -138,10 +159,10 @@ class ConditionalStrategy:
         results = []
         for values in points:
             try:
-                statement, checked = fresh_copies(at_values(ctx.statement, values), ctx.checked)
+                member, checked = fresh_copies(at_values(statement, values), ctx.checked)
             except NotLinear as exc:
                 return common.outcome(Verdict.UNSUPPORTED, f"{NAME}: {exc}", {"reason": str(exc)})
-            sub = Context(checked, replace(ctx.show, statement=statement), ctx.index, options)
+            sub = Context(checked, replace(ctx.show, statement=member), ctx.index, options)
             sub.cross_checking = getattr(ctx, "cross_checking", False)
             out = self.members.decide(sub)
             if out is None:

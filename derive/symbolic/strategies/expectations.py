@@ -16,13 +16,13 @@ import sympy as sp
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
-from derive.semantics import walk
+from derive.semantics import walk, walk_defined
 from derive.symbolic.common import (defined_at, is_approximate, is_equality, is_exact_zero,
                                     proved, refuted, rng_for, sample_points, show, simplify_zero)
 from derive.symbolic.gauss import ExactExpectation, exact_value, indicator
 from derive.symbolic.lower import Unsupported, lowering
 from derive.symbolic.moments import Moments
-from derive.vocabulary.distributions import law_of
+from derive.vocabulary.distributions import args_of, law_of
 
 NAME = "moments"
 EXACT = "exact-expectation"
@@ -39,7 +39,8 @@ def almost_surely(diff: sp.Expr, draws: set, a: sp.Expr, b: sp.Expr, low, moment
     almost surely.  A difference that is 0 as a function proves it.  A difference that
     (at seeded parameters) is a nonzero polynomial in draws with continuous laws refutes
     it: such a polynomial vanishes only on a null set, and every continuous law here has
-    a density positive on its support.  Otherwise (a discrete draw, a non-polynomial
+    a density positive on its support (checked at the point: normal(0, 0) is a point
+    mass, whose draw a polynomial may vanish at).  Otherwise (a discrete draw, a non-polynomial
     difference, a tensor entry) the symbolic engine declines: a point off the support
     or a null set is no counterexample."""
     closed = {"lhs": str(a), "rhs": str(b)}
@@ -48,14 +49,21 @@ def almost_surely(diff: sp.Expr, draws: set, a: sp.Expr, b: sp.Expr, low, moment
         return proved(f"in closed form both sides are {closed['lhs']} as functions of the "
                       f"conditioning draws ({names}), so they agree surely", name,
                       closed_form=closed, residual="0", general=True)
+    densities = []   # each draw's conditions for a density (normal: variance > 0)
     for d in draws:
-        law = law_of(moments.dist_of(d)) if isinstance(d, sp.Symbol) else None
-        if law is None or law.discrete:
-            ctx.notes.append(f"{NAME}: an almost-sure statement in a discrete or tensor draw "
-                             f"({d}): left to sampling")
+        dist = moments.dist_of(d) if isinstance(d, sp.Symbol) else None
+        law = law_of(dist) if dist is not None else None
+        if law is None or law.discrete or law.exact is None:
+            ctx.notes.append(f"{NAME}: an almost-sure statement in a discrete, tensor or "
+                             f"unintegrable draw ({d}): left to sampling")
             return None
+        densities.extend(law.exact([low.scalar(a) for a in args_of(dist)],
+                                   sp.Dummy("w", real=True)).positive)
     free = {s for s in diff.free_symbols if s.is_Symbol} - set(draws)
+    free |= {s for c in densities for s in c.free_symbols if s.is_Symbol}
     for point in (sample_points(low, free, rng_for(ctx, NAME), 6) if free else [{}]):
+        if not all(sp.sympify(c).xreplace(point).is_positive is True for c in densities):
+            continue   # a degenerate law here (normal(0, 0) is a point): no density
         try:
             poly = sp.Poly(sp.expand(diff.xreplace(point)), *sorted(draws, key=str))
         except sp.PolynomialError:
@@ -78,6 +86,7 @@ class Expectations:
         if not is_equality(st):
             return None
         stats = [n for n in walk(st) if isinstance(n, (m.Stat, m.Cond))]
+        stats += [n for n in walk_defined(st, ctx.checked.symbols) if isinstance(n, m.Cond)]
         if not stats or any(s.kind not in ("E", "Var", "Std", "P") for s in stats):
             return None
         low = lowering(ctx.checked)
