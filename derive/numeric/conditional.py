@@ -5,7 +5,9 @@ Method (stated in every verdict's evidence):
 
 * The statement is about the draws it leaves free: the conditioning draws of each
   ``E[· | Y]`` and any random name outside a statistic.  ``DRAWS`` joint values y₁…y_K
-  of them are drawn from their declared laws (independent draws, as declared).
+  of them are drawn from their declared laws (independent draws, as declared); a law
+  with parameters gives an expression in them (normal: μ + √v·ε with ε drawn here), so
+  every parameter point the members choose sees a draw from its own law.
 * At each yₖ the statement becomes an ordinary one: ``E[X | Y]`` is ``E[X at (Y = yₖ)]``
   — the other draws still random, Y held — and a free draw outside a statistic is yₖ.
   The numeric engine decides it with the false-refutation rate split by Bonferroni over
@@ -19,6 +21,7 @@ Method (stated in every verdict's evidence):
 """
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from fractions import Fraction
 from typing import Optional
@@ -27,12 +30,14 @@ import torch
 
 from derive import model as m
 from derive.engine import Context, Engine
+from derive.exprtext import expr_text
 from derive.numeric import common
 from derive.numeric.fresh import Freshener, NotLinear, map_children
 from derive.numeric.instances import draw, used_names
 from derive.numeric.lower import Evaluator, LoweringError
 from derive.outcome import Outcome, Verdict
 from derive.semantics import CheckedClaim, children, walk, walk_defined
+from derive.vocabulary.distributions import args_of, law_of
 
 DRAWS = 6      # joint values of the free draws at which the statement is decided
 NAME = "conditional-monte-carlo"
@@ -77,13 +82,48 @@ def free_draws(statement: m.Expr, checked) -> list[str]:
                  for n in used_names(checked, node)):
             raise Declined(f"'{ident}' outside a statistic depends on a random draw")
     for name in names:
-        info = checked.symbols[name]
-        if info.role != "scalar":
+        if checked.symbols[name].role != "scalar":
             raise Declined(f"'{name}' is a random tensor")
-        if any(isinstance(n, m.Name) and checked.symbols.get(n.id) is not None
-               for a in getattr(info.dist, "args", ()) for n in walk(a)):
-            raise Declined(f"the law of '{name}' has parameters")
     return sorted(names)
+
+
+def _num(v: float) -> m.Num:
+    return m.Num(Fraction(v), f"{v:.6g}", False)
+
+
+def _has_parameters(dist: m.Expr, checked: CheckedClaim) -> bool:
+    return any(isinstance(n, m.Name) and checked.symbols.get(n.id) is not None
+               for a in args_of(dist) for n in walk(a))
+
+
+def standard_draws(dist: m.Expr, g: torch.Generator) -> list[m.Expr]:
+    """``DRAWS`` draws of a law whose parameters are names, as expressions in them: a
+    standard variate drawn here, shifted and scaled by the parameters wherever the claim's
+    members put them (normal μ + √v·ε, uniform a + (b − a)·u, exponential e/λ, laplace
+    μ + b·ℓ, bernoulli (1 if u < p else 0))."""
+    law, args = law_of(dist), args_of(dist)
+    u = torch.rand(DRAWS, generator=g, device=g.device, dtype=torch.float64)
+    name = getattr(law, "name", "")
+
+    def build(k: int) -> m.Expr:
+        if name == "normal":
+            eps = float(torch.special.ndtri(u[k].clamp(1e-300, 1 - 1e-16)))
+            return m.BinOp("+", args[0], m.BinOp("*", m.Call("sqrt", (args[1],), ()), _num(eps)))
+        if name == "uniform":
+            return m.BinOp("+", args[0], m.BinOp("*", m.BinOp("-", args[1], args[0]),
+                                                 _num(float(u[k]))))
+        if name == "exponential":
+            return m.BinOp("/", _num(-math.log1p(-float(u[k]))), args[0])
+        if name == "laplace":
+            half = float(u[k]) - 0.5
+            ell = -math.copysign(1.0, half) * math.log1p(-2 * abs(half))
+            return m.BinOp("+", args[0], m.BinOp("*", args[1], _num(ell)))
+        if name == "bernoulli":
+            return m.Call("where", (m.Compare(("<",), (_num(float(u[k])), args[0])),
+                                    _num(1.0), _num(0.0)), ())
+        raise Declined(f"a conditioning draw from {name or 'this law'} with parameters")
+
+    return [build(k) for k in range(DRAWS)]
 
 
 def inline_conditionals(e: m.Expr, checked: CheckedClaim) -> m.Expr:
@@ -106,10 +146,9 @@ def inline_conditionals(e: m.Expr, checked: CheckedClaim) -> m.Expr:
     return go(e, 0)
 
 
-def at_values(statement: m.Expr, values: dict[str, float]) -> m.Expr:
-    """The statement with the free draws held at ``values``: ``E[X | Y]`` becomes
+def at_values(statement: m.Expr, nums: dict[str, m.Expr]) -> m.Expr:
+    """The statement with the free draws held at ``nums``: ``E[X | Y]`` becomes
     ``E[X at (Y = y)]`` and a free draw outside statistics becomes its value."""
-    nums = {k: m.Num(Fraction(v), repr(v), False) for k, v in values.items()}
 
     def go(e: m.Expr) -> m.Expr:
         if isinstance(e, m.Cond):
@@ -154,6 +193,8 @@ class ConditionalStrategy:
         except LoweringError as exc:
             ctx.notes.append(f"numeric: {exc}")
             return None
+        except Declined as exc:
+            return common.outcome(Verdict.UNSUPPORTED, f"{NAME}: {exc}", {"reason": str(exc)})
         rate = ctx.options.false_refutation_rate / len(points)
         options = replace(ctx.options, false_refutation_rate=rate)
         results = []
@@ -168,7 +209,8 @@ class ConditionalStrategy:
             if out is None:
                 ctx.notes.extend(sub.notes)
                 return None
-            shown = {k: f"{v:.6g}" for k, v in values.items()}
+            shown = {k: f"{float(v.value):.6g}" if isinstance(v, m.Num) else expr_text(v)
+                     for k, v in values.items()}
             results.append({"at": shown, "verdict": out.verdict.value, "summary": out.summary})
             if out.verdict == Verdict.REFUTED:
                 where = f"fails at {_show(shown)} (drawn from the declared laws): " if names \
@@ -183,13 +225,20 @@ class ConditionalStrategy:
 
     @staticmethod
     def draw_points(ctx: Context, names: list[str], g: torch.Generator,
-                    device: torch.device) -> list[dict[str, float]]:
+                    device: torch.device) -> list[dict[str, m.Expr]]:
+        """``DRAWS`` joint values of the free draws (independent, each from its law)."""
         if not names:
             return [{}]
         ev = Evaluator({}, device, torch.float64, ctx.checked)
-        columns = {n: draw(ctx.checked.symbols[n].dist, (), ev, g, DRAWS, torch.float64)
-                   for n in names}
-        return [{n: float(col[k]) for n, col in columns.items()} for k in range(DRAWS)]
+        columns = {}
+        for n in names:
+            dist = ctx.checked.symbols[n].dist
+            if _has_parameters(dist, ctx.checked):
+                columns[n] = standard_draws(dist, g)
+            else:
+                col = draw(dist, (), ev, g, DRAWS, torch.float64)
+                columns[n] = [_num(float(v)) for v in col]
+        return [{n: col[k] for n, col in columns.items()} for k in range(DRAWS)]
 
     @staticmethod
     def combine(verdict: Verdict, summary: str, results: list, seed: int, rate: float,
