@@ -189,7 +189,7 @@ def test_nonlinear_positions_are_refused(expr):
 # ---------------------------------------------------------------- draws with parameters
 def test_a_law_with_parameters_is_drawn_as_an_expression_in_them():
     import torch
-    from derive.numeric.conditional import standard_draws
+    from derive.numeric.conditional import standard_draws, strata
     from derive.numeric.lower import Evaluator
     text = ('claim t "t"\n  let a : real > 0\n  let mu : real\n  let lam : real > 0\n'
             '  let u : real ~ uniform(0, a)\n  let w : real ~ normal(mu, 4)\n'
@@ -199,9 +199,9 @@ def test_a_law_with_parameters_is_drawn_as_an_expression_in_them():
     g = torch.Generator().manual_seed(1)
     for a in (0.5, 3.0):
         ev = Evaluator({"a": a, "mu": 10.0, "lam": 2.0}, torch.device("cpu"), torch.float64, c)
-        us = [float(ev.ev(x)) for x in standard_draws(c.symbols["u"].dist, g)]
-        assert all(0 <= v <= a for v in us) and max(us) > a / 10
-        ws = [float(ev.ev(x)) for x in standard_draws(c.symbols["w"].dist, g)]
+        us = [float(ev.ev(x)) for x in standard_draws(c.symbols["u"].dist, strata(g))]
+        assert all(0 <= v <= a for v in us) and max(us) > a * 7 / 8 and min(us) < a / 8
+        ws = [float(ev.ev(x)) for x in standard_draws(c.symbols["w"].dist, strata(g))]
         assert 10 - 12 < min(ws) and max(ws) < 10 + 12 and len(set(ws)) == len(ws)
-        es = [float(ev.ev(x)) for x in standard_draws(c.symbols["e"].dist, g)]
+        es = [float(ev.ev(x)) for x in standard_draws(c.symbols["e"].dist, strata(g))]
         assert all(v >= 0 for v in es)

@@ -5,7 +5,8 @@ Method (stated in every verdict's evidence):
 
 * The statement is about the draws it leaves free: the conditioning draws of each
   ``E[· | Y]`` and any random name outside a statistic.  ``DRAWS`` joint values y₁…y_K
-  of them are drawn from their declared laws (independent draws, as declared); a law
+  of them are drawn from their declared laws (independent draws, as declared; stratified,
+  one per K-quantile band of each law in a random order, so both tails are reached); a law
   with parameters gives an expression in them (normal: μ + √v·ε with ε drawn here), so
   every parameter point the members choose sees a draw from its own law.
 * At each yₖ the statement becomes an ordinary one: ``E[X | Y]`` is ``E[X at (Y = yₖ)]``
@@ -14,7 +15,10 @@ Method (stated in every verdict's evidence):
   the K values (``α / K`` each), so a refutation at any yₖ keeps the claim's rate.
 * Refuted when some yₖ refutes: yₖ came from Y's law, so with probability 1 it avoids
   the null set on which an almost-sure statement may fail, and the statement fails on a
-  set Y reaches.  Verified when every yₖ verifies; otherwise inconclusive.
+  set Y reaches.  Verified when every yₖ verifies and neither tail probe (every free
+  draw at its 10⁻⁶, then at its 1 − 10⁻⁶ quantile) refutes: a probe is a chosen point,
+  so a failure there only withholds verification; otherwise inconclusive.  Sampling cannot see a failure on a
+  set of tiny probability beyond the probes: "verified" means no draw or probe fails.
 * A conditional expectation inside an outer expectation (``E[E[X | Y]²]``) is X with the
   other draws copied afresh, per occurrence (derive/numeric/fresh.py: exact when the outer
   argument is multilinear in the occurrences; other shapes are unsupported).
@@ -35,11 +39,13 @@ from derive.numeric import common
 from derive.numeric.fresh import Freshener, NotLinear, map_children
 from derive.numeric.instances import draw, used_names
 from derive.numeric.lower import Evaluator, LoweringError
+from derive.numeric.rqmc import inverse_cdf
 from derive.outcome import Outcome, Verdict
 from derive.semantics import CheckedClaim, children, walk, walk_defined
 from derive.vocabulary.distributions import args_of, law_of
 
-DRAWS = 6      # joint values of the free draws at which the statement is decided
+DRAWS = 8      # joint values of the free draws at which the statement is decided
+PROBES = (1e-6, 1 - 1e-6)   # quantiles of the tail probes (a veto on verification only)
 NAME = "conditional-monte-carlo"
 COPIES = "E[· | ·] sampled as fresh copies of the other draws"
 
@@ -96,34 +102,41 @@ def _has_parameters(dist: m.Expr, checked: CheckedClaim) -> bool:
                for a in args_of(dist) for n in walk(a))
 
 
-def standard_draws(dist: m.Expr, g: torch.Generator) -> list[m.Expr]:
-    """``DRAWS`` draws of a law whose parameters are names, as expressions in them: a
-    standard variate drawn here, shifted and scaled by the parameters wherever the claim's
-    members put them (normal μ + √v·ε, uniform a + (b − a)·u, exponential e/λ, laplace
-    μ + b·ℓ, bernoulli (1 if u < p else 0))."""
+def strata(g: torch.Generator) -> torch.Tensor:
+    """``DRAWS`` uniforms, one in each stratum [k/K, (k+1)/K) in a random order (a Latin
+    hypercube across the free draws): each is still a draw that avoids any null set with
+    probability 1, and together they reach both tails."""
+    order = torch.randperm(DRAWS, generator=g, device=g.device).to(torch.float64)
+    jitter = torch.rand(DRAWS, generator=g, device=g.device, dtype=torch.float64)
+    return ((order + jitter) / DRAWS).clamp(1e-12, 1 - 1e-12)
+
+
+def standard_draws(dist: m.Expr, u: torch.Tensor) -> list[m.Expr]:
+    """Draws of a law whose parameters are names, as expressions in them: the uniforms
+    ``u`` mapped through a standard inverse CDF, shifted and scaled by the parameters
+    wherever the claim's members put them (normal μ + √v·ε, uniform a + (b − a)·u,
+    exponential e/λ, laplace μ + b·ℓ, bernoulli (1 if u < p else 0))."""
     law, args = law_of(dist), args_of(dist)
-    u = torch.rand(DRAWS, generator=g, device=g.device, dtype=torch.float64)
     name = getattr(law, "name", "")
 
     def build(k: int) -> m.Expr:
+        uk = float(u[k])
         if name == "normal":
-            eps = float(torch.special.ndtri(u[k].clamp(1e-300, 1 - 1e-16)))
+            eps = float(torch.special.ndtri(u[k]))
             return m.BinOp("+", args[0], m.BinOp("*", m.Call("sqrt", (args[1],), ()), _num(eps)))
         if name == "uniform":
-            return m.BinOp("+", args[0], m.BinOp("*", m.BinOp("-", args[1], args[0]),
-                                                 _num(float(u[k]))))
+            return m.BinOp("+", args[0], m.BinOp("*", m.BinOp("-", args[1], args[0]), _num(uk)))
         if name == "exponential":
-            return m.BinOp("/", _num(-math.log1p(-float(u[k]))), args[0])
+            return m.BinOp("/", _num(-math.log1p(-uk)), args[0])
         if name == "laplace":
-            half = float(u[k]) - 0.5
-            ell = -math.copysign(1.0, half) * math.log1p(-2 * abs(half))
+            ell = -math.copysign(1.0, uk - 0.5) * math.log1p(-2 * abs(uk - 0.5))
             return m.BinOp("+", args[0], m.BinOp("*", args[1], _num(ell)))
         if name == "bernoulli":
-            return m.Call("where", (m.Compare(("<",), (_num(float(u[k])), args[0])),
+            return m.Call("where", (m.Compare(("<",), (_num(uk), args[0])),
                                     _num(1.0), _num(0.0)), ())
         raise Declined(f"a conditioning draw from {name or 'this law'} with parameters")
 
-    return [build(k) for k in range(DRAWS)]
+    return [build(k) for k in range(len(u))]
 
 
 def inline_conditionals(e: m.Expr, checked: CheckedClaim) -> m.Expr:
@@ -181,64 +194,89 @@ class ConditionalStrategy:
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         if not any(isinstance(n, m.Cond) for n in walk_defined(ctx.statement, ctx.checked.symbols)):
             return None
-        try:
-            statement = inline_conditionals(ctx.statement, ctx.checked)
-            names = free_draws(statement, ctx.checked)
-        except Declined as exc:
-            return common.outcome(Verdict.UNSUPPORTED, f"{NAME}: {exc}", {"reason": str(exc)})
         device = common.device_of(ctx)
         g, seed = common.generator_for(ctx, NAME, device)
         try:
-            points = self.draw_points(ctx, names, g, device)
+            statement = inline_conditionals(ctx.statement, ctx.checked)
+            names = free_draws(statement, ctx.checked)
+            points = self.draw_points(ctx, names, g, device, None)
+            probes = self.draw_points(ctx, names, g, device, PROBES) if names else []
+        except (Declined, NotLinear) as exc:
+            return common.outcome(Verdict.UNSUPPORTED, f"{NAME}: {exc}", {"reason": str(exc)})
         except LoweringError as exc:
             ctx.notes.append(f"numeric: {exc}")
             return None
-        except Declined as exc:
-            return common.outcome(Verdict.UNSUPPORTED, f"{NAME}: {exc}", {"reason": str(exc)})
         rate = ctx.options.false_refutation_rate / len(points)
+        results: list[dict] = []
+        try:
+            for values in points:
+                out = self.member(ctx, statement, values, rate, results)
+                if out is None:
+                    return None
+                if out.verdict == Verdict.REFUTED:
+                    where = f"fails at {_show(results[-1]['at'])} (drawn from the declared " \
+                            f"laws): " if names else f"{COPIES}: "
+                    return self.combine(Verdict.REFUTED, where + out.summary, results, seed, rate, out)
+                if out.verdict != Verdict.VERIFIED:
+                    return self.combine(Verdict.INCONCLUSIVE, f"undecided at "
+                                        f"{_show(results[-1]['at'])}: {out.summary}", results,
+                                        seed, rate, out)
+            for values in probes:   # a failing tail probe vetoes verification, never refutes
+                out = self.member(ctx, statement, values, rate, results)
+                if out is not None and out.verdict in (Verdict.REFUTED, Verdict.ERROR):
+                    return self.combine(Verdict.INCONCLUSIVE, f"the draws agree, but it fails at "
+                                        f"the tail probe {_show(results[-1]['at'])} (a chosen "
+                                        f"point, not a draw, so no refutation): {out.summary}",
+                                        results, seed, rate, out)
+        except NotLinear as exc:
+            return common.outcome(Verdict.UNSUPPORTED, f"{NAME}: {exc}", {"reason": str(exc)})
+        if not names:
+            return self.combine(Verdict.VERIFIED, f"{COPIES}: {results[0]['summary']}", results,
+                                seed, rate, None)
+        return self.combine(Verdict.VERIFIED, f"holds at each of {len(points)} stratified draws "
+                            f"of {', '.join(names)} (each decided with rate α/{len(points)}) and "
+                            f"fails at neither tail probe (quantiles {PROBES[0]:g}, {PROBES[1]:g})",
+                            results, seed, rate, None)
+
+    def member(self, ctx: Context, statement: m.Expr, values: dict, rate: float,
+               results: list) -> Optional[Outcome]:
+        """The statement at one joint value of its free draws, decided by the others."""
+        member, checked = fresh_copies(at_values(statement, values), ctx.checked)
         options = replace(ctx.options, false_refutation_rate=rate)
-        results = []
-        for values in points:
-            try:
-                member, checked = fresh_copies(at_values(statement, values), ctx.checked)
-            except NotLinear as exc:
-                return common.outcome(Verdict.UNSUPPORTED, f"{NAME}: {exc}", {"reason": str(exc)})
-            sub = Context(checked, replace(ctx.show, statement=member), ctx.index, options)
-            sub.cross_checking = getattr(ctx, "cross_checking", False)
-            out = self.members.decide(sub)
-            if out is None:
-                ctx.notes.extend(sub.notes)
-                return None
-            shown = {k: f"{float(v.value):.6g}" if isinstance(v, m.Num) else expr_text(v)
-                     for k, v in values.items()}
-            results.append({"at": shown, "verdict": out.verdict.value, "summary": out.summary})
-            if out.verdict == Verdict.REFUTED:
-                where = f"fails at {_show(shown)} (drawn from the declared laws): " if names \
-                    else f"{COPIES}: "
-                return self.combine(Verdict.REFUTED, where + out.summary, results, seed, rate, out)
-            if out.verdict != Verdict.VERIFIED:
-                return self.combine(Verdict.INCONCLUSIVE, f"undecided at {_show(shown)}: "
-                                    f"{out.summary}", results, seed, rate, out)
-        summary = (f"holds at each of {len(points)} draws of {', '.join(names)} (each decided "
-                   f"with rate α/{len(points)})" if names else f"{COPIES}: {results[0]['summary']}")
-        return self.combine(Verdict.VERIFIED, summary, results, seed, rate, None)
+        sub = Context(checked, replace(ctx.show, statement=member), ctx.index, options)
+        sub.cross_checking = getattr(ctx, "cross_checking", False)
+        out = self.members.decide(sub)
+        shown = {k: f"{float(v.value):.6g}" if isinstance(v, m.Num) else expr_text(v)
+                 for k, v in values.items()}
+        results.append({"at": shown, "verdict": None if out is None else out.verdict.value,
+                        "summary": None if out is None else out.summary})
+        if out is None:
+            ctx.notes.extend(sub.notes)
+        return out
 
     @staticmethod
-    def draw_points(ctx: Context, names: list[str], g: torch.Generator,
-                    device: torch.device) -> list[dict[str, m.Expr]]:
-        """``DRAWS`` joint values of the free draws (independent, each from its law)."""
+    def draw_points(ctx: Context, names: list[str], g: torch.Generator, device: torch.device,
+                    quantiles: Optional[tuple]) -> list[dict[str, m.Expr]]:
+        """``DRAWS`` joint values of the free draws (independent, each from its law), or
+        with ``quantiles`` the points where every free draw sits at that quantile."""
         if not names:
             return [{}]
         ev = Evaluator({}, device, torch.float64, ctx.checked)
         columns = {}
         for n in names:
             dist = ctx.checked.symbols[n].dist
+            u = strata(g) if quantiles is None else torch.tensor(quantiles, dtype=torch.float64)
             if _has_parameters(dist, ctx.checked):
-                columns[n] = standard_draws(dist, g)
-            else:
+                columns[n] = standard_draws(dist, u)
+                continue
+            try:
+                col = inverse_cdf(dist, u, ev, torch.float64)
+            except LoweringError:   # no inverse CDF: plain draws, no probes
+                if quantiles is not None:
+                    return []
                 col = draw(dist, (), ev, g, DRAWS, torch.float64)
-                columns[n] = [_num(float(v)) for v in col]
-        return [{n: col[k] for n, col in columns.items()} for k in range(DRAWS)]
+            columns[n] = [_num(float(v)) for v in col]
+        return [{n: col[k] for n, col in columns.items()} for k in range(len(u))]
 
     @staticmethod
     def combine(verdict: Verdict, summary: str, results: list, seed: int, rate: float,
