@@ -39,15 +39,15 @@ def almost_surely(diff: sp.Expr, draws: set, a: sp.Expr, b: sp.Expr, low, moment
     almost surely.  A difference that is 0 as a function proves it.  A difference that
     (at seeded parameters) is a nonzero polynomial in draws with continuous laws refutes
     it: such a polynomial vanishes only on a null set, and every continuous law here has
-    a density positive on its support (checked at the point: normal(0, 0) is a point
-    mass, whose draw a polynomial may vanish at).  Otherwise (a discrete draw, a non-polynomial
-    difference, a tensor entry) the symbolic engine declines: a point off the support
-    or a null set is no counterexample."""
+    a density (checked at the point: normal(0, 0) is a point mass, at which a polynomial
+    may vanish).  Otherwise (a discrete draw, a non-polynomial difference, a tensor
+    entry) the symbolic engine declines: a point off the support or a null set is no
+    counterexample."""
     closed = {"lhs": str(a), "rhs": str(b)}
     names = ", ".join(sorted(str(d) for d in draws))
     if simplify_zero(diff):
         return proved(f"in closed form both sides are {closed['lhs']} as functions of the "
-                      f"conditioning draws ({names}), so they agree surely", name,
+                      f"draws left free ({names}), so they agree surely", name,
                       closed_form=closed, residual="0", general=True)
     densities = []   # each draw's conditions for a density (normal: variance > 0)
     for d in draws:
@@ -57,8 +57,11 @@ def almost_surely(diff: sp.Expr, draws: set, a: sp.Expr, b: sp.Expr, low, moment
             ctx.notes.append(f"{NAME}: an almost-sure statement in a discrete, tensor or "
                              f"unintegrable draw ({d}): left to sampling")
             return None
-        densities.extend(law.exact([low.scalar(a) for a in args_of(dist)],
-                                   sp.Dummy("w", real=True)).positive)
+        try:
+            params = [low.scalar(a) for a in args_of(dist)]
+        except Unsupported:
+            return None
+        densities.extend(law.exact(params, sp.Dummy("w", real=True)).positive)
     free = {s for s in diff.free_symbols if s.is_Symbol} - set(draws)
     free |= {s for c in densities for s in c.free_symbols if s.is_Symbol}
     for point in (sample_points(low, free, rng_for(ctx, NAME), 6) if free else [{}]):
