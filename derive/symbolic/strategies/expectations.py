@@ -142,6 +142,9 @@ class Expectations:
             if not any(isinstance(s, m.Cond) for s in stats):
                 ctx.notes.append(f"{NAME}: a random name outside E/Var")
                 return None
+            if tolerance is not None:   # |lhs − rhs| ≤ t almost surely: left to sampling
+                ctx.notes.append(f"{NAME}: an almost-sure statement with a tolerance")
+                return None
             return almost_surely(diff, draws, a, b, low, moments, ctx, "exact-expectation"
                                  if used_exact else NAME)
         closed = {"lhs": str(sp.factor(a) if not used_exact else a),
