@@ -205,3 +205,14 @@ def test_a_law_with_parameters_is_drawn_as_an_expression_in_them():
         assert 10 - 12 < min(ws) and max(ws) < 10 + 12 and len(set(ws)) == len(ws)
         es = [float(ev.ev(x)) for x in standard_draws(c.symbols["e"].dist, strata(g))]
         assert all(v >= 0 for v in es)
+
+
+def test_quadrature_does_not_accept_a_jump_just_past_its_nodes():
+    # P[v < c] at c = 0.309935: the jump sits between a half-panel's outermost node and its
+    # end, where the panel rule and the two half rules agree exactly on a wrong value
+    text = ('claim t "t"\n  let v : real ~ uniform(0, 1)\n'
+            '  show P[v < 0.309935] == 0.309935\n')
+    claim = load_text(text, "t.claims").claims[0]
+    c, _ = check_claim(claim, text.split("\n"))
+    out = NUMERIC.decide(Context(c, c.claim.statements[-1], 0, Options()))
+    assert out.verdict == Verdict.VERIFIED and "quadrature" in out.summary

@@ -159,14 +159,40 @@ def inline_conditionals(e: m.Expr, checked: CheckedClaim) -> m.Expr:
     return go(e, 0)
 
 
-def at_values(statement: m.Expr, nums: dict[str, m.Expr]) -> m.Expr:
+def _bind(arg: m.Expr, binds: dict[str, m.Expr], checked: CheckedClaim, pos: m.Pos) -> m.Expr:
+    """``arg`` with the draws ``binds`` held: the values written in place when ``arg`` names
+    them only directly (no definition, function, binder or inner E[· | ·] between), so
+    every strategy reads it (quadrature included); else ``arg at (y = value)``."""
+    direct = True
+    for node in walk(arg):
+        if isinstance(node, (m.Cond, m.Comprehension, m.Subst)) or (
+                isinstance(node, m.Call) and node.kwargs):
+            direct = False
+        ident = node.id if isinstance(node, m.Name) else (
+            node.func if isinstance(node, m.Call) else None)
+        info = checked.symbols.get(ident) if ident is not None else None
+        if info is not None and info.role in ("define", "funcdef", "sequence") and \
+                used_names(checked, node) & set(binds):
+            direct = False
+    if not direct:
+        return m.Subst(arg, tuple(binds.items()), pos)
+
+    def put(e: m.Expr) -> m.Expr:
+        if isinstance(e, m.Name) and e.id in binds:
+            return binds[e.id]
+        return map_children(e, put)
+
+    return put(arg)
+
+
+def at_values(statement: m.Expr, nums: dict[str, m.Expr], checked: CheckedClaim) -> m.Expr:
     """The statement with the free draws held at ``nums``: ``E[X | Y]`` becomes
     ``E[X at (Y = y)]`` and a free draw outside statistics becomes its value."""
 
     def go(e: m.Expr) -> m.Expr:
         if isinstance(e, m.Cond):
-            binds = tuple((g.id, nums[g.id]) for g in e.given)
-            return m.Stat(e.kind, (m.Subst(e.arg, binds, e.pos),), e.pos)
+            binds = {g.id: nums[g.id] for g in e.given}
+            return m.Stat(e.kind, (_bind(e.arg, binds, checked, e.pos),), e.pos)
         if isinstance(e, m.Stat):
             return e
         if isinstance(e, m.Name) and e.id in nums:
@@ -241,7 +267,7 @@ class ConditionalStrategy:
     def member(self, ctx: Context, statement: m.Expr, values: dict, rate: float,
                results: list) -> Optional[Outcome]:
         """The statement at one joint value of its free draws, decided by the others."""
-        member, checked = fresh_copies(at_values(statement, values), ctx.checked)
+        member, checked = fresh_copies(at_values(statement, values, ctx.checked), ctx.checked)
         options = replace(ctx.options, false_refutation_rate=rate)
         sub = Context(checked, replace(ctx.show, statement=member), ctx.index, options)
         sub.cross_checking = getattr(ctx, "cross_checking", False)
