@@ -17,8 +17,9 @@ Method (stated in every verdict's evidence):
   the null set on which an almost-sure statement may fail, and the statement fails on a
   set Y reaches.  Verified when every yₖ verifies and neither tail probe (every free
   draw at its 10⁻⁶, then at its 1 − 10⁻⁶ quantile) refutes: a probe is a chosen point,
-  so a failure there only withholds verification; otherwise inconclusive.  Sampling cannot see a failure on a
-  set of tiny probability beyond the probes: "verified" means no draw or probe fails.
+  so a failure there only withholds verification; otherwise inconclusive.  Sampling
+  cannot see a failure on a set of tiny probability beyond the probes: "verified" means
+  no draw and no probe fails.
 * A conditional expectation inside an outer expectation (``E[E[X | Y]²]``) is X with the
   other draws copied afresh, per occurrence (derive/numeric/fresh.py: exact when the outer
   argument is multilinear in the occurrences; other shapes are unsupported).
@@ -70,8 +71,8 @@ def outside_stats(e: m.Expr, held: set[str]):
 
 
 def free_draws(statement: m.Expr, checked) -> list[str]:
-    """The draws the statement leaves free: conditioning draws and random names outside
-    statistics (each a scalar draw whose law has constant parameters)."""
+    """The draws the statement leaves free: the conditioning draws of each outermost
+    E[· | ·] and the random names outside statistics (each a scalar draw)."""
     names: set[str] = set()
     for node in walk(statement):
         if isinstance(node, m.Cond) and any(isinstance(n, m.Stat) for n in walk(node.arg)):
