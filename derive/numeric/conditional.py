@@ -78,6 +78,9 @@ def free_draws(statement: m.Expr, checked) -> list[str]:
         if isinstance(node, m.Cond) and any(isinstance(n, m.Stat) for n in walk(node.arg)):
             raise Declined("a statistic inside E[· | ·]")
     for node in outside_stats(statement, names):
+        if isinstance(node, m.Subst) and any(
+                getattr(checked.symbols.get(k), "random", False) for k, _ in node.bindings):
+            raise Declined("a substitution for a random draw around E[· | ·]")
         ident = node.id if isinstance(node, m.Name) else (
             node.func if isinstance(node, m.Call) else None)
         info = checked.symbols.get(ident) if ident is not None else None
