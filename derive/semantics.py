@@ -767,6 +767,66 @@ class Checker:
                 return VType("tensor", (sa[0], sb[0]))
         return SCALAR
 
+    def e_Cond(self, e: m.Cond) -> VType:
+        """``E[X | Y, …]`` / ``P[A | Y, …]``: X's type, random (a function of the draws Y)."""
+        t = self.expr(e.arg)
+        seen: set[str] = set()
+        for g in e.given:
+            self.conditioning_draw(g, seen)
+        if e.kind == "P":
+            if t.kind not in ("bool", "any"):
+                self.error("P[… | …] needs an event (a condition), such as P[x > 0 | y]", e.pos)
+            return VType("scalar", (), True)
+        if t.kind == "bool":
+            self.error("E[… | …] needs a value; for the probability of an event write "
+                       "P[… | …]", e.pos)
+        return VType(t.kind, t.shape, True)
+
+    def conditioning_draw(self, g: m.Expr, seen: set) -> None:
+        """One name after '|': a declared draw (``~``), once; anything else is refused with
+        the way to say it (its draws, or an event)."""
+        if not isinstance(g, m.Name):
+            return
+        info = self.symbols.get(g.id)
+        if info is None or any(g.id in scope for scope in self.bound):
+            if info is None:
+                self.undeclared(g)
+            else:
+                self.error(f"'{g.text}' is bound here, not a declared draw", g.pos)
+            return
+        if g.id in seen:
+            self.error(f"'{g.text}' is conditioned on twice", g.pos)
+        seen.add(g.id)
+        if info.random and info.dist is not None and info.role in ("scalar", "tensor"):
+            return
+        if info.random:
+            draws = self.draws_below(getattr(info.statement, "value", None))
+            hint = (f"condition on declared draws (E[… | {', '.join(draws)}] holds all of them, "
+                    f"more than {g.text}) or on an event such as E[… | {g.text} > 0]" if draws else
+                    f"condition on declared draws, or on an event such as E[… | {g.text} > 0]")
+            self.error(f"'{g.text}' is a derived random quantity, not a declared draw: "
+                       f"conditioning on it needs its conditional law (a disintegration), "
+                       f"which is not supported", g.pos, hint)
+            return
+        self.error(f"'{g.text}' is not random: only a declared draw (a name declared with '~') "
+                   f"can be conditioned on", g.pos,
+                   f"E[…] already holds {g.text} fixed; drop '| {g.text}'")
+
+    def draws_below(self, e: Optional[m.Expr]) -> list[str]:
+        """The declared draws a definition is made of, through other definitions."""
+        found, stack, seen = set(), [e], set()
+        while stack:
+            for n in walk(stack.pop()):
+                info = self.symbols.get(n.id) if isinstance(n, m.Name) else None
+                if info is None or n.id in seen:
+                    continue
+                seen.add(n.id)
+                if info.dist is not None:
+                    found.add(info.text)
+                elif info.random:
+                    stack.append(getattr(info.statement, "value", None))
+        return sorted(found)
+
     def e_Cost(self, e: m.Cost) -> VType:
         self.expr(e.arg)
         return SCALAR
@@ -1235,6 +1295,21 @@ def children(node: m.Expr) -> list[m.Expr]:
                 elif isinstance(item, tuple):
                     out.extend(x for x in item if isinstance(x, m.Expr))
     return out
+
+
+def walk_defined(e: m.Expr, symbols: dict) -> Iterable[m.Expr]:
+    """The nodes of ``e`` and of every single-name definition it reaches (once each)."""
+    seen: set[str] = set()
+    stack = [e]
+    while stack:
+        for node in walk(stack.pop()):
+            yield node
+            info = symbols.get(node.id) if isinstance(node, m.Name) else None
+            st = getattr(info, "statement", None)
+            if info is not None and info.role == "define" and isinstance(st, m.Define) \
+                    and node.id not in seen:
+                seen.add(node.id)
+                stack.append(st.value)
 
 
 def walk(e) -> Iterable[m.Expr]:

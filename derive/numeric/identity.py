@@ -64,7 +64,7 @@ PASS_COND_CAP = 1e8        # … and beyond this the float64 values are doubtful
 
 def applies(statement: m.Expr) -> bool:
     """Deterministic conditions: comparisons and logic without statistics or costs."""
-    if is_cost_statement(statement) or common.has(statement, m.Stat):
+    if is_cost_statement(statement) or common.has(statement, (m.Stat, m.Cond)):
         return False
     if isinstance(statement, m.Compare):
         return all(op in COMPARE_OPS for op in statement.ops)

@@ -409,7 +409,7 @@ def as_sympy(value) -> sp.Expr:
 def plain(ctx: Context, e: m.Expr) -> bool:
     """No randomness, sequences or optimisation inside (other strategies own those)."""
     for node in walk(e):
-        if isinstance(node, (m.Stat, m.Cost, m.BigO)):
+        if isinstance(node, (m.Stat, m.Cond, m.Cost, m.BigO)):
             return False
         if isinstance(node, m.Call) and node.func in ("argmin", "argmax", "integrate"):
             return False
