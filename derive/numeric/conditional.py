@@ -38,7 +38,8 @@ from derive.engine import Context, Engine
 from derive.exprtext import expr_text
 from derive.numeric import common
 from derive.numeric.fresh import Freshener, NotLinear, map_children
-from derive.numeric.instances import draw, used_names
+from derive.analysis import reachable
+from derive.numeric.instances import draw
 from derive.numeric.lower import Evaluator, LoweringError
 from derive.numeric.rqmc import inverse_cdf
 from derive.outcome import Outcome, Verdict
@@ -89,7 +90,7 @@ def free_draws(statement: m.Expr, checked) -> list[str]:
         if info.dist is not None:
             names.add(ident)
         elif any(getattr(checked.symbols.get(n), "random", False)
-                 for n in used_names(checked, node)):
+                 for n in reachable(checked, [node], shapes=False)):
             raise Declined(f"'{ident}' outside a statistic depends on a random draw")
     for name in names:
         if checked.symbols[name].role != "scalar":
@@ -176,7 +177,7 @@ def _bind(arg: m.Expr, binds: dict[str, m.Expr], checked: CheckedClaim, pos: m.P
             node.func if isinstance(node, m.Call) else None)
         info = checked.symbols.get(ident) if ident is not None else None
         if info is not None and info.role in ("define", "funcdef", "sequence") and \
-                used_names(checked, node) & set(binds):
+                reachable(checked, [node], shapes=False) & set(binds):
             direct = False
     if not direct:
         return m.Subst(arg, tuple(binds.items()), pos)

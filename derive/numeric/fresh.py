@@ -16,7 +16,7 @@ from dataclasses import replace
 from fractions import Fraction
 
 from derive import model as m
-from derive.numeric.instances import used_names
+from derive.analysis import reachable
 from derive.semantics import CheckedClaim, walk
 
 MAX_POWER = 4   # E[X | Y]^k expands into k copies at most
@@ -89,7 +89,7 @@ class Freshener:
         """X with its draws other than the conditioning ones copied afresh."""
         inner = self.linear(c.arg)
         held = {g.id for g in c.given}
-        draws = sorted(n for n in used_names(self.checked, c.arg)
+        draws = sorted(n for n in reachable(self.checked, [c.arg], shapes=False)
                        if n not in held and getattr(self.checked.symbols.get(n), "dist", None)
                        is not None)
         if not draws:
