@@ -522,7 +522,10 @@ class Lowering:
         full = []
         for i in e.indices:
             if isinstance(i, m.Slice):
-                full.append(next(it))
+                k = next(it, None)
+                if k is None:
+                    raise Unsupported("a slice in a scalar position")
+                full.append(k)
             elif isinstance(i, m.Range):  # x[a..b]: entry k is x[a + k - 1]
                 k = next(it, None)
                 if k is None:
