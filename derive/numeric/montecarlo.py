@@ -50,7 +50,7 @@ import torch
 from derive import model as m
 from derive.engine import Context, is_cost_statement
 from derive.numeric import common
-from derive.numeric import rqmc
+from derive.numeric import importance, rqmc
 from derive.numeric.common import DEFAULT_REL
 from derive.numeric.hints import hint
 from derive.numeric.instances import (Unsatisfiable, assumptions, choose_sizes, claim_seed,
@@ -357,6 +357,7 @@ class Estimate:
     exact: Optional[dict] = None          # Clopper–Pearson: {"k", "n", "sign"} for P[A] vs c
     rare: bool = False                    # a probability claimed 0 (never verified by sampling)
     replicates: int = 0                   # RQMC: the interval is Student t on replicate means
+    importance: Optional[dict] = None     # importance sampling: proposal, hit ESS, reliable
 
 
 class Accumulator:
@@ -369,6 +370,7 @@ class Accumulator:
         self.tails = TailWatch()
         self.points = 0          # draws behind the observations (replicates × points for RQMC)
         self.replicates = 0      # > 0: each observation is one RQMC replicate's mean
+        self.importance: Optional[dict] = None   # rows are likelihood-ratio-weighted features
 
     def add(self, f: torch.Tensor) -> None:
         self.tails.add(f)
@@ -509,6 +511,7 @@ class MonteCarloRun:
         self.extra_points = 0       # the smallest-size point, decided last (see smallest_point)
         self.smallest_g: Optional[torch.Generator] = None
         self.used = used_names(ctx.checked, self.statement)
+        self.shapes: dict = {}      # the random names' per-sample shapes at the current point
 
     # ------------------------------------------------------------ points
     def points(self) -> list[tuple[dict, dict]]:
@@ -670,6 +673,7 @@ class MonteCarloRun:
             shapes = {k: tuple(v.shape[1:]) for k, v in base.env.items()
                       if isinstance(v, torch.Tensor) and checked.symbols.get(k) is not None
                       and checked.symbols[k].random}
+            self.shapes = shapes
             self.slots = None if any(s.kind == "P" for s in specs) or not self.use_rqmc \
                 else rqmc.layout(checked, self.used, shapes)
         if self.slots is not None and n >= rqmc.REPLICATES * 64:
@@ -782,7 +786,7 @@ class MonteCarloRun:
         spread = torch.sqrt(((J @ cov) * J).sum(-1).clamp_min(0))
         smooth = [j for s in specs if s.kind != "P" for j in range(s.start, s.start + s.width)]
         right = torch.cat(rights).detach()
-        exact = None if acc.replicates else self.binomial(acc, specs, J)
+        exact = None if acc.replicates or acc.importance else self.binomial(acc, specs, J)
         if exact is not None:   # the claimed constant, whichever side the probability is on
             claimed0 = abs(exact["k"] / exact["n"] - exact["sign"] * float(d.detach()[0])) < 1e-300
         else:
@@ -791,8 +795,9 @@ class MonteCarloRun:
         if acc.replicates:   # the spread of one draw, for the tolerance of a claimed 0
             spread = spread * math.sqrt(acc.points / acc.n)
         return Estimate(acc.points, d.detach(), var.sqrt(), torch.cat(lefts).detach(), right,
-                        spread, tail=acc.tails.report(smooth), exact=exact, rare=rare,
-                        replicates=acc.replicates)
+                        spread, tail=acc.tails.report(None if acc.importance else smooth),
+                        exact=exact, rare=rare, replicates=acc.replicates,
+                        importance=acc.importance)
 
     def binomial(self, acc: Accumulator, specs: list[StatSpec], J: torch.Tensor) -> Optional[dict]:
         """``P[A] op c`` alone: D = ±(p̂ − c) with an exact (Clopper–Pearson) interval."""
@@ -819,8 +824,8 @@ class MonteCarloRun:
             # re-testing a symbolic proof: the question is whether sampling contradicts it,
             # so the allowance of one bounded budget (as for plug-ins) rather than 0.4 %
             return (PLUGIN_REL * torch.maximum(claimed, est.spread)).clamp_min(1e-12)
-        if est.exact is not None and est.rare:
-            return torch.zeros_like(claimed)   # P[A] == 0: a single hit refutes it
+        if est.rare and (est.exact is not None or est.importance is not None):
+            return torch.zeros_like(claimed)   # P[A] == 0: any evidence of hits refutes it
         if self.inner:
             # the plug-in's own sampling error is not in the interval: a tolerance that
             # absorbs it, so that neither verdict rests on it (stated in the evidence)
@@ -847,6 +852,8 @@ class MonteCarloRun:
         vlo, vhi = self.bounds(est, zv)
         if est.tail is not None and est.tail.heavy:
             return Verdict.INCONCLUSIVE   # the interval's validity is doubtful: neither way
+        if est.importance is not None and not est.importance["reliable"]:
+            return Verdict.INCONCLUSIVE   # uneven importance weights: neither way
         inside = torch.where(equality, (vlo >= -tol) & (vhi <= tol), vhi <= tol)
         outside = torch.where(equality, (lo > tol) | (hi < -tol), lo > tol)
         if not bool(torch.isfinite(d).all()):
@@ -946,6 +953,12 @@ class MonteCarloRun:
                 results.append(PointResult(point, verdict, pilot, z, self.tolerance(pilot), dtype,
                                            pilot.n, zv, self.bounds(pilot, z)))
                 continue
+            rare = self.importance_point(sizes, params, pilot, verdict, (z, zv), budget, left,
+                                         point)
+            if rare is not None:   # a rare event of declared Gaussians: importance sampling
+                used_samples += rare.drawn
+                results.append(rare)
+                continue
             n = max(MIN_FINAL, self.plan(pilot, z, zv))
             per_sample = self.per_sample
             draws_left = MAX_DRAWS - self.draws
@@ -980,6 +993,102 @@ class MonteCarloRun:
             results.append(PointResult(point, v, best, z, self.tolerance(best), dtype,
                                        drawn_here, zv, self.bounds(best, z)))
         return self.conclude(results, alpha, dtype)
+
+    # ------------------------------------------------------------ rare events
+    def importance_point(self, sizes: dict, params: dict, pilot: Estimate, pilot_verdict: Verdict,
+                         quantiles: tuple[float, float], budget: int, left: int, point: dict
+                         ) -> Optional[PointResult]:
+        """A lone ``P[A] op c`` whose plain pilot saw under ``importance.RARE`` hits, A a
+        comparison of declared normal draws: importance sampling at this point
+        (derive/numeric/importance.py), or None when it does not apply.
+
+        Looks: the plain pilot (refute only), the importance pilot (refute only) and the
+        planned final sample (both) — the ``LOOKS`` the Bonferroni split allows for."""
+        z, zv = quantiles
+        event = self.stats[0].args[0] if len(self.stats) == 1 else None
+        if pilot.exact is None or pilot.exact["k"] > importance.RARE * pilot.n or not (
+                isinstance(event, m.Compare) and len(event.ops) == 1
+                and event.ops[0] in ("<", "<=", ">", ">=")):
+            return None
+        slots = rqmc.layout(self.ctx.checked, self.used, self.shapes)
+        base = {**sizes, **params, **(self.fixed or {})}
+        try:
+            coords = slots and importance.gaussian_coordinates(
+                slots, Evaluator(dict(base), self.device, torch.float64, self.ctx.checked))
+        except (LoweringError, RuntimeError):
+            coords = None
+        if not coords:
+            return None
+        dim = sum(c.width for c in coords)
+        sign = 1.0 if event.ops[0] in (">", ">=") else -1.0
+
+        def evaluator(eps: torch.Tensor) -> StatEvaluator:
+            inst = sample_environment(self.ctx.checked, sizes, self.g, self.device, torch.float64,
+                                      batch=1, mc_batch=eps.shape[0],
+                                      params={**params, **self.fixed},
+                                      only=self.used - {c.name for c in coords},
+                                      random_dtype=torch.float64)
+            inst.env.update(importance.draws(coords, eps))
+            self.draws += eps.shape[0] * dim
+            return StatEvaluator(inst.env, self.device, torch.float64, self.ctx.checked,
+                                 stats=self.consts)
+
+        def margin(eps: torch.Tensor) -> torch.Tensor:
+            ev = evaluator(eps)
+            a, b = (_per_sample(ev.tensor(ev.ev(x)), eps.shape[0]) for x in event.operands)
+            return sign * (a - b)
+
+        def indicator(eps: torch.Tensor) -> torch.Tensor:
+            ev = evaluator(eps)
+            return _per_sample(ev.tensor(ev.ev(event)), eps.shape[0])
+
+        try:
+            fitted = importance.cross_entropy(margin, dim, self.g)
+            if fitted is None:
+                return None   # the levels never reached the event: plain sampling's verdict
+            proposal, ranking = importance.select(importance.candidates(fitted[0]), indicator,
+                                                  self.g)
+            info = {"levels": fitted[1], "candidates": ranking}
+            first = self.weighted(proposal, indicator, PILOT, info, sizes, params)
+            v1 = self.decide(first, z, math.inf)
+            n = max(MIN_FINAL, self.plan(first, z, zv))
+            n_cap = min(budget - pilot.n - first.n,
+                        max(PILOT, (MAX_DRAWS - self.draws) // max(left, 1) // dim))
+            if n > 10 * n_cap:
+                n = n_cap // 4   # as plain sampling: a quarter still refutes a claim far off
+            final = self.weighted(proposal, indicator, max(min(n, n_cap), PILOT), info, sizes,
+                                  params)
+        except (IllDefined, LoweringError, RuntimeError, ValueError):
+            return None
+        v2 = self.decide(final, z, zv)
+        refuted = [e for v, e in ((pilot_verdict, pilot), (v1, first), (v2, final))
+                   if v == Verdict.REFUTED]
+        best = refuted[-1] if refuted else final
+        verdict = Verdict.REFUTED if refuted else v2
+        return PointResult(point, verdict, best, z, self.tolerance(best), torch.float64,
+                           pilot.n + first.n + final.n, zv, self.bounds(best, z))
+
+    def weighted(self, proposal: "importance.Proposal", indicator, n: int, info: dict,
+                 sizes: dict, params: dict) -> Estimate:
+        """The estimate from ``n`` fresh draws of the proposal: the P feature is w·1_A."""
+        spec = StatSpec(self.stats[0], 0, 1)
+        acc = Accumulator()
+        hits = 0
+        chunk = max(256, CHUNK_DRAWS // max(proposal.dim, 1))
+        while acc.n < n:
+            eps = proposal.sample(min(chunk, n - acc.n), self.g)
+            ind = indicator(eps)
+            hits += int((ind > 0).sum())
+            acc.add((proposal.weights(eps) * ind).unsqueeze(1))
+        ess = float(acc.s[0]) ** 2 / float(acc.ss[0, 0]) if float(acc.ss[0, 0]) > 0 else 0.0
+        acc.importance = {**info, "proposal": proposal.as_dict(), "describe": proposal.describe(),
+                          "hits": hits, "hit_ess": round(ess, 1),
+                          "min_hit_ess": importance.MIN_HIT_ESS,
+                          "reliable": ess >= importance.MIN_HIT_ESS}
+        est = self.difference(acc, [spec], params, sizes)
+        if est.tail is not None and est.tail.heavy:
+            est.importance["reliable"] = False
+        return est
 
     def third_look(self, est: Estimate, zv: float) -> float:
         """Samples a fresh look needs so that |D| + zv·se fits the tolerance (1/√n scaling)."""
@@ -1028,6 +1137,11 @@ class MonteCarloRun:
             parameter_points=[r.summary() for r in results], claimed=_lst(decisive.estimate.right),
             interval_of="left − right", verification_rate=VERIFY_RATE,
             method=("exact Clopper–Pearson interval of the probability; " if decisive.estimate.exact
+                    else "importance sampling: the mean of likelihood-ratio-weighted indicators "
+                    "under a proposal fitted by cross-entropy (derive/numeric/importance.py), "
+                    "delta-method normal interval, trusted only with a hit effective sample "
+                    f"size ≥ {importance.MIN_HIT_ESS:g} and even weights; "
+                    if decisive.estimate.importance
                     else f"randomized QMC: {decisive.estimate.replicates} independently scrambled "
                     "Sobol replicates, delta method on their means with Student-t quantiles; "
                     if decisive.estimate.replicates
@@ -1057,6 +1171,16 @@ class MonteCarloRun:
                 f"tolerance {precision['tolerance_text']}, half-width reached "
                 f"{precision['half_width_text']} at confidence 1 − {VERIFY_RATE:g}; "
                 f"false-refutation rate {alpha:g})")
+        sampled = decisive.estimate.importance
+        if sampled:
+            ev["importance_sampling"] = {k: v for k, v in sampled.items() if k != "describe"}
+            text = (f"importance sampling ({sampled['describe']}; {sampled['hits']} hits, "
+                    f"effective sample size {sampled['hit_ess']:g}): " + text)
+            if not sampled["reliable"] and verdict == Verdict.INCONCLUSIVE:
+                return common.outcome(verdict, "importance weights too uneven, the interval is "
+                                      f"unreliable (hit effective sample size {sampled['hit_ess']:g}"
+                                      f" < {importance.MIN_HIT_ESS:g} or one weight dominates): "
+                                      + text, ev)
         if heavy and verdict == Verdict.INCONCLUSIVE:
             t = max(heavy, key=lambda t: t.largest_share)
             return common.outcome(verdict, "heavy-tailed sample, the interval is unreliable (the "
@@ -1107,6 +1231,12 @@ class MonteCarloRun:
 
 def _r6(x: float) -> float:
     return float(f"{x:.6g}") if math.isfinite(x) else x
+
+
+def _per_sample(t: torch.Tensor, n: int) -> torch.Tensor:
+    """One float64 value per sample (the first entry; a constant is broadcast)."""
+    t = t.to(torch.float64).reshape(t.shape[0] if t.dim() else 1, -1)[:, 0]
+    return t.expand(n) if t.numel() == 1 else t
 
 
 def _point_text(point: dict) -> str:
