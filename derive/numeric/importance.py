@@ -43,6 +43,7 @@ LEVEL_SAMPLES = 8192     # draws per cross-entropy level
 MAX_LEVELS = 24          # levels before giving up on reaching the event
 SELECT_SAMPLES = 16384   # draws per candidate proposal in the selection
 MIN_HIT_ESS = 100.0      # effective number of weighted hits below which the interval is unreliable
+TINY = 1e-140            # estimates below this are unreliable: their squares (the variance) underflow
 RARE = 1e-3              # the plain pilot's hit fraction below which importance sampling is tried
 
 
@@ -102,27 +103,44 @@ def draws(coords: list[Coordinate], eps: torch.Tensor) -> dict[str, torch.Tensor
 
 @dataclass
 class Proposal:
-    """q = β·N(0, I) + (1 − β)·N(mean, scale²·I) over the standard coordinates."""
+    """q = β·N(0, I) + (1 − β)·Σₖ πₖ·N(meansₖ, scale²·I) over the standard coordinates
+    (one component for a single dominating point, several for a union of half-spaces)."""
 
-    mean: torch.Tensor
+    means: torch.Tensor          # (K, d)
     scale: float
     defensive: float = DEFENSIVE
+    probs: Optional[torch.Tensor] = None   # (K,), uniform when None
+
+    def __post_init__(self) -> None:
+        if self.means.dim() == 1:
+            self.means = self.means.unsqueeze(0)
+        if self.probs is None:
+            k = self.means.shape[0]
+            self.probs = torch.full((k,), 1.0 / k, dtype=torch.float64, device=self.means.device)
 
     @property
     def dim(self) -> int:
-        return self.mean.numel()
+        return self.means.shape[1]
+
+    @property
+    def mean(self) -> torch.Tensor:
+        """The components' mixed mean."""
+        return (self.probs.unsqueeze(1) * self.means).sum(0)
 
     def sample(self, n: int, g: torch.Generator) -> torch.Tensor:
         eps = torch.randn(n, self.dim, generator=g, dtype=torch.float64, device=g.device)
         moved = torch.rand(n, generator=g, dtype=torch.float64, device=g.device) >= self.defensive
-        shifted = self.mean + self.scale * eps
+        which = torch.multinomial(self.probs, n, replacement=True, generator=g) \
+            if self.means.shape[0] > 1 else torch.zeros(n, dtype=torch.long, device=g.device)
+        shifted = self.means[which] + self.scale * eps
         return torch.where(moved.unsqueeze(1), shifted, eps)
 
     def log_ratio(self, eps: torch.Tensor) -> torch.Tensor:
-        """log N(ε; mean, scale²I) − log N(ε; 0, I) (the moved component over the nominal)."""
-        d = self.dim
-        return (-((eps - self.mean) ** 2).sum(1) / (2 * self.scale ** 2)
-                - d * math.log(self.scale) + (eps ** 2).sum(1) / 2)
+        """log Σₖ πₖ N(ε; meansₖ, scale²I) − log N(ε; 0, I) (the moved part over the nominal)."""
+        d2 = ((eps.unsqueeze(1) - self.means.unsqueeze(0)) ** 2).sum(2)    # (n, K)
+        parts = torch.log(self.probs).unsqueeze(0) - d2 / (2 * self.scale ** 2)
+        return (torch.logsumexp(parts, 1) - self.dim * math.log(self.scale)
+                + (eps ** 2).sum(1) / 2)
 
     def weights(self, eps: torch.Tensor) -> torch.Tensor:
         """φ(ε)/q(ε) ≤ 1/β: the likelihood ratio of the nominal law to the mixture."""
@@ -130,35 +148,50 @@ class Proposal:
         return 1.0 / (self.defensive + (1 - self.defensive) * ratio)
 
     def describe(self) -> str:
-        m = self.mean.reshape(-1)
-        shown = ", ".join(f"{float(v):.3g}" for v in m[:6]) + (", …" if m.numel() > 6 else "")
+        def vec(m: torch.Tensor) -> str:
+            m = m.reshape(-1)
+            return "(" + ", ".join(f"{float(v):.3g}" for v in m[:6]) + \
+                (", …" if m.numel() > 6 else "") + ")"
+        k = self.means.shape[0]
+        shifts = (f"mean shift {vec(self.means[0])} [‖shift‖ {float(self.means[0].norm()):.3g}]"
+                  if k == 1 else f"{k} mean shifts " + ", ".join(vec(m) for m in self.means))
         return (f"defensive mixture {self.defensive:g}·N(0, I) + {1 - self.defensive:g}·"
-                f"N(mean shift ({shown}) [‖shift‖ {float(m.norm()):.3g}], {self.scale:.3g}²·I) "
-                "over the standardised draws")
+                f"N({shifts}, {self.scale:.3g}²·I) over the standardised draws")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"mean_shift": [round(float(v), 6) for v in self.mean.reshape(-1)[:16]],
-                "shift_norm": round(float(self.mean.norm()), 6), "scale": round(self.scale, 6),
-                "defensive": self.defensive}
+        return {"mean_shifts": [[round(float(v), 6) for v in m.reshape(-1)[:16]]
+                                for m in self.means],
+                "mixture_weights": [round(float(p), 6) for p in self.probs],
+                "scale": round(self.scale, 6), "defensive": self.defensive}
 
 
 Margin = Callable[[torch.Tensor], torch.Tensor]   # ε (n, d) → margin (n,): > 0 inside A
 
 
-def cross_entropy(margin: Margin, dim: int, g: torch.Generator) -> Optional[tuple[Proposal, int]]:
+@dataclass
+class Fit:
+    """The cross-entropy result: the fitted proposal, the levels it took, and the last
+    level's hits with their likelihood ratios to N(0, I) (for the mixture candidates)."""
+
+    proposal: Proposal
+    levels: int
+    hits: torch.Tensor
+    weights: torch.Tensor
+
+
+def cross_entropy(margin: Margin, dim: int, g: torch.Generator) -> Optional[Fit]:
     """Fit (mean, scale) toward the event by multi-level cross-entropy; None when the levels
-    do not reach it in ``MAX_LEVELS``.  Returns the fitted proposal and the levels used."""
+    do not reach it in ``MAX_LEVELS``."""
     mean = torch.zeros(dim, dtype=torch.float64, device=g.device)
     scale = 1.0
     for level in range(1, MAX_LEVELS + 1):
         cur = Proposal(mean, scale, 0.0)
         eps = cur.sample(LEVEL_SAMPLES, g)
         s = torch.nan_to_num(margin(eps).to(torch.float64), nan=-math.inf)
-        top = float(torch.quantile(s[torch.isfinite(s)], 1 - RHO)) if bool(
-            torch.isfinite(s).any()) else -math.inf
-        if not math.isfinite(top):
+        finite = torch.isfinite(s)
+        if not bool(finite.any()):
             return None
-        gamma = min(0.0, top)
+        gamma = min(0.0, float(torch.quantile(s[finite], 1 - RHO)))
         elite = s > gamma if gamma == 0.0 else s >= gamma
         if not bool(elite.any()):
             return None
@@ -169,28 +202,53 @@ def cross_entropy(margin: Margin, dim: int, g: torch.Generator) -> Optional[tupl
         var = float((w * ((x - mean) ** 2).sum(1)).sum() / (dim * w.sum()))
         scale = max(1.0, math.sqrt(var)) if math.isfinite(var) else 1.0
         if gamma == 0.0:
-            return Proposal(mean, scale), level
+            return Fit(Proposal(mean, scale), level, x, w)
     return None
 
 
-def candidates(fitted: Proposal) -> list[Proposal]:
-    """The fitted proposal, its mean shift alone (scale 1) and its spread alone (no shift)."""
+def clusters(x: torch.Tensor, w: torch.Tensor, k: int, rounds: int = 20) -> Optional[Proposal]:
+    """A k-component proposal at the weighted k-means centres of the hits (farthest-point
+    start, so deterministic): a union of half-spaces (``max``, ``|·|``) has one dominating
+    point per part, which a single shift averages away."""
+    if x.shape[0] < 4 * k:
+        return None
+    centres = [x[int(torch.argmax(w))]]
+    for _ in range(k - 1):
+        d = torch.stack([((x - c) ** 2).sum(1) for c in centres]).min(0).values
+        centres.append(x[int(torch.argmax(d))])
+    c = torch.stack(centres)
+    for _ in range(rounds):
+        lab = torch.cdist(x, c).argmin(1)
+        mass = torch.zeros(k, dtype=x.dtype, device=x.device).index_add_(0, lab, w)
+        if bool((mass <= 0).any()):
+            return None
+        c = torch.zeros_like(c).index_add_(0, lab, w.unsqueeze(1) * x) / mass.unsqueeze(1)
+    return Proposal(c, 1.0, probs=mass / mass.sum())
+
+
+def candidates(fit: Fit) -> list[Proposal]:
+    """The fitted proposal, its mean shift alone (scale 1), its spread alone (no shift),
+    and mixtures of 2–4 shifts at the hits' clusters."""
+    fitted = fit.proposal
     spread = math.sqrt(fitted.scale ** 2 + float((fitted.mean ** 2).sum()) / fitted.dim)
     zero = torch.zeros_like(fitted.mean)
     out = [fitted, Proposal(fitted.mean, 1.0), Proposal(zero, max(1.0, spread))]
+    out += [p for p in (clusters(fit.hits, fit.weights, k) for k in (2, 3, 4)) if p is not None]
     unique: list[Proposal] = []
     for p in out:
-        if not any(torch.equal(p.mean, q.mean) and p.scale == q.scale for q in unique):
+        if not any(torch.equal(p.means, q.means) and p.scale == q.scale for q in unique):
             unique.append(p)
     return unique
 
 
 def relative_variance(f: torch.Tensor) -> float:
     """Var(f)/mean(f)² of the weighted indicators (inf without hits)."""
-    mu = float(f.mean())
-    if mu <= 0:
+    top = float(f.max()) if f.numel() else 0.0
+    if not top > 0:
         return math.inf
-    return float((f * f).mean()) / (mu * mu) - 1.0
+    g = f / top          # scaled: a 1e-170 probability's squares would underflow
+    mu = float(g.mean())
+    return float((g * g).mean()) / (mu * mu) - 1.0
 
 
 def hit_ess(f: torch.Tensor) -> float:

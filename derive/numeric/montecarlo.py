@@ -1046,18 +1046,19 @@ class MonteCarloRun:
             fitted = importance.cross_entropy(margin, dim, self.g)
             if fitted is None:
                 return None   # the levels never reached the event: plain sampling's verdict
-            proposal, ranking = importance.select(importance.candidates(fitted[0]), indicator,
+            proposal, ranking = importance.select(importance.candidates(fitted), indicator,
                                                   self.g)
-            info = {"levels": fitted[1], "candidates": ranking}
+            info = {"levels": fitted.levels, "candidates": ranking}
             first = self.weighted(proposal, indicator, PILOT, info, sizes, params)
             v1 = self.decide(first, z, math.inf)
-            n = max(MIN_FINAL, self.plan(first, z, zv))
             n_cap = min(budget - pilot.n - first.n,
                         max(PILOT, (MAX_DRAWS - self.draws) // max(left, 1) // dim))
-            if n > 10 * n_cap:
-                n = n_cap // 4   # as plain sampling: a quarter still refutes a claim far off
-            final = self.weighted(proposal, indicator, max(min(n, n_cap), PILOT), info, sizes,
-                                  params)
+            n = max(MIN_FINAL, self.plan(first, z, zv))
+            # at least a quarter of the budget: a plan from a 16 384-draw weighted pilot is
+            # noisy, and one too small leaves a claim 5 % off undecided; past 10× the budget
+            # (as plain sampling) the quarter still refutes a claim far off
+            n = n_cap // 4 if n > 10 * n_cap else max(n_cap // 4, min(n, n_cap))
+            final = self.weighted(proposal, indicator, max(n, PILOT), info, sizes, params)
         except (IllDefined, LoweringError, RuntimeError, ValueError):
             return None
         v2 = self.decide(final, z, zv)
@@ -1084,7 +1085,8 @@ class MonteCarloRun:
         acc.importance = {**info, "proposal": proposal.as_dict(), "describe": proposal.describe(),
                           "hits": hits, "hit_ess": round(ess, 1),
                           "min_hit_ess": importance.MIN_HIT_ESS,
-                          "reliable": ess >= importance.MIN_HIT_ESS}
+                          "reliable": ess >= importance.MIN_HIT_ESS
+                          and float(acc.s[0]) / acc.n >= importance.TINY}
         est = self.difference(acc, [spec], params, sizes)
         if est.tail is not None and est.tail.heavy:
             est.importance["reliable"] = False
