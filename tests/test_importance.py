@@ -34,10 +34,8 @@ def two_sided_margin(eps: torch.Tensor) -> torch.Tensor:
 def interval(margin, seed: int, n: int, z: float) -> tuple[float, float, float]:
     """Fit, select and estimate as the engine does; (estimate, lo, hi) at quantile z."""
     g = torch.Generator().manual_seed(seed)
-    fitted = importance.cross_entropy(margin, 2, g)
-    assert fitted is not None
     hit = lambda eps: (margin(eps) > 0).to(torch.float64)   # noqa: E731
-    best, _ = importance.select(importance.candidates(fitted), hit, g)
+    best, _ = importance.propose(margin, hit, 2, g)
     eps = best.sample(n, g)
     f = best.weights(eps) * hit(eps)
     p, se = float(f.mean()), float(f.std()) / math.sqrt(n)
@@ -64,8 +62,8 @@ def test_interval_covers_the_true_tail_probability_over_seeds(one_thread):
             covered += lo <= truth <= hi
             widths.append((hi - lo) / 2 / truth)
         assert covered >= 37, (margin.__name__, covered)
-        # plain sampling's 20 000 draws would see no hit at all; here ±8 % or better
-        assert max(widths) < 0.08, max(widths)
+        # plain sampling's 20 000 draws would see no hit at all; here ±12 % or better
+        assert max(widths) < 0.12, max(widths)
 
 
 def test_weights_are_bounded_by_the_defensive_share():
@@ -86,6 +84,24 @@ def test_cross_entropy_moves_toward_the_dominating_point_and_spreads_for_a_spher
     assert sphere.scale > 2.0 and float(sphere.mean.norm()) < 2.0
 
 
+def test_a_minor_part_of_a_union_keeps_a_component():
+    """max(z, w + 1) > 4.5: the w-part carries 98.6 % of the mass; a single fitted shift
+    goes there and never samples z > 4.5, so its estimate is 1.4 % low with even weights
+    (a true claim refuted).  The boundary search finds both dominating points."""
+    g = torch.Generator().manual_seed(0)
+    margin = lambda e: torch.maximum(e[:, 0], e[:, 1] + 1) - 4.5   # noqa: E731
+    parts = importance.dominating_points(margin, 2, g)
+    ends = sorted((float(m[0]), float(m[1])) for m in parts.means)
+    assert len(ends) == 2 and abs(ends[0][1] - 3.5) < 0.4 and abs(ends[1][0] - 4.5) < 0.4, ends
+    truth = 1 - stats.norm.cdf(4.5) * stats.norm.cdf(3.5)
+    hit = lambda e: (margin(e) > 0).to(torch.float64)   # noqa: E731
+    best, _ = importance.propose(margin, hit, 2, g)
+    assert best.means.shape[0] >= 2
+    e = best.sample(400_000, g)
+    f = best.weights(e) * hit(e)
+    assert abs(float(f.mean()) - truth) < 4 * float(f.std()) / math.sqrt(f.numel())
+
+
 def test_relative_variance_survives_underflow():
     f = torch.tensor([0.0, 1e-200, 3e-200, 0.0], dtype=torch.float64)
     assert math.isfinite(importance.relative_variance(f))
@@ -100,7 +116,7 @@ def test_uneven_weights_make_the_verdict_inconclusive(monkeypatch):
     each with weight ≈ 1/β, so the hit ESS is tiny — neither verified nor refuted, even
     for a claim 5× off that a confident (but wrong) interval would refute."""
     away = Proposal(torch.tensor([-4.0, -4.0], dtype=torch.float64), 1.0)
-    monkeypatch.setattr(importance, "select", lambda cands, ind, g: (away, []))
+    monkeypatch.setattr(importance, "propose", lambda margin, ind, dim, g: (away, {}))
     for claimed in ("cdf(normal(0, 2), -6)", "0.00005"):
         out = decide(CLAIM.format(claimed))
         assert out.verdict == Verdict.INCONCLUSIVE, out.summary

@@ -45,6 +45,14 @@ SELECT_SAMPLES = 16384   # draws per candidate proposal in the selection
 MIN_HIT_ESS = 100.0      # effective number of weighted hits below which the interval is unreliable
 TINY = 1e-140            # estimates below this are unreliable: their squares (the variance) underflow
 RARE = 1e-3              # the plain pilot's hit fraction below which importance sampling is tried
+DIRECTIONS = 2048        # rays searched for the event's boundary (plus the ± axes)
+R_MAX = 12.0             # the rays' length in standard deviations
+RADII = 160              # grid points along a ray before bisection
+BISECTIONS = 24          # bisection steps of the first crossing
+NEIGHBOUR_ANGLE = 0.45   # radians: a direction's neighbours for the local-minimum test
+NEGLIGIBLE = 1e-4        # parts with less than this share of the main part's Φc(r) are left out
+MAX_PARTS = 8            # components of the per-part mixture, at most
+CLEARLY = 4.0            # standard errors by which a candidate's estimate is "clearly below"
 
 
 @dataclass
@@ -206,39 +214,111 @@ def cross_entropy(margin: Margin, dim: int, g: torch.Generator) -> Optional[Fit]
     return None
 
 
-def clusters(x: torch.Tensor, w: torch.Tensor, k: int, rounds: int = 20) -> Optional[Proposal]:
-    """A k-component proposal at the weighted k-means centres of the hits (farthest-point
-    start, so deterministic): a union of half-spaces (``max``, ``|·|``) has one dominating
-    point per part, which a single shift averages away."""
+def centres(x: torch.Tensor, w: torch.Tensor, k: int, rounds: int = 20) -> Optional[torch.Tensor]:
+    """Weighted k-means centres (k, d) of the points ``x`` (farthest-point start, so
+    deterministic); None when there are too few points or a cluster empties."""
     if x.shape[0] < 4 * k:
         return None
-    centres = [x[int(torch.argmax(w))]]
+    picks = [x[int(torch.argmax(w))]]
     for _ in range(k - 1):
-        d = torch.stack([((x - c) ** 2).sum(1) for c in centres]).min(0).values
-        centres.append(x[int(torch.argmax(d))])
-    c = torch.stack(centres)
+        d = torch.stack([((x - c) ** 2).sum(1) for c in picks]).min(0).values
+        picks.append(x[int(torch.argmax(d))])
+    c = torch.stack(picks)
     for _ in range(rounds):
         lab = torch.cdist(x, c).argmin(1)
         mass = torch.zeros(k, dtype=x.dtype, device=x.device).index_add_(0, lab, w)
         if bool((mass <= 0).any()):
             return None
         c = torch.zeros_like(c).index_add_(0, lab, w.unsqueeze(1) * x) / mass.unsqueeze(1)
-    return Proposal(c, 1.0, probs=mass / mass.sum())
+    return c
 
 
-def candidates(fit: Fit) -> list[Proposal]:
-    """The fitted proposal, its mean shift alone (scale 1), its spread alone (no shift),
-    and mixtures of 2–4 shifts at the hits' clusters."""
+def dominating_points(margin: Margin, dim: int, g: torch.Generator) -> Optional[Proposal]:
+    """A mixture with one shift per part of the event, from a short search of its boundary.
+
+    Along ``DIRECTIONS`` rays (random, plus the ± coordinate axes) the first radius r(u)
+    where the margin turns positive is found (a grid on [0, ``R_MAX``], then bisection).
+    The local minima of r over directions are the event's dominating points — one per
+    part of a union (``max(z, w + 0.5) > 4.5`` has two, ``|z + w| > t`` two, a half-space
+    one).  A single fitted shift drifts to the heavier part and never samples the other,
+    so the estimate would be low with no sign in its weights; each part here gets a
+    component at r·u·(1 + 1/r²) (the half-space's conditional mean), with a share
+    ∝ Φc(r), at least 1/(4k).  Parts under ``NEGLIGIBLE`` of the main one are left out."""
+    u = torch.randn(DIRECTIONS, dim, generator=g, dtype=torch.float64, device=g.device)
+    eye = torch.eye(dim, dtype=torch.float64, device=g.device)
+    u = torch.cat([eye, -eye, u])
+    u = u / u.norm(dim=1, keepdim=True).clamp_min(1e-300)
+    grid = torch.linspace(0.0, R_MAX, RADII + 1, dtype=torch.float64, device=g.device)[1:]
+    inside = torch.stack([torch.nan_to_num(margin(r * u), nan=-1.0) > 0 for r in grid])
+    reached = inside.any(0)
+    if not bool(reached.any()):
+        return None
+    first = torch.where(reached, inside.to(torch.int8).argmax(0), torch.zeros_like(reached,
+                                                                               dtype=torch.long))
+    hi = grid[first]
+    lo = torch.where(first > 0, grid[(first - 1).clamp_min(0)], torch.zeros_like(hi))
+    for _ in range(BISECTIONS):
+        mid = (lo + hi) / 2
+        ok = torch.nan_to_num(margin(mid.unsqueeze(1) * u), nan=-1.0) > 0
+        hi, lo = torch.where(ok, mid, hi), torch.where(ok, lo, mid)
+    r = torch.where(reached, hi, torch.full_like(hi, math.inf))
+    r0 = float(r.min())
+    cos = u @ u.T
+    near = cos > math.cos(NEIGHBOUR_ANGLE)
+    ends: list[tuple[torch.Tensor, float]] = []
+    for i in torch.argsort(r).tolist():
+        ri = float(r[i])
+        if not math.isfinite(ri) or (ri * ri - r0 * r0) / 2 > -math.log(NEGLIGIBLE) \
+                or len(ends) >= MAX_PARTS:
+            break
+        if ri > float(r[near[i]].min()) + 1e-9 or any(float(cos[i, j]) > math.cos(
+                NEIGHBOUR_ANGLE) for j, _ in ends):
+            continue   # not a local minimum, or a part already has a component
+        ends.append((i, ri))
+    means = torch.stack([u[i] * ri * (1 + 1 / max(ri, 1.0) ** 2) for i, ri in ends])
+    mass = torch.tensor([_tail(ri) for _, ri in ends], dtype=torch.float64, device=g.device)
+    share = (mass / mass.sum()).clamp_min(1 / (4 * len(ends)))
+    return Proposal(means, 1.0, probs=share / share.sum())
+
+
+def _tail(r: float) -> float:
+    """Φc(r), the mass past a half-space at distance r (relative, so no underflow matters)."""
+    return 0.5 * math.erfc(r / math.sqrt(2)) if r < 37 else math.exp(-r * r / 2) / r
+
+
+def candidates(fit: Fit, parts: Optional[Proposal]) -> list[Proposal]:
+    """The fitted proposal, its mean shift alone (scale 1), its spread alone (no shift), and
+    the per-part mixture at the dominating points."""
     fitted = fit.proposal
     spread = math.sqrt(fitted.scale ** 2 + float((fitted.mean ** 2).sum()) / fitted.dim)
     zero = torch.zeros_like(fitted.mean)
     out = [fitted, Proposal(fitted.mean, 1.0), Proposal(zero, max(1.0, spread))]
-    out += [p for p in (clusters(fit.hits, fit.weights, k) for k in (2, 3, 4)) if p is not None]
+    out += [parts] if parts is not None else []
     unique: list[Proposal] = []
     for p in out:
-        if not any(torch.equal(p.means, q.means) and p.scale == q.scale for q in unique):
+        if not any(p.means.shape == q.means.shape and torch.equal(p.means, q.means)
+                   and p.scale == q.scale for q in unique):
             unique.append(p)
     return unique
+
+
+def augment(best: Proposal, parts: Optional[Proposal]) -> Proposal:
+    """``best`` with every per-part component it lacks (none of its means within 0.5),
+    each at its share (≥ 1/(4k)): coverage of every part found outranks efficiency, since a
+    part the proposal never samples biases the estimate low with no sign in the weights.
+    A spread centred near the origin (scale > 1, shifts under 1) covers every direction's
+    tail better than the nominal law already."""
+    if parts is None or (best.scale > 1 and float(best.means.norm(dim=1).max()) < 1):
+        return best
+    extra = [(m, float(p)) for m, p in zip(parts.means, parts.probs)
+             if all(float((m - b).norm()) >= 0.5 for b in best.means)]
+    if not extra:
+        return best
+    room = 1 - sum(p for _, p in extra)
+    means = torch.cat([best.means, torch.stack([m for m, _ in extra])])
+    probs = torch.cat([best.probs * room, torch.tensor([p for _, p in extra],
+                                                        dtype=torch.float64, device=means.device)])
+    return Proposal(means, best.scale, best.defensive, probs)
 
 
 def relative_variance(f: torch.Tensor) -> float:
@@ -259,12 +339,33 @@ def hit_ess(f: torch.Tensor) -> float:
 
 def select(cands: list[Proposal], indicator: Margin, g: torch.Generator
            ) -> tuple[Proposal, list[dict]]:
-    """The candidate with the smallest relative variance of w·1_A on fresh draws."""
+    """The candidate with the smallest relative variance of w·1_A on fresh draws, among
+    those whose estimate is not clearly below another's: missing a part of the event biases
+    an estimate low while making its weights look even, so low relative variance alone
+    would reward it."""
     scored = []
     for p in cands:
         eps = p.sample(SELECT_SAMPLES, g)
         f = p.weights(eps) * indicator(eps)
-        scored.append((relative_variance(f), p))
-    best = min(scored, key=lambda t: t[0])[1]
+        mu, se = float(f.mean()), float(f.std()) / math.sqrt(f.numel())
+        scored.append((relative_variance(f), mu, se, p))
+    kept = [t for t in scored if not any(
+        t[1] < o[1] - CLEARLY * math.sqrt(t[2] ** 2 + o[2] ** 2) for o in scored)]
+    best = min(kept or scored, key=lambda t: t[0])[3]
     return best, [{**p.as_dict(), "relative_variance": (round(rv, 4) if math.isfinite(rv)
-                                                       else None)} for rv, p in scored]
+                                                       else None),
+                   "kept": any(p is t[3] for t in kept)} for rv, _, _, p in scored]
+
+
+def propose(margin: Margin, indicator: Margin, dim: int, g: torch.Generator
+            ) -> Optional[tuple[Proposal, dict]]:
+    """The proposal for one event: cross-entropy fit, dominating points, selection on fresh
+    draws, then every part's component added; None when the fit never reaches the event.
+    Returns the proposal and what the choice rested on (for the evidence)."""
+    fit = cross_entropy(margin, dim, g)
+    if fit is None:
+        return None
+    parts = dominating_points(margin, dim, g)
+    best, ranking = select(candidates(fit, parts), indicator, g)
+    return augment(best, parts), {"levels": fit.levels, "candidates": ranking,
+                                  "parts": parts.as_dict() if parts is not None else None}

@@ -1043,12 +1043,10 @@ class MonteCarloRun:
             return _per_sample(ev.tensor(ev.ev(event)), eps.shape[0])
 
         try:
-            fitted = importance.cross_entropy(margin, dim, self.g)
-            if fitted is None:
+            chosen = importance.propose(margin, indicator, dim, self.g)
+            if chosen is None:
                 return None   # the levels never reached the event: plain sampling's verdict
-            proposal, ranking = importance.select(importance.candidates(fitted), indicator,
-                                                  self.g)
-            info = {"levels": fitted.levels, "candidates": ranking}
+            proposal, info = chosen
             first = self.weighted(proposal, indicator, PILOT, info, sizes, params)
             v1 = self.decide(first, z, math.inf)
             n_cap = min(budget - pilot.n - first.n,
