@@ -1017,9 +1017,9 @@ class MonteCarloRun:
                 slots, Evaluator(dict(base), self.device, torch.float64, self.ctx.checked))
         except (LoweringError, RuntimeError):
             coords = None
-        if not coords:
+        dim = sum(c.width for c in coords) if coords else 0
+        if not coords or dim > importance.MAX_DIM:
             return None
-        dim = sum(c.width for c in coords)
         sign = 1.0 if event.ops[0] in (">", ">=") else -1.0
 
         def evaluator(eps: torch.Tensor) -> StatEvaluator:
@@ -1044,8 +1044,8 @@ class MonteCarloRun:
 
         try:
             chosen = importance.propose(margin, indicator, dim, self.g)
-            if chosen is None:
-                return None   # the levels never reached the event: plain sampling's verdict
+            if chosen is None or chosen[1]["gain"] < importance.MIN_GAIN:
+                return None   # the event not reached, or little gain: plain sampling decides
             proposal, info = chosen
             first = self.weighted(proposal, indicator, PILOT, info, sizes, params)
             v1 = self.decide(first, z, math.inf)
