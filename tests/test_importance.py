@@ -116,7 +116,7 @@ def test_uneven_weights_make_the_verdict_inconclusive(monkeypatch):
     each with weight ≈ 1/β, so the hit ESS is tiny — neither verified nor refuted, even
     for a claim 5× off that a confident (but wrong) interval would refute."""
     away = Proposal(torch.tensor([-4.0, -4.0], dtype=torch.float64), 1.0)
-    monkeypatch.setattr(importance, "propose", lambda margin, ind, dim, g: (away, {}))
+    monkeypatch.setattr(importance, "propose", lambda margin, ind, dim, g: (away, {"gain": 1e9}))
     for claimed in ("cdf(normal(0, 2), -6)", "0.00005"):
         out = decide(CLAIM.format(claimed))
         assert out.verdict == Verdict.INCONCLUSIVE, out.summary
