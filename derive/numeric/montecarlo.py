@@ -30,7 +30,11 @@ Method (stated in every verdict's evidence):
   apart); a claimed 0 borrows one sample's sd as its scale.  Every summary states the
   tolerance and the half-width reached.
 * ``P[A] op c`` alone uses the exact Clopper–Pearson interval; ``P[…] == 0`` is never
-  verified by sampling.  A heavy-tailed sample (derive/numeric/intervals.py: the largest
+  verified by sampling.  When the plain pilot sees under ``importance.RARE`` hits and A is
+  one comparison of declared normal draws, the point is decided by importance sampling
+  instead (derive/numeric/importance.py; :meth:`MonteCarloRun.importance_point`): the P
+  feature is the likelihood-ratio-weighted indicator, the interval the delta method's, and
+  uneven weights (hit effective sample size, the heavy-tail test) make it inconclusive.  A heavy-tailed sample (derive/numeric/intervals.py: the largest
   draw's share of Σd², the variance's effective sample size) neither verifies nor refutes.
 * Evidence: ``samples`` is the size of the sample the reported estimate and interval come
   from (the decisive point's final sample); ``samples_drawn`` counts every draw (pilots,
