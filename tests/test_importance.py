@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
 import torch
 from scipy import stats
 
@@ -40,15 +39,6 @@ def interval(margin, seed: int, n: int, z: float) -> tuple[float, float, float]:
     f = best.weights(eps) * hit(eps)
     p, se = float(f.mean()), float(f.std()) / math.sqrt(n)
     return p, p - z * se, p + z * se
-
-
-@pytest.fixture
-def one_thread():
-    """Small tensors: one thread is faster than contending for shared cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_interval_covers_the_true_tail_probability_over_seeds(one_thread):

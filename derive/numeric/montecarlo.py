@@ -54,7 +54,7 @@ import torch
 from derive import model as m
 from derive.engine import Context, is_cost_statement
 from derive.numeric import common
-from derive.numeric import importance, rqmc
+from derive.numeric import controls, importance, rqmc
 from derive.numeric.common import DEFAULT_REL
 from derive.numeric.hints import hint
 from derive.numeric.instances import (Unsatisfiable, assumptions, choose_sizes, claim_seed,
@@ -362,6 +362,7 @@ class Estimate:
     rare: bool = False                    # a probability claimed 0 (never verified by sampling)
     replicates: int = 0                   # RQMC: the interval is Student t on replicate means
     importance: Optional[dict] = None     # importance sampling: proposal, hit ESS, reliable
+    controls: int = 0                     # control variates subtracted (β from an earlier sample)
 
 
 class Accumulator:
@@ -375,6 +376,7 @@ class Accumulator:
         self.points = 0          # draws behind the observations (replicates × points for RQMC)
         self.replicates = 0      # > 0: each observation is one RQMC replicate's mean
         self.importance: Optional[dict] = None   # rows are likelihood-ratio-weighted features
+        self.controls = 0        # > 0: rows are features minus β·controls (derive/numeric/controls.py)
 
     def add(self, f: torch.Tensor) -> None:
         self.tails.add(f)
@@ -516,6 +518,8 @@ class MonteCarloRun:
         self.smallest_g: Optional[torch.Generator] = None
         self.used = used_names(ctx.checked, self.statement)
         self.shapes: dict = {}      # the random names' per-sample shapes at the current point
+        self.cv: Optional[list] = None          # declared normals as μ + L·ε: control variates
+        self.beta: Optional[torch.Tensor] = None   # their coefficients, fitted at the point
 
     # ------------------------------------------------------------ points
     def points(self) -> list[tuple[dict, dict]]:
@@ -680,11 +684,16 @@ class MonteCarloRun:
             self.shapes = shapes
             self.slots = None if any(s.kind == "P" for s in specs) or not self.use_rqmc \
                 else rqmc.layout(checked, self.used, shapes)
+            # where RQMC does not apply, declared normals give control variates
+            self.cv = None if self.slots is not None or self.inner or any(
+                s.kind == "P" for s in specs) else self.gaussian(sizes, params, MAX_DRAWS)
         if self.slots is not None and n >= rqmc.REPLICATES * 64:
             try:
                 return self.accumulate_rqmc(sizes, params, n, dtype, specs, eval_dtype)
             except LoweringError:
                 self.slots = None   # a draw RQMC cannot map: plain Monte Carlo from here on
+        if self.cv is not None:
+            return self.accumulate_cv(sizes, params, n, dtype, specs, eval_dtype)
         fixed, per_sample = self.fixed, self.per_sample
         chunk = max(256, min(n, CHUNK_DRAWS // per_sample))
         acc = Accumulator()
@@ -698,6 +707,51 @@ class MonteCarloRun:
             acc.add(self.chunk_features(inst.env, size, specs, dtype, eval_dtype))
             done += size
             self.draws += size * per_sample
+        return acc
+
+    def gaussian(self, sizes: dict, params: dict, max_dim: int) -> Optional[list]:
+        """Every used random name as μ + L·ε (importance.Coordinate), or None when one is not
+        a declared normal (or they need more than ``max_dim`` coordinates)."""
+        slots = rqmc.layout(self.ctx.checked, self.used, self.shapes, max_dim)
+        if not slots:
+            return None
+        base = {**sizes, **params, **(self.fixed or {})}
+        try:
+            return importance.gaussian_coordinates(
+                slots, Evaluator(dict(base), self.device, torch.float64, self.ctx.checked))
+        except (LoweringError, RuntimeError, ValueError):
+            return None
+
+    def accumulate_cv(self, sizes: dict, params: dict, n: int, dtype: torch.dtype,
+                      specs: list[StatSpec], eval_dtype: Optional[torch.dtype]) -> "Accumulator":
+        """Plain sampling through the standard coordinates ε, with control variates
+        (derive/numeric/controls.py): the point's first sample fits β and is used as drawn;
+        every later, independent sample subtracts β·C, whose mean is exactly 0."""
+        coords = self.cv
+        widths = [c.width for c in coords]
+        names = {c.name for c in coords}
+        chunk = max(256, min(n, CHUNK_DRAWS // self.per_sample))
+        acc = Accumulator()
+        fit = controls.Regression() if self.beta is None else None
+        while acc.n < n:
+            size = min(chunk, n - acc.n)
+            inst = sample_environment(self.ctx.checked, sizes, self.g, self.device, torch.float64,
+                                      batch=1, mc_batch=size, params={**params, **self.fixed},
+                                      only=self.used - names, random_dtype=dtype)
+            eps = torch.randn(size, sum(widths), generator=self.g, dtype=torch.float64,
+                              device=self.device)
+            inst.env.update({k: v.to(dtype) for k, v in importance.draws(coords, eps).items()})
+            f = self.chunk_features(inst.env, size, specs, dtype, eval_dtype)
+            c = controls.controls(eps, widths)
+            if fit is not None:
+                fit.add(f, c)
+            elif self.beta.shape == (f.shape[1], c.shape[1]):
+                f = f - c @ self.beta.T
+                acc.controls = c.shape[1]
+            acc.add(f)
+            self.draws += size * self.per_sample
+        if fit is not None:
+            self.beta = fit.beta()
         return acc
 
     def accumulate_rqmc(self, sizes: dict, params: dict, n: int, dtype: torch.dtype,
@@ -801,7 +855,7 @@ class MonteCarloRun:
         return Estimate(acc.points, d.detach(), var.sqrt(), torch.cat(lefts).detach(), right,
                         spread, tail=acc.tails.report(None if acc.importance else smooth),
                         exact=exact, rare=rare, replicates=acc.replicates,
-                        importance=acc.importance)
+                        importance=acc.importance, controls=acc.controls)
 
     def binomial(self, acc: Accumulator, specs: list[StatSpec], J: torch.Tensor) -> Optional[dict]:
         """``P[A] op c`` alone: D = ±(p̂ − c) with an exact (Clopper–Pearson) interval."""
@@ -934,6 +988,7 @@ class MonteCarloRun:
                                                         self.ctx.checked))
             self.stats, self.inner = collect_stats(self.statement, self.ctx.checked)
             self.fixed = None
+            self.beta = None
             # (not with plugged-in inner statistics: their error, outside the interval,
             # grows with the inputs' scale)
             self.scale_fixed = LAST_POINT_SCALE if j == last and last > 0 \
@@ -1014,13 +1069,7 @@ class MonteCarloRun:
                 isinstance(event, m.Compare) and len(event.ops) == 1
                 and event.ops[0] in ("<", "<=", ">", ">=")):
             return None
-        slots = rqmc.layout(self.ctx.checked, self.used, self.shapes)
-        base = {**sizes, **params, **(self.fixed or {})}
-        try:
-            coords = slots and importance.gaussian_coordinates(
-                slots, Evaluator(dict(base), self.device, torch.float64, self.ctx.checked))
-        except (LoweringError, RuntimeError):
-            coords = None
+        coords = self.gaussian(sizes, params, importance.MAX_DIM)
         dim = sum(c.width for c in coords) if coords else 0
         if not coords or dim > importance.MAX_DIM:
             return None
@@ -1146,6 +1195,10 @@ class MonteCarloRun:
                     "delta-method normal interval, trusted only with a hit effective sample "
                     f"size ≥ {importance.MIN_HIT_ESS:g} and even weights; "
                     if decisive.estimate.importance
+                    else f"control variates: {decisive.estimate.controls} known-mean moments of "
+                    "the standard normal coordinates (ε, ε² − 1), coefficients fitted on the "
+                    "point's independent pilot; delta method on the adjusted feature means; "
+                    if decisive.estimate.controls
                     else f"randomized QMC: {decisive.estimate.replicates} independently scrambled "
                     "Sobol replicates, delta method on their means with Student-t quantiles; "
                     if decisive.estimate.replicates
@@ -1175,6 +1228,9 @@ class MonteCarloRun:
                 f"tolerance {precision['tolerance_text']}, half-width reached "
                 f"{precision['half_width_text']} at confidence 1 − {VERIFY_RATE:g}; "
                 f"false-refutation rate {alpha:g})")
+        if decisive.estimate.controls:
+            text = (f"control variates ({decisive.estimate.controls} known-mean moments of the "
+                    "normal draws, coefficients from an independent pilot): " + text)
         sampled = decisive.estimate.importance
         if sampled:
             ev["importance_sampling"] = {k: v for k, v in sampled.items() if k != "describe"}
