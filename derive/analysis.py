@@ -11,7 +11,9 @@ implementation of each, below the engines (layer ``analysis`` of ``tests/test_la
   or a SymPy dimension) and a condition on sizes evaluated at one point;
 * :func:`sweep_values` — the values of a ``let n in …`` sweep;
 * :func:`claim_seed`, :func:`statement_seed` — the seeds of every random stream, from the
-  run seed, the claim, the statement and a salt naming the use (never Python's ``hash``).
+  run seed, the claim, the statement and a salt naming the use (never Python's ``hash``);
+* :func:`type_of` — the type (kind and symbolic shape) of any expression of the claim, by
+  the semantic pass's own rules, computed once per expression and claim.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import math
 from typing import Any, Iterable, Optional
 
 from derive import model as m
-from derive.semantics import CheckedClaim, SymbolInfo, walk
+from derive.semantics import SCALAR, Checker, CheckedClaim, SymbolInfo, VType, walk
 
 
 # ------------------------------------------------------------------ dependencies
@@ -203,3 +205,33 @@ def claim_seed(run_seed: int, claim_id: str, salt: str = "") -> int:
 def statement_seed(run_seed: int, claim_id: str, index: int, salt: str = "") -> int:
     """The seed of one statement's stream (``index``: its place in the claim)."""
     return claim_seed(run_seed, claim_id, f"{index}:{salt}")
+
+
+# ------------------------------------------------------------------ types per node
+def type_of(checked: CheckedClaim, e: m.Expr, bound: Iterable[str] = ()) -> VType:
+    """The type of ``e`` (a statement, a subexpression, or one an engine builds from them)
+    with ``bound`` names (binders, function parameters) read as scalars — by the semantic
+    pass's rules, so no engine infers shapes its own way.  Model nodes compare by value, so
+    the cache is keyed by the expression itself (never by ``id``, which is reused)."""
+    state = checked.__dict__.setdefault("_types", {})
+    key: Any = (e, frozenset(bound))
+    try:
+        hit = state.get(key)
+    except TypeError:  # a node holding something unhashable: typed, not cached
+        hit, key = None, None
+    if hit is not None:
+        return hit
+    typer = state.get("typer")
+    if typer is None:
+        typer = state["typer"] = Checker(checked.claim)
+        typer.symbols = checked.symbols
+    typer.bound.append({k: SCALAR for k in bound})
+    saved = len(typer.diags)
+    try:
+        out = typer.expr(e)
+    finally:
+        typer.bound.pop()
+        del typer.diags[saved:]
+    if key is not None:
+        state[key] = out
+    return out

@@ -291,3 +291,26 @@ def test_timing_inputs_honour_every_declared_property(seed):
     assert torch.allclose(S, S.T) and float(torch.linalg.eigvalsh(S).min()) > 0
     again = sample_env(checked, {"Q"}, {"n": 8}, seed, "cpu", torch.float64)
     assert torch.equal(again["Q"], env["Q"])                     # same seed, same inputs
+
+
+def test_type_of_gives_the_semantic_pass_shapes_once_per_expression():
+    """Types per node come from one place: the semantic pass's rules, cached per claim by
+    the expression's value (an engine-built node equal to a claim node shares its type)."""
+    from derive.analysis import type_of
+    checked = checked_of("claim a\n  let n, k : dim\n  let A : matrix[n, k]\n  let x : vector[k]\n"
+                         "  show A @ x == A @ x\n")
+    lhs = show(checked).operands[0]
+    t = type_of(checked, lhs)
+    assert t.kind == "tensor" and [str(d) for d in t.shape] == ["n"]
+    assert type_of(checked, lhs) is t                       # computed once
+    rebuilt = m.BinOp("@", m.Name("A"), m.Name("x"))      # built by an engine, equal by value
+    assert type_of(checked, rebuilt) is t
+    assert type_of(checked, m.Name("i"), bound=("i",)).kind == "scalar"
+
+
+def test_no_engine_runs_a_type_checker_of_its_own():
+    """The symbolic lowering asks derive.analysis.type_of; no engine builds a Checker."""
+    root = Path(__file__).resolve().parents[1] / "derive"
+    for sub in ("symbolic", "numeric", "timing"):
+        for path in (root / sub).rglob("*.py"):
+            assert "Checker(" not in path.read_text(), path

@@ -15,7 +15,8 @@ from typing import Callable, Optional
 import sympy as sp
 
 from derive import model as m
-from derive.semantics import SCALAR, Checker, CheckedClaim, SymbolInfo, VType, dim_symbol
+from derive.analysis import type_of
+from derive.semantics import SCALAR, CheckedClaim, SymbolInfo, VType, dim_symbol
 
 
 class Unsupported(Exception):
@@ -58,8 +59,6 @@ class Lowering:
     opaque_hook: Optional[Callable] = None  # set by proof-only strategies: max(x) -> a symbol
 
     def __post_init__(self) -> None:
-        self.typer = Checker(self.checked.claim)
-        self.typer.symbols = self.checked.symbols
         for name, info in self.checked.symbols.items():
             sym = self._make_symbol(info)
             if sym is not None:
@@ -145,13 +144,7 @@ class Lowering:
 
     # ------------------------------------------------------------ types
     def vtype(self, e: m.Expr, env: Optional[dict] = None) -> VType:
-        self.typer.bound.append({k: SCALAR for k in (env or {})})
-        saved = len(self.typer.diags)
-        try:
-            return self.typer.expr(e)
-        finally:
-            self.typer.bound.pop()
-            del self.typer.diags[saved:]
+        return type_of(self.checked, e, tuple(env or ()))
 
     def is_scalar(self, e: m.Expr, env: Optional[dict] = None) -> bool:
         t = self.vtype(e, env)
