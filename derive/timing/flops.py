@@ -179,8 +179,21 @@ def _product_count(name: str, args: tuple, out: Any) -> Optional[int]:
         dims = args[1] if len(args) > 1 else [-1]
         lengths = [args[0].shape[d] for d in dims] if isinstance(args[0], torch.Tensor) else [size]
         length = max(math.prod(lengths), 2)
-        return int(5 * size * math.log2(length))
+        return times_log2(5 * size, length)
     return None
+
+
+def times_log2(scale: Any, length: Any) -> Any:
+    """``int(scale · log₂ length)``; with symbolic sizes (``SymInt``) the same floor as a
+    SymPy formula, so the symbolic count (derive/timing/symcount.py) keeps the rule."""
+    if isinstance(scale, int) and isinstance(length, int):
+        return int(scale * math.log2(length))
+    import sympy
+
+    def expr(x: Any) -> Any:
+        return x.node.expr if isinstance(x, torch.SymInt) else sympy.Integer(x)
+
+    return sympy.floor(expr(scale) * sympy.log(expr(length), 2))
 
 
 def count_op(func: Any, args: tuple, kwargs: dict, out: Any) -> tuple[int, bool]:

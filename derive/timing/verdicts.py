@@ -203,7 +203,32 @@ def decide_growth(ctx: Context, bench: Bench, lhs: m.Expr, bound: m.Expr, big_o:
         summary = f"{subject}: {wide_summary}; over the sweep they grow as " + \
             ", ".join(f"{v}^{_r(s_, 3)}" for v, s_ in zip(gvars, stats.fit_exponents(
                 [[p[v] for v in gvars] for p in grid.points], values).slopes))
+    if isinstance(lhs, m.Cost) and lhs.kind == "flops":
+        verdict, summary = _prove(checked, bench, lhs, bound, big_o, gvars, grid, verdict,
+                                  summary, evidence)
     return _outcome(verdict, summary, evidence, strategy)
+
+
+def _prove(checked, bench: Bench, cost: m.Cost, bound: m.Expr, big_o, gvars: list[str],
+           grid: Grid, verdict: Verdict, summary: str, evidence: dict) -> tuple[Verdict, str]:
+    """``proved`` when the exact FLOP formula settles the claim for all sizes
+    (derive/timing/growth_proof.py); else the measured verdict stands.  A proof against a
+    measured refutation is a disagreement between two exact routes: an error, not a pass."""
+    from derive.timing import growth_proof
+
+    proof, why = growth_proof.prove(
+        checked, cost, bound, big_o, gvars, grid.points,
+        measured=lambda p: bench.count(cost.arg, p).flops,
+        meta=lambda p: wide.meta_count(checked, cost.arg, p).flops)
+    if proof is None:
+        evidence["symbolic_proof"] = {"declined": why}
+        return verdict, summary
+    evidence["symbolic_proof"] = proof
+    if verdict == Verdict.REFUTED:
+        return Verdict.ERROR, (f"BUG: the exact FLOP formula proves the claim ({why}) but the "
+                               f"measured counts refute it ({summary})")
+    evidence["measured_verdict"] = {"verdict": verdict.value, "summary": summary}
+    return Verdict.PROVED, why
 
 
 def _size_filter(checked):

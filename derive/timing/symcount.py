@@ -1,0 +1,246 @@
+"""The FLOP count of a cost expression as an exact formula of its growing sizes.
+
+The lowering that :mod:`derive.timing.flops` counts is run once more, on fake tensors
+whose growing sizes are symbolic (``FakeTensorMode`` with a ``ShapeEnv``: each size is a
+``SymInt``).  The same counting rule (:func:`derive.timing.flops.count_op`) charges every
+ATen call from the symbolic shapes, so the sum is a SymPy expression in the sizes: the
+count at *every* size, not at the sizes tried.
+
+Why the formula holds for all sizes ≥ 2 (the ``ShapeEnv``'s range of a size; 1 is a
+special case torch specialises): the traced program is the one the lowering runs at
+every size unless some Python decision read a size.  Every such decision goes through
+the ``ShapeEnv``; one it cannot settle from the sizes' ranges alone is recorded as a
+*guard*, a replacement (a size fixed to a number) or a narrowed range.  Any of those, a
+data-dependent value (unbacked symbol), an operator the rule charges by its default, or
+a recurrence makes the count decline (:class:`Decline`): the formula would hold only on
+part of the sizes.  The caller still cross-checks the formula against measured counts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+import torch
+
+from derive import model as m
+from derive.numeric.lower import Evaluator
+from derive.timing.flops import count_op
+from derive.timing.sizes import reachable
+
+DTYPE = torch.float32
+# a symbolic size's sample value: distinct primes, none special (torch fixes sizes 0 and 1)
+_HINTS = (4099, 4111, 4127, 4129, 4133, 4139, 4153, 4157)
+
+
+class Decline(Exception):
+    """The count has no single exact formula we can vouch for (the reason says why)."""
+
+
+@dataclass
+class SymbolicCount:
+    """FLOPs of one expression as a formula of the growing sizes (SymPy, positive symbols)."""
+
+    flops: sp.Expr
+    symbols: dict[str, sp.Symbol]
+    by_op: dict[str, sp.Expr] = field(default_factory=dict)
+
+    def at(self, point: dict[str, int]) -> sp.Expr:
+        """The formula at integer sizes (exact)."""
+        return self.flops.subs({s: sp.Integer(point[n]) for n, s in self.symbols.items()})
+
+
+def size_symbol(name: str) -> sp.Symbol:
+    return sp.Symbol(name, positive=True)
+
+
+# ------------------------------------------------------------------ sympy from torch's
+def _from_torch(e: sp.Basic, names: dict[sp.Symbol, sp.Symbol]) -> sp.Expr:
+    """Torch's size expression in our symbols; anything but + × ^ and floor division declines."""
+    if isinstance(e, sp.Symbol):
+        if e not in names:
+            raise Decline(f"the count reads a size that is not a growing size ({e})")
+        return names[e]
+    if isinstance(e, (sp.Integer, sp.Rational)):
+        return e
+    head = type(e).__name__
+    args = [_from_torch(a, names) for a in e.args]
+    if isinstance(e, sp.Add):
+        return sp.Add(*args)
+    if isinstance(e, sp.Mul):
+        return sp.Mul(*args)
+    if isinstance(e, sp.Pow) and isinstance(e.exp, sp.Integer):
+        return sp.Pow(args[0], e.exp)
+    if head == "FloorDiv":
+        return sp.floor(args[0] / args[1])
+    if isinstance(e, (sp.floor, sp.log)):
+        return type(e)(*args)
+    raise Decline(f"the count has a term torch writes as {head}")
+
+
+def as_expr(n: Any, names: dict[sp.Symbol, sp.Symbol]) -> sp.Expr:
+    """One operator's charge (int, SymInt, or a SymPy formula from the rule) in our symbols."""
+    if isinstance(n, bool):
+        raise Decline("a charge is a truth value")
+    if isinstance(n, int):
+        return sp.Integer(n)
+    if isinstance(n, torch.SymInt):
+        return _from_torch(n.node.expr, names)
+    if isinstance(n, sp.Basic):
+        return _from_torch(n, names)
+    raise Decline(f"a charge of type {type(n).__name__}")
+
+
+# ------------------------------------------------------------------ the counting mode
+def _mode_class():
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class SymbolicCostMode(TorchDispatchMode):
+        """Charge every ATen call by the counting rule; keep the sum as a formula."""
+
+        def __init__(self, names: dict[sp.Symbol, sp.Symbol]) -> None:
+            super().__init__()
+            self.names = names
+            self.flops: sp.Expr = sp.Integer(0)
+            self.by_op: dict[str, sp.Expr] = {}
+            self.defaulted: list[str] = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            packet = getattr(func, "_overloadpacket", None)
+            if getattr(func, "namespace", "") == "prim":
+                return out  # metadata queries of fake tensors (prim.device): never on real ones
+            name = packet.__name__ if packet is not None else str(func)
+            n, defaulted = count_op(func, args, kwargs, out)
+            if defaulted:
+                self.defaulted.append(name)
+            charge = as_expr(n, self.names)
+            if charge != 0:
+                self.flops += charge
+                self.by_op[name] = self.by_op.get(name, sp.Integer(0)) + charge
+            return out
+
+    return SymbolicCostMode
+
+
+# ------------------------------------------------------------------ symbolic shapes
+def _symint(expr: Any, table: dict[str, Any]) -> Any:
+    """A shape entry (SymPy in size names) as an int or SymInt over ``table``."""
+    if isinstance(expr, int):
+        return expr
+    if not isinstance(expr, sp.Basic):
+        raise Decline(f"a shape entry of type {type(expr).__name__}")
+    if isinstance(expr, sp.Integer):
+        return int(expr)
+    if isinstance(expr, sp.Symbol):
+        if expr.name not in table:
+            raise Decline(f"no size for '{expr.name}'")
+        return table[expr.name]
+    if isinstance(expr, sp.Add):
+        out = 0
+        for a in expr.args:
+            out = out + _symint(a, table)
+        return out
+    if isinstance(expr, sp.Mul):
+        out = 1
+        for a in expr.args:
+            out = out * _symint(a, table)
+        return out
+    if isinstance(expr, sp.Pow) and isinstance(expr.exp, sp.Integer) and expr.exp > 0:
+        base = _symint(expr.base, table)
+        out = 1
+        for _ in range(int(expr.exp)):
+            out = out * base
+        return out
+    raise Decline(f"a shape written {expr} is not a polynomial of the sizes")
+
+
+def _env(checked: Any, names: set[str], sizes: dict[str, Any]) -> dict[str, Any]:
+    """Fake inputs: tensors of symbolic shape (batched (1, …)), sizes as SymInts."""
+    env: dict[str, Any] = dict(sizes)
+    for ident in sorted(names):
+        info = checked.symbols.get(ident)
+        if info is None or ident in env:
+            continue
+        if info.role == "tensor":
+            shape = tuple(_symint(d, sizes) for d in info.vtype.shape)
+            env[ident] = torch.empty((1,) + shape, dtype=DTYPE)
+        elif info.role in ("sequence", "function"):
+            raise Decline(f"'{ident}' is a {info.role}")
+        elif info.role == "scalar":
+            env[ident] = 0.5
+        elif info.role == "dim":
+            raise Decline(f"'{ident}' has no size")
+    return env
+
+
+def _check_shape_env(shape_env: Any, ours: set) -> None:
+    """Decline unless the trace made no decision that depends on the sizes."""
+    from torch.utils._sympy.numbers import int_oo
+
+    guards = [str(g.expr) for g in getattr(shape_env, "guards", [])]
+    if guards:
+        raise Decline("the computation branches on its sizes (guards " + "; ".join(guards[:3]) + ")")
+    if getattr(shape_env, "replacements", {}):
+        raise Decline("a size was fixed to a number while counting "
+                      f"({dict(list(shape_env.replacements.items())[:3])})")
+    if getattr(shape_env, "deferred_runtime_asserts", {}):
+        raise Decline("the computation asserts something about its values")
+    extra = set(shape_env.var_to_range) - ours
+    if extra:
+        raise Decline("the computation reads tensor values (data-dependent sizes)")
+    for s in ours:
+        r = shape_env.var_to_range[s]
+        if r.lower > 2 or r.upper not in (sp.oo, int_oo):
+            raise Decline(f"a size's range was narrowed to {r}")
+
+
+def symbolic_flops(checked: Any, expr: m.Expr, growing: list[str], fixed: dict[str, int]
+                   ) -> SymbolicCount:
+    """FLOPs of ``expr`` as written, as a formula of the sizes ``growing`` (others ``fixed``).
+
+    Raises :class:`Decline` when no exact formula for all sizes ≥ 2 is obtained."""
+    from torch._dynamo.source import ConstantSource
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.fx.experimental.symbolic_shapes import DimDynamic, ShapeEnv
+
+    if len(growing) > len(_HINTS):
+        raise Decline("too many growing sizes")
+    names = reachable(checked, [expr])
+    for ident in names:
+        info = checked.symbols.get(ident)
+        if info is not None and info.role in ("sequence", "function"):
+            raise Decline(f"'{ident}' is a {info.role}: its cost is not one formula")
+    shape_env = ShapeEnv()
+    torch_to_ours: dict[sp.Symbol, sp.Symbol] = {}
+    sizes: dict[str, Any] = {}
+    ours = set()
+    for name, hint in zip(growing, _HINTS):
+        s = shape_env.create_symbol(hint, ConstantSource(f"size_{name}"),
+                                    dynamic_dim=DimDynamic.DYNAMIC)
+        torch_to_ours[s] = size_symbol(name)
+        ours.add(s)
+        sizes[name] = shape_env.create_symintnode(s, hint=hint)
+    for name, value in fixed.items():
+        sizes.setdefault(name, int(value))
+    mode_cls = _mode_class()
+    fake = FakeTensorMode(shape_env=shape_env, allow_non_fake_inputs=False)
+    mode = mode_cls(torch_to_ours)
+    try:
+        with fake:
+            env = _env(checked, names, sizes)
+            with torch.no_grad(), mode:
+                ev = Evaluator(env, torch.device("cpu"), DTYPE, checked)
+                result = ev.tensor(ev.ev(expr))
+                del result
+    except Decline:
+        raise
+    except Exception as exc:  # noqa: BLE001 - data-dependent, unsupported on fake tensors, …
+        raise Decline(f"not countable with symbolic sizes: {type(exc).__name__}: "
+                      f"{str(exc).splitlines()[0][:160] if str(exc) else ''}") from exc
+    _check_shape_env(shape_env, ours)
+    if mode.defaulted:
+        raise Decline("the counting rule charges " + ", ".join(sorted(set(mode.defaulted))) +
+                      " by its default (1 per output element)")
+    return SymbolicCount(sp.expand(mode.flops), {n: size_symbol(n) for n in growing}, mode.by_op)
