@@ -141,7 +141,8 @@ def multivariate(count: sp.Expr, bound: sp.Expr, syms: list[sp.Symbol], kind: st
     if any(c <= 0 for c, _ in g_terms):
         raise Undecided("the bound has a negative term")
     sets = up_sets(len(syms), orders)
-    steps = []
+    upper: list[str] = []
+    lower: list[str] = []
     if kind in ("Θ", "O"):
         for c, a in c_terms:
             if c <= 0:
@@ -150,7 +151,7 @@ def multivariate(count: sp.Expr, bound: sp.Expr, syms: list[sp.Symbol], kind: st
             if hit is None:
                 raise Undecided(f"the count's term {_show(a, syms)} is not below any term of "
                                 "the bound in every regime")
-            steps.append(f"{_show(a, syms)} ≤ {_show(hit, syms)}")
+            upper.append(f"{_show(a, syms)} ≤ {_show(hit, syms)}")
     if kind in ("Θ", "Ω"):
         if any(c < 0 for c, _ in c_terms):
             raise Undecided("the count has a negative term (a lower bound needs all positive)")
@@ -159,11 +160,13 @@ def multivariate(count: sp.Expr, bound: sp.Expr, syms: list[sp.Symbol], kind: st
             if hit is None:
                 raise Undecided(f"the bound's term {_show(b, syms)} is not below any term of "
                                 "the count in every regime")
-            steps.append(f"{_show(b, syms)} ≤ {_show(hit, syms)}")
-    return {"rule": "termwise: every size ≥ 1" + (
-                "; orders " + ", ".join(f"{syms[u]} ≥ {syms[v]}" for u, v in orders)
+            lower.append(f"{_show(b, syms)} ≤ {_show(hit, syms)}")
+    terms = ([f"count ≤ c·bound termwise ({', '.join(upper)})"] if upper else []) + \
+        ([f"bound ≤ c·count termwise ({', '.join(lower)})"] if lower else [])
+    return {"rule": "termwise at every size ≥ 1" + (
+                " with " + ", ".join(f"{syms[u]} ≥ {syms[v]}" for u, v in orders)
                 if orders else "") + " (all regimes at once)",
-            "terms": steps}
+            "terms": terms}
 
 
 def decide(count: sp.Expr, bound: sp.Expr, syms: list[sp.Symbol], kind: str,

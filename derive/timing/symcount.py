@@ -18,7 +18,7 @@ part of the sizes.  The caller still cross-checks the formula against measured c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Optional
 
 import sympy as sp
 import torch
@@ -92,6 +92,28 @@ def as_expr(n: Any, names: dict[sp.Symbol, sp.Symbol]) -> sp.Expr:
 
 
 # ------------------------------------------------------------------ the counting mode
+_FFT = ("_fft_r2c", "_fft_c2c")
+_COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
+
+
+def fft_result(name: str, args: tuple) -> torch.Tensor:
+    """The (fake) result of a forward FFT, from its documented shape rule.
+
+    torch's own fake FFT fixes every size to its sample value; the result of an FFT over
+    ``dim`` has the input's shape (the last transformed axis ``n // 2 + 1`` when one-sided,
+    ``_fft_r2c(x, dim, norm, onesided)``) and the complex dtype.  Any error in this rule
+    shows in the cross-check against measured counts."""
+    x, dims = args[0], list(args[1])
+    shape = list(x.shape)
+    if name == "_fft_r2c" and len(args) > 3 and args[3]:
+        last = dims[-1] % x.dim()
+        shape[last] = shape[last] // 2 + 1
+    dtype = x.dtype if x.dtype.is_complex else _COMPLEX.get(x.dtype)
+    if dtype is None:
+        raise Decline(f"an FFT of {x.dtype}")
+    return torch.empty(shape, dtype=dtype, device=x.device)
+
+
 def _mode_class():
     from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -107,11 +129,11 @@ def _mode_class():
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             kwargs = kwargs or {}
-            out = func(*args, **kwargs)
             packet = getattr(func, "_overloadpacket", None)
+            name = packet.__name__ if packet is not None else str(func)
+            out = fft_result(name, args) if name in _FFT else func(*args, **kwargs)
             if getattr(func, "namespace", "") == "prim":
                 return out  # metadata queries of fake tensors (prim.device): never on real ones
-            name = packet.__name__ if packet is not None else str(func)
             n, defaulted = count_op(func, args, kwargs, out)
             if defaulted:
                 self.defaulted.append(name)
@@ -196,10 +218,13 @@ def _check_shape_env(shape_env: Any, ours: set) -> None:
             raise Decline(f"a size's range was narrowed to {r}")
 
 
-def symbolic_flops(checked: Any, expr: m.Expr, growing: list[str], fixed: dict[str, int]
-                   ) -> SymbolicCount:
-    """FLOPs of ``expr`` as written, as a formula of the sizes ``growing`` (others ``fixed``).
+def trace(build: Callable[[dict[str, Any]], Any], growing: list[str],
+          fixed: Optional[dict[str, int]] = None) -> SymbolicCount:
+    """Run ``build(sizes)`` once on fake tensors, the sizes ``growing`` symbolic (SymInts),
+    ``fixed`` as ints, charging every call by the counting rule.
 
+    ``build`` makes its inputs itself (under the fake mode, so they are not charged when
+    made before the first charged call: input factories are 0 FLOPs by the rule anyway).
     Raises :class:`Decline` when no exact formula for all sizes ≥ 2 is obtained."""
     from torch._dynamo.source import ConstantSource
     from torch._subclasses.fake_tensor import FakeTensorMode
@@ -207,40 +232,47 @@ def symbolic_flops(checked: Any, expr: m.Expr, growing: list[str], fixed: dict[s
 
     if len(growing) > len(_HINTS):
         raise Decline("too many growing sizes")
-    names = reachable(checked, [expr])
-    for ident in names:
-        info = checked.symbols.get(ident)
-        if info is not None and info.role in ("sequence", "function"):
-            raise Decline(f"'{ident}' is a {info.role}: its cost is not one formula")
     shape_env = ShapeEnv()
     torch_to_ours: dict[sp.Symbol, sp.Symbol] = {}
     sizes: dict[str, Any] = {}
-    ours = set()
     for name, hint in zip(growing, _HINTS):
         s = shape_env.create_symbol(hint, ConstantSource(f"size_{name}"),
                                     dynamic_dim=DimDynamic.DYNAMIC)
         torch_to_ours[s] = size_symbol(name)
-        ours.add(s)
         sizes[name] = shape_env.create_symintnode(s, hint=hint)
-    for name, value in fixed.items():
+    for name, value in (fixed or {}).items():
         sizes.setdefault(name, int(value))
-    mode_cls = _mode_class()
-    fake = FakeTensorMode(shape_env=shape_env, allow_non_fake_inputs=False)
-    mode = mode_cls(torch_to_ours)
+    mode = _mode_class()(torch_to_ours)
     try:
-        with fake:
-            env = _env(checked, names, sizes)
+        with FakeTensorMode(shape_env=shape_env, allow_non_fake_inputs=False):
             with torch.no_grad(), mode:
-                ev = Evaluator(env, torch.device("cpu"), DTYPE, checked)
-                result = ev.tensor(ev.ev(expr))
+                result = build(sizes)
                 del result
     except Decline:
         raise
     except Exception as exc:  # noqa: BLE001 - data-dependent, unsupported on fake tensors, …
         raise Decline(f"not countable with symbolic sizes: {type(exc).__name__}: "
                       f"{str(exc).splitlines()[0][:160] if str(exc) else ''}") from exc
-    _check_shape_env(shape_env, ours)
+    _check_shape_env(shape_env, set(torch_to_ours))
     if mode.defaulted:
         raise Decline("the counting rule charges " + ", ".join(sorted(set(mode.defaulted))) +
                       " by its default (1 per output element)")
     return SymbolicCount(sp.expand(mode.flops), {n: size_symbol(n) for n in growing}, mode.by_op)
+
+
+def symbolic_flops(checked: Any, expr: m.Expr, growing: list[str], fixed: dict[str, int]
+                   ) -> SymbolicCount:
+    """FLOPs of ``expr`` as written (the numeric lowering), as a formula of the sizes
+    ``growing`` (others ``fixed``); :class:`Decline` when there is none for all sizes ≥ 2."""
+    names = reachable(checked, [expr])
+    for ident in names:
+        info = checked.symbols.get(ident)
+        if info is not None and info.role in ("sequence", "function"):
+            raise Decline(f"'{ident}' is a {info.role}: its cost is not one formula")
+
+    def build(sizes: dict[str, Any]) -> Any:
+        env = _env(checked, names, sizes)
+        ev = Evaluator(env, torch.device("cpu"), DTYPE, checked)
+        return ev.tensor(ev.ev(expr))
+
+    return trace(build, growing, fixed)
