@@ -167,8 +167,8 @@ class Evaluator:
     def as_int(self, v: Value, what: str = "an index") -> int:
         if isinstance(v, bool):
             return int(v)
-        if isinstance(v, int):
-            return v
+        if isinstance(v, (int, torch.SymInt)):
+            return v  # a SymInt: a symbolic size (derive/timing/symcount.py), kept symbolic
         if isinstance(v, float) and v == int(v):
             return int(v)
         if isinstance(v, Fraction) and v.denominator == 1:
