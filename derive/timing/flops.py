@@ -230,7 +230,7 @@ def count_op(func: Any, args: tuple, kwargs: dict, out: Any) -> tuple[int, bool]
 
 
 # ------------------------------------------------------------------ the counting mode
-def _tensors(items: tuple) -> tuple:
+def tensors_in(items: tuple) -> tuple:
     """The tensors among ``items`` and inside lists/tuples one or two levels down (fast path
     of ``tree_flatten`` for ATen arguments and results)."""
     found = []
@@ -297,8 +297,8 @@ class CostMode(TorchDispatchMode):
             self.by_op[name] = self.by_op.get(name, 0) + n
         if defaulted:
             self.defaulted.append(name)
-        inputs = _tensors(args) + _tensors(tuple(kwargs.values()))
-        for t in _tensors((out,)):
+        inputs = tensors_in(args) + tensors_in(tuple(kwargs.values()))
+        for t in tensors_in((out,)):
             self.live.track(t, inputs)
         return out
 

@@ -23,11 +23,11 @@ import sympy as sp
 
 from derive import model as m
 from derive.timing.asymptotics import Undecided, decide
-from derive.timing.symcount import Decline, SymbolicCount, size_symbol, symbolic_flops
+from derive.timing.symcount import Decline, SymbolicCount, size_symbol, symbolic_cost
 
 KINDS = {False: "Θ", True: "O", "Ω": "Ω"}
 _FUNCS = {"log": sp.log, "sqrt": sp.sqrt, "exp": sp.exp}
-EXTRA_ONE = (2, 3, 7, 100, 1021, 4099)
+EXTRA_ONE = (2, 3, 7, 100, 1021, 4099, 16411)
 MIN_EXTRA = 3             # extra sizes (beyond the sweep) the formula must match at least
 
 
@@ -120,25 +120,29 @@ def orders_kept(growing: list[str], grid: list[dict[str, int]], checked: Any
 
 def cross_check(formula: SymbolicCount, measured: Callable[[dict[str, int]], int],
                 meta: Callable[[dict[str, int]], int], swept: list[dict[str, int]],
-                extra: list[dict[str, int]]) -> list[dict]:
+                extra: list[dict[str, int]], kind: str = "flops") -> list[dict]:
     """The formula against the counts the engine measures over the sweep (``measured``)
-    and meta-device counts at ``extra`` sizes; raises :class:`Decline` at any difference."""
+    and meta-device counts at ``extra`` sizes, wherever the formula claims to hold;
+    raises :class:`Decline` at any difference."""
     rows = []
     for point, where in [(p, "sweep") for p in swept] + [(p, "extra") for p in extra]:
+        if not formula.holds_at(point):
+            continue
         try:
             value = (measured if where == "sweep" else meta)(point)
         except Exception as exc:  # noqa: BLE001 - an extra size may not be countable
             if where == "sweep":
                 raise Decline(f"no measured count at {point}: {exc}") from exc
             continue
-        predicted = formula.at(point)
+        predicted = formula.at(point, kind)
         if not predicted.is_Integer or int(predicted) != int(value):
-            raise Decline(f"BUG: the formula gives {predicted} but the counting rule measures "
+            raise Decline(f"BUG: the formula gives {predicted} but the {kind} rule measures "
                           f"{value} at {point}")
-        rows.append({"sizes": {k: point[k] for k in formula.symbols}, "flops": int(value),
+        rows.append({"sizes": {k: point[k] for k in formula.symbols}, kind: int(value),
                      "where": where})
-    if sum(1 for r in rows if r["where"] == "extra") < MIN_EXTRA:
-        raise Decline("too few extra sizes could be counted to cross-check the formula")
+    if sum(1 for r in rows if r["where"] == "extra") < MIN_EXTRA or \
+            not any(r["where"] == "sweep" for r in rows):
+        raise Decline("too few sizes could be counted to cross-check the formula")
     return rows
 
 
@@ -146,50 +150,59 @@ def prove(checked: Any, cost: m.Cost, bound: m.Expr, big_o: Any, growing: list[s
           grid: list[dict[str, int]], measured: Callable[[dict[str, int]], int],
           meta: Callable[[dict[str, int]], int]) -> tuple[Optional[dict], str]:
     """(evidence of a proof, summary) — or (None, why not)."""
-    if cost.kind != "flops":
-        return None, f"{cost.kind}[…] is not proved (only FLOP counts have an exact formula)"
+    if cost.kind not in ("flops", "memory"):
+        return None, f"{cost.kind}[…] is measured, never proved"
     base = dict(grid[0])
     fixed = {k: v for k, v in base.items() if k not in growing}
     if any(p[k] != v for p in grid for k, v in fixed.items()):
         return None, "a size that does not grow changes across the sweep"
     kind = KINDS[big_o]
+    memory = cost.kind == "memory"
     syms = {v: size_symbol(v) for v in growing}
     try:
-        formula = symbolic_flops(checked, cost.arg, growing, fixed)
+        formula = symbolic_cost(checked, cost.arg, growing, fixed, memory)
         g = sp.simplify(bound_formula(bound, checked, syms, fixed))
-        rows = cross_check(formula, measured, meta, grid, extra_points(base, growing))
+        rows = cross_check(formula, measured, meta, grid, extra_points(base, growing),
+                           cost.kind)
         orders = orders_kept(growing, grid, checked)
-        proof = decide(formula.flops, g, [syms[v] for v in growing], kind, orders)
+        value = formula.peak_bytes if memory else formula.flops
+        proof = decide(value, g, [syms[v] for v in growing], kind, orders)
     except (Decline, Undecided) as exc:
         return None, str(exc)
     except (ValueError, TypeError, ZeroDivisionError, NotImplementedError, RecursionError) as exc:
         return None, f"SymPy could not decide: {type(exc).__name__}: {exc}"[:300]
-    count_text = sp.sstr(formula.flops)
-    sizes = ", ".join(growing)
+    value_text = sp.sstr(value)
+    start = formula.valid_from
     where = ("every size ≥ 2 in every regime" + (
         " with " + ", ".join(f"{growing[u]} ≥ {growing[v]}" for u, v in orders) if orders else "")
-        if len(growing) > 1 else f"every {sizes} ≥ 2")
+        if len(growing) > 1 else f"every {growing[0]} ≥ {start}")
+    model, what = (("derive's memory model (peak live bytes of the tensors it allocates, "
+                    "derive/timing/memory.py)", "peak bytes") if memory else
+                   ("derive's FLOP counting rule (derive/timing/flops.py)", "FLOPs"))
+    decided = ("no guard, specialisation or data-dependent value recorded" if not formula.guards
+               else "the only decisions on the size (" + "; ".join(formula.guards[:4]) +
+               f") hold for every {growing[0]} ≥ {start}")
     evidence = {
-        "symbolic_count": count_text,
-        "by_op": {k: sp.sstr(v) for k, v in formula.by_op.items()},
+        ("symbolic_peak_bytes" if memory else "symbolic_count"): value_text,
+        **({} if memory else {"by_op": {k: sp.sstr(v) for k, v in formula.by_op.items()}}),
         "bound": sp.sstr(g),
         **({"fixed_sizes": fixed} if fixed else {}),
+        "valid_for": where,
         "proof": proof,
         "cross_check": {"agree": True, "sizes": rows},
         "certificate": {
-            "route": "symbolic FLOP count (the lowering traced with symbolic sizes, charged by "
-                     "the counting rule in derive/timing/flops.py) + "
+            "route": f"symbolic {what} (the lowering traced with symbolic sizes under {model}) + "
                      + ("limit" if len(growing) == 1 else "termwise bounds"),
-            "hypotheses": ["derive's FLOP counting rule is the cost model"],
+            "hypotheses": [f"{model} is the cost model"],
             "side_conditions": [
-                {"condition": f"one traced program for {where}",
-                 "discharged": "no guard, specialisation or data-dependent value recorded"},
+                {"condition": f"one traced program for {where}", "discharged": decided},
                 {"condition": "formula = measured count",
                  "discharged": f"equal at {len(rows)} sizes (sweep and extra)"}]},
     }
     detail = proof.get("limit") or "; ".join(proof.get("terms", []))
-    summary = (f"proved under derive's FLOP counting rule: FLOPs = {_short(count_text)} for "
-               f"{where}; {detail} ⇒ {kind}")
+    rule = "memory model (peak live bytes)" if memory else "FLOP counting rule"
+    summary = (f"proved under derive's {rule}: {what} = {_short(value_text)} for {where}; "
+               f"{detail} ⇒ {kind}")
     return evidence, summary
 
 

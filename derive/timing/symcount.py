@@ -25,7 +25,8 @@ import torch
 
 from derive import model as m
 from derive.numeric.lower import Evaluator
-from derive.timing.flops import count_op
+from derive.timing.flops import count_op, tensors_in
+from derive.timing.memory import LiveBytes
 from derive.timing.sizes import reachable
 
 DTYPE = torch.float32
@@ -44,10 +45,17 @@ class SymbolicCount:
     flops: sp.Expr
     symbols: dict[str, sp.Symbol]
     by_op: dict[str, sp.Expr] = field(default_factory=dict)
+    peak_bytes: Optional[sp.Expr] = None      # traced with memory=True
+    valid_from: int = 2                       # the formulas hold for every size ≥ this
+    guards: list[str] = field(default_factory=list)
 
-    def at(self, point: dict[str, int]) -> sp.Expr:
-        """The formula at integer sizes (exact)."""
-        return self.flops.subs({s: sp.Integer(point[n]) for n, s in self.symbols.items()})
+    def at(self, point: dict[str, int], kind: str = "flops") -> sp.Expr:
+        """The formula (FLOPs, or peak bytes for ``kind`` memory) at integer sizes (exact)."""
+        e = self.peak_bytes if kind == "memory" else self.flops
+        return e.subs({s: sp.Integer(point[n]) for n, s in self.symbols.items()})
+
+    def holds_at(self, point: dict[str, int]) -> bool:
+        return all(point[n] >= self.valid_from for n in self.symbols)
 
 
 def size_symbol(name: str) -> sp.Symbol:
@@ -120,12 +128,13 @@ def _mode_class():
     class SymbolicCostMode(TorchDispatchMode):
         """Charge every ATen call by the counting rule; keep the sum as a formula."""
 
-        def __init__(self, names: dict[sp.Symbol, sp.Symbol]) -> None:
+        def __init__(self, names: dict[sp.Symbol, sp.Symbol], memory: bool) -> None:
             super().__init__()
             self.names = names
             self.flops: sp.Expr = sp.Integer(0)
             self.by_op: dict[str, sp.Expr] = {}
             self.defaulted: list[str] = []
+            self.live = LiveBytes() if memory else None
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             kwargs = kwargs or {}
@@ -141,6 +150,10 @@ def _mode_class():
             if charge != 0:
                 self.flops += charge
                 self.by_op[name] = self.by_op.get(name, sp.Integer(0)) + charge
+            if self.live is not None:  # as CostMode tracks them (derive/timing/memory.py)
+                inputs = tensors_in(args) + tensors_in(tuple(kwargs.values()))
+                for t in tensors_in((out,)):
+                    self.live.track(t, inputs)
             return out
 
     return SymbolicCostMode
@@ -197,13 +210,57 @@ def _env(checked: Any, names: set[str], sizes: dict[str, Any]) -> dict[str, Any]
     return env
 
 
-def _check_shape_env(shape_env: Any, ours: set) -> None:
-    """Decline unless the trace made no decision that depends on the sizes."""
+_RELATIONS = (sp.StrictGreaterThan, sp.GreaterThan, sp.StrictLessThan, sp.LessThan, sp.Unequality)
+
+
+def eventually_from(guards: list[sp.Basic], n: sp.Symbol) -> int:
+    """The least integer ``N₀ ≥ 2`` with every guard true at every ``n ≥ N₀``; Decline if
+    some guard fails for arbitrarily large ``n`` (or is not an inequality of ``n``)."""
+    start = 2
+    for g in guards:
+        if not isinstance(g, _RELATIONS) or g.free_symbols - {n}:
+            raise Decline(f"a guard {g} is not an inequality of one size")
+        truth = sp.solve_univariate_inequality(g, n, relational=False,
+                                               domain=sp.Interval(2, sp.oo))
+        bad = sp.Interval(2, sp.oo) - truth
+        if bad.is_empty:
+            continue
+        top = bad.sup
+        if not (top.is_real and top.is_finite):
+            raise Decline(f"the guard {g} fails for arbitrarily large {n}")
+        first = int(sp.ceiling(top))
+        if bad.contains(sp.Integer(first)) == sp.true:
+            first += 1
+        start = max(start, first)
+    return start
+
+
+def _guards(shape_env: Any, names: dict[sp.Symbol, sp.Symbol]) -> list[sp.Basic]:
+    out = []
+    for g in getattr(shape_env, "guards", []):
+        e = g.expr
+        if isinstance(e, _RELATIONS):
+            out.append(type(e)(_from_torch(e.lhs, names), _from_torch(e.rhs, names)))
+        else:
+            raise Decline(f"the computation branches on its sizes (guard {e})")
+    return out
+
+
+def _check_shape_env(shape_env: Any, names: dict[sp.Symbol, sp.Symbol], eventual: bool
+                     ) -> tuple[int, list[sp.Basic]]:
+    """Decline unless the trace made no decision that depends on the sizes — or, with
+    ``eventual`` and one size, only decisions that hold for every size from some N₀ on
+    (then the formula holds there: returns N₀ and the guards)."""
     from torch.utils._sympy.numbers import int_oo
 
+    ours = set(names)
     guards = [str(g.expr) for g in getattr(shape_env, "guards", [])]
-    if guards:
+    start, kept = 2, []
+    if guards and not (eventual and len(ours) == 1):
         raise Decline("the computation branches on its sizes (guards " + "; ".join(guards[:3]) + ")")
+    if guards:
+        kept = _guards(shape_env, names)
+        start = eventually_from(kept, next(iter(names.values())))
     if getattr(shape_env, "replacements", {}):
         raise Decline("a size was fixed to a number while counting "
                       f"({dict(list(shape_env.replacements.items())[:3])})")
@@ -214,18 +271,20 @@ def _check_shape_env(shape_env: Any, ours: set) -> None:
         raise Decline("the computation reads tensor values (data-dependent sizes)")
     for s in ours:
         r = shape_env.var_to_range[s]
-        if r.lower > 2 or r.upper not in (sp.oo, int_oo):
+        if r.lower > max(start, 2) or r.upper not in (sp.oo, int_oo):
             raise Decline(f"a size's range was narrowed to {r}")
+    return start, kept
 
 
-def trace(build: Callable[[dict[str, Any]], Any], growing: list[str],
-          fixed: Optional[dict[str, int]] = None) -> SymbolicCount:
-    """Run ``build(sizes)`` once on fake tensors, the sizes ``growing`` symbolic (SymInts),
-    ``fixed`` as ints, charging every call by the counting rule.
+def trace(build: Callable[[dict[str, Any]], Callable[[], Any]], growing: list[str],
+          fixed: Optional[dict[str, int]] = None, memory: bool = False) -> SymbolicCount:
+    """``build(sizes)`` makes the inputs (fake tensors; the sizes ``growing`` symbolic
+    SymInts, ``fixed`` ints) and returns the computation, which runs once charged by the
+    counting rule — and, with ``memory``, its live bytes tracked as the bench tracks them.
 
-    ``build`` makes its inputs itself (under the fake mode, so they are not charged when
-    made before the first charged call: input factories are 0 FLOPs by the rule anyway).
-    Raises :class:`Decline` when no exact formula for all sizes ≥ 2 is obtained."""
+    Raises :class:`Decline` when no exact formula is obtained: for FLOPs one for every
+    size ≥ 2; for memory (a running maximum, so a comparison of sizes at each new peak)
+    one size may also hold from some N₀ on (``valid_from``)."""
     from torch._dynamo.source import ConstantSource
     from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.fx.experimental.symbolic_shapes import DimDynamic, ShapeEnv
@@ -242,37 +301,46 @@ def trace(build: Callable[[dict[str, Any]], Any], growing: list[str],
         sizes[name] = shape_env.create_symintnode(s, hint=hint)
     for name, value in (fixed or {}).items():
         sizes.setdefault(name, int(value))
-    mode = _mode_class()(torch_to_ours)
+    mode = _mode_class()(torch_to_ours, memory)
     try:
         with FakeTensorMode(shape_env=shape_env, allow_non_fake_inputs=False):
-            with torch.no_grad(), mode:
-                result = build(sizes)
-                del result
+            with torch.no_grad():
+                run = build(sizes)
+                with mode:
+                    result = run()
+                    del result
     except Decline:
         raise
     except Exception as exc:  # noqa: BLE001 - data-dependent, unsupported on fake tensors, …
         raise Decline(f"not countable with symbolic sizes: {type(exc).__name__}: "
                       f"{str(exc).splitlines()[0][:160] if str(exc) else ''}") from exc
-    _check_shape_env(shape_env, set(torch_to_ours))
+    start, guards = _check_shape_env(shape_env, torch_to_ours, eventual=memory)
     if mode.defaulted:
         raise Decline("the counting rule charges " + ", ".join(sorted(set(mode.defaulted))) +
                       " by its default (1 per output element)")
-    return SymbolicCount(sp.expand(mode.flops), {n: size_symbol(n) for n in growing}, mode.by_op)
+    peak = as_expr(mode.live.peak, torch_to_ours) if memory else None
+    return SymbolicCount(sp.expand(mode.flops), {n: size_symbol(n) for n in growing}, mode.by_op,
+                         None if peak is None else sp.expand(peak), start,
+                         [sp.sstr(g) for g in guards])
 
 
-def symbolic_flops(checked: Any, expr: m.Expr, growing: list[str], fixed: dict[str, int]
-                   ) -> SymbolicCount:
-    """FLOPs of ``expr`` as written (the numeric lowering), as a formula of the sizes
-    ``growing`` (others ``fixed``); :class:`Decline` when there is none for all sizes ≥ 2."""
+def symbolic_cost(checked: Any, expr: m.Expr, growing: list[str], fixed: dict[str, int],
+                  memory: bool = False) -> SymbolicCount:
+    """FLOPs (and with ``memory`` peak live bytes) of ``expr`` as written (the numeric
+    lowering), as formulas of the sizes ``growing`` (others ``fixed``); see :func:`trace`."""
     names = reachable(checked, [expr])
     for ident in names:
         info = checked.symbols.get(ident)
         if info is not None and info.role in ("sequence", "function"):
             raise Decline(f"'{ident}' is a {info.role}: its cost is not one formula")
 
-    def build(sizes: dict[str, Any]) -> Any:
+    def build(sizes: dict[str, Any]) -> Callable[[], Any]:
         env = _env(checked, names, sizes)
-        ev = Evaluator(env, torch.device("cpu"), DTYPE, checked)
-        return ev.tensor(ev.ev(expr))
 
-    return trace(build, growing, fixed)
+        def run() -> Any:
+            ev = Evaluator(env, torch.device("cpu"), DTYPE, checked)
+            return ev.tensor(ev.ev(expr))
+
+        return run
+
+    return trace(build, growing, fixed, memory)

@@ -203,7 +203,7 @@ def decide_growth(ctx: Context, bench: Bench, lhs: m.Expr, bound: m.Expr, big_o:
         summary = f"{subject}: {wide_summary}; over the sweep they grow as " + \
             ", ".join(f"{v}^{_r(s_, 3)}" for v, s_ in zip(gvars, stats.fit_exponents(
                 [[p[v] for v in gvars] for p in grid.points], values).slopes))
-    if isinstance(lhs, m.Cost) and lhs.kind == "flops":
+    if isinstance(lhs, m.Cost) and lhs.kind in ("flops", "memory") and bench.device == "cpu":
         verdict, summary = _prove(checked, bench, lhs, bound, big_o, gvars, grid, verdict,
                                   summary, evidence)
     return _outcome(verdict, summary, evidence, strategy)
@@ -218,8 +218,9 @@ def _prove(checked, bench: Bench, cost: m.Cost, bound: m.Expr, big_o, gvars: lis
 
     proof, why = growth_proof.prove(
         checked, cost, bound, big_o, gvars, grid.points,
-        measured=lambda p: bench.count(cost.arg, p).flops,
-        meta=lambda p: wide.meta_count(checked, cost.arg, p).flops)
+        measured=lambda p: _count_value(bench, cost, p),
+        meta=lambda p: (lambda r: r.peak_bytes if cost.kind == "memory" else r.flops)(
+            wide.meta_count(checked, cost.arg, p)))
     if proof is None:
         evidence["symbolic_proof"] = {"declined": why}
         return verdict, summary
