@@ -88,6 +88,31 @@ def test_trace_declines_data_dependent_shapes():
         symcount.trace(build, ["n"])
 
 
+def test_decisions_on_tensor_values_are_traced_on_every_path():
+    def build(s):
+        a = torch.empty(s["n"], s["n"])
+        return lambda: a @ a if bool(torch.isfinite(a).all()) else a + a
+
+    paths = symcount.trace_paths(build, ["n"])
+    # isfinite is abs, ne, eq, mul (4 per entry) and all 1 per entry, on either path
+    assert sorted(sp.sstr(f.flops) for f in paths) == ["2*n**3 + 5*n**2", "6*n**2"]
+    a = torch.randn(7, 7)
+    real = count(lambda: a @ a if bool(torch.isfinite(a).all()) else a + a).flops
+    assert real == next(f for f in paths if f.decisions == (True,)).at({"n": 7})
+    assert {f.decisions for f in paths} == {(True,), (False,)}
+    with pytest.raises(symcount.Decline, match="several paths"):
+        symcount.trace(build, ["n"])
+
+
+def test_a_value_read_that_is_not_a_truth_value_declines():
+    def build(s):
+        a = torch.empty(s["n"])
+        return lambda: a * float(a.sum())
+
+    with pytest.raises(symcount.Decline):
+        symcount.trace_paths(build, ["n"])
+
+
 def test_trace_declines_an_operator_charged_by_the_default_rule():
     with pytest.raises(symcount.Decline, match="by its default"):
         symcount.trace(lambda s: lambda: torch.special.bessel_j0(torch.empty(s["n"])), ["n"])
@@ -219,16 +244,16 @@ def test_wall_time_and_recurrences_are_not_proved(cid):
 def test_cross_check_declines_when_the_formula_is_not_the_count():
     checked = checked_claims(CLAIMS)["gp.a"]
     cost = cost_of(checked)
-    formula = symcount.symbolic_cost(checked, cost.arg, ["n"], {})
+    (formula,) = symcount.symbolic_cost(checked, cost.arg, ["n"], {})
     meta = lambda pt: wide.meta_count(checked, cost.arg, pt).flops  # noqa: E731
     grid = [{"n": 64}, {"n": 128}]
-    assert growth_proof.cross_check(formula, meta, meta, grid, growth_proof.extra_points(
+    assert growth_proof.cross_check([formula], meta, meta, grid, growth_proof.extra_points(
         {"n": 64}, ["n"]))
     # off by one at a single extra size only: the sweep alone would not see it
     wrong = symcount.SymbolicCount(formula.flops + sp.Piecewise((1, sp.Eq(n, 1021)), (0, True)),
                                    formula.symbols)
     with pytest.raises(symcount.Decline, match="BUG"):
-        growth_proof.cross_check(wrong, meta, meta, grid, growth_proof.extra_points(
+        growth_proof.cross_check([wrong], meta, meta, grid, growth_proof.extra_points(
             {"n": 64}, ["n"]))
 
 

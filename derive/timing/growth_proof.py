@@ -84,13 +84,13 @@ def bound_formula(e: m.Expr, checked: Any, growing: dict[str, sp.Symbol],
 
 def extra_points(base: dict[str, int], growing: list[str]) -> list[dict[str, int]]:
     """Sizes beyond the sweep: each value of EXTRA_ONE for one size; for several, every
-    order of three unequal sizes and each size alone large."""
+    order of three unequal sizes (large ones, and small ones) and each size alone large."""
     if len(growing) == 1:
         return [{**base, growing[0]: v} for v in EXTRA_ONE]
     out = []
-    trio = (3, 17, 257)
-    for perm in list(permutations(range(len(growing))))[:6]:
-        out.append({**base, **{v: trio[min(k, 2)] + k for v, k in zip(growing, perm)}})
+    for trio in ((3, 17, 257), (2, 7, 29)):   # large and small (a real run may be needed)
+        for perm in list(permutations(range(len(growing))))[:6]:
+            out.append({**base, **{v: trio[min(k, 2)] + k for v, k in zip(growing, perm)}})
     for v in growing:
         out.append({**base, **{u: 5 for u in growing}, v: 1021})
     return out
@@ -118,15 +118,17 @@ def orders_kept(growing: list[str], grid: list[dict[str, int]], checked: Any
     return sorted(out)
 
 
-def cross_check(formula: SymbolicCount, measured: Callable[[dict[str, int]], int],
+def cross_check(paths: list[SymbolicCount], measured: Callable[[dict[str, int]], int],
                 meta: Callable[[dict[str, int]], int], swept: list[dict[str, int]],
                 extra: list[dict[str, int]], kind: str = "flops") -> list[dict]:
-    """The formula against the counts the engine measures over the sweep (``measured``)
-    and meta-device counts at ``extra`` sizes, wherever the formula claims to hold;
-    raises :class:`Decline` at any difference."""
+    """The formulas against the counts the engine measures over the sweep (``measured``)
+    and at ``extra`` sizes (``meta``), wherever they claim to hold: each measured count
+    must be one path's formula (the path the sampled values take); raises
+    :class:`Decline` at any difference."""
     rows = []
     for point, where in [(p, "sweep") for p in swept] + [(p, "extra") for p in extra]:
-        if not formula.holds_at(point):
+        here = [f for f in paths if f.holds_at(point)]
+        if not here:
             continue
         try:
             value = (measured if where == "sweep" else meta)(point)
@@ -134,11 +136,11 @@ def cross_check(formula: SymbolicCount, measured: Callable[[dict[str, int]], int
             if where == "sweep":
                 raise Decline(f"no measured count at {point}: {exc}") from exc
             continue
-        predicted = formula.at(point, kind)
-        if not predicted.is_Integer or int(predicted) != int(value):
-            raise Decline(f"BUG: the formula gives {predicted} but the {kind} rule measures "
-                          f"{value} at {point}")
-        rows.append({"sizes": {k: point[k] for k in formula.symbols}, kind: int(value),
+        predicted = [f.at(point, kind) for f in here]
+        if not any(v.is_Integer and int(v) == int(value) for v in predicted):
+            raise Decline(f"BUG: the formula gives {', '.join(map(str, predicted))} but the "
+                          f"{kind} rule measures {value} at {point}")
+        rows.append({"sizes": {k: point[k] for k in paths[0].symbols}, kind: int(value),
                      "where": where})
     if sum(1 for r in rows if r["where"] == "extra") < MIN_EXTRA or \
             not any(r["where"] == "sweep" for r in rows):
@@ -149,7 +151,8 @@ def cross_check(formula: SymbolicCount, measured: Callable[[dict[str, int]], int
 def prove(checked: Any, cost: m.Cost, bound: m.Expr, big_o: Any, growing: list[str],
           grid: list[dict[str, int]], measured: Callable[[dict[str, int]], int],
           meta: Callable[[dict[str, int]], int]) -> tuple[Optional[dict], str]:
-    """(evidence of a proof, summary) — or (None, why not)."""
+    """(evidence of a proof, summary) — or (None, why not).  With several paths through
+    decisions on values, the claim must follow on every path."""
     if cost.kind not in ("flops", "memory"):
         return None, f"{cost.kind}[…] is measured, never proved"
     base = dict(grid[0])
@@ -160,49 +163,63 @@ def prove(checked: Any, cost: m.Cost, bound: m.Expr, big_o: Any, growing: list[s
     memory = cost.kind == "memory"
     syms = {v: size_symbol(v) for v in growing}
     try:
-        formula = symbolic_cost(checked, cost.arg, growing, fixed, memory)
+        paths = symbolic_cost(checked, cost.arg, growing, fixed, memory)
         g = sp.simplify(bound_formula(bound, checked, syms, fixed))
-        rows = cross_check(formula, measured, meta, grid, extra_points(base, growing),
-                           cost.kind)
+        rows = cross_check(paths, measured, meta, grid, extra_points(base, growing), cost.kind)
         orders = orders_kept(growing, grid, checked)
-        value = formula.peak_bytes if memory else formula.flops
-        proof = decide(value, g, [syms[v] for v in growing], kind, orders)
+        values = [f.peak_bytes if memory else f.flops for f in paths]
+        proofs = [decide(v, g, [syms[x] for x in growing], kind, orders) for v in values]
     except (Decline, Undecided) as exc:
         return None, str(exc)
     except (ValueError, TypeError, ZeroDivisionError, NotImplementedError, RecursionError) as exc:
         return None, f"SymPy could not decide: {type(exc).__name__}: {exc}"[:300]
-    value_text = sp.sstr(value)
-    start = formula.valid_from
+    return _evidence(paths, values, proofs, g, rows, orders, growing, fixed, kind, memory)
+
+
+def _evidence(paths: list[SymbolicCount], values: list[sp.Expr], proofs: list[dict],
+              g: sp.Expr, rows: list[dict], orders: list[tuple[int, int]], growing: list[str],
+              fixed: dict[str, int], kind: str, memory: bool) -> tuple[dict, str]:
+    """The proof's evidence and summary."""
+    texts = [sp.sstr(v) for v in values]
+    start = max(f.valid_from for f in paths)
+    guards = [gd for f in paths for gd in f.guards]
     where = ("every size ≥ 2 in every regime" + (
         " with " + ", ".join(f"{growing[u]} ≥ {growing[v]}" for u, v in orders) if orders else "")
         if len(growing) > 1 else f"every {growing[0]} ≥ {start}")
     model, what = (("derive's memory model (peak live bytes of the tensors it allocates, "
                     "derive/timing/memory.py)", "peak bytes") if memory else
                    ("derive's FLOP counting rule (derive/timing/flops.py)", "FLOPs"))
-    decided = ("no guard, specialisation or data-dependent value recorded" if not formula.guards
-               else "the only decisions on the size (" + "; ".join(formula.guards[:4]) +
+    decided = ("no guard, specialisation or data-dependent value recorded" if not guards
+               else "the only decisions on the size (" + "; ".join(guards[:4]) +
                f") hold for every {growing[0]} ≥ {start}")
+    side = [{"condition": f"one traced program per path for {where}", "discharged": decided},
+            {"condition": "formula = measured count",
+             "discharged": f"equal at {len(rows)} sizes (sweep and extra)"}]
+    if len(paths) > 1:
+        side.append({"condition": "every input takes one of the paths",
+                     "discharged": f"each outcome of the {len(paths[0].decisions) or 1} "
+                                   "decision(s) on tensor values traced"})
     evidence = {
-        ("symbolic_peak_bytes" if memory else "symbolic_count"): value_text,
-        **({} if memory else {"by_op": {k: sp.sstr(v) for k, v in formula.by_op.items()}}),
+        ("symbolic_peak_bytes" if memory else "symbolic_count"): texts[0] if len(texts) == 1
+        else texts,
+        **({} if memory else {"by_op": {k: sp.sstr(v) for k, v in paths[0].by_op.items()}}),
         "bound": sp.sstr(g),
         **({"fixed_sizes": fixed} if fixed else {}),
         "valid_for": where,
-        "proof": proof,
+        "proof": proofs[0] if len(proofs) == 1 else proofs,
         "cross_check": {"agree": True, "sizes": rows},
         "certificate": {
             "route": f"symbolic {what} (the lowering traced with symbolic sizes under {model}) + "
                      + ("limit" if len(growing) == 1 else "termwise bounds"),
             "hypotheses": [f"{model} is the cost model"],
-            "side_conditions": [
-                {"condition": f"one traced program for {where}", "discharged": decided},
-                {"condition": "formula = measured count",
-                 "discharged": f"equal at {len(rows)} sizes (sweep and extra)"}]},
+            "side_conditions": side},
     }
-    detail = proof.get("limit") or "; ".join(proof.get("terms", []))
+    detail = proofs[0].get("limit") or "; ".join(proofs[0].get("terms", []))
     rule = "memory model (peak live bytes)" if memory else "FLOP counting rule"
-    summary = (f"proved under derive's {rule}: {what} = {_short(value_text)} for {where}; "
-               f"{detail} ⇒ {kind}")
+    paths_text = "" if len(paths) == 1 else f" on each of {len(paths)} paths through " \
+                                            "decisions on tensor values"
+    summary = (f"proved under derive's {rule}{paths_text}: {what} = "
+               f"{_short(' | '.join(texts))} for {where}; {detail} ⇒ {kind}")
     return evidence, summary
 
 

@@ -48,6 +48,7 @@ class SymbolicCount:
     peak_bytes: Optional[sp.Expr] = None      # traced with memory=True
     valid_from: int = 2                       # the formulas hold for every size ≥ this
     guards: list[str] = field(default_factory=list)
+    decisions: tuple[bool, ...] = ()          # the truth values of tensors on this path
 
     def at(self, point: dict[str, int], kind: str = "flops") -> sp.Expr:
         """The formula (FLOPs, or peak bytes for ``kind`` memory) at integer sizes (exact)."""
@@ -128,9 +129,12 @@ def _mode_class():
     class SymbolicCostMode(TorchDispatchMode):
         """Charge every ATen call by the counting rule; keep the sum as a formula."""
 
-        def __init__(self, names: dict[sp.Symbol, sp.Symbol], memory: bool) -> None:
+        def __init__(self, names: dict[sp.Symbol, sp.Symbol], memory: bool,
+                     schedule: list[bool]) -> None:
             super().__init__()
             self.names = names
+            self.schedule = schedule          # the outcomes of tensor truth values, in order
+            self.taken: list[bool] = []
             self.flops: sp.Expr = sp.Integer(0)
             self.by_op: dict[str, sp.Expr] = {}
             self.defaulted: list[str] = []
@@ -140,6 +144,12 @@ def _mode_class():
             kwargs = kwargs or {}
             packet = getattr(func, "_overloadpacket", None)
             name = packet.__name__ if packet is not None else str(func)
+            if name == "_local_scalar_dense" and args[0].dtype == torch.bool:
+                # bool(tensor): a decision on values. Each outcome is one path, traced in
+                # turn (trace_paths); 0 FLOPs and no allocation by the rule.
+                k = len(self.taken)
+                self.taken.append(self.schedule[k] if k < len(self.schedule) else True)
+                return self.taken[-1]
             out = fft_result(name, args) if name in _FFT else func(*args, **kwargs)
             if getattr(func, "namespace", "") == "prim":
                 return out  # metadata queries of fake tensors (prim.device): never on real ones
@@ -276,15 +286,10 @@ def _check_shape_env(shape_env: Any, names: dict[sp.Symbol, sp.Symbol], eventual
     return start, kept
 
 
-def trace(build: Callable[[dict[str, Any]], Callable[[], Any]], growing: list[str],
-          fixed: Optional[dict[str, int]] = None, memory: bool = False) -> SymbolicCount:
-    """``build(sizes)`` makes the inputs (fake tensors; the sizes ``growing`` symbolic
-    SymInts, ``fixed`` ints) and returns the computation, which runs once charged by the
-    counting rule — and, with ``memory``, its live bytes tracked as the bench tracks them.
-
-    Raises :class:`Decline` when no exact formula is obtained: for FLOPs one for every
-    size ≥ 2; for memory (a running maximum, so a comparison of sizes at each new peak)
-    one size may also hold from some N₀ on (``valid_from``)."""
+def _trace_path(build: Callable[[dict[str, Any]], Callable[[], Any]], growing: list[str],
+                fixed: Optional[dict[str, int]], memory: bool, schedule: list[bool]
+                ) -> tuple[SymbolicCount, list[bool]]:
+    """One run of the computation with the tensor truth values ``schedule`` (then True)."""
     from torch._dynamo.source import ConstantSource
     from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.fx.experimental.symbolic_shapes import DimDynamic, ShapeEnv
@@ -301,7 +306,7 @@ def trace(build: Callable[[dict[str, Any]], Callable[[], Any]], growing: list[st
         sizes[name] = shape_env.create_symintnode(s, hint=hint)
     for name, value in (fixed or {}).items():
         sizes.setdefault(name, int(value))
-    mode = _mode_class()(torch_to_ours, memory)
+    mode = _mode_class()(torch_to_ours, memory, schedule)
     try:
         with FakeTensorMode(shape_env=shape_env, allow_non_fake_inputs=False):
             with torch.no_grad():
@@ -321,13 +326,53 @@ def trace(build: Callable[[dict[str, Any]], Callable[[], Any]], growing: list[st
     peak = as_expr(mode.live.peak, torch_to_ours) if memory else None
     return SymbolicCount(sp.expand(mode.flops), {n: size_symbol(n) for n in growing}, mode.by_op,
                          None if peak is None else sp.expand(peak), start,
-                         [sp.sstr(g) for g in guards])
+                         [sp.sstr(g) for g in guards], tuple(mode.taken)), mode.taken
+
+
+MAX_PATHS = 8
+
+
+def trace_paths(build: Callable[[dict[str, Any]], Callable[[], Any]], growing: list[str],
+                fixed: Optional[dict[str, int]] = None, memory: bool = False,
+                max_paths: int = MAX_PATHS) -> list[SymbolicCount]:
+    """``build(sizes)`` makes the inputs (fake tensors; the sizes ``growing`` symbolic
+    SymInts, ``fixed`` ints) and returns the computation, run charged by the counting rule
+    — and, with ``memory``, its live bytes tracked as the bench tracks them.
+
+    A truth value of a tensor (``if isfinite(A).all()``) is a decision on values the
+    sizes do not fix: every outcome is traced (depth first), one formula per path, so the
+    count of any input is one of them.  Any other read of values declines.
+
+    Raises :class:`Decline` when no exact formula is obtained: for FLOPs one for every
+    size ≥ 2; for memory (a running maximum, so a comparison of sizes at each new peak)
+    one size may also hold from some N₀ on (``valid_from``)."""
+    out: list[SymbolicCount] = []
+    todo: list[list[bool]] = [[]]
+    while todo:
+        schedule = todo.pop()
+        found, taken = _trace_path(build, growing, fixed, memory, schedule)
+        out.append(found)
+        todo.extend(taken[:i] + [False] for i in range(len(schedule), len(taken)))
+        if len(out) + len(todo) > max_paths:
+            raise Decline(f"more than {max_paths} paths through decisions on tensor values")
+    return out
+
+
+def trace(build: Callable[[dict[str, Any]], Callable[[], Any]], growing: list[str],
+          fixed: Optional[dict[str, int]] = None, memory: bool = False) -> SymbolicCount:
+    """The one formula of a computation that makes no decision on values (see
+    :func:`trace_paths`)."""
+    paths = trace_paths(build, growing, fixed, memory)
+    if len(paths) > 1:
+        raise Decline("the computation decides on tensor values: its count has several paths")
+    return paths[0]
 
 
 def symbolic_cost(checked: Any, expr: m.Expr, growing: list[str], fixed: dict[str, int],
-                  memory: bool = False) -> SymbolicCount:
+                  memory: bool = False) -> list[SymbolicCount]:
     """FLOPs (and with ``memory`` peak live bytes) of ``expr`` as written (the numeric
-    lowering), as formulas of the sizes ``growing`` (others ``fixed``); see :func:`trace`."""
+    lowering), as formulas of the sizes ``growing`` (others ``fixed``), one per path
+    through decisions on values; see :func:`trace_paths`."""
     names = reachable(checked, [expr])
     for ident in names:
         info = checked.symbols.get(ident)
@@ -343,4 +388,4 @@ def symbolic_cost(checked: Any, expr: m.Expr, growing: list[str], fixed: dict[st
 
         return run
 
-    return trace(build, growing, fixed, memory)
+    return trace_paths(build, growing, fixed, memory)

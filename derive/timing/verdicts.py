@@ -209,6 +209,21 @@ def decide_growth(ctx: Context, bench: Bench, lhs: m.Expr, bound: m.Expr, big_o:
     return _outcome(verdict, summary, evidence, strategy)
 
 
+SMALL_EXTRA = 128   # an extra size the bench may run for real (its values decide a branch)
+
+
+def _extra_count(checked, bench: Bench, cost: m.Cost, point: dict[str, int]) -> float:
+    """A count at a size beyond the sweep: on meta; where the computation reads values
+    (meta cannot run it), by the bench on sampled values, for small sizes only."""
+    try:
+        res = wide.meta_count(checked, cost.arg, point)
+        return float(res.peak_bytes if cost.kind == "memory" else res.flops)
+    except wide.NotWide:
+        if max(point.values(), default=0) > SMALL_EXTRA:
+            raise
+        return _count_value(bench, cost, point)
+
+
 def _prove(checked, bench: Bench, cost: m.Cost, bound: m.Expr, big_o, gvars: list[str],
            grid: Grid, verdict: Verdict, summary: str, evidence: dict) -> tuple[Verdict, str]:
     """``proved`` when the exact FLOP formula settles the claim for all sizes
@@ -219,8 +234,7 @@ def _prove(checked, bench: Bench, cost: m.Cost, bound: m.Expr, big_o, gvars: lis
     proof, why = growth_proof.prove(
         checked, cost, bound, big_o, gvars, grid.points,
         measured=lambda p: _count_value(bench, cost, p),
-        meta=lambda p: (lambda r: r.peak_bytes if cost.kind == "memory" else r.flops)(
-            wide.meta_count(checked, cost.arg, p)))
+        meta=lambda p: _extra_count(checked, bench, cost, p))
     if proof is None:
         evidence["symbolic_proof"] = {"declined": why}
         return verdict, summary
