@@ -255,6 +255,11 @@ def test_cross_check_declines_when_the_formula_is_not_the_count():
     with pytest.raises(symcount.Decline, match="BUG"):
         growth_proof.cross_check([wrong], meta, meta, grid, growth_proof.extra_points(
             {"n": 64}, ["n"]))
+    # a count that passed through a float (2^53 and beyond round) is no exact evidence
+    rounded = lambda pt: float(meta(pt))  # noqa: E731
+    with pytest.raises(symcount.Decline, match="not an exact integer"):
+        growth_proof.cross_check([formula], rounded, meta, grid, growth_proof.extra_points(
+            {"n": 64}, ["n"]))
 
 
 def _claims_of(path: Path) -> dict:

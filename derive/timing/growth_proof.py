@@ -136,6 +136,8 @@ def cross_check(paths: list[SymbolicCount], measured: Callable[[dict[str, int]],
             if where == "sweep":
                 raise Decline(f"no measured count at {point}: {exc}") from exc
             continue
+        if not isinstance(value, int):
+            raise Decline(f"the measured count {value!r} at {point} is not an exact integer")
         predicted = [f.at(point, kind) for f in here]
         if not any(v.is_Integer and int(v) == int(value) for v in predicted):
             raise Decline(f"BUG: the formula gives {', '.join(map(str, predicted))} but the "

@@ -212,16 +212,23 @@ def decide_growth(ctx: Context, bench: Bench, lhs: m.Expr, bound: m.Expr, big_o:
 SMALL_EXTRA = 128   # an extra size the bench may run for real (its values decide a branch)
 
 
-def _extra_count(checked, bench: Bench, cost: m.Cost, point: dict[str, int]) -> float:
+def _exact_count(bench: Bench, cost: m.Cost, point: dict[str, int]) -> int:
+    """The bench's count (FLOPs, or peak bytes for memory) as an exact integer."""
+    if cost.kind == "memory":
+        return int(bench.peak_bytes(cost.arg, point))
+    return int(bench.count(cost.arg, point).flops)
+
+
+def _extra_count(checked, bench: Bench, cost: m.Cost, point: dict[str, int]) -> int:
     """A count at a size beyond the sweep: on meta; where the computation reads values
     (meta cannot run it), by the bench on sampled values, for small sizes only."""
     try:
         res = wide.meta_count(checked, cost.arg, point)
-        return float(res.peak_bytes if cost.kind == "memory" else res.flops)
+        return int(res.peak_bytes if cost.kind == "memory" else res.flops)
     except wide.NotWide:
         if max(point.values(), default=0) > SMALL_EXTRA:
             raise
-        return _count_value(bench, cost, point)
+        return _exact_count(bench, cost, point)
 
 
 def _prove(checked, bench: Bench, cost: m.Cost, bound: m.Expr, big_o, gvars: list[str],
@@ -233,7 +240,7 @@ def _prove(checked, bench: Bench, cost: m.Cost, bound: m.Expr, big_o, gvars: lis
 
     proof, why = growth_proof.prove(
         checked, cost, bound, big_o, gvars, grid.points,
-        measured=lambda p: _count_value(bench, cost, p),
+        measured=lambda p: _exact_count(bench, cost, p),
         meta=lambda p: _extra_count(checked, bench, cost, p))
     if proof is None:
         evidence["symbolic_proof"] = {"declined": why}
