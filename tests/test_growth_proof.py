@@ -13,7 +13,6 @@ from derive import model as m
 from derive.decide import decide_claim
 from derive.engine import Options
 from derive.language.load import load_text
-from derive.outcome import Verdict
 from derive.semantics import check_claim
 from derive.timing import asymptotics, growth_proof, symcount, wide
 from derive.timing.flops import count
