@@ -238,10 +238,13 @@ def _prove(checked, bench: Bench, cost: m.Cost, bound: m.Expr, big_o, gvars: lis
     measured refutation is a disagreement between two exact routes: an error, not a pass."""
     from derive.timing import growth_proof
 
-    proof, why = growth_proof.prove(
-        checked, cost, bound, big_o, gvars, grid.points,
-        measured=lambda p: _exact_count(bench, cost, p),
-        meta=lambda p: _extra_count(checked, bench, cost, p))
+    try:
+        proof, why = growth_proof.prove(
+            checked, cost, bound, big_o, gvars, grid.points,
+            measured=lambda p: _exact_count(bench, cost, p),
+            meta=lambda p: _extra_count(checked, bench, cost, p))
+    except Exception as exc:  # noqa: BLE001 - a fault of the proof route: shown, never a pass
+        proof, why = None, f"internal error of the proof route: {type(exc).__name__}: {exc}"[:300]
     if proof is None:
         evidence["symbolic_proof"] = {"declined": why}
         return verdict, summary
