@@ -583,3 +583,14 @@ def test_a_failed_induction_step_proves_nothing_and_refutes_nothing():
     # true but not inductive: the orbit from 1 is constant, w < 2 is not kept by w ↦ w²
     o = one("claim c\n  let w[t+1] = w[t]^2, w[0] = 1\n  show w[t] < 2\n")
     assert o is None or o.verdict != Verdict.REFUTED
+
+
+def test_a_slice_in_a_scalar_position_is_unsupported_not_a_crash():
+    """V[j, :] lowered where a scalar is wanted (the high-precision referee lowers each side
+    as a scalar): an Unsupported, never a StopIteration escaping as an internal error."""
+    from derive.symbolic.lower import Unsupported, lowering
+    text = "claim a\n  let n : dim\n  let V : matrix[n, n]\n  let j : 1..n\n  show V[j, :] == V[j, :]\n"
+    claim = load_text(text).claims[0]
+    checked, _ = check_claim(claim, text.split("\n"))
+    with pytest.raises(Unsupported):
+        lowering(checked).scalar(checked.claim.shows[0].statement.operands[0])

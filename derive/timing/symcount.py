@@ -27,7 +27,7 @@ from derive import model as m
 from derive.numeric.lower import Evaluator
 from derive.timing.flops import count_op, tensors_in
 from derive.timing.memory import LiveBytes
-from derive.timing.sizes import reachable
+from derive.analysis import reachable
 
 DTYPE = torch.float32
 # a symbolic size's sample value: distinct primes, none special (torch fixes sizes 0 and 1)
