@@ -175,8 +175,8 @@ class Evaluator:
     def as_int(self, v: Value, what: str = "an index") -> int:
         if isinstance(v, bool):
             return int(v)
-        if isinstance(v, int):
-            return v
+        if isinstance(v, (int, torch.SymInt)):
+            return v  # a SymInt: a symbolic size (derive/timing/symcount.py), kept symbolic
         if isinstance(v, float) and v == int(v):
             return int(v)
         if isinstance(v, Fraction) and v.denominator == 1:
@@ -192,9 +192,11 @@ class Evaluator:
         """Make a scalar broadcast against a tensor (scalar shape ``(B,)`` → ``(B,1,…)``)."""
         if is_tensor(a) and is_tensor(b):
             ra, rb = rank(a), rank(b)
-            if ra != rb and (a.shape[1:].numel() == 1 or b.shape[1:].numel() == 1):
+            # math.prod, not Size.numel(): with symbolic sizes (derive/timing/symcount.py)
+            # numel() fixes every size to its sample value
+            if ra != rb and (math.prod(a.shape[1:]) == 1 or math.prod(b.shape[1:]) == 1):
                 # a 1×1 result is a scalar: n = 1 instances mix (1,1), (1,) and ()
-                if a.shape[1:].numel() == 1:
+                if math.prod(a.shape[1:]) == 1:
                     a, ra = a.reshape(a.shape[0]), 0
                 else:
                     b, rb = b.reshape(b.shape[0]), 0

@@ -106,6 +106,10 @@ def _square_n(a: torch.Tensor) -> tuple[int, int]:
     return a.numel() // max(n * n, 1), n
 
 
+_RECTANGULAR = {"linalg_qr", "qr", "geqrf", "householder_product", "linalg_householder_product",
+                "_linalg_svd", "linalg_svd", "svd", "linalg_svdvals"}
+
+
 def _linalg_count(name: str, args: tuple, kwargs: dict, out: Any) -> Optional[int]:
     """Textbook counts of the dense factorisations (see the module docstring)."""
     a = args[0] if args and isinstance(args[0], torch.Tensor) else None
@@ -113,7 +117,9 @@ def _linalg_count(name: str, args: tuple, kwargs: dict, out: Any) -> Optional[in
         return None
     batch, n = _square_n(a)
     m_rows, n_cols = a.shape[-2], a.shape[-1]
-    big, small = max(m_rows, n_cols), min(m_rows, n_cols)
+    # only the rectangular rules compare the sides: comparing them for every operator
+    # would make a symbolic count (derive/timing/symcount.py) branch on the sizes
+    big, small = (max(m_rows, n_cols), min(m_rows, n_cols)) if name in _RECTANGULAR else (0, 0)
     if name in ("linalg_inv_ex", "linalg_inv", "inverse", "cholesky_inverse"):
         return batch * 2 * n ** 3
     if name in ("_linalg_solve_ex", "linalg_solve", "linalg_solve_ex", "_linalg_solve",
@@ -179,8 +185,21 @@ def _product_count(name: str, args: tuple, out: Any) -> Optional[int]:
         dims = args[1] if len(args) > 1 else [-1]
         lengths = [args[0].shape[d] for d in dims] if isinstance(args[0], torch.Tensor) else [size]
         length = max(math.prod(lengths), 2)
-        return int(5 * size * math.log2(length))
+        return times_log2(5 * size, length)
     return None
+
+
+def times_log2(scale: Any, length: Any) -> Any:
+    """``int(scale · log₂ length)``; with symbolic sizes (``SymInt``) the same floor as a
+    SymPy formula, so the symbolic count (derive/timing/symcount.py) keeps the rule."""
+    if isinstance(scale, int) and isinstance(length, int):
+        return int(scale * math.log2(length))
+    import sympy
+
+    def expr(x: Any) -> Any:
+        return x.node.expr if isinstance(x, torch.SymInt) else sympy.Integer(x)
+
+    return sympy.floor(expr(scale) * sympy.log(expr(length), 2))
 
 
 def count_op(func: Any, args: tuple, kwargs: dict, out: Any) -> tuple[int, bool]:
@@ -211,7 +230,7 @@ def count_op(func: Any, args: tuple, kwargs: dict, out: Any) -> tuple[int, bool]
 
 
 # ------------------------------------------------------------------ the counting mode
-def _tensors(items: tuple) -> tuple:
+def tensors_in(items: tuple) -> tuple:
     """The tensors among ``items`` and inside lists/tuples one or two levels down (fast path
     of ``tree_flatten`` for ATen arguments and results)."""
     found = []
@@ -278,8 +297,8 @@ class CostMode(TorchDispatchMode):
             self.by_op[name] = self.by_op.get(name, 0) + n
         if defaulted:
             self.defaulted.append(name)
-        inputs = _tensors(args) + _tensors(tuple(kwargs.values()))
-        for t in _tensors((out,)):
+        inputs = tensors_in(args) + tensors_in(tuple(kwargs.values()))
+        for t in tensors_in((out,)):
             self.live.track(t, inputs)
         return out
 

@@ -11,7 +11,9 @@ on logs, and the local slope between the two largest sizes) must be within
 count's slope *down* (towards them), so a slope above the tolerance at the top of the
 sweep refutes; a slope below it refutes Θ unless the local slopes are still climbing
 (then the sweep is too small to tell: inconclusive).  Fitted wall-time exponents are
-reported as supporting evidence only.
+reported as supporting evidence only.  A FLOP or memory growth claim whose count has one
+exact formula for all sizes is then *proved* (derive/timing/growth_proof.py); the
+measured verdict stays in the evidence.
 
 Comparisons are decided at every grid point.  FLOPs and bytes compare exactly.  Wall
 times compare by the median over interleaved rounds of the per-round ratio with a
@@ -34,6 +36,7 @@ from typing import Any, Optional
 
 import torch
 
+from derive import faults
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome, Verdict
@@ -198,7 +201,64 @@ def decide_growth(ctx: Context, bench: Bench, lhs: m.Expr, bound: m.Expr, big_o:
         summary = f"{subject}: {wide_summary}; over the sweep they grow as " + \
             ", ".join(f"{v}^{_r(s_, 3)}" for v, s_ in zip(gvars, stats.fit_exponents(
                 [[p[v] for v in gvars] for p in grid.points], values).slopes))
+    if isinstance(lhs, m.Cost) and lhs.kind in ("flops", "memory") and bench.device == "cpu":
+        verdict, summary = _prove(ctx, bench, lhs, bound, big_o, gvars, grid, verdict,
+                                  summary, evidence)
     return _outcome(verdict, summary, evidence, strategy)
+
+
+SMALL_EXTRA = 128   # an extra size the bench may run for real (its values decide a branch)
+
+
+def _exact_count(bench: Bench, cost: m.Cost, point: dict[str, int]) -> int:
+    """The bench's count (FLOPs, or peak bytes for memory) as an exact integer."""
+    if cost.kind == "memory":
+        return int(bench.peak_bytes(cost.arg, point))
+    return int(bench.count(cost.arg, point).flops)
+
+
+def _extra_count(checked, bench: Bench, cost: m.Cost, point: dict[str, int]) -> int:
+    """A count at a size beyond the sweep: on meta; where the computation reads values
+    (meta cannot run it), by the bench on sampled values, for small sizes only."""
+    try:
+        res = wide.meta_count(checked, cost.arg, point)
+        return int(res.peak_bytes if cost.kind == "memory" else res.flops)
+    except wide.NotWide:
+        if max(point.values(), default=0) > SMALL_EXTRA:
+            raise
+        return _exact_count(bench, cost, point)
+
+
+def _prove(ctx: Context, bench: Bench, cost: m.Cost, bound: m.Expr, big_o, gvars: list[str],
+           grid: Grid, verdict: Verdict, summary: str, evidence: dict) -> tuple[Verdict, str]:
+    """``proved`` when the exact formula of the count (FLOPs, or peak bytes) settles the
+    claim for all sizes (derive/timing/growth_proof.py); else the measured verdict stands.  A proof against a
+    measured refutation is a disagreement between two exact routes: an error, not a pass."""
+    from derive.timing import growth_proof
+
+    checked = ctx.checked
+    try:
+        proof, why = growth_proof.prove(
+            checked, cost, bound, big_o, gvars, grid.points,
+            measured=lambda p: _exact_count(bench, cost, p),
+            meta=lambda p: _extra_count(checked, bench, cost, p))
+    except (faults.Interrupt, MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a bug of the proof route: recorded, never a pass
+        rec = faults.record(ENGINE, "growth-proof", exc)
+        ctx.internal_errors.append(rec)
+        if faults.strict_mode(ctx.options):
+            raise faults.InternalFault(rec) from exc
+        proof, why = None, f"internal error of the proof route: {type(exc).__name__}: {exc}"[:300]
+    if proof is None:
+        evidence["symbolic_proof"] = {"declined": why}
+        return verdict, summary
+    evidence["symbolic_proof"] = proof
+    if verdict == Verdict.REFUTED:
+        return Verdict.ERROR, (f"BUG: the exact cost formula proves the claim ({why}) but the "
+                               f"measured counts refute it ({summary})")
+    evidence["measured_verdict"] = {"verdict": verdict.value, "summary": summary}
+    return Verdict.PROVED, why
 
 
 def _size_filter(checked):

@@ -29,7 +29,7 @@ import torch
 
 from derive import model as m
 from derive.numeric.lower import Evaluator
-from derive.timing.flops import count
+from derive.timing.flops import CountResult, count
 from derive.analysis import SizeError, reachable, size_value
 from derive.timing.sizes import int_shape
 
@@ -68,22 +68,27 @@ def meta_env(checked: Any, names: set[str], point: dict[str, int]) -> dict[str, 
     return env
 
 
+def meta_count(checked: Any, arg: m.Expr, point: dict[str, int]) -> CountResult:
+    """FLOPs and bytes of ``arg`` as written at ``point``, counted on the meta device."""
+    env = meta_env(checked, reachable(checked, [arg]), point)
+
+    def run() -> torch.Tensor:
+        ev = Evaluator(env, torch.device("meta"), DTYPE, checked)
+        return ev.tensor(ev.ev(arg))
+
+    try:
+        return count(run)
+    except SizeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - data-dependent: cannot count on meta
+        raise NotWide(f"not countable on meta: {type(exc).__name__}") from exc
+
+
 def measure(checked: Any, costs: list[m.Cost], lhs: m.Expr, point: dict[str, int]) -> float:
     """The claim's left side at ``point`` from meta counts (FLOPs, or peak bytes)."""
     values = {}
     for c in costs:
-        env = meta_env(checked, reachable(checked, [c.arg]), point)
-
-        def run(arg: m.Expr = c.arg, env: dict = env) -> torch.Tensor:
-            ev = Evaluator(env, torch.device("meta"), DTYPE, checked)
-            return ev.tensor(ev.ev(arg))
-
-        try:
-            res = count(run)
-        except SizeError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - data-dependent: cannot count on meta
-            raise NotWide(f"not countable on meta: {type(exc).__name__}") from exc
+        res = meta_count(checked, c.arg, point)
         values[c] = float(res.peak_bytes if c.kind == "memory" else res.flops)
     return float(size_value(lhs, point, checked, values))
 
