@@ -65,7 +65,7 @@ def almost_surely(diff: sp.Expr, draws: set, a: sp.Expr, b: sp.Expr, low, moment
     free = {s for s in diff.free_symbols if s.is_Symbol} - set(draws)
     free |= {s for c in densities for s in c.free_symbols if s.is_Symbol}
     for point in (sample_points(low, free, rng_for(ctx, NAME), 6) if free else [{}]):
-        if not all(sp.sympify(c).xreplace(point).is_positive is True for c in densities):
+        if not all(_as_expr(c).xreplace(point).is_positive is True for c in densities):
             continue   # a degenerate law here (normal(0, 0) is a point): no density
         try:
             poly = sp.Poly(sp.expand(diff.xreplace(point)), *sorted(draws, key=str))
@@ -216,3 +216,13 @@ class Expectations:
                               f"the stated tolerance{self.relative(sides[:2])}", name,
                               closed_form=closed, margin=str(sp.N(-gap, 15)))
         return None
+
+
+def _as_expr(c: object) -> sp.Basic:
+    """A law's positivity condition as a SymPy object (numbers converted exactly; never
+    text, so nothing is parsed)."""
+    if isinstance(c, sp.Basic):
+        return c
+    if isinstance(c, bool) or not isinstance(c, (int, float)):
+        raise TypeError(f"not a number or SymPy expression: {c!r}")
+    return sp.Integer(c) if isinstance(c, int) else sp.Float(c)
