@@ -369,7 +369,10 @@ def input_rounding_explains(checked, e: m.Compare, env: dict, member: int) -> Op
             out = x.xreplace(s).evalf(digits, maxn=4 * digits)
             if out.free_symbols or out.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or not out.is_real:
                 return None
-            return _digits(sp.Float(out, digits))
+            # no significant digit (log(1 + e^(−10⁶)) at any affordable precision) is an
+            # exact 0 here — judged before re-wrapping, which would claim 1200 digits
+            out = _digits(out)
+            return out if out.is_zero else sp.Float(out, digits)
 
         # deep: log(1 + e⁻⁵⁴¹) − log(1 + e⁻²⁰⁰⁰) has no correct digit at 60 (rarely run)
         digits = TIE_DIGITS
@@ -377,10 +380,16 @@ def input_rounding_explains(checked, e: m.Compare, env: dict, member: int) -> Op
         sides = [at(x, subs, digits) for x in (a, b)]
         if d0 is None or any(v is None for v in sides):
             return None
-        if any(v == 0 and x.xreplace(subs) != 0 for v, x in zip(sides, (a, b))):
+        if any(v.is_zero and x.xreplace(subs) != 0 for v, x in zip(sides, (a, b))):
             return None  # a side below the working precision (e^(−10⁶)): no judgement
         if abs(d0) <= sp.Float(10, digits) ** (15 - digits) * max(abs(v) for v in sides):
-            return True  # equal to the working precision: an exact tie
+            # equal to the working precision: an exact tie — if the difference is the noise
+            # of a cancellation (it shrinks at twice the digits); a true difference far
+            # below the sides (1 + e^(−2.4·10⁶) against 1 + e^(−2.2·10⁷)) stays put and is
+            # judged against the inputs' rounding below
+            again = at(expr, subs, 2 * digits)
+            if again is None or abs(again) <= abs(d0) * sp.Float(10) ** -20:
+                return True
         keys = sorted(subs, key=str)
         spread = sp.Integer(0)
         for k in range(4):  # all up, all down, and two alternating patterns of a few ulps

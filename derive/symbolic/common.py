@@ -60,17 +60,69 @@ def draw(sym: sp.Symbol, rng: random.Random) -> sp.Rational:
 
 
 def holds_at(conditions: Iterable[sp.Basic], point: dict) -> bool:
-    """True when every condition is exactly true at the point (unknown counts as false)."""
-    for cond in conditions:
-        if cond is sp.true or cond is True:
-            continue
-        try:
-            value = at_point(cond, point)
-        except (TypeError, ValueError, ZeroDivisionError):
-            return False
-        if value is not sp.true and value is not True:
-            return False
-    return True
+    """True when every condition is certainly true at the point (unknown counts as false;
+    see :func:`truth_at`)."""
+    return all(cond is sp.true or cond is True or truth_at(cond, point) is True
+               for cond in conditions)
+
+
+_RELATIONS = {sp.Eq: lambda s: s == 0, sp.Ne: lambda s: s != 0,
+              sp.StrictLessThan: lambda s: s < 0, sp.LessThan: lambda s: s <= 0,
+              sp.StrictGreaterThan: lambda s: s > 0, sp.GreaterThan: lambda s: s >= 0}
+
+
+def truth_at(cond: sp.Basic, point: dict) -> Optional[bool]:
+    """The truth of a condition at a point, certified: True, False, or None (unknown).
+
+    SymPy decides a relation between numbers by evaluating their difference to a few
+    digits, so Eq(log(1 + e^(−10⁷)), log(1 + e^(−3·10⁶))) comes out True.  Here each
+    relation's difference goes through :func:`is_exact_zero` (60 digits, strict: a value
+    whose digits cancel away is unknown) and its sign is read only when certain; the
+    connectives combine the three values (an unknown part leaves the whole unknown unless
+    the others decide it)."""
+    if cond is sp.true or cond is True:
+        return True
+    if cond is sp.false or cond is False:
+        return False
+    if isinstance(cond, sp.Not):
+        inner = truth_at(cond.args[0], point)
+        return None if inner is None else not inner
+    if isinstance(cond, (sp.And, sp.Or)):
+        parts = [truth_at(a, point) for a in cond.args]
+        decisive = isinstance(cond, sp.Or)   # one True decides an Or, one False an And
+        if decisive in parts:
+            return decisive
+        return None if None in parts else not decisive
+    if isinstance(cond, sp.Implies):
+        a, b = (truth_at(x, point) for x in cond.args)
+        if a is False or b is True:
+            return True
+        return False if (a is True and b is False) else None
+    if isinstance(cond, (sp.Equivalent, sp.Xor)):
+        parts = [truth_at(a, point) for a in cond.args]
+        if None in parts:
+            return None
+        return len(set(parts)) == 1 if isinstance(cond, sp.Equivalent) else sum(parts) % 2 == 1
+    relation = _RELATIONS.get(type(cond))
+    if relation is None:
+        return None
+    try:
+        diff = at_point(cond.lhs, point) - at_point(cond.rhs, point)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if diff == 0:  # structurally zero (SymPy's own is_zero is numeric: not trusted here)
+        return relation(0)
+    if is_exact_zero(diff) is not False:
+        return None
+    if type(cond) in (sp.Eq, sp.Ne):
+        return relation(1)
+    try:
+        approx = complex(diff.evalf(60, strict=True))
+    except (PrecisionExhausted, TypeError, ValueError):
+        return None
+    if approx.imag != 0:
+        return None
+    return relation(1 if approx.real > 0 else -1)
 
 
 def at_point(expr: sp.Basic, point: dict) -> sp.Basic:

@@ -15,8 +15,8 @@ import sympy as sp
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
-from derive.symbolic.common import (at_point, holds_at, proved, refuted, rng_for, sample_points,
-                                    show, sign_of, within)
+from derive.symbolic.common import (holds_at, proved, refuted, rng_for, sample_points,
+                                    show, sign_of, truth_at, within)
 from derive.symbolic.intervals import (Undecided, contained, describe, intersect, periodic_in,
                                        pieces, point_in, same, truth_set)
 from derive.symbolic.lower import Unsupported, lowering
@@ -187,11 +187,8 @@ def _negate(claim: sp.Basic) -> sp.Basic:
 
 
 def _false_at(claim: sp.Basic, point: dict) -> bool:
-    try:
-        value = at_point(claim, point)
-    except (TypeError, ValueError, ZeroDivisionError):
-        return False
-    return value is sp.false
+    """Certainly false at the point (never on SymPy's few-digit comparison of numbers)."""
+    return truth_at(claim, point) is False
 
 
 def _pieces(ps) -> str:
