@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from derive import model as m
 from derive.numeric import functions as fx
+from derive.numeric.affine import affine_draws, exact_moment
 from derive.numeric.base import IllDefined, LoweringError, Value, is_tensor, rank
 from derive.numeric.lapack import lapack
 from derive.semantics import CheckedClaim, reachable, walk
@@ -558,6 +559,9 @@ class Evaluator:
         support = finite_support(self.checked, e) if self.checked is not None else None
         if support is not None:
             return self.exact_stat(e, scope, support)
+        draws = affine_draws(self.checked, e)
+        if draws is not None:  # an affine function of normal draws: exact mean and covariance
+            return exact_moment(self, e, scope, draws)
         if e.kind == "P":
             ev = self.tensor(self.ev(e.args[0], scope)).to(self.dtype)
             return ev.mean(0, keepdim=True)
