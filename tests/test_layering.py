@@ -55,6 +55,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                   "derive.numeric.functions", "derive.numeric.integrals",
                   "derive.numeric.instances", "derive.numeric.adversarial",
                   "derive.numeric.lapack",
+                  # exact moments of affine functions of normal draws: part of evaluating E/Cov
+                  "derive.numeric.affine",
                   # a random value's seeded estimate with its interval at one size: the
                   # numeric engine's draws, read by the timing engine's value-growth rule
                   "derive.numeric.growth", "derive.numeric.intervals")),
