@@ -182,6 +182,10 @@ def node_edits(node: Any, parent: Any, ctx: "_Ctx") -> Iterator[tuple[str, str, 
             yield "sign", f"sign flipped in {d}", replace(node, op="-" if node.op == "+" else "+"), 1
         if node.op == "/" and ctx.integer_division(node):
             yield "floor", f"floor added to {d}", m.Call("floor", (node,)), 1
+    if isinstance(node, m.Name) and node.id in ctx.dims and parent is not None:
+        for step in (1, -1):  # n for n − 1 (a sample variance), a sum's bound one too far
+            yield "offset", f"{d} shifted by {step:+d}", \
+                m.BinOp("+" if step > 0 else "-", node, number(Fraction(1))), 2
     if isinstance(node, m.Unary) and node.op == "-":
         yield "sign", f"sign of {d} dropped", node.operand, 1
     if isinstance(node, m.Transpose):
@@ -425,7 +429,7 @@ def candidates(checked, refuted_lines: set[int], evidence: list[dict]) -> list[C
 # within an edit size: the slips notes make most often first (a stable sort keeps positions)
 _PRIORITY = {"rescale": 0, "growth": 0, "sign": 1, "transpose": 1, "swap": 1, "compare": 1, "index": 1,
              "floor": 1, "moment": 1, "inverse": 2, "exponent": 2, "reciprocal": 2, "term": 3,
-             "size": 3, "constant": 5}
+             "size": 3, "offset": 3, "constant": 5}
 
 
 def _side(claim: m.Claim, site: Site) -> int:
@@ -527,7 +531,7 @@ def _resized_candidates(claim: m.Claim, k: int, expr: m.Expr, out: list[Candidat
     return extra
 
 
-_SCALE_KINDS = {"constant", "rescale", "sign"}
+_SCALE_KINDS = {"constant", "rescale", "sign", "offset"}
 
 
 def _is_growth(e: Any) -> bool:
