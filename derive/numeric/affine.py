@@ -30,6 +30,11 @@ from derive.semantics import CheckedClaim, children
 from derive.vocabulary.distributions import law_of
 
 MAX_ENTRIES = 512  # scalar draws a statistic is differentiated over (one evaluation each)
+
+
+class TooManyDraws(LoweringError):
+    """More normal entries than :data:`MAX_ENTRIES`: the exact route declines (an evaluator
+    over sampled draws then estimates the statistic from them; one over instances cannot)."""
 _LINEAR_CALLS = {"sum", "mean", "trace"}
 _PRODUCTS = {"*", "@", "⊙", "·"}
 
@@ -169,7 +174,7 @@ def exact_moment(ev, e: m.Stat, scope, draws: list[str]) -> Any:
         base[name] = mu.expand((batch,) + shape).clone()
         scales[name] = var.reshape(-1).clamp_min(0).sqrt()
     if sum(t[0].numel() for t in base.values()) > MAX_ENTRIES:
-        raise LoweringError(f"more than {MAX_ENTRIES} normal entries to differentiate over")
+        raise TooManyDraws(f"more than {MAX_ENTRIES} normal entries to differentiate over")
 
     fixed = _fixed_definitions(ev, e)
 

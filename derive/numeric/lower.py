@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from derive import model as m
 from derive.numeric import functions as fx
-from derive.numeric.affine import affine_draws, exact_moment
+from derive.numeric.affine import TooManyDraws, affine_draws, exact_moment
 from derive.numeric.base import IllDefined, LoweringError, Value, is_tensor, rank
 from derive.numeric.lapack import lapack
 from derive.semantics import CheckedClaim, reachable, walk
@@ -108,6 +108,9 @@ class Evaluator:
         # inf − inf, not a value outside a function's domain)
         self.overflow: torch.Tensor = torch.zeros(1, dtype=torch.bool, device=device)
         self.judged: dict = {}
+        # whether the random names in env are Monte-Carlo samples (then a statistic may be
+        # estimated from them) rather than one value per instance
+        self.sampled = False
 
     def track(self, batch: int = 1) -> "Evaluator":
         """Record intermediate magnitudes and condition numbers (for rounding tolerances)."""
@@ -146,7 +149,7 @@ class Evaluator:
         env = dict(self.env)
         env.update(overrides)
         out = Evaluator(env, self.device, self.dtype, self.checked)
-        out.scale, out.conds = self.scale, self.conds
+        out.scale, out.conds, out.sampled = self.scale, self.conds, self.sampled
         out.parent = self
         return out
 
@@ -561,7 +564,11 @@ class Evaluator:
             return self.exact_stat(e, scope, support)
         draws = affine_draws(self.checked, e)
         if draws is not None:  # an affine function of normal draws: exact mean and covariance
-            return exact_moment(self, e, scope, draws)
+            try:
+                return exact_moment(self, e, scope, draws)
+            except TooManyDraws:
+                if not self.sampled:
+                    raise  # the draws here are instances, not samples: nothing to average
         if e.kind == "P":
             ev = self.tensor(self.ev(e.args[0], scope)).to(self.dtype)
             return ev.mean(0, keepdim=True)
