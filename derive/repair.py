@@ -746,14 +746,13 @@ def search(claim: m.Claim, lines: list[str], verdict: Verdict, evidence: dict,
                  "kind": cand.site.kind, "size": cand.size, "summary": summary[:300]}
         if settings.keep_all:
             report.candidates.append(entry)
-        if v == Verdict.VERIFIED and needs_proof:
-            entry["summary"] = ("verified only numerically; a repaired bound or condition is "
-                                "suggested only when proved: " + summary)[:300]
-            v = Verdict.INCONCLUSIVE
-            entry["verdict"] = "verified (not suggested)"
+        v = _unproved_bound(v, summary, entry, needs_proof)
         if v in GOOD:
             v, summary = _confirm(mutant_checked, opts, v, summary)
             entry.update(verdict=v.value, summary=summary[:300])
+            # a proof that an independent seed only verifies (its proof attempt ran out of
+            # time there) leaves a repaired bound unproved as well
+            v = _unproved_bound(v, summary, entry, needs_proof)
         if v in GOOD:
             found.append((cand.size, 0 if v == Verdict.PROVED else 1, order,
                           {**entry, "_model": (mutant, cand.site.statement)}))
@@ -764,6 +763,17 @@ def search(claim: m.Claim, lines: list[str], verdict: Verdict, evidence: dict,
     report.repaired = [e["_model"] for *_, e in found[:MAX_SUGGESTIONS]]
     report.seconds = time.monotonic() - start
     return report
+
+
+def _unproved_bound(v: Verdict, summary: str, entry: dict, needs_proof: bool) -> Verdict:
+    """A repaired bound or condition that is only verified is not suggested (see
+    :func:`bound_claim`): recorded as such, and inconclusive for the search."""
+    if v != Verdict.VERIFIED or not needs_proof:
+        return v
+    entry["summary"] = ("verified only numerically; a repaired bound or condition is "
+                        "suggested only when proved: " + summary)[:300]
+    entry["verdict"] = "verified (not suggested)"
+    return Verdict.INCONCLUSIVE
 
 
 def _screen_order(claim: m.Claim, edited: int, refuted_lines: set[int]) -> list[int]:

@@ -346,3 +346,16 @@ def test_a_size_is_shifted_by_one_but_not_in_a_growth_statement():
     growth = _candidates_of("claim g\n  let n in [32, 64, 128]\n  let x : vector[n] ~ normal(0, 1)\n"
                             "  show sum(x) / n ~ 1/n\n")
     assert not [c for c in growth if c.site.kind == "offset"]
+
+
+def test_a_bound_proved_once_but_only_verified_at_a_confirming_seed_is_not_suggested(monkeypatch):
+    """The confirmation keeps the weakest verdict: a proof that another seed only verifies
+    (its proof attempt ran out of time there) leaves a repaired bound unproved."""
+    import derive.repair as repair
+    [(claim, lines, result)] = _decided(DATA, "repair.inequality")
+    monkeypatch.setattr(repair, "_confirm", lambda checked, opts, v, summary:
+                        (Verdict.VERIFIED, "holds on random instances"))
+    report = search(claim, lines, result.verdict, result.evidence, Options(),
+                    replace(SETTINGS, keep_all=True))
+    assert report.suggestions == []
+    assert any(c["verdict"] == "verified (not suggested)" for c in report.candidates)
