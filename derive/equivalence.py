@@ -141,9 +141,10 @@ def _free_definition(checked: CheckedClaim, st: Any, seed: int) -> Optional[Equi
     change of its formula can make the claim false.
     """
     from derive.numeric.common import reaches_stat
-    from derive.numeric.instances import claim_seed, make_generator
+    from derive.analysis import claim_seed
+    from derive.numeric.instances import make_generator
     from derive.numeric.lower import Evaluator
-    from derive.timing.sizes import reachable
+    from derive.analysis import reachable
 
     if isinstance(st, m.FuncDef) and not reaches_stat(st.body, checked):
         name = st.name.id
@@ -205,7 +206,8 @@ def _free_parameter(checked: CheckedClaim, statement: int, path: tuple, seed: in
                     ) -> Optional[Equivalence]:
     """Every equation still holds with the mutated constant (or sign) set to random values."""
     from derive.numeric.common import reaches_stat
-    from derive.numeric.instances import claim_seed, make_generator
+    from derive.analysis import claim_seed
+    from derive.numeric.instances import make_generator
 
     st = checked.claim.statements[statement]
     if isinstance(st, m.Recurrence) or not path:
@@ -294,7 +296,8 @@ def _blanked(e: Any, kind: type) -> Any:
 def _same_distribution(checked: CheckedClaim, mutant: CheckedClaim, statement: int,
                        seed: int) -> Optional[Equivalence]:
     """The mutant equals the claim once a symmetric random name is negated (see module doc)."""
-    from derive.numeric.instances import claim_seed, make_generator
+    from derive.analysis import claim_seed
+    from derive.numeric.instances import make_generator
     from derive.numeric.lower import Evaluator
 
     names = symmetric_names(checked)
@@ -366,7 +369,7 @@ def _same_growth(checked: CheckedClaim, mutant: CheckedClaim, seed: int) -> Opti
     For ``a in O(f)`` a bound that grows at least as fast (ratio → c > 0 or ∞) and a
     quantity that grows no faster (ratio → c < ∞) keep the claim true as well.
     """
-    from derive.timing.sizes import reachable
+    from derive.analysis import reachable
     from derive.timing.verdicts import growth_vars
 
     changed = changed_names(checked, mutant)
@@ -516,7 +519,8 @@ def _cost_ratio_flat(checked: CheckedClaim, mutant: CheckedClaim, x: m.Cost, y: 
     """Cost counts of x and y at large sizes (meta device): is y/x flat in every swept var?"""
     import math
 
-    from derive.timing.sizes import build_grid, reachable, size_names
+    from derive.analysis import reachable
+    from derive.timing.sizes import build_grid, size_names
 
     grid = build_grid(checked, size_names(checked, reachable(checked, [x.arg])), swept)
     if not grid.points:
@@ -551,7 +555,8 @@ def _meta_count(checked: CheckedClaim, cost: m.Cost, point: dict[str, int], seed
     """FLOPs (or peak bytes) of ``cost.arg`` on meta tensors: shapes only, any size."""
     from derive.numeric.lower import Evaluator
     from derive.timing.flops import count
-    from derive.timing.sizes import int_shape, reachable, sample_env
+    from derive.analysis import reachable
+    from derive.timing.sizes import int_shape, sample_env
 
     names = reachable(checked, [cost.arg])
     env: dict[str, Any] = {}
@@ -582,7 +587,7 @@ def _meta_count(checked: CheckedClaim, cost: m.Cost, point: dict[str, int], seed
 # ------------------------------------------------------------------ dead code
 def _dead(checked: CheckedClaim, st: Any) -> Optional[str]:
     from derive.numeric.instances import assumptions
-    from derive.timing.sizes import reachable
+    from derive.analysis import reachable
 
     names = defined_names(st)
     if not names:
@@ -597,7 +602,8 @@ def _dead(checked: CheckedClaim, st: Any) -> Optional[str]:
 def _same_cost(checked: CheckedClaim, mutant: CheckedClaim, seed: int) -> Optional[Equivalence]:
     """Equal FLOPs and peak bytes at every size of the sweep (at most 3 points)."""
     from derive.timing.bench import Bench, CannotMeasure
-    from derive.timing.sizes import SizeError, build_grid, reachable, size_names
+    from derive.analysis import SizeError, reachable
+    from derive.timing.sizes import build_grid, size_names
     from derive.timing.verdicts import costs_in
 
     shows = [s.statement for s in checked.claim.shows]
@@ -646,7 +652,8 @@ def _root_depth(st: Any) -> int:
 
 def _same_values(checked: CheckedClaim, mutant: CheckedClaim, statement: int, path: tuple,
                  seed: int) -> Optional[Equivalence]:
-    from derive.numeric.instances import claim_seed, make_generator
+    from derive.analysis import claim_seed
+    from derive.numeric.instances import make_generator
 
     st = checked.claim.statements[statement]
     st_mut = mutant.claim.statements[statement]
@@ -787,7 +794,7 @@ def implied_plan(checked: CheckedClaim, mutant: CheckedClaim, statement: int, pa
     (expectation is monotone).  A changed definition reaches the operands that use it.
     """
     from derive.numeric.common import reaches_stat
-    from derive.timing.sizes import reachable
+    from derive.analysis import reachable
 
     st = checked.claim.statements[statement]
     changed = set(defined_names(st))

@@ -12,6 +12,11 @@ read back:
 - ``not P`` verified (no counterexample found): no witness was found, which is no evidence
   that none exists — ``inconclusive``, never refuted.
 - anything else (error, inconclusive, unsupported) carries over.
+
+With a moment-only draw (``X ~ any(mean = μ, var = v)``: every law with those moments) a
+numeric refutation of ``not P`` fails for one law of the family the numeric engine checks,
+which witnesses P for that law only, not for every law with those moments: inconclusive.
+A symbolic one uses only the two moments, so it witnesses P for all of them.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from typing import Callable
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome, Verdict
+from derive.vocabulary.distributions import law_of
 
 # == and != are exact complements for tensors too (equal means every entry equal); an
 # ordering of tensors is not (not all(a < b) is not all(a >= b)), so it is wrapped in 'not'
@@ -45,6 +51,10 @@ def decide_exists(ctx: Context, decide: Callable[[Context], Outcome]) -> Outcome
     ctx.internal_errors.extend(inner.internal_errors)
     negated = {"negation": outcome.as_dict(), "reading": "exists: P is decided as not P for all values"}
     v = outcome.verdict
+    if v == Verdict.REFUTED and outcome.engine != "symbolic" and _moment_only(ctx):
+        return Outcome(Verdict.INCONCLUSIVE, outcome.engine, outcome.strategy,
+                       f"the negation fails for one law with the stated moments, which is no "
+                       f"witness for every such law: {outcome.summary}", negated)
     if v == Verdict.REFUTED:
         exact = outcome.engine == "symbolic"
         return Outcome(Verdict.PROVED if exact else Verdict.VERIFIED, outcome.engine,
@@ -58,3 +68,9 @@ def decide_exists(ctx: Context, decide: Callable[[Context], Outcome]) -> Outcome
                        f"no witness found ({outcome.summary}); a search that finds none does "
                        f"not show that none exists", negated)
     return Outcome(v, outcome.engine, outcome.strategy, outcome.summary, negated)
+
+
+def _moment_only(ctx: Context) -> bool:
+    """Whether the claim draws a name from a moment-only law (``any(mean = …, var = …)``)."""
+    return any(info.random and info.dist is not None and getattr(law_of(info.dist), "family", ())
+               for info in ctx.checked.symbols.values())

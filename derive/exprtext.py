@@ -71,6 +71,9 @@ def _print(e: Any) -> tuple[str, int]:
         return f"{expr_text(e.lo, ARITH)}..{expr_text(e.hi, ARITH)}", ATOM
     if isinstance(e, m.Stat):
         return f"{e.kind}[{', '.join(expr_text(a) for a in e.args)}]", POSTFIX
+    if isinstance(e, m.Cond):
+        given = ", ".join(expr_text(g) for g in e.given)
+        return f"{e.kind}[{expr_text(e.arg)} | {given}]", POSTFIX
     if isinstance(e, m.Cost):
         return f"{e.kind}[{expr_text(e.arg)}]", POSTFIX
     if isinstance(e, m.Block):

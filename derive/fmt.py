@@ -56,6 +56,7 @@ class Tok:
 def tokenize(code: str) -> Optional[list[Tok]]:
     """Tokens of a line's code part, or None when something is not recognised."""
     out: list[Tok] = []
+    brackets: list[list] = []   # per open bracket: [is E[…]/P[…], |…| bars open in it]
     pos = 0
     while pos < len(code):
         m = _TOKEN.match(code, pos)
@@ -69,11 +70,27 @@ def tokenize(code: str) -> Optional[list[Tok]]:
         if kind == "name" and text in _KEYWORDS:
             kind = "keyword"
         if kind == "bar":  # |x| and ‖x‖: an opening bar follows an operator or nothing
+            kind = _bar_kind(text, out[-1] if out else None, brackets[-1] if brackets else None)
+        elif kind == "open":
             prev = out[-1] if out else None
-            kind = "baropen" if prev is None or prev.kind in _PREFIX_CONTEXT | {"baropen"} \
-                or (prev.kind == "op" and prev.text == "√") else "barclose"
+            brackets.append([text == "[" and prev is not None and prev.text in ("E", "P"), 0])
+        elif kind == "close" and brackets:
+            brackets.pop()
         out.append(Tok(kind, text))
     return out
+
+
+def _bar_kind(text: str, prev: Optional[Tok], bracket: Optional[list]) -> str:
+    """``baropen``/``barclose`` for |x| and ‖x‖, or ``op`` for the conditioning bar of
+    ``E[X | Y]`` (a '|' after an operand, directly inside E[…]/P[…], no |…| open there)."""
+    opening = prev is None or prev.kind in _PREFIX_CONTEXT | {"baropen"} \
+        or (prev.kind == "op" and prev.text == "√")
+    if text != "|" or bracket is None:
+        return "baropen" if opening else "barclose"
+    if not opening and bracket[0] and bracket[1] == 0:
+        return "op"
+    bracket[1] += 1 if opening else -1
+    return "baropen" if opening else "barclose"
 
 
 def _unary(prev: Optional[Tok]) -> bool:
@@ -84,7 +101,7 @@ def _unary(prev: Optional[Tok]) -> bool:
 
 _MULT = {"*", "/"}
 _MATMUL_CLASS = {"@", "⊙", "·", ".*", "×", "∘", "⋅"}
-_LOWER = {"+", "-", "−", "==", "!=", "≠", "<", "<=", "≤", ">", ">=", "≥", "≈", "~=", "~", "=",
+_LOWER = {"|", "+", "-", "−", "==", "!=", "≠", "<", "<=", "≤", ">", ">=", "≥", "≈", "~=", "~", "=",
           "<=>", "<->", "⇔", "↔", "=>", "⇒", "⟹", "->", "→", "and", "or", "not"}
 _SPLITTING_KEYWORDS = _KEYWORDS - {"and", "or", "not"}
 _INDEX_OPS = {"+", "-", "−", "*"}

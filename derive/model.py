@@ -123,6 +123,20 @@ class Stat(Expr):
 
 
 @dataclass(frozen=True)
+class Cond(Expr):
+    """Conditioning on declared draws: ``E[x | y]`` or ``P[A | y, z]``, a random quantity.
+
+    ``given`` are the conditioning draws (names); the value holds them fixed and averages
+    over every other draw of the claim (docs/semantics.md, "Conditioning").  Conditioning
+    on an event is not this node: the transformer writes it out by definition."""
+
+    kind: str
+    arg: Expr
+    given: tuple[Expr, ...]
+    pos: Pos = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
 class Cost(Expr):
     """A cost of computing an expression as written: ``time[…]``, ``flops[…]``, ``memory[…]``."""
 

@@ -16,6 +16,7 @@ from derive.bounds import (ANYTHING, INF, NONNEGATIVE, NONREAL, POSITIVE, PROBAB
                            Range, add, intersect, neg)
 from derive.language.names import pretty
 from derive.vocabulary import LAWS, Param
+from derive.vocabulary.distributions import args_of
 
 ZERO, ONE = Fraction(0), Fraction(1)
 FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "=="}
@@ -116,7 +117,7 @@ class ParamChecker:
         distribution is the argument of pdf/logpdf/cdf/KL, so a variance must be > 0."""
         if not isinstance(dist, m.Call):
             return
-        name, args = dist.func, dist.args
+        name, args = dist.func, args_of(dist)
         law = LAWS.get(name)
         if law is None or len(args) != len(types) or len(args) != len(law.params):
             return

@@ -20,6 +20,7 @@ from derive.language.functions import (CONSTANTS, COST_NAMES, DISTRIBUTIONS, FUN
                                        FUNCTIONS, PROPERTIES, RESERVED, STAT_NAMES, kind_of)
 from derive.language.names import normalize, pretty
 from derive.params import ParamChecker
+from derive.vocabulary.distributions import args_of, law_of
 
 MAX_DIM_LITERAL = 10**7
 MAX_EXPONENT = 10**4
@@ -363,9 +364,9 @@ class Checker:
 
     def check_distribution(self, dist: m.Expr, spec: m.TypeSpec) -> None:
         if isinstance(dist, m.Name):
-            name, args = dist.id, ()
+            name = dist.id
         elif isinstance(dist, m.Call):
-            name, args = dist.func, dist.args
+            name = dist.func
         else:
             self.error("expected a distribution such as normal(0, 1)", dist.pos)
             return
@@ -374,14 +375,74 @@ class Checker:
             self.error(f"unknown distribution '{name}'", dist.pos,
                        f"did you mean '{s}'?" if s else "known: " + ", ".join(sorted(DISTRIBUTIONS)))
             return
-        lo, hi = DISTRIBUTIONS[name]
-        if not lo <= len(args) <= hi:
-            self.error(f"{name} takes {lo} parameter{'s' if lo != 1 else ''}, found {len(args)}",
-                       dist.pos)
+        args = self.law_arguments(dist)
+        if args is None:
+            return
         types = [self.constant_expr(a, f"a parameter of {name}") for a in args]
+        self.scalar_moments(dist, types)
         if not self.diags_since(dist):
             self.dists.append((dist, [None if t.random or t.kind == "any" else t for t in types],
                                False))
+
+    def law_arguments(self, dist: m.Expr) -> Optional[list[m.Expr]]:
+        """The parameters of a known law in its order, or None after reporting why not:
+        a keyword law (``any(mean = μ, var = v)``) takes each parameter by name, once;
+        every other law takes them in order, with no names."""
+        law = law_of(dist)
+        given = list(getattr(dist, "args", ()))
+        named = list(getattr(dist, "kwargs", ()))
+        if law.keywords:
+            want = [p.name for p in law.params]
+            form = f"{law.name}(" + ", ".join(f"{k} = …" for k in want) + ")"
+            if given or isinstance(dist, m.Name):
+                self.error(f"{law.name} takes its parameters by name: {form}", dist.pos,
+                           f"write {law.example}; var is the variance, not the standard deviation")
+                return None
+            for key, _ in named:
+                if key not in want:
+                    s = suggest(key, want) or ("var" if key in ("variance", "sd", "std", "sigma")
+                                               else None)
+                    self.error(f"{law.name} has no parameter '{key}'", dist.pos,
+                               (f"did you mean '{s}'? " if s else "") +
+                               f"its parameters: {', '.join(want)} (var is the variance: write "
+                               f"var = σ^2 for a standard deviation σ)")
+                    return None
+            keys = [k for k, _ in named]
+            missing = [k for k in want if k not in keys]
+            twice = sorted({k for k in keys if keys.count(k) > 1})
+            if missing or twice:
+                self.error(f"{law.name} needs each of {', '.join(want)} once"
+                           + (f"; missing {', '.join(missing)}" if missing else "")
+                           + (f"; given twice: {', '.join(twice)}" if twice else ""),
+                           dist.pos, f"write {form}")
+                return None
+            return list(args_of(dist))
+        if named:
+            self.error(f"{law.name} takes its parameters in order, not by name", dist.pos,
+                       f"write {law.example}: {law.doc}")
+            return None
+        lo, hi = law.arity
+        if not lo <= len(given) <= hi:
+            self.error(f"{law.name} takes {lo} parameter{'s' if lo != 1 else ''}, found "
+                       f"{len(given)}", dist.pos)
+        return given
+
+    def not_one_law(self, e: m.Expr) -> VType:
+        """A moment-only law outside ``~``: it names a set of laws, so no density exists."""
+        law = law_of(e)
+        self.error(f"{law.name}(…) stands for every law with the given mean and variance, not "
+                   f"one law: it has no density, cdf or KL", e.pos,
+                   f"declare a draw (let X : real ~ {law.example}) and state what holds for "
+                   f"all of them with E, Var and P")
+        return VType("dist")
+
+    def scalar_moments(self, dist: m.Expr, types: list[VType]) -> None:
+        """A moment-only law's mean and variance are scalars: each entry of a vector draw has
+        them (entries iid)."""
+        if law_of(dist).family and any(t.kind not in ("scalar", "any") for t in types):
+            self.error(f"the mean and variance of {law_of(dist).name}(…) must be scalars",
+                       dist.pos, "every entry of a vector or matrix draw gets that mean and "
+                       "variance, independently of the others")
 
     def diags_since(self, node: m.Expr) -> bool:
         """Has a diagnostic already been reported inside ``node`` (its lines)?"""
@@ -537,7 +598,7 @@ class Checker:
                        f"write {e.text}[…]")
             return ANY
         if e.id in DISTRIBUTIONS:
-            return VType("dist")
+            return self.not_one_law(e) if law_of(e).family else VType("dist")
         self.undeclared(e)
         return ANY
 
@@ -706,6 +767,66 @@ class Checker:
                 return VType("tensor", (sa[0], sb[0]))
         return SCALAR
 
+    def e_Cond(self, e: m.Cond) -> VType:
+        """``E[X | Y, …]`` / ``P[A | Y, …]``: X's type, random (a function of the draws Y)."""
+        t = self.expr(e.arg)
+        seen: set[str] = set()
+        for g in e.given:
+            self.conditioning_draw(g, seen)
+        if e.kind == "P":
+            if t.kind not in ("bool", "any"):
+                self.error("P[… | …] needs an event (a condition), such as P[x > 0 | y]", e.pos)
+            return VType("scalar", (), True)
+        if t.kind == "bool":
+            self.error("E[… | …] needs a value; for the probability of an event write "
+                       "P[… | …]", e.pos)
+        return VType(t.kind, t.shape, True)
+
+    def conditioning_draw(self, g: m.Expr, seen: set) -> None:
+        """One name after '|': a declared draw (``~``), once; anything else is refused with
+        the way to say it (its draws, or an event)."""
+        if not isinstance(g, m.Name):
+            return
+        info = self.symbols.get(g.id)
+        if info is None or any(g.id in scope for scope in self.bound):
+            if info is None:
+                self.undeclared(g)
+            else:
+                self.error(f"'{g.text}' is bound here, not a declared draw", g.pos)
+            return
+        if g.id in seen:
+            self.error(f"'{g.text}' is conditioned on twice", g.pos)
+        seen.add(g.id)
+        if info.random and info.dist is not None and info.role in ("scalar", "tensor"):
+            return
+        if info.random:
+            draws = self.draws_below(getattr(info.statement, "value", None))
+            hint = (f"condition on declared draws (E[… | {', '.join(draws)}] holds all of them, "
+                    f"more than {g.text}) or on an event such as E[… | {g.text} > 0]" if draws else
+                    f"condition on declared draws, or on an event such as E[… | {g.text} > 0]")
+            self.error(f"'{g.text}' is a derived random quantity, not a declared draw: "
+                       f"conditioning on it needs its conditional law (a disintegration), "
+                       f"which is not supported", g.pos, hint)
+            return
+        self.error(f"'{g.text}' is not random: only a declared draw (a name declared with '~') "
+                   f"can be conditioned on", g.pos,
+                   f"E[…] already holds {g.text} fixed; drop '| {g.text}'")
+
+    def draws_below(self, e: Optional[m.Expr]) -> list[str]:
+        """The declared draws a definition is made of, through other definitions."""
+        found, stack, seen = set(), [e], set()
+        while stack:
+            for n in walk(stack.pop()):
+                info = self.symbols.get(n.id) if isinstance(n, m.Name) else None
+                if info is None or n.id in seen:
+                    continue
+                seen.add(n.id)
+                if info.dist is not None:
+                    found.add(info.text)
+                elif info.random:
+                    stack.append(getattr(info.statement, "value", None))
+        return sorted(found)
+
     def e_Cost(self, e: m.Cost) -> VType:
         self.expr(e.arg)
         return SCALAR
@@ -820,9 +941,12 @@ class Checker:
                            if e.func == "Var" else None)
                 return ANY
             if e.func in DISTRIBUTIONS:
-                types = [self.expr(a) for a in e.args]
+                if law_of(e).family:
+                    return self.not_one_law(e)
+                args = self.law_arguments(e)
+                types = [self.expr(a) for a in args or ()]
                 lo, hi = DISTRIBUTIONS[e.func]
-                if lo <= len(e.args) <= hi:
+                if args is not None and lo <= len(args) <= hi:
                     self.dists.append((e, [None if t.random or t.kind == "any" else t
                                            for t in types], True))
                 return VType("dist")
@@ -1173,6 +1297,21 @@ def children(node: m.Expr) -> list[m.Expr]:
     return out
 
 
+def walk_defined(e: m.Expr, symbols: dict) -> Iterable[m.Expr]:
+    """The nodes of ``e`` and of every single-name definition it reaches (once each)."""
+    seen: set[str] = set()
+    stack = [e]
+    while stack:
+        for node in walk(stack.pop()):
+            yield node
+            info = symbols.get(node.id) if isinstance(node, m.Name) else None
+            st = getattr(info, "statement", None)
+            if info is not None and info.role == "define" and isinstance(st, m.Define) \
+                    and node.id not in seen:
+                seen.add(node.id)
+                stack.append(st.value)
+
+
 def walk(e) -> Iterable[m.Expr]:
     """All expression nodes below ``e`` (iteratively, so deep trees cannot overflow)."""
     stack = [e]
@@ -1182,33 +1321,6 @@ def walk(e) -> Iterable[m.Expr]:
             continue
         yield node
         stack.extend(children(node))
-
-
-def reachable(checked: CheckedClaim, exprs: Iterable[m.Expr]) -> set[str]:
-    """Every declared name the expressions use, through definitions and function bodies."""
-    seen: set[str] = set()
-    stack = list(exprs)
-    while stack:
-        node = stack.pop()
-        for sub in walk(node):
-            ident = sub.id if isinstance(sub, m.Name) else sub.func if isinstance(sub, m.Call) else None
-            if ident is None or ident in seen or ident not in checked.symbols:
-                continue
-            seen.add(ident)
-            info = checked.symbols[ident]
-            st = info.statement
-            if info.role == "define" and isinstance(st, m.Define):
-                stack.append(st.value)
-            elif info.role == "funcdef" and isinstance(st, m.FuncDef):
-                stack.append(st.body)
-            elif info.role == "sequence" and isinstance(st, m.Recurrence):
-                for eq in st.equations:
-                    stack.extend([eq.value, eq.index])
-            elif info.role == "tensor" and isinstance(st, m.Decl):
-                stack.extend(st.type.shape)
-                if st.dist is not None:
-                    stack.append(st.dist)
-    return seen
 
 
 def _written_names(node) -> Iterator[tuple[str, str, m.Pos]]:

@@ -43,9 +43,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("language", ("derive.vocabulary", "derive.language", "derive.lexer", "derive.fmt",
                   "derive.exprtext")),
     # meaning of a claim: types and symbols, parameter domains, bounds, refusals, and the
-    # model surgery that builds mutants and repair candidates
+    # model surgery that builds mutants and repair candidates; the one analysis of a checked
+    # claim every engine shares (dependencies, sizes at a point, sweep values, seeds)
     ("analysis", ("derive.semantics", "derive.params", "derive.bounds", "derive.guards",
-                  "derive.mutants")),
+                  "derive.mutants", "derive.analysis")),
     # what every engine is built on: outcomes, internal faults, the strategy protocol and
     # the routing predicate, wall-clock limits
     ("engine-protocol", ("derive.outcome", "derive.faults", "derive.engine", "derive.limits")),
@@ -57,9 +58,13 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                   "derive.numeric.lapack",
                   # exact moments of affine functions of normal draws: part of evaluating E/Cov
                   "derive.numeric.affine",
-                  # a random value's seeded estimate with its interval at one size: the
-                  # numeric engine's draws, read by the timing engine's value-growth rule
-                  "derive.numeric.growth", "derive.numeric.intervals")),
+                  # value growth over random quantities: the numeric engine's seeded
+                  # estimates at each size and its sequential rule (budgets in draws),
+                  # which the timing engine routes random values to
+                  "derive.numeric.growth", "derive.numeric.intervals",
+                  # the growth rule (exponent fits, O/Θ and Ω), shared by cost growth in the
+                  # timing engine and value growth in the numeric one
+                  "derive.timing.exponents", "derive.timing.omega", "derive.timing.stats")),
     ("engines", ("derive.symbolic", "derive.numeric", "derive.timing")),
     # one claim decided: routing, cross-check, chains; the equivalence checks of mutants
     ("decide", ("derive.decide", "derive.chains", "derive.equivalence", "derive.existential")),

@@ -103,7 +103,8 @@ def test_probability_zero_is_not_verified_by_sampling_and_one_hit_refutes_it():
     assert never.verdict == Verdict.INCONCLUSIVE, never.summary
     rare = decide("claim c\n  let z, w : real ~ normal(0, 1)\n  show P[z + w > 6] == 0\n")
     assert rare.verdict == Verdict.REFUTED, rare.summary
-    assert "Clopper" in rare.evidence["method"]
+    # 1.1e-5 is rare for plain sampling: importance sampling's hits refute "== 0"
+    assert "importance sampling" in rare.evidence["method"], rare.evidence["method"]
 
 
 # ------------------------------------------------------------------ hints

@@ -620,3 +620,12 @@ def test_a_proof_by_cases_needs_every_case(monkeypatch, decl, lo, s):
     assert o is None or o.verdict != Verdict.PROVED or "by cases" not in o.summary
     if "40" not in decl:
         assert o is None or o.verdict != Verdict.PROVED
+def test_a_slice_in_a_scalar_position_is_unsupported_not_a_crash():
+    """V[j, :] lowered where a scalar is wanted (the high-precision referee lowers each side
+    as a scalar): an Unsupported, never a StopIteration escaping as an internal error."""
+    from derive.symbolic.lower import Unsupported, lowering
+    text = "claim a\n  let n : dim\n  let V : matrix[n, n]\n  let j : 1..n\n  show V[j, :] == V[j, :]\n"
+    claim = load_text(text).claims[0]
+    checked, _ = check_claim(claim, text.split("\n"))
+    with pytest.raises(Unsupported):
+        lowering(checked).scalar(checked.claim.shows[0].statement.operands[0])

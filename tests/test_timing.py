@@ -139,7 +139,7 @@ def test_rounds_stop_only_at_planned_looks(monkeypatch):
 
 
 def test_monte_carlo_margin_and_bonferroni_level():
-    from derive.timing.verdicts import growth_rule
+    from derive.timing.exponents import growth_rule
 
     points = [{"n": n} for n in (64, 128, 256, 512)]
     bounds = [float(n) for n in (64, 128, 256, 512)]

@@ -1,10 +1,11 @@
 """Growth of random values (``E[norm(x)^2] ~ n``): the numeric engine estimates the value at
-each size within a budget of draws (derive/numeric/growth.py), the timing engine fits the
-exponents (derive/timing/values.py).  Same seed, same verdict and the same numbers, whatever
-the clock says."""
+each size within a budget of draws and decides (derive/numeric/growth.py); the timing engine,
+which takes every growth statement, routes random values there (derive/timing/values.py).
+Same seed, same verdict and the same numbers, whatever the clock says."""
 from __future__ import annotations
 
 import itertools
+import json
 import time
 
 import pytest
@@ -14,7 +15,7 @@ from derive.language.load import load_text
 from derive.numeric import growth as mc
 from derive.outcome import Verdict
 from derive.semantics import check_claim
-from derive.timing import ENGINE, values
+from derive.timing import ENGINE
 
 
 def checked_claims(text: str) -> dict:
@@ -100,9 +101,9 @@ def test_evidence_states_draws_estimates_intervals_confidence_and_fit():
     assert out.verdict == Verdict.VERIFIED
     ev = out.evidence
     look = ev["looks"]
-    budget = values.LOOK_BUDGETS[look - 1]
+    budget = mc.LOOK_BUDGETS[look - 1]
     assert ev["budget"] == budget.as_dict()
-    assert ev["confidence"] == pytest.approx(1 - 0.05 / values.LOOKS)
+    assert ev["confidence"] == pytest.approx(1 - 0.05 / mc.LOOKS)
     assert "numeric engine" in ev["decided_by"] and "never seconds" in ev["decided_by"]
     rows = ev["table"]
     assert [r["n"] for r in rows] == [64, 128, 256, 512]
@@ -168,12 +169,12 @@ def test_a_dominant_constant_term_is_not_a_refutation():
 
 
 def test_a_small_budget_draws_the_smallest_replicates_and_a_ceiling_stops(monkeypatch):
-    monkeypatch.setattr(values, "LOOKS", 1)
-    monkeypatch.setattr(values, "LOOK_BUDGETS", (mc.DrawBudget(1000, 4000, ceiling=20_000),))
+    monkeypatch.setattr(mc, "LOOKS", 1)
+    monkeypatch.setattr(mc, "LOOK_BUDGETS", (mc.DrawBudget(1000, 4000, ceiling=20_000),))
     out = decide_one(SQNORM.format(bound="n"))      # 8 replicates of 4 samples fit everywhere
     assert [r["samples"] for r in out.evidence["table"]] == [8 * mc.MIN_STAT_BATCH] * 4
     assert out.evidence["draws"]["all_looks"] == 32 * (64 + 128 + 256 + 512)
-    monkeypatch.setattr(values, "LOOK_BUDGETS", (mc.DrawBudget(1000, 4000, ceiling=10_000),))
+    monkeypatch.setattr(mc, "LOOK_BUDGETS", (mc.DrawBudget(1000, 4000, ceiling=10_000),))
     out = decide_one(SQNORM.format(bound="n"))      # … but not at n = 512 (16,384 draws)
     assert out.verdict == Verdict.INCONCLUSIVE
     assert "budget of draws" in out.summary and out.evidence["budget"]["ceiling"] == 10_000
@@ -186,3 +187,68 @@ def test_batch_size_follows_the_budget_and_the_memory_cap():
     assert mc.batch_size(1000, 8 * 1000 * 3, 4, 10**9) == 4           # the floor
     with pytest.raises(mc.BudgetExceeded):
         mc.batch_size(1000, 8 * 1000 * 3, 4, 8 * 1000 * 4 - 1)
+
+
+def _numeric_decision(text: str, seed: int) -> str:
+    """The numeric engine's decision on the claim's first statement, as evidence JSON."""
+    from derive.timing.sizes import build_grid
+    from derive.timing.verdicts import growth_vars
+    (checked,) = checked_claims(text).values()
+    lhs, bound = checked.claim.shows[0].statement.operands
+    points = build_grid(checked, {"n"}, ["n"]).points
+    bounds = [float(p["n"]) for p in points]
+    evidence: dict = {}
+    verdict, summary = mc.decide_growth(checked, 0, lhs, points, growth_vars(checked, bound),
+                                        bounds, False, seed, evidence)
+    return json.dumps({"verdict": verdict.value, "summary": summary, "evidence": evidence},
+                      sort_keys=True)
+
+
+@pytest.mark.parametrize("text", [SQNORM.format(bound="n"), TWO_LOOKS.replace(" in O(1)", " ~ n")])
+def test_the_numeric_decision_is_exactly_reproducible(monkeypatch, text):
+    """Same seed → byte-identical evidence JSON, even on a machine whose clock races ahead;
+    another seed → other draws."""
+    first = _numeric_decision(text, 5)
+    _jumping_clock(monkeypatch)
+    monkeypatch.setenv(BUDGET_SCALE_ENV, "0.1")
+    assert _numeric_decision(text, 5) == first
+    assert _numeric_decision(text, 6) != first
+    assert json.loads(first)["evidence"]["draws"]["all_looks"] > 0
+
+
+def test_the_timing_engine_routes_random_values_to_the_numeric_decision(monkeypatch):
+    calls = []
+
+    def decide(*args, **kwargs):
+        calls.append(args[2])
+        return Verdict.INCONCLUSIVE, "recorded"
+
+    monkeypatch.setattr(mc, "decide_growth", decide)
+    out = decide_one(SQNORM.format(bound="n"))
+    assert out.summary == "recorded" and len(calls) == 1
+    # a formula of sizes is not random: the timing engine evaluates it exactly
+    exact = decide_one("""
+claim vg.exact
+  let n in [64, 128, 256, 512]
+  let depth = 3 * n
+  show depth ~ n
+""")
+    assert exact.verdict == Verdict.VERIFIED and len(calls) == 1
+
+
+@pytest.mark.parametrize("formula, bound, want", [
+    ("n * log(n)", "n", Verdict.REFUTED),           # a log factor, local exponent ≈ 0.12
+    ("n * log(n)", "n * log(n)", Verdict.VERIFIED),
+    ("n + 1000 * sqrt(n)", "n", Verdict.VERIFIED),   # √n dominates the sweep, not the limit
+])
+def test_a_formula_of_sizes_is_decided_over_wide_sizes(formula, bound, want):
+    """A formula is exact at any size: value/bound over rays out to 2^40 decides, so the
+    sweep's small local exponent of a log factor does not pass for Θ(n)."""
+    out = decide_one(f"""
+claim vg.formula
+  let n in [512, 1024, 2048, 4096]
+  let h = {formula}
+  show h ~ {bound}
+""")
+    assert out.verdict == want, out.summary
+    assert "rays" in out.evidence["wide_sizes"] and "sweep_rule" in out.evidence

@@ -27,6 +27,7 @@ from derive.outcome import Verdict
 from derive.semantics import check_claim
 from derive.timing.sizes import _SizeDraws
 from derive.vocabulary import LAWS, STATISTICS, Declined
+from derive.vocabulary.distributions import MEMBERS
 
 N = 200_000
 Z = 6.0
@@ -36,6 +37,7 @@ PARAMS: dict[str, list] = {
     "normal": [0.5, 2.0], "uniform": [-1.0, 3.0], "bernoulli": [0.3], "rademacher": [],
     "categorical": [torch.tensor([[1.0, 2.0, 3.0]], dtype=torch.float64)],
     "exponential": [2.0], "laplace": [1.0, 0.5], "gamma": [2.5, 1.5], "beta": [2.0, 3.0],
+    **{member: [0.5, 2.0] for member in MEMBERS},   # any(mean = …, var = …)'s family
 }
 ENGINE_PARTS = {"symbolic": ("moment", "outcomes", "exact"),
                 "numeric": ("sample", "torch_law", "inverse_cdf", "reparam", "score", "window")}
@@ -65,18 +67,21 @@ def _scalar_params(law) -> list[float]:
     return [float(p) for p in PARAMS[law.name]]
 
 
-LAW_IDS = sorted(LAWS)
+# the laws that draw: every law of the language but the moment-only ones (any(…), which
+# stand for a family), and the members of those families, which the numeric engine draws
+ALL = {**{n: law for n, law in LAWS.items() if not law.family}, **MEMBERS}
+LAW_IDS = sorted(ALL)
 
 
 def test_every_law_has_conformance_parameters():
-    assert set(PARAMS) == set(LAWS)
+    assert set(PARAMS) == set(ALL)
     assert set(DISTRIBUTIONS) == set(LAWS)
 
 
 @pytest.mark.parametrize("name", LAW_IDS)
 def test_each_engine_implements_or_declines(name):
     """Each engine part is a callable or None, and None is an explicit Declined."""
-    law = LAWS[name]
+    law = ALL[name]
     assert law.sample is not None, "every law needs a sampler (the timing engine uses it too)"
     for engine, parts in ENGINE_PARTS.items():
         for part in parts:
@@ -86,15 +91,15 @@ def test_each_engine_implements_or_declines(name):
                     law.need(part, engine)
             else:
                 assert callable(fn) and law.need(part, engine) is fn
-    assert law.example.split("(")[0] == name and law.doc.startswith(name)
+    assert law.example.split("(")[0] == name.split(":")[0] and law.doc.startswith(name)
     assert law.arity == (len(law.params), len(law.params))
     for p in law.params:
         assert p.domain in ("real", "positive", "nonnegative", "probability")
 
 
-@pytest.mark.parametrize("name", [n for n in LAW_IDS if LAWS[n].moment is not None])
+@pytest.mark.parametrize("name", [n for n in LAW_IDS if ALL[n].moment is not None])
 def test_sampler_mean_and_variance_match_the_symbolic_moments(name):
-    law = LAWS[name]
+    law = ALL[name]
     m1, m2, m3, m4 = _moments(law)
     var = m2 - m1 ** 2
     mu4 = m4 - 4 * m3 * m1 + 6 * m2 * m1 ** 2 - 3 * m1 ** 4   # central 4th moment
@@ -107,7 +112,7 @@ def test_sampler_mean_and_variance_match_the_symbolic_moments(name):
 
 @pytest.mark.parametrize("name", LAW_IDS)
 def test_the_support_contains_every_draw(name):
-    law = LAWS[name]
+    law = ALL[name]
     x = _draw(law)
     assert bool(torch.isfinite(x).all())
     if law.categories:
@@ -115,17 +120,21 @@ def test_the_support_contains_every_draw(name):
     else:
         lo, hi = law.support(_scalar_params(law))
     assert float(x.min()) >= lo and float(x.max()) <= hi
-    if law.discrete:
+    if law.outcomes is not None:     # only the listed values (a two-point member's are not integers)
+        values = torch.tensor([float(v) for v, _ in law.outcomes(_scalar_params(law))],
+                              dtype=torch.float64)
+        assert bool((x.unsqueeze(1) == values).any(1).all())
+    elif law.discrete:
         assert bool((x == x.round()).all())
 
 
-@pytest.mark.parametrize("name", [n for n in LAW_IDS if LAWS[n].torch_law is not None])
+@pytest.mark.parametrize("name", [n for n in LAW_IDS if ALL[n].torch_law is not None])
 def test_the_density_integrates_to_one_and_matches_the_sampler(name):
     """Discrete: the pmf sums to 1 over the outcomes and matches the frequencies.
     Continuous: the density integrates to 1 over the support (or over the middle
     99.98 % of the draws, plus those outside) and each decile bin of the draws has the
     probability the density gives it."""
-    law = LAWS[name]
+    law = ALL[name]
     vals = [p if isinstance(p, torch.Tensor) else torch.tensor(p, dtype=torch.float64)
             for p in PARAMS[name]]
     dist = law.torch_law(vals)
@@ -158,12 +167,12 @@ def test_the_density_integrates_to_one_and_matches_the_sampler(name):
         assert abs(freq - p) <= Z * math.sqrt(p * (1 - p) / N) + 1e-4
 
 
-@pytest.mark.parametrize("name", [n for n in LAW_IDS if LAWS[n].inverse_cdf is not None])
+@pytest.mark.parametrize("name", [n for n in LAW_IDS if ALL[n].inverse_cdf is not None])
 def test_the_inverse_cdf_agrees_with_the_sampler(name):
     """The inverse CDF pushes uniforms to the sampler's law (RQMC and plain Monte Carlo
     draw the same thing): on an even grid of M uniforms, the fraction of images ≤ q
     matches the fraction of draws ≤ q at the draws' deciles (discrete: each value)."""
-    law = LAWS[name]
+    law = ALL[name]
     x = _draw(law)
     m = 100_000
     u = (torch.arange(m, dtype=torch.float64) + 0.5) / m
@@ -178,10 +187,10 @@ def test_the_inverse_cdf_agrees_with_the_sampler(name):
         assert abs(float((x <= q).double().mean()) - p) <= Z * math.sqrt(p * (1 - p) / N) + 2 / m
 
 
-@pytest.mark.parametrize("name", [n for n in LAW_IDS if LAWS[n].window is not None])
+@pytest.mark.parametrize("name", [n for n in LAW_IDS if ALL[n].window is not None])
 def test_the_quadrature_window_holds_the_law(name):
     """∫ density = 1 and ∫ x · density = E[x] over the window (Gauss–Legendre per panel)."""
-    law = LAWS[name]
+    law = ALL[name]
     win = law.window(_scalar_params(law))
     gx, gw = (torch.tensor(a, dtype=torch.float64) for a in __import__("numpy")
               .polynomial.legendre.leggauss(16))
@@ -195,9 +204,9 @@ def test_the_quadrature_window_holds_the_law(name):
     assert float((w * win.to_x(t)).sum()) == pytest.approx(mean, rel=1e-8, abs=1e-10)
 
 
-@pytest.mark.parametrize("name", [n for n in LAW_IDS if LAWS[n].outcomes is not None])
+@pytest.mark.parametrize("name", [n for n in LAW_IDS if ALL[n].outcomes is not None])
 def test_finite_outcomes_match_the_sampler(name):
-    law = LAWS[name]
+    law = ALL[name]
     x = _draw(law)
     outs = law.outcomes(_scalar_params(law))
     assert sum(float(p) for _, p in outs) == pytest.approx(1.0)
@@ -211,7 +220,7 @@ def test_a_law_called_symmetric_draws_symmetrically(name):
     """The equivalence engine negates draws of a law whose ``symmetric`` holds: on the
     law's example, such a sampler's x and −x have the same deciles' frequencies."""
     from derive.vocabulary.distributions import args_of
-    law = LAWS[name]
+    law = ALL[name]
     text = f"claim t\n  let n : dim\n  let x : real ~ {law.example}\n  show E[x] == E[x]\n"
     (claim,) = load_text(text).claims
     dist = next(st.dist for st in claim.statements if getattr(st, "dist", None) is not None)
@@ -227,10 +236,10 @@ def test_a_law_called_symmetric_draws_symmetrically(name):
         assert abs(float((x <= -q).double().mean()) - p) <= Z * math.sqrt(2 * p / N) + 1e-12
 
 
-@pytest.mark.parametrize("name", [n for n in LAW_IDS if not LAWS[n].categories])
+@pytest.mark.parametrize("name", [n for n in LAW_IDS if not ALL[n].categories])
 def test_the_timing_engine_draws_with_the_same_sampler(name):
     """timing/sizes.py has no sampler of its own: same seed, same law, same numbers."""
-    law = LAWS[name]
+    law = ALL[name]
     g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
     a = law.sample(_scalar_params(law), _Draws(_Tensors(), g1, 64, (), torch.float64, []))
     b = law.sample(_scalar_params(law), _SizeDraws((64,), g2))

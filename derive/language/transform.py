@@ -343,9 +343,11 @@ class ToModel(Transformer):
         return m.Index(base, positional, pos_of(meta))
 
     def cond_index(self, meta, items):
-        """Conditioning on an event, by its definition (docs/semantics.md, "Conditioning"):
-        P[A | B] = P[A and B] / P[B] and E[X | B] = E[(X if B else 0)] / P[B]."""
-        base, what, given = items
+        """``E[X | B]``, ``P[A | B]`` with B an event: its definition (docs/semantics.md,
+        "Conditioning"), P[A | B] = P[A and B] / P[B], E[X | B] = E[(X if B else 0)] / P[B].
+        ``E[X | Y]``, ``E[X | Y, Z]`` with names: an :class:`m.Cond` node, a random quantity
+        (the semantic pass checks that each name is a declared draw)."""
+        base, what, given = items[0], items[1], tuple(items[2:])
         pos = pos_of(meta)
         kind = base.id if isinstance(base, m.Name) else ""
         if kind not in ("E", "P"):
@@ -353,20 +355,24 @@ class ToModel(Transformer):
                                  "'|' inside brackets conditions an expectation or a "
                                  "probability, E[X | B] or P[A | B]", pos,
                                  "for an absolute value write |x| around the operand; "
-                                 "Var[X | B] is E[X^2 | B] - E[X | B]^2")
-        if not (isinstance(given, m.Logic) or (isinstance(given, m.Compare)
-                                               and "~" not in given.ops)):
-            raise TransformError("conditioning is on an event (a condition such as Y > 0); "
-                                 "conditioning on a random variable (E[X | Y], itself random) "
-                                 "is not supported", exprpos(given),
-                                 "condition on an event: E[X | Y > 0], P[A | B]")
-        p_given = m.Stat("P", (given,), pos)
-        if kind == "P":
-            return m.BinOp("/", m.Stat("P", (m.Logic("and", (what, given), pos),), pos),
-                           p_given, pos)
-        zero = m.Num(Fraction(0), "0", False, pos)
-        return m.BinOp("/", m.Stat("E", (m.Call("where", (given, what, zero), (), pos),), pos),
-                       p_given, pos)
+                                 "Var[X | B] is E[X^2 | B] - E[X | B]^2 (B an event or "
+                                 "declared draws)")
+        if len(given) == 1 and _is_event(given[0]):
+            return _event_conditioning(kind, what, given[0], pos)
+        for g in given:
+            if _is_event(g):
+                raise TransformError("an event cannot be listed with other conditions", exprpos(g),
+                                     "join events with 'and' (P[A | B and C]); condition on "
+                                     "draws with commas (E[X | Y, Z])")
+            if not isinstance(g, m.Name):
+                raise TransformError("conditioning is on declared random draws (names such as "
+                                     "E[X | Y] or E[X | Y, Z]) or on an event (Y > 0); "
+                                     "conditioning on an expression needs its conditional law, "
+                                     "which is not supported", exprpos(g),
+                                     "condition on declared draws (E[X | a, b] holds both a "
+                                     "and b, more than a + b), or on an event such as "
+                                     "E[X | a + b > 0]")
+        return m.Cond(kind, what, given, pos)
 
     def call(self, meta, items):
         base = items[0]
@@ -418,3 +424,18 @@ class ToModel(Transformer):
 
     def range(self, meta, items):
         return m.Range(items[0], items[1], pos_of(meta))
+
+
+def _is_event(e: m.Expr) -> bool:
+    """A condition (comparison or logic), which conditioning rewrites by definition."""
+    return isinstance(e, m.Logic) or (isinstance(e, m.Compare) and "~" not in e.ops)
+
+
+def _event_conditioning(kind: str, what: m.Expr, given: m.Expr, pos: m.Pos) -> m.Expr:
+    """P[A | B] = P[A and B] / P[B]; E[X | B] = E[(X if B else 0)] / P[B]."""
+    p_given = m.Stat("P", (given,), pos)
+    if kind == "P":
+        return m.BinOp("/", m.Stat("P", (m.Logic("and", (what, given), pos),), pos), p_given, pos)
+    zero = m.Num(Fraction(0), "0", False, pos)
+    return m.BinOp("/", m.Stat("E", (m.Call("where", (given, what, zero), (), pos),), pos),
+                   p_given, pos)

@@ -8,7 +8,8 @@ import torch
 
 from derive import model as m
 from derive.engine import Context
-from derive.numeric.instances import claim_seed, make_generator
+from derive.analysis import statement_seed
+from derive.numeric.instances import make_generator
 from derive.numeric.lower import IllDefined, pick_device
 from derive.outcome import Outcome, Verdict
 from derive.semantics import children, walk
@@ -37,7 +38,7 @@ def device_of(ctx: Context) -> torch.device:
 
 def generator_for(ctx: Context, salt: str, device: torch.device) -> tuple[torch.Generator, int]:
     """A generator seeded from the run seed, the claim id, the statement index and ``salt``."""
-    seed = claim_seed(ctx.options.seed, ctx.claim.id, f"{ctx.index}:{salt}")
+    seed = statement_seed(ctx.options.seed, ctx.claim.id, ctx.index, salt)
     return make_generator(seed, device), seed
 
 

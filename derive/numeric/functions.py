@@ -7,7 +7,7 @@ cross-correlation, thin SVD with ``X = U diag(S) Vᵀ``.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -17,6 +17,7 @@ from derive.numeric import integrals as quadrature
 from derive.numeric.base import (IllDefined, LoweringError, Value, is_tensor, leggauss, rank,
                                  scalar_range)
 from derive.numeric.lapack import lapack
+from derive.semantics import walk
 from derive.vocabulary.distributions import Declined, args_of, law_of
 
 if TYPE_CHECKING:
@@ -472,7 +473,9 @@ def gradient(ev: Evaluator, e: m.Call, scope: dict) -> Value:
 
 
 def optimise(ev: Evaluator, e: m.Call, scope: dict) -> Value:
-    """1-D argmin/argmax over the variable's domain: grid, then golden-section refinement."""
+    """1-D argmin/argmax over the variable's feasible set (its declared domain and every
+    ``assume`` that mentions it, docs/semantics.md): a grid, then golden-section refinement
+    inside the feasible set."""
     var = e.args[0]
     if not isinstance(var, m.Name):
         raise LoweringError(f"{e.func} needs a variable")
@@ -484,12 +487,31 @@ def optimise(ev: Evaluator, e: m.Call, scope: dict) -> Value:
     if info is not None and info.role == "scalar":
         lo, hi = scalar_range(info, ev, wide=True)
     sign = 1.0 if e.func == "argmin" else -1.0
+    conditions = _conditions_on(ev, var.id)
 
     def f(points: torch.Tensor) -> torch.Tensor:
+        at = {**scope, var.id: points}
         with ev.untracked():
-            v = ev.tensor(ev.ev(e.args[1], {**scope, var.id: points}))
-        return sign * v.reshape(v.shape[0], -1)[:, 0]
+            v = ev.tensor(ev.ev(e.args[1], at))
+            v = sign * v.reshape(v.shape[0], -1)[:, 0]
+            for c in conditions:  # outside the feasible set: never a candidate
+                ok = ev.ev(c, at)
+                ok = ok.reshape(-1) if isinstance(ok, torch.Tensor) else torch.tensor([bool(ok)])
+                v = torch.where(ok.to(v.device).bool().expand(v.shape[0]), v,
+                                torch.full_like(v, math.inf))
+        return v
 
+    if getattr(getattr(getattr(info, "statement", None), "type", None), "kind", "") == "integer":
+        # an integer variable: every integer of the (clipped) domain, no refinement
+        ilo, ihi = math.ceil(max(lo, -1e4)), math.floor(min(hi, 1e4))
+        if ihi < ilo:
+            raise LoweringError(f"{e.func}: the domain of {var.id} holds no integer")
+        points = torch.arange(ilo, ihi + 1, dtype=ev.dtype, device=ev.device)
+        vals = torch.nan_to_num(f(points), nan=math.inf)
+        i = int(torch.argmin(vals))
+        if not math.isfinite(float(vals[i])):
+            raise LoweringError(f"{e.func}: no feasible integer value of {var.id}")
+        return float(points[i])
     mags = torch.logspace(-6, 4, 400, dtype=ev.dtype, device=ev.device)
     grid = torch.cat([-mags.flip(0), torch.zeros(1, dtype=ev.dtype, device=ev.device), mags])
     grid = grid[(grid >= lo) & (grid <= hi)]
@@ -506,8 +528,16 @@ def optimise(ev: Evaluator, e: m.Call, scope: dict) -> Value:
         raise LoweringError(f"{e.func} over a batched environment is not supported")
     vals = torch.nan_to_num(vals, nan=math.inf)
     i = int(torch.argmin(vals))
+    if not math.isfinite(float(vals[i])):
+        raise LoweringError(f"{e.func}: no feasible point of {var.id} found on the search grid")
     a = float(grid[max(i - 1, 0)])
     b = float(grid[min(i + 1, grid.shape[0] - 1)])
+    best, best_value = float(grid[i]), float(vals[i])
+    if conditions:
+        # an optimum on the boundary of an assumption: bisect each infeasible bracket end
+        # towards the grid's best point, so the bracket is feasible throughout (a convex
+        # objective is then refined to the boundary itself)
+        a, b = (_feasible_end(f, best, a), _feasible_end(f, best, b))
     phi = (math.sqrt(5) - 1) / 2
     for _ in range(100):
         c, d = b - phi * (b - a), a + phi * (b - a)
@@ -518,19 +548,103 @@ def optimise(ev: Evaluator, e: m.Call, scope: dict) -> Value:
             a = c
         if b - a <= 1e-13 * max(1.0, abs(a)):
             break
-    return (a + b) / 2
+    x = (a + b) / 2
+    fx = float(f(torch.tensor([x], dtype=ev.dtype, device=ev.device))[0])
+    return x if fx <= best_value else best
+
+
+def _feasible_end(f: Callable[[torch.Tensor], torch.Tensor], inside: float, end: float) -> float:
+    """The point nearest ``end`` on the segment from the feasible ``inside`` at which ``f``
+    is finite (feasible), to within rounding: ``end`` itself when it is feasible."""
+    probe = torch.tensor([end], dtype=torch.float64)
+    if math.isfinite(float(f(probe)[0])):
+        return end
+    good, bad = inside, end
+    for _ in range(200):
+        mid = (good + bad) / 2
+        if mid in (good, bad):
+            break
+        if math.isfinite(float(f(torch.tensor([mid], dtype=torch.float64))[0])):
+            good = mid
+        else:
+            bad = mid
+    return good
+
+
+def _conditions_on(ev: Evaluator, name: str) -> list[m.Expr]:
+    """The claim's assumptions that mention ``name``: with its declared type they make up
+    the feasible set of ``argmin(name, …)``."""
+    if ev.checked is None:
+        return []
+    return [st.condition for st in ev.checked.claim.statements
+            if isinstance(st, m.Assume) and any(isinstance(n, m.Name) and n.id == name
+                                                for n in walk(st.condition))]
+
+
+def feasible(ev: Evaluator, e: m.Call, point: Value) -> torch.Tensor:
+    """Per member: whether ``point`` lies in the feasible set of the optimiser ``e``
+    (the declared range of a scalar variable and every assumption that mentions it)."""
+    name = e.args[0].id
+    ok = torch.ones(1, dtype=torch.bool)
+    info = ev.checked.symbols.get(name) if ev.checked is not None else None
+    if info is not None and info.role == "scalar" and isinstance(point, torch.Tensor | float | int):
+        lo, hi = scalar_range(info, ev, wide=True)
+        p = torch.as_tensor(point, dtype=torch.float64).reshape(-1).cpu()
+        ok = (p >= lo) & (p <= hi)
+        if getattr(getattr(info.statement, "type", None), "kind", "") == "integer":
+            ok = ok & (p == p.round())  # an integer variable: 1/2 is no candidate
+    for c in _conditions_on(ev, name):
+        v = ev.ev(c, {name: point})
+        v = v.reshape(-1).bool().cpu() if isinstance(v, torch.Tensor) else torch.tensor([bool(v)])
+        ok = ok & v if ok.shape == v.shape or v.numel() == 1 or ok.numel() == 1 else ok & v.all()
+    return ok
+
+
+RESTARTS = 2            # random starting points of a tensor argmin, beside zero
+RESTART_ITERATIONS = 15  # a restart is polished only when this many steps already beat zero's
 
 
 def optimise_tensor(ev: Evaluator, e: m.Call, scope: dict, name: str, current: torch.Tensor
                     ) -> torch.Tensor:
-    """argmin/argmax over a tensor variable: L-BFGS from zero (smooth objectives)."""
+    """argmin/argmax over a tensor variable: L-BFGS from zero, and from RESTARTS
+    deterministic random points (scales 1 and 10) run for RESTART_ITERATIONS steps and
+    polished only if they already beat zero's answer — one local search from zero stops at
+    whatever stationary point zero is (Σ(wᵢ² − 1)² has a maximum there), while on a convex
+    objective a short restart never beats the converged run and costs little.
+
+    A feasible set narrower than the whole space (a property or bound on the variable, an
+    assumption that mentions it) is not searched: the lowering declines.
+    """
+    info = ev.checked.symbols.get(name) if ev.checked is not None else None
+    spec = getattr(getattr(info, "statement", None), "type", None)
+    if _conditions_on(ev, name) or getattr(spec, "props", ()) or getattr(spec, "bounds", ()):
+        raise LoweringError(f"{e.func} over a constrained tensor variable {name} is not "
+                            "searched numerically")
     sign = 1.0 if e.func == "argmin" else -1.0
 
     def objective(x: torch.Tensor) -> torch.Tensor:
         with ev.untracked():
             v = ev.tensor(ev.ev(e.args[1], {**scope, name: x}))
         return sign * v.sum()
-    return lbfgs(objective, torch.zeros_like(current, dtype=torch.float64))
+
+    def value(x: torch.Tensor) -> float:
+        with torch.no_grad():
+            return float(objective(x))
+
+    x0 = torch.zeros_like(current, dtype=torch.float64)
+    best = lbfgs(objective, x0)
+    best_value = value(best)
+    # the starts depend on the shape only: the same instance gives the same answer
+    g = torch.Generator(device="cpu").manual_seed(1_000_003 + x0.numel())
+    for scale in (1.0, 10.0)[:RESTARTS]:
+        start = (torch.randn(x0.shape, generator=g, dtype=torch.float64) * scale).to(x0.device)
+        x = lbfgs(objective, start, max_iter=RESTART_ITERATIONS)
+        if not value(x) < best_value - 1e-9 * abs(best_value):
+            continue
+        x = lbfgs(objective, x)
+        if value(x) < best_value:
+            best, best_value = x, value(x)
+    return best
 
 
 def lbfgs(objective: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, max_iter: int = 100,

@@ -1,9 +1,9 @@
-"""Monte-Carlo estimates of a random quantity at each size of a sweep (value growth).
+"""Value growth over random quantities: ``E[norm(x)^2] ~ n``, ``Var[mean(x)] ~ 1/n``.
 
-The timing engine decides growth statements over random quantities (``E[norm(x)^2] ~ n``,
-``Var[mean(x)] ~ 1/n``, ``rms(W @ x) ~ d``): it fits exponents to values over its sweep
-(:mod:`derive.timing.values`).  The values of random quantities come from here, with the
-numeric engine's machinery — seeded generators (:func:`~derive.numeric.instances.claim_seed`),
+The numeric engine decides these (:func:`decide_growth`); the timing engine, which takes
+every growth statement, builds the sweep and routes a random quantity here
+(:mod:`derive.timing.values`).  The values come from the numeric engine's machinery —
+seeded generators (:func:`~derive.analysis.statement_seed`),
 :func:`~derive.numeric.instances.sample_environment`, the lowering's sample statistics, and
 the replicate interval of :func:`~derive.numeric.intervals.rqmc_interval`:
 
@@ -26,6 +26,9 @@ the replicate interval of :func:`~derive.numeric.intervals.rqmc_interval`:
 * Draws and arithmetic are float32 on one CPU thread (float64 again if float32 gives a zero
   or non-finite estimate); the CPU generator is used whatever the device, so the numbers do
   not depend on the machine.
+* The decision is the growth rule (:func:`derive.timing.exponents.growth_rule`, shared with
+  cost growth) on these estimates, sequential with two pre-planned looks: see
+  :func:`decide_growth`.
 """
 from __future__ import annotations
 
@@ -37,10 +40,14 @@ from typing import Any, Iterator, Sequence
 import torch
 
 from derive import model as m
-from derive.numeric.instances import claim_seed, make_generator, sample_environment
+from derive.analysis import statement_seed
+from derive.numeric.instances import make_generator, sample_environment
 from derive.numeric.intervals import rqmc_interval
 from derive.numeric.lower import Evaluator, LoweringError
+from derive.outcome import Verdict
 from derive.semantics import walk
+from derive.timing import stats
+from derive.timing.exponents import _r, growth_rule
 
 REPLICATES = 8             # independent replicates (batches) per size
 CHUNK_ELEMENTS = 1 << 21   # random entries per replicate batch, at most (memory)
@@ -220,8 +227,8 @@ def _replicates(checked, index: int, lhs: m.Expr, point: dict[str, int], run_see
                 size: int, tag: str, dtype: torch.dtype, statistic: bool) -> list[float]:
     out: list[float] = []
     for r in range(REPLICATES):
-        g = make_generator(claim_seed(run_seed, checked.claim.id,
-                                      f"{index}:growth{tag}:{sorted(point.items())}:{r}"), CPU)
+        g = make_generator(statement_seed(run_seed, checked.claim.id, index,
+                                          f"growth{tag}:{sorted(point.items())}:{r}"), CPU)
         inst = sample_environment(checked, dict(point), g, CPU, dtype, mc_batch=size)
         ev = Evaluator(inst.env, CPU, dtype, checked)
         ev.sampled = True  # mc_batch draws: a statistic may be estimated from them
@@ -255,3 +262,85 @@ def growth_samples(sweep: SweepEstimate) -> tuple[list[float], list[list[float]]
         values.append(abs(s.estimate))
         samples.append([max(sign * x, 1e-300) for x in s.replicates])
     return values, samples
+
+
+# ------------------------------------------------------------------ the decision
+LOOKS = 2                  # pre-planned looks of the sequential Monte-Carlo rule
+LOOK_BUDGETS = (           # random scalars drawn per look: at one size, and in all
+    DrawBudget(per_size=1_000_000, total=3_000_000),
+    DrawBudget(per_size=4_000_000, total=12_000_000),
+)
+LOOK1_MARGIN = 0.5         # × EXPONENT_TOL: the first look decides only with this margin
+
+
+def decide_growth(checked, index: int, lhs: m.Expr, points: Sequence[dict[str, int]],
+                  gvars: list[str], bounds: list[float], big_o: Any, run_seed: int,
+                  evidence: dict[str, Any]) -> tuple[Verdict, str]:
+    """Decide ``lhs ~ bound`` (``big_o``: ``True`` for O, ``"Ω"``, else Θ) for a random ``lhs``
+    from estimates at ``points`` (``bounds``: the bound's value at each), by the sequential
+    two-look rule; ``evidence`` is filled in.
+
+    Each look's intervals are at level ``1 − (1 − CONFIDENCE) / LOOKS`` (Bonferroni), so the
+    chance that either look errs is at most ``1 − CONFIDENCE`` whatever the stopping.  The
+    first look draws within ``LOOK_BUDGETS[0]`` and decides only when its interval clears
+    the rule's band by ``LOOK1_MARGIN × tol``; otherwise the second draws a fresh set within
+    ``LOOK_BUDGETS[1]`` and decides.  A size whose interval contains 0 sends the first look
+    on and makes the second inconclusive.  The budgets count draws, never seconds: the same
+    seed gives the same verdict and evidence, exactly.  Errors evaluating ``lhs`` propagate
+    (the caller says whether the claim is ill-defined).
+    """
+    level = 1 - (1 - stats.CONFIDENCE) / LOOKS
+    drawn: list[int] = []
+    for look, budget in enumerate(LOOK_BUDGETS, 1):
+        first = look == 1 and len(LOOK_BUDGETS) > 1
+        try:
+            sweep = estimate_sweep(checked, index, lhs, points, run_seed, budget, level,
+                                   tag="look1" if first else "", first_look=first)
+        except BudgetExceeded as exc:
+            evidence.update({"budget": budget.as_dict(), "draws": sum(drawn)})
+            return Verdict.INCONCLUSIVE, ("the Monte-Carlo budget of draws does not cover the "
+                                          f"sweep (look {look} of {LOOKS}): {exc}")
+        drawn.append(sweep.draws)
+        values, samples = growth_samples(sweep)
+        evidence.update({
+            "decided_by": f"Monte-Carlo estimates by the numeric engine (look {look} of {LOOKS}: "
+                          f"{sweep.method}; {level * 100:g}% intervals per look, Bonferroni over "
+                          f"{LOOKS} looks; budgets in draws, never seconds)",
+            "table": [{**s.as_dict(), "value": _r(v), "bound": _r(b)}
+                      for s, v, b in zip(sweep.sizes, values, bounds)],
+            "looks": look, "confidence": level, "budget": budget.as_dict(),
+            "draws": {"this_look": sweep.draws, "all_looks": sum(drawn)}})
+        unclear = [s for s in sweep.sizes if not s.excludes_zero()
+                   or not all(math.isfinite(x) for x in s.replicates)]
+        if unclear:
+            if look < len(LOOK_BUDGETS):
+                continue  # more draws may tell it from 0
+            at = ", ".join(f"{k}={v}" for k, v in unclear[0].point.items())
+            lo, hi = unclear[0].interval
+            return Verdict.INCONCLUSIVE, (
+                f"the quantity is not told apart from 0 at {at} (its {level * 100:g}% interval "
+                f"[{lo:.3g}, {hi:.3g}] from {unclear[0].draws:,} draws contains 0); its growth "
+                "exponent is undefined there")
+        if first:
+            early, _ = growth_rule(gvars, list(points), values, bounds, big_o, "values", {},
+                                   samples, run_seed, level, LOOK1_MARGIN * stats.EXPONENT_TOL,
+                                   center="mean")
+            if early not in (Verdict.VERIFIED, Verdict.REFUTED):
+                continue  # not clear with the margin: the second look decides
+        verdict, summary = growth_rule(gvars, list(points), values, bounds, big_o, "values",
+                                       evidence, samples, run_seed, level, center="mean")
+        return verdict, summary + _note(evidence, gvars, sweep, look)
+    raise AssertionError("unreachable: the last look always decides")
+
+
+def _note(evidence: dict[str, Any], gvars: list[str], sweep: SweepEstimate, look: int) -> str:
+    """What a Monte-Carlo growth verdict rests on: the excess exponent's interval, its
+    confidence and the draws (the per-size estimates are in the evidence's table)."""
+    excess = evidence.get("excess_exponent", {})
+    parts = [f"{v} {excess[v]['exponent']:+g} [{excess[v]['interval'][0]:+g}, "
+             f"{excess[v]['interval'][1]:+g}]" for v in gvars if v in excess]
+    level = evidence.get("confidence", stats.CONFIDENCE)
+    return (f"; excess exponent {', '.join(parts)} at {level * 100:g}% confidence per look "
+            f"({stats.CONFIDENCE * 100:g}% over {LOOKS}), from "
+            f"{evidence['draws']['all_looks']:,} draws ({len(sweep.sizes)} sizes × "
+            f"{REPLICATES} replicates, look {look} of {LOOKS})")

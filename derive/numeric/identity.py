@@ -18,11 +18,14 @@ from typing import Any, Optional
 import torch
 
 from derive import model as m
+from derive.analysis import reachable
 from derive.engine import Context, budget_scale, is_cost_statement
 from derive.numeric import adversarial, common, precise, surface
+from derive.numeric.base import Value
+from derive.numeric.functions import feasible
 from derive.numeric.batch import SETTLE_MAX, Batch, counterexample, domain_conditions, pair, sides_at
 from derive.numeric.instances import (SIZE_MENU, Instance, Unsatisfiable, assumptions, choose_sizes,
-                                      holds, instances, used_names)
+                                      holds, instances, needed_names)
 from derive.numeric.lower import (CONDITION_ATOL, CONDITION_RTOL, Evaluator, IllDefined,
                                   LoweringError, finite_support)
 from derive.numeric.affine import affine_draws
@@ -62,7 +65,7 @@ PASS_COND_CAP = 1e8        # … and beyond this the float64 values are doubtful
 
 def applies(statement: m.Expr) -> bool:
     """Deterministic conditions: comparisons and logic without statistics or costs."""
-    if is_cost_statement(statement) or common.has(statement, m.Stat):
+    if is_cost_statement(statement) or common.has(statement, (m.Stat, m.Cond)):
         return False
     if isinstance(statement, m.Compare):
         return all(op in COMPARE_OPS for op in statement.ops)
@@ -343,7 +346,8 @@ class IdentityStrategy:
               batch: int, simple: bool = False, params: Optional[dict] = None,
               large: bool = False, steps: Optional[tuple[int, int]] = None) -> Batch:
         inst, mask = instances(ctx.checked, g, device, sizes, batch, torch.float64, simple=simple,
-                               params=params, large=large, wild=wildness(ctx.statement), steps=steps)
+                               params=params, large=large, wild=wildness(ctx.statement), steps=steps,
+                               only=needed_names(ctx.checked, ctx.statement))
         res = self.evaluate(ctx, inst, mask, sizes, device)
         if res.clear is not None:
             return res
@@ -1043,28 +1047,57 @@ def optimum_check(ev: Evaluator, operands: tuple, values: list, excess: torch.Te
     answer, the discrepancy is the optimiser's, not the claim's.  Where the optimiser's
     point is clearly better (the returned mask), ``c`` is certainly no optimum: a
     refutation even when the two points are close.
+
+    When both sides are optimisers (``argmin(v, f) == argmin(v, g)``), each answer is
+    judged by the other's objective too: a point at least as good for either objective
+    as that objective's own answer agrees with the claim (one optimiser stopped short on
+    an ill-conditioned problem), and only a pair each clearly beaten by the other in its
+    own objective is certain evidence.
     """
-    for k, e in enumerate(operands[:2]):
-        if not (isinstance(e, m.Call) and e.func in ("argmin", "argmax") and len(e.args) == 2
-                and isinstance(e.args[0], m.Name)):
-            continue
-        claimed = values[1 - k]
-        found = values[k]
-        sign = 1.0 if e.func == "argmin" else -1.0
-        try:
-            with torch.no_grad(), ev.untracked():
-                fc = ev.tensor(ev.ev(e.args[1], {e.args[0].id: claimed})).reshape(-1)
-                ff = ev.tensor(ev.ev(e.args[1], {e.args[0].id: found})).reshape(-1)
-        except (LoweringError, RuntimeError, ValueError):
-            return excess, None
-        n = max(fc.shape[0], ff.shape[0], excess.shape[0])
-        fc, ff = fc.expand(n), ff.expand(n)
-        as_good = sign * (fc - ff) <= 1e-9 * (fc.abs() + ff.abs() + 1e-300)
-        # the optimiser found a clearly better point: the claimed one is no optimum (exact
-        # evidence, whatever the distance between the points)
-        beaten = (sign * (fc - ff) > BEATEN_REL * (fc.abs() + ff.abs()) + 1e-300).to(excess.device)
-        return torch.where(as_good.to(excess.device), torch.minimum(excess, allowed), excess), beaten
-    return excess, None
+    judged = [_optimum_judgement(ev, e, values[1 - k], values[k])
+              for k, e in enumerate(operands[:2]) if _is_optimiser(e)]
+    judged = [j for j in judged if j is not None]
+    if not judged or len(judged) < sum(_is_optimiser(e) for e in operands[:2]):
+        return excess, None
+    n = max([excess.shape[0]] + [g.shape[0] for g, _ in judged])
+    as_good = torch.zeros(n, dtype=torch.bool, device=excess.device)
+    beaten = torch.ones(n, dtype=torch.bool, device=excess.device)
+    for good, bad in judged:
+        as_good = as_good | good.to(excess.device).expand(n)
+        beaten = beaten & bad.to(excess.device).expand(n)
+    return torch.where(as_good, torch.minimum(excess, allowed), excess), beaten
+
+
+def _is_optimiser(e: object) -> bool:
+    return (isinstance(e, m.Call) and e.func in ("argmin", "argmax") and len(e.args) == 2
+            and isinstance(e.args[0], m.Name))
+
+
+def _optimum_judgement(ev: Evaluator, e: m.Call, claimed: Value, found: Value
+                       ) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
+    """Per member: whether ``claimed`` is at least as good for ``e``'s objective as the
+    optimiser's ``found`` point, and whether ``found`` is clearly better (None when the
+    objective cannot be evaluated at them)."""
+    sign = 1.0 if e.func == "argmin" else -1.0
+    try:
+        with torch.no_grad(), ev.untracked():
+            fc = ev.tensor(ev.ev(e.args[1], {e.args[0].id: claimed})).reshape(-1)
+            ff = ev.tensor(ev.ev(e.args[1], {e.args[0].id: found})).reshape(-1)
+    except (LoweringError, RuntimeError, ValueError):
+        return None
+    n = max(fc.shape[0], ff.shape[0])
+    fc, ff = fc.expand(n), ff.expand(n)
+    as_good = sign * (fc - ff) <= 1e-9 * (fc.abs() + ff.abs() + 1e-300)
+    # the optimiser found a clearly better point: the claimed one is no optimum (exact
+    # evidence, whatever the distance between the points)
+    beaten = sign * (fc - ff) > BEATEN_REL * (fc.abs() + ff.abs()) + 1e-300
+    try:
+        with torch.no_grad(), ev.untracked():
+            inside = feasible(ev, e, claimed).to(as_good.device).expand(n)
+    except (LoweringError, RuntimeError, ValueError):
+        return None
+    # a claimed optimiser outside the feasible set is no optimiser, however good its value
+    return as_good & inside, beaten | ~inside
 
 
 def formula_only(checked) -> bool:
@@ -1079,7 +1112,7 @@ def loop_free(ctx: Context) -> bool:
     of more than two axes, so that sizes up to 128 cost about what sizes up to 32 do (a structural test: the plan never depends on
     the clock)."""
 
-    names = used_names(ctx.checked, ctx.statement)
+    names = reachable(ctx.checked, [ctx.statement], shapes=False)
     exprs: list[m.Expr] = [ctx.statement]
     for name in names:
         info = ctx.checked.symbols.get(name)

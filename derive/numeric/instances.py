@@ -9,7 +9,6 @@ caller reports *inconclusive* and says so.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -18,6 +17,7 @@ import sympy as sp
 import torch
 
 from derive import model as m
+from derive.analysis import SizeError, dim_at, reachable, sweep_values
 from derive.numeric import adversarial
 from derive.numeric.base import as_float as _num, scalar_range
 from derive.numeric.lower import Evaluator, LoweringError, Value, rank
@@ -33,12 +33,6 @@ SIMPLE_VALUES = (1.0, 2.0, 0.5, -1.0, 3.0, -2.0, 0.25, 0.1, 0.9, 10.0, 0.0)
 
 class Unsatisfiable(Exception):
     """No instance met the claim's assumptions within the rejection budget."""
-
-
-def claim_seed(run_seed: int, claim_id: str, salt: str = "") -> int:
-    """A stable 63-bit seed from the run seed and the claim id (not Python's hash())."""
-    digest = hashlib.sha256(f"{run_seed}:{claim_id}:{salt}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
 
 
 def make_generator(seed: int, device: torch.device) -> torch.Generator:
@@ -77,28 +71,12 @@ def shape_of(info: SymbolInfo, sizes: dict[str, int]) -> tuple[int, ...]:
     return tuple(out)
 
 
-_DIM_CACHE: dict[tuple, int] = {}
-
-
 def concrete_dim(d: Any, sizes: dict[str, int]) -> int:
-    """A SymPy size with the sizes substituted (memoised: Monte Carlo asks per chunk)."""
-    if isinstance(d, int):
-        return d
-    if d.is_Integer:
-        return int(d)
-    names = sorted(s.name for s in d.free_symbols)
-    key = (d, tuple((n, sizes.get(n)) for n in names))
-    hit = _DIM_CACHE.get(key)
-    if hit is not None:
-        return hit
-    subs = {s: sizes[s.name] for s in d.free_symbols if s.name in sizes}
-    v = d.subs(subs) if subs else d
-    if not v.is_number:
-        raise LoweringError(f"size {d} has no value")
-    if len(_DIM_CACHE) > 4096:
-        _DIM_CACHE.clear()
-    _DIM_CACHE[key] = int(v)
-    return int(v)
+    """A SymPy size with the sizes substituted (:func:`derive.analysis.dim_at`)."""
+    try:
+        return int(dim_at(d, sizes))
+    except SizeError as exc:
+        raise LoweringError(f"size {d} has no value") from exc
 
 
 def dim_names(checked: CheckedClaim) -> list[str]:
@@ -115,14 +93,6 @@ def dim_names(checked: CheckedClaim) -> list[str]:
         elif v.role == "scalar" and v.domain == "integer" and not v.random and k in in_shapes:
             names.append(k)
     return names
-
-
-def sweep_values(info: SymbolInfo, ev: Evaluator) -> list[int]:
-    values = info.statement.values
-    if isinstance(values, m.Block):
-        return [ev.as_int(ev.ev(x)) for row in values.rows for x in row]
-    lo, hi = ev.e_Range(values, {})
-    return list(range(lo, hi + 1))
 
 
 # ---------------------------------------------------------------- scalars
@@ -424,28 +394,10 @@ def _draw(dist: m.Expr, shape: tuple[int, ...], ev: Evaluator, g: torch.Generato
 
 
 # ---------------------------------------------------------------- environments
-def used_names(checked: CheckedClaim, e: m.Expr) -> set[str]:
-    """Names ``e`` depends on, through definitions, functions and recurrences."""
-    seen: set[str] = set()
-    stack = [e]
-    while stack:
-        for node in walk(stack.pop()):
-            ident = node.id if isinstance(node, m.Name) else (
-                node.func if isinstance(node, m.Call) else None)
-            if ident is None or ident in seen:
-                continue
-            seen.add(ident)
-            info = checked.symbols.get(ident)
-            st = getattr(info, "statement", None)
-            if isinstance(st, m.Define):
-                stack.append(st.value)
-            elif isinstance(st, m.FuncDef):
-                stack.append(st.body)
-            elif isinstance(st, m.Recurrence):
-                stack.extend(eq.value for eq in st.equations)
-            elif isinstance(st, m.Decl) and st.dist is not None:
-                stack.append(st.dist)
-    return seen
+def needed_names(checked: CheckedClaim, statement: m.Expr) -> set[str]:
+    """The names a statement and the claim's assumptions read (through definitions,
+    functions, recurrences and distributions): what an instance must hold."""
+    return reachable(checked, [statement, *assumptions(checked)], shapes=False)
 
 
 def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: torch.Generator,
@@ -461,6 +413,9 @@ def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: 
     points and shrinking).  Assumptions are not checked here (see :func:`instances`).
     ``wild`` mixes interesting values into the batch (:mod:`derive.numeric.adversarial`);
     ``steps`` is the range recurrence steps are drawn from (default 0..11).
+    ``only`` (see :func:`needed_names`) leaves out the tensors, functions and random
+    names nothing reads: a 4-axis weight tensor beside ``numel(b) == F`` costs 10⁶ draws
+    per instance otherwise.
     """
     env: dict[str, Value] = dict(sizes)
     ev = Evaluator(env, device, dtype, checked)
@@ -498,6 +453,8 @@ def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: 
             env[name] = params.get(name, lo_s + int(torch.randint(hi_s - lo_s + 1, (1,), generator=generator,
                                                                   device=generator.device)))
             inst.sizes[name] = env[name]
+        elif info.role in ("tensor", "function") and only is not None and name not in only:
+            continue  # not read by the statement or the assumptions: no draws, no memory
         elif info.role == "tensor" and not info.random:
             shape = shape_of(info, {**sizes, **{k: v for k, v in env.items() if isinstance(v, int)}})
             rank_arg = None
@@ -582,7 +539,7 @@ def choose_sizes(checked: CheckedClaim, g: torch.Generator, fixed: Optional[dict
         for n in names:
             info = checked.symbols[n]
             if info.role == "sweep":
-                vals = sweep_values(info, ev0)
+                vals = sweep_values(checked, info)
                 sizes[n] = min(vals)
             elif info.role == "scalar":  # an integer scalar used in shapes (a padding)
                 lo, hi = scalar_range(info, ev0)
@@ -617,8 +574,8 @@ def _only_sizes(c: m.Expr, checked: CheckedClaim) -> bool:
 def instances(checked: CheckedClaim, g: torch.Generator, device: torch.device, sizes: dict[str, int],
               batch: int, dtype: torch.dtype = torch.float64, simple: bool = False,
               params: Optional[dict[str, Value]] = None, large: bool = False,
-              wild: bool = False, steps: Optional[tuple[int, int]] = None
-              ) -> tuple[Instance, Optional[torch.Tensor]]:
+              wild: bool = False, steps: Optional[tuple[int, int]] = None,
+              only: Optional[set[str]] = None) -> tuple[Instance, Optional[torch.Tensor]]:
     """A batch of instances with the assumptions checked; returns the mask of valid members.
 
     Raises :class:`Unsatisfiable` when rejection finds none.
@@ -626,7 +583,7 @@ def instances(checked: CheckedClaim, g: torch.Generator, device: torch.device, s
     conds = assumptions(checked)
     for _ in range(8):
         inst = sample_environment(checked, sizes, g, device, dtype, batch=batch, params=params,
-                                  simple=simple, large=large, wild=wild, steps=steps)
+                                  simple=simple, large=large, wild=wild, steps=steps, only=only)
         if not conds:
             return inst, None
         ev = Evaluator(inst.env, device, dtype, checked)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import weakref
 from contextlib import contextmanager
 from fractions import Fraction
 from typing import Any, Callable, Iterator, Optional, Union
@@ -30,7 +31,8 @@ from derive.numeric import functions as fx
 from derive.numeric.affine import TooManyDraws, affine_draws, exact_moment
 from derive.numeric.base import IllDefined, LoweringError, Value, is_tensor, rank
 from derive.numeric.lapack import lapack
-from derive.semantics import CheckedClaim, reachable, walk
+from derive.analysis import reachable
+from derive.semantics import CheckedClaim, walk
 from derive.vocabulary.distributions import law_of
 
 CONSTANT_VALUES = {"pi": math.pi, "euler": math.e, "inf": math.inf}
@@ -102,21 +104,24 @@ class Evaluator:
         self.checked = checked
         self.cache: dict[str, Value] = {}
         self.seq_hist: dict[str, list] = {}
-        self.scale: Optional[torch.Tensor] = None   # per-member max |intermediate|, when tracked
+        self._scale: Optional[torch.Tensor] = None   # per-member max |intermediate|, when tracked
+        self._overflow = torch.zeros(1, dtype=torch.bool, device=device)
+        self._pending: list[torch.Tensor] = []        # noted magnitudes not yet folded in
         self.conds: Optional[list[torch.Tensor]] = None  # condition numbers of inverted matrices
-        # per member: whether some intermediate overflowed to ±inf (then a NaN side is
-        # inf − inf, not a value outside a function's domain)
-        self.overflow: torch.Tensor = torch.zeros(1, dtype=torch.bool, device=device)
         self.judged: dict = {}
         # whether the random names in env are Monte-Carlo samples (then a statistic may be
         # estimated from them) rather than one value per instance
         self.sampled = False
+        # tensors whose magnitude is already in ``scale`` (id → weak reference): a value
+        # read again (a name, a recurrence's stored step) adds nothing, so it is skipped
+        self.noted: dict[int, weakref.ref] = {}
 
     def track(self, batch: int = 1) -> "Evaluator":
         """Record intermediate magnitudes and condition numbers (for rounding tolerances)."""
         self.scale = torch.zeros(batch, dtype=torch.float64, device=self.device)
         self.overflow = torch.zeros(batch, dtype=torch.bool, device=self.device)
         self.conds = []
+        self.noted = {}
         return self
 
     def note_cond(self, t: torch.Tensor) -> None:
@@ -134,12 +139,15 @@ class Evaluator:
         while getattr(top, "parent", None) is not None and top.parent.scale is not None:
             top = top.parent
         scale, conds = top.scale, (len(top.conds) if top.conds is not None else None)
-        overflow = top.overflow
+        overflow, noted = top.overflow, top.noted
+        top.noted = {}  # what a search notes is discarded: it must not count as noted
+        top.scale = None  # and nothing is noted meanwhile (restored below)
         try:
             yield
         finally:
             top.scale = scale
             top.overflow = overflow
+            top.noted = noted
             if conds is not None:
                 del top.conds[conds:]
 
@@ -240,21 +248,75 @@ class Evaluator:
         self.note_scale(v)
         return v
 
+    # The magnitudes are folded in batches: one stack-and-reduce per PENDING_FOLD noted
+    # values instead of five small tensor operations each (the interpreter notes every node).
+    PENDING_FOLD = 64
+
+    @property
+    def scale(self) -> Optional[torch.Tensor]:
+        if self._pending:
+            self._fold()
+        return self._scale
+
+    @scale.setter
+    def scale(self, value: Optional[torch.Tensor]) -> None:
+        self._pending = []  # a new (or restored) scale: what was pending is not part of it
+        self._scale = value
+
+    @property
+    def overflow(self) -> torch.Tensor:
+        """Per member: whether some intermediate overflowed to ±inf (then a NaN side is
+        inf − inf, not a value outside a function's domain)."""
+        if self._pending:
+            self._fold()
+        return self._overflow
+
+    @overflow.setter
+    def overflow(self, value: torch.Tensor) -> None:
+        if self._pending:
+            self._fold()
+        self._overflow = value
+
+    def _fold(self) -> None:
+        pending, self._pending = self._pending, []
+        if self._scale is None:
+            return
+        n = self._scale.shape[0]
+        with torch.no_grad():
+            stacked = torch.stack([p.expand(n) if p.shape[0] == 1 else p for p in pending])
+            inf = (stacked == math.inf).any(0)
+            top = torch.nan_to_num(stacked, nan=0.0, posinf=0.0).amax(0)
+            self._scale = torch.maximum(self._scale, top)
+            self._overflow = self._overflow | inf
+
     def note_scale(self, v: Value) -> None:
-        """Widen the per-member magnitude that rounding tolerances are relative to."""
-        if self.scale is not None and isinstance(v, torch.Tensor) and v.numel() and v.dtype != torch.bool:
-            with torch.no_grad():
-                s = v.detach().abs().reshape(v.shape[0], -1).amax(-1).to(torch.float64)
-                inf = torch.isinf(s)
-                s = torch.where(torch.isfinite(s), s, torch.zeros_like(s))
-                top = self
-                while getattr(top, "parent", None) is not None and top.parent.scale is not None:
-                    top = top.parent
-                if s.shape[0] not in (1, top.scale.shape[0]):
-                    s = s.amax().reshape(1)  # an internal batch (quadrature nodes, a grid)
-                    inf = inf.any().reshape(1)
-                top.scale = torch.maximum(top.scale, s)
-                top.overflow = top.overflow | inf
+        """Widen the per-member magnitude that rounding tolerances are relative to (the
+        largest finite |intermediate|; an infinite one marks the member as overflowed)."""
+        if not isinstance(v, torch.Tensor) or self._scale is None or not v.numel() \
+                or v.dtype == torch.bool:
+            return
+        top = self
+        while getattr(top, "parent", None) is not None and top.parent._scale is not None:
+            top = top.parent
+        seen = top.noted.get(id(v))
+        if seen is not None and seen() is v:
+            return
+        s = v.detach().abs()  # detached: no autograd bookkeeping
+        if s.dim() > 1:
+            s = s.reshape(s.shape[0], -1).amax(-1)
+        elif s.dim() == 0:
+            s = s.reshape(1)
+        if s.dtype != torch.float64:
+            s = s.to(torch.float64)
+        if s.shape[0] not in (1, top._scale.shape[0]):
+            s = s.amax().reshape(1)  # an internal batch (quadrature nodes, a grid)
+        top._pending.append(s)
+        if len(top._pending) >= self.PENDING_FOLD:
+            top._fold()
+        try:
+            top.noted[id(v)] = weakref.ref(v)
+        except TypeError:
+            pass
 
     def e_Num(self, e: m.Num, scope) -> Value:
         if e.imaginary:

@@ -30,7 +30,11 @@ Method (stated in every verdict's evidence):
   apart); a claimed 0 borrows one sample's sd as its scale.  Every summary states the
   tolerance and the half-width reached.
 * ``P[A] op c`` alone uses the exact Clopper–Pearson interval; ``P[…] == 0`` is never
-  verified by sampling.  A heavy-tailed sample (derive/numeric/intervals.py: the largest
+  verified by sampling.  When the plain pilot sees under ``importance.RARE`` hits and A is
+  one comparison of declared normal draws, the point is decided by importance sampling
+  instead (derive/numeric/importance.py; :meth:`MonteCarloRun.importance_point`): the P
+  feature is the likelihood-ratio-weighted indicator, the interval the delta method's, and
+  uneven weights (hit effective sample size, the heavy-tail test) make it inconclusive.  A heavy-tailed sample (derive/numeric/intervals.py: the largest
   draw's share of Σd², the variance's effective sample size) neither verifies nor refutes.
 * Evidence: ``samples`` is the size of the sample the reported estimate and interval come
   from (the decisive point's final sample); ``samples_drawn`` counts every draw (pilots,
@@ -48,14 +52,15 @@ from typing import Any, Optional
 import torch
 
 from derive import model as m
+from derive.analysis import claim_seed, reachable
 from derive.engine import Context, is_cost_statement
 from derive.numeric import common
-from derive.numeric import rqmc
+from derive.numeric import controls, importance, rqmc
 from derive.numeric.common import DEFAULT_REL
 from derive.numeric.hints import hint
-from derive.numeric.instances import (Unsatisfiable, assumptions, choose_sizes, claim_seed,
+from derive.numeric.instances import (Unsatisfiable, assumptions, choose_sizes,
                                       dim_names, draw_scalar, holds, make_generator,
-                                      sample_environment, used_names)
+                                      sample_environment)
 from derive.numeric.intervals import TailReport, TailWatch, clopper_pearson, t_quantile
 from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value, rank
 from derive.outcome import Outcome, Verdict
@@ -196,7 +201,7 @@ def grad_features(ev: Evaluator, spec: StatSpec) -> torch.Tensor:
         for name, info in checked.symbols.items():
             if not info.random or name not in ev.env or getattr(info, "dist", None) is None:
                 continue
-            if target in used_names(checked, info.dist):
+            if target in reachable(checked, [info.dist], shapes=False):
                 x = ev.tensor(ev.env[name])
                 moved = reparameterised(info.dist, x, ev0, ev1)
                 if moved is None:
@@ -357,6 +362,8 @@ class Estimate:
     exact: Optional[dict] = None          # Clopper–Pearson: {"k", "n", "sign"} for P[A] vs c
     rare: bool = False                    # a probability claimed 0 (never verified by sampling)
     replicates: int = 0                   # RQMC: the interval is Student t on replicate means
+    importance: Optional[dict] = None     # importance sampling: proposal, hit ESS, reliable
+    controls: int = 0                     # control variates subtracted (β from an earlier sample)
 
 
 class Accumulator:
@@ -369,6 +376,8 @@ class Accumulator:
         self.tails = TailWatch()
         self.points = 0          # draws behind the observations (replicates × points for RQMC)
         self.replicates = 0      # > 0: each observation is one RQMC replicate's mean
+        self.importance: Optional[dict] = None   # rows are likelihood-ratio-weighted features
+        self.controls = 0        # > 0: rows are features minus β·controls (derive/numeric/controls.py)
 
     def add(self, f: torch.Tensor) -> None:
         self.tails.add(f)
@@ -509,7 +518,10 @@ class MonteCarloRun:
         self.draws = 0
         self.extra_points = 0       # the smallest-size point, decided last (see smallest_point)
         self.smallest_g: Optional[torch.Generator] = None
-        self.used = used_names(ctx.checked, self.statement)
+        self.used = reachable(ctx.checked, [self.statement], shapes=False)
+        self.shapes: dict = {}      # the random names' per-sample shapes at the current point
+        self.cv: Optional[list] = None          # declared normals as μ + L·ε: control variates
+        self.beta: Optional[torch.Tensor] = None   # their coefficients, fitted at the point
 
     # ------------------------------------------------------------ points
     def points(self) -> list[tuple[dict, dict]]:
@@ -545,7 +557,7 @@ class MonteCarloRun:
         Σ_{i=3}^{n} are empty at n = 1, where the claim may change (Var 0 against n − 2 =
         −1), and the points above start at 2.  Drawn from its own generator and decided
         last, so the other points' draws do not change."""
-        from derive.numeric.instances import claim_seed, make_generator
+        from derive.numeric.instances import make_generator
         from derive.semantics import walk
 
         checked = self.ctx.checked
@@ -672,13 +684,19 @@ class MonteCarloRun:
             shapes = {k: tuple(v.shape[1:]) for k, v in base.env.items()
                       if isinstance(v, torch.Tensor) and checked.symbols.get(k) is not None
                       and checked.symbols[k].random}
+            self.shapes = shapes
             self.slots = None if any(s.kind == "P" for s in specs) or not self.use_rqmc \
                 else rqmc.layout(checked, self.used, shapes)
+            # where RQMC does not apply, declared normals give control variates
+            self.cv = None if self.slots is not None or self.inner or any(
+                s.kind == "P" for s in specs) else self.gaussian(sizes, params, MAX_DRAWS)
         if self.slots is not None and n >= rqmc.REPLICATES * 64:
             try:
                 return self.accumulate_rqmc(sizes, params, n, dtype, specs, eval_dtype)
             except LoweringError:
                 self.slots = None   # a draw RQMC cannot map: plain Monte Carlo from here on
+        if self.cv is not None:
+            return self.accumulate_cv(sizes, params, n, dtype, specs, eval_dtype)
         fixed, per_sample = self.fixed, self.per_sample
         chunk = max(256, min(n, CHUNK_DRAWS // per_sample))
         acc = Accumulator()
@@ -692,6 +710,51 @@ class MonteCarloRun:
             acc.add(self.chunk_features(inst.env, size, specs, dtype, eval_dtype))
             done += size
             self.draws += size * per_sample
+        return acc
+
+    def gaussian(self, sizes: dict, params: dict, max_dim: int) -> Optional[list]:
+        """Every used random name as μ + L·ε (importance.Coordinate), or None when one is not
+        a declared normal (or they need more than ``max_dim`` coordinates)."""
+        slots = rqmc.layout(self.ctx.checked, self.used, self.shapes, max_dim)
+        if not slots:
+            return None
+        base = {**sizes, **params, **(self.fixed or {})}
+        try:
+            return importance.gaussian_coordinates(
+                slots, Evaluator(dict(base), self.device, torch.float64, self.ctx.checked))
+        except (LoweringError, RuntimeError, ValueError):
+            return None
+
+    def accumulate_cv(self, sizes: dict, params: dict, n: int, dtype: torch.dtype,
+                      specs: list[StatSpec], eval_dtype: Optional[torch.dtype]) -> "Accumulator":
+        """Plain sampling through the standard coordinates ε, with control variates
+        (derive/numeric/controls.py): the point's first sample fits β and is used as drawn;
+        every later, independent sample subtracts β·C, whose mean is exactly 0."""
+        coords = self.cv
+        widths = [c.width for c in coords]
+        names = {c.name for c in coords}
+        chunk = max(256, min(n, CHUNK_DRAWS // self.per_sample))
+        acc = Accumulator()
+        fit = controls.Regression() if self.beta is None else None
+        while acc.n < n:
+            size = min(chunk, n - acc.n)
+            inst = sample_environment(self.ctx.checked, sizes, self.g, self.device, torch.float64,
+                                      batch=1, mc_batch=size, params={**params, **self.fixed},
+                                      only=self.used - names, random_dtype=dtype)
+            eps = torch.randn(size, sum(widths), generator=self.g, dtype=torch.float64,
+                              device=self.device)
+            inst.env.update({k: v.to(dtype) for k, v in importance.draws(coords, eps).items()})
+            f = self.chunk_features(inst.env, size, specs, dtype, eval_dtype)
+            c = controls.controls(eps, widths)
+            if fit is not None:
+                fit.add(f, c)
+            elif self.beta.shape == (f.shape[1], c.shape[1]):
+                f = f - c @ self.beta.T
+                acc.controls = c.shape[1]
+            acc.add(f)
+            self.draws += size * self.per_sample
+        if fit is not None:
+            self.beta = fit.beta()
         return acc
 
     def accumulate_rqmc(self, sizes: dict, params: dict, n: int, dtype: torch.dtype,
@@ -784,7 +847,7 @@ class MonteCarloRun:
         spread = torch.sqrt(((J @ cov) * J).sum(-1).clamp_min(0))
         smooth = [j for s in specs if s.kind != "P" for j in range(s.start, s.start + s.width)]
         right = torch.cat(rights).detach()
-        exact = None if acc.replicates else self.binomial(acc, specs, J)
+        exact = None if acc.replicates or acc.importance else self.binomial(acc, specs, J)
         if exact is not None:   # the claimed constant, whichever side the probability is on
             claimed0 = abs(exact["k"] / exact["n"] - exact["sign"] * float(d.detach()[0])) < 1e-300
         else:
@@ -793,8 +856,9 @@ class MonteCarloRun:
         if acc.replicates:   # the spread of one draw, for the tolerance of a claimed 0
             spread = spread * math.sqrt(acc.points / acc.n)
         return Estimate(acc.points, d.detach(), var.sqrt(), torch.cat(lefts).detach(), right,
-                        spread, tail=acc.tails.report(smooth), exact=exact, rare=rare,
-                        replicates=acc.replicates)
+                        spread, tail=acc.tails.report(None if acc.importance else smooth),
+                        exact=exact, rare=rare, replicates=acc.replicates,
+                        importance=acc.importance, controls=acc.controls)
 
     def binomial(self, acc: Accumulator, specs: list[StatSpec], J: torch.Tensor) -> Optional[dict]:
         """``P[A] op c`` alone: D = ±(p̂ − c) with an exact (Clopper–Pearson) interval."""
@@ -821,8 +885,8 @@ class MonteCarloRun:
             # re-testing a symbolic proof: the question is whether sampling contradicts it,
             # so the allowance of one bounded budget (as for plug-ins) rather than 0.4 %
             return (PLUGIN_REL * torch.maximum(claimed, est.spread)).clamp_min(1e-12)
-        if est.exact is not None and est.rare:
-            return torch.zeros_like(claimed)   # P[A] == 0: a single hit refutes it
+        if est.rare and (est.exact is not None or est.importance is not None):
+            return torch.zeros_like(claimed)   # P[A] == 0: any evidence of hits refutes it
         if self.inner:
             # the plug-in's own sampling error is not in the interval: a tolerance that
             # absorbs it, so that neither verdict rests on it (stated in the evidence)
@@ -849,6 +913,8 @@ class MonteCarloRun:
         vlo, vhi = self.bounds(est, zv)
         if est.tail is not None and est.tail.heavy:
             return Verdict.INCONCLUSIVE   # the interval's validity is doubtful: neither way
+        if est.importance is not None and not est.importance["reliable"]:
+            return Verdict.INCONCLUSIVE   # uneven importance weights: neither way
         inside = torch.where(equality, (vlo >= -tol) & (vhi <= tol), vhi <= tol)
         outside = torch.where(equality, (lo > tol) | (hi < -tol), lo > tol)
         if not bool(torch.isfinite(d).all()):
@@ -925,6 +991,7 @@ class MonteCarloRun:
                                                         self.ctx.checked))
             self.stats, self.inner = collect_stats(self.statement, self.ctx.checked)
             self.fixed = None
+            self.beta = None
             # (not with plugged-in inner statistics: their error, outside the interval,
             # grows with the inputs' scale)
             self.scale_fixed = LAST_POINT_SCALE if j == last and last > 0 \
@@ -947,6 +1014,12 @@ class MonteCarloRun:
                 used_samples += pilot.n
                 results.append(PointResult(point, verdict, pilot, z, self.tolerance(pilot), dtype,
                                            pilot.n, zv, self.bounds(pilot, z)))
+                continue
+            rare = self.importance_point(sizes, params, pilot, verdict, (z, zv), budget, left,
+                                         point)
+            if rare is not None:   # a rare event of declared Gaussians: importance sampling
+                used_samples += rare.drawn
+                results.append(rare)
                 continue
             n = max(MIN_FINAL, self.plan(pilot, z, zv))
             per_sample = self.per_sample
@@ -982,6 +1055,96 @@ class MonteCarloRun:
             results.append(PointResult(point, v, best, z, self.tolerance(best), dtype,
                                        drawn_here, zv, self.bounds(best, z)))
         return self.conclude(results, alpha, dtype)
+
+    # ------------------------------------------------------------ rare events
+    def importance_point(self, sizes: dict, params: dict, pilot: Estimate, pilot_verdict: Verdict,
+                         quantiles: tuple[float, float], budget: int, left: int, point: dict
+                         ) -> Optional[PointResult]:
+        """A lone ``P[A] op c`` whose plain pilot saw under ``importance.RARE`` hits, A a
+        comparison of declared normal draws: importance sampling at this point
+        (derive/numeric/importance.py), or None when it does not apply.
+
+        Looks: the plain pilot (refute only), the importance pilot (refute only) and the
+        planned final sample (both) — the ``LOOKS`` the Bonferroni split allows for."""
+        z, zv = quantiles
+        event = self.stats[0].args[0] if len(self.stats) == 1 else None
+        if pilot.exact is None or pilot.exact["k"] > importance.RARE * pilot.n or not (
+                isinstance(event, m.Compare) and len(event.ops) == 1
+                and event.ops[0] in ("<", "<=", ">", ">=")):
+            return None
+        coords = self.gaussian(sizes, params, importance.MAX_DIM)
+        dim = sum(c.width for c in coords) if coords else 0
+        if not coords or dim > importance.MAX_DIM:
+            return None
+        sign = 1.0 if event.ops[0] in (">", ">=") else -1.0
+
+        def evaluator(eps: torch.Tensor) -> StatEvaluator:
+            inst = sample_environment(self.ctx.checked, sizes, self.g, self.device, torch.float64,
+                                      batch=1, mc_batch=eps.shape[0],
+                                      params={**params, **self.fixed},
+                                      only=self.used - {c.name for c in coords},
+                                      random_dtype=torch.float64)
+            inst.env.update(importance.draws(coords, eps))
+            self.draws += eps.shape[0] * dim
+            return StatEvaluator(inst.env, self.device, torch.float64, self.ctx.checked,
+                                 stats=self.consts)
+
+        def margin(eps: torch.Tensor) -> torch.Tensor:
+            ev = evaluator(eps)
+            a, b = (_per_sample(ev.tensor(ev.ev(x)), eps.shape[0]) for x in event.operands)
+            return sign * (a - b)
+
+        def indicator(eps: torch.Tensor) -> torch.Tensor:
+            ev = evaluator(eps)
+            return _per_sample(ev.tensor(ev.ev(event)), eps.shape[0])
+
+        try:
+            chosen = importance.propose(margin, indicator, dim, self.g)
+            if chosen is None or chosen[1]["gain"] < importance.MIN_GAIN:
+                return None   # the event not reached, or little gain: plain sampling decides
+            proposal, info = chosen
+            first = self.weighted(proposal, indicator, PILOT, info, sizes, params)
+            v1 = self.decide(first, z, math.inf)
+            n_cap = min(budget - pilot.n - first.n,
+                        max(PILOT, (MAX_DRAWS - self.draws) // max(left, 1) // dim))
+            n = max(MIN_FINAL, self.plan(first, z, zv))
+            # at least a quarter of the budget: a plan from a 16 384-draw weighted pilot is
+            # noisy, and one too small leaves a claim 5 % off undecided; past 10× the budget
+            # (as plain sampling) the quarter still refutes a claim far off
+            n = n_cap // 4 if n > 10 * n_cap else max(n_cap // 4, min(n, n_cap))
+            final = self.weighted(proposal, indicator, max(n, PILOT), info, sizes, params)
+        except (IllDefined, LoweringError, RuntimeError, ValueError):
+            return None
+        v2 = self.decide(final, z, zv)
+        refuted = [e for v, e in ((pilot_verdict, pilot), (v1, first), (v2, final))
+                   if v == Verdict.REFUTED]
+        best = refuted[-1] if refuted else final
+        verdict = Verdict.REFUTED if refuted else v2
+        return PointResult(point, verdict, best, z, self.tolerance(best), torch.float64,
+                           pilot.n + first.n + final.n, zv, self.bounds(best, z))
+
+    def weighted(self, proposal: "importance.Proposal", indicator, n: int, info: dict,
+                 sizes: dict, params: dict) -> Estimate:
+        """The estimate from ``n`` fresh draws of the proposal: the P feature is w·1_A."""
+        spec = StatSpec(self.stats[0], 0, 1)
+        acc = Accumulator()
+        hits = 0
+        chunk = max(256, CHUNK_DRAWS // max(proposal.dim, 1))
+        while acc.n < n:
+            eps = proposal.sample(min(chunk, n - acc.n), self.g)
+            ind = indicator(eps)
+            hits += int((ind > 0).sum())
+            acc.add((proposal.weights(eps) * ind).unsqueeze(1))
+        ess = float(acc.s[0]) ** 2 / float(acc.ss[0, 0]) if float(acc.ss[0, 0]) > 0 else 0.0
+        acc.importance = {**info, "proposal": proposal.as_dict(), "describe": proposal.describe(),
+                          "hits": hits, "hit_ess": round(ess, 1),
+                          "min_hit_ess": importance.MIN_HIT_ESS,
+                          "reliable": ess >= importance.MIN_HIT_ESS
+                          and float(acc.s[0]) / acc.n >= importance.TINY}
+        est = self.difference(acc, [spec], params, sizes)
+        if est.tail is not None and est.tail.heavy:
+            est.importance["reliable"] = False
+        return est
 
     def third_look(self, est: Estimate, zv: float) -> float:
         """Samples a fresh look needs so that |D| + zv·se fits the tolerance (1/√n scaling)."""
@@ -1030,6 +1193,15 @@ class MonteCarloRun:
             parameter_points=[r.summary() for r in results], claimed=_lst(decisive.estimate.right),
             interval_of="left − right", verification_rate=VERIFY_RATE,
             method=("exact Clopper–Pearson interval of the probability; " if decisive.estimate.exact
+                    else "importance sampling: the mean of likelihood-ratio-weighted indicators "
+                    "under a proposal fitted by cross-entropy (derive/numeric/importance.py), "
+                    "delta-method normal interval, trusted only with a hit effective sample "
+                    f"size ≥ {importance.MIN_HIT_ESS:g} and even weights; "
+                    if decisive.estimate.importance
+                    else f"control variates: {decisive.estimate.controls} known-mean moments of "
+                    "the standard normal coordinates (ε, ε² − 1), coefficients fitted on the "
+                    "point's independent pilot; delta method on the adjusted feature means; "
+                    if decisive.estimate.controls
                     else f"randomized QMC: {decisive.estimate.replicates} independently scrambled "
                     "Sobol replicates, delta method on their means with Student-t quantiles; "
                     if decisive.estimate.replicates
@@ -1059,6 +1231,19 @@ class MonteCarloRun:
                 f"tolerance {precision['tolerance_text']}, half-width reached "
                 f"{precision['half_width_text']} at confidence 1 − {VERIFY_RATE:g}; "
                 f"false-refutation rate {alpha:g})")
+        if decisive.estimate.controls:
+            text = (f"control variates ({decisive.estimate.controls} known-mean moments of the "
+                    "normal draws, coefficients from an independent pilot): " + text)
+        sampled = decisive.estimate.importance
+        if sampled:
+            ev["importance_sampling"] = {k: v for k, v in sampled.items() if k != "describe"}
+            text = (f"importance sampling ({sampled['describe']}; {sampled['hits']} hits, "
+                    f"effective sample size {sampled['hit_ess']:g}): " + text)
+            if not sampled["reliable"] and verdict == Verdict.INCONCLUSIVE:
+                return common.outcome(verdict, "importance weights too uneven, the interval is "
+                                      f"unreliable (hit effective sample size {sampled['hit_ess']:g}"
+                                      f" < {importance.MIN_HIT_ESS:g} or one weight dominates): "
+                                      + text, ev)
         if heavy and verdict == Verdict.INCONCLUSIVE:
             t = max(heavy, key=lambda t: t.largest_share)
             return common.outcome(verdict, "heavy-tailed sample, the interval is unreliable (the "
@@ -1109,6 +1294,12 @@ class MonteCarloRun:
 
 def _r6(x: float) -> float:
     return float(f"{x:.6g}") if math.isfinite(x) else x
+
+
+def _per_sample(t: torch.Tensor, n: int) -> torch.Tensor:
+    """One float64 value per sample (the first entry; a constant is broadcast)."""
+    t = t.to(torch.float64).reshape(t.shape[0] if t.dim() else 1, -1)[:, 0]
+    return t.expand(n) if t.numel() == 1 else t
 
 
 def _point_text(point: dict) -> str:

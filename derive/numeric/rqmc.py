@@ -38,8 +38,10 @@ class Slot:
     width: int
 
 
-def layout(checked: Any, used: set, shapes: dict[str, tuple]) -> Optional[list[Slot]]:
-    """Coordinates for each used random name, or None when RQMC does not apply."""
+def layout(checked: Any, used: set, shapes: dict[str, tuple], max_dim: int = MAX_DIM
+           ) -> Optional[list[Slot]]:
+    """Coordinates for each used random name, or None when RQMC does not apply (or more
+    than ``max_dim`` coordinates)."""
     slots: list[Slot] = []
     pos = 0
     for name, info in checked.symbols.items():
@@ -54,7 +56,7 @@ def layout(checked: Any, used: set, shapes: dict[str, tuple]) -> Optional[list[S
         width = max(1, math.prod(shape))
         slots.append(Slot(name, info.dist, shape, pos, width))
         pos += width
-    if not slots or pos > MAX_DIM:
+    if not slots or pos > max_dim:
         return None
     return slots
 

@@ -14,7 +14,7 @@ import torch
 
 from derive import model as m
 from derive.engine import Context, budget_scale
-from derive.numeric.instances import (Instance, Unsatisfiable, assumptions, excluded, holds,
+from derive.numeric.instances import (Instance, Unsatisfiable, assumptions, excluded, holds, needed_names,
                                       instances, scalar_range)
 from derive.numeric.lower import Evaluator, LoweringError
 
@@ -186,7 +186,8 @@ def ascend(strategy: "IdentityStrategy", ctx: Context, g: torch.Generator, devic
     if not isinstance(st, m.Compare):
         return None
     try:
-        inst, _ = instances(ctx.checked, g, device, sizes, batch, torch.float64)
+        inst, _ = instances(ctx.checked, g, device, sizes, batch, torch.float64,
+                            only=needed_names(ctx.checked, st))
     except Unsatisfiable:
         return None
     lows = free_inputs(ctx, inst.env)

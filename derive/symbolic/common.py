@@ -10,7 +10,6 @@ import random
 import signal
 import threading
 import time
-import zlib
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Optional
 
@@ -18,6 +17,7 @@ import sympy as sp
 from sympy.core.evalf import PrecisionExhausted
 
 from derive import model as m
+from derive.analysis import statement_seed
 from derive.engine import Context, budget_scale
 from derive.limits import TimeLimit, refire
 from derive.outcome import Outcome, Verdict
@@ -40,8 +40,7 @@ def is_approximate(ctx: Context) -> bool:
 
 def rng_for(ctx: Context, salt: str = "") -> random.Random:
     """A generator seeded from Options.seed + claim id + statement index (deterministic)."""
-    key = f"{ctx.options.seed}|{ctx.claim.id}|{ctx.index}|{salt}"
-    return random.Random(zlib.crc32(key.encode()))
+    return random.Random(statement_seed(ctx.options.seed, ctx.claim.id, ctx.index, salt))
 
 
 def draw(sym: sp.Symbol, rng: random.Random) -> sp.Rational:
@@ -410,7 +409,7 @@ def as_sympy(value) -> sp.Expr:
 def plain(ctx: Context, e: m.Expr) -> bool:
     """No randomness, sequences or optimisation inside (other strategies own those)."""
     for node in walk(e):
-        if isinstance(node, (m.Stat, m.Cost, m.BigO)):
+        if isinstance(node, (m.Stat, m.Cond, m.Cost, m.BigO)):
             return False
         if isinstance(node, m.Call) and node.func in ("argmin", "argmax", "integrate"):
             return False

@@ -53,7 +53,7 @@ class Lowering:
     conditions: list = field(default_factory=list)      # scalar relationals from bounds/assume
     unlowered: list = field(default_factory=list)  # assumes not lowered (kept, not dropped)
     dims: dict[str, sp.Symbol] = field(default_factory=dict)
-    stat_hook: Optional[Callable] = None  # set by the moments strategy: Stat -> value
+    stat_hook: Optional[Callable] = None  # set by the moments strategy: Stat, Cond -> value
     seq_hook: Optional[Callable] = None   # set by the recurrence strategy: w[t] -> value
     opaque_hook: Optional[Callable] = None  # set by proof-only strategies: max(x) -> a symbol
 
@@ -183,7 +183,7 @@ class Lowering:
                     getattr(self.info(e.base.id), "role", None) == "sequence":
                 return self.seq_hook(e, env)
             return self._entry_index(e, (), env)
-        if isinstance(e, m.Stat) and self.stat_hook is not None:
+        if isinstance(e, (m.Stat, m.Cond)) and self.stat_hook is not None:
             return self.stat_hook(e, env)
         if isinstance(e, m.Subst):
             inner = dict(env)
@@ -522,7 +522,10 @@ class Lowering:
         full = []
         for i in e.indices:
             if isinstance(i, m.Slice):
-                full.append(next(it))
+                k = next(it, None)
+                if k is None:
+                    raise Unsupported("a slice in a scalar position")
+                full.append(k)
             elif isinstance(i, m.Range):  # x[a..b]: entry k is x[a + k - 1]
                 k = next(it, None)
                 if k is None:

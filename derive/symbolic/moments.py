@@ -15,7 +15,7 @@ import sympy as sp
 
 from derive import model as m
 from derive.symbolic.lower import Lowering, Unsupported
-from derive.vocabulary.distributions import args_of, law_of
+from derive.vocabulary.distributions import Declined, args_of, law_of
 
 
 def raw_moment(dist: m.Expr, k: int, low: Lowering) -> sp.Expr:
@@ -26,21 +26,31 @@ def raw_moment(dist: m.Expr, k: int, low: Lowering) -> sp.Expr:
     if law is None or law.moment is None:
         raise Unsupported(f"moments of {getattr(law, 'name', dist)}: not supported by the "
                           f"symbolic engine")
-    return law.moment([low.scalar(a) for a in args_of(dist)], k)
+    try:   # a moment-only law (any(mean = …, var = …)) knows E[X] and E[X²], nothing more
+        return law.moment([low.scalar(a) for a in args_of(dist)], k)
+    except Declined as exc:
+        raise Unsupported(str(exc)) from exc
 
 
 class Moments:
     """E and Var of lowered random expressions for one claim."""
 
-    def __init__(self, low: Lowering):
+    def __init__(self, low: Lowering, fixed: frozenset = frozenset()):
         self.low = low
         self.generic: dict[sp.Symbol, m.Expr] = {}  # generic i-th entry -> its distribution
+        self.fixed = fixed  # draws held fixed (E[x | y]): constants here, random outside
+
+    def given(self, names: frozenset) -> "Moments":
+        """The same claim with the draws ``names`` held fixed as well: E[· | names]."""
+        return Moments(self.low, self.fixed | names)
 
     # ------------------------------------------------------------ atoms
     def dist_of(self, atom: sp.Basic) -> Optional[m.Expr]:
         if atom in self.generic:
             return self.generic[atom]
         name = atom.base.label.name if isinstance(atom, sp.Indexed) else getattr(atom, "name", None)
+        if name in self.fixed:
+            return None
         info = self.low.info(name) if name else None
         if info is not None and info.random and info.role in ("scalar", "tensor"):
             if info.dist is None:
@@ -171,7 +181,7 @@ class Moments:
         for a in sp.preorder_traversal(body):
             if isinstance(a, sp.Indexed) and i in a.free_symbols:
                 info = self.low.info(a.base.label.name)
-                if info is None or not info.random:
+                if info is None or not info.random or a.base.label.name in self.fixed:
                     raise Unsupported("a constant tensor inside a random sum")
                 if a.indices != (i,):
                     raise Unsupported("summand not of the i-th entries of iid vectors")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
@@ -21,7 +20,8 @@ from derive.numeric.lower import Evaluator, LoweringError
 from derive.semantics import CheckedClaim
 from derive.timing import measure
 from derive.timing.flops import CountResult, count
-from derive.timing.sizes import SizeError, reachable, sample_env
+from derive.analysis import SizeError, claim_seed, reachable
+from derive.timing.sizes import sample_env
 
 DTYPE = torch.float32
 _CACHE_LIMIT = 512
@@ -224,7 +224,7 @@ class Bench:
                 raise measure.TooSlow(f"one run needs about {guess:.0f} s ({flops:.3g} FLOPs); "
                                       f"time it at smaller sizes")
             prior.append(self.count_seconds(e, point) or 0.0)
-        seed = zlib.crc32(f"{self.seed}|{point_key(point)}".encode())
+        seed = claim_seed(self.seed, self.checked.claim.id, f"timing/rounds:{point_key(point)}")
         try:
             rounds = measure.measure_rounds(fns, device=self.device, budget_s=budget_s,
                                             min_rounds=min_rounds, max_rounds=max_rounds,

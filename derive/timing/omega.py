@@ -1,6 +1,6 @@
 """Lower bounds ``cost in Ω(g)``: the ratio cost/g stays bounded below over the sweep.
 
-The mirror image of the O rule in :func:`derive.timing.verdicts.growth_rule`: the excess
+The mirror image of the O rule in :func:`derive.timing.exponents.growth_rule`: the excess
 exponent of cost/g is fitted over the sweep; a clearly negative exponent at the largest
 sizes (cost growing slower than g) refutes, and an exponent not below −tol everywhere
 verifies.  Kept beside the O rule rather than inside it so each rule reads on its own.

@@ -13,114 +13,21 @@ from __future__ import annotations
 
 import itertools
 import math
-import zlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
 import torch
 
 from derive import model as m
-from derive.semantics import CheckedClaim, SymbolInfo, reachable, walk  # noqa: F401 (reachable:
-# moved to derive.semantics; re-exported while other callers still import it from here)
+from derive.analysis import SizeError, claim_seed, dim_at, size_condition, size_value, sweep_values
+from derive.numeric.instances import structured
+from derive.semantics import CheckedClaim, SymbolInfo
 from derive.vocabulary.distributions import LAWS, args_of, law_of
 
 DEFAULT_DIM = 256                         # a dimension with no sweep and no value
 DEFAULT_GROWTH_SWEEP = (64, 128, 256, 512)  # a growth bound's dimension with no sweep
 MAX_POINTS = 16
-MAX_RANGE_VALUES = 8
-
-
-class SizeError(Exception):
-    """A size expression cannot be evaluated (unknown name, not a number, …)."""
-
-
-# ------------------------------------------------------------------ size arithmetic
-_FUNCS = {"log": math.log, "log2": math.log2, "sqrt": math.sqrt, "exp": math.exp,
-          "floor": math.floor, "ceil": math.ceil, "abs": abs}
-
-
-def size_value(e: m.Expr, sizes: dict[str, float], checked: Optional[CheckedClaim] = None,
-               costs: Optional[dict] = None) -> float:
-    """Evaluate a size expression (numbers, sizes, + − * / ^, log, sqrt, …) to a float.
-
-    ``costs`` gives values for ``time[…]``/``flops[…]``/``memory[…]`` nodes, so the sides of
-    a cost comparison (``time[B] / 4``) evaluate here too.
-    """
-    if isinstance(e, m.Cost):
-        if costs is None or e not in costs:
-            raise SizeError(f"{e.kind}[…] has no value here")
-        return float(costs[e])
-    if isinstance(e, m.Num):
-        if e.imaginary:
-            raise SizeError("a size cannot be imaginary")
-        return float(e.value)
-    if isinstance(e, m.Name):
-        if e.id in sizes:
-            return float(sizes[e.id])
-        info = checked.symbols.get(e.id) if checked is not None else None
-        if info is not None and info.dim_value is not None:
-            return float(_subs(info.dim_value, sizes))
-        if info is not None and info.role == "define" and len(info.statement.names) == 1:
-            return size_value(info.statement.value, sizes, checked)
-        if info is None and e.id == "pi":
-            return math.pi
-        if info is None and e.id == "euler":
-            return math.e
-        raise SizeError(f"'{e.text or e.id}' has no size value")
-    if isinstance(e, m.Unary):
-        return -size_value(e.operand, sizes, checked, costs)
-    if isinstance(e, m.BinOp) and e.op in ("+", "-", "*", "/", "^", "⊙", ".^"):
-        a, b = size_value(e.left, sizes, checked, costs), size_value(e.right, sizes, checked, costs)
-        if e.op == "+":
-            return a + b
-        if e.op == "-":
-            return a - b
-        if e.op in ("*", "⊙"):
-            return a * b
-        if e.op == "/":
-            if b == 0:
-                raise SizeError("division by zero in a size")
-            return a / b
-        return a ** b
-    if isinstance(e, m.Call) and e.func in _FUNCS and len(e.args) == 1 and not e.kwargs:
-        return float(_FUNCS[e.func](size_value(e.args[0], sizes, checked, costs)))
-    if isinstance(e, m.Call) and e.func in ("max", "min") and e.args and not e.kwargs:
-        vals = [size_value(a, sizes, checked, costs) for a in e.args]
-        return max(vals) if e.func == "max" else min(vals)
-    raise SizeError(f"not a size expression: {type(e).__name__}")
-
-
-def size_condition(e: m.Expr, sizes: dict[str, float], checked: Optional[CheckedClaim] = None
-                   ) -> bool:
-    """Evaluate a condition on sizes (comparisons, and/or/not/=>)."""
-    if isinstance(e, m.Compare) and "~" not in e.ops and "≈" not in e.ops:
-        vals = [size_value(x, sizes, checked) for x in e.operands]
-        ops = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-               "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
-        return all(ops[o](a, b) for o, a, b in zip(e.ops, vals, vals[1:]))
-    if isinstance(e, m.Logic):
-        vals = [size_condition(a, sizes, checked) for a in e.args]
-        if e.op == "and":
-            return all(vals)
-        if e.op == "or":
-            return any(vals)
-        if e.op == "not":
-            return not vals[0]
-        if e.op == "=>":
-            return (not vals[0]) or vals[1]
-        if e.op == "<=>":
-            return vals[0] == vals[1]
-    raise SizeError("not a condition on sizes")
-
-
-def _subs(expr: Any, sizes: dict[str, float]) -> float:
-    if isinstance(expr, (int, float)):
-        return float(expr)
-    free = {s: sizes[s.name] for s in expr.free_symbols if s.name in sizes}
-    missing = [s.name for s in expr.free_symbols if s.name not in sizes]
-    if missing:
-        raise SizeError(f"no size for {', '.join(sorted(missing))}")
-    return float(expr.subs(free))
+MAX_RANGE_VALUES = 8                      # sizes of a long sweep range that are timed
 
 
 def int_shape(shape: tuple, sizes: dict[str, float]) -> tuple[int, ...]:
@@ -128,7 +35,7 @@ def int_shape(shape: tuple, sizes: dict[str, float]) -> tuple[int, ...]:
     for d in shape:
         if d is None:
             raise SizeError("a shape is not known")
-        v = _subs(d, sizes)
+        v = dim_at(d, sizes)
         if v != int(v) or v < 1:
             raise SizeError(f"size {v} is not a positive integer")
         out.append(int(v))
@@ -154,22 +61,6 @@ def size_names(checked: CheckedClaim, names: Iterable[str]) -> set[str]:
             and checked.symbols[n].dim_value is None}
 
 
-def sweep_values(checked: CheckedClaim, info: SymbolInfo) -> list[int]:
-    """The sizes of one ``let n in …`` sweep."""
-    values = info.statement.values
-    if isinstance(values, m.Block):
-        return [int(v.value) for row in values.rows for v in row if isinstance(v, m.Num)]
-    if isinstance(values, m.Range):
-        lo, hi = int(size_value(values.lo, {}, checked)), int(size_value(values.hi, {}, checked))
-        if hi < lo:
-            return []
-        if hi - lo + 1 <= MAX_RANGE_VALUES:
-            return list(range(lo, hi + 1))
-        ratio = (hi / max(lo, 1)) ** (1 / (MAX_RANGE_VALUES - 1))
-        return sorted({int(round(max(lo, 1) * ratio ** k)) for k in range(MAX_RANGE_VALUES)})
-    raise SizeError("a sweep is a list or a range of sizes")
-
-
 @dataclass
 class Grid:
     """Grid points (dicts of sizes), the swept names, and notes for the evidence."""
@@ -187,7 +78,7 @@ def build_grid(checked: CheckedClaim, needed: set[str], growth_vars: Iterable[st
     notes: list[str] = []
     for ident, info in checked.sweeps.items():
         if ident in needed or ident in growth_vars:
-            axes[ident] = sweep_values(checked, info)
+            axes[ident] = sweep_values(checked, info, most=MAX_RANGE_VALUES)
     for ident in sorted(needed | set(growth_vars)):
         if ident in axes:
             continue
@@ -283,6 +174,10 @@ def _law_params(dist: Optional[m.Expr], sizes: dict, checked: CheckedClaim) -> t
 
 def _sample_tensor(info: SymbolInfo, shape: tuple[int, ...], gen: torch.Generator,
                    sizes: dict, checked: CheckedClaim) -> torch.Tensor:
+    if not info.random:
+        # the numeric engine's sampler: every declared property (permutation, rank(r),
+        # adjacency, invertible, …) as the claim states it
+        return structured(info.props, shape, gen, 1, torch.float64, _rank_arg(info, sizes, checked))[0]
     law, vals = _law_params(info.dist, sizes, checked)
     if law.sample is None:
         raise SizeError(f"{law.name}: sampling is not supported by the timing engine")
@@ -308,6 +203,14 @@ def _sample_tensor(info: SymbolInfo, shape: tuple[int, ...], gen: torch.Generato
     if "simplex" in props:
         x = torch.softmax(x.reshape(-1), 0).reshape(shape)
     return x
+
+
+def _rank_arg(info: SymbolInfo, sizes: dict, checked: CheckedClaim) -> Optional[int]:
+    """The ``r`` of a tensor declared ``rank(r)``, at these sizes."""
+    for p in getattr(info.statement.type, "props", ()):
+        if p.name == "rank" and p.arg is not None:
+            return int(size_value(p.arg, sizes, checked))
+    return None
 
 
 def _scalar_value(info: SymbolInfo, sizes: dict, checked: CheckedClaim) -> float:
@@ -350,7 +253,8 @@ def sample_env(checked: CheckedClaim, names: set[str], point: dict[str, int], se
             continue
         if info.role == "tensor":
             shape = int_shape(info.vtype.shape, point)
-            gen = torch.Generator().manual_seed(zlib.crc32(f"{seed}|{key}|{ident}".encode()))
+            gen = torch.Generator().manual_seed(claim_seed(seed, checked.claim.id,
+                                                           f"timing/input:{key}|{ident}"))
             x = _sample_tensor(info, shape, gen, point, checked)
             env[ident] = x.to(dtype=dtype, device=device).unsqueeze(0).contiguous()
         elif info.role == "scalar":

@@ -30,7 +30,8 @@ import torch
 from derive import model as m
 from derive.numeric.lower import Evaluator
 from derive.timing.flops import count
-from derive.timing.sizes import SizeError, int_shape, reachable, size_value
+from derive.analysis import SizeError, reachable, size_value
+from derive.timing.sizes import int_shape
 
 LOW, HIGH = 8, 40          # octaves: rays run over 2^LOW … 2^HIGH
 MIN_TOP = 20               # a ray must reach 2^MIN_TOP to decide

@@ -106,6 +106,8 @@ class Law:
     ordered: bool = False                          # params[0] < params[1] (uniform)
     categories: bool = False                       # values 1..len(w) with weights w
     reserved: bool = True   # False: the name stays free for variables (γ → gamma, β → beta)
+    keywords: bool = False  # parameters written by name only: any(mean = μ, var = v)
+    family: tuple = ()      # a moment-only law: groups of laws the numeric engine checks
     # symbolic
     moment: Optional[Callable[[list, int], Any]] = None
     outcomes: Optional[Callable[[list], list]] = None
@@ -579,17 +581,217 @@ BETA = Law(
     window=_beta_window)
 
 
+# ------------------------------------------------------------------ any: two moments only
+@dataclass(frozen=True)
+class Standard:
+    """A law W with mean 0 and variance 1; its member of the ``any`` family draws μ + √v·W.
+    ``moment(j)`` = E[W^j] (SymPy; :class:`Declined` where infinite), ``window`` in W's own
+    standard variable, ``outcomes`` the finitely many values of W with their probabilities."""
+
+    name: str
+    words: str
+    draw: Callable[[Draws], Any]
+    quantile: Callable[[Any], Any]
+    moment: Callable[[int], Any]
+    lo: float = -math.inf
+    hi: float = math.inf
+    window: Optional[Window] = None
+    outcomes: Optional[tuple] = None
+
+
+def _root(v: Any) -> Any:
+    """√v for a float, a tensor or a SymPy expression."""
+    import sympy as sp
+    return sp.sqrt(v) if isinstance(v, sp.Basic) else _sd(v)
+
+
+def _even(f: Callable[[int], Any]) -> Callable[[int], Any]:
+    """E[W^j] of a law symmetric about 0: ``f(j)`` for even j, 0 for odd j."""
+    return lambda j: f(j) if j % 2 == 0 else _sympy().Integer(0)
+
+
+def _skewed_draw(d: Draws) -> Any:
+    import torch
+    u = d.rand()
+    return torch.where(u < 0.2, 2.0, -0.5).to(u.dtype)
+
+
+STUDENT_NU = 9   # polynomial tails, yet E[X⁸] exists: a sample variance of X² is reliable
+
+
+def _skewed_moment(j: int) -> Any:
+    """E[W^j] of W = 2 with probability 1/5, −1/2 with 4/5."""
+    import sympy as sp
+    return sp.Rational(1, 5) * 2 ** j + sp.Rational(4, 5) * sp.Rational(-1, 2) ** j
+
+
+def _student_draw(d: Draws) -> Any:
+    """Student's t with ν degrees of freedom, scaled to variance 1: Z·√((ν − 2)/G) with
+    G ~ χ²_ν = 2·Gamma(ν/2)."""
+    import torch
+    z = d.randn().to(torch.float64)
+    g = 2 * _standard_gamma(STUDENT_NU / 2, d)
+    return (z * torch.sqrt((STUDENT_NU - 2) / g)).to(d.dtype)
+
+
+def _student_quantile(u: Any) -> Any:
+    from scipy.special import stdtrit
+    return _scipy_quantile(stdtrit, [float(STUDENT_NU)], u,
+                           math.sqrt((STUDENT_NU - 2) / STUDENT_NU))
+
+
+def _student_moment(j: int) -> Any:
+    """E[W^j] = (j − 1)!!·(ν − 2)^(j/2) / ∏ᵢ (ν − 2i), even j < ν (none from ν on)."""
+    import sympy as sp
+    if j >= STUDENT_NU:
+        raise Declined(f"student-t (ν = {STUDENT_NU}) has no moment of order {STUDENT_NU} or more")
+    if j % 2:
+        return sp.Integer(0)
+    half = j // 2
+    return (sp.factorial2(j - 1) * sp.Integer(STUDENT_NU - 2) ** half
+            / sp.Mul(*[sp.Integer(STUDENT_NU - 2 * i) for i in range(1, half + 1)]))
+
+
+def _laplace_quantile(u: Any) -> Any:
+    import torch
+    s = u - 0.5
+    return -torch.sign(s) * torch.log1p(-2 * s.abs()) / math.sqrt(2)
+
+
+def _standards() -> tuple[Standard, ...]:
+    """The six standardised members (SymPy and torch are imported when a part runs)."""
+    return (
+        Standard("normal", "the normal", lambda d: d.randn(),
+                 lambda u: math.sqrt(2.0) * _torch().erfinv(2 * u - 1),
+                 _even(lambda j: _sympy().factorial2(j - 1)),
+                 window=Window(-38.0, 38.0, 0.5, lambda t: t,
+                               lambda t: _torch().exp(-t * t / 2) / math.sqrt(2 * math.pi))),
+        Standard("uniform", "the uniform law on μ ± √(3v)",
+                 lambda d: math.sqrt(3.0) * (2 * d.rand() - 1),
+                 lambda u: math.sqrt(3.0) * (2 * u - 1),
+                 _even(lambda j: _sympy().Integer(3) ** _sympy().Rational(j, 2) / (j + 1)),
+                 -math.sqrt(3.0), math.sqrt(3.0),
+                 window=Window(0.0, 1.0, 0.125, lambda t: math.sqrt(3.0) * (2 * t - 1),
+                               lambda t: _torch().ones_like(t))),
+        Standard("two-point", "the two-point law μ ± √v, 1/2 each",
+                 lambda d: d.randbit() * 2 - 1,
+                 lambda u: _torch().where(u < 0.5, -1.0, 1.0).to(u.dtype),
+                 _even(lambda j: _sympy().Integer(1)), -1.0, 1.0,
+                 outcomes=((-1, Fraction(1, 2)), (1, Fraction(1, 2)))),
+        Standard("skewed-two-point", "the skewed two-point law: μ + 2√v with probability "
+                 "0.2, μ − √v/2 with 0.8", _skewed_draw,
+                 lambda u: _torch().where(u < 0.8, -0.5, 2.0).to(u.dtype),
+                 _skewed_moment,
+                 -0.5, 2.0, outcomes=((Fraction(-1, 2), Fraction(4, 5)), (2, Fraction(1, 5)))),
+        Standard("laplace", "the laplace law with scale √(v/2)",
+                 lambda d: (_torch().log1p(-d.rand()) - _torch().log1p(-d.rand())) / math.sqrt(2),
+                 _laplace_quantile,
+                 _even(lambda j: _sympy().factorial(j) / _sympy().sqrt(2) ** j),
+                 window=Window(-740.0, 740.0, 0.5, lambda t: t / math.sqrt(2),
+                               lambda t: _torch().exp(-t.abs()) / 2)),
+        Standard("student-t", f"Student's t with ν = {STUDENT_NU}, scaled to variance v",
+                 _student_draw, _student_quantile, _student_moment),
+    )
+
+
+NUDGE = 1e-11   # how far a finitely-valued member's atoms move (relative to |μ| + √v)
+
+
+def _place(mu: Any, sd: Any, w: Any, nudge: int) -> Any:
+    """μ + √v·w, the atoms moved by ``nudge``·NUDGE (outward and up, or inward and down).
+
+    An atom of a two-point member can sit exactly on a boundary of the claim (Cantelli's
+    bound is attained at μ + 2σ): its side is then decided by rounding.  A finitely-valued
+    member is therefore checked twice, nudged each way; a verdict that changes between
+    the two is a tie, not a decision.  The shift (≤ 1e-11 of |μ| + √v) moves the moments
+    far less than any tolerance, and far more than rounding."""
+    if not nudge:
+        return mu + sd * w
+    return mu + sd * (w * (1 + nudge * NUDGE)) + nudge * NUDGE * (abs(mu) + sd) / 3
+
+
+def _member(std: Standard, nudge: int = 0) -> Law:
+    """The member of the ``any`` family drawing μ + √v·W (atoms nudged by ``nudge``, see
+    :func:`_place`); its parameters are (μ, v)."""
+    def sample(args: list, d: Draws) -> Any:
+        mu, v = d.num(args[0]), d.num(args[1])
+        d.require(v >= 0, "any(mean = μ, var = v) needs a variance v ≥ 0", v)
+        return _place(mu, _sd(v), std.draw(d), nudge)
+
+    def window(args: list[float]) -> Window:
+        mu, v = args
+        if not v > 0:
+            raise Declined("any(…) with variance 0")
+        sd, w = math.sqrt(v), std.window
+        return Window(w.lo, w.hi, w.width, lambda t: mu + sd * w.to_x(t), w.density)
+
+    def outcomes(args: list) -> list:
+        mu, v = args
+        return [(_place(mu, _root(v), w, nudge), p) for w, p in std.outcomes]
+
+    def moment(args: list, k: int) -> Any:
+        mu, sd = args[0], _root(args[1])
+        loc = _place(mu, sd, 0, nudge)
+        return _poly_moment(loc, _place(mu, sd, 1, nudge) - loc, k, std.moment)
+
+    def support(p: list[float]) -> tuple[float, float]:
+        sd = math.sqrt(p[1])
+        return (_place(p[0], sd, std.lo, nudge) if std.lo > -math.inf else -math.inf,
+                _place(p[0], sd, std.hi, nudge) if std.hi < math.inf else math.inf)
+
+    tag = {0: "", 1: "+", -1: "-"}[nudge]   # + : atoms nudged outward, - : inward
+    return Law(
+        f"any:{std.name}{tag}", ANY_PARAMS, discrete=std.outcomes is not None,
+        example="any(mean = 0, var = 1)", doc=f"any:{std.name}{tag}: {std.words}",
+        support=support, fallback=(0.0, 1.0), reserved=False, moment=moment,
+        outcomes=outcomes if std.outcomes is not None else None, sample=sample,
+        inverse_cdf=lambda p, u: _place(p[0], _sd(p[1]), std.quantile(u), nudge),
+        reparam=_normal_reparam, window=window if std.window is not None else None)
+
+
+def _any_moment(args: list, k: int) -> Any:
+    if k > 2:
+        raise Declined(f"any(mean = …, var = …) fixes only the first two moments, not E[X^{k}]")
+    mu, v = args
+    return mu if k == 1 else v + mu ** 2
+
+
+ANY_PARAMS = (Param("mean", "real"),
+              Param("var", "nonnegative", "the variance of any(mean = μ, var = v) must be ≥ 0",
+                    decl="real >= 0"))
+# the family, one group per standard law: a finitely-valued one nudged each way (a tie at an
+# atom shows as a disagreement inside its group), a continuous one as it is
+FAMILY: tuple[tuple[Law, ...], ...] = tuple(
+    tuple(_member(s, n) for n in ((1, -1) if s.outcomes is not None else (0,)))
+    for s in _standards())
+
+ANY = Law(
+    "any", ANY_PARAMS, discrete=False, example="any(mean = 0, var = 1)", fallback=(0.0, 1.0),
+    doc="any(mean = μ, var = v): every law with mean μ and variance v (a claim about it must "
+        "hold for each); only those two moments and independence are known",
+    support=lambda p: (-math.inf, math.inf), keywords=True, family=FAMILY,
+    moment=_any_moment)
+
+
 LAWS: dict[str, Law] = {law.name: law for law in (
-    NORMAL, UNIFORM, BERNOULLI, RADEMACHER, CATEGORICAL, EXPONENTIAL, LAPLACE, GAMMA, BETA)}
+    NORMAL, UNIFORM, BERNOULLI, RADEMACHER, CATEGORICAL, EXPONENTIAL, LAPLACE, GAMMA, BETA, ANY)}
+MEMBERS: dict[str, Law] = {law.name: law for group in FAMILY for law in group}  # not spellable
 
 
 def law_of(dist: Any) -> Optional[Law]:
     """The law a distribution expression (``normal(0, 1)``, ``rademacher``) names."""
     from derive import model as m
     name = dist.id if isinstance(dist, m.Name) else getattr(dist, "func", None)
-    return LAWS.get(name) if isinstance(name, str) else None
+    if not isinstance(name, str):
+        return None
+    return LAWS.get(name) or MEMBERS.get(name)
 
 
 def args_of(dist: Any) -> tuple:
-    """The parameter expressions of a distribution expression (none for a bare name)."""
+    """The parameter expressions of a distribution expression, in the law's order (none for
+    a bare name; a keyword law's by name, ``None`` where one is missing)."""
+    law = law_of(dist)
+    if law is not None and law.keywords:
+        given = dict(getattr(dist, "kwargs", ()))
+        return tuple(given.get(p.name) for p in law.params)
     return tuple(getattr(dist, "args", ()))

@@ -122,7 +122,7 @@ class ArgOpt:
             base = got[0]
             dom = low.domain_set(eta).subs(point)
             if dom.contains(rp) is sp.false:
-                return refuted(f"at {_fmt(point)}, {rp} lies outside the domain of {eta}", NAME,
+                return refuted(f"{_at(point)}{rp} lies outside the domain of {eta}", NAME,
                                counterexample=show(point), claimed=str(rp))
             for h in STEPS:
                 for cand in (rp - h * (1 + abs(rp)), rp + h * (1 + abs(rp))):
@@ -137,7 +137,7 @@ class ArgOpt:
                     gap = sp.nsimplify(base - val) if val.is_Float else base - val
                     if is_exact_zero(gap) is False and (gap > 0) is sp.true:
                         return refuted(
-                            f"at {_fmt(point)} the objective is smaller at {eta} = {cand} "
+                            f"{_at(point)}the objective is smaller at {eta} = {cand} "
                             f"({val}) than at the claimed {rp} ({base})", NAME,
                             counterexample={**show(point), str(eta): str(cand)},
                             claimed=str(rp), objective_at_claim=str(base), objective_there=str(val))
@@ -214,6 +214,11 @@ def minimax_certificate(f, r, eta, low) -> Optional[dict]:
     return {"pieces": [str(pieces[a]), str(pieces[b])], "weights": [str(lam_a), str(lam_b)],
             "value_at_claim": str(sp.factor(values[top])),
             "combined_slope": str(sp.simplify(lam_a * sa + lam_b * sb))}
+
+
+def _at(point: dict) -> str:
+    """'at a = 1, b = 2, ' before a sentence, or nothing when there are no parameters."""
+    return f"at {_fmt(point)}, " if point else ""
 
 
 def _fmt(point: dict) -> str:

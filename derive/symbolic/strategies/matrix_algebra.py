@@ -412,7 +412,7 @@ def _matrix_statement(ctx: Context, st: m.Expr) -> bool:
                 return False
             if info.role == "tensor" and len(info.vtype.shape) in (1, 2):
                 found = True
-        if isinstance(node, (m.Stat, m.Cost, m.BigO, m.Index)):
+        if isinstance(node, (m.Stat, m.Cond, m.Cost, m.BigO, m.Index)):
             return False
         if isinstance(node, m.Call) and node.func in ("argmin", "argmax", "integrate", "svd"):
             return False

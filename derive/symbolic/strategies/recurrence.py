@@ -165,7 +165,7 @@ class RecurrenceTerms:
                  and ctx.checked.symbols[n.base.id].role == "sequence"]
         if not terms or any(len(n.indices) != 1 for n in terms):
             return None
-        if any(isinstance(n, (m.Stat, m.Cost, m.BigO)) or
+        if any(isinstance(n, (m.Stat, m.Cond, m.Cost, m.BigO)) or
                (isinstance(n, m.Call) and n.func in ("argmin", "argmax", "integrate"))
                for n in walk(st)):
             return None  # statistics and optimisation belong to other strategies

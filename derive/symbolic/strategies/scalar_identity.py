@@ -47,7 +47,8 @@ class ScalarIdentity:
                 continue
             value = sides[0] - sides[1]
             if is_exact_zero(value) is False:
-                return refuted(f"the sides differ at {_fmt(point)}: lhs − rhs = {value}", NAME,
+                where = f"at {_fmt(point)}" if point else "for every value"
+                return refuted(f"the sides differ {where}: lhs − rhs = {value}", NAME,
                                counterexample=show(point), difference=str(value))
         if simplify_zero(diff):
             return proved("lhs − rhs simplifies to 0", NAME, residual="0", points_checked=POINTS,
