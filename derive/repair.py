@@ -182,6 +182,10 @@ def node_edits(node: Any, parent: Any, ctx: "_Ctx") -> Iterator[tuple[str, str, 
             yield "sign", f"sign flipped in {d}", replace(node, op="-" if node.op == "+" else "+"), 1
         if node.op == "/" and ctx.integer_division(node):
             yield "floor", f"floor added to {d}", m.Call("floor", (node,)), 1
+    if isinstance(node, m.Name) and node.id in ctx.dims and parent is not None:
+        for step in (1, -1):  # n for n − 1 (a sample variance), a sum's bound one too far
+            yield "offset", f"{d} shifted by {step:+d}", \
+                m.BinOp("+" if step > 0 else "-", node, number(Fraction(1))), 2
     if isinstance(node, m.Unary) and node.op == "-":
         yield "sign", f"sign of {d} dropped", node.operand, 1
     if isinstance(node, m.Transpose):
@@ -425,7 +429,7 @@ def candidates(checked, refuted_lines: set[int], evidence: list[dict]) -> list[C
 # within an edit size: the slips notes make most often first (a stable sort keeps positions)
 _PRIORITY = {"rescale": 0, "growth": 0, "sign": 1, "transpose": 1, "swap": 1, "compare": 1, "index": 1,
              "floor": 1, "moment": 1, "inverse": 2, "exponent": 2, "reciprocal": 2, "term": 3,
-             "size": 3, "constant": 5}
+             "size": 3, "offset": 3, "constant": 5}
 
 
 def _side(claim: m.Claim, site: Site) -> int:
@@ -527,7 +531,7 @@ def _resized_candidates(claim: m.Claim, k: int, expr: m.Expr, out: list[Candidat
     return extra
 
 
-_SCALE_KINDS = {"constant", "rescale", "sign"}
+_SCALE_KINDS = {"constant", "rescale", "sign", "offset"}
 
 
 def _is_growth(e: Any) -> bool:
@@ -742,14 +746,13 @@ def search(claim: m.Claim, lines: list[str], verdict: Verdict, evidence: dict,
                  "kind": cand.site.kind, "size": cand.size, "summary": summary[:300]}
         if settings.keep_all:
             report.candidates.append(entry)
-        if v == Verdict.VERIFIED and needs_proof:
-            entry["summary"] = ("verified only numerically; a repaired bound or condition is "
-                                "suggested only when proved: " + summary)[:300]
-            v = Verdict.INCONCLUSIVE
-            entry["verdict"] = "verified (not suggested)"
+        v = _unproved_bound(v, summary, entry, needs_proof)
         if v in GOOD:
             v, summary = _confirm(mutant_checked, opts, v, summary)
             entry.update(verdict=v.value, summary=summary[:300])
+            # a proof that an independent seed only verifies (its proof attempt ran out of
+            # time there) leaves a repaired bound unproved as well
+            v = _unproved_bound(v, summary, entry, needs_proof)
         if v in GOOD:
             found.append((cand.size, 0 if v == Verdict.PROVED else 1, order,
                           {**entry, "_model": (mutant, cand.site.statement)}))
@@ -760,6 +763,17 @@ def search(claim: m.Claim, lines: list[str], verdict: Verdict, evidence: dict,
     report.repaired = [e["_model"] for *_, e in found[:MAX_SUGGESTIONS]]
     report.seconds = time.monotonic() - start
     return report
+
+
+def _unproved_bound(v: Verdict, summary: str, entry: dict, needs_proof: bool) -> Verdict:
+    """A repaired bound or condition that is only verified is not suggested (see
+    :func:`bound_claim`): recorded as such, and inconclusive for the search."""
+    if v != Verdict.VERIFIED or not needs_proof:
+        return v
+    entry["summary"] = ("verified only numerically; a repaired bound or condition is "
+                        "suggested only when proved: " + summary)[:300]
+    entry["verdict"] = "verified (not suggested)"
+    return Verdict.INCONCLUSIVE
 
 
 def _screen_order(claim: m.Claim, edited: int, refuted_lines: set[int]) -> list[int]:

@@ -56,6 +56,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                   "derive.numeric.functions", "derive.numeric.integrals",
                   "derive.numeric.instances", "derive.numeric.adversarial",
                   "derive.numeric.lapack",
+                  # exact moments of affine functions of normal draws: part of evaluating E/Cov
+                  "derive.numeric.affine",
                   # value growth over random quantities: the numeric engine's seeded
                   # estimates at each size and its sequential rule (budgets in draws),
                   # which the timing engine routes random values to

@@ -241,6 +241,9 @@ def test_errata_uses_the_repair_where_no_human_correction_exists(tmp_path):
     ("repair.growth", "show flops[A @ B] ~ n^3", "replaced by the fitted n^(3)"),
     ("repair.resize", "show W @ Wᵀ == I[k]", "I[m] resized to I[k]"),
     ("repair.entrywise", "show norm(μ)^2 == sum(μ.^2)", "squared entrywise"),
+    ("repair.offset_power", "show sum(i = 0..n, x^i) == (1 - x^(n + 1))/(1 - x)", "n shifted by +1"),
+    ("repair.offset_variance", "show E[sum(i = 1..n, (x[i] - mean(x))^2) / (n - 1)] == 1",
+     "n shifted by -1"),
 ])
 def test_each_new_operator_repairs_its_claim(claim_id, expected, edit):
     [(claim, lines, result)] = _decided(DATA, claim_id)
@@ -331,3 +334,28 @@ def test_the_benchmark_compares_a_substituted_value_with_the_companions_solution
     [same] = bench._others([a, c], [b, c], 1)
     assert same.operands == (a.statement.operands[0], b.statement.operands[0])
     assert bench._others([a, c], [c, b], 1) is None  # no side in common: not comparable
+
+
+def test_a_size_is_shifted_by_one_but_not_in_a_growth_statement():
+    """``n ± 1`` is an edit of a value (a sum's bound, a normaliser); an order of growth
+    does not change with it, so a growth statement gets none."""
+    value = _candidates_of("claim v\n  let n : dim\n  let x : vector[n]\n"
+                           "  show sum(x) / n == 0\n")
+    assert {c.site.description for c in value if c.site.kind == "offset"} == \
+        {"n shifted by +1", "n shifted by -1"}
+    growth = _candidates_of("claim g\n  let n in [32, 64, 128]\n  let x : vector[n] ~ normal(0, 1)\n"
+                            "  show sum(x) / n ~ 1/n\n")
+    assert not [c for c in growth if c.site.kind == "offset"]
+
+
+def test_a_bound_proved_once_but_only_verified_at_a_confirming_seed_is_not_suggested(monkeypatch):
+    """The confirmation keeps the weakest verdict: a proof that another seed only verifies
+    (its proof attempt ran out of time there) leaves a repaired bound unproved."""
+    import derive.repair as repair
+    [(claim, lines, result)] = _decided(DATA, "repair.inequality")
+    monkeypatch.setattr(repair, "_confirm", lambda checked, opts, v, summary:
+                        (Verdict.VERIFIED, "holds on random instances"))
+    report = search(claim, lines, result.verdict, result.evidence, Options(),
+                    replace(SETTINGS, keep_all=True))
+    assert report.suggestions == []
+    assert any(c["verdict"] == "verified (not suggested)" for c in report.candidates)

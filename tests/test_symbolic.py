@@ -585,6 +585,41 @@ def test_a_failed_induction_step_proves_nothing_and_refutes_nothing():
     assert o is None or o.verdict != Verdict.REFUTED
 
 
+CASES = """claim cases
+  let {decl}
+  let p : real in ({lo}, 1)
+  show {s}
+"""
+
+
+@pytest.mark.parametrize("decl,lo,s", [
+    ("y : integer in [0, 1]", "0", "-(y * log(p) + (1 - y) * log(1 - p)) >= 0"),
+    ("y : integer in [0, 1]", "0", "-(y * log(p) + (1 - y) * log(1 - p)) > 0"),
+    ("k : integer in [0, 3]", "0", "p^k <= 1"),
+])
+def test_finite_integer_range_is_proved_by_cases(decl, lo, s):
+    o = one(CASES.format(decl=decl, lo=lo, s=s))
+    assert o is not None and o.verdict == Verdict.PROVED and o.strategy == "conditions"
+    assert "by cases" in o.summary
+
+
+@pytest.mark.parametrize("decl,lo,s", [
+    ("y : integer in [0, 1]", "0", "y * log(p) + (1 - y) * log(1 - p) >= 0"),  # ≤ 0 in both cases
+    ("k : integer in [0, 2]", "0", "k * p <= p"),                             # k = 2 fails
+    ("k : integer in [-1, 1]", "0", "k * p >= 0"),                            # k = −1 fails
+    ("k : integer in [0, 3]", "-1", "p^k >= 0"),                              # k = 1, p < 0
+    ("k : integer in [0, 40]", "0", "p^k <= 1"),                              # true, 41 cases: too many
+])
+def test_a_proof_by_cases_needs_every_case(monkeypatch, decl, lo, s):
+    """With the samplers silenced, the case split alone must not prove a false statement
+    (nor split a range larger than its limit)."""
+    from derive.symbolic.strategies.conditions import Conditions
+    monkeypatch.setattr(Conditions, "sampled", lambda *a: None)
+    monkeypatch.setattr(Conditions, "guided", lambda *a: None)
+    o = one(CASES.format(decl=decl, lo=lo, s=s))
+    assert o is None or o.verdict != Verdict.PROVED or "by cases" not in o.summary
+    if "40" not in decl:
+        assert o is None or o.verdict != Verdict.PROVED
 def test_a_slice_in_a_scalar_position_is_unsupported_not_a_crash():
     """V[j, :] lowered where a scalar is wanted (the high-precision referee lowers each side
     as a scalar): an Unsupported, never a StopIteration escaping as an internal error."""

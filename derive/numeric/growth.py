@@ -230,7 +230,9 @@ def _replicates(checked, index: int, lhs: m.Expr, point: dict[str, int], run_see
         g = make_generator(statement_seed(run_seed, checked.claim.id, index,
                                           f"growth{tag}:{sorted(point.items())}:{r}"), CPU)
         inst = sample_environment(checked, dict(point), g, CPU, dtype, mc_batch=size)
-        v = as_scalar(Evaluator(inst.env, CPU, dtype, checked).ev(lhs))
+        ev = Evaluator(inst.env, CPU, dtype, checked)
+        ev.sampled = True  # mc_batch draws: a statistic may be estimated from them
+        v = as_scalar(ev.ev(lhs))
         if statistic:
             out.append(float(v.reshape(-1)[0]))
         else:

@@ -28,6 +28,7 @@ from derive.numeric.instances import (SIZE_MENU, Instance, Unsatisfiable, assump
                                       holds, instances, needed_names)
 from derive.numeric.lower import (CONDITION_ATOL, CONDITION_RTOL, Evaluator, IllDefined,
                                   LoweringError, finite_support)
+from derive.numeric.affine import affine_draws
 from derive.numeric.search import ascend
 from derive.numeric.shrink import shrink
 from derive.outcome import Outcome, Verdict
@@ -73,9 +74,11 @@ def applies(statement: m.Expr) -> bool:
 
 def exact_statistics(statement: m.Expr, checked) -> bool:
     """Whether every statistic the statement uses (directly or through definitions) has
-    only categorical indices as its randomness, and no random name is read outside one:
-    then each statistic is an exact weighted sum (:meth:`Evaluator.exact_stat`) and the
-    statement is a for-all statement over the other inputs."""
+    only categorical indices as its randomness, or is the mean or covariance of an affine
+    function of normal draws, and no random name is read outside one: then each statistic
+    is exact (a weighted sum, :meth:`Evaluator.exact_stat`; or the affine moments of
+    :mod:`derive.numeric.affine`) and the statement is a for-all statement over the other
+    inputs."""
 
     if is_cost_statement(statement) or not isinstance(statement, (m.Compare, m.Logic)) or \
             (isinstance(statement, m.Compare) and not all(op in COMPARE_OPS for op in statement.ops)):
@@ -98,7 +101,8 @@ def exact_statistics(statement: m.Expr, checked) -> bool:
                 stack.append(st.value)
             elif info.role == "funcdef" and isinstance(st, m.FuncDef):
                 stack.append(st.body)
-    return bool(stats) and all(finite_support(checked, s) is not None for s in stats)
+    return bool(stats) and all(finite_support(checked, s) is not None
+                               or affine_draws(checked, s) is not None for s in stats)
 
 
 def relation(op: str, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor, tol: torch.Tensor,
@@ -179,8 +183,9 @@ class IdentityStrategy:
         try:
             out = self.run(ctx, g, seed, device)
             if exact:
-                out = replace(out, summary=out.summary + "; statistics over categorical "
-                              "indices are exact weighted sums over their values")
+                out = replace(out, summary=out.summary + "; statistics are exact (over "
+                              "categorical indices: exact weighted sums over their values; of "
+                              "affine functions of normal draws: their exact moments)")
             return out
         except Unsatisfiable as exc:
             return common.outcome(Verdict.INCONCLUSIVE, f"cannot build instances: {exc}",

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from derive import model as m
 from derive.numeric import functions as fx
+from derive.numeric.affine import TooManyDraws, affine_draws, exact_moment
 from derive.numeric.base import IllDefined, LoweringError, Value, is_tensor, rank
 from derive.numeric.lapack import lapack
 from derive.analysis import reachable
@@ -108,6 +109,9 @@ class Evaluator:
         self._pending: list[torch.Tensor] = []        # noted magnitudes not yet folded in
         self.conds: Optional[list[torch.Tensor]] = None  # condition numbers of inverted matrices
         self.judged: dict = {}
+        # whether the random names in env are Monte-Carlo samples (then a statistic may be
+        # estimated from them) rather than one value per instance
+        self.sampled = False
         # tensors whose magnitude is already in ``scale`` (id → weak reference): a value
         # read again (a name, a recurrence's stored step) adds nothing, so it is skipped
         self.noted: dict[int, weakref.ref] = {}
@@ -153,7 +157,7 @@ class Evaluator:
         env = dict(self.env)
         env.update(overrides)
         out = Evaluator(env, self.device, self.dtype, self.checked)
-        out.scale, out.conds = self.scale, self.conds
+        out.scale, out.conds, out.sampled = self.scale, self.conds, self.sampled
         out.parent = self
         return out
 
@@ -622,6 +626,13 @@ class Evaluator:
         support = finite_support(self.checked, e) if self.checked is not None else None
         if support is not None:
             return self.exact_stat(e, scope, support)
+        draws = affine_draws(self.checked, e)
+        if draws is not None:  # an affine function of normal draws: exact mean and covariance
+            try:
+                return exact_moment(self, e, scope, draws)
+            except TooManyDraws:
+                if not self.sampled:
+                    raise  # the draws here are instances, not samples: nothing to average
         if e.kind == "P":
             ev = self.tensor(self.ev(e.args[0], scope)).to(self.dtype)
             return ev.mean(0, keepdim=True)

@@ -457,6 +457,7 @@ def probe_definedness(ctx: Context, device: torch.device) -> None:
         sizes = choose_sizes(checked, g, menu=(1,))
         inst = sample_environment(checked, sizes, g, device, torch.float64, batch=1, mc_batch=4)
         ev = Evaluator(inst.env, device, torch.float64, checked)
+        ev.sampled = True
         for operand in ctx.statement.operands:
             ev.ev(operand)
     except IllDefined as exc:
@@ -583,6 +584,7 @@ class MonteCarloRun:
                 inst = sample_environment(checked, sizes, self.g, self.device, torch.float64,
                                           batch=1, mc_batch=4, params=params)
                 ev = Evaluator(inst.env, self.device, torch.float64, checked)
+                ev.sampled = True
                 for operand in unroll(self.statement, Evaluator(dict(sizes), self.device,
                                                                 torch.float64, checked)).operands:
                     ev.ev(operand)

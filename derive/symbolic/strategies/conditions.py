@@ -2,7 +2,9 @@
 
 Proof: pick one variable, solve each side over the reals (the other names stay
 symbolic, with their assumptions), intersect with the variable's declared domain and
-compare the interval endpoints with decided signs.  Refutation: instantiate the
+compare the interval endpoints with decided signs.  An integer with a finite declared
+range (a 0/1 label, a small count) is split into its cases first: each value substituted,
+each case proved over the remaining names (:func:`finite_cases`).  Refutation: instantiate the
 parameters at seeded rational points, solve numerically, and exhibit a point where the
 statement is exactly false (checked by substitution into the statement itself).
 """
@@ -24,6 +26,7 @@ from derive.symbolic.common import plain, special_points
 
 NAME = "conditions"
 POINTS = 8
+MAX_CASES = 16  # joint values of the finite-range integers, at most, for a proof by cases
 GUIDED_S = 0.75  # the solver-guided counterexample search, after the proof failed
 _INEQ = {"<", "<=", ">", ">=", "!="}
 
@@ -100,6 +103,9 @@ class Conditions:
         low = lowering(ctx.checked)
         if not free:
             return None
+        cases = finite_cases(low, free) if len(free) > 1 else None
+        if cases is not None:
+            return self.by_cases(ctx, st, claim, free, cases)
         if isinstance(st, m.Compare) and len(free) > 1 and len(st.ops) == 1 and st.ops[0] != "!=":
             rel = claim
             gap = rel.gts - rel.lts if isinstance(rel, sp.Rel) else None
@@ -134,6 +140,35 @@ class Conditions:
                 return outcome
         return None
 
+    def by_cases(self, ctx: Context, st: m.Expr, claim: sp.Basic, free: list,
+                 cases: list[dict]) -> Optional[Outcome]:
+        """A proof by cases over the finite-range integers: every joint value substituted
+        and the case proved over the remaining names (a case that is false, or that no
+        route proves, leaves the statement unproved: refutation is the samplers' job)."""
+        proofs = []
+        for case in cases:
+            inst = claim.subs(case)
+            if inst is sp.true:
+                proofs.append(f"{_fmt(case)}: true as written")
+                continue
+            if inst is sp.false:
+                return None
+            rest = sorted((s for s in inst.free_symbols if s.is_Symbol), key=lambda s: s.name)
+            if not rest or any(s in case for s in rest):
+                return None
+            outcome = self.prove(ctx, st, inst, rest)
+            if outcome is None:
+                return None
+            proofs.append(f"{_fmt(case)}: {outcome.summary}")
+        names = ", ".join(sorted({str(k) for c in cases for k in c}))
+        return proved(f"by cases over {names} ({len(cases)} values): " + "; ".join(proofs), NAME,
+                      cases=proofs, certificate={
+                          "route": f"a proof by cases over the finite declared range of {names}",
+                          "side_conditions": [{"condition": f"{names} takes only the values "
+                                               f"{', '.join(_fmt(c) for c in cases)}",
+                                               "discharged": "the declared integer range, "
+                                               "enumerated"}]})
+
     def _prove_in(self, claim, st, v, dom, low, dom_set) -> Optional[Outcome]:
         cert = _certificate(claim, v, dom)
 
@@ -162,6 +197,29 @@ class Conditions:
             return proved(f"holds for every {v} in its domain {_pieces(dom)}", NAME,
                           variable=str(v), solution_set=_pieces(a), certificate=cert)
         return None
+
+
+def finite_cases(low, free: list) -> Optional[list[dict]]:
+    """Every joint value of the free integers whose declared range is finite (at most
+    ``MAX_CASES``), or None when there are none, a range is infinite or too large, or no
+    other name would be left to solve in."""
+    ranges = {}
+    for s in free:
+        if not s.is_integer:
+            continue
+        dom = low.domain_set(s)
+        if not isinstance(dom, (sp.Range, sp.FiniteSet)) or not dom.is_finite_set \
+                or len(dom) > MAX_CASES:
+            continue
+        ranges[s] = [sp.Integer(v) for v in dom]
+    if not ranges or len(ranges) == len(free):
+        return None
+    cases: list[dict] = [{}]
+    for s, values in ranges.items():
+        cases = [{**c, s: v} for c in cases for v in values]
+        if len(cases) > MAX_CASES:
+            return None
+    return cases
 
 
 def _certificate(claim: sp.Basic, v: sp.Symbol, dom) -> dict:
