@@ -247,3 +247,23 @@ def test_engine_bombs_are_all_reported():
     report = "\n".join(f"{r.id}: {r.verdict.value}: {r.summary[:100]}" for r in results)
     print(report)
     assert elapsed < 60, (elapsed, report)
+
+
+def test_costliest_claims_are_dispatched_first_and_results_keep_file_order():
+    """The dispatch order is by a text estimate of cost (statistics, optimisers,
+    recurrences, cost statements); the results still come back in file order."""
+    from derive.runner import Job, expected_cost
+    cheap = Job("a", "f", 1, "claim a\n  let x : real\n  show x + 0 == x\n")
+    costly = Job("b", "f", 5, "claim b\n  let z : real ~ normal(0, 1)\n  show E[z^2] == 1\n"
+                             "  show Var[z] == 1\n")
+    assert expected_cost(costly) > expected_cost(cheap)
+
+
+def test_results_come_back_in_file_order_whatever_the_dispatch(tmp_path):
+    from derive.runner import RunConfig, run
+    path = tmp_path / "order.claims"
+    path.write_text("claim one\n  let x : real\n  show x + 0 == x\n\n"
+                    "claim two\n  let y : real\n  show y * 1 == y\n\n"
+                    "claim three\n  let z : real ~ normal(0, 1)\n  show E[z] == 0\n")
+    results = run([str(path)], RunConfig(jobs=2, cache_dir=None))
+    assert [r.id for r in results] == ["one", "two", "three"]
