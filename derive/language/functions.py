@@ -92,7 +92,7 @@ PROPERTIES = {
     "simplex", "adjacency", "rank", "smooth", "unit", "positive", "semi_orthogonal", "permutation",
 }
 
-CONSTANTS = {"pi", "inf", "fro", "euler"}
+CONSTANTS = {"pi", "inf", "fro", "euler", "euler_gamma"}   # euler = e; euler_gamma = γ ≈ 0.5772
 STAT_NAMES = set(STATISTICS)   # written once, in derive.vocabulary.statistics
 COST_NAMES = set(COSTS)
 # γ and β are spelled gamma and beta, and name a normalisation's scale and shift far more

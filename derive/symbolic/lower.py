@@ -201,7 +201,8 @@ class Lowering:
             if info.vtype.kind == "scalar" or info.vtype.is_scalar:
                 return self.scalar(info.statement.value, env)
         if info is None:
-            const = {"pi": sp.pi, "euler": sp.E, "inf": sp.oo}.get(e.id)
+            const = {"pi": sp.pi, "euler": sp.E, "euler_gamma": sp.EulerGamma,
+                     "inf": sp.oo}.get(e.id)
             if const is not None:
                 return const
         if info is not None and info.role == "tensor" and info.vtype.is_scalar:
