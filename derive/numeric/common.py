@@ -67,6 +67,9 @@ def reaches_stat(e: m.Expr, checked) -> bool:
     return False
 
 
+DERIVATIVES = frozenset({"grad", "jacobian"})   # calls the autograd strategy handles
+
+
 def calls(e: m.Expr, names: set[str]) -> bool:
     return any(isinstance(n, m.Call) and n.func in names for n in walk(e))
 
