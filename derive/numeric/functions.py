@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from derive import model as m
 from derive.numeric import integrals as quadrature
 from derive.numeric.base import (IllDefined, LoweringError, Value, is_tensor, leggauss, rank,
-                                 scalar_range)
+                                 reaches_stat, scalar_range)
 from derive.numeric.lapack import lapack
 from derive.semantics import walk
 from derive.vocabulary.distributions import Declined, args_of, law_of
@@ -514,7 +514,6 @@ def gradient(ev: Evaluator, e: m.Call, scope: dict) -> Value:
 def jacobian(ev: Evaluator, e: m.Call, scope: dict) -> Value:
     """``jacobian(f, x)``: entry [i, j] = ∂fᵢ/∂xⱼ (numerator layout), one autograd pass
     per entry of f; a scalar f or x counts as one entry (the result is a matrix)."""
-    from derive.numeric.common import reaches_stat   # common imports this module
     if ev.checked is not None and reaches_stat(e.args[0], ev.checked):
         raise LoweringError("jacobian of a statistic (an estimate has no Jacobian here)")
     with torch.enable_grad():
