@@ -254,3 +254,15 @@ def test_fmt_round_trips_the_new_calls():
     once = format_claims(text)
     assert once != text and "groups = 2" in once and "diff(u^2, u)" in once
     assert format_claims(once) == once
+
+
+def test_a_convolution_costs_two_flops_per_tap():
+    """2·out·(C/g)·K² (the weight's trailing axes hold one output's taps); flip and topk
+    are reorderings and selections: 0 FLOPs."""
+    from derive.timing.flops import count
+    x, w = torch.randn(1, 4, 8, 8, dtype=torch.float64), torch.randn(6, 2, 3, 3, dtype=torch.float64)
+    assert count(lambda: F.conv2d(x, w, groups=2)).flops == 2 * 6 * 36 * 2 * 9
+    v, k = torch.randn(1, 1, 10, dtype=torch.float64), torch.randn(1, 1, 3, dtype=torch.float64)
+    assert count(lambda: F.conv1d(v, k)).flops == 2 * 8 * 3
+    r = count(lambda: torch.topk(torch.flip(v, (2,)), 3).values)
+    assert r.flops == 0 and not r.defaulted
