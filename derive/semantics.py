@@ -1028,7 +1028,8 @@ class Checker:
             if len(types) == 2:
                 if types[0].kind == "tensor" and not types[0].is_scalar:
                     self.error("grad(f, x) needs a scalar f; reduce it first (sum, norm, ·)",
-                               e.args[0].pos)
+                               e.args[0].pos, "for the matrix of the derivatives of a vector "
+                               "f, write jacobian(f, x)")
                 return VType(types[1].kind, types[1].shape, random)
             return ANY
         if rule == "conv":
