@@ -189,13 +189,17 @@ def test_student_t_moments_exist_only_below_nu():
         law.moment([sp.Symbol("nu", positive=True)], 2)
 
 
-def test_student_t_cdf_declines_a_gradient():
+def test_student_t_cdf_is_differentiable_in_x_only():
     law = LAWS["student_t"]
     d = law.torch_law([torch.tensor(4.0, dtype=torch.float64)])
     assert float(d.cdf(torch.tensor(0.0, dtype=torch.float64))) == pytest.approx(0.5)
     assert float(d.cdf(torch.tensor(2.0, dtype=torch.float64))) == pytest.approx(0.9419417, abs=1e-7)
-    with pytest.raises(Declined, match="gradient"):
-        d.cdf(torch.tensor(0.5, dtype=torch.float64, requires_grad=True))
+    x = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(d.cdf(x), x)            # the derivative in x is the density
+    assert float(g) == pytest.approx(float(d.log_prob(x.detach()).exp()), rel=1e-12)
+    nu = torch.tensor(4.0, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(Declined, match="in ν"):
+        law.torch_law([nu]).cdf(torch.tensor(0.5, dtype=torch.float64))
 
 
 # ------------------------------------------------------------------ verdicts

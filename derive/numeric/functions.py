@@ -803,7 +803,10 @@ def density(ev: Evaluator, e: m.Call, scope: dict) -> Value:
     dist = distribution(ev, e.args[0], scope)
     x = ev.tensor(ev.ev(e.args[1], scope)) - law_of(e.args[0]).index_base  # categorical: 1..K
     if e.func == "cdf":
-        return dist.cdf(x)
+        try:   # a law whose cdf comes from SciPy declines a gradient (it would read 0)
+            return dist.cdf(x)
+        except Declined as exc:
+            raise LoweringError(str(exc)) from exc
     lp = dist.log_prob(x)
     return lp if e.func == "logpdf" else lp.exp()
 

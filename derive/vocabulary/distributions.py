@@ -636,18 +636,29 @@ def _student_t_sample(args: list, d: Draws) -> Any:
 
 
 def _student_t_torch(vals: list) -> Any:
-    """torch's StudentT, with a cdf (SciPy's stdtr) for values that need no gradient:
-    a cdf through SciPy has none, so a gradient through it declines rather than read 0."""
+    """torch's StudentT, with a cdf from SciPy's stdtr whose derivative in x is the
+    density; a derivative in ν is declined (SciPy gives none, and 0 would be wrong)."""
     import torch
+
+    class _Cdf(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any, df: Any) -> Any:
+            from scipy.special import stdtr
+            ctx.save_for_backward(x, df)
+            out = stdtr(df.detach().cpu().numpy(), x.detach().cpu().numpy())
+            return torch.as_tensor(out, dtype=x.dtype, device=x.device)
+
+        @staticmethod
+        def backward(ctx: Any, grad: Any) -> Any:
+            x, df = ctx.saved_tensors
+            return grad * torch.distributions.StudentT(df).log_prob(x).exp(), None
 
     class StudentT(torch.distributions.StudentT):
         def cdf(self, value: Any) -> Any:
-            if _requires_grad(value) or _requires_grad(self.df):
-                raise Declined("student_t: the gradient of its cdf is not supported")
-            from scipy.special import stdtr
+            if _requires_grad(self.df):
+                raise Declined("student_t: the derivative of its cdf in ν is not supported")
             df, x = torch.broadcast_tensors(self.df, torch.as_tensor(value, dtype=self.df.dtype))
-            out = stdtr(df.detach().cpu().numpy(), x.detach().cpu().numpy())
-            return torch.as_tensor(out, dtype=self.df.dtype, device=self.df.device)
+            return _Cdf.apply(x, df.detach())
     return StudentT(vals[0])
 
 
