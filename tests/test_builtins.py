@@ -223,6 +223,14 @@ def test_verdicts(decls, show, expected):
     assert _verdict(decls, show)[0] in expected
 
 
+def test_channels_without_groups_are_proved_at_symbolic_sizes():
+    verdict, summary = _verdict(
+        "let C, F, L, K : dim; let X : matrix[C, L]; let W : tensor[F, C, K]; let f : 1..F; "
+        "let i : 1..L-K+1",
+        "conv(X, W)[f, i] == sum(c = 1..C, sum(a = 1..K, X[c, i + a - 1] * W[f, c, a]))")
+    assert verdict == Verdict.PROVED, summary
+
+
 @pytest.mark.parametrize("decls,show", [
     ("let x : vector[6]", "sum(topk(x, 1)) == max(x)"),                      # no SymPy topk
     ("let X : tensor[2, 5, 5]; let W : tensor[2, 1, 2, 2]",

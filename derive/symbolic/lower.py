@@ -528,8 +528,10 @@ class Lowering:
 
     def _entry_conv(self, e: m.Call, idx: tuple, env: dict, flipped: bool = False) -> sp.Expr:
         """Cross-correlation: out[i] = Σₐ x[(i−1)s + a]·w[a] (no padding); convolve reads
-        the kernel reversed, w[k + 1 − a].  Channels and groups: not here (declined)."""
-        if e.kwarg("groups") is not None:
+        the kernel reversed, w[k + 1 − a].  With channels (w one axis more than x) and no
+        groups: out[f, i] = Σ_c Σₐ x[c, (i−1)s + a]·w[f, c, a]; groups are declined."""
+        groups = e.kwarg("groups")
+        if groups is not None and not (isinstance(groups, m.Num) and groups.value == 1):
             raise Unsupported("grouped convolution entrywise")
         pad = e.kwarg("padding")
         if pad is not None and not (isinstance(pad, m.Num) and pad.value == 0):
@@ -537,7 +539,18 @@ class Lowering:
         stride = e.kwarg("stride")
         s = self.scalar(stride, env) if stride is not None else sp.Integer(1)
         kernel = self.vtype(e.args[1], env).shape
-        if len(kernel) != len(idx) or any(k is None for k in kernel):
+        if any(k is None for k in kernel):
+            raise Unsupported("conv shapes")
+        if len(kernel) == len(idx) + 1 and len(idx) in (2, 3):    # channels
+            c = fresh("c")
+            f, spatial, kernel = idx[0], idx[1:], kernel[2:]
+            offs = tuple(fresh("a") for _ in kernel)
+            taps = tuple(k + 1 - a for k, a in zip(kernel, offs)) if flipped else offs
+            body = self.entry(e.args[0], (c,) + tuple((i - 1) * s + a for i, a in
+                                                      zip(spatial, offs)), env) \
+                * self.entry(e.args[1], (f, c) + taps, env)
+            return _sum(body, (c,) + offs, self.vtype(e.args[1], env).shape[1:2] + kernel)
+        if len(kernel) != len(idx):
             raise Unsupported("conv shapes")
         offs = tuple(fresh("a") for _ in kernel)
         taps = tuple(k + 1 - a for k, a in zip(kernel, offs)) if flipped else offs
