@@ -92,6 +92,8 @@ def size_value(e: m.Expr, sizes: dict[str, float], checked: Optional[CheckedClai
             return math.pi
         if info is None and e.id == "euler":
             return math.e
+        if info is None and e.id == "euler_gamma":
+            return 0.5772156649015329
         raise SizeError(f"'{e.text or e.id}' has no size value")
     if isinstance(e, m.Unary):
         return -size_value(e.operand, sizes, checked, costs)

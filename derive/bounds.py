@@ -199,6 +199,8 @@ class Bounds:
                 return Range(Fraction(3), Fraction(4), True, True)
             if e.id == "euler":
                 return Range(Fraction(2), Fraction(3), True, True)
+            if e.id == "euler_gamma":
+                return Range(Fraction(1, 2), Fraction(3, 5), True, True)
             return self.lookup(e.id) or ANYTHING
         if isinstance(e, m.Unary) and e.op == "-":
             r = self.of(e.operand, d)

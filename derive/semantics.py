@@ -991,6 +991,8 @@ class Checker:
                        f"for a vector v, {e.func}(vᵀ) decomposes the 1×n matrix"
                        if first.kind == "tensor" and len(first.shape) == 1 else None)
         if rule == "same":
+            if e.func == "flip" and e.kwarg("axis") is not None:
+                self.check_axis(e, first)
             return VType(first.kind, first.shape, random)
         if rule == "scalar":
             if e.func == "norm" and len(e.args) == 2 and isinstance(e.args[1], m.Name) \
@@ -1026,11 +1028,16 @@ class Checker:
             if len(types) == 2:
                 if types[0].kind == "tensor" and not types[0].is_scalar:
                     self.error("grad(f, x) needs a scalar f; reduce it first (sum, norm, ·)",
-                               e.args[0].pos)
+                               e.args[0].pos, "for the matrix of the derivatives of a vector "
+                               "f, write jacobian(f, x)")
                 return VType(types[1].kind, types[1].shape, random)
             return ANY
         if rule == "conv":
             return self.conv_type(e, types, random)
+        if rule == "topk" and n == 2:
+            return self.topk_type(e, first, random)
+        if rule == "jacobian" and n == 2:
+            return self.jacobian_type(e, types, random)
         if rule in ("onehot", "rowsum", "colsum", "where") and n == spec.min_args:
             return self.dl_type(e, types, random)
         if rule == "pool":
@@ -1134,23 +1141,108 @@ class Checker:
                    if isinstance(node, m.Compare))
 
     def conv_type(self, e: m.Call, types: list[VType], random: bool) -> VType:
+        """conv/convolve sizes: x and w of one rank (1-D/2-D, one channel), or x : [C, …]
+        with w : [F, C/g, …] (multi-channel, ``groups = g``): [F, out…] (docs/semantics.md)."""
         if len(types) != 2 or any(t.kind != "tensor" for t in types):
             return VType("any", (), random)
         x, w = types
+        groups = e.kwarg("groups")
+        channels = len(w.shape) == len(x.shape) + 1 and len(x.shape) in (2, 3)
+        if groups is not None and not channels:
+            self.error(f"{e.func}(…, groups = g) needs channels: x : tensor[C, H, W] with "
+                       f"w : tensor[F, C/g, K, K] (or matrix[C, L] with tensor[F, C/g, K])",
+                       e.pos, "without channels, leave out groups")
+        if channels:
+            return self.channel_conv_type(e, x, w, groups, random)
         if len(x.shape) != len(w.shape) or len(x.shape) not in (1, 2):
+            if x.shape and w.shape:
+                self.error(f"{e.func} takes two vectors, two matrices, or channels (x : "
+                           f"tensor[C, …] with w : tensor[F, C/g, …]); found "
+                           f"{fmt_shape(x.shape)} and {fmt_shape(w.shape)}", e.pos,
+                           "a kernel has one axis more than its input when both have channels")
             return VType("any", (), random)
+        out = self.conv_sizes(e, x.shape, w.shape)
+        return VType("tensor", out, random) if out is not None else VType("any", (), random)
+
+    def conv_sizes(self, e: m.Call, xs: tuple, ks: tuple) -> Optional[tuple]:
+        """⌊(n + 2p − k)/s⌋ + 1 per spatial axis (None when a size is unknown)."""
         stride = self._try_dim(e.kwarg("stride")) if e.kwarg("stride") is not None else sp.Integer(1)
         padding = e.kwarg("padding")
         pad = sp.Integer(0) if padding is None else (
             sp.Integer(int(padding.value)) if isinstance(padding, m.Num) else self._try_dim(padding))
         if stride is None or pad is None:
-            return VType("any", (), random)
+            return None
         out = []
-        for n, k in zip(x.shape, w.shape):
+        for n, k in zip(xs, ks):
             if n is None or k is None:
-                return VType("any", (), random)
+                return None
             out.append(sp.floor((n + 2 * pad - k) / stride) + 1 if stride != 1 else n + 2 * pad - k + 1)
-        return VType("tensor", tuple(out), random)
+        return tuple(out)
+
+    def channel_conv_type(self, e: m.Call, x: VType, w: VType, groups: Optional[m.Expr],
+                          random: bool) -> VType:
+        """x : [C, …], w : [F, C/g, …]: g divides C and F; the result [F, out…]."""
+        g = sp.Integer(1)
+        if groups is not None:
+            value = constant_value(groups)
+            if value is None or not value.is_integer or value < 1:
+                self.error(f"groups must be a positive integer, found "
+                           f"{getattr(groups, 'text', '') or 'an expression'}", groups.pos)
+                return VType("any", (), random)
+            g = sp.Integer(int(value))
+        c, f, per = x.shape[0], w.shape[0], w.shape[1]
+        if not same_dim(c, None if per is None else per * g):
+            self.error(f"{e.func}: the input has {fmt_dim(c)} channels but the kernel reads "
+                       f"{fmt_dim(per)} per group × {g} groups", e.pos,
+                       "w : tensor[F, C/g, …] for x : tensor[C, …] and groups = g")
+        if f is not None and getattr(f, "is_Integer", False) and int(f) % int(g):
+            self.error(f"{e.func}: groups = {g} must divide the {f} output channels", e.pos)
+        out = self.conv_sizes(e, x.shape[1:], w.shape[2:])
+        return VType("tensor", (f, *out), random) if out is not None else VType("any", (), random)
+
+    def check_axis(self, e: m.Call, t: VType) -> None:
+        """An ``axis = k`` option: a constant integer from 1 to the rank of ``t``."""
+        value = constant_value(e.kwarg("axis"))
+        known = t.kind == "tensor" and not t.is_scalar
+        if value is None or not value.is_integer or value < 1 or (
+                known and value > len(t.shape)):
+            self.error(f"{e.func}'s axis must be a whole number from 1 to the rank"
+                       + (f" ({len(t.shape)})" if known else ""), e.kwarg("axis").pos,
+                       "axis = 1 reverses the rows of a matrix, axis = 2 its columns")
+
+    def topk_type(self, e: m.Call, x: VType, random: bool) -> VType:
+        """topk(x, k) of a vector: vector[k], k a size no larger than len(x)."""
+        k = self.dim_expr(e.args[1])
+        if x.kind == "tensor" and len(x.shape) != 1:
+            self.error(f"topk needs a vector, found shape {fmt_shape(x.shape)}", e.args[0].pos,
+                       "for the entries of a matrix A, write topk(vec(A), k)")
+            return ANY
+        if x.kind == "tensor" and k is not None and x.shape[0] is not None:
+            over = sp.simplify(k - x.shape[0])
+            if over.is_positive:
+                self.error(f"topk(x, {fmt_dim(k)}) asks for more entries than x has "
+                           f"({fmt_dim(x.shape[0])})", e.args[1].pos)
+        return VType("tensor", (k,), random) if k is not None else ANY
+
+    def jacobian_type(self, e: m.Call, types: list[VType], random: bool) -> VType:
+        """jacobian(f, x): f and x scalars or vectors; matrix[len f, len x] (1 for a scalar)."""
+        f, x = types
+        if not isinstance(e.args[1], m.Name):
+            self.error("jacobian(f, x) differentiates with respect to a declared name",
+                       e.args[1].pos, "declare the variable: let x : vector[n]")
+        sizes = []
+        for t, arg, what in ((f, e.args[0], "f"), (x, e.args[1], "x")):
+            if t.kind == "scalar" or (t.kind == "tensor" and t.is_scalar):
+                sizes.append(sp.Integer(1))
+            elif t.kind == "tensor" and len(t.shape) == 1:
+                sizes.append(t.shape[0])
+            else:
+                if t.kind == "tensor":
+                    self.error(f"jacobian(f, x) needs a scalar or a vector {what}, found shape "
+                               f"{fmt_shape(t.shape)}", arg.pos,
+                               f"flatten a matrix with vec({arg.text if hasattr(arg, 'text') else '…'})")
+                return VType("any", (), random)
+        return VType("tensor", tuple(sizes), random)
 
     def binder_call(self, e: m.Call, spec) -> VType:
         binders = [(k, v) for k, v in e.kwargs if isinstance(v, m.Range)]

@@ -30,13 +30,14 @@ FUNCS1 = ["abs", "sqrt", "exp", "log", "sin", "cos", "tanh", "sigmoid", "relu", 
           "ceil", "softmax", "logsumexp", "mean", "sum", "prod", "norm", "rms", "trace", "det",
           "logdet", "rank", "numel", "inv", "pinv", "diag", "vec", "svd", "eig", "eigvals", "fft",
           "factorial", "max", "min", "re", "im", "conj", "softplus", "logsigmoid", "gelu",
-          "log_softmax", "layer_norm", "var", "rowsum", "colsum", "tr", "Tr"]
+          "log_softmax", "layer_norm", "var", "rowsum", "colsum", "tr", "Tr", "flip"]
 FUNCS2 = ["dot", "matpow", "kron", "outer", "conv", "maxpool", "avgpool", "pad", "binomial",
           "grad", "argmin", "argmax", "logpdf", "pdf", "cdf", "KL", "max", "min", "norm", "concat",
-          "cross_entropy", "onehot"]
+          "cross_entropy", "onehot", "convolve", "topk", "jacobian", "diff"]
 UNKNOWN = ["foo", "eval", "exec", "__import__", "open", "getattr", "sympify", "Symbol", "lambda"]
 DISTS = ["normal(0, 1)", "normal(0, σ^2)", "uniform(-1, 1)", "bernoulli(0.5)", "rademacher",
-         "categorical([0.5, 0.5])", "exponential(2)", "normal(μ, 1)", "normal(0, S)", "beta(1, 2)"]
+         "categorical([0.5, 0.5])", "exponential(2)", "normal(μ, 1)", "normal(0, S)", "beta(1, 2)",
+         "gumbel(0, 1)", "student_t(5)"]
 PROPS = ["invertible", "symmetric", "psd", "spd", "orthogonal", "diagonal", "full_rank", "nonzero",
          "simplex", "rank(2)", "rank(r)", "smooth", "unit", "positive", "semi_orthogonal", "bogus"]
 ADD = ["+", "-", "−"]

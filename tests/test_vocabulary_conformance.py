@@ -37,6 +37,7 @@ PARAMS: dict[str, list] = {
     "normal": [0.5, 2.0], "uniform": [-1.0, 3.0], "bernoulli": [0.3], "rademacher": [],
     "categorical": [torch.tensor([[1.0, 2.0, 3.0]], dtype=torch.float64)],
     "exponential": [2.0], "laplace": [1.0, 0.5], "gamma": [2.5, 1.5], "beta": [2.0, 3.0],
+    "gumbel": [1.0, 0.5], "student_t": [9.0],
     **{member: [0.5, 2.0] for member in MEMBERS},   # any(mean = …, var = …)'s family
 }
 ENGINE_PARTS = {"symbolic": ("moment", "outcomes", "exact"),
@@ -224,7 +225,7 @@ def test_a_law_called_symmetric_draws_symmetrically(name):
     text = f"claim t\n  let n : dim\n  let x : real ~ {law.example}\n  show E[x] == E[x]\n"
     (claim,) = load_text(text).claims
     dist = next(st.dist for st in claim.statements if getattr(st, "dist", None) is not None)
-    assert law.symmetric(args_of(dist)) == (name in ("normal", "rademacher", "laplace"))
+    assert law.symmetric(args_of(dist)) == (name in ("normal", "rademacher", "laplace", "student_t"))
     if not law.symmetric(args_of(dist)):
         return
     params = [float(a.value) for a in args_of(dist)]     # the example's numbers

@@ -19,7 +19,9 @@ from derive.vocabulary import COSTS, LAWS, STATISTICS
 #   diag      - vector -> square matrix, matrix -> vector
 #   eye       - I(n): n x n
 #   filled    - zeros/ones(dims...)
-#   conv      - 1-D/2-D cross-correlation output size
+#   conv      - 1-D/2-D cross-correlation output size (multi-channel: [F, out…])
+#   topk      - topk(x, k): vector[k]
+#   jacobian  - jacobian(f, x): matrix[len f, len x]
 #   pool      - pooling output size
 #   grad      - shape of the second argument
 #   bind      - first argument is a bound variable (argmin/argmax)
@@ -57,7 +59,16 @@ FUNCTIONS: dict[str, FunctionSpec] = {f.name: f for f in [
     _F("diag", 1, 1, "diag"), _F("I", 1, 1, "eye"), _F("zeros", 1, 4, "filled"),
     _F("ones", 1, 4, "filled"), _F("vec", 1, 1, "any"), _F("kron", 2, 2, "any"),
     _F("outer", 2, 2, "any"), _F("concat", 1, 16, "any", ("axis",)),
-    _F("conv", 2, 2, "conv", ("stride", "padding")),
+    _F("conv", 2, 2, "conv", ("stride", "padding", "groups"),
+       doc="cross-correlation (kernel not flipped); tensor[C, …] with tensor[F, C/g, …]: "
+           "multi-channel, grouped by groups = g"),
+    _F("convolve", 2, 2, "conv", ("stride", "padding", "groups"),
+       doc="true convolution: conv(x, w) with the kernel's spatial axes flipped"),
+    _F("flip", 1, 1, "same", ("axis",),
+       doc="the entries in reverse order along every axis, or along axis = k only"),
+    _F("topk", 2, 2, "topk", doc="topk(x, k): the k largest entries of a vector, descending"),
+    _F("jacobian", 2, 2, "jacobian",
+       doc="jacobian(f, x): matrix[m, n] with entry [i, j] = ∂fᵢ/∂xⱼ (numerator layout)"),
     _F("maxpool", 2, 2, "pool", ("stride",)), _F("avgpool", 2, 2, "pool", ("stride",)),
     _F("svd", 1, 1, "any"), _F("eig", 1, 1, "any"), _F("eigvals", 1, 1, "any"),
     _F("fft", 1, 1, "same"), _F("ifft", 1, 1, "same"), _F("pad", 2, 2, "any"),
@@ -82,7 +93,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {f.name: f for f in [
 ]}
 
 # Other spellings of a built-in, resolved by the transformer (so engines see one name).
-FUNCTION_ALIASES: dict[str, str] = {"tr": "trace", "Tr": "trace"}
+# diff(f, x) is grad(f, x): for a scalar x, the derivative df/dx.
+FUNCTION_ALIASES: dict[str, str] = {"tr": "trace", "Tr": "trace", "diff": "grad"}
 
 # name -> (min, max) parameters; each law and its engines' meanings: derive.vocabulary
 DISTRIBUTIONS: dict[str, tuple[int, int]] = {name: law.arity for name, law in LAWS.items()}
@@ -92,7 +104,7 @@ PROPERTIES = {
     "simplex", "adjacency", "rank", "smooth", "unit", "positive", "semi_orthogonal", "permutation",
 }
 
-CONSTANTS = {"pi", "inf", "fro", "euler"}
+CONSTANTS = {"pi", "inf", "fro", "euler", "euler_gamma"}   # euler = e; euler_gamma = γ ≈ 0.5772
 STAT_NAMES = set(STATISTICS)   # written once, in derive.vocabulary.statistics
 COST_NAMES = set(COSTS)
 # γ and β are spelled gamma and beta, and name a normalisation's scale and shift far more
@@ -133,4 +145,12 @@ FUNCTION_HINTS: dict[str, str] = {
     "layernorm": "layer normalisation is layer_norm(x)",
     "CE": "cross-entropy is cross_entropy(logits, target)",
     "xent": "cross-entropy is cross_entropy(logits, target)",
+    "studentt": "Student's t law is student_t(ν)", "studentT": "Student's t law is student_t(ν)",
+    "student": "Student's t law is student_t(ν)", "t_dist": "Student's t law is student_t(ν)",
+    "reverse": "the entries in reverse order are flip(x)",
+    "flipud": "flip(x) reverses every axis; for rows only, flip(I(m)) @ A",
+    "fliplr": "flip(x) reverses every axis; for columns only, A @ flip(I(n))",
+    "correlate": "cross-correlation is conv(x, w); convolve(x, w) flips the kernel",
+    "jac": "the Jacobian is jacobian(f, x)", "derivative": "the derivative is diff(f, x)",
+    "sort": "sort is not built in; topk(x, n) gives all n entries in descending order",
 }

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from derive import model as m
+from derive.semantics import walk
 
 if TYPE_CHECKING:
     from derive.numeric.lower import Evaluator
@@ -76,3 +77,20 @@ def as_float(v: Value) -> float:
     if isinstance(v, torch.Tensor):
         return float(v.reshape(-1)[0])
     return float(v)
+
+
+def reaches_stat(e: m.Expr, checked) -> bool:
+    """Whether ``e`` uses a statistic, directly or through definitions (``let S = Cov[…]``)."""
+    seen: set = set()
+    stack = [e]
+    while stack:
+        for node in walk(stack.pop()):
+            if isinstance(node, m.Stat):
+                return True
+            if isinstance(node, m.Name) and node.id not in seen:
+                seen.add(node.id)
+                info = checked.symbols.get(node.id)
+                st = getattr(info, "statement", None)
+                if info is not None and info.role == "define" and isinstance(st, m.Define):
+                    stack.append(st.value)
+    return False

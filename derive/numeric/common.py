@@ -9,6 +9,7 @@ import torch
 from derive import model as m
 from derive.engine import Context
 from derive.analysis import statement_seed
+from derive.numeric.base import reaches_stat  # noqa: F401 - used by the strategies as common.reaches_stat
 from derive.numeric.instances import make_generator
 from derive.numeric.lower import IllDefined, pick_device
 from derive.outcome import Outcome, Verdict
@@ -50,21 +51,7 @@ def has(e: m.Expr, kind: type) -> bool:
     return any(isinstance(n, kind) for n in walk(e))
 
 
-def reaches_stat(e: m.Expr, checked) -> bool:
-    """Whether ``e`` uses a statistic, directly or through definitions (``let S = Cov[…]``)."""
-    seen: set = set()
-    stack = [e]
-    while stack:
-        for node in walk(stack.pop()):
-            if isinstance(node, m.Stat):
-                return True
-            if isinstance(node, m.Name) and node.id not in seen:
-                seen.add(node.id)
-                info = checked.symbols.get(node.id)
-                st = getattr(info, "statement", None)
-                if info is not None and info.role == "define" and isinstance(st, m.Define):
-                    stack.append(st.value)
-    return False
+DERIVATIVES = frozenset({"grad", "jacobian"})   # calls the autograd strategy handles
 
 
 def calls(e: m.Expr, names: set[str]) -> bool:

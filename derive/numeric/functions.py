@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from derive import model as m
 from derive.numeric import integrals as quadrature
 from derive.numeric.base import (IllDefined, LoweringError, Value, is_tensor, leggauss, rank,
-                                 scalar_range)
+                                 reaches_stat, scalar_range)
 from derive.numeric.lapack import lapack
 from derive.semantics import walk
 from derive.vocabulary.distributions import Declined, args_of, law_of
@@ -58,6 +58,8 @@ def call(ev: Evaluator, e: m.Call, scope: dict) -> Value:
         return optimise(ev, e, scope)
     if f == "grad":
         return gradient(ev, e, scope)
+    if f == "jacobian":
+        return jacobian(ev, e, scope)
     if f in ("logpdf", "pdf", "cdf", "KL"):
         return density(ev, e, scope)
     if f == "norm":
@@ -309,11 +311,44 @@ def _conv_args(ev: Evaluator, e: m.Call, scope: dict) -> tuple[int, int]:
     return stride, padding
 
 
+def h_convolve(ev, e, scope, args):
+    """True convolution: conv with the kernel's spatial axes reversed (docs/semantics.md)."""
+    x, w = ev.tensor(args[0]), ev.tensor(args[1])
+    spatial = rank(x) - 1 if rank(w) == rank(x) + 1 else rank(w)
+    return h_conv(ev, e, scope, [x, torch.flip(w, tuple(range(w.dim() - spatial, w.dim())))])
+
+
+def h_conv_channels(x: torch.Tensor, w: torch.Tensor, stride: int, padding: int,
+                    groups: int) -> torch.Tensor:
+    """x : (B, C, …), w : (B, F, C/g, …) → (B, F, out…); a kernel per batch member runs
+    as one grouped convolution of the batch stacked along the channels."""
+    dims = rank(x) - 1
+    conv = F.conv1d if dims == 1 else F.conv2d
+    c, f, per = x.shape[1], w.shape[1], w.shape[2]
+    if c != per * groups or f % groups:
+        raise LoweringError(f"conv: {c} channels do not fit a kernel reading {per} per group "
+                            f"× {groups} groups into {f} outputs")
+    if w.shape[0] == 1:
+        return conv(x, w[0], stride=stride, padding=padding, groups=groups)
+    batch = max(x.shape[0], w.shape[0])
+    xs = x.expand(batch, *x.shape[1:]).reshape(1, batch * c, *x.shape[2:])
+    ws = w.expand(batch, *w.shape[1:]).reshape(batch * f, per, *w.shape[3:])
+    out = conv(xs, ws, stride=stride, padding=padding, groups=batch * groups)
+    return out.reshape(batch, f, *out.shape[2:])
+
+
 def h_conv(ev, e, scope, args):
-    """Cross-correlation (no kernel flip), 1-D or 2-D, single channel, batched."""
+    """Cross-correlation (no kernel flip), 1-D or 2-D, single channel or with channels
+    (w one axis more than x, ``groups = g``), batched."""
     x, w = ev.tensor(args[0]), ev.tensor(args[1])
     stride, padding = _conv_args(ev, e, scope)
     dims = rank(x)
+    g = e.kwarg("groups")
+    groups = 1 if g is None else ev.as_int(ev.ev(g, scope), "a number of groups")
+    if rank(w) == dims + 1 and dims in (2, 3) and groups >= 1:
+        return h_conv_channels(x, w, stride, padding, groups)
+    if groups != 1:
+        raise LoweringError("conv(…, groups = g) needs channels")
     if dims not in (1, 2) or rank(w) != dims:
         raise LoweringError("conv needs two vectors or two matrices")
     conv = F.conv1d if dims == 1 else F.conv2d
@@ -440,28 +475,32 @@ def integrate(ev: Evaluator, e: m.Call, binders: list, scope: dict) -> Value:
 
 
 # ---------------------------------------------------------------- grad, argmin
-def gradient(ev: Evaluator, e: m.Call, scope: dict) -> Value:
-    """``grad(f, x)`` by autograd (graph kept so it can be differentiated again)."""
+def _traced(ev: Evaluator, e: m.Call, scope: dict, what: str) -> tuple:
+    """``f`` evaluated at a copy of ``x`` that autograd tracks (one copy per batch member
+    when ``x`` is shared by a batch); returns ``(f, x, x0)`` with ``x0`` the value given."""
     target = e.args[1]
     if not isinstance(target, m.Name):
-        raise LoweringError("grad(f, x) needs a name as x")
+        raise LoweringError(f"{what}(f, x) needs a name as x")
     x0 = ev.tensor(ev.lookup(target.id, scope))
     x = x0.detach().clone().to(ev.dtype if not x0.is_complex() else x0.dtype).requires_grad_(True)
-    if target.id in scope:
-        inner, sc = ev, {**scope, target.id: x}
-    else:
-        inner, sc = ev.child({target.id: x}), dict(scope)
+
+    def at(x: torch.Tensor) -> torch.Tensor:
+        if target.id in scope:
+            return ev.tensor(ev.ev(e.args[0], {**scope, target.id: x}))
+        return ev.tensor(ev.child({target.id: x}).ev(e.args[0], dict(scope)))
+    f = at(x)
+    if f.shape[0] > 1 and x.shape[0] == 1:
+        # x is shared by a batch (a parameter, with Monte-Carlo samples): one copy per
+        # member, so that each member gets its own gradient rather than the batch's sum
+        x = x.detach().expand((f.shape[0],) + tuple(x.shape[1:])).clone().requires_grad_(True)
+        f = at(x)
+    return f, x, x0
+
+
+def gradient(ev: Evaluator, e: m.Call, scope: dict) -> Value:
+    """``grad(f, x)`` by autograd (graph kept so it can be differentiated again)."""
     with torch.enable_grad():
-        f = ev.tensor(inner.ev(e.args[0], sc))
-        if f.shape[0] > 1 and x.shape[0] == 1:
-            # x is shared by a batch (a parameter, with Monte-Carlo samples): one copy per
-            # member, so that each member gets its own gradient rather than the batch's sum
-            x = x.detach().expand((f.shape[0],) + tuple(x.shape[1:])).clone().requires_grad_(True)
-            if target.id in scope:
-                inner, sc = ev, {**scope, target.id: x}
-            else:
-                inner, sc = ev.child({target.id: x}), dict(scope)
-            f = ev.tensor(inner.ev(e.args[0], sc))
+        f, x, x0 = _traced(ev, e, scope, "grad")
         if rank(f) != 0:
             if flat(f).shape[1] != 1:
                 raise LoweringError("grad(f, x) needs a scalar f")
@@ -470,6 +509,29 @@ def gradient(ev: Evaluator, e: m.Call, scope: dict) -> Value:
             return torch.zeros_like(x)
         (g,) = torch.autograd.grad(f.sum(), x, create_graph=torch.is_grad_enabled() and x0.requires_grad)
     return g
+
+
+def jacobian(ev: Evaluator, e: m.Call, scope: dict) -> Value:
+    """``jacobian(f, x)``: entry [i, j] = ∂fᵢ/∂xⱼ (numerator layout), one autograd pass
+    per entry of f; a scalar f or x counts as one entry (the result is a matrix)."""
+    if ev.checked is not None and reaches_stat(e.args[0], ev.checked):
+        raise LoweringError("jacobian of a statistic (an estimate has no Jacobian here)")
+    with torch.enable_grad():
+        f, x, x0 = _traced(ev, e, scope, "jacobian")
+        if rank(f) > 1 or rank(x) > 1:
+            raise LoweringError("jacobian(f, x) needs a scalar or a vector f and x")
+        rows = flat(f) if rank(f) == 1 else f.reshape(f.shape[0], 1)
+        batch, n = max(rows.shape[0], x.shape[0]), (x.shape[1] if rank(x) == 1 else 1)
+        keep = torch.is_grad_enabled() and x0.requires_grad
+        out = []
+        for i in range(rows.shape[1]):
+            g = None
+            if rows.requires_grad:
+                (g,) = torch.autograd.grad(rows[:, i].sum(), x, retain_graph=True,
+                                           create_graph=keep, allow_unused=True)
+            out.append(torch.zeros(batch, n, dtype=x.dtype, device=x.device) if g is None
+                       else g.reshape(g.shape[0], n).expand(batch, n))
+    return torch.stack(out, 1)
 
 
 def optimise(ev: Evaluator, e: m.Call, scope: dict) -> Value:
@@ -741,7 +803,10 @@ def density(ev: Evaluator, e: m.Call, scope: dict) -> Value:
     dist = distribution(ev, e.args[0], scope)
     x = ev.tensor(ev.ev(e.args[1], scope)) - law_of(e.args[0]).index_base  # categorical: 1..K
     if e.func == "cdf":
-        return dist.cdf(x)
+        try:   # a law whose cdf comes from SciPy declines a gradient (it would read 0)
+            return dist.cdf(x)
+        except Declined as exc:
+            raise LoweringError(str(exc)) from exc
     lp = dist.log_prob(x)
     return lp if e.func == "logpdf" else lp.exp()
 
@@ -843,6 +908,29 @@ def _axis_sum(axis: int):
     return h
 
 
+def h_flip(ev, e, scope, args):
+    """Every axis reversed (a vector's entries; a matrix's rows and columns), or only
+    the 1-based ``axis = k``."""
+    t = ev.tensor(args[0])
+    axis = axis_of(ev, e, scope)
+    if axis is not None and not 1 <= axis <= rank(t):
+        raise LoweringError(f"flip(…, axis = {axis}) of a rank-{rank(t)} value")
+    if rank(t) == 0:
+        return t
+    return torch.flip(t, (axis,) if axis is not None else tuple(range(1, t.dim())))
+
+
+def h_topk(ev, e, scope, args):
+    """The k largest entries of a vector, in descending order."""
+    t = ev.tensor(args[0])
+    k = ev.as_int(args[1], "a count")
+    if rank(t) != 1 or t.is_complex():
+        raise LoweringError("topk needs a real vector")
+    if not 1 <= k <= t.shape[1]:
+        raise LoweringError(f"topk(x, {k}) of a vector of {t.shape[1]} entries")
+    return torch.topk(t, k, dim=-1, largest=True, sorted=True).values
+
+
 def h_where(ev, e, scope, args):
     cond = ev.tensor(args[0]).bool()
     a, b = ev.align(ev.tensor(args[1]), ev.tensor(args[2]))  # torch.where promotes dtypes
@@ -854,7 +942,8 @@ def h_where(ev, e, scope, args):
 HANDLERS: dict[str, Callable] = {
     "log_softmax": h_log_softmax, "var": h_var, "layer_norm": h_layer_norm,
     "cross_entropy": h_cross_entropy, "onehot": h_onehot, "rowsum": _axis_sum(2),
-    "colsum": _axis_sum(1), "where": h_where,
+    "colsum": _axis_sum(1), "where": h_where, "flip": h_flip, "topk": h_topk,
+    "convolve": h_convolve,
     "sum": h_sum, "prod": h_prod, "mean": h_mean, "logsumexp": h_logsumexp,
     "softmax": h_softmax, "max": _maxmin(True), "min": _maxmin(False), "rms": h_rms,
     "trace": h_trace, "det": h_det, "logdet": h_logdet, "rank": h_rank, "numel": h_numel,

@@ -11,10 +11,10 @@ from derive.numeric.identity import IdentityStrategy, applies
 
 
 class GradientStrategy(IdentityStrategy):
-    """Identities that involve ``grad``: autograd against the claimed expression."""
+    """Identities that involve ``grad`` or ``jacobian``: autograd against the claimed expression."""
 
     name = "autograd"
     handles_grad = True
 
     def wants(self, statement: m.Expr) -> bool:
-        return applies(statement) and common.calls(statement, {"grad"})
+        return applies(statement) and common.calls(statement, common.DERIVATIVES)

@@ -168,12 +168,12 @@ class IdentityStrategy:
         self.rounds, self.batch = rounds, batch
 
     def wants(self, statement: m.Expr) -> bool:
-        return applies(statement) and not common.calls(statement, {"grad"})
+        return applies(statement) and not common.calls(statement, common.DERIVATIVES)
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         # E over categorical indices is a weighted sum: then the statement is for-all
         exact = exact_statistics(ctx.statement, ctx.checked) and \
-            common.calls(ctx.statement, {"grad"}) == self.handles_grad
+            common.calls(ctx.statement, common.DERIVATIVES) == self.handles_grad
         if not exact and (not self.wants(ctx.statement)
                           or common.reaches_stat(ctx.statement, ctx.checked)):
             return None  # a statistic through a definition makes it a Monte-Carlo statement

@@ -35,7 +35,8 @@ from derive.analysis import reachable
 from derive.semantics import CheckedClaim, walk
 from derive.vocabulary.distributions import law_of
 
-CONSTANT_VALUES = {"pi": math.pi, "euler": math.e, "inf": math.inf}
+CONSTANT_VALUES = {"pi": math.pi, "euler": math.e, "euler_gamma": 0.5772156649015329,
+                   "inf": math.inf}
 
 
 def pick_device(device: str = "auto") -> torch.device:

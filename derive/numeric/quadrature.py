@@ -58,7 +58,7 @@ def plan(ctx: Context) -> Optional[tuple[list[str], Optional[str]]]:
     stats = [n for n in walk(st) if isinstance(n, m.Stat)]
     if not stats or any(s.kind not in ("E", "Var", "Std", "P") for s in stats):
         return None
-    if any(isinstance(n, m.Call) and n.func == "grad" for n in walk(st)):
+    if any(isinstance(n, m.Call) and n.func in ("grad", "jacobian") for n in walk(st)):
         return None
     checked = ctx.checked
     used = reachable(checked, [st], shapes=False)

@@ -6,7 +6,7 @@ Used where sizes are literal (a proof for those sizes is the general proof) and 
 """
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 import sympy as sp
 
@@ -217,7 +217,9 @@ class Explicit:
                 inner[p.id] = self.ev(a, env)
             return self.ev(info.statement.body, inner)
         if f == "grad":
-            return self._grad(e, env)
+            return self._grad(e, env, self._diff)
+        if f == "jacobian":
+            return self._grad(e, env, self._jacobian)
         if f in ("sum", "prod") and any(isinstance(v, m.Range) for _, v in e.kwargs):
             return self._binder(e, env)
         if f == "norm" and len(e.args) == 2 and isinstance(e.args[1], m.Name) \
@@ -266,8 +268,13 @@ class Explicit:
         if f in ("max", "min") and len(args) >= 2 and not any(isinstance(a, sp.MatrixBase)
                                                               for a in args):
             return (sp.Max if f == "max" else sp.Min)(*args)
+        if f == "flip" and len(args) == 1:
+            return self._flip(e, x)
         if f == "conv" and len(args) == 2:
             return self._conv(e, args, env)
+        if f == "convolve" and len(args) == 2:   # the kernel reversed: a 1-D kernel is a column
+            w = args[1]
+            return self._conv(e, [x, self._flip(e, w) if isinstance(w, sp.MatrixBase) else w], env)
         raise Unsupported(f"function {f} at fixed sizes")
 
     def _binder(self, e: m.Call, env: dict) -> Value:
@@ -298,7 +305,9 @@ class Explicit:
             return sp.Integer(0 if e.func == "sum" else 1)
         return total
 
-    def _grad(self, e: m.Call, env: dict) -> Value:
+    def _grad(self, e: m.Call, env: dict, diff: Callable[[Value, Value], Value]) -> Value:
+        """``diff(f, x)`` (the gradient or the Jacobian) differentiated symbolically, then
+        instantiated at x's given value."""
         target = e.args[1]
         if not isinstance(target, m.Name):
             raise Unsupported("gradient with respect to an expression")
@@ -313,7 +322,7 @@ class Explicit:
             if given is not None:
                 self.values[target.id] = given
                 self.defined = defined
-        out = self._diff(f, x)
+        out = diff(f, x)
         if given is None:
             return out
         if isinstance(given, sp.MatrixBase) and not isinstance(x, sp.MatrixBase):
@@ -336,7 +345,33 @@ class Explicit:
             raise Unsupported("gradient with respect to a non-variable")
         return sp.diff(f, x)
 
+    def _jacobian(self, f: Value, x: Value) -> Value:
+        """Entry [i, j] = ∂fᵢ/∂xⱼ; a scalar f is one row, a scalar x one column."""
+        fs = list(f) if isinstance(f, sp.MatrixBase) else [f]
+        xs = list(x) if isinstance(x, sp.MatrixBase) else [x]
+        if isinstance(f, sp.MatrixBase) and f.shape[1] != 1 or \
+                isinstance(x, sp.MatrixBase) and x.shape[1] != 1:
+            raise Unsupported("Jacobian of a matrix")
+        if not all(isinstance(v, sp.Symbol) for v in xs):
+            raise Unsupported("Jacobian with respect to a non-variable")
+        return sp.Matrix(len(fs), len(xs), lambda i, j: sp.diff(fs[i], xs[j]))
+
+    def _flip(self, e: m.Call, x: Value) -> Value:
+        """Rows and columns reversed (a column vector: its entries), or axis = k only."""
+        if not isinstance(x, sp.MatrixBase):
+            return x
+        axis = e.kwarg("axis")
+        if axis is not None and not (isinstance(axis, m.Num) and axis.value in (1, 2)):
+            raise Unsupported("flip along a computed axis")
+        rows = axis is None or axis.value == 1
+        cols = axis is None or axis.value == 2
+        r, c = x.shape
+        return sp.Matrix(r, c, lambda i, j: x[r - 1 - i if rows else i, c - 1 - j if cols else j])
+
     def _conv(self, e: m.Call, args: list, env: dict) -> Value:
+        if e.kwarg("groups") is not None or \
+                len(self.low.vtype(e.args[0]).shape) != len(self.low.vtype(e.args[1]).shape):
+            raise Unsupported("convolution with channels at fixed sizes")
         x, w = (a if isinstance(a, sp.MatrixBase) else sp.Matrix([[a]]) for a in args)
         stride = e.kwarg("stride")
         pad = e.kwarg("padding")
@@ -366,7 +401,7 @@ class Explicit:
 
 FUNCTIONS = frozenset(_ELEMENTWISE) | {
     "grad", "sum", "prod", "mean", "trace", "det", "inv", "I", "zeros", "ones", "dot", "outer",
-    "diag", "norm", "max", "min", "conv"}
+    "diag", "norm", "max", "min", "conv", "convolve", "flip", "jacobian"}
 
 
 def unsupported_function(low: Lowering, e: m.Expr) -> Optional[str]:

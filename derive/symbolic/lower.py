@@ -201,7 +201,8 @@ class Lowering:
             if info.vtype.kind == "scalar" or info.vtype.is_scalar:
                 return self.scalar(info.statement.value, env)
         if info is None:
-            const = {"pi": sp.pi, "euler": sp.E, "inf": sp.oo}.get(e.id)
+            const = {"pi": sp.pi, "euler": sp.E, "euler_gamma": sp.EulerGamma,
+                     "inf": sp.oo}.get(e.id)
             if const is not None:
                 return const
         if info is not None and info.role == "tensor" and info.vtype.is_scalar:
@@ -430,8 +431,12 @@ class Lowering:
                 if squared_nested_sum(f):
                     raise Unsupported("gradient of a power of nested sums (slow in SymPy)")
                 return sp.diff(f, var)
-            if e.func == "conv" and len(e.args) == 2:
-                return self._entry_conv(e, idx, env)
+            if e.func in ("conv", "convolve") and len(e.args) == 2:
+                return self._entry_conv(e, idx, env, flipped=e.func == "convolve")
+            if e.func == "flip" and len(e.args) == 1 and len(idx) == len(t.shape):
+                return self.entry(e.args[0], self._flipped(e, idx, t.shape), env)
+            if e.func == "jacobian" and len(e.args) == 2 and len(idx) == 2:
+                return self._entry_jacobian(e, idx, env)
             if e.func in ("sum", "prod") and len(e.args) == 1 and e.kwargs and \
                     all(isinstance(v, m.Range) for _, v in e.kwargs):
                 inner, limits = dict(env), []
@@ -495,19 +500,62 @@ class Lowering:
             return self.scalar(e, env)
         raise Unsupported(f"entrywise {e.op}")
 
-    def _entry_conv(self, e: m.Call, idx: tuple, env: dict) -> sp.Expr:
-        """Cross-correlation: out[i] = Σₐ x[(i−1)s + a]·w[a] (no padding)."""
+    def _flipped(self, e: m.Call, idx: tuple, shape: tuple) -> tuple:
+        """flip's entry map: index i on a reversed axis of size n reads n + 1 − i."""
+        axis = e.kwarg("axis")
+        which = None
+        if axis is not None:
+            if not (isinstance(axis, m.Num) and axis.value.denominator == 1):
+                raise Unsupported("flip along a computed axis")
+            which = int(axis.value) - 1
+        if any(d is None for d in shape):
+            raise Unsupported("flip of an unknown size")
+        return tuple(n + 1 - i if which is None or k == which else i
+                     for k, (i, n) in enumerate(zip(idx, shape)))
+
+    def _entry_jacobian(self, e: m.Call, idx: tuple, env: dict) -> sp.Expr:
+        """jacobian(f, x)[i, j] = ∂fᵢ/∂xⱼ; a scalar f or x has the single index 1."""
+        f, x = e.args
+        ft, xt = self.vtype(f, env), self.vtype(x, env)
+        one = (lambda t: t.kind == "scalar" or (t.kind == "tensor" and t.is_scalar))
+        fi = self.scalar(f, env) if one(ft) else self.entry(f, (idx[0],), env)
+        var = self.scalar(x, env) if one(xt) else self.entry(x, (idx[1],), env)
+        if not isinstance(var, (sp.Symbol, sp.Indexed)):
+            raise Unsupported("Jacobian with respect to an expression")
+        if squared_nested_sum(fi):
+            raise Unsupported("Jacobian of a power of nested sums (slow in SymPy)")
+        return sp.diff(fi, var)
+
+    def _entry_conv(self, e: m.Call, idx: tuple, env: dict, flipped: bool = False) -> sp.Expr:
+        """Cross-correlation: out[i] = Σₐ x[(i−1)s + a]·w[a] (no padding); convolve reads
+        the kernel reversed, w[k + 1 − a].  With channels (w one axis more than x) and no
+        groups: out[f, i] = Σ_c Σₐ x[c, (i−1)s + a]·w[f, c, a]; groups are declined."""
+        groups = e.kwarg("groups")
+        if groups is not None and not (isinstance(groups, m.Num) and groups.value == 1):
+            raise Unsupported("grouped convolution entrywise")
         pad = e.kwarg("padding")
         if pad is not None and not (isinstance(pad, m.Num) and pad.value == 0):
             raise Unsupported("padded convolution entrywise")
         stride = e.kwarg("stride")
         s = self.scalar(stride, env) if stride is not None else sp.Integer(1)
         kernel = self.vtype(e.args[1], env).shape
-        if len(kernel) != len(idx) or any(k is None for k in kernel):
+        if any(k is None for k in kernel):
+            raise Unsupported("conv shapes")
+        if len(kernel) == len(idx) + 1 and len(idx) in (2, 3):    # channels
+            c = fresh("c")
+            f, spatial, kernel = idx[0], idx[1:], kernel[2:]
+            offs = tuple(fresh("a") for _ in kernel)
+            taps = tuple(k + 1 - a for k, a in zip(kernel, offs)) if flipped else offs
+            body = self.entry(e.args[0], (c,) + tuple((i - 1) * s + a for i, a in
+                                                      zip(spatial, offs)), env) \
+                * self.entry(e.args[1], (f, c) + taps, env)
+            return _sum(body, (c,) + offs, self.vtype(e.args[1], env).shape[1:2] + kernel)
+        if len(kernel) != len(idx):
             raise Unsupported("conv shapes")
         offs = tuple(fresh("a") for _ in kernel)
+        taps = tuple(k + 1 - a for k, a in zip(kernel, offs)) if flipped else offs
         body = self.entry(e.args[0], tuple((i - 1) * s + a for i, a in zip(idx, offs)), env) \
-            * self.entry(e.args[1], offs, env)
+            * self.entry(e.args[1], taps, env)
         return _sum(body, offs, kernel)
 
     def _entry_index(self, e: m.Index, idx: tuple, env: dict) -> sp.Expr:

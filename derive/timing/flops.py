@@ -9,7 +9,9 @@ Counting rule (one multiply-add = 2 FLOPs):
 
 * products: ``mm``/``bmm``/``mv``/``dot``/``matmul`` of (m×k)·(k×n): ``2·m·k·n``;
   ``addmm``/``addmv``/``baddbmm`` add ``m·n`` for the addition; ``outer`` ``m·n``;
-  convolutions by :mod:`torch.utils.flop_counter` (``2·out·k``);
+  convolutions ``2·out·k``, k the taps of one output (the weight's trailing axes:
+  ``(C/g)·K²`` for a grouped ``conv(X, W, groups = g)``; ``convolve`` is ``conv`` after a
+  free ``flip`` of the kernel); ``jacobian`` is the autograd passes it runs (one per row);
 * pointwise arithmetic and functions (``+ - * / neg pow exp log sqrt tanh relu …``):
   **1 per output element** (a transcendental counts as 1, like an addition);
 * reductions (``sum mean amax prod norm …``): 1 per input element; ``softmax`` /
@@ -20,7 +22,8 @@ Counting rule (one multiply-add = 2 FLOPs):
   ``eigh`` (4/3)n³ (9n³ with vectors), ``eig`` 10n³ (25n³ with vectors),
   ``fft`` 5·n·log₂n;
 * views, copies, layout changes and factories (``eye zeros ones full randn cat …``): 0
-  FLOPs (they cost memory, not arithmetic).
+  FLOPs (they cost memory, not arithmetic); so are ``flip`` and the selections ``sort`` /
+  ``topk`` (comparisons, not arithmetic: a ``topk`` claim about FLOPs counts none).
 
 An operator that none of these names covers is charged 1 per output element and listed
 in ``defaulted`` so the evidence says where the rule was guessed.
@@ -176,6 +179,11 @@ def _product_count(name: str, args: tuple, out: Any) -> Optional[int]:
         return 2 * _numel(args[0])
     if name in ("outer", "ger"):
         return _out_numel(out)
+    if name in ("convolution", "_convolution", "conv1d", "conv2d") and len(shapes) >= 2 \
+            and len(shapes[1]) >= 3:
+        # one multiply-add per tap of each output: the weight (F, C/g, K…) holds the taps
+        # of one output channel in its trailing axes, so groups need no separate factor
+        return 2 * _out_numel(out) * math.prod(shapes[1][1:])
     if name in ("_softmax", "_log_softmax", "softmax", "log_softmax", "special_softmax"):
         return 5 * _numel(args[0])
     if name == "logsumexp":

@@ -581,6 +581,101 @@ BETA = Law(
     window=_beta_window)
 
 
+# ------------------------------------------------------------------ gumbel
+def _gumbel_std_moment(j: int) -> Any:
+    """E[G^j] of the standard Gumbel from its cumulants κ₁ = γ, κₙ = (n − 1)!·ζ(n):
+    mⱼ = Σₖ C(j − 1, k − 1)·κₖ·mⱼ₋ₖ."""
+    import sympy as sp
+    kappa = [None, sp.EulerGamma] + [sp.factorial(n - 1) * sp.zeta(n) for n in range(2, j + 1)]
+    moments = [sp.Integer(1)]
+    for n in range(1, j + 1):
+        moments.append(sp.expand(sum(sp.binomial(n - 1, k - 1) * kappa[k] * moments[n - k]
+                                     for k in range(1, n + 1))))
+    return moments[j]
+
+
+def _gumbel_sample(args: list, d: Draws) -> Any:
+    import torch
+    mu, beta = d.num(args[0]), d.num(args[1])
+    d.require(beta > 0, "gumbel(μ, β) needs a scale β > 0", beta)
+    # μ − β·log E with E ~ Exp(1); E = 0 (a uniform of exactly 0) is moved to the
+    # smallest normal float, so every draw is finite
+    e = -torch.log1p(-d.rand())
+    return mu - beta * torch.log(e.clamp_min(torch.finfo(e.dtype).tiny))
+
+
+def _gumbel_window(args: list[float]) -> Window:
+    import torch
+    mu, beta = args
+    if not beta > 0:
+        raise Declined("gumbel scale not positive")
+    # density exp(−(t + e^(−t))): below −8 it is under e^(−2900), above 740 under e^(−740)
+    return Window(-8.0, 740.0, 0.5, lambda t: mu + beta * t,
+                  lambda t: torch.exp(-(t + torch.exp(-t))))
+
+
+GUMBEL = Law(
+    "gumbel", (Param("μ", "real"),
+               Param("β", "positive", "the scale of gumbel(μ, β) must be > 0", decl="real > 0")),
+    discrete=False, example="gumbel(0, 1)", fallback=(0.0, 1.0),
+    doc="gumbel(μ, β): cdf exp(−exp(−(x − μ)/β)), the law of a maximum; mean μ + βγ "
+        "(γ = euler), variance π²β²/6",
+    support=lambda p: (-math.inf, math.inf),
+    moment=lambda args, k: _poly_moment(args[0], args[1], k, _gumbel_std_moment),
+    sample=_gumbel_sample,
+    torch_law=lambda v: _torch().distributions.Gumbel(v[0], v[1]),
+    inverse_cdf=lambda p, u: p[0] - p[1] * _torch().log(-_torch().log(u)),
+    reparam=_laplace_reparam, window=_gumbel_window)
+
+
+# ------------------------------------------------------------------ student_t
+def _student_t_sample(args: list, d: Draws) -> Any:
+    nu = d.num(args[0])
+    d.require(nu > 0, "student_t(ν) needs ν > 0 degrees of freedom", nu)
+    return _t_draw(nu, nu, d).to(d.dtype)
+
+
+def _student_t_torch(vals: list) -> Any:
+    """torch's StudentT, with a cdf from SciPy's stdtr whose derivative in x is the
+    density; a derivative in ν is declined (SciPy gives none, and 0 would be wrong)."""
+    import torch
+
+    class _Cdf(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any, df: Any) -> Any:
+            from scipy.special import stdtr
+            ctx.save_for_backward(x, df)
+            out = stdtr(df.detach().cpu().numpy(), x.detach().cpu().numpy())
+            return torch.as_tensor(out, dtype=x.dtype, device=x.device)
+
+        @staticmethod
+        def backward(ctx: Any, grad: Any) -> Any:
+            x, df = ctx.saved_tensors
+            return grad * torch.distributions.StudentT(df).log_prob(x).exp(), None
+
+    class StudentT(torch.distributions.StudentT):
+        def cdf(self, value: Any) -> Any:
+            if _requires_grad(self.df):
+                raise Declined("student_t: the derivative of its cdf in ν is not supported")
+            df, x = torch.broadcast_tensors(self.df, torch.as_tensor(value, dtype=self.df.dtype))
+            return _Cdf.apply(x, df.detach())
+    return StudentT(vals[0])
+
+
+STUDENT_T = Law(
+    "student_t", (Param("ν", "positive", "the degrees of freedom of student_t(ν) must be > 0",
+                        decl="real > 0"),),
+    discrete=False, example="student_t(5)", fallback=(5.0,),
+    doc="student_t(ν): Student's t with ν degrees of freedom (location 0, scale 1: write "
+        "μ + σ·x for others); mean 0 for ν > 1, variance ν/(ν − 2) for ν > 2; E[X^k] does "
+        "not exist for k ≥ ν",
+    support=lambda p: (-math.inf, math.inf),
+    moment=lambda args, k: _t_moment(args[0], k), sample=_student_t_sample,
+    torch_law=_student_t_torch,
+    inverse_cdf=lambda p, u: _t_quantile(p[0], u),
+    symmetric=lambda args: True)
+
+
 # ------------------------------------------------------------------ any: two moments only
 @dataclass(frozen=True)
 class Standard:
@@ -625,19 +720,46 @@ def _skewed_moment(j: int) -> Any:
     return sp.Rational(1, 5) * 2 ** j + sp.Rational(4, 5) * sp.Rational(-1, 2) ** j
 
 
+def _t_draw(nu: Any, scale2: Any, d: Draws) -> Any:
+    """Z·√(scale2/G) with G ~ χ²_ν = 2·Gamma(ν/2), in float64: Student's t with ν degrees
+    of freedom times √(scale2/ν) (scale2 = ν: the standard t; ν − 2: variance 1)."""
+    import torch
+    z = d.randn().to(torch.float64)
+    g = 2 * _standard_gamma(nu / 2, d)
+    return z * torch.sqrt(scale2 / g.clamp_min(1e-300))
+
+
+def _t_quantile(nu: Any, u: Any, scale: float = 1.0) -> Any:
+    """The quantile of Student's t with ν degrees of freedom (SciPy's stdtrit), times scale."""
+    from scipy.special import stdtrit
+    return _scipy_quantile(stdtrit, [nu], u, scale)
+
+
+def _t_moment(nu: Any, j: int) -> Any:
+    """E[T^j] of the standard Student t with ν degrees of freedom: 0 for odd j < ν,
+    ν^(j/2)·(j − 1)!! / ∏ᵢ₌₁^(j/2) (ν − 2i) for even j < ν; from order ν on the moment
+    does not exist (:class:`Declined`), and a ν SymPy cannot compare with j declines too."""
+    import sympy as sp
+    nu = sp.sympify(nu)
+    if not (nu.is_number and nu.is_real):
+        raise Declined(f"student_t(ν): E[X^{j}] exists only for ν > {j}; ν is not a number")
+    if not bool(nu > j):
+        raise Declined(f"student_t(ν = {nu}) has no moment of order {j} (only orders < ν)")
+    if j % 2:
+        return sp.Integer(0)
+    half = j // 2
+    return (sp.factorial2(j - 1) * nu ** half
+            / sp.Mul(*[nu - 2 * i for i in range(1, half + 1)]))
+
+
 def _student_draw(d: Draws) -> Any:
     """Student's t with ν degrees of freedom, scaled to variance 1: Z·√((ν − 2)/G) with
     G ~ χ²_ν = 2·Gamma(ν/2)."""
-    import torch
-    z = d.randn().to(torch.float64)
-    g = 2 * _standard_gamma(STUDENT_NU / 2, d)
-    return (z * torch.sqrt((STUDENT_NU - 2) / g)).to(d.dtype)
+    return _t_draw(STUDENT_NU, STUDENT_NU - 2, d).to(d.dtype)
 
 
 def _student_quantile(u: Any) -> Any:
-    from scipy.special import stdtrit
-    return _scipy_quantile(stdtrit, [float(STUDENT_NU)], u,
-                           math.sqrt((STUDENT_NU - 2) / STUDENT_NU))
+    return _t_quantile(float(STUDENT_NU), u, math.sqrt((STUDENT_NU - 2) / STUDENT_NU))
 
 
 def _student_moment(j: int) -> Any:
@@ -645,11 +767,7 @@ def _student_moment(j: int) -> Any:
     import sympy as sp
     if j >= STUDENT_NU:
         raise Declined(f"student-t (ν = {STUDENT_NU}) has no moment of order {STUDENT_NU} or more")
-    if j % 2:
-        return sp.Integer(0)
-    half = j // 2
-    return (sp.factorial2(j - 1) * sp.Integer(STUDENT_NU - 2) ** half
-            / sp.Mul(*[sp.Integer(STUDENT_NU - 2 * i) for i in range(1, half + 1)]))
+    return _t_moment(STUDENT_NU, j) * sp.Rational(STUDENT_NU - 2, STUDENT_NU) ** sp.Rational(j, 2)
 
 
 def _laplace_quantile(u: Any) -> Any:
@@ -774,7 +892,8 @@ ANY = Law(
 
 
 LAWS: dict[str, Law] = {law.name: law for law in (
-    NORMAL, UNIFORM, BERNOULLI, RADEMACHER, CATEGORICAL, EXPONENTIAL, LAPLACE, GAMMA, BETA, ANY)}
+    NORMAL, UNIFORM, BERNOULLI, RADEMACHER, CATEGORICAL, EXPONENTIAL, LAPLACE, GAMMA, BETA,
+    GUMBEL, STUDENT_T, ANY)}
 MEMBERS: dict[str, Law] = {law.name: law for group in FAMILY for law in group}  # not spellable
 
 

@@ -213,6 +213,12 @@ class IndexedSums:
             ctx.notes.append(f"{NAME}: {exc}")
             return None
         diff = lhs - rhs
+        if idx and lhs.has(sp.Indexed) and sp.expand(diff) == 0:
+            # entry j of both sides is the same expression of the entries (flip(flip(x))[j]
+            # is x[n + 1 − (n + 1 − j)] = x[j]): nothing to sum
+            return proved(f"lhs − rhs is 0 for every entry {', '.join(map(str, idx))} "
+                          f"(symbolic sizes)", NAME, residual="0", general=True,
+                          entry_index=[str(j) for j in idx])
         if not diff.has(sp.Sum, sp.Indexed, sp.KroneckerDelta):
             return None
         if squared_nested_sum(diff):
