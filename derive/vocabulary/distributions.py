@@ -740,8 +740,11 @@ def _t_moment(nu: Any, j: int) -> Any:
     ν^(j/2)·(j − 1)!! / ∏ᵢ₌₁^(j/2) (ν − 2i) for even j < ν; from order ν on the moment
     does not exist (:class:`Declined`), and a ν SymPy cannot compare with j declines too."""
     import sympy as sp
-    nu = sp.sympify(nu)
-    if not (nu.is_number and nu.is_real):
+    if isinstance(nu, Fraction):
+        nu = sp.Rational(nu.numerator, nu.denominator)
+    elif isinstance(nu, (int, float)) and not isinstance(nu, bool):
+        nu = sp.Integer(nu) if isinstance(nu, int) else sp.Float(nu)
+    if not isinstance(nu, sp.Basic) or not (nu.is_number and nu.is_real):
         raise Declined(f"student_t(ν): E[X^{j}] exists only for ν > {j}; ν is not a number")
     if not bool(nu > j):
         raise Declined(f"student_t(ν = {nu}) has no moment of order {j} (only orders < ν)")
