@@ -109,6 +109,18 @@ class SemanticError(Exception):
     pass
 
 
+def bias_broadcast(a: VType, b: VType) -> Optional[tuple]:
+    """The shape of ``M ± v`` (either order) when a vector ``v`` of length m meets an m×k
+    matrix ``M``: ``v`` is added to every column (a bias, ``W @ X + b``); None otherwise.
+    Vectors are columns, so only the row count is matched: a length-k vector against an
+    m×k matrix stays a shape mismatch."""
+    for mat, vec in ((a, b), (b, a)):
+        if len(mat.shape) == 2 and len(vec.shape) == 1 and same_dim(mat.shape[0], vec.shape[0]) \
+                and not same_dim(mat.shape[1], 1):
+            return mat.shape
+    return None
+
+
 def dim_symbol(name: str) -> sp.Symbol:
     return sp.Symbol(name, integer=True, positive=True)
 
@@ -658,6 +670,9 @@ class Checker:
             return VType("any", (), random)
         if e.op in ("+", "-", "*", "⊙", "/", ".^"):
             if a.kind == "tensor" and b.kind == "tensor" and not a.is_scalar and not b.is_scalar:
+                column = bias_broadcast(a, b)
+                if column is not None and e.op in ("+", "-"):
+                    return VType("tensor", column, random)  # W @ X + b: b added to each column
                 if not self.same_shape(a, b):
                     self.mismatch(f"'{e.op}'", a, b, e)
                     return VType("any", (), random)

@@ -215,6 +215,10 @@ class Evaluator:
                     a = a[:, :, 0]
                 elif rb == 2 and b.shape[2] == 1 and b.shape[1] == a.shape[1]:
                     b = b[:, :, 0]
+                elif ra == 2 and a.shape[1] == b.shape[1]:
+                    b = b.unsqueeze(-1)  # a bias: the vector is added to every column
+                elif rb == 2 and b.shape[1] == a.shape[1]:
+                    a = a.unsqueeze(-1)
                 else:
                     raise IllDefined(f"shape mismatch: {tuple(a.shape[1:])} and {tuple(b.shape[1:])}")
             elif ra != rb:

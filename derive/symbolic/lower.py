@@ -480,8 +480,11 @@ class Lowering:
     def _entry_binop(self, e: m.BinOp, idx: tuple, t: VType, env: dict) -> sp.Expr:
         la, lb = self.vtype(e.left, env), self.vtype(e.right, env)
         if e.op in ("+", "-", "*", "⊙", "/", ".^"):
-            a = self.scalar(e.left, env) if la.kind == "scalar" else self.entry(e.left, idx, env)
-            b = self.scalar(e.right, env) if lb.kind == "scalar" else self.entry(e.right, idx, env)
+            # a vector against a matrix is a bias added to every column (its row index only)
+            ia = idx[:1] if len(la.shape) == 1 and len(idx) == 2 else idx
+            ib = idx[:1] if len(lb.shape) == 1 and len(idx) == 2 else idx
+            a = self.scalar(e.left, env) if la.kind == "scalar" else self.entry(e.left, ia, env)
+            b = self.scalar(e.right, env) if lb.kind == "scalar" else self.entry(e.right, ib, env)
             return {"+": a + b, "-": a - b, "*": a * b, "⊙": a * b, "/": a / b,
                     ".^": a ** b}[e.op]
         if e.op == "@":
