@@ -65,6 +65,25 @@ _FUNCS = {"log": math.log, "log2": math.log2, "sqrt": math.sqrt, "exp": math.exp
           "floor": math.floor, "ceil": math.ceil, "abs": abs}
 
 
+SIZE_OPS = ("+", "-", "*", "/", "^", "⊙", ".^")
+
+
+def size_arith(op: str, a: Any, b: Any) -> Any:
+    """``a op b`` for an operator of :data:`SIZE_OPS` — on floats (a size at a point) or on
+    SymPy expressions (a size formula); a division by 0 raises ZeroDivisionError."""
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op in ("*", "⊙"):
+        return a * b
+    if op == "/":
+        if b == 0:
+            raise ZeroDivisionError("division by zero in a size")
+        return a / b
+    return a ** b
+
+
 def size_value(e: m.Expr, sizes: dict[str, float], checked: Optional[CheckedClaim] = None,
                costs: Optional[dict] = None) -> float:
     """Evaluate a size expression (numbers, sizes, + − * / ^, log, sqrt, …) to a float.
@@ -97,19 +116,12 @@ def size_value(e: m.Expr, sizes: dict[str, float], checked: Optional[CheckedClai
         raise SizeError(f"'{e.text or e.id}' has no size value")
     if isinstance(e, m.Unary):
         return -size_value(e.operand, sizes, checked, costs)
-    if isinstance(e, m.BinOp) and e.op in ("+", "-", "*", "/", "^", "⊙", ".^"):
+    if isinstance(e, m.BinOp) and e.op in SIZE_OPS:
         a, b = size_value(e.left, sizes, checked, costs), size_value(e.right, sizes, checked, costs)
-        if e.op == "+":
-            return a + b
-        if e.op == "-":
-            return a - b
-        if e.op in ("*", "⊙"):
-            return a * b
-        if e.op == "/":
-            if b == 0:
-                raise SizeError("division by zero in a size")
-            return a / b
-        return a ** b
+        try:
+            return size_arith(e.op, a, b)
+        except ZeroDivisionError:
+            raise SizeError("division by zero in a size") from None
     if isinstance(e, m.Call) and e.func in _FUNCS and len(e.args) == 1 and not e.kwargs:
         return float(_FUNCS[e.func](size_value(e.args[0], sizes, checked, costs)))
     if isinstance(e, m.Call) and e.func in ("max", "min") and e.args and not e.kwargs:
@@ -127,17 +139,9 @@ def size_condition(e: m.Expr, sizes: dict[str, float], checked: Optional[Checked
                "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
         return all(ops[o](a, b) for o, a, b in zip(e.ops, vals, vals[1:]))
     if isinstance(e, m.Logic):
-        vals = [size_condition(a, sizes, checked) for a in e.args]
-        if e.op == "and":
-            return all(vals)
-        if e.op == "or":
-            return any(vals)
-        if e.op == "not":
-            return not vals[0]
-        if e.op == "=>":
-            return (not vals[0]) or vals[1]
-        if e.op == "<=>":
-            return vals[0] == vals[1]
+        out = m.connective(e.op, [size_condition(a, sizes, checked) for a in e.args])
+        if out is not None:
+            return out
     raise SizeError("not a condition on sizes")
 
 

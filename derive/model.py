@@ -191,6 +191,22 @@ class Logic(Expr):
     pos: Pos = field(default=NOWHERE, compare=False)
 
 
+def connective(op: str, vals: list[bool]) -> Optional[bool]:
+    """The truth of a :class:`Logic` node from its arguments' truths (None for an unknown
+    connective): the one meaning of ``and``, ``or``, ``not``, ``=>``, ``<=>``."""
+    if op == "and":
+        return all(vals)
+    if op == "or":
+        return any(vals)
+    if op == "not":
+        return not vals[0]
+    if op == "=>":
+        return (not vals[0]) or vals[1]
+    if op == "<=>":
+        return vals[0] == vals[1]
+    return None
+
+
 @dataclass(frozen=True)
 class Subst(Expr):
     """``expr at (x = a, y = b)``: the expression with names replaced."""

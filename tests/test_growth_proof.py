@@ -12,24 +12,14 @@ import torch
 from derive import model as m
 from derive.decide import decide_claim
 from derive.engine import Options
-from derive.language.load import load_text
-from derive.semantics import check_claim
 from derive.timing import asymptotics, growth_proof, symcount, wide
 from derive.timing.flops import count
+from tests.test_timing import checked_claims
 
 ROOT = Path(__file__).resolve().parents[1]
 n, p, q = (symcount.size_symbol(x) for x in ("n", "p", "q"))
 
 
-def checked_claims(text: str) -> dict:
-    loaded = load_text(text)
-    assert not loaded.diagnostics, loaded.diagnostics
-    out = {}
-    for claim in loaded.claims:
-        checked, diags = check_claim(claim, text.split("\n"))
-        assert checked is not None, diags
-        out[claim.id] = checked
-    return out
 
 
 def statements(checked) -> list[dict]:

@@ -1018,17 +1018,7 @@ def _holds(st: m.Expr, truth: dict) -> Optional[bool]:
     vals = [_holds(a, truth) for a in st.args]
     if any(v is None for v in vals):
         return None
-    if st.op == "and":
-        return all(vals)
-    if st.op == "or":
-        return any(vals)
-    if st.op == "not":
-        return not vals[0]
-    if st.op == "=>":
-        return (not vals[0]) or vals[1]
-    if st.op == "<=>":
-        return vals[0] == vals[1]
-    return None
+    return m.connective(st.op, vals)
 
 
 def one_side_undefined(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -321,15 +321,8 @@ def decide_condition(checked, e: m.Expr, env: dict, member: int, ref: float = 0.
         vals = [decide_condition(checked, a, env, member, ref) for a in e.args]
         if any(v is None for v in vals):
             return None
-        if e.op == "and":
-            out = all(vals)
-        elif e.op == "or":
-            out = any(vals)
-        elif e.op == "=>":
-            out = (not vals[0]) or vals[1]
-        elif e.op == "<=>":
-            out = vals[0] == vals[1]
-        else:
+        out = m.connective(e.op, vals)
+        if out is None:
             return None
         return (not out) if negated else out
     return None

@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional
 import sympy as sp
 
 from derive import model as m
+from derive.analysis import SIZE_OPS, size_arith
 from derive.timing.asymptotics import Undecided, decide
 from derive.timing.symcount import Decline, SymbolicCount, size_symbol, symbolic_cost
 
@@ -59,20 +60,13 @@ def bound_formula(e: m.Expr, checked: Any, growing: dict[str, sp.Symbol],
         raise Undecided(f"'{e.text or e.id}' is not a size")
     if isinstance(e, m.Unary) and e.op == "-":
         return -bound_formula(e.operand, checked, growing, fixed)
-    if isinstance(e, m.BinOp) and e.op in ("+", "-", "*", "/", "^", "⊙", ".^"):
+    if isinstance(e, m.BinOp) and e.op in SIZE_OPS:
         a = bound_formula(e.left, checked, growing, fixed)
         b = bound_formula(e.right, checked, growing, fixed)
-        if e.op == "+":
-            return a + b
-        if e.op == "-":
-            return a - b
-        if e.op in ("*", "⊙"):
-            return a * b
-        if e.op == "/":
-            if b == 0:
-                raise Undecided("division by zero in the bound")
-            return a / b
-        return a ** b
+        try:
+            return size_arith(e.op, a, b)
+        except ZeroDivisionError:
+            raise Undecided("division by zero in the bound") from None
     if isinstance(e, m.Call) and not e.kwargs and len(e.args) == 1:
         arg = bound_formula(e.args[0], checked, growing, fixed)
         if e.func in _FUNCS:
