@@ -807,8 +807,19 @@ def density(ev: Evaluator, e: m.Call, scope: dict) -> Value:
             return dist.cdf(x)
         except Declined as exc:
             raise LoweringError(str(exc)) from exc
-    lp = dist.log_prob(x)
+    lp = _log_prob(dist, x)
     return lp if e.func == "logpdf" else lp.exp()
+
+
+def _log_prob(dist: Any, x: torch.Tensor) -> torch.Tensor:
+    """log p(x), −∞ off the law's support (pdf 0 there): torch refuses such points, and
+    without its check it would extend the formula (λe^{−λx} at x < 0)."""
+    inside = dist.support.check(x)
+    if bool(inside.all()):
+        return dist.log_prob(x)
+    dist._validate_args = False   # the formula where inside, masked to −∞ elsewhere
+    lp = dist.log_prob(x)
+    return torch.where(inside, lp, lp.new_tensor(-math.inf))
 
 
 def norm(ev: Evaluator, e: m.Call, scope: dict) -> Value:
