@@ -69,6 +69,15 @@ class Lowering:
             if isinstance(st, m.Decl) and isinstance(st.type, m.ScalarType):
                 for name in st.names:
                     self._bound_conditions(name.id, st.type)
+            elif isinstance(st, m.Decl) and isinstance(st.type, m.IndexType):
+                for name in st.names:   # i : 1..h is lo ≤ i ≤ h
+                    sym = self.symbols.get(name.id)
+                    try:
+                        lo, hi = (self.scalar(b) for b in (st.type.range.lo, st.type.range.hi))
+                    except Unsupported:
+                        continue
+                    if sym is not None:
+                        self.conditions += [sp.Ge(sym, lo), sp.Le(sym, hi)]
             elif isinstance(st, m.Assume):
                 try:
                     self.conditions.append(self.condition(st.condition))
@@ -148,7 +157,19 @@ class Lowering:
 
     def is_scalar(self, e: m.Expr, env: Optional[dict] = None) -> bool:
         t = self.vtype(e, env)
-        return t.kind == "scalar" or t.is_scalar
+        if t.kind == "scalar" or t.is_scalar:
+            return True
+        if t.kind == "any" and isinstance(e, m.Call) and \
+                getattr(self.info(e.func), "role", None) == "funcdef" and \
+                all(self.is_scalar(a, env) for a in e.args):
+            # a defined function is untyped: p(1) with p(u) = (3u − u³)/2 is a scalar when
+            # its body lowers to one with scalar arguments (a tensor inside raises)
+            try:
+                v = self.scalar(e, env)
+                return isinstance(v, sp.Expr) and not isinstance(v, (sp.MatrixBase, sp.MatrixExpr))
+            except Unsupported:
+                return False
+        return False
 
     def is_tensor(self, e: m.Expr, env: Optional[dict] = None) -> bool:
         t = self.vtype(e, env)
@@ -182,7 +203,15 @@ class Lowering:
             inner = dict(env)
             for name, value in e.bindings:
                 inner[name] = self.scalar(value, env)
-            return self.scalar(e.expr, inner)
+            try:
+                return self.scalar(e.expr, inner)
+            except Unsupported:
+                # grad(f(x), x) at (x = 1): differentiate in the declared x, then put 1 in
+                free = {n: self.symbols.get(n) for n, _ in e.bindings}
+                if any(n in env or not isinstance(s, sp.Symbol) for n, s in free.items()):
+                    raise
+                body = self.scalar(e.expr, env)
+                return body.xreplace({free[n]: inner[n] for n, _ in e.bindings})
         if isinstance(e, m.Transpose) and self.is_scalar(e.operand, env):
             return self.scalar(e.operand, env)
         raise Unsupported(f"no scalar lowering for {type(e).__name__}")
