@@ -390,6 +390,12 @@ class Lowering:
         """
         out = body
         for i, lo, hi in reversed(limits):
+            if func == "sum":   # Σ C(n, l)·c·rˡ by the binomial theorem (empty ranges too)
+                from derive.symbolic.binomial_sums import binomial_sum
+                closed = binomial_sum(out, i, lo, hi)
+                if closed is not None:
+                    out = closed
+                    continue
             inner = (sp.Sum if func == "sum" else sp.Product)(out, (i, lo, hi))
             count = hi - lo + 1
             if self.nonnegative(count):
