@@ -16,7 +16,7 @@ import sympy as sp
 
 from derive import model as m
 from derive.analysis import type_of
-from derive.semantics import SCALAR, CheckedClaim, SymbolInfo, VType, dim_symbol
+from derive.semantics import SCALAR, CheckedClaim, SymbolInfo, VType, dim_symbol, walk
 
 
 class Unsupported(Exception):
@@ -159,11 +159,10 @@ class Lowering:
         t = self.vtype(e, env)
         if t.kind == "scalar" or t.is_scalar:
             return True
-        if t.kind == "any" and isinstance(e, m.Call) and \
-                getattr(self.info(e.func), "role", None) == "funcdef" and \
-                all(self.is_scalar(a, env) for a in e.args):
-            # a defined function is untyped: p(1) with p(u) = (3u − u³)/2 is a scalar when
-            # its body lowers to one with scalar arguments (a tensor inside raises)
+        if t.kind == "any" and any(isinstance(n, m.Call) and getattr(
+                self.info(n.func), "role", None) == "funcdef" for n in walk(e)):
+            # a defined function is untyped: p(1) with p(u) = (3u − u³)/2, and ω(i)·c, are
+            # scalars when they lower to one (tensor arithmetic or a tensor name raises)
             try:
                 v = self.scalar(e, env)
                 return isinstance(v, sp.Expr) and not isinstance(v, (sp.MatrixBase, sp.MatrixExpr))
