@@ -186,7 +186,8 @@ def test_newton_schulz_rewrite_is_faster_and_reversed_is_refuted():
     clear_caches()
     res = decide(NS)
     verdict, statements = res["ns.faster"]
-    assert statement_verdicts(res["ns.faster"]) == ["verified", "verified"], statements
+    # wall time is measured; the FLOP comparison at the declared sizes is exact: proved
+    assert statement_verdicts(res["ns.faster"]) == ["verified", "proved"], statements
     timing = statements[0]["evidence"]["points"][0]["detail"]
     row = next(d for d in timing if "speedup" in d)
     assert row["speedup"] >= 4 and row["interval"][0] > 1
