@@ -27,7 +27,8 @@ from derive.timing.asymptotics import Undecided, decide
 from derive.timing.symcount import Decline, SymbolicCount, size_symbol, symbolic_cost
 
 KINDS = {False: "Θ", True: "O", "Ω": "Ω"}
-_FUNCS = {"log": sp.log, "sqrt": sp.sqrt, "exp": sp.exp}
+_FUNCS = {"log": sp.log, "sqrt": sp.sqrt, "exp": sp.exp, "ceil": sp.ceiling,
+          "floor": sp.floor}
 EXTRA_ONE = (2, 3, 7, 100, 1021, 4099, 16411)
 MIN_EXTRA = 3             # extra sizes (beyond the sweep) the formula must match at least
 
