@@ -170,6 +170,11 @@ class RandomAlgebra(Algebra):
                                       "look into")
         return super().opaque(e)
 
+    def compound_inverse(self, e: sp.Expr) -> sp.Symbol:
+        if self.random_left(e):
+            raise Unsupported("the inverse of a random matrix")  # E[inv(W)] ≠ inv(E[W])
+        return super().compound_inverse(e)
+
     def square_sum(self, a: m.Expr) -> sp.Expr:
         """Σ of the squared entries of a vector or matrix: tr(AᵀA)."""
         t = self.low.vtype(a)
