@@ -75,6 +75,9 @@ TRUE = [
     (SQUARE, "E[trace(U)^2] == n"),
     (SQUARE, "E[trace(U @ U)] == n"),
     (SQUARE, "E[(U @ U @ U)] == zeros(n, n)"),
+    (SQUARE, "E[U @ Uᵀ @ U @ Uᵀ] == n * (2*n + 1) * I[n]"),            # Isserlis, 3 pairings
+    (SQUARE, "E[U @ U @ U @ U] == (n + 2) * I[n]"),                   # E[u⁴] = 3 at n = 1
+    (QUAD, "E[(xᵀ @ x)^2] == n^2 + 2*n + 2*(n + 2)*norm(m)^2 + norm(m)^4"),
     (OTHER, "E[uᵀ @ A @ u] == trace(A)/12 + sum(A)/4"),
     (OTHER, "E[eᵀ @ A @ e] == trace(A)"),
     (OTHER, "E[Rᵀ @ R] == n*p*(1 - p)*I[d] + n*p^2*ones(d, d)"),
@@ -90,10 +93,12 @@ FALSE = [
     (SQUARE, "E[U @ Q @ U] == Q", "residual"),
     (SQUARE, "E[trace(U @ U)] == n^2", "residual"),
     (OTHER, "E[uᵀ @ A @ u] == trace(A)/3", "residual"),
-    (OTHER, "E[(eᵀ @ e)^2] == n^2 + 2*n", "4 times"),                    # a fourth moment of any(…)
+    (OTHER, "E[(eᵀ @ e)^2] == n^2 + 2*n", "4 times"),  # a fourth moment of any(…): not Gaussian
     (OTHER, "E[(uᵀ @ u) * u] == (n/3) * E[u]", "3 times"),              # a third moment of uniform
     (QUAD, "E[inv(x @ xᵀ + I[n])] == inv(E[x @ xᵀ] + I[n])", "inverse of a random"),
     (QUAD, "E[x] == x", "outside"),
+    (QUAD, "E[(xᵀ @ x)^2] == n^2 + 2*n + norm(m)^4", "residual"),       # cross terms dropped
+    (QUAD, "E[(xᵀ @ x)^4] == n^4", "more than Isserlis"),               # eight occurrences
 ]
 
 

@@ -15,8 +15,10 @@ one draw at a time (its parts are independent of everything else in the product)
   E[L Zᵀ M Zᵀ R] = L C Mᵀ K R, E[tr(Z M)·L Z R] = L K Mᵀ C R, E[tr(Z M)·L Zᵀ R] = L C M K R,
   E[tr(Z M) tr(Z N)] = tr(K Nᵀ C M) (K and C are symmetric);
 - an odd number of occurrences of a Gaussian part: 0 (Z and −Z have one law);
-- anything else (four Gaussian occurrences: Isserlis' theorem is not implemented; three
-  or more of a non-Gaussian draw, whose higher moments are not used): declined.
+- four or six occurrences of a Gaussian part: Isserlis' theorem — the sum over the
+  pairings, each pair an independent copy that pairs by the rules above;
+- anything else (eight or more Gaussian occurrences; three or more of a non-Gaussian
+  draw, whose higher moments are not used): declined.
 
 Only the first two moments of a non-Gaussian draw enter (uniform, bernoulli, any(mean=,
 var=)), so those second-moment rules stay exact.  Traces of words become canonical
@@ -27,6 +29,7 @@ vector eᵢ (eᵢᵀeᵢ = 1): when the result does not depend on eᵢ it is c·
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Optional
 
 import sympy as sp
@@ -39,6 +42,7 @@ from derive.symbolic.strategies.matrix_algebra import Algebra, _word
 from derive.vocabulary.distributions import args_of, law_of
 
 MAX_TERMS = 4000      # products tracked while averaging one expectation
+ISSERLIS = (4, 6)     # Gaussian occurrence counts expanded by Isserlis' theorem (3, 15 pairings)
 UNIT = ("𝕖", "𝕗")     # basis-vector atoms of Var (rows, columns): eᵀe = 1
 
 
@@ -77,6 +81,7 @@ class RandomAlgebra(Algebra):
         self.random_scalars: dict[sp.Symbol, tuple[tuple, sp.Expr]] = {}  # ⟪…⟫ → (word, size)
         self.special: dict[tuple, sp.Expr] = {}  # (aᵀ, a) → its value: 𝟙ᵀ𝟙 = n, eᵀe = 1
         self.used: list[str] = []  # the rules applied (evidence)
+        self.copies: dict[str, Draw] = {}  # independent copies for Isserlis' theorem
 
     def note(self, rule: str) -> None:
         if rule not in self.used:
@@ -109,8 +114,11 @@ class RandomAlgebra(Algebra):
                 raise Unsupported(f"'{e.op}' broadcasts a scalar or a column")
         if e.op == "·":
             return self.reduce(self.transposed(self.lower(e.left)) * self.lower(e.right))
-        if e.op == "^" and isinstance(e.right, m.Num) and e.right.value == 2 and \
-                isinstance(e.left, m.Call) and not e.left.kwargs:
+        k = e.right.value if e.op == "^" and isinstance(e.right, m.Num) else None
+        if k is not None and k.denominator == 1 and k > 2 and k % 2 == 0 and \
+                isinstance(e.left, m.Call) and e.left.func in ("norm", "rms"):
+            return self.lower(m.BinOp("^", e.left, m.Num(Fraction(2), "2"))) ** int(k // 2)
+        if k == 2 and isinstance(e.left, m.Call) and not e.left.kwargs:
             f, args = e.left.func, e.left.args
             if f == "rms" and len(args) == 1:  # rms(v)² = Σ v² / numel(v)
                 return self.square_sum(args[0]) / self.low.scalar(m.Call("numel", args))
@@ -393,10 +401,12 @@ class RandomAlgebra(Algebra):
             self.note(f"an odd number of {d.name}° factors averages to 0 ({d.name}° and −{d.name}° "
                       f"have one Gaussian law)")
             return []
+        if len(occ) in ISSERLIS and d.gaussian:
+            return self._isserlis(t, d, occ)
         if len(occ) != 2:
             raise Unsupported(f"{d.name} occurs {len(occ)} times in one product ("
-                              + ("Isserlis' theorem is not implemented)" if d.gaussian else
-                                 "only its first two moments are used)"))
+                              + ("more than Isserlis' theorem is expanded for)" if d.gaussian
+                                 else "only its first two moments are used)"))
         (k1, i1, t1), (k2, i2, t2) = occ
         traces = list(t.traces)
         if k1 == k2 == -1:
@@ -427,6 +437,41 @@ class RandomAlgebra(Algebra):
         self.note("E[tr(Z M)·tr(Z N)] = tr(K Nᵀ C M)")
         value = self.trace(d.K * self.transposed(n_) * d.C * m_, d.rows)
         return self._combine(t.coeff, traces, self._split_random(value, t.main))
+
+    def _isserlis(self, t: Term, d: Draw, occ: list) -> list[Term]:
+        """E over 2k occurrences of one zero-mean Gaussian part: Isserlis' theorem, the sum
+        over the pairings, each pair an independent copy of the part (E[z₁z₂z₃z₄] =
+        E[z₁z₂]E[z₃z₄] + E[z₁z₃]E[z₂z₄] + E[z₁z₄]E[z₂z₃] entrywise, and every word is linear
+        in each occurrence), so each copy occurs twice and pairs by the rules."""
+        self.note(f"Isserlis' theorem: {len(occ)} occurrences of the Gaussian {d.name}° "
+                  f"averaged as the sum over their pairings")
+        out: list[Term] = []
+        for matching in _pairings(list(range(len(occ)))):
+            copies = [self._copy(d, p) for p in range(len(matching))]
+            swap: dict[tuple, sp.Symbol] = {}
+            for (a, b), c in zip(matching, copies):
+                for k in (a, b):
+                    where, i, transposed = occ[k]
+                    swap[(where, i)] = c.zt if transposed else c.z
+            main = tuple(swap.get((-1, i), a) for i, a in enumerate(t.main))
+            traces = tuple((tuple(swap.get((k, i), a) for i, a in enumerate(w)), n)
+                           for k, (w, n) in enumerate(t.traces))
+            pending = [Term(t.coeff, main, traces)]
+            for c in copies:
+                pending = [r for x in pending for r in self._average(x, c)]
+            out.extend(pending)
+        return out
+
+    def _copy(self, d: Draw, p: int) -> Draw:
+        """The p-th independent copy of a draw's zero-mean part (same second moments)."""
+        key = f"{d.name}°{p}"
+        if key not in self.copies:
+            z = self.atom(key, (d.rows, d.cols))
+            c = Draw(key, z, self.transpose[z], d.rows, d.cols, sp.Integer(0), d.K, d.C, True,
+                     d.moments)
+            self.copies[key] = c
+            self.centred[z], self.centred[c.zt] = (c, False), (c, True)
+        return self.copies[key]
 
     def _split_random(self, value: sp.Expr, main: tuple) -> list:
         out = []
@@ -483,3 +528,15 @@ class RandomAlgebra(Algebra):
                           f"{d.moments}" + ("" if d.gaussian else " (only two moments used)")
                           for d in self.draws.values()},
                 "rules": list(self.used)}
+
+
+def _pairings(items: list) -> list[list[tuple]]:
+    """Every perfect matching of an even list (the pairings of Isserlis' theorem)."""
+    if not items:
+        return [[]]
+    first, rest = items[0], items[1:]
+    out = []
+    for j, other in enumerate(rest):
+        for tail in _pairings(rest[:j] + rest[j + 1:]):
+            out.append([(first, other)] + tail)
+    return out
