@@ -147,3 +147,13 @@ def test_random_scalars_and_elementwise_products_are_left_to_other_strategies():
     decls = QUAD + "\nlet w : real ~ normal(0, 1)"
     assert attempt(decls, "E[w * x] == zeros(n)")[0] is None
     assert attempt(QUAD, "E[x ⊙ x] == ones(n) + m ⊙ m")[0] is None
+
+
+def test_the_free_algebra_does_not_read_a_broadcast_scalar_as_the_identity():
+    from derive.symbolic.strategies.matrix_algebra import MatrixAlgebra
+    text = "claim t\n  let n : dim\n  let A : matrix[n, n]\n  show A + 1 == A + I[n]\n"
+    (claim,) = load_text(text).claims
+    checked, _ = check_claim(claim)
+    ctx = Context(checked, claim.shows[0], 0, Options(seed=0))
+    assert MatrixAlgebra().attempt(ctx) is None
+    assert any("broadcasts" in n for n in ctx.notes)

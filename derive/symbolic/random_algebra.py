@@ -108,10 +108,6 @@ class RandomAlgebra(Algebra):
         return super().lower(e)
 
     def _binop(self, e: m.BinOp) -> sp.Expr:
-        if e.op in ("+", "-"):
-            ta, tb = self.low.vtype(e.left), self.low.vtype(e.right)
-            if ta.is_scalar != tb.is_scalar or len(ta.shape) != len(tb.shape):
-                raise Unsupported(f"'{e.op}' broadcasts a scalar or a column")
         if e.op == "·":
             return self.reduce(self.transposed(self.lower(e.left)) * self.lower(e.right))
         k = e.right.value if e.op == "^" and isinstance(e.right, m.Num) else None
