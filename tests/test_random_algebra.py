@@ -69,6 +69,7 @@ TRUE = [
     (MAT, "Var[W @ v] == s^2 * norm(v)^2 * ones(d2)"),
     (MAT, "Var[3 * W + M] == 9 * s^2 * ones(d2, d1)"),
     (MAT, "E[rms(W @ v)^2] == s^2 * norm(v)^2"),
+    (MAT, "E[norm(W @ v)^2] / numel(W @ v) == s^2 * norm(v)^2"),
     (MAT, "E[norm(M + W, fro)^2] == norm(M, fro)^2 + d1 * d2 * s^2"),
     (SQUARE, "E[U @ Q @ U] == Qᵀ"),
     (SQUARE, "E[U @ V @ Uᵀ @ Vᵀ] == I[n]"),

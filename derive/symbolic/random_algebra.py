@@ -129,6 +129,8 @@ class RandomAlgebra(Algebra):
             return self.low.scalar(e)  # sqrt(d1), exp(c): a constant scalar
         if e.kwargs:
             return super().lower(e)
+        if f == "numel" and len(args) == 1:
+            return self.low.scalar(e)  # the product of the checked shape (no draw is read)
         if f == "trace" and len(args) == 1:
             return self.trace(self.lower(args[0]), self.low.vtype(args[0]).shape[0])
         if f == "ones" and args:
