@@ -144,9 +144,13 @@ def test_entrywise_variance_declined_when_entries_differ():
     assert outcome is None and any("entries differ" in n for n in notes)
 
 
-def test_random_scalars_and_elementwise_products_are_left_to_other_strategies():
-    decls = QUAD + "\nlet w : real ~ normal(0, 1)"
-    assert attempt(decls, "E[w * x] == zeros(n)")[0] is None
+def test_scalar_draws_are_1x1_draws_and_elementwise_products_are_declined():
+    decls = QUAD + "\nlet w : real ~ normal(1, 4)\nlet u : real ~ uniform(0, 1)"
+    assert attempt(decls, "E[w * x] == m")[0].verdict == Verdict.PROVED
+    assert attempt(decls, "E[w^2 * (x @ xᵀ)] == 5 * (I[n] + m @ mᵀ)")[0].verdict == Verdict.PROVED
+    assert attempt(decls, "E[w^2 * (x @ xᵀ)] == I[n] + m @ mᵀ")[0] is None      # E[w²] = 5
+    outcome, notes = attempt(decls, "E[u^3 * x] == m/4")                    # a third moment
+    assert outcome is None and any("3 times" in n for n in notes)
     assert attempt(QUAD, "E[x ⊙ x] == ones(n) + m ⊙ m")[0] is None
 
 

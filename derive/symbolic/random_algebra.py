@@ -1,7 +1,7 @@
 """Expectations of products of random vectors and matrices of symbolic size (the Matrix
 Cookbook's §8.2 rules, derived rather than tabulated).
 
-Every declared random vector or matrix X is lowered as ``μ + X°``: its mean (a matrix
+Every declared random vector or matrix X (a scalar draw is a 1×1 one) is lowered as ``μ + X°``: its mean (a matrix
 expression, or c·𝟙 for a scalar mean c) plus a zero-mean part X° whose second moments are
 E[X°_ij X°_kl] = K_ik C_jl — iid entries with variance s² give K = s²·I, C = I; a vector
 drawn from normal(μ, Σ) gives K = Σ, C = 1.  Distinct declared draws are independent.
@@ -92,10 +92,11 @@ class RandomAlgebra(Algebra):
         if isinstance(e, m.Name):
             info = self.low.info(e.id)
             if info is not None and info.random and info.role != "define":
-                if info.role != "tensor":
+                if info.role not in ("tensor", "scalar"):
                     raise Unsupported(f"{e.id} is a random {info.role}")
                 d = self.draw(e.id)
-                return d.mean + d.z
+                # a scalar draw: its zero-mean part is a 1×1 word, a commuting random scalar
+                return d.mean + (self._scalar_symbol([d.z]) if info.role == "scalar" else d.z)
             return super().lower(e)
         if isinstance(e, m.Cond):
             raise Unsupported("a conditional statistic")
@@ -223,9 +224,9 @@ class RandomAlgebra(Algebra):
             return self.draws[name]
         info = self.low.info(name)
         shape = tuple(sp.sympify(n) for n in info.vtype.shape)
-        if len(shape) not in (1, 2):
-            raise Unsupported("a random tensor of rank other than 1 or 2")
-        rows, cols = (shape[0], sp.Integer(1)) if len(shape) == 1 else shape
+        if len(shape) > 2:
+            raise Unsupported("a random tensor of rank above 2")
+        rows, cols = (shape + (sp.Integer(1), sp.Integer(1)))[:2]
         dist = info.dist
         law = law_of(dist)
         if law is None:
@@ -246,7 +247,7 @@ class RandomAlgebra(Algebra):
             mean, gaussian = mu, False
             moments = f"iid entries of {law.name}: mean {mu}, variance {K}"
         if mean.is_commutative:
-            mean = mean * self.ones_matrix(rows, cols) if mean != 0 else sp.Integer(0)
+            mean = mean * self.ones_matrix(rows, cols) if mean != 0 and shape else mean
         elif any(self._shape(w) != (rows, cols) for _, w in self._terms(mean)):
             raise Unsupported(f"the mean of {name} is not of its shape")
         d = Draw(name, z, self.transpose[z], rows, cols, mean, K, sp.Integer(1), gaussian, moments)
