@@ -1,8 +1,9 @@
 """Expectations of products of random vectors and matrices of symbolic size (the Matrix
 Cookbook's §8.2 rules, derived rather than tabulated).
 
-Every declared random vector or matrix X (a scalar draw is a 1×1 one) is lowered as ``μ + X°``: its mean (a matrix
-expression, or c·𝟙 for a scalar mean c) plus a zero-mean part X° whose second moments are
+Every declared random vector or matrix X (a scalar draw is a 1×1 one) is lowered as
+``μ + X°``: its mean (a matrix expression, or c·𝟙 for a scalar mean c) plus a zero-mean
+part X° whose second moments are
 E[X°_ij X°_kl] = K_ik C_jl — iid entries with variance s² give K = s²·I, C = I; a vector
 drawn from normal(μ, Σ) gives K = Σ, C = 1.  Distinct declared draws are independent.
 ``E[·]`` expands its argument into words (products of non-commuting symbols) times traces
