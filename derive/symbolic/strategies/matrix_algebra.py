@@ -102,6 +102,8 @@ class Algebra:
                 raise Unsupported("the norm of a matrix")
             return self.reduce(self.transposed(v) * v)
         if isinstance(e, m.BinOp):
+            if e.op in ("+", "-") and _broadcasts(self.low, e):
+                raise Unsupported(f"'{e.op}' broadcasts a scalar or a column over a tensor")
             a, b = self.lower(e.left), self.lower(e.right)
             if e.op == "+":
                 return a + b
@@ -289,6 +291,17 @@ def _word(nc: list) -> list:
         else:
             raise Unsupported(f"non-commutative factor {a}")
     return word
+
+
+def _broadcasts(low: Lowering, e: m.BinOp) -> bool:
+    """``A + 1`` adds 1 to every entry and ``W @ X + b`` adds b to every column: neither is
+    a sum in the algebra, where a scalar c stands for c·I."""
+    ranks = []
+    for t in (low.vtype(e.left), low.vtype(e.right)):
+        if t.kind not in ("scalar", "tensor"):
+            return False   # a type the checker left open: not judged here
+        ranks.append(0 if t.is_scalar else len(t.shape))
+    return ranks[0] != ranks[1]
 
 
 def _commutes(x: sp.Expr) -> bool:
