@@ -86,6 +86,8 @@ class CalcAlgebra(Algebra):
             if self.low.vtype(e.left).kind != "tensor":
                 return self.lower(e.left) * self.lower(e.right)
             cols = self._shape_of(e.left)[1]
+            if self._shape_of(e.right) != self._shape_of(e.left):
+                raise Unsupported("a · b of different shapes")
             return self.trace(self.transposed(self.lower(e.left)) * self.lower(e.right), cols)
         if isinstance(e, m.Call) and not e.kwargs:
             if e.func == "trace" and len(e.args) == 1:

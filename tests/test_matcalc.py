@@ -1,0 +1,139 @@
+"""The matrix-differential strategy (derive/symbolic/strategies/matcalc.py): gradients for
+symbolic sizes proved in the free algebra, wrong gradients never proved, and the declines
+that keep it sound (constrained variables, elementwise functions, unsquared or spectral
+norms, matrices that depend on the variable)."""
+from __future__ import annotations
+
+import pytest
+
+from derive.engine import Context, Options
+from derive.language.load import load_text
+from derive.limits import time_limit
+from derive.outcome import Verdict
+from derive.semantics import check_claim
+from derive.symbolic.lower import lowering
+from derive.symbolic.strategies.matcalc import CalcAlgebra, MatrixDifferential
+
+
+def attempt(text: str):
+    """The strategy's outcome on the claim's only statement, and its notes."""
+    loaded = load_text(text)
+    assert not loaded.broken, [d.message for d in loaded.diagnostics]
+    (claim,) = loaded.claims
+    checked, diags = check_claim(claim)
+    assert checked is not None, [d.message for d in diags]
+    ctx = Context(checked, claim.shows[0], 0, Options(seed=0))
+    with time_limit(30):
+        return MatrixDifferential().attempt(ctx), ctx.notes
+
+
+AE = """claim ae
+  let m, n, k : dim
+  let X : matrix[m, n]
+  let W1 : matrix[k, m]
+  let W2 : matrix[m, k]
+  show {s}
+"""
+
+SQ = """claim sq
+  let n : dim
+  let A, B, W, Z, X : matrix[n, n]
+  let S : matrix[n, n] symmetric
+  let Q : matrix[n, n] orthogonal
+  let x, b, s, y : vector[n]
+  show {s}
+"""
+
+
+def proved(text: str):
+    out, notes = attempt(text)
+    assert out is not None and out.verdict == Verdict.PROVED, notes
+    return out
+
+
+def declined(text: str) -> str:
+    out, notes = attempt(text)
+    assert out is None, out
+    return " ".join(notes)
+
+
+def test_autoencoder_gradients_proved_with_route_and_side_conditions():
+    out = proved(AE.format(s="grad(norm(X - W2 @ W1 @ X, fro)^2, W2) == "
+                             "2 * (W2 @ W1 - I[m]) @ X @ Xᵀ @ W1ᵀ"))
+    cert = out.evidence["certificate"]
+    assert cert["route"].startswith("matrix differential")
+    assert any("'W2' is an unconstrained matrix" in c for c in cert["side_conditions"])
+    assert out.evidence["general"] is True
+    proved(AE.format(s="grad(norm(X - W2 @ W1 @ X, fro)^2, W1) == 2 * W2ᵀ @ (W2 @ W1 - I[m]) @ X @ Xᵀ"))
+
+
+@pytest.mark.parametrize("wrong", [
+    "grad(norm(X - W2 @ W1 @ X, fro)^2, W1) == W2ᵀ @ (W2 @ W1 - I[m]) @ X @ Xᵀ",          # no 2
+    "grad(norm(X - W2 @ W1 @ X, fro)^2, W2) == 2 * (W2 @ W1 - I[m]) @ X @ Xᵀ @ W1ᵀ @ W2ᵀ @ W2",
+])
+def test_wrong_autoencoder_gradients_leave_a_residual(wrong):
+    assert "residual" in declined(AE.format(s=wrong))
+
+
+@pytest.mark.parametrize("wrong", [
+    "grad(norm(X - W @ Z, fro)^2, W) == 2 * (W @ Z - X) @ Z",        # missing transpose
+    "grad(norm(X - W @ Z, fro)^2, W) == 2 * Zᵀ @ (W @ Z - X)",       # wrong side
+    "grad(xᵀ @ A @ x, x) == 2 * A @ x",                              # needs A symmetric
+    "grad(trace(A @ W @ B), W) == Bᵀ @ Aᵀ",                          # reversed product
+    "grad(trace(W @ W @ A), W) == 2 * Wᵀ @ Aᵀ",                      # two uses differ
+    "grad((b · x)^2, x) == (b · x) * b",                             # lost factor 2
+])
+def test_wrong_gradients_are_never_proved(wrong):
+    assert "residual" in declined(SQ.format(s=wrong))
+
+
+@pytest.mark.parametrize("right", [
+    "grad(norm(X - W @ Z, fro)^2, W) == 2 * (W @ Z - X) @ Zᵀ",
+    "grad(xᵀ @ A @ x, x) == (A + Aᵀ) @ x",
+    "grad(xᵀ @ S @ x, x) == 2 * S @ x",
+    "grad(trace(A @ W @ B), W) == Aᵀ @ Bᵀ",
+    "grad(trace(W @ W @ A), W) == Aᵀ @ Wᵀ + Wᵀ @ Aᵀ",
+    "grad((b · x)^2, x) == 2 * (b · x) * b",
+    "grad((xᵀ @ x)^2, x) == 4 * (xᵀ @ x) * x",
+    "grad(norm(y - diag(s) @ x)^2, x) == -2 * diag(s) @ (y - diag(s) @ x)",
+    "grad(norm(W @ x)^2, W) at (W = A @ B) == 2 * A @ B @ x @ xᵀ",
+    "grad(norm(X - W @ Z, fro)^2, W) at (Z = zeros(n, n)) == 0",
+    "trace(A @ B @ X) == trace(Xᵀ @ Bᵀ @ Aᵀ)",
+    "norm(A, fro)^2 == trace(A @ Aᵀ)",
+    "A · B == trace(Aᵀ @ B)",
+    "trace(I[n] - A) == n - trace(A)",
+])
+def test_right_gradients_and_trace_identities_are_proved(right):
+    proved(SQ.format(s=right))
+
+
+def test_trace_of_a_different_cyclic_order_is_not_proved():
+    assert "residual" in declined(SQ.format(s="trace(A @ B @ X) == trace(A @ X @ B)"))
+
+
+def test_substitution_of_the_variable_itself():
+    assert "residual" in declined(SQ.format(s="grad(norm(X - W @ Z, fro)^2, W) at (W = zeros(n, n)) == 0"))
+    proved(SQ.format(s="grad(norm(X - W @ Z, fro)^2, W) at (W = zeros(n, n)) == -2 * X @ Zᵀ"))
+
+
+@pytest.mark.parametrize("statement, reason", [
+    ("grad(trace(A @ Sᵀ), S) == A", "declared symmetric"),
+    ("grad(trace(Q @ Qᵀ @ A), Q) == 0", "declared orthogonal"),
+    ("grad(norm(tanh(W @ x))^2, W) == 2 * tanh(W @ x) @ xᵀ", "may depend on 'W'"),
+    ("grad(norm(diag(s) @ x)^2, s) == 2 * diag(s) @ x", "may depend on 's'"),
+    ("grad(norm(W @ x - y), W) == (W @ x - y) @ xᵀ / norm(W @ x - y)", "not squared"),
+    ("grad(norm(W)^2, W) == 2 * W", "spectral"),
+    ("grad(norm(W @ x)^2, W) at (S = A) == 2 * W @ x @ xᵀ", "not an unconstrained"),
+])
+def test_declines_outside_the_algebra(statement, reason):
+    assert reason in declined(SQ.format(s=statement))
+
+
+def test_gradient_of_a_trace_sandwich_is_the_cookbook_formula():
+    loaded = load_text(SQ.format(s="grad(trace(A @ W @ B), W) == Aᵀ @ Bᵀ"))
+    checked, _ = check_claim(loaded.claims[0])
+    alg = CalcAlgebra(lowering(checked))
+    grad_call = checked.claim.shows[0].statement.operands[0]
+    g = alg.gradient(grad_call.args[0], "W")
+    assert str(g) == "Aᵀ*Bᵀ"
+    assert any(str(s).startswith("tr⟨") for s in alg.words)
