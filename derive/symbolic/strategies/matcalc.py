@@ -24,7 +24,7 @@ from derive.engine import Context
 from derive.outcome import Outcome, Verdict
 from derive.semantics import walk
 from derive.symbolic.lower import Unsupported
-from derive.symbolic.strategies.matrix_algebra import Algebra, MatrixAlgebra, _commutes, _word
+from derive.symbolic.strategies.matrix_algebra import Algebra, MatrixAlgebra, _commutes, inline
 
 NAME = "matrix-differential"
 _CONSTANT_ROLES = ("dim", "scalar")
@@ -46,6 +46,9 @@ class CalcAlgebra(Algebra):
         self.origin: dict[sp.Symbol, str] = {}  # a declared tensor's atom (and its ᵀ) → name
         self.derived: dict[sp.Symbol, m.Expr] = {}  # diag(v) atoms → the call
         self.conditions: list[str] = []  # side conditions used, for the certificate
+        self.calls: dict[sp.Symbol, tuple[str, sp.Expr]] = {}  # φ⟦i⟧ = f(E) of an opaque f
+        self.reads: dict[str, Optional[set]] = {}  # an opaque f → the names its body reads
+        self.grads: dict[sp.Symbol, tuple] = {}  # ∇f⟦i⟧ → (f, E, False), its ᵀ → (f, E, True)
 
     # ------------------------------------------------------------ atoms
     def tensor(self, name: str) -> sp.Symbol:
@@ -103,7 +106,47 @@ class CalcAlgebra(Algebra):
             raise Unsupported("a norm that is not squared (only ‖v‖² and ‖M‖_F² are in the algebra)")
         if isinstance(e, m.Subst):
             return self.substitute(e)
+        if isinstance(e, m.Call) and getattr(self.low.info(e.func), "role", None) == "funcdef":
+            try:
+                return super().lower(e)
+            except Unsupported as exc:
+                return self.opaque_call(e, exc)
         return super().lower(e)
+
+    # ------------------------------------------------------------ opaque functions
+    def opaque_call(self, e: m.Call, why: Unsupported) -> sp.Symbol:
+        """f(E) of a user function of one vector or matrix whose body is outside the
+        algebra: a scalar symbol for the pair (f, E), whose differential is tr(∇f(E)ᵀ dE)
+        with ∇f(E) an arbitrary matrix of E's shape (one per pair)."""
+        st = self.low.info(e.func).statement
+        if len(e.args) != 1 or e.kwargs or len(st.params) != 1 or \
+                self.low.vtype(e.args[0]).kind != "tensor" or \
+                not self.low.is_scalar(inline(st.body, st.params, e.args)):
+            raise why
+        self._shape_of(e.args[0])
+        params = {p.id for p in st.params}
+        body = _names(self.low, st.body, params)
+        self.reads[e.func] = None if body is None else body - params
+        return self.call_symbol(e.func, sp.expand(self.reduce(self.lower(e.args[0]))))
+
+    def call_symbol(self, func: str, arg: sp.Expr) -> sp.Symbol:
+        for sym, known in self.calls.items():
+            if known == (func, arg):
+                return sym
+        sym = sp.Symbol(f"{func}⟦{len(self.calls)}⟧")
+        self.calls[sym] = (func, arg)
+        return sym
+
+    def grad_atom(self, func: str, arg: sp.Expr, shape: tuple) -> sp.Symbol:
+        """∇func at arg: one arbitrary matrix of arg's shape per (func, arg)."""
+        for sym, known in self.grads.items():
+            if known == (func, arg, False):
+                return sym
+        sym = self.atom(f"∇{func}⟦{len(self.grads) // 2}⟧", shape)
+        self.grads[sym], self.grads[self.transpose[sym]] = (func, arg, False), (func, arg, True)
+        _note(self.conditions, f"{func} is differentiable at its argument (chain rule "
+                               f"d {func}(E) = tr(∇{func}(E)ᵀ dE), ∇{func}(E) an arbitrary matrix)")
+        return sym
 
     def _norm_squared(self, call: m.Call) -> sp.Expr:
         """‖v‖² = vᵀv of a vector (2-norm or ``fro``), ‖M‖_F² = tr(MᵀM) of a matrix; the
@@ -168,8 +211,9 @@ class CalcAlgebra(Algebra):
             raise Unsupported("grad of a non-rational function of the scalar words")
         out = sp.Integer(0)
         for s in symbols:
-            if s in self.words:
-                part = self._word_gradient(self.words[s], w, wt, var)
+            if s in self.words or s in self.calls:
+                part = self._word_gradient(self.words[s], w, wt, var) if s in self.words \
+                    else self._call_gradient(s, w, wt, var)
                 if part != 0:
                     out += sp.diff(value, s) * part
             elif s not in self._constants():
@@ -180,10 +224,31 @@ class CalcAlgebra(Algebra):
                                f"other declared names)")
         return self.reduce(out)
 
-    def _word_gradient(self, word: tuple, w: sp.Symbol, wt: sp.Symbol, var: str) -> sp.Expr:
+    def _call_gradient(self, s: sp.Symbol, w: sp.Symbol, wt: sp.Symbol, var: str) -> sp.Expr:
+        """d f(E) = tr(Gᵀ dE), G = ∇f(E): each word of E, led by Gᵀ, differentiated."""
+        func, arg = self.calls[s]
+        reads = self.reads.get(func)
+        if reads is None or var in reads:
+            raise Unsupported(f"the body of {func} may read '{var}'")
+        terms = self._terms(arg)
+        shapes = {self._shape(word) for _, word in terms if word}
+        if len(shapes) != 1:
+            raise Unsupported(f"{func}'s argument has no shape in the algebra")
+        g = self.grad_atom(func, arg, shapes.pop())
+        out = sp.Integer(0)
+        for c, word in terms:
+            if not c.free_symbols <= self._constants():
+                raise Unsupported(f"{func}'s argument has a coefficient that may depend on '{var}'")
+            out += c * self._word_gradient(tuple(word), w, wt, var, lead=(self.transpose[g],))
+        return out
+
+    def _word_gradient(self, word: tuple, w: sp.Symbol, wt: sp.Symbol, var: str,
+                       lead: tuple = ()) -> sp.Expr:
+        """Σ over the uses of W in tr(lead·word) of PᵀQᵀ (of Q·P for a use of Wᵀ); ``lead``
+        is a fixed factor (∇f(E)ᵀ), not differentiated."""
         out = sp.Integer(0)
         for i, a in enumerate(word):
-            before, after = sp.Mul(*word[:i]), sp.Mul(*word[i + 1:])
+            before, after = sp.Mul(*lead, *word[:i]), sp.Mul(*word[i + 1:])
             if a == w:
                 out += self.transposed(before) * self.transposed(after)
             elif a == wt:
@@ -209,9 +274,16 @@ class CalcAlgebra(Algebra):
                                                if s in (atom, self.transpose.get(atom))), None)
         if expr is not None:
             return _names(self.low, expr)
-        if atom in self.compound and atom not in seen:
+        known = self.compound.get(atom) if atom in self.compound else \
+            (self.grads[atom][1] if atom in self.grads else None)
+        if known is not None and atom not in seen:
             out: set = set()
-            for _, word in self._terms(self.compound[atom]):
+            if atom in self.grads:
+                reads = self.reads.get(self.grads[atom][0])
+                if reads is None:
+                    return None
+                out |= reads
+            for _, word in self._terms(known):
                 for a in word:
                     deps = self._depends(a, seen | {atom})
                     if deps is None:
@@ -244,18 +316,35 @@ class CalcAlgebra(Algebra):
     def replace(self, x: sp.Expr, values: dict, names: set) -> sp.Expr:
         out = sp.Integer(0)
         for c, word in self._terms(x):
-            new = [values.get(a, a) for a in word]
+            new = [self._grad_at(a, values, names) if a in self.grads else values.get(a, a)
+                   for a in word]
             for a in word:
                 deps = self._depends(a)
-                if a not in values and (deps is None or deps & names):
+                if a not in values and a not in self.grads and (deps is None or deps & names):
                     raise Unsupported(f"{a.name} depends on a name replaced by 'at'")
             scalars = {s: self._scalar_at(s, values, names) for s in c.free_symbols
                        if s in self.words}
+            for s in c.free_symbols & set(self.calls):
+                reads = self.reads.get(self.calls[s][0])
+                if reads is None or reads & names:
+                    raise Unsupported(f"the body of {self.calls[s][0]} reads a name replaced by 'at'")
+            scalars.update({s: self.call_symbol(self.calls[s][0],
+                                                sp.expand(self.replace(self.calls[s][1], values, names)))
+                            for s in c.free_symbols if s in self.calls})
             for s in c.free_symbols - set(scalars):
                 if s not in self._constants():
                     raise Unsupported(f"'{s}' under 'at' may depend on a replaced name")
             out += c.xreplace(scalars) * sp.Mul(*new)
         return self.reduce(out)
+
+    def _grad_at(self, atom: sp.Symbol, values: dict, names: set) -> sp.Symbol:
+        func, arg, transposed = self.grads[atom]
+        reads = self.reads.get(func)
+        if reads is None or reads & names:
+            raise Unsupported(f"the body of {func} reads a name replaced by 'at'")
+        shape = self.shapes[self.transpose[atom] if transposed else atom]
+        g = self.grad_atom(func, sp.expand(self.replace(arg, values, names)), shape)
+        return self.transpose[g] if transposed else g
 
     def _scalar_at(self, s: sp.Symbol, values: dict, names: set) -> sp.Expr:
         word = self.words[s]
@@ -276,12 +365,12 @@ def _kind(info) -> str:
     return "vector" if len(info.vtype.shape) == 1 else "matrix"
 
 
-def _names(low, expr: m.Expr) -> Optional[set]:
-    """The declared names an expression reads, or None when it reads anything else
-    (a definition, a user function, a bound index) whose dependence is not tracked."""
+def _names(low, expr: m.Expr, params: frozenset = frozenset()) -> Optional[set]:
+    """The declared names an expression reads (besides ``params``), or None when it reads
+    anything else (a definition, a user function, a bound index) not tracked."""
     out = set()
     for node in walk(expr):
-        if isinstance(node, m.Name):
+        if isinstance(node, m.Name) and node.id not in params:
             info = low.info(node.id)
             if info is None:
                 continue  # a constant (pi, fro) or a keyword argument's name
