@@ -378,8 +378,8 @@ def _names(low, expr: m.Expr, params: frozenset = frozenset()) -> Optional[set]:
                 return None
             out.add(node.id)
         if isinstance(node, (m.Subst, m.Comprehension)) or \
-                (isinstance(node, m.Call) and node.kwargs):
-            return None
+                (isinstance(node, m.Call) and (node.kwargs or low.info(node.func) is not None)):
+            return None  # a user function's body reads names of its own
     return out
 
 
