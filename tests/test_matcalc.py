@@ -137,3 +137,33 @@ def test_gradient_of_a_trace_sandwich_is_the_cookbook_formula():
     g = alg.gradient(grad_call.args[0], "W")
     assert str(g) == "Aᵀ*Bᵀ"
     assert any(str(s).startswith("tr⟨") for s in alg.words)
+
+
+OPAQUE = """claim opaque
+  let n : dim
+  let A, B, W, W1, W2, X : matrix[n, n]
+  let x, w : vector[n]
+  let f(V) = sum(tanh(V @ X))
+  let g(V) = sum(tanh(V @ A))
+  let h(A1, A2) = w · tanh(A2 @ tanh(A1 @ x))
+  show {s}
+"""
+
+
+def test_chain_rule_through_an_opaque_function_names_its_side_condition():
+    out = proved(OPAQUE.format(s="grad(f(A @ B), A) == (grad(f(W), W) at (W = A @ B)) @ Bᵀ"))
+    assert any("differentiable" in c for c in out.evidence["certificate"]["side_conditions"])
+    proved(OPAQUE.format(s="grad(f(A @ B), B) == Aᵀ @ (grad(f(W), W) at (W = A @ B))"))
+    proved(OPAQUE.format(s="grad(h(W, W), W) == (grad(h(W1, W), W1) at (W1 = W)) + "
+                           "(grad(h(W, W2), W2) at (W2 = W))"))
+
+
+@pytest.mark.parametrize("statement, reason", [
+    ("grad(f(A @ B), A) == Bᵀ @ (grad(f(W), W) at (W = A @ B))", "residual"),
+    ("grad(f(A @ B), A) == (grad(f(W), W) at (W = B @ A)) @ Bᵀ", "residual"),
+    ("grad(h(W, W), W) == (grad(h(W1, W), W1) at (W1 = W))", "residual"),
+    ("grad(g(B), A) == 0", "may read 'A'"),
+    ("(grad(g(W), W) at (A = zeros(n, n))) == grad(g(W), W)", "replaced by 'at'"),
+])
+def test_opaque_functions_never_prove_a_wrong_chain_rule(statement, reason):
+    assert reason in declined(OPAQUE.format(s=statement))

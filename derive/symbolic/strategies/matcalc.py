@@ -46,9 +46,10 @@ class CalcAlgebra(Algebra):
         self.origin: dict[sp.Symbol, str] = {}  # a declared tensor's atom (and its ᵀ) → name
         self.derived: dict[sp.Symbol, m.Expr] = {}  # diag(v) atoms → the call
         self.conditions: list[str] = []  # side conditions used, for the certificate
-        self.calls: dict[sp.Symbol, tuple[str, sp.Expr]] = {}  # φ⟦i⟧ = f(E) of an opaque f
+        self.calls: dict[sp.Symbol, tuple] = {}  # f⟦j⟧ → (f, (E₁, …), shapes) of an opaque f
+        self.differentiating = 0  # depth of grad(…) being lowered
         self.reads: dict[str, Optional[set]] = {}  # an opaque f → the names its body reads
-        self.grads: dict[sp.Symbol, tuple] = {}  # ∇f⟦i⟧ → (f, E, False), its ᵀ → (f, E, True)
+        self.grads: dict[sp.Symbol, tuple] = {}  # ∂ᵢf⟦j⟧ → (f, (E₁, …), i, transposed?)
 
     # ------------------------------------------------------------ atoms
     def tensor(self, name: str) -> sp.Symbol:
@@ -107,45 +108,60 @@ class CalcAlgebra(Algebra):
         if isinstance(e, m.Subst):
             return self.substitute(e)
         if isinstance(e, m.Call) and getattr(self.low.info(e.func), "role", None) == "funcdef":
-            try:
-                return super().lower(e)
-            except Unsupported as exc:
-                return self.opaque_call(e, exc)
+            return self._user_call(e)
         return super().lower(e)
+
+    def _user_call(self, e: m.Call) -> sp.Expr:
+        """A user function inlined; under ``grad``, one whose body needs an arbitrary
+        matrix (``tanh(…)``) is rather kept whole for the chain rule (both are its value)."""
+        before = len(self.opaques)
+        try:
+            value = super().lower(e)
+        except Unsupported as exc:
+            return self.opaque_call(e, exc)
+        if self.differentiating and len(self.opaques) > before:
+            try:
+                return self.opaque_call(e, Unsupported("not an opaque call"))
+            except Unsupported:
+                return value
+        return value
 
     # ------------------------------------------------------------ opaque functions
     def opaque_call(self, e: m.Call, why: Unsupported) -> sp.Symbol:
-        """f(E) of a user function of one vector or matrix whose body is outside the
-        algebra: a scalar symbol for the pair (f, E), whose differential is tr(∇f(E)ᵀ dE)
-        with ∇f(E) an arbitrary matrix of E's shape (one per pair)."""
+        """f(E₁, …, E_k) of a user function of vectors and matrices whose body is outside
+        the algebra: a scalar symbol per (f, E₁, …, E_k), whose differential is
+        Σᵢ tr(∂ᵢf(E)ᵀ dEᵢ) with each ∂ᵢf(E) an arbitrary matrix of Eᵢ's shape."""
         st = self.low.info(e.func).statement
-        if len(e.args) != 1 or e.kwargs or len(st.params) != 1 or \
-                self.low.vtype(e.args[0]).kind != "tensor" or \
+        if not e.args or e.kwargs or len(st.params) != len(e.args) or \
+                any(self.low.vtype(a).kind != "tensor" for a in e.args) or \
                 not self.low.is_scalar(inline(st.body, st.params, e.args)):
             raise why
-        self._shape_of(e.args[0])
+        shapes = tuple(self._shape_of(a) for a in e.args)
         params = {p.id for p in st.params}
         body = _names(self.low, st.body, params)
         self.reads[e.func] = None if body is None else body - params
-        return self.call_symbol(e.func, sp.expand(self.reduce(self.lower(e.args[0]))))
+        args = tuple(sp.expand(self.reduce(self.lower(a))) for a in e.args)
+        return self.call_symbol(e.func, args, shapes)
 
-    def call_symbol(self, func: str, arg: sp.Expr) -> sp.Symbol:
+    def call_symbol(self, func: str, args: tuple, shapes: tuple) -> sp.Symbol:
         for sym, known in self.calls.items():
-            if known == (func, arg):
+            if known[:2] == (func, args):
                 return sym
         sym = sp.Symbol(f"{func}⟦{len(self.calls)}⟧")
-        self.calls[sym] = (func, arg)
+        self.calls[sym] = (func, args, shapes)
         return sym
 
-    def grad_atom(self, func: str, arg: sp.Expr, shape: tuple) -> sp.Symbol:
-        """∇func at arg: one arbitrary matrix of arg's shape per (func, arg)."""
+    def grad_atom(self, func: str, args: tuple, i: int, shape: tuple) -> sp.Symbol:
+        """∂ᵢfunc at args: one arbitrary matrix of the i-th argument's shape each."""
         for sym, known in self.grads.items():
-            if known == (func, arg, False):
+            if known == (func, args, i, False):
                 return sym
-        sym = self.atom(f"∇{func}⟦{len(self.grads) // 2}⟧", shape)
-        self.grads[sym], self.grads[self.transpose[sym]] = (func, arg, False), (func, arg, True)
-        _note(self.conditions, f"{func} is differentiable at its argument (chain rule "
-                               f"d {func}(E) = tr(∇{func}(E)ᵀ dE), ∇{func}(E) an arbitrary matrix)")
+        sym = self.atom(f"∂{i + 1}{func}⟦{len(self.grads) // 2}⟧", shape)
+        self.grads[sym] = (func, args, i, False)
+        self.grads[self.transpose[sym]] = (func, args, i, True)
+        _note(self.conditions, f"{func} is differentiable at its arguments (chain rule "
+                               f"d {func}(E) = Σᵢ tr(∂ᵢ{func}(E)ᵀ dEᵢ), each ∂ᵢ{func}(E) an "
+                               f"arbitrary matrix)")
         return sym
 
     def _norm_squared(self, call: m.Call) -> sp.Expr:
@@ -203,7 +219,11 @@ class CalcAlgebra(Algebra):
                               f"the algebra would use the property before differentiating")
         w = self.tensor(var)
         wt = self.transpose[w]
-        value = self.reduce(self.lower(f))
+        self.differentiating += 1
+        try:
+            value = self.reduce(self.lower(f))
+        finally:
+            self.differentiating -= 1
         if not _commutes(value):
             raise Unsupported("grad of an expression that is not 1×1")
         symbols = sorted(value.free_symbols, key=str)
@@ -225,21 +245,18 @@ class CalcAlgebra(Algebra):
         return self.reduce(out)
 
     def _call_gradient(self, s: sp.Symbol, w: sp.Symbol, wt: sp.Symbol, var: str) -> sp.Expr:
-        """d f(E) = tr(Gᵀ dE), G = ∇f(E): each word of E, led by Gᵀ, differentiated."""
-        func, arg = self.calls[s]
+        """d f(E) = Σᵢ tr(Gᵢᵀ dEᵢ), Gᵢ = ∂ᵢf(E): each word of Eᵢ, led by Gᵢᵀ, differentiated."""
+        func, args, shapes = self.calls[s]
         reads = self.reads.get(func)
         if reads is None or var in reads:
             raise Unsupported(f"the body of {func} may read '{var}'")
-        terms = self._terms(arg)
-        shapes = {self._shape(word) for _, word in terms if word}
-        if len(shapes) != 1:
-            raise Unsupported(f"{func}'s argument has no shape in the algebra")
-        g = self.grad_atom(func, arg, shapes.pop())
         out = sp.Integer(0)
-        for c, word in terms:
-            if not c.free_symbols <= self._constants():
-                raise Unsupported(f"{func}'s argument has a coefficient that may depend on '{var}'")
-            out += c * self._word_gradient(tuple(word), w, wt, var, lead=(self.transpose[g],))
+        for i, (arg, shape) in enumerate(zip(args, shapes)):
+            lead = (self.transpose[self.grad_atom(func, args, i, shape)],)
+            for c, word in self._terms(arg):
+                if not c.free_symbols <= self._constants():
+                    raise Unsupported(f"{func}'s argument has a coefficient that may depend on '{var}'")
+                out += c * self._word_gradient(tuple(word), w, wt, var, lead=lead)
         return out
 
     def _word_gradient(self, word: tuple, w: sp.Symbol, wt: sp.Symbol, var: str,
@@ -275,7 +292,7 @@ class CalcAlgebra(Algebra):
         if expr is not None:
             return _names(self.low, expr)
         known = self.compound.get(atom) if atom in self.compound else \
-            (self.grads[atom][1] if atom in self.grads else None)
+            (sp.Add(*self.grads[atom][1]) if atom in self.grads else None)
         if known is not None and atom not in seen:
             out: set = set()
             if atom in self.grads:
@@ -329,7 +346,8 @@ class CalcAlgebra(Algebra):
                 if reads is None or reads & names:
                     raise Unsupported(f"the body of {self.calls[s][0]} reads a name replaced by 'at'")
             scalars.update({s: self.call_symbol(self.calls[s][0],
-                                                sp.expand(self.replace(self.calls[s][1], values, names)))
+                                                self._args_at(self.calls[s][1], values, names),
+                                                self.calls[s][2])
                             for s in c.free_symbols if s in self.calls})
             for s in c.free_symbols - set(scalars):
                 if s not in self._constants():
@@ -338,13 +356,16 @@ class CalcAlgebra(Algebra):
         return self.reduce(out)
 
     def _grad_at(self, atom: sp.Symbol, values: dict, names: set) -> sp.Symbol:
-        func, arg, transposed = self.grads[atom]
+        func, args, i, transposed = self.grads[atom]
         reads = self.reads.get(func)
         if reads is None or reads & names:
             raise Unsupported(f"the body of {func} reads a name replaced by 'at'")
         shape = self.shapes[self.transpose[atom] if transposed else atom]
-        g = self.grad_atom(func, sp.expand(self.replace(arg, values, names)), shape)
+        g = self.grad_atom(func, self._args_at(args, values, names), i, shape)
         return self.transpose[g] if transposed else g
+
+    def _args_at(self, args: tuple, values: dict, names: set) -> tuple:
+        return tuple(sp.expand(self.replace(a, values, names)) for a in args)
 
     def _scalar_at(self, s: sp.Symbol, values: dict, names: set) -> sp.Expr:
         word = self.words[s]
