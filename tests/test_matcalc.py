@@ -107,8 +107,21 @@ def test_right_gradients_and_trace_identities_are_proved(right):
     proved(SQ.format(s=right))
 
 
-def test_trace_of_a_different_cyclic_order_is_not_proved():
-    assert "residual" in declined(SQ.format(s="trace(A @ B @ X) == trace(A @ X @ B)"))
+@pytest.mark.parametrize("wrong", [
+    "trace(A @ B @ X) == trace(A @ X @ B)",      # not a cyclic rotation
+    "trace(A @ B) == trace(Aᵀ @ B)",             # transposing one factor only
+])
+def test_trace_words_are_canonical_only_up_to_rotation_and_transposition(wrong):
+    assert "residual" in declined(SQ.format(s=wrong))
+
+
+def test_trace_of_transposed_rotation_and_substituted_trace_symbols():
+    proved(SQ.format(s="trace(A @ Bᵀ) == trace(B @ Aᵀ)"))
+    proved(SQ.format(s="grad(trace(W @ A @ W), W) at (W = A) == 2 * Aᵀ @ Aᵀ"))
+    proved(SQ.format(s="grad(trace(W @ A @ W) * trace(Wᵀ @ B), W) at (W = zeros(n, n)) == 0"))
+    proved(SQ.format(s="grad(trace(W @ A @ W) * trace(Wᵀ @ B), W) at (B = zeros(n, n)) == 0"))
+    assert "residual" in declined(
+        SQ.format(s="grad(trace(W @ A @ W) * trace(Wᵀ @ B), W) at (A = B) == 0"))
 
 
 def test_substitution_of_the_variable_itself():
