@@ -310,6 +310,7 @@ def _commutes(x: sp.Expr) -> bool:
 
 class MatrixAlgebra:
     name = NAME
+    algebra = Algebra  # a subclass may extend the lowering (matcalc.CalcAlgebra)
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         st = ctx.statement
@@ -318,7 +319,7 @@ class MatrixAlgebra:
         if not _matrix_statement(ctx, st):
             return None
         low = lowering(ctx.checked)
-        alg = Algebra(low)
+        alg = self.algebra(low)
         a, b = st.operands
         try:
             if _is_inv_of_compound(b):
@@ -333,7 +334,7 @@ class MatrixAlgebra:
             coeffs = alg.coefficients(residual)
             assumed = self._assumed_nonzero(alg, low)
         except Unsupported as exc:
-            ctx.notes.append(f"{NAME}: {exc}")
+            ctx.notes.append(f"{self.name}: {exc}")
             return None
         nonzero = {k: v for k, v in coeffs.items() if v != 0}
         if nonzero and alg.compound:
@@ -352,14 +353,15 @@ class MatrixAlgebra:
                     break
         if nonzero:
             words = {("·".join(s.name for s in k) or "I"): str(v) for k, v in nonzero.items()}
-            ctx.notes.append(f"{NAME}: residual {words}")
+            ctx.notes.append(f"{self.name}: residual {words}")
             return None
         for d in alg.denominators:
             if not _denominator_ok(d, assumed):
-                ctx.notes.append(f"{NAME}: denominator {d} is not assumed nonzero")
+                ctx.notes.append(f"{self.name}: denominator {d} is not assumed nonzero")
                 return None
         return proved(f"{how} reduces to 0 in the free algebra (1×1 products as scalars, "
-                      f"M·M⁻¹ = I) for general sizes", NAME, residual="0", general=True,
+                      f"M·M⁻¹ = I) for general sizes", self.name, residual="0", general=True,
+                      side_conditions=getattr(alg, "conditions", None) or None,
                       scalars=sorted(alg.scalars),
                       arbitrary=[f"{sym.name}: any {alg.shapes[sym][0]}×{alg.shapes[sym][1]} matrix"
                                  for sym in alg.opaques.values()] or None)
