@@ -25,6 +25,7 @@ from derive.symbolic.strategies.fixed_sizes import FixedSizes
 from derive.symbolic.strategies.indexed import IndexedSums
 from derive.symbolic.strategies.invariant import RecurrenceInvariant
 from derive.symbolic.strategies.kron_vec import KronVec
+from derive.symbolic.strategies.convex_argmin import ConvexArgmin
 from derive.symbolic.strategies.matcalc import MatrixDifferential
 from derive.symbolic.strategies.matrix_algebra import MatrixAlgebra
 from derive.symbolic.strategies.random_forms import RandomForms
@@ -76,7 +77,7 @@ class Guarded:
 
 
 STRATEGIES = [Expectations(), RandomForms(), Recurrence(), RecurrenceTerms(), VectorRecurrence(),
-              RecurrenceInvariant(), Smt(), ArgOpt(),
+              RecurrenceInvariant(), Smt(), ArgOpt(), ConvexArgmin(),
               Conditions(), ScalarIdentity(), MatrixDifferential(), MatrixAlgebra(), IndexedSums(), Elementary(), KronVec(),
               FixedSizes()]
 
