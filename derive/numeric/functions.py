@@ -28,14 +28,25 @@ ELEMENTWISE: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "sin": torch.sin, "cos": torch.cos, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
     "relu": torch.relu, "sign": torch.sign, "floor": torch.floor, "ceil": torch.ceil,
     "conj": torch.conj,
-    # max(x, 0) + log1p(exp(−|x|)): exact to rounding for every x (torch's softplus returns
-    # x itself above a threshold, an approximation a '>' claim could trip over)
-    "softplus": lambda t: torch.clamp(t, min=0) + torch.log1p(torch.exp(-t.abs())),
+    "softplus": lambda t: _softplus(t),
     "logsigmoid": F.logsigmoid,
     "gelu": lambda t: F.gelu(t, approximate="none"),
     "re": lambda t: t.real if t.is_complex() else t,
     "im": lambda t: t.imag if t.is_complex() else torch.zeros_like(t),
 }
+
+
+def _softplus(t: torch.Tensor) -> torch.Tensor:
+    """log(1 + eˣ), exact to rounding for every x (torch's softplus returns x itself above
+    a threshold, an approximation a '>' claim could trip over) and with the exact
+    derivatives everywhere.  Written as max(x, 0) + log1p(e^{−|x|}) it has a seam at 0
+    where autograd takes one-sided slopes (d/dx read 1, not σ(0) = 1/2); here each side
+    has its own smooth formula, fed only its own side's inputs (the other side sees 0),
+    so no branch's derivative is a subgradient or an inf·0."""
+    pos = t > 0
+    zero = torch.zeros_like(t)
+    hi, lo = torch.where(pos, t, zero), torch.where(pos, zero, t)
+    return torch.where(pos, hi + torch.log1p(torch.exp(-hi)), torch.log1p(torch.exp(lo)))
 
 
 def flat(t: torch.Tensor) -> torch.Tensor:
@@ -812,8 +823,19 @@ def density(ev: Evaluator, e: m.Call, scope: dict) -> Value:
             return dist.cdf(x)
         except Declined as exc:
             raise LoweringError(str(exc)) from exc
-    lp = dist.log_prob(x)
+    lp = _log_prob(dist, x)
     return lp if e.func == "logpdf" else lp.exp()
+
+
+def _log_prob(dist: Any, x: torch.Tensor) -> torch.Tensor:
+    """log p(x), −∞ off the law's support (pdf 0 there): torch refuses such points, and
+    without its check it would extend the formula (λe^{−λx} at x < 0)."""
+    inside = dist.support.check(x)
+    if bool(inside.all()):
+        return dist.log_prob(x)
+    dist._validate_args = False   # the formula where inside, masked to −∞ elsewhere
+    lp = dist.log_prob(x)
+    return torch.where(inside, lp, lp.new_tensor(-math.inf))
 
 
 def norm(ev: Evaluator, e: m.Call, scope: dict) -> Value:

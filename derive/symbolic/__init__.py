@@ -15,6 +15,7 @@ from derive.engine import Context, Engine
 from derive.limits import TimeLimit
 from derive.outcome import Outcome, Verdict
 from derive.symbolic.common import OutOfBudget, budget, is_approximate
+from derive.symbolic.densities import density_evidence
 from derive.symbolic.domains import undefined_outside
 from derive.symbolic.lower import Unsupported, lowering
 from derive.symbolic.strategies.argopt import ArgOpt
@@ -62,6 +63,7 @@ class Guarded:
                                      f"{', '.join(map(str, outside))}, which the declarations "
                                      f"do not imply"[:300])
                     return None
+                density_evidence(lowering(ctx.checked), ctx.statement, outcome)
             return outcome
         except TimeLimit:
             raise
