@@ -27,6 +27,7 @@ from derive.symbolic.strategies.indexed import IndexedSums
 from derive.symbolic.strategies.invariant import RecurrenceInvariant
 from derive.symbolic.strategies.kron_vec import KronVec
 from derive.symbolic.strategies.convex_argmin import ConvexArgmin
+from derive.symbolic.strategies.gaussian_orthogonality import GaussianOrthogonality
 from derive.symbolic.strategies.matcalc import MatrixDifferential
 from derive.symbolic.strategies.matrix_algebra import MatrixAlgebra
 from derive.symbolic.strategies.random_forms import RandomForms
@@ -78,7 +79,7 @@ class Guarded:
             return None
 
 
-STRATEGIES = [Expectations(), RandomForms(), Recurrence(), RecurrenceTerms(), VectorRecurrence(),
+STRATEGIES = [Expectations(), RandomForms(), GaussianOrthogonality(), Recurrence(), RecurrenceTerms(), VectorRecurrence(),
               RecurrenceInvariant(), Smt(), ArgOpt(), ConvexArgmin(),
               Conditions(), ScalarIdentity(), MatrixDifferential(), MatrixAlgebra(), IndexedSums(), Elementary(), KronVec(),
               FixedSizes()]

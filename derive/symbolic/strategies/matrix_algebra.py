@@ -423,8 +423,8 @@ def _matrix_statement(ctx: Context, st: m.Expr) -> bool:
             info = ctx.checked.symbols.get(node.id)
             if info is None:
                 continue
-            if info.random or info.role in ("sequence", "function"):
-                return False
+            if info.role in ("sequence", "function"):
+                return False   # a random name is fine: an identity for all its values holds surely
             if info.role == "tensor" and len(info.vtype.shape) in (1, 2):
                 found = True
         if isinstance(node, (m.Stat, m.Cond, m.Cost, m.BigO, m.Index)):
