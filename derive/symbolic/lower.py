@@ -474,6 +474,11 @@ class Lowering:
             out = entry_call(self, e, idx, env)
             if out is not None:
                 return out
+        if isinstance(e, m.Block):
+            from derive.symbolic.blocks import block_entry  # [A; B]: piecewise in the index
+            out = block_entry(self, e, idx, env)
+            if out is not None:
+                return out
         raise Unsupported(f"no entrywise lowering for {type(e).__name__}")
 
     def _defined(self, e: m.Expr) -> m.Expr:

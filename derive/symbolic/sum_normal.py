@@ -8,6 +8,8 @@ Each step is an identity on the whole real domain (where both sides are defined)
   first, so ``Σₖ exp(zₖ − m) = exp(−m)·Σₖ exp(zₖ)`` and ``Σₖ (xₖ + c − x̄ − c)²`` expands
   to sums of the entries alone; a sum of a term free of its indices is that term times
   the range's length (provably ≥ 0);
+* a sum over a stacked index ([A; B]) is split at the blocks' boundary
+  (:mod:`derive.symbolic.blocks`);
 * bound indices are renamed canonically, so equal sums compare equal;
 * every remaining sum is named by a fresh symbol — positive when its terms are positive
   and its range is non-empty (so a log of it splits), otherwise merely real: an identity
@@ -23,6 +25,7 @@ from typing import Optional
 
 import sympy as sp
 
+from derive.symbolic.blocks import split_stacked
 from derive.symbolic.elementary import _exp_atoms, _logs, realify
 from derive.symbolic.strategies.indexed import alpha_normal, canonical, constant_sums, linear_sums
 
@@ -39,7 +42,7 @@ def normal_sums(e: sp.Expr) -> sp.Expr:
     """Sums split by linearity with constant factors out, constant sums folded, bound
     indices renamed canonically — repeated until nothing changes."""
     for _ in range(ROUNDS):
-        new = canonical(constant_sums(linear_sums(split_exps(e))))
+        new = canonical(constant_sums(linear_sums(split_stacked(split_exps(e)))))
         if new == e:
             break
         e = new

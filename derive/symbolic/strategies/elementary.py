@@ -40,6 +40,13 @@ def collapse_deltas(expr: sp.Expr, ranges: dict) -> sp.Expr:
     return expr.replace(lambda x: isinstance(x, sp.Sum), collapse)
 
 
+def entry_deltas(diff: sp.Expr, idx: tuple, t) -> sp.Expr:
+    """Σₖ δ(k, j)·f(k) collapsed for the free entry indices ``idx`` of a tensor type t."""
+    if not diff.has(sp.KroneckerDelta):
+        return diff
+    return collapse_deltas(diff, {j: (sp.Integer(1), d) for j, d in zip(idx, t.shape)} if idx else {})
+
+
 def entry_residual(ctx: Context, name: str):
     """lhs − rhs of an equality as SymPy, at a symbolic entry index for a tensor, with
     max(x)/min(x) of a tensor as an arbitrary real (proofs only): (residual, entry indices,
@@ -101,11 +108,9 @@ class Elementary:
         diff, idx, t, opaque = lowered
         if not has_elementary(diff) or diff.has(sp.Product):
             return None
-        if diff.has(sp.KroneckerDelta):  # diag(v), I: collapse the deltas first
-            ranges = {j: (sp.Integer(1), d) for j, d in zip(idx, t.shape)} if idx else {}
-            diff = collapse_deltas(diff, ranges)
-            if diff.has(sp.KroneckerDelta):
-                return None
+        diff = entry_deltas(diff, idx, t)  # diag(v), I: collapse the deltas first
+        if diff.has(sp.KroneckerDelta):
+            return None
         diff = real_entries(diff)
         if diff is None:
             return None  # complex names: log and sign rules differ

@@ -15,11 +15,14 @@ from typing import Optional
 
 import sympy as sp
 
+from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
 from derive.symbolic.common import proved, within
 from derive.symbolic.elementary import _PIECEWISE, cases
-from derive.symbolic.strategies.elementary import collapse_deltas, entry_residual, real_entries
+from derive.symbolic.lower import Unsupported, lowering
+from derive.symbolic.strategies.elementary import (collapse_deltas, entry_deltas, entry_residual,
+                                                  real_entries)
 from derive.symbolic.sum_normal import merged_summand, sum_zero
 
 NAME = "vector-normal-form"
@@ -48,6 +51,21 @@ def _deltas(diff: sp.Expr) -> Optional[sp.Expr]:
     return diff.xreplace(reps)
 
 
+def index_ranges(ctx: Context) -> dict:
+    """The declared range lo..hi of every index name (``let y : 1..n``), lowered."""
+    low = lowering(ctx.checked)
+    out = {}
+    for name, info in ctx.checked.symbols.items():
+        rng = getattr(getattr(info.statement, "type", None), "range", None)
+        if info.role != "index" or not isinstance(rng, m.Range) or name not in low.symbols:
+            continue
+        try:
+            out[low.symbols[name]] = (low.scalar(rng.lo), low.scalar(rng.hi))
+        except Unsupported:
+            continue
+    return out
+
+
 def _cases_zero(e: sp.Expr) -> Optional[list]:
     """The canonical keys of a case split in which every case's normal form is 0."""
     keys: set = set()
@@ -71,9 +89,8 @@ class VectorElementary:
         diff, idx, t, opaque = lowered
         if not diff.has(sp.Sum) or diff.has(sp.Product):
             return None  # scalar identities belong to the elementary normal form
-        if diff.has(sp.KroneckerDelta):
-            ranges = {j: (sp.Integer(1), d) for j, d in zip(idx, t.shape)} if idx else {}
-            diff = _deltas(collapse_deltas(diff, ranges))
+        if diff.has(sp.KroneckerDelta):  # onehot(y, n): y declared in 1..n collapses Σₖ δ(k, y)
+            diff = _deltas(collapse_deltas(entry_deltas(diff, idx, t), index_ranges(ctx)))
             if diff is None:
                 ctx.notes.append(f"{NAME}: a one-hot entry under a sum")
                 return None
