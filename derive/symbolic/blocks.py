@@ -15,19 +15,10 @@ from typing import TYPE_CHECKING, Optional
 import sympy as sp
 
 from derive import model as m
+from derive.semantics import block_extent as _hw
 
 if TYPE_CHECKING:  # pragma: no cover
     from derive.symbolic.lower import Lowering
-
-
-def _hw(t) -> tuple:
-    if t.kind == "scalar" or t.is_scalar:
-        return sp.Integer(1), sp.Integer(1)
-    if len(t.shape) == 1:
-        return t.shape[0], sp.Integer(1)
-    if len(t.shape) == 2:
-        return t.shape
-    return None, None
 
 
 def block_entry(low: "Lowering", e: m.Block, idx: tuple, env: dict) -> Optional[sp.Expr]:

@@ -15,7 +15,7 @@ mine", and the lowering raises its usual :class:`Unsupported`.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import sympy as sp
 
@@ -25,11 +25,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from derive.symbolic.lower import Lowering
 
 
-def _lse(low: "Lowering", z: m.Expr, env: dict, row: Optional[sp.Expr] = None) -> sp.Expr:
-    """log Σₖ exp(zₖ) over a vector, or over row ``row`` of a matrix."""
-    from derive.symbolic.lower import fresh
+def _lse(low: "Lowering", z: m.Expr, env: dict, k: sp.Symbol,
+         row: Optional[sp.Expr] = None) -> sp.Expr:
+    """log Σₖ exp(zₖ) over a vector, or over row ``row`` of a matrix (k: a fresh index)."""
     t = low.vtype(z, env)
-    k = fresh("k")
     if row is None:
         return sp.log(sp.Sum(sp.exp(low.entry(z, (k,), env)), (k, 1, t.shape[0])))
     return sp.log(sp.Sum(sp.exp(low.entry(z, (row, k), env)), (k, 1, t.shape[1])))
@@ -39,8 +38,10 @@ def _known(t) -> bool:
     return t.kind == "tensor" and len(t.shape) in (1, 2) and all(d is not None for d in t.shape)
 
 
-def entry_call(low: "Lowering", e: m.Call, idx: tuple, env: dict) -> Optional[sp.Expr]:
-    """Entry ``idx`` of log_softmax / layer_norm of a vector or a matrix (by rows)."""
+def entry_call(low: "Lowering", e: m.Call, idx: tuple, env: dict,
+               fresh: Callable[[str], sp.Symbol]) -> Optional[sp.Expr]:
+    """Entry ``idx`` of log_softmax / layer_norm of a vector or a matrix (by rows);
+    ``fresh`` makes summation indices (the lowering's own)."""
     if e.func not in ("log_softmax", "layer_norm") or len(e.args) != 1:
         return None
     x = e.args[0]
@@ -51,7 +52,7 @@ def entry_call(low: "Lowering", e: m.Call, idx: tuple, env: dict) -> Optional[sp
     if e.func == "log_softmax":
         if e.kwargs:
             return None
-        return low.entry(x, idx, env) - _lse(low, x, env, row)
+        return low.entry(x, idx, env) - _lse(low, x, env, fresh("k"), row)
     keys = {k for k, _ in e.kwargs}
     if keys - {"eps"}:
         return None
@@ -60,7 +61,6 @@ def entry_call(low: "Lowering", e: m.Call, idx: tuple, env: dict) -> Optional[sp
         eps = low.scalar(e.kwarg("eps"), env)
         if eps.is_nonnegative is not True:
             return None  # √(var + eps) may have no real value
-    from derive.symbolic.lower import fresh
     k = fresh("k")
     n = t.shape[-1]
     at = (lambda j: (row, j)) if row is not None else (lambda j: (j,))
@@ -70,7 +70,8 @@ def entry_call(low: "Lowering", e: m.Call, idx: tuple, env: dict) -> Optional[sp
     return (low.entry(x, idx, env) - mean) / sp.sqrt(var + eps)
 
 
-def scalar_call(low: "Lowering", e: m.Call, env: dict) -> Optional[sp.Expr]:
+def scalar_call(low: "Lowering", e: m.Call, env: dict,
+                fresh: Callable[[str], sp.Symbol]) -> Optional[sp.Expr]:
     """cross_entropy(z, y) of a logit vector z, with a class index or a vector target."""
     if e.func != "cross_entropy" or len(e.args) != 2 or e.kwargs:
         return None
@@ -78,7 +79,7 @@ def scalar_call(low: "Lowering", e: m.Call, env: dict) -> Optional[sp.Expr]:
     tz = low.vtype(z, env)
     if not (_known(tz) and len(tz.shape) == 1):
         return None
-    lse = _lse(low, z, env)
+    lse = _lse(low, z, env, fresh("k"))
     if low.is_scalar(y, env):
         k = low.scalar(y, env)
         if not (k.is_integer and k.is_positive):
@@ -87,6 +88,5 @@ def scalar_call(low: "Lowering", e: m.Call, env: dict) -> Optional[sp.Expr]:
     ty = low.vtype(y, env)
     if not (_known(ty) and ty.shape == tz.shape):
         return None
-    from derive.symbolic.lower import fresh
     k = fresh("k")
     return -sp.Sum(low.entry(y, (k,), env) * (low.entry(z, (k,), env) - lse), (k, 1, tz.shape[0]))

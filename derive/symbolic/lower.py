@@ -318,7 +318,7 @@ class Lowering:
                 i = fresh()
                 return sp.sqrt(_sum(self.entry(e.args[0], (i,), env) ** 2, (i,), t.shape))
         from derive.symbolic.dl_entries import scalar_call  # cross_entropy
-        out = scalar_call(self, e, env)
+        out = scalar_call(self, e, env, fresh)
         if out is not None:
             return out
         raise Unsupported(f"function {f}")
@@ -471,7 +471,7 @@ class Lowering:
             if e.func in ("zeros", "ones"):
                 return sp.Integer(0 if e.func == "zeros" else 1)
             from derive.symbolic.dl_entries import entry_call  # log_softmax, layer_norm
-            out = entry_call(self, e, idx, env)
+            out = entry_call(self, e, idx, env, fresh)
             if out is not None:
                 return out
         if isinstance(e, m.Block):
