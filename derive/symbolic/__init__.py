@@ -20,6 +20,7 @@ from derive.symbolic.lower import Unsupported, lowering
 from derive.symbolic.strategies.argopt import ArgOpt
 from derive.symbolic.strategies.conditions import Conditions
 from derive.symbolic.strategies.elementary import Elementary
+from derive.symbolic.strategies.exp_bounds import ExpSumBounds
 from derive.symbolic.strategies.expectations import Expectations
 from derive.symbolic.strategies.fixed_sizes import FixedSizes
 from derive.symbolic.strategies.indexed import IndexedSums
@@ -76,7 +77,8 @@ class Guarded:
 
 STRATEGIES = [Expectations(), Recurrence(), RecurrenceTerms(), VectorRecurrence(),
               RecurrenceInvariant(), Smt(), ArgOpt(),
-              Conditions(), ScalarIdentity(), MatrixAlgebra(), IndexedSums(), Elementary(), VectorElementary(), KronVec(),
+              Conditions(), ScalarIdentity(), MatrixAlgebra(), IndexedSums(), Elementary(), VectorElementary(), ExpSumBounds(),
+              KronVec(),
               FixedSizes()]
 
 ENGINE = Engine("symbolic", [Guarded(s) for s in STRATEGIES])

@@ -47,6 +47,20 @@ def entry_deltas(diff: sp.Expr, idx: tuple, t) -> sp.Expr:
     return collapse_deltas(diff, {j: (sp.Integer(1), d) for j, d in zip(idx, t.shape)} if idx else {})
 
 
+def stand_ins(low) -> dict:
+    """Set the lowering's hook so that max(x)/min(x) of a tensor lowers to an arbitrary real
+    (proofs only; the caller resets ``low.opaque_hook``): the model node → symbol map."""
+    opaque: dict = {}
+
+    def stand_in(e):
+        key = e  # model nodes compare without their positions
+        if key not in opaque:
+            opaque[key] = sp.Symbol(f"_{e.func}{len(opaque)}", real=True)
+        return opaque[key]
+    low.opaque_hook = stand_in
+    return opaque
+
+
 def entry_residual(ctx: Context, name: str):
     """lhs − rhs of an equality as SymPy, at a symbolic entry index for a tensor, with
     max(x)/min(x) of a tensor as an arbitrary real (proofs only): (residual, entry indices,
@@ -57,14 +71,7 @@ def entry_residual(ctx: Context, name: str):
     low = lowering(ctx.checked)
     a, b = st.operands
     t = low.vtype(a)
-    opaque: dict = {}
-
-    def stand_in(e):  # max(x)/min(x) of a tensor: an arbitrary real (proofs only)
-        key = e  # model nodes compare without their positions
-        if key not in opaque:
-            opaque[key] = sp.Symbol(f"_{e.func}{len(opaque)}", real=True)
-        return opaque[key]
-    low.opaque_hook = stand_in
+    opaque = stand_ins(low)
     try:
         if t.kind == "tensor" and not t.is_scalar:
             if any(d is None for d in t.shape):
