@@ -151,3 +151,11 @@ def test_tiled_merge_with_a_missing_rescale_is_not_proved():
 def test_exp_sum_bounds(show, ok):
     out = attempt(ExpSumBounds(), VEC + f"  show {show}\n")
     assert (out is not None and out.verdict == Verdict.PROVED) == ok
+
+
+@pytest.mark.parametrize("assume, ok", [("i != j", True), ("i == j", False), ("i >= 1", False)])
+def test_a_delta_is_zero_only_under_an_assumption_that_says_so(assume, ok):
+    text = ("claim c\n  let n : dim\n  let x : vector[n]\n  let i, j : 1..n\n"
+            f"  assume {assume}\n  show grad((x - mean(x))[j], x)[i] == -1/n\n")
+    out = attempt(VectorElementary(), text)
+    assert (out is not None and out.verdict == Verdict.PROVED) == ok

@@ -6,8 +6,9 @@ atoms outside the sums (``max(m₁, m₂)`` of two tile maxima), then the sum no
 each case.  Piecewise atoms inside a sum (``Σ xᵢ·sign(xᵢ)``) cannot take one sign for
 every index: there all sums must share one index range, and the merged summand is proved
 0 for every value of the index (then the sum is 0) by the same case split.  One-hot
-entries ``δ(j, y)`` left after delta summation stand for an arbitrary real (an identity
-for every value holds at 0 and 1).  Refutation is left to the other strategies and to
+entries ``δ(j, y)`` left after delta summation are 0 where an assumption says j ≠ y (1
+for j = y), and otherwise stand for an arbitrary real (an identity for every value holds
+at 0 and 1).  Refutation is left to the other strategies and to
 the numeric engine."""
 from __future__ import annotations
 
@@ -40,14 +41,23 @@ SIDE_CONDITIONS = [
 ]
 
 
-def _deltas(diff: sp.Expr) -> Optional[sp.Expr]:
-    """Free δ(j, y) as arbitrary reals; None when a delta still involves a bound index."""
+def _deltas(diff: sp.Expr, conditions: list) -> Optional[sp.Expr]:
+    """Free δ(a, b) as 0 (1) where the declarations assume a ≠ b (a = b), else as an
+    arbitrary real; None when a delta still involves a bound index."""
     bound = {v for s in diff.atoms(sp.Sum) for v, _, _ in s.limits}
     reps = {}
     for d in diff.atoms(sp.KroneckerDelta):
         if d.free_symbols & bound:
             return None
-        reps[d] = sp.Symbol(f"_delta{len(reps)}", real=True)
+        a, b = d.args
+        known = {(type(c), frozenset((c.lhs, c.rhs))) for c in conditions
+                 if isinstance(c, (sp.Ne, sp.Eq))}
+        if (sp.Ne, frozenset((a, b))) in known:
+            reps[d] = sp.Integer(0)
+        elif (sp.Eq, frozenset((a, b))) in known:
+            reps[d] = sp.Integer(1)
+        else:
+            reps[d] = sp.Symbol(f"_delta{len(reps)}", real=True)
     return diff.xreplace(reps)
 
 
@@ -90,7 +100,8 @@ class VectorElementary:
         if not diff.has(sp.Sum) or diff.has(sp.Product):
             return None  # scalar identities belong to the elementary normal form
         if diff.has(sp.KroneckerDelta):  # onehot(y, n): y declared in 1..n collapses Σₖ δ(k, y)
-            diff = _deltas(collapse_deltas(entry_deltas(diff, idx, t), index_ranges(ctx)))
+            diff = _deltas(collapse_deltas(entry_deltas(diff, idx, t), index_ranges(ctx)),
+                           lowering(ctx.checked).conditions)
             if diff is None:
                 ctx.notes.append(f"{NAME}: a one-hot entry under a sum")
                 return None
