@@ -85,7 +85,10 @@ def _nonnegative(low, r: sp.Expr, strict: bool, opaque: dict, indices: dict) -> 
         for _ in range(2):
             x = _logs(x, exps)
         x = sp.expand(x)
-        least = _least(x, t, top)
+        try:
+            least = _least(x, t, top)
+        except (sp.PolynomialError, NotImplementedError):
+            least = None
         if least is None:
             continue
         least = sp.simplify(least)
