@@ -159,3 +159,13 @@ def test_a_delta_is_zero_only_under_an_assumption_that_says_so(assume, ok):
             f"  assume {assume}\n  show grad((x - mean(x))[j], x)[i] == -1/n\n")
     out = attempt(VectorElementary(), text)
     assert (out is not None and out.verdict == Verdict.PROVED) == ok
+
+
+def test_small_numeric_sums_are_written_out_and_cuts_need_integers():
+    from derive.symbolic.blocks import unroll_small
+    h = sp.Symbol("h", integer=True)
+    assert unroll_small(sp.Sum(z[h], (h, 1, 3))) == z[1] + z[2] + z[3]
+    assert unroll_small(sp.Sum(z[h], (h, 1, n))).has(sp.Sum)
+    a, b = sp.IndexedBase("a"), sp.IndexedBase("b")
+    half = sp.Piecewise((a[k], sp.Le(2 * k, n)), (b[k], True))  # k ≤ n/2: not an integer cut
+    assert split_stacked(sp.Sum(half, (k, 1, n))).has(sp.Piecewise)

@@ -6,7 +6,8 @@ An entry of a block matrix is a ``Piecewise`` on the row (then the column) index
 ``Σₖ₌ₗₒ^{hi} f(k)`` with a piece ``… if k ≤ c`` inside f (at any depth: in an exponent,
 an inner sum), is ``Σₖ₌ₗₒ^{c} f(k)|_{k ≤ c} + Σ_{k'=1}^{hi − c} f(c + k')|_{k > c}`` when
 both lengths are provably ≥ 0 — so the softmax over ``[K₁; K₂] @ q`` becomes the two
-tiles' sums.
+tiles' sums.  A sum over a small numeric range (``Σ_{h=1}^{3}``) is written out, so a block
+row of three heads meets a sum over the heads.
 """
 from __future__ import annotations
 
@@ -55,14 +56,35 @@ def block_entry(low: "Lowering", e: m.Block, idx: tuple, env: dict) -> Optional[
 
 
 def _cut(piece: sp.Piecewise, k: sp.Symbol) -> Optional[sp.Expr]:
-    """c when the piece's first condition is k ≤ c (c free of k)."""
+    """c when the piece's first condition is k ≤ c (c free of k), also as a·k + b ≤ 0
+    with a positive rational a (SymPy's form of 2h ≥ h + k)."""
     cond = piece.args[0].cond
     if not isinstance(cond, (sp.LessThan, sp.GreaterThan)):  # k ≤ c, printed c ≥ k
         return None
     d = sp.expand(cond.lts - cond.gts)
-    if sp.diff(d, k) != 1 or k in (d - k).free_symbols:
+    a = sp.diff(d, k)
+    if not (a.is_Rational and a > 0) or k in (d - a * k).free_symbols:
         return None
-    return -(d - k)
+    return sp.expand(-(d - a * k) / a)
+
+
+SMALL = 8  # a sum over a numeric range of at most this many terms is written out
+
+
+def unroll_small(e: sp.Expr) -> sp.Expr:
+    """Σ over a numeric range of at most SMALL terms written out term by term (the other
+    ranges of the same sum must not depend on its index)."""
+    def unroll(s: sp.Sum) -> sp.Expr:
+        for pos, (v, lo, hi) in enumerate(s.limits):
+            if not (lo.is_Integer and hi.is_Integer and 0 <= hi - lo + 1 <= SMALL):
+                continue
+            others = s.limits[:pos] + s.limits[pos + 1:]
+            if any(v in (a.free_symbols | b.free_symbols) for _, a, b in others):
+                continue
+            terms = [s.function.xreplace({v: sp.Integer(x)}) for x in range(int(lo), int(hi) + 1)]
+            return sp.Add(*[sp.Sum(t, *others) if others else t for t in terms])
+        return s
+    return e.replace(lambda x: isinstance(x, sp.Sum), unroll)
 
 
 def split_stacked(e: sp.Expr) -> sp.Expr:
@@ -73,8 +95,8 @@ def split_stacked(e: sp.Expr) -> sp.Expr:
         k, lo, hi = s.limits[0]
         for p in s.function.atoms(sp.Piecewise):
             c = _cut(p, k)
-            if c is None or not (sp.expand(c - lo + 1).is_nonnegative and
-                                 sp.expand(hi - c).is_nonnegative):
+            if c is None or c.is_integer is not True or not (
+                    sp.expand(c - lo + 1).is_nonnegative and sp.expand(hi - c).is_nonnegative):
                 continue
             first = s.function.replace(lambda x: isinstance(x, sp.Piecewise) and _cut(x, k) == c,
                                        lambda x: x.args[0].expr)

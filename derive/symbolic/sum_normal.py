@@ -25,7 +25,7 @@ from typing import Optional
 
 import sympy as sp
 
-from derive.symbolic.blocks import split_stacked
+from derive.symbolic.blocks import split_stacked, unroll_small
 from derive.symbolic.elementary import _exp_atoms, _logs, realify
 from derive.symbolic.strategies.indexed import alpha_normal, canonical, constant_sums, linear_sums
 
@@ -42,7 +42,7 @@ def normal_sums(e: sp.Expr) -> sp.Expr:
     """Sums split by linearity with constant factors out, constant sums folded, bound
     indices renamed canonically — repeated until nothing changes."""
     for _ in range(ROUNDS):
-        new = canonical(constant_sums(linear_sums(split_stacked(split_exps(e)))))
+        new = canonical(constant_sums(linear_sums(unroll_small(split_stacked(split_exps(e))))))
         if new == e:
             break
         e = new
