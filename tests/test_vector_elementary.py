@@ -169,3 +169,20 @@ def test_small_numeric_sums_are_written_out_and_cuts_need_integers():
     a, b = sp.IndexedBase("a"), sp.IndexedBase("b")
     half = sp.Piecewise((a[k], sp.Le(2 * k, n)), (b[k], True))  # k ≤ n/2: not an integer cut
     assert split_stacked(sp.Sum(half, (k, 1, n))).has(sp.Piecewise)
+
+
+def test_entrywise_atoms_only_for_functions_of_one_entry():
+    from derive.symbolic.strategies.vector_elementary import entrywise_atoms
+    A = sp.IndexedBase("A")
+    i = sp.Symbol("i", integer=True)
+    one = sp.Sum(sp.Max(A[i, k], 0) * z[k], (k, 1, n)) + sp.Max(A[i, 1], 0)
+    out = entrywise_atoms(one)
+    assert not out.has(sp.Max)  # one fresh tensor for both uses of max(A[·,·], 0)
+    assert {b.label.name for b in out.atoms(sp.IndexedBase)} == {"z", "_F0"}
+    assert entrywise_atoms(sp.Sum(sp.Max(A[i, k] * z[k], 0), (k, 1, n))) is None
+
+
+def test_unused_ranges_become_their_length():
+    from derive.symbolic.sum_normal import unused_limits
+    h = sp.Symbol("h", integer=True)
+    assert unused_limits(sp.Sum(z[k], (k, 1, n), (h, 1, 3))) == 3 * sp.Sum(z[k], (k, 1, n))

@@ -49,6 +49,24 @@ def normal_sums(e: sp.Expr) -> sp.Expr:
     return e
 
 
+def unused_limits(e: sp.Expr) -> sp.Expr:
+    """A range whose index the summand (and the other ranges) never mention, as a factor:
+    its length, when provably ≥ 0 (Σ_{a,b} f(a) = (length of b's range)·Σ_a f(a))."""
+    def drop(s: sp.Sum) -> sp.Expr:
+        keep, factor = [], sp.Integer(1)
+        for v, lo, hi in s.limits:
+            used = v in s.function.free_symbols or any(
+                v in (a.free_symbols | b.free_symbols) for w, a, b in s.limits if w != v)
+            if used or not (hi - lo + 1).is_nonnegative:
+                keep.append((v, lo, hi))
+            else:
+                factor *= hi - lo + 1
+        if factor == 1:
+            return s
+        return factor * (sp.Sum(s.function, *keep) if keep else s.function)
+    return e.replace(lambda x: isinstance(x, sp.Sum), drop)
+
+
 def _nonempty(s: sp.Sum) -> bool:
     return all((hi - lo + 1).is_positive is True for _, lo, hi in s.limits)
 
@@ -96,7 +114,7 @@ def _sum_zero(e: sp.Expr) -> bool:
     e = normal_sums(e)
     if e.has(sp.Sum):
         renamed = alpha_normal(e)  # sums equal up to permuting their indices
-        e = renamed if renamed is not None else e
+        e = unused_limits(renamed if renamed is not None else e)
         named = name_sums(e)
         if named is None:
             return False

@@ -36,7 +36,8 @@ SIDE_CONDITIONS = [
     "non-empty; otherwise by a real symbol",
     "logs split only over factors SymPy proves positive; roots split only over factors "
     "SymPy proves nonnegative (√(c²) = |c|)",
-    "piecewise atoms inside a sum: the merged summand vanishes for every integer index",
+    "piecewise atoms inside a sum: read as the entries of a fresh tensor (f(x) entrywise), "
+    "or the merged summand vanishes for every integer index",
     "the identity is read where both sides are defined (denominators, var(x) = 0)",
 ]
 
@@ -110,6 +111,9 @@ class VectorElementary:
             return None
         pointwise = any(s.function.has(*_PIECEWISE) for s in diff.atoms(sp.Sum))
         if pointwise:
+            abstract = entrywise_atoms(diff)
+            if abstract is not None and within(CASE_S, sum_zero, abstract, default=False):
+                return _proof(idx, "piecewise entries as a fresh tensor; ", [], opaque)
             merged = within(CASE_S, merged_summand, diff, default=None)
             if merged is None:
                 ctx.notes.append(f"{NAME}: piecewise summands over different ranges")
@@ -129,15 +133,41 @@ class VectorElementary:
         if keys is None:
             ctx.notes.append(f"{NAME}: a case's normal form did not vanish")
             return None
-        where = f" for every entry {', '.join(map(str, idx))}" if idx else ""
         how = "the merged summand is 0 for every index; " if pointwise else ""
-        split = f"sign cases of {', '.join(keys)}; " if keys else ""
-        return proved(f"lhs − rhs is 0 in the sum normal form{where} ({how}{split}symbolic sizes)",
-                      NAME, residual="0", keys=keys, general=True,
-                      certificate={"route": "entrywise: exp split, Σ linear with constant factors "
-                                            "out, sums named, exp/log/root normal form, rational "
-                                            "cancellation" + ("; summands merged and proved "
-                                                             "pointwise" if pointwise else ""),
-                                   "side_conditions": SIDE_CONDITIONS},
-                      arbitrary=[f"{v}: {k.func} of a tensor, any real" for k, v in opaque.items()]
-                      or None)
+        return _proof(idx, how, keys, opaque)
+
+
+def entrywise_atoms(diff: sp.Expr) -> Optional[sp.Expr]:
+    """Each piecewise atom that is a function of one tensor entry, f(x[a, b]), as the entry
+    [a, b] of a fresh tensor (one per f and x): F = f(x) entrywise is one particular tensor,
+    so an identity for every tensor F holds for it.  None when an atom reads several
+    entries (or none)."""
+    bases: dict = {}
+    reps = {}
+    hole = sp.Symbol("_hole", real=True)
+    for p in diff.atoms(*_PIECEWISE):
+        entries = p.atoms(sp.Indexed)
+        if len(entries) != 1:
+            return None
+        (x,) = entries
+        template = p.xreplace({x: hole})
+        if template.free_symbols - {hole}:
+            return None
+        key = (template, x.base)
+        if key not in bases:
+            bases[key] = sp.IndexedBase(f"_F{len(bases)}")
+        reps[p] = bases[key][x.indices]
+    return diff.xreplace(reps)
+
+
+def _proof(idx: tuple, how: str, keys: list, opaque: dict) -> Outcome:
+    where = f" for every entry {', '.join(map(str, idx))}" if idx else ""
+    split = f"sign cases of {', '.join(keys)}; " if keys else ""
+    return proved(f"lhs − rhs is 0 in the sum normal form{where} ({how}{split}symbolic sizes)",
+                  NAME, residual="0", keys=keys, general=True,
+                  certificate={"route": "entrywise: exp split, Σ linear with constant factors "
+                                        "out, sums named, exp/log/root normal form, rational "
+                                        "cancellation" + (f"; {how.strip('; ')}" if how else ""),
+                               "side_conditions": SIDE_CONDITIONS},
+                  arbitrary=[f"{v}: {k.func} of a tensor, any real" for k, v in opaque.items()]
+                  or None)
