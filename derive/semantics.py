@@ -58,6 +58,18 @@ class VType:
         return self.kind == "scalar"
 
 
+def block_extent(t: VType) -> tuple:
+    """(height, width) of one part of a block matrix: a scalar is 1×1, a vector a column;
+    (None, None) for a part of higher rank."""
+    if t.kind == "scalar":
+        return sp.Integer(1), sp.Integer(1)
+    if len(t.shape) == 1:
+        return t.shape[0], sp.Integer(1)
+    if len(t.shape) == 2:
+        return t.shape
+    return None, None
+
+
 SCALAR = VType("scalar")
 ANY = VType("any")
 BOOL = VType("bool")
@@ -861,14 +873,7 @@ class Checker:
         if any(t.kind in ("any", "bool", "range") for t in flat):
             return VType("any", (), random)
         # block matrix: heights agree along a row, widths along a column
-        def hw(t: VType):
-            if t.kind == "scalar":
-                return sp.Integer(1), sp.Integer(1)
-            if len(t.shape) == 1:
-                return t.shape[0], sp.Integer(1)
-            if len(t.shape) == 2:
-                return t.shape
-            return None, None
+        hw = block_extent
         heights, width = [], None
         for r, row in enumerate(types):
             h0 = hw(row[0])[0]

@@ -21,6 +21,7 @@ from derive.symbolic.lower import Unsupported, lowering
 from derive.symbolic.strategies.argopt import ArgOpt
 from derive.symbolic.strategies.conditions import Conditions
 from derive.symbolic.strategies.elementary import Elementary
+from derive.symbolic.strategies.exp_bounds import ExpSumBounds
 from derive.symbolic.strategies.expectations import Expectations
 from derive.symbolic.strategies.fixed_sizes import FixedSizes
 from derive.symbolic.strategies.indexed import IndexedSums
@@ -34,6 +35,7 @@ from derive.symbolic.strategies.random_forms import RandomForms
 from derive.symbolic.strategies.recurrence import Recurrence, RecurrenceTerms, VectorRecurrence
 from derive.symbolic.strategies.scalar_identity import ScalarIdentity
 from derive.symbolic.strategies.smt import Smt
+from derive.symbolic.strategies.vector_elementary import VectorElementary
 
 
 SHARE = 0.4  # of the statement's time limit, per strategy: one slow strategy cannot starve the rest
@@ -79,9 +81,11 @@ class Guarded:
             return None
 
 
-STRATEGIES = [Expectations(), RandomForms(), GaussianOrthogonality(), Recurrence(), RecurrenceTerms(), VectorRecurrence(),
+STRATEGIES = [Expectations(), RandomForms(), GaussianOrthogonality(), Leibniz(), Recurrence(),
+              RecurrenceTerms(), VectorRecurrence(),
               RecurrenceInvariant(), Smt(), ArgOpt(), ConvexArgmin(),
-              Conditions(), ScalarIdentity(), MatrixDifferential(), MatrixAlgebra(), IndexedSums(), Elementary(), KronVec(),
+              Conditions(), ScalarIdentity(), MatrixDifferential(), MatrixAlgebra(), IndexedSums(),
+              Elementary(), VectorElementary(), ExpSumBounds(), KronVec(),
               FixedSizes()]
 
 ENGINE = Engine("symbolic", [Guarded(s) for s in STRATEGIES])

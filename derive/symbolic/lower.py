@@ -323,6 +323,10 @@ class Lowering:
             if t.kind == "tensor" and len(t.shape) == 1:
                 i = fresh()
                 return sp.sqrt(_sum(self.entry(e.args[0], (i,), env) ** 2, (i,), t.shape))
+        from derive.symbolic.dl_entries import scalar_call  # cross_entropy
+        out = scalar_call(self, e, env, fresh)
+        if out is not None:
+            return out
         raise Unsupported(f"function {f}")
 
     def _reduce(self, e: m.Call, env: dict) -> sp.Expr:
@@ -472,6 +476,15 @@ class Lowering:
                 return sp.KroneckerDelta(idx[0], self.scalar(e.args[0], env))
             if e.func in ("zeros", "ones"):
                 return sp.Integer(0 if e.func == "zeros" else 1)
+            from derive.symbolic.dl_entries import entry_call  # log_softmax, layer_norm
+            out = entry_call(self, e, idx, env, fresh)
+            if out is not None:
+                return out
+        if isinstance(e, m.Block):
+            from derive.symbolic.blocks import block_entry  # [A; B]: piecewise in the index
+            out = block_entry(self, e, idx, env)
+            if out is not None:
+                return out
         raise Unsupported(f"no entrywise lowering for {type(e).__name__}")
 
     def _defined(self, e: m.Expr) -> m.Expr:
