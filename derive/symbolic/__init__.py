@@ -29,6 +29,7 @@ from derive.symbolic.strategies.invariant import RecurrenceInvariant
 from derive.symbolic.strategies.kron_vec import KronVec
 from derive.symbolic.strategies.convex_argmin import ConvexArgmin
 from derive.symbolic.strategies.gaussian_orthogonality import GaussianOrthogonality
+from derive.symbolic.strategies.leibniz import Leibniz
 from derive.symbolic.strategies.matcalc import MatrixDifferential
 from derive.symbolic.strategies.matrix_algebra import MatrixAlgebra
 from derive.symbolic.strategies.random_forms import RandomForms

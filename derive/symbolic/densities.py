@@ -77,6 +77,24 @@ def _pmf(law, params: list) -> list[tuple[sp.Expr, sp.Expr]]:
     return [(sp.sympify(v), sp.sympify(w)) for v, w in law.outcomes(params)]
 
 
+def draw_supports(low: Any) -> list:
+    """Where each declared scalar draw lives (x ~ exponential(λ): x ≥ 0): a draw never
+    takes a value off its support, so conditions there hold surely."""
+    out = []
+    for name, info in low.checked.symbols.items():
+        if not (info.random and info.role == "scalar" and name in low.symbols):
+            continue
+        from derive.symbolic.lower import Unsupported
+        try:
+            law, params = _law(low, info.dist, {})
+        except (NoClosedForm, Unsupported):   # a law without a closed form: no fact
+            continue
+        make = LOG_DENSITY.get(law.name)
+        if make is not None:
+            out += make(params, low.symbols[name])[2]
+    return out
+
+
 def lower(low: Any, e: m.Call, env: dict) -> sp.Expr:
     """``logpdf(d, x)``, ``pdf(d, x)`` or ``KL(p, q)`` as a SymPy expression."""
     return _value_and_conditions(low, e, env)[0]

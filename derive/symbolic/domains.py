@@ -111,6 +111,10 @@ def undefined_outside(low: Lowering, st: m.Expr) -> list[sp.Basic]:
             premise = low.condition(st.args[0])
         except (Unsupported, TypeError, ValueError, AttributeError, KeyError):
             premise = None
+    from derive.symbolic.densities import draw_supports
+    supports = draw_supports(low)
+    if supports:
+        premise = sp.And(*supports, *([premise] if premise is not None else []))
     if isinstance(st, m.Compare):
         per_side = [side_conditions(low, x) for x in st.operands]
         conds = [c for cs in per_side for c in cs]
