@@ -32,6 +32,17 @@ def is_equality(st: m.Expr) -> bool:
     return isinstance(st, m.Compare) and len(st.ops) == 1 and st.ops[0] in ("==", "≈")
 
 
+def sides_with(st: m.Expr, first) -> Optional[tuple[m.Expr, m.Expr]]:
+    """The operands of an equality ordered so that ``first(a)`` holds for the first one
+    (``None`` when neither side qualifies, or the statement is no equality)."""
+    if not is_equality(st):
+        return None
+    a, b = st.operands
+    if first(a):
+        return a, b
+    return (b, a) if first(b) else None
+
+
 def is_approximate(ctx: Context) -> bool:
     st = ctx.statement
     return ctx.show.within is not None or ctx.show.rel is not None or (

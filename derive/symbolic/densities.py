@@ -73,26 +73,11 @@ def _law(low: Any, d: m.Expr, env: dict):
     return law, [low.scalar(a, env) for a in args]
 
 
+law_and_parameters = _law
+
+
 def _pmf(law, params: list) -> list[tuple[sp.Expr, sp.Expr]]:
     return [(sp.sympify(v), sp.sympify(w)) for v, w in law.outcomes(params)]
-
-
-def draw_supports(low: Any) -> list:
-    """Where each declared scalar draw lives (x ~ exponential(λ): x ≥ 0): a draw never
-    takes a value off its support, so conditions there hold surely."""
-    out = []
-    for name, info in low.checked.symbols.items():
-        if not (info.random and info.role == "scalar" and name in low.symbols):
-            continue
-        from derive.symbolic.lower import Unsupported
-        try:
-            law, params = _law(low, info.dist, {})
-        except (NoClosedForm, Unsupported):   # a law without a closed form: no fact
-            continue
-        make = LOG_DENSITY.get(law.name)
-        if make is not None:
-            out += make(params, low.symbols[name])[2]
-    return out
 
 
 def lower(low: Any, e: m.Call, env: dict) -> sp.Expr:

@@ -24,7 +24,7 @@ import sympy as sp
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
-from derive.symbolic.common import is_equality, proved
+from derive.symbolic.common import proved, sides_with
 from derive.symbolic.lower import Unsupported, lowering
 from derive.symbolic.strategies.matcalc import CalcAlgebra
 from derive.symbolic.strategies.matrix_algebra import _commutes
@@ -80,14 +80,10 @@ class ConvexArgmin:
     name = NAME
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
-        st = ctx.statement
-        if not is_equality(st):
+        sides = sides_with(ctx.statement, _optimum)
+        if sides is None:
             return None
-        a, b = st.operands
-        if _optimum(b) and not _optimum(a):
-            a, b = b, a
-        if not _optimum(a):
-            return None
+        a, b = sides
         var = a.args[0].id
         info = ctx.checked.symbols.get(var)
         if info is None or info.role != "tensor" or len(info.vtype.shape) != 1 or info.props \

@@ -17,7 +17,7 @@ from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
 from derive.semantics import walk_defined
-from derive.symbolic.common import is_equality, proved
+from derive.symbolic.common import proved, sides_with
 from derive.symbolic.lower import Unsupported, lowering
 from derive.symbolic.random_algebra import RandomAlgebra
 
@@ -28,14 +28,10 @@ class GaussianOrthogonality:
     name = NAME
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
-        st = ctx.statement
-        if not is_equality(st):
+        sides = sides_with(ctx.statement, _is_expectation)
+        if sides is None:
             return None
-        a, b = st.operands
-        if not _is_expectation(a):
-            a, b = b, a
-        if not _is_expectation(a):
-            return None
+        a, b = sides
         split = _product_with_function(ctx, a.args[0])
         if split is None:
             return None

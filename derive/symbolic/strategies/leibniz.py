@@ -23,7 +23,7 @@ from derive.engine import Context
 from derive.outcome import Outcome
 from derive.semantics import walk_defined
 from derive.symbolic import densities
-from derive.symbolic.common import is_equality, proved, simplify_zero
+from derive.symbolic.common import proved, sides_with, simplify_zero
 from derive.symbolic.lower import Lowering, Unsupported
 from derive.vocabulary.distributions import args_of, law_of
 
@@ -54,13 +54,11 @@ class Leibniz:
     name = NAME
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
-        st = ctx.statement
-        if not is_equality(st):
+        sides = sides_with(ctx.statement, _grad_of_mean)
+        if sides is None:
             return None
-        a, b = st.operands
-        if not _grad_of_mean(a):
-            a, b = b, a
-        if not (_grad_of_mean(a) and isinstance(b, m.Stat) and b.kind == "E" and len(b.args) == 1):
+        a, b = sides
+        if not (isinstance(b, m.Stat) and b.kind == "E" and len(b.args) == 1):
             return None
         theta = a.args[1].id
         info = ctx.checked.symbols.get(theta)
