@@ -501,6 +501,13 @@ class Lowering:
             return sp.Sum(a * b, (k, 1, inner)) if inner != 1 else (a * b).subs(k, 1)
         if e.op == "^" and lb.kind == "scalar" and la.kind == "scalar":
             return self.scalar(e, env)
+        if e.op == "^" and len(la.shape) == 2 and len(idx) == 2:
+            k = _literal_power(e.right)  # Aᵏ of a literal k ≥ 1 is the product A @ … @ A
+            if k is not None:
+                chain = e.left
+                for _ in range(k - 1):
+                    chain = m.BinOp("@", chain, e.left, e.pos)
+                return self.entry(chain, idx, env) if k > 1 else self.entry(e.left, idx, env)
         raise Unsupported(f"entrywise {e.op}")
 
     def _flipped(self, e: m.Call, idx: tuple, shape: tuple) -> tuple:
@@ -612,6 +619,17 @@ class Lowering:
 
 
 _RELS = {"==": sp.Eq, "!=": sp.Ne, "<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge}
+
+
+MAX_POWER = 6  # Aᵏ entrywise is a (k − 1)-fold nested sum
+
+
+def _literal_power(e: m.Expr) -> Optional[int]:
+    """k for a literal integer exponent 1 ≤ k ≤ MAX_POWER, else None."""
+    if isinstance(e, m.Num) and not e.imaginary and e.value.denominator == 1 \
+            and 1 <= e.value <= MAX_POWER:
+        return int(e.value)
+    return None
 
 
 def sum_depth(e: sp.Basic) -> int:

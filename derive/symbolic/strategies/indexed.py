@@ -16,6 +16,8 @@ from derive.semantics import walk
 from derive.symbolic.common import plain
 from derive.symbolic.lower import Unsupported, lowering, squared_nested_sum
 from derive.symbolic.common import is_equality, proved, within
+from derive.symbolic.index_facts import index_ranges, with_facts
+from derive.symbolic.sum_shift import shift_sums
 
 NAME = "indexed-sums"
 SETTLE_S = 6.0  # evaluating the sums (delta summation): the corpus needs ≤ 0.7 s idle; benchmarks/load_margin.py keeps an 8× margin for load
@@ -89,10 +91,11 @@ def _flatten(s: sp.Sum):
     return body, limits
 
 
-def alpha_normal(expr: sp.Expr) -> sp.Expr:
+def alpha_normal(expr: sp.Expr, tidy=None) -> sp.Expr:
     """Every outermost sum flattened, split over its terms, and its bound indices renamed
     by the bijection (within equal ranges) giving the smallest printed summand — so sums
-    equal up to renaming and reordering their indices (tr(ABC) and tr(CAB)) coincide."""
+    equal up to renaming and reordering their indices (tr(ABC) and tr(CAB)) coincide.
+    ``tidy`` rewrites each renamed summand by a declared fact first (symmetric entries)."""
     import itertools
 
     def normal(s: sp.Sum) -> sp.Expr:
@@ -122,7 +125,7 @@ def alpha_normal(expr: sp.Expr) -> sp.Expr:
             for perm in itertools.product(*[itertools.permutations(groups[k]) for k in keys]):
                 order = [v for block in perm for v in block]
                 mapping = {var: c[0] for (var, _, _), c in zip(order, canon)}
-                cand = term.xreplace(mapping)
+                cand = term.xreplace(mapping) if tidy is None else tidy(term.xreplace(mapping))
                 key = sp.sstr(cand)
                 if best is None or key < best[0]:
                     best = (key, cand)
@@ -204,6 +207,7 @@ class IndexedSums:
             ranges = {j: (sp.Integer(1), d) for j, d in zip(idx, t.shape)}
         else:
             idx, ranges = (), {}
+        ranges = {**index_ranges(low), **ranges}  # declared indices i : 1..n decide i ≤ n too
         try:
             if idx:
                 lhs, rhs = low.entry(a, idx), low.entry(b, idx)
@@ -212,7 +216,7 @@ class IndexedSums:
         except Unsupported as exc:
             ctx.notes.append(f"{NAME}: {exc}")
             return None
-        diff = lhs - rhs
+        diff = with_facts(lhs - rhs, low)
         if idx and lhs.has(sp.Indexed) and sp.expand(diff) == 0:
             # entry j of both sides is the same expression of the entries (flip(flip(x))[j]
             # is x[n + 1 − (n + 1 − j)] = x[j]): nothing to sum
@@ -229,11 +233,12 @@ class IndexedSums:
         if settled is None:
             ctx.notes.append(f"{NAME}: the sums did not settle within {limit:g} s")
             return None
-        diff = settled
+        diff = with_facts(settled, low)  # assumed i ≠ j, symmetric entries
         if diff.has(sp.Piecewise):
             diff = sp.piecewise_fold(diff)
         for step in (sp.expand, sp.factor_terms,
                      lambda e: sp.expand(canonical(constant_sums(linear_sums(e)))),
+                     lambda e: sp.expand(canonical(linear_sums(shift_sums(e)))),
                      lambda e: within(SIMPLIFY_S, sp.simplify, e, default=e)):
             diff = step(diff)
             if diff == 0:
@@ -244,8 +249,8 @@ class IndexedSums:
             peeled = within(SIMPLIFY_S, lambda: sp.factor_terms(sp.expand(
                 canonical(constant_sums(linear_sums(peel(diff)))))), default=None)
             if peeled is not None and peeled != 0:
-                renamed = within(SIMPLIFY_S, lambda: sp.expand(alpha_normal(sp.expand(peeled))),
-                                 default=None)
+                renamed = within(SIMPLIFY_S, lambda: sp.expand(alpha_normal(
+                    sp.expand(peeled), lambda e: with_facts(e, low))), default=None)
                 peeled = renamed if renamed == 0 else peeled
             if peeled == 0:
                 where = f" for every entry {', '.join(map(str, idx))}" if idx else ""

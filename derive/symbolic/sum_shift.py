@@ -1,0 +1,51 @@
+"""Sums over shifted ranges brought to ranges that start at 1 and read unshifted entries,
+so that Σ_{l=2}^{n+1} v[l−1] meets Σ_{l=1}^{n} v[l] and a split ‖x[k+1..n]‖² meets the
+difference Σ_{1}^{n} − Σ_{1}^{k}.
+
+Both rewrites are identities of SymPy's ``Sum`` for every integer range, empty or not:
+SymPy sums follow Karr's convention, under which Σ_{i=a}^{b} f(i) = Σ_{i=1}^{b−a+1}
+f(i + a − 1) and Σ_{a}^{b} + Σ_{b+1}^{c} = Σ_{a}^{c} hold whatever a, b, c are (the
+lowering turns a range that may be empty in the mathematical sense into a piecewise
+before any Sum is built, see ``Lowering.binder``).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import sympy as sp
+
+
+def _offset(body: sp.Expr, i: sp.Symbol) -> Optional[sp.Expr]:
+    """The s with every index that mentions i being i + s, when there is one such s ≠ 0."""
+    offsets = set()
+    for x in body.atoms(sp.Indexed):
+        for k in x.indices:
+            if i in k.free_symbols:
+                s = sp.expand(k - i)
+                if i in s.free_symbols:
+                    return None
+                offsets.add(s)
+    if len(offsets) != 1:
+        return None
+    s = offsets.pop()
+    if s == 0 or not s.is_integer or s.is_negative:
+        return None
+    return s
+
+
+def shift_sums(expr: sp.Expr) -> sp.Expr:
+    """Every one-index sum started at 1, and Σ_{i=1}^{m} f(i + s) written as
+    Σ_{i=1}^{m+s} f(i) − Σ_{i=1}^{s} f(i) for the one offset s its entries share."""
+    def move(s: sp.Sum) -> sp.Expr:
+        if len(s.limits) != 1:
+            return s
+        i, lo, hi = s.limits[0]
+        body = s.function
+        if lo != 1:
+            body, hi = body.xreplace({i: i + lo - 1}), sp.expand(hi - lo + 1)
+        off = _offset(body, i)
+        if off is None:
+            return sp.Sum(body, (i, 1, hi))
+        body = sp.expand(body.xreplace({i: i - off}))
+        return sp.Sum(body, (i, 1, sp.expand(hi + off))) - sp.Sum(body, (i, 1, off))
+    return expr.replace(lambda x: isinstance(x, sp.Sum), move)
