@@ -26,6 +26,7 @@ from derive.symbolic.strategies.indexed import IndexedSums
 from derive.symbolic.strategies.invariant import RecurrenceInvariant
 from derive.symbolic.strategies.kron_vec import KronVec
 from derive.symbolic.strategies.matrix_algebra import MatrixAlgebra
+from derive.symbolic.strategies.matrix_recurrence import MatrixRecurrence
 from derive.symbolic.strategies.recurrence import Recurrence, RecurrenceTerms, VectorRecurrence
 from derive.symbolic.strategies.scalar_identity import ScalarIdentity
 from derive.symbolic.strategies.smt import Smt
@@ -73,7 +74,7 @@ class Guarded:
             return None
 
 
-STRATEGIES = [Expectations(), Recurrence(), RecurrenceTerms(), VectorRecurrence(),
+STRATEGIES = [Expectations(), Recurrence(), RecurrenceTerms(), VectorRecurrence(), MatrixRecurrence(),
               RecurrenceInvariant(), Smt(), ArgOpt(),
               Conditions(), ScalarIdentity(), MatrixAlgebra(), IndexedSums(), Elementary(), KronVec(),
               FixedSizes()]
