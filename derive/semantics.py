@@ -1056,7 +1056,7 @@ class Checker:
         if rule in ("onehot", "rowsum", "colsum", "where") and n == spec.min_args:
             return self.dl_type(e, types, random)
         if rule == "pool":
-            return VType("any", (), random)
+            return self.pool_type(e, types, random)
         return VType("any", (), random)
 
     def written(self, pos: m.Pos) -> str:
@@ -1178,6 +1178,20 @@ class Checker:
             return VType("any", (), random)
         out = self.conv_sizes(e, x.shape, w.shape)
         return VType("tensor", out, random) if out is not None else VType("any", (), random)
+
+    def pool_type(self, e: m.Call, types: list[VType], random: bool) -> VType:
+        """maxpool/avgpool(x, k, stride = s) of a vector or matrix, a k (× k) window, stride
+        k unless given, no padding: ⌊(n − k)/s⌋ + 1 per axis (what the numeric engine's
+        PyTorch pooling computes); unknown sizes leave the type open."""
+        x = types[0] if types else None
+        if x is None or x.kind != "tensor" or len(x.shape) not in (1, 2) or len(e.args) != 2:
+            return VType("any", (), random)
+        k = self._try_dim(e.args[1])
+        s = self._try_dim(e.kwarg("stride")) if e.kwarg("stride") is not None else k
+        if k is None or s is None or any(n is None for n in x.shape):
+            return VType("any", (), random)
+        return VType("tensor", tuple(sp.floor((n - k) / s) + 1 if s != 1 else n - k + 1
+                                     for n in x.shape), random)
 
     def conv_sizes(self, e: m.Call, xs: tuple, ks: tuple) -> Optional[tuple]:
         """⌊(n + 2p − k)/s⌋ + 1 per spatial axis (None when a size is unknown)."""

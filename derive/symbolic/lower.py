@@ -412,6 +412,14 @@ class Lowering:
         if isinstance(e, m.Index):
             return self._entry_index(e, idx, env)
         if isinstance(e, m.Call):
+            info = self.info(e.func)
+            if info is not None and info.role == "funcdef" and not e.kwargs and \
+                    len(e.args) == len(info.statement.params) and \
+                    all(self.is_scalar(a, env) for a in e.args):
+                inner = dict(env)  # Ah(i) with scalar arguments: the body's entry, i bound
+                for p, a in zip(info.statement.params, e.args):
+                    inner[p.id] = self.scalar(a, env)
+                return self.entry(info.statement.body, idx, inner)
             if e.func in _ELEMENTWISE and len(e.args) == 1:
                 return _ELEMENTWISE[e.func](self.entry(e.args[0], idx, env))
             if e.func == "softmax" and len(e.args) == 1 and not e.kwargs and len(t.shape) == 1:
@@ -487,6 +495,9 @@ class Lowering:
             b = self.scalar(e.right, env) if lb.kind == "scalar" else self.entry(e.right, ib, env)
             return {"+": a + b, "-": a - b, "*": a * b, "⊙": a * b, "/": a / b,
                     ".^": a ** b}[e.op]
+        if e.op == "@" and isinstance(e.left, m.Block) and isinstance(e.right, m.Block):
+            pairs = block_pairs(self, e.left, e.right, env)  # [A, B] @ [r; s] = A@r + B@s
+            return sp.Add(*[self.entry(m.BinOp("@", a, b, e.pos), idx, env) for a, b in pairs])
         if e.op == "@":
             inner = la.shape[1] if len(la.shape) == 2 else sp.Integer(1)
             k = fresh("k")
@@ -619,6 +630,23 @@ class Lowering:
 
 
 _RELS = {"==": sp.Eq, "!=": sp.Ne, "<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge}
+
+
+def block_pairs(low: "Lowering", row: m.Block, col: m.Block, env: dict) -> list:
+    """The pairs (Aₕ, rₕ) of a block row [A₁, …, Aₖ] times a block column [r₁; …; rₖ]
+    whose partitions match (width of Aₕ = height of rₕ for every h, checked on the
+    types), so that the product is Σₕ Aₕ rₕ; else Unsupported."""
+    if len(row.rows) != 1 or any(len(r) != 1 for r in col.rows) or \
+            len(row.rows[0]) != len(col.rows):
+        raise Unsupported("block product of unmatched partitions")
+    pairs = list(zip(row.rows[0], (r[0] for r in col.rows)))
+    for a, b in pairs:
+        ta, tb = low.vtype(a, env), low.vtype(b, env)
+        if ta.kind != "tensor" or tb.kind != "tensor" or len(ta.shape) != 2 or \
+                len(tb.shape) not in (1, 2) or ta.shape[1] is None or tb.shape[0] is None or \
+                sp.simplify(sp.sympify(ta.shape[1]) - sp.sympify(tb.shape[0])) != 0:
+            raise Unsupported("block product of unmatched partitions")
+    return pairs
 
 
 MAX_POWER = 6  # Aᵏ entrywise is a (k − 1)-fold nested sum

@@ -49,3 +49,25 @@ def shift_sums(expr: sp.Expr) -> sp.Expr:
         body = sp.expand(body.xreplace({i: i - off}))
         return sp.Sum(body, (i, 1, sp.expand(hi + off))) - sp.Sum(body, (i, 1, off))
     return expr.replace(lambda x: isinstance(x, sp.Sum), move)
+
+
+MAX_UNROLL = 16  # terms of a sum over a literal range written out
+
+
+def unroll_literal(expr: sp.Expr) -> sp.Expr:
+    """A sum over a literal range of at most MAX_UNROLL terms written out term by term
+    (Σ_{h=1}^{3} Wₕrₕ = W₁r₁ + W₂r₂ + W₃r₃), so that it meets the same terms written
+    by hand; ranges of other indices that mention h get its value too."""
+    def out(s: sp.Sum) -> sp.Expr:
+        for pos, (i, lo, hi) in enumerate(s.limits):
+            if lo.is_Integer and hi.is_Integer and 0 <= hi - lo + 1 <= MAX_UNROLL:
+                rest = s.limits[:pos] + s.limits[pos + 1:]
+                terms = []
+                for v in range(int(lo), int(hi) + 1):
+                    body = s.function.xreplace({i: sp.Integer(v)})
+                    limits = [(x, a.xreplace({i: sp.Integer(v)}), b.xreplace({i: sp.Integer(v)}))
+                              for x, a, b in rest]
+                    terms.append(sp.Sum(body, *limits) if limits else body)
+                return sp.Add(*terms)
+        return s
+    return expr.replace(lambda x: isinstance(x, sp.Sum), out)

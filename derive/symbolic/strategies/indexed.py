@@ -17,7 +17,7 @@ from derive.symbolic.common import plain
 from derive.symbolic.lower import Unsupported, lowering, squared_nested_sum
 from derive.symbolic.common import is_equality, proved, within
 from derive.symbolic.index_facts import index_ranges, with_facts
-from derive.symbolic.sum_shift import shift_sums
+from derive.symbolic.sum_shift import shift_sums, unroll_literal
 
 NAME = "indexed-sums"
 SETTLE_S = 6.0  # evaluating the sums (delta summation): the corpus needs ≤ 0.7 s idle; benchmarks/load_margin.py keeps an 8× margin for load
@@ -238,7 +238,7 @@ class IndexedSums:
             diff = sp.piecewise_fold(diff)
         for step in (sp.expand, sp.factor_terms,
                      lambda e: sp.expand(canonical(constant_sums(linear_sums(e)))),
-                     lambda e: sp.expand(canonical(linear_sums(shift_sums(e)))),
+                     lambda e: sp.expand(canonical(linear_sums(shift_sums(unroll_literal(e))))),
                      lambda e: within(SIMPLIFY_S, sp.simplify, e, default=e)):
             diff = step(diff)
             if diff == 0:
