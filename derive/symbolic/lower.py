@@ -312,8 +312,9 @@ class Lowering:
             i = fresh()  # the 1-norm of a vector: Σ |xᵢ|
             return _sum(sp.Abs(self.entry(e.args[0], (i,), env)), (i,),
                         self.vtype(e.args[0], env).shape)
-        if f == "norm" and len(e.args) == 1:
-            t = self.vtype(e.args[0], env)
+        if f == "norm" and (len(e.args) == 1 or len(e.args) == 2 and isinstance(e.args[1], m.Num)
+                            and e.args[1].value == 2 and not e.args[1].imaginary):
+            t = self.vtype(e.args[0], env)  # norm(x) and norm(x, 2) of a vector: √Σ xᵢ²
             if t.kind == "tensor" and len(t.shape) == 1:
                 i = fresh()
                 return sp.sqrt(_sum(self.entry(e.args[0], (i,), env) ** 2, (i,), t.shape))

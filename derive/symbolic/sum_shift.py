@@ -71,3 +71,34 @@ def unroll_literal(expr: sp.Expr) -> sp.Expr:
                 return sp.Add(*terms)
         return s
     return expr.replace(lambda x: isinstance(x, sp.Sum), out)
+
+
+def merged_products(expr: sp.Expr) -> sp.Expr:
+    """Each product of sums over independent ranges as one sum over all their indices
+    (Σᵢ f · Σⱼ g = Σᵢⱼ f g, finite sums), bound indices renamed apart; applied inside
+    every subexpression (a denominator too), after expanding."""
+    def merge(term: sp.Expr) -> sp.Expr:
+        if not isinstance(term, sp.Mul):
+            return term
+        sums = [f for f in term.args if isinstance(f, sp.Sum)]
+        if len(sums) < 2:
+            return term
+        body, limits = sp.Integer(1), []
+        for s in sums:
+            fresh = {v: sp.Dummy(f"m{v.name}", integer=True) for v, _, _ in s.limits}
+            body *= s.function.xreplace(fresh)
+            limits += [(fresh[v], lo, hi) for v, lo, hi in s.limits]
+        bound = {v for v, _, _ in limits}
+        if any((lo.free_symbols | hi.free_symbols) & bound for _, lo, hi in limits):
+            return term
+        rest = sp.Mul(*[f for f in term.args if not isinstance(f, sp.Sum)])
+        return rest * sp.Sum(body, *limits)
+
+    def walk(e: sp.Expr) -> sp.Expr:
+        if e.is_Atom or isinstance(e, sp.Indexed):
+            return e
+        e = e.func(*[walk(a) for a in e.args])
+        if isinstance(e, sp.Add):
+            return sp.Add(*[merge(t) for t in e.args])
+        return merge(e)
+    return walk(sp.expand(expr))

@@ -17,13 +17,15 @@ from derive.symbolic.common import plain
 from derive.symbolic.lower import Unsupported, lowering, squared_nested_sum
 from derive.symbolic.common import is_equality, proved, within
 from derive.symbolic.index_facts import index_ranges, with_facts
-from derive.symbolic.sum_shift import shift_sums, unroll_literal
+from derive.symbolic.sum_shift import merged_products, shift_sums, unroll_literal
 
 NAME = "indexed-sums"
 SETTLE_S = 6.0  # evaluating the sums (delta summation): the corpus needs ≤ 0.7 s idle; benchmarks/load_margin.py keeps an 8× margin for load
 ROUGH_SETTLE_S = 0.5  # ... when a summand has max/min/abs/sign: SymPy's closed forms stall there
 SIMPLIFY_S = 0.25  # the simplify fallback after expansion and factor_terms (the corpus'
 #                   proofs need neither: factor_terms collects Σ g/n − Σ g/n in milliseconds)
+REASSOCIATE_S = 3.0  # comparing the sums as written, flattened and renamed (no evaluation):
+#                      papers.linear_attention needs 0.4 s idle
 _ROUGH = (sp.Max, sp.Min, sp.Abs, sp.sign, sp.Heaviside)
 
 
@@ -225,6 +227,16 @@ class IndexedSums:
                           entry_index=[str(j) for j in idx])
         if not diff.has(sp.Sum, sp.Indexed, sp.KroneckerDelta):
             return None
+        if not diff.has(sp.KroneckerDelta) and within(
+                REASSOCIATE_S, lambda: sp.expand(alpha_normal(
+                    merged_products(linear_sums(diff)), lambda e: with_facts(e, low))) == 0,
+                default=False):
+            # the same sums up to reassociation and renaming ((PKᵀ)V = P(KᵀV) entrywise),
+            # whatever the summands are: nothing is evaluated, so max/relu inside do not stall
+            where = f" for every entry {', '.join(map(str, idx))}" if idx else ""
+            return proved(f"lhs − rhs is 0{where} after flattening nested sums and renaming "
+                          f"their indices (symbolic sizes)", NAME, residual="0", general=True,
+                          entry_index=[str(j) for j in idx])
         if squared_nested_sum(diff):
             ctx.notes.append(f"{NAME}: a power of nested sums (left to the fixed-size check)")
             return None
