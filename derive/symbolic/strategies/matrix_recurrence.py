@@ -20,101 +20,12 @@ import sympy as sp
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
-from derive.semantics import walk
 from derive.symbolic.common import is_equality, proved
-from derive.symbolic.lower import Lowering, Unsupported, lowering
+from derive.symbolic.lower import Unsupported, lowering
 from derive.symbolic.strategies.recurrence import _is_term, _map, _step_and_base
+from derive.symbolic.words import Words, same
 
 NAME = "recurrence-induction-matrix"
-_SYMMETRIC = frozenset({"symmetric", "spd", "psd"})
-
-
-class Words:
-    """Model expressions as non-commutative SymPy expressions (tensors as symbols)."""
-
-    def __init__(self, low: Lowering, current: str, current_sym: sp.Symbol):
-        self.low = low
-        self.current = current      # the stand-in name of G[t]
-        self.current_sym = current_sym
-
-    def tensor(self, name: str, transposed: bool = False) -> sp.Symbol:
-        info = self.low.info(name)
-        if info is None or info.role != "tensor" or len(info.vtype.shape) not in (1, 2):
-            raise Unsupported(f"'{name}' is not a declared vector or matrix")
-        if transposed and not info.props & _SYMMETRIC:
-            return sp.Symbol(name + "ᵀ", commutative=False)
-        return sp.Symbol(name, commutative=False)
-
-    def lower(self, e: m.Expr) -> sp.Expr:
-        if isinstance(e, m.Name) and e.id == self.current:
-            return self.current_sym
-        if not any(isinstance(x, m.Name) and x.id == self.current for x in walk(e)) and \
-                self.low.is_scalar(e):
-            return self.low.scalar(e)  # scalars commute (t, c, sizes)
-        if isinstance(e, m.Name):
-            info = self.low.info(e.id)
-            if info is not None and info.role == "define" and len(info.statement.names) == 1:
-                return self.lower(info.statement.value)
-            return self.tensor(e.id)
-        if isinstance(e, m.Transpose) and isinstance(e.operand, m.Name):
-            return self.tensor(e.operand.id, transposed=True)
-        if isinstance(e, m.Unary):
-            return -self.lower(e.operand)
-        if isinstance(e, m.Call) and e.func == "I":
-            return sp.Integer(1)
-        if isinstance(e, m.Call) and e.func == "zeros":
-            return sp.Integer(0)
-        if isinstance(e, m.BinOp):
-            return self._binop(e)
-        raise Unsupported(f"no matrix-word lowering for {type(e).__name__}")
-
-    def _binop(self, e: m.BinOp) -> sp.Expr:
-        a = self.lower(e.left)
-        if e.op == "^":
-            if not (isinstance(e.left, m.Name) and self.low.is_tensor(e.left)):
-                raise Unsupported("a power of a compound matrix")
-            return sp.Pow(a, self.low.scalar(e.right), evaluate=False)
-        b = self.lower(e.right)
-        if e.op == "+":
-            return a + b
-        if e.op == "-":
-            return a - b
-        if e.op == "@" or (e.op == "*" and (a.is_commutative or b.is_commutative)):
-            return a * b
-        if e.op == "/" and b.is_number and b != 0:
-            return a / b
-        raise Unsupported(f"operator {e.op} in a matrix recurrence")
-
-
-def _merged(expr: sp.Expr) -> dict:
-    """expr as {word: coefficient}, adjacent powers of one matrix merged in each word;
-    raises Unsupported when a matrix exponent is not a non-negative integer."""
-    out: dict = {}
-    for term in sp.Add.make_args(sp.expand(expr, power_exp=False)):
-        coeff, factors = term.args_cnc()
-        word: list = []
-        for f in factors:
-            base, exp = (f.base, f.exp) if isinstance(f, sp.Pow) else (f, sp.Integer(1))
-            if not (sp.sympify(exp).is_integer and sp.sympify(exp).is_nonnegative):
-                raise Unsupported(f"the matrix exponent {exp} may be negative or fractional")
-            if word and word[-1][0] == base:
-                word[-1] = (base, word[-1][1] + exp)
-            else:
-                word.append((base, exp))
-        key = tuple((b, sp.expand(x)) for b, x in word if x != 0)
-        out[key] = out.get(key, sp.Integer(0)) + sp.Mul(*coeff)
-    return out
-
-
-def same(x: sp.Expr, y: sp.Expr) -> bool:
-    """x = y word by word (coefficients compared after expansion and power collection)."""
-    wx, wy = _merged(x), _merged(y)
-    for key in set(wx) | set(wy):
-        gap = wx.get(key, sp.Integer(0)) - wy.get(key, sp.Integer(0))
-        if sp.expand(sp.powsimp(sp.expand(gap, power_base=False))) != 0 and \
-                sp.simplify(gap) != 0:
-            return False
-    return True
 
 
 class MatrixRecurrence:
@@ -153,7 +64,8 @@ class MatrixRecurrence:
                 return None
             t = low.symbols[t_name]
             g = sp.Symbol(current, commutative=False)
-            words = Words(low, current, g)
+            words = Words(low, lambda e: g if isinstance(e, m.Name) and e.id == current else None,
+                          {current: len(shape.shape)})
             stepped = words.lower(_map(step, stand_in))
             closed, start = words.lower(rhs), words.lower(base)
             if g in closed.free_symbols or g in start.free_symbols:
