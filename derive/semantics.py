@@ -1057,6 +1057,12 @@ class Checker:
             return self.dl_type(e, types, random)
         if rule == "pool":
             return self.pool_type(e, types, random)
+        if e.func == "kron" and n == 2 and all(t.kind == "tensor" for t in types) and \
+                len(types[0].shape) == len(types[1].shape) in (1, 2) and \
+                all(d is not None for t in types for d in t.shape):
+            # A ⊗ B: [m·p, n·q] for [m, n] and [p, q], u ⊗ v: [m·p] (the numeric engine's kron)
+            return VType("tensor", tuple(x * y for x, y in zip(types[0].shape, types[1].shape)),
+                         random)
         return VType("any", (), random)
 
     def written(self, pos: m.Pos) -> str:

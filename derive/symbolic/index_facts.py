@@ -73,3 +73,34 @@ def symmetric_entries(expr: sp.Expr, low: Lowering) -> sp.Expr:
 def with_facts(expr: sp.Expr, low: Lowering) -> sp.Expr:
     """Both rewrites; the declared index ranges go to ``resolve`` separately."""
     return symmetric_entries(assumed_deltas(expr, low), low)
+
+
+def _real_entry(x: sp.Basic, low: Lowering) -> bool:
+    if not isinstance(x, sp.Indexed):
+        return False
+    info = low.info(str(x.base.label))
+    return info is not None and info.role == "tensor" and info.domain != "complex"
+
+
+def nonnegative_sum(e: sp.Expr, low: Lowering) -> bool:
+    """A sum whose summand is a product of even powers of real entries (‖A‖²_F)."""
+    if not isinstance(e, sp.Sum):
+        return False
+    for f in sp.Mul.make_args(e.function):
+        base, exp = (f.base, f.exp) if isinstance(f, sp.Pow) else (f, sp.Integer(1))
+        if not (exp.is_Integer and exp.is_even and _real_entry(base, low)):
+            return False
+    return True
+
+
+def sqrt_products(expr: sp.Expr, low: Lowering) -> sp.Expr:
+    """√X·√Y as √(X·Y) where X and Y are sums of even powers of real entries (both ≥ 0,
+    so the two sides are equal)."""
+    def merge(term: sp.Mul) -> sp.Expr:
+        roots = [f for f in term.args if isinstance(f, sp.Pow) and f.exp == sp.S.Half
+                 and nonnegative_sum(f.base, low)]
+        if len(roots) < 2:
+            return term
+        rest = sp.Mul(*[f for f in term.args if f not in roots])
+        return rest * sp.sqrt(sp.Mul(*[f.base for f in roots]))
+    return expr.replace(lambda x: isinstance(x, sp.Mul), merge)

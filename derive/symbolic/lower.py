@@ -423,6 +423,13 @@ class Lowering:
                 return self.entry(info.statement.body, idx, inner)
             if e.func in _ELEMENTWISE and len(e.args) == 1:
                 return _ELEMENTWISE[e.func](self.entry(e.args[0], idx, env))
+            if e.func == "kron" and len(e.args) == 2 and len(idx) == len(t.shape):
+                # (X ⊗ Y)[(a − 1)Q + b, …] = X[a, …]·Y[b, …] with Q the size of Y's axis:
+                # a = ⌈r/Q⌉, b = r − (a − 1)Q (derive.symbolic.kron_split splits r later)
+                inner = self.vtype(e.args[1], env).shape
+                outer_idx = tuple(sp.ceiling(r / q) for r, q in zip(idx, inner))
+                inner_idx = tuple(r - (a - 1) * q for r, a, q in zip(idx, outer_idx, inner))
+                return self.entry(e.args[0], outer_idx, env) * self.entry(e.args[1], inner_idx, env)
             if e.func == "softmax" and len(e.args) == 1 and not e.kwargs and len(t.shape) == 1:
                 k = fresh("k")  # exp(xᵢ) / Σₖ exp(xₖ)
                 return sp.exp(self.entry(e.args[0], idx, env)) / \

@@ -16,7 +16,8 @@ from derive.semantics import walk
 from derive.symbolic.common import plain
 from derive.symbolic.lower import Unsupported, lowering, squared_nested_sum
 from derive.symbolic.common import is_equality, proved, within
-from derive.symbolic.index_facts import index_ranges, with_facts
+from derive.symbolic.index_facts import index_ranges, sqrt_products, with_facts
+from derive.symbolic.kron_split import split_kron
 from derive.symbolic.sum_shift import merged_products, shift_sums, unroll_literal
 
 NAME = "indexed-sums"
@@ -218,7 +219,7 @@ class IndexedSums:
         except Unsupported as exc:
             ctx.notes.append(f"{NAME}: {exc}")
             return None
-        diff = with_facts(lhs - rhs, low)
+        diff, ranges = split_kron(with_facts(lhs - rhs, low), ranges)  # (A ⊗ B)[(a−1)p + b, …]
         if idx and lhs.has(sp.Indexed) and sp.expand(diff) == 0:
             # entry j of both sides is the same expression of the entries (flip(flip(x))[j]
             # is x[n + 1 − (n + 1 − j)] = x[j]): nothing to sum
@@ -229,7 +230,8 @@ class IndexedSums:
             return None
         if not diff.has(sp.KroneckerDelta) and within(
                 REASSOCIATE_S, lambda: sp.expand(alpha_normal(
-                    merged_products(linear_sums(diff)), lambda e: with_facts(e, low))) == 0,
+                    merged_products(linear_sums(sqrt_products(diff, low))),
+                    lambda e: with_facts(e, low))) == 0,
                 default=False):
             # the same sums up to reassociation and renaming ((PKᵀ)V = P(KᵀV) entrywise),
             # whatever the summands are: nothing is evaluated, so max/relu inside do not stall
