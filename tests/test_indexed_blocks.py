@@ -1,0 +1,129 @@
+"""Entries, index sums, block products, sizes, Kronecker products and matrix recurrences:
+each proof route proves the true member of a class and never proves its mutation (the
+wrong block order, an off-by-one range, a transposed entry, floor vs ceil, the
+coefficient on the wrong side, i = j vs i ≠ j)."""
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from derive.engine import Context, Options
+from derive.language.load import load_text
+from derive.limits import time_limit
+from derive.outcome import Verdict
+from derive.semantics import check_claim
+from derive.symbolic import ENGINE
+from derive.symbolic.kron_split import split_kron
+from derive.symbolic.sum_shift import merged_products, shift_sums, unroll_literal
+
+
+def decide(text: str):
+    """The symbolic engine's outcome for the claim's only statement (None: declined)."""
+    loaded = load_text(text)
+    assert not loaded.broken, [d.message for d in loaded.diagnostics]
+    (claim,) = loaded.claims
+    checked, diags = check_claim(claim)
+    assert checked is not None, [d.message for d in diags]
+    with time_limit(30):
+        return ENGINE.decide(Context(checked, claim.shows[0], 0, Options(seed=0)))
+
+
+def proved_by(text: str):
+    o = decide(text)
+    return o.strategy if o is not None and o.verdict == Verdict.PROVED else None
+
+
+def claim(decls: str, show: str) -> str:
+    return "claim c\n" + "".join(f"  {d.strip()}\n" for d in decls.split(";")) + f"  show {show}\n"
+
+
+SQ = "let n : dim; let A : matrix[n, n]; let i, j : 1..n"
+SYM = "let n : dim; let A : matrix[n, n] symmetric; let v : vector[n]; let i, j : 1..n"
+
+
+@pytest.mark.parametrize("decls, show, strategy", [
+    (SQ, "(A^3)[i, j] == sum(a = 1..n, sum(b = 1..n, A[i, a] * A[a, b] * A[b, j]))", "indexed-sums"),
+    (SYM, "(A @ v)[j] == sum(l = 1..n, A[l, j] * v[l])", "indexed-sums"),
+    ("let n : dim; let A : matrix[n, n]; let G[t+1] = A @ G[t], G[0] = I[n]",
+     "G[t] == A^t", "recurrence-induction-matrix"),
+    ("let n : dim; let A, B : matrix[n, n]; let G[t+1] = A @ G[t] @ A, G[0] = B",
+     "G[t] == A^t @ B @ A^t", "recurrence-induction-matrix"),
+    ("let m, p, q, c : dim; let A : matrix[m, p]; let B : matrix[m, q]; let r : matrix[p, c];"
+     " let s : matrix[q, c]", "[A, B] @ [r; s] == A @ r + B @ s", "indexed-sums"),
+    ("let n, p : dim; let A, C : matrix[n, n]; let B, D : matrix[p, p]",
+     "(A ⊗ B) @ (C ⊗ D) == (A @ C) ⊗ (B @ D)", "indexed-sums"),
+    ("let n, p : dim; let A : matrix[n, n]; let B : matrix[p, p]",
+     "trace(A ⊗ B) == trace(A) * trace(B)", "indexed-sums"),
+    ("let n : dim; assume n >= 2; let k : 1..n - 1; let x : vector[n]",
+     "norm(x)^2 == norm(x[1..k])^2 + norm(x[k + 1..n])^2", "indexed-sums"),
+    ("let Wd, H, K, S : dim; assume K <= Wd; assume K <= H; let X : matrix[Wd, H]",
+     "numel(maxpool(X, K, stride = S)) == (floor((Wd - K)/S) + 1) * (floor((H - K)/S) + 1)",
+     "scalar-identity"),
+    ("let n : dim; let A : matrix[n, n]; let B : vector[n]; let u : vector[3];"
+     " let x[t+1] = A @ x[t] + B * u[t+1], x[0] = zeros(n)",
+     "x[2] == A @ B * u[1] + B * u[2]", "recurrence-unrolled"),
+])
+def test_true_members_are_proved(decls, show, strategy):
+    assert proved_by(claim(decls, show)) == strategy
+
+
+@pytest.mark.parametrize("decls, show", [
+    (SQ, "(A^3)[i, j] == sum(a = 1..n, sum(b = 1..n, A[a, i] * A[a, b] * A[b, j]))"),
+    ("let n : dim; let A : matrix[n, n]; let v : vector[n]; let j : 1..n",
+     "(A @ v)[j] == sum(l = 1..n, A[l, j] * v[l])"),            # A not symmetric
+    (SQ, "(A^2)[i, j] == sum(l = 1..n - 1, A[i, l] * A[l, j])"),  # off by one
+    ("let n : dim; let A, B : matrix[n, n]; let G[t+1] = A @ G[t], G[0] = B",
+     "G[t] == B @ A^t"),                                          # coefficient on the wrong side
+    ("let n : dim; let A : matrix[n, n]; let G[t+1] = A @ G[t], G[0] = I[n]", "G[t] == A^(t + 1)"),
+    ("let m, p, c : dim; let A, B : matrix[m, p]; let r, s : matrix[p, c]",
+     "[A, B] @ [s; r] == A @ r + B @ s"),                         # block order
+    ("let n : dim; let A, B : matrix[n, n]", "(A ⊗ B)ᵀ == Bᵀ ⊗ Aᵀ"),
+    ("let Wd, H, K, S : dim; assume K <= Wd; assume K <= H; let X : matrix[Wd, H]",
+     "numel(maxpool(X, K, stride = S)) == (ceil((Wd - K)/S) + 1) * (ceil((H - K)/S) + 1)"),
+    ("let n : dim; let γ, β : real; let x : vector[n]; let i, j : 1..n;"
+     " let y = γ * (x - mean(x)) + β", "grad(y[j], x)[i] == -γ / n"),  # i = j not excluded
+    ("let n : dim; let A : matrix[n, n]; let B : vector[n]; let u : vector[3];"
+     " let x[t+1] = A @ x[t] + B * u[t+1], x[0] = zeros(n)", "x[2] == B * u[1] + A @ B * u[2]"),
+])
+def test_mutations_are_never_proved(decls, show):
+    o = decide(claim(decls, show))
+    assert o is None or o.verdict != Verdict.PROVED
+
+
+def test_assumed_distinct_indices_settle_the_delta():
+    base = ("let n : dim; let γ, β : real; let x : vector[n]; let i, j : 1..n; {a};"
+            " let y = γ * (x - mean(x)) + β")
+    assert proved_by(claim(base.format(a="assume i != j"), "grad(y[j], x)[i] == -γ / n"))
+    assert proved_by(claim(base.format(a="assume i == j"), "grad(y[j], x)[i] == γ * (1 - 1/n)"))
+
+
+def test_matrix_recurrence_evidence_states_its_side_conditions():
+    o = decide(claim("let n : dim; let A : matrix[n, n]; let G[t+1] = A @ G[t], G[0] = I[n]",
+                     "G[t] == A^t"))
+    assert any("non-negative integers" in c for c in o.evidence["side_conditions"])
+
+
+def test_kron_split_reparametrises_a_sum_over_a_product_range():
+    k = sp.Symbol("k", integer=True)
+    n, p = sp.symbols("n p", integer=True, positive=True)
+    x = sp.IndexedBase("x")
+    total = sp.Sum(x[sp.ceiling(k / p)] * x[k - (sp.ceiling(k / p) - 1) * p], (k, 1, n * p))
+    split, _ = split_kron(total, {})
+    assert not split.has(sp.ceiling)
+    assert [lim[2] for lim in split.limits] == [p, n]
+    # a range that p does not divide is left alone
+    assert split_kron(total.subs(n * p, n + p), {})[0].has(sp.ceiling)
+
+
+def test_shifted_and_literal_sums_normalise():
+    i = sp.Symbol("i", integer=True)
+    n, k = sp.symbols("n k", integer=True, positive=True)
+    x = sp.IndexedBase("x")
+    shifted = shift_sums(sp.Sum(x[i - 1], (i, 2, n + 1)))
+    assert shifted == sp.Sum(x[i], (i, 1, n))
+    split = shift_sums(sp.Sum(x[i + k], (i, 1, n)))
+    assert sp.expand(split - (sp.Sum(x[i], (i, 1, n + k)) - sp.Sum(x[i], (i, 1, k)))) == 0
+    assert unroll_literal(sp.Sum(x[i], (i, 1, 3))) == x[1] + x[2] + x[3]
+    assert unroll_literal(sp.Sum(x[i], (i, 1, n))) == sp.Sum(x[i], (i, 1, n))
+    merged = merged_products(sp.Sum(x[i], (i, 1, n)) * sp.Sum(x[i], (i, 1, k)))
+    assert isinstance(merged, sp.Sum) and len(merged.limits) == 2
