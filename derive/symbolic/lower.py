@@ -652,9 +652,13 @@ def block_pairs(low: "Lowering", row: m.Block, col: m.Block, env: dict) -> list:
         ta, tb = low.vtype(a, env), low.vtype(b, env)
         if ta.kind != "tensor" or tb.kind != "tensor" or len(ta.shape) != 2 or \
                 len(tb.shape) not in (1, 2) or ta.shape[1] is None or tb.shape[0] is None or \
-                sp.simplify(sp.sympify(ta.shape[1]) - sp.sympify(tb.shape[0])) != 0:
+                sp.simplify(_dim(ta.shape[1]) - _dim(tb.shape[0])) != 0:
             raise Unsupported("block product of unmatched partitions")
     return pairs
+
+
+def _dim(d) -> sp.Expr:
+    return sp.Integer(d) if isinstance(d, int) else d
 
 
 MAX_POWER = 6  # Aᵏ entrywise is a (k − 1)-fold nested sum

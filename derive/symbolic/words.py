@@ -178,7 +178,7 @@ def _merged(expr: sp.Expr) -> dict:
         word: list = []
         for f in factors:
             base, exp = (f.base, f.exp) if isinstance(f, sp.Pow) else (f, sp.Integer(1))
-            if not (sp.sympify(exp).is_integer and sp.sympify(exp).is_nonnegative):
+            if not (exp.is_integer and exp.is_nonnegative):
                 raise Unsupported(f"the matrix exponent {exp} may be negative or fractional")
             if word and word[-1][0] == base:
                 word[-1] = (base, word[-1][1] + exp)
