@@ -62,6 +62,9 @@ SYM = "let n : dim; let A : matrix[n, n] symmetric; let v : vector[n]; let i, j 
     ("let n : dim; let A : matrix[n, n]; let B : vector[n]; let u : vector[3];"
      " let x[t+1] = A @ x[t] + B * u[t+1], x[0] = zeros(n)",
      "x[2] == A @ B * u[1] + B * u[2]", "recurrence-unrolled"),
+    ("let L, d, n : dim; let W : tensor[L, d, d]; let X0 : matrix[d, n];"
+     " let Xs[s+1] = Xs[s] + tanh(W[s + 1] @ Xs[s]), Xs[0] = X0",
+     "Xs[L] == X0 + sum(l = 0..L - 1, tanh(W[l + 1] @ Xs[l]))", "recurrence-telescoping"),
 ])
 def test_true_members_are_proved(decls, show, strategy):
     assert proved_by(claim(decls, show)) == strategy
@@ -84,6 +87,12 @@ def test_true_members_are_proved(decls, show, strategy):
      " let y = γ * (x - mean(x)) + β", "grad(y[j], x)[i] == -γ / n"),  # i = j not excluded
     ("let n : dim; let A : matrix[n, n]; let B : vector[n]; let u : vector[3];"
      " let x[t+1] = A @ x[t] + B * u[t+1], x[0] = zeros(n)", "x[2] == B * u[1] + A @ B * u[2]"),
+    ("let L, d, n : dim; let W : tensor[L, d, d]; let X0 : matrix[d, n];"
+     " let Xs[s+1] = Xs[s] + tanh(W[s + 1] @ Xs[s]), Xs[0] = X0",
+     "Xs[L] == X0 + sum(l = 0..L - 2, tanh(W[l + 1] @ Xs[l]))"),   # one update short
+    ("let L, d, n : dim; let W : tensor[L, d, d]; let X0 : matrix[d, n];"
+     " let Xs[s+1] = Xs[s] + tanh(W[s + 1] @ Xs[s]), Xs[0] = X0",
+     "Xs[L] == X0 + sum(l = 0..L - 1, tanh(W[l + 1] @ Xs[l + 1]))"),  # reads the next state
 ])
 def test_mutations_are_never_proved(decls, show):
     o = decide(claim(decls, show))

@@ -29,6 +29,7 @@ from derive.symbolic.strategies.matrix_algebra import MatrixAlgebra
 from derive.symbolic.strategies.matrix_recurrence import MatrixRecurrence
 from derive.symbolic.strategies.recurrence import Recurrence, RecurrenceTerms, VectorRecurrence
 from derive.symbolic.strategies.scalar_identity import ScalarIdentity
+from derive.symbolic.strategies.telescoping import Telescoping
 from derive.symbolic.strategies.unrolled import UnrolledRecurrence
 from derive.symbolic.strategies.smt import Smt
 
@@ -76,7 +77,7 @@ class Guarded:
 
 
 STRATEGIES = [Expectations(), Recurrence(), RecurrenceTerms(), VectorRecurrence(), MatrixRecurrence(),
-              UnrolledRecurrence(), RecurrenceInvariant(), Smt(), ArgOpt(),
+              UnrolledRecurrence(), Telescoping(), RecurrenceInvariant(), Smt(), ArgOpt(),
               Conditions(), ScalarIdentity(), MatrixAlgebra(), IndexedSums(), Elementary(), KronVec(),
               FixedSizes()]
 
