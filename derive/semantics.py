@@ -134,6 +134,7 @@ class Checker:
         self.symbols: dict[str, SymbolInfo] = {}
         self.diags: list[Diagnostic] = []
         self.bound: list[dict[str, VType]] = []  # scopes of bound names (sum, argmin, params)
+        self.typing_calls: set[str] = set()  # user functions whose body is being typed at a call
         self.groups = 0
         self.dists: list[tuple[m.Expr, list, bool]] = []  # parameters checked at the end
 
@@ -510,6 +511,29 @@ class Checker:
         value = self.dim_expr(e)
         del self.diags[saved:]
         return value
+
+    def funcdef_result(self, f: m.FuncDef, types: list[VType], random: bool) -> VType:
+        """A user function called with scalar arguments (``Ah(1)``, the head index): its
+        body's type with the parameters read as scalars, when that shape does not mention a
+        parameter; any other call stays untyped (the body is checked where it is defined)."""
+        if not all(t.kind == "scalar" or t.is_scalar for t in types) or \
+                f.name.id in self.typing_calls:
+            return VType("any", (), random)
+        self.typing_calls.add(f.name.id)
+        self.bound.append({p.id: SCALAR for p in f.params})
+        saved = len(self.diags)
+        try:
+            t = self.expr(f.body)
+        finally:
+            del self.diags[saved:]
+            self.bound.pop()
+            self.typing_calls.discard(f.name.id)
+        names = {p.id for p in f.params}
+        if t.kind != "tensor" or any(d is None or any(str(x) in names for x in
+                                                      getattr(d, "free_symbols", ()))
+                                     for d in t.shape):
+            return VType("any", (), random)
+        return VType("tensor", t.shape, random or t.random)
 
     def funcdef(self, f: m.FuncDef) -> None:
         if not self._new_name(f.name):
@@ -942,12 +966,15 @@ class Checker:
         info = self.symbols.get(e.func)
         if info is not None and info.role in ("function", "funcdef"):
             types = [self.expr(a) for a in e.args]
+            random = info.random or any(t.random for t in types)
             if info.role == "funcdef":
                 params = info.statement.params
                 if len(e.args) != len(params):
                     self.error(f"{info.text} takes {len(params)} argument"
                                f"{'s' if len(params) != 1 else ''}, found {len(e.args)}", e.pos)
-            return VType("any", (), info.random or any(t.random for t in types))
+                else:
+                    return self.funcdef_result(info.statement, types, random)
+            return VType("any", (), random)
         spec = FUNCTIONS.get(e.func)
         if spec is None:
             if e.func in STAT_NAMES or e.func in COST_NAMES:

@@ -136,3 +136,25 @@ def test_shifted_and_literal_sums_normalise():
     assert unroll_literal(sp.Sum(x[i], (i, 1, n))) == sp.Sum(x[i], (i, 1, n))
     merged = merged_products(sp.Sum(x[i], (i, 1, n)) * sp.Sum(x[i], (i, 1, k)))
     assert isinstance(merged, sp.Sum) and len(merged.limits) == 2
+
+
+def test_renaming_sums_never_captures_an_inner_index():
+    """alpha_normal renames a sum's indices; a sum left inside exp(…) that binds the same
+    name must keep its own (else y[b, a] would become y[a, a])."""
+    from derive.symbolic.strategies.indexed import alpha_normal
+    a, b, c = sp.symbols("a b c", integer=True)
+    n = sp.Symbol("n", integer=True, positive=True)
+    x, y, z = sp.IndexedBase("x"), sp.IndexedBase("y"), sp.IndexedBase("z")
+    s = sp.Sum(x[a] * sp.exp(sp.Sum(y[b, a], (b, 1, n))) * sp.Sum(z[c], (c, 1, n)), (a, 1, n))
+
+    def clashes(e, bound=frozenset()):
+        if isinstance(e, (sp.Sum, sp.Product)):  # SymPy may write exp(Σ) as Π exp
+            own = {v for v, _, _ in e.limits}
+            return bool(own & bound) or clashes(e.function, bound | own)
+        return any(clashes(arg, bound) for arg in e.args)
+    assert not clashes(alpha_normal(s))
+    outer = alpha_normal(s)
+    (inner,) = [t for t in sp.preorder_traversal(outer)
+                if isinstance(t, (sp.Sum, sp.Product)) and t is not outer]
+    (y_entry,) = inner.function.atoms(sp.Indexed)
+    assert y_entry.indices[0] != y_entry.indices[1]

@@ -14,7 +14,7 @@ from derive.engine import Context
 from derive.outcome import Outcome
 from derive.semantics import walk
 from derive.symbolic.common import plain
-from derive.symbolic.lower import Unsupported, lowering, squared_nested_sum
+from derive.symbolic.lower import Unsupported, lowering, squared_nested_sum, sum_depth
 from derive.symbolic.common import is_equality, proved, within
 from derive.symbolic.index_facts import index_ranges, sqrt_products, with_facts
 from derive.symbolic.kron_split import split_kron
@@ -82,8 +82,9 @@ def _flatten(s: sp.Sum):
             if isinstance(f, sp.Sum) and not any(
                     (lo.free_symbols | hi.free_symbols) & (bound | {l[0] for l in f.limits})
                     for _, lo, hi in f.limits):
-                fresh = {v: sp.Dummy(f"r{v.name}", integer=True)
-                         for v, _, _ in f.limits if v in bound or v in body.free_symbols}
+                # every pulled-out index renamed apart: a sum left inside (in exp, in a
+                # denominator) may bind the same name, and renaming must not capture it
+                fresh = {v: sp.Dummy(f"r{v.name}", integer=True) for v, _, _ in f.limits}
                 inner = f.function.xreplace(fresh)  # sibling sums may reuse a dummy's name
                 body = (body / f) * inner
                 limits += [(fresh.get(v, v), lo, hi) for v, lo, hi in f.limits]
@@ -119,9 +120,11 @@ def alpha_normal(expr: sp.Expr, tidy=None) -> sp.Expr:
         if count > MAX_RENAMINGS:
             return s
         canon = []
+        level = sum_depth(body)  # sums inside are renamed apart from this one's indices
         for g, k in enumerate(keys):
             for r, (var, lo, hi) in enumerate(groups[k]):
-                canon.append((sp.Symbol(f"_a{g}_{r}", integer=True), lo, hi))
+                canon.append((sp.Symbol(f"_a{g}_{r}" + (f"_{level}" if level else ""),
+                                        integer=True), lo, hi))
         out = sp.Integer(0)
         for term in sp.Add.make_args(sp.expand(body)):
             best = None
@@ -230,7 +233,7 @@ class IndexedSums:
             return None
         if not diff.has(sp.KroneckerDelta) and within(
                 REASSOCIATE_S, lambda: sp.expand(alpha_normal(
-                    merged_products(linear_sums(sqrt_products(diff, low))),
+                    merged_products(linear_sums(unroll_literal(sqrt_products(diff, low)))),
                     lambda e: with_facts(e, low))) == 0,
                 default=False):
             # the same sums up to reassociation and renaming ((PKᵀ)V = P(KᵀV) entrywise),
