@@ -95,6 +95,12 @@ def _flatten(s: sp.Sum):
     return body, limits
 
 
+def _product_depth(e: sp.Basic) -> int:
+    if isinstance(e, sp.Product):
+        return 1 + _product_depth(e.function)
+    return max((_product_depth(a) for a in e.args), default=0)
+
+
 def alpha_normal(expr: sp.Expr, tidy=None) -> sp.Expr:
     """Every outermost sum flattened, split over its terms, and its bound indices renamed
     by the bijection (within equal ranges) giving the smallest printed summand — so sums
@@ -138,9 +144,20 @@ def alpha_normal(expr: sp.Expr, tidy=None) -> sp.Expr:
             out += sp.Sum(best[1], *canon)
         return out
 
+    def product(p: sp.Product) -> sp.Expr:
+        """A product's indices named by position and nesting (exp(Σ) becomes Π exp)."""
+        body = walk_top(p.function)
+        level = _product_depth(body)  # products inside keep names of their own
+        names = {v: sp.Symbol(f"_p{k}_{level}", integer=True) for k, (v, _, _) in enumerate(p.limits)}
+        return sp.Product(body.xreplace(names), *[(names[v], lo, hi) for v, lo, hi in p.limits])
+
     def walk_top(e: sp.Expr) -> sp.Expr:
         if isinstance(e, sp.Sum):
             return normal(e)
+        if isinstance(e, sp.Product) and not any(
+                (lo.free_symbols | hi.free_symbols) & {v for v, _, _ in e.limits}
+                for _, lo, hi in e.limits):
+            return product(e)
         if e.args and not e.is_Atom:
             return e.func(*[walk_top(a) for a in e.args])
         return e
