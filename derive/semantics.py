@@ -513,14 +513,17 @@ class Checker:
         return value
 
     def funcdef_result(self, f: m.FuncDef, types: list[VType], random: bool) -> VType:
-        """A user function called with scalar arguments (``Ah(1)``, the head index): its
-        body's type with the parameters read as scalars, when that shape does not mention a
-        parameter; any other call stays untyped (the body is checked where it is defined)."""
-        if not all(t.kind == "scalar" or t.is_scalar for t in types) or \
-                f.name.id in self.typing_calls:
+        """A user function called with arguments of known types (``Ah(1)``, ``φ(Q[i, :])``):
+        its body's type with each parameter of its argument's type, when that shape does not
+        mention a parameter; any other call stays untyped (the body is checked where it is
+        defined)."""
+        known = all(t.kind == "scalar" or t.kind == "tensor" and all(d is not None for d in t.shape)
+                    for t in types)
+        if not known or f.name.id in self.typing_calls:
             return VType("any", (), random)
         self.typing_calls.add(f.name.id)
-        self.bound.append({p.id: SCALAR for p in f.params})
+        self.bound.append({p.id: (SCALAR if t.kind == "scalar" else VType("tensor", t.shape))
+                           for p, t in zip(f.params, types)})
         saved = len(self.diags)
         try:
             t = self.expr(f.body)
@@ -569,12 +572,29 @@ class Checker:
                 self.error(f"sequence '{name.text}' has no step", name.pos,
                            f"add '{name.text}[t+1] = …'")
         random = False
+        starts: dict = {}
+        steps: dict = {}
         for eq in r.equations:
             t = self.expr(eq.value)
             random |= t.random
             self.expr(eq.index)
+            (starts if isinstance(eq.index, m.Num) else steps).setdefault(eq.seq.id, []).append(t)
         for ident in seqs:
             self.symbols[ident].random = random
+            shape = self.sequence_shape(starts.get(ident, []), steps.get(ident, []))
+            if shape is not None:
+                self.symbols[ident].vtype = VType("tensor", shape)
+
+    @staticmethod
+    def sequence_shape(starts: list, steps: list) -> Optional[tuple]:
+        """A tensor sequence's terms have its start's shape when every start and every step
+        that could be typed (a step reading w[t] types once w[t] does) agrees on it."""
+        shapes = {t.shape for t in starts + steps if t.kind == "tensor"}
+        if len(shapes) != 1 or any(t.kind not in ("tensor", "any") for t in starts + steps) or \
+                not all(t.kind == "tensor" for t in starts):
+            return None
+        (shape,) = shapes
+        return shape if shape and all(d is not None for d in shape) else None
 
     def sweep(self, s: m.Sweep) -> None:
         if not self._new_name(s.name):
@@ -761,6 +781,8 @@ class Checker:
         if isinstance(e.base, m.Name):
             info = self.symbols.get(e.base.id)
             if info is not None and info.role == "sequence":
+                if info.vtype.kind == "tensor" and len(e.indices) == 1:  # a term: its start's shape
+                    return VType("tensor", info.vtype.shape, info.random)
                 return VType("any", (), info.random)
         if base.kind == "tensor":
             n = len(e.indices)

@@ -16,7 +16,7 @@ import sympy as sp
 
 from derive import model as m
 from derive.analysis import type_of
-from derive.semantics import SCALAR, CheckedClaim, SymbolInfo, VType, dim_symbol
+from derive.semantics import SCALAR, CheckedClaim, SymbolInfo, VType, dim_symbol, walk
 
 
 class Unsupported(Exception):
@@ -415,12 +415,14 @@ class Lowering:
         if isinstance(e, m.Call):
             info = self.info(e.func)
             if info is not None and info.role == "funcdef" and not e.kwargs and \
-                    len(e.args) == len(info.statement.params) and \
-                    all(self.is_scalar(a, env) for a in e.args):
-                inner = dict(env)  # Ah(i) with scalar arguments: the body's entry, i bound
-                for p, a in zip(info.statement.params, e.args):
-                    inner[p.id] = self.scalar(a, env)
-                return self.entry(info.statement.body, idx, inner)
+                    len(e.args) == len(info.statement.params):
+                if all(self.is_scalar(a, env) for a in e.args):
+                    inner = dict(env)  # Ah(i) with scalar arguments: the body's entry, i bound
+                    for p, a in zip(info.statement.params, e.args):
+                        inner[p.id] = self.scalar(a, env)
+                    return self.entry(info.statement.body, idx, inner)
+                return self.entry(inline(info.statement.body, info.statement.params, e.args),
+                                  idx, env)  # φ(Q[i, :]): the body with the argument in place
             if e.func in _ELEMENTWISE and len(e.args) == 1:
                 return _ELEMENTWISE[e.func](self.entry(e.args[0], idx, env))
             if e.func == "kron" and len(e.args) == 2 and len(idx) == len(t.shape):
@@ -588,6 +590,9 @@ class Lowering:
         return _sum(body, offs, kernel)
 
     def _entry_index(self, e: m.Index, idx: tuple, env: dict) -> sp.Expr:
+        if isinstance(e.base, m.Name) and len(e.indices) == 1 and \
+                getattr(self.info(e.base.id), "role", None) == "sequence":
+            return self._entry_accumulated(e, idx, env)
         it = iter(idx)
         full = []
         for i in e.indices:
@@ -605,6 +610,19 @@ class Lowering:
                 full.append(self.scalar(i, env))
         full.extend(it)
         return self.entry(e.base, tuple(full), env)
+
+    def _entry_accumulated(self, e: m.Index, idx: tuple, env: dict) -> sp.Expr:
+        """x[T] of an accumulator x[s+1] = x[s] + F(s): x0 + Σ_{l=0}^{T−1} F(l), entrywise."""
+        rule = accumulator(self.checked, e.base.id)
+        if rule is None:
+            raise Unsupported(f"{e.base.id}[…] is not a running sum")
+        var, increment, start = rule
+        steps = self.scalar(e.indices[0], env)
+        if not (steps.is_integer and steps.is_nonnegative):
+            raise Unsupported("a step that is not a non-negative integer")
+        k = fresh("l")
+        body = self.entry(increment, idx, {**env, var: k})
+        return self.entry(start, idx, env) + self.binder("sum", body, [(k, sp.Integer(0), steps - 1)])
 
     # ------------------------------------------------------------ conditions
     def _scalar_terms(self, a: m.Expr, b: m.Expr, env: dict) -> bool:
@@ -700,6 +718,67 @@ def _sum(body: sp.Expr, idx: tuple, shape: tuple) -> sp.Expr:
             raise Unsupported("unknown size")
         out = sp.Sum(out, (i, 1, d))
     return out
+
+
+def map_model(e, fn):
+    """The model tree ``e`` with ``fn`` applied bottom-up (``fn`` returns a node or None)."""
+    from dataclasses import fields, is_dataclass, replace
+    if isinstance(e, tuple):
+        return tuple(map_model(x, fn) for x in e)
+    if not (is_dataclass(e) and isinstance(e, m.Expr)):
+        return e
+    changes = {}
+    for f in fields(e):
+        v = getattr(e, f.name)
+        if isinstance(v, (m.Expr, tuple)):
+            nv = map_model(v, fn)
+            if nv is not v:
+                changes[f.name] = nv
+    out = replace(e, **changes) if changes else e
+    got = fn(out)
+    return out if got is None else got
+
+
+def inline(body: m.Expr, params: tuple, args: tuple) -> m.Expr:
+    """A function's body with its parameters replaced by the call's arguments (the body
+    may only bind names of its own through ``sum``/comprehensions, which are declined)."""
+    table = {p.id: a for p, a in zip(params, args)}
+    for node in walk(body):
+        if isinstance(node, (m.Call,)) and any(isinstance(v, m.Range) for _, v in node.kwargs):
+            raise Unsupported("a function body with a bound index")
+    return map_model(body, lambda n: table.get(n.id) if isinstance(n, m.Name) else None)
+
+
+def accumulator(checked: CheckedClaim, seq: str) -> Optional[tuple[str, m.Expr, m.Expr]]:
+    """(s, F, x0) when ``seq``'s only equations are ``seq[s+1] = seq[s] + F`` and
+    ``seq[0] = x0`` with neither F nor x0 mentioning ``seq``; else None."""
+    step = base = None
+    for st in checked.claim.statements:
+        if not isinstance(st, m.Recurrence):
+            continue
+        for eq in st.equations:
+            if eq.seq.id != seq:
+                continue
+            if isinstance(eq.index, m.Num) and eq.index.value == 0 and base is None:
+                base = eq.value
+            elif isinstance(eq.index, m.BinOp) and eq.index.op == "+" and \
+                    isinstance(eq.index.left, m.Name) and isinstance(eq.index.right, m.Num) and \
+                    eq.index.right.value == 1 and step is None:
+                step = (eq.index.left.id, eq.value)
+            else:
+                return None
+    if step is None or base is None:
+        return None
+    var, value = step
+    if not (isinstance(value, m.BinOp) and value.op == "+" and isinstance(value.left, m.Index)
+            and isinstance(value.left.base, m.Name) and value.left.base.id == seq
+            and len(value.left.indices) == 1 and isinstance(value.left.indices[0], m.Name)
+            and value.left.indices[0].id == var):
+        return None
+    if any(isinstance(x, m.Name) and x.id == seq for part in (value.right, base)
+           for x in walk(part)):
+        return None
+    return var, value.right, base
 
 
 def lowering(checked: CheckedClaim) -> Lowering:

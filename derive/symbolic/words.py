@@ -18,7 +18,7 @@ import sympy as sp
 
 from derive import model as m
 from derive.semantics import walk
-from derive.symbolic.lower import Lowering, Unsupported
+from derive.symbolic.lower import Lowering, Unsupported, map_model
 
 SYMMETRIC = frozenset({"symmetric", "spd", "psd"})
 MAX_UNROLL = 16  # terms of a sum over a literal range written out
@@ -164,9 +164,8 @@ def substitute(e: m.Expr, name: str, value: int) -> m.Expr:
     """``e`` with the bound name replaced by an integer literal."""
     from fractions import Fraction
 
-    from derive.symbolic.strategies.recurrence import _map
     num = m.Num(Fraction(value), str(value), False)
-    return _map(e, lambda x: num if isinstance(x, m.Name) and x.id == name else None)
+    return map_model(e, lambda x: num if isinstance(x, m.Name) and x.id == name else None)
 
 
 def _merged(expr: sp.Expr) -> dict:

@@ -16,6 +16,7 @@ from derive.semantics import walk
 from derive.symbolic.common import plain
 from derive.symbolic.lower import Unsupported, lowering, squared_nested_sum, sum_depth
 from derive.symbolic.common import is_equality, proved, within
+from derive.symbolic.accumulate import running_sums
 from derive.symbolic.index_facts import index_ranges, sqrt_products, with_facts
 from derive.symbolic.kron_split import split_kron
 from derive.symbolic.sum_shift import merged_products, shift_sums, unroll_literal
@@ -218,7 +219,7 @@ class IndexedSums:
         st = ctx.statement
         if not is_equality(st):
             return None
-        if not plain(ctx, st):
+        if not plain(ctx, st, running_sums(ctx.checked, st)):  # S[t+1] = S[t] + F(t) is a sum
             return None
         low = lowering(ctx.checked)
         a, b = st.operands
@@ -250,7 +251,8 @@ class IndexedSums:
             return None
         if not diff.has(sp.KroneckerDelta) and within(
                 REASSOCIATE_S, lambda: sp.expand(alpha_normal(
-                    merged_products(linear_sums(unroll_literal(sqrt_products(diff, low)))),
+                    merged_products(linear_sums(shift_sums(unroll_literal(
+                        sqrt_products(diff, low))))),
                     lambda e: with_facts(e, low))) == 0,
                 default=False):
             # the same sums up to reassociation and renaming ((PKᵀ)V = P(KᵀV) entrywise),

@@ -22,7 +22,8 @@ from derive.engine import Context
 from derive.outcome import Outcome
 from derive.symbolic.common import is_equality, proved
 from derive.symbolic.lower import Unsupported, lowering
-from derive.symbolic.strategies.recurrence import _is_term, _map, _step_and_base
+from derive.symbolic.lower import map_model as _map
+from derive.symbolic.strategies.recurrence import _is_term, _step_and_base
 from derive.symbolic.words import Words, same
 
 NAME = "recurrence-induction-matrix"

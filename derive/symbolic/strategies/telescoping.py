@@ -20,7 +20,8 @@ from derive.outcome import Outcome
 from derive.semantics import walk
 from derive.symbolic.common import is_equality, proved
 from derive.symbolic.lower import Unsupported, lowering
-from derive.symbolic.strategies.recurrence import _map, _step_and_base
+from derive.symbolic.lower import map_model as _map
+from derive.symbolic.strategies.recurrence import _step_and_base
 
 NAME = "recurrence-telescoping"
 
