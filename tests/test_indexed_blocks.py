@@ -158,3 +158,31 @@ def test_renaming_sums_never_captures_an_inner_index():
                 if isinstance(t, (sp.Sum, sp.Product)) and t is not outer]
     (y_entry,) = inner.function.atoms(sp.Indexed)
     assert y_entry.indices[0] != y_entry.indices[1]
+
+
+ACC = ("let N, D : dim; let X : matrix[N, D]; let i : 1..N;"
+       " let s[t+1] = {step}, s[0] = zeros(D)")
+
+
+def test_running_sum_at_a_symbolic_step():
+    assert proved_by(claim(ACC.format(step="s[t] + X[t+1, :]"),
+                           "s[i] == sum(j = 1..i, X[j, :])")) == "indexed-sums"
+    for step, show in [("s[t] + X[t+1, :]", "s[i] == sum(j = 1..i - 1, X[j, :])"),
+                       ("2 * s[t] + X[t+1, :]", "s[i] == sum(j = 1..i, X[j, :])")]:
+        o = decide(claim(ACC.format(step=step), show))
+        assert o is None or o.verdict != Verdict.PROVED
+
+
+def test_sequences_and_user_functions_are_typed_by_their_values():
+    from derive.analysis import type_of
+    from derive import model as m
+    text = claim("let n, d : dim; let W : tensor[2, n, d]; let x : vector[d];"
+                 " let f(k) = W[k] @ x; let g(v) = v .^ 2; let s[t+1] = s[t] + x, s[0] = x",
+                 "f(1) == g(f(2))")
+    (c,) = load_text(text).claims
+    checked, _ = check_claim(c)
+    lhs, rhs = c.shows[0].statement.operands
+    assert str(type_of(checked, lhs).shape) == "(n,)"
+    assert str(type_of(checked, rhs).shape) == "(n,)"
+    term = m.Index(m.Name("s", "s"), (m.Name("t", "t"),))
+    assert str(type_of(checked, term).shape) == "(d,)"
