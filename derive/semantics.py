@@ -584,6 +584,8 @@ class Checker:
             shape = self.sequence_shape(starts.get(ident, []), steps.get(ident, []))
             if shape is not None:
                 self.symbols[ident].vtype = VType("tensor", shape)
+                if not self.steps_keep_shape(r, ident, shape):  # w[t] @ B changes the shape
+                    self.symbols[ident].vtype = ANY
 
     @staticmethod
     def sequence_shape(starts: list, steps: list) -> Optional[tuple]:
@@ -595,6 +597,17 @@ class Checker:
             return None
         (shape,) = shapes
         return shape if shape and all(d is not None for d in shape) else None
+
+    def steps_keep_shape(self, r: m.Recurrence, ident: str, shape: tuple) -> bool:
+        """Each step of ``ident``, typed again with its terms of ``shape``, has that shape
+        (diagnostics of this second pass are dropped: the first pass reported them)."""
+        saved = len(self.diags)
+        try:
+            return all(t.kind == "tensor" and t.shape == shape for t in
+                       (self.expr(eq.value) for eq in r.equations
+                        if eq.seq.id == ident and not isinstance(eq.index, m.Num)))
+        finally:
+            del self.diags[saved:]
 
     def sweep(self, s: m.Sweep) -> None:
         if not self._new_name(s.name):

@@ -617,6 +617,8 @@ class Lowering:
         if rule is None:
             raise Unsupported(f"{e.base.id}[…] is not a running sum")
         var, increment, start = rule
+        if self.vtype(increment, {**env, var: None}).shape != self.vtype(start, env).shape:
+            raise Unsupported("the increment and the start differ in shape")
         steps = self.scalar(e.indices[0], env)
         if not (steps.is_integer and steps.is_nonnegative):
             raise Unsupported("a step that is not a non-negative integer")

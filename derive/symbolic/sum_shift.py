@@ -41,6 +41,8 @@ def shift_sums(expr: sp.Expr) -> sp.Expr:
             return s
         i, lo, hi = s.limits[0]
         body = s.function
+        if not (lo.is_integer and hi.is_integer):
+            return s  # Karr's identities are for integer ranges
         if lo != 1:
             body, hi = body.xreplace({i: i + lo - 1}), sp.expand(hi - lo + 1)
         off = _offset(body, i)
