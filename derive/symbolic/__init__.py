@@ -32,9 +32,12 @@ from derive.symbolic.strategies.gaussian_orthogonality import GaussianOrthogonal
 from derive.symbolic.strategies.leibniz import Leibniz
 from derive.symbolic.strategies.matcalc import MatrixDifferential
 from derive.symbolic.strategies.matrix_algebra import MatrixAlgebra
+from derive.symbolic.strategies.matrix_recurrence import MatrixRecurrence
 from derive.symbolic.strategies.random_forms import RandomForms
 from derive.symbolic.strategies.recurrence import Recurrence, RecurrenceTerms, VectorRecurrence
 from derive.symbolic.strategies.scalar_identity import ScalarIdentity
+from derive.symbolic.strategies.telescoping import Telescoping
+from derive.symbolic.strategies.unrolled import UnrolledRecurrence
 from derive.symbolic.strategies.smt import Smt
 from derive.symbolic.strategies.vector_elementary import VectorElementary
 
@@ -83,8 +86,8 @@ class Guarded:
 
 
 STRATEGIES = [Expectations(), RandomForms(), GaussianOrthogonality(), Leibniz(), Recurrence(),
-              RecurrenceTerms(), VectorRecurrence(),
-              RecurrenceInvariant(), Smt(), ArgOpt(), ConvexArgmin(),
+              RecurrenceTerms(), VectorRecurrence(), MatrixRecurrence(), UnrolledRecurrence(),
+              Telescoping(), RecurrenceInvariant(), Smt(), ArgOpt(), ConvexArgmin(),
               Conditions(), ScalarIdentity(), MatrixDifferential(), MatrixAlgebra(), IndexedSums(),
               Elementary(), VectorElementary(), ExpSumBounds(), KronVec(),
               FixedSizes()]

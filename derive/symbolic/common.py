@@ -469,8 +469,9 @@ def as_sympy(value) -> sp.Expr:
     raise TypeError(f"not a SymPy value: {type(value).__name__}")
 
 
-def plain(ctx: Context, e: m.Expr) -> bool:
-    """No randomness, sequences or optimisation inside (other strategies own those)."""
+def plain(ctx: Context, e: m.Expr, allow: frozenset = frozenset()) -> bool:
+    """No randomness, sequences (but those in ``allow``) or optimisation inside (other
+    strategies own those)."""
     for node in walk(e):
         if isinstance(node, (m.Stat, m.Cond, m.Cost, m.BigO)):
             return False
@@ -478,7 +479,8 @@ def plain(ctx: Context, e: m.Expr) -> bool:
             return False
         if isinstance(node, m.Name):
             info = ctx.checked.symbols.get(node.id)
-            if info is not None and (info.random or info.role in ("sequence", "function")):
+            if info is not None and (info.random or info.role in ("sequence", "function")
+                                     and node.id not in allow):
                 return False
     return True
 

@@ -19,7 +19,7 @@ from derive.engine import Context
 from derive.outcome import Outcome
 from derive.semantics import walk
 from derive.symbolic.common import is_equality, proved
-from derive.symbolic.lower import Lowering, Unsupported, lowering, number
+from derive.symbolic.lower import Lowering, Unsupported, inline, lowering, number
 
 NAME = "matrix-algebra"
 MAX_REWRITES = 12  # nested rule applications on one word (each shortens it when w is unique)
@@ -398,17 +398,6 @@ def _denominator_ok(d: sp.Expr, assumed: list) -> bool:
 
 def _is_norm(e: m.Expr) -> bool:
     return isinstance(e, m.Call) and e.func == "norm" and len(e.args) == 1 and not e.kwargs
-
-
-def inline(body: m.Expr, params: tuple, args: tuple) -> m.Expr:
-    """A function's body with its parameters replaced by the call's arguments (the body
-    may only bind names of its own through ``sum``/comprehensions, which are declined)."""
-    from derive.symbolic.strategies.recurrence import _map
-    table = {p.id: a for p, a in zip(params, args)}
-    for node in walk(body):
-        if isinstance(node, (m.Call,)) and any(isinstance(v, m.Range) for _, v in node.kwargs):
-            raise Unsupported("a function body with a bound index")
-    return _map(body, lambda n: table.get(n.id) if isinstance(n, m.Name) else None)
 
 
 def _is_inv_of_compound(e: m.Expr) -> bool:
