@@ -40,6 +40,11 @@ def fresh(prefix: str = "i") -> sp.Symbol:
     return sp.Symbol(f"_{prefix}{next(_COUNTER)}", integer=True)
 
 
+def size_expr(n: object) -> sp.Expr:
+    """A checked shape's dimension (an int or a SymPy expression) as SymPy, never parsed."""
+    return sp.Integer(n) if isinstance(n, int) and not isinstance(n, bool) else n
+
+
 def number(n: m.Num) -> sp.Expr:
     value = sp.Rational(n.value.numerator, n.value.denominator)
     return value * sp.I if n.imaginary else value

@@ -57,7 +57,7 @@ class ArgminAlgebra(CalcAlgebra):
         d = self.reduce(self.lower(x) - self.lower(mean))
         c = self.reduce(self.lower(cov))
         if _commutes(c):
-            if not sp.sympify(c).is_positive:
+            if not (c if isinstance(c, sp.Basic) else sp.Integer(c)).is_positive:
                 raise Unsupported("a normal covariance c·I with c not positive by the declarations")
             quad = self.reduce(self.transposed(d) * d) / c
         elif isinstance(cov, m.Name) and "spd" in self.low.info(cov.id).props:
