@@ -33,3 +33,21 @@ def test_a_moving_support_or_a_wrong_integrand_declines():
     assert out is None and any("no symbolic density" in n or "support" in n for n in notes)
     out, notes = attempt("grad(E[f(x)], θ) == E[(x - 1/θ) * f(x)]", "exponential(θ)")
     assert out is None and any("not ∂θF + F·score" in n for n in notes)
+
+
+def test_vector_parameter_in_the_free_algebra():
+    text = """claim a "x"
+  let k : dim
+  let σ : real > 0
+  let μ, v : vector[k]
+  let f : vector[k] -> real smooth
+  let x : vector[k] ~ normal(μ, σ^2)
+  show {statement}
+"""
+    for statement, holds in [("grad(E[f(x)], μ) == E[(x - μ)/σ^2 * f(x)]", True),
+                             ("grad(E[f(x)], μ) == E[(x - μ) * f(x)]", False)]:
+        c = checked(text.format(statement=statement))
+        ctx = Context(c, c.claim.shows[0], 0, Options(seed=0))
+        with time_limit(30):
+            out = Leibniz().attempt(ctx)
+        assert (out is not None and out.verdict == Verdict.PROVED) == holds, (statement, ctx.notes)

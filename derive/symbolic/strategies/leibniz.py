@@ -24,7 +24,8 @@ from derive.outcome import Outcome
 from derive.semantics import walk_defined
 from derive.symbolic import densities
 from derive.symbolic.common import proved, sides_with, simplify_zero
-from derive.symbolic.lower import Lowering, Unsupported
+from derive.symbolic.lower import Lowering, Unsupported, lowering
+from derive.symbolic.strategies.convex_argmin import ArgminAlgebra
 from derive.vocabulary.distributions import args_of, law_of
 
 NAME = "leibniz"
@@ -50,6 +51,21 @@ class _FunctionLowering(Lowering):
         return super().scalar(e, env)
 
 
+class _VectorAlgebra(ArgminAlgebra):
+    """The calculus algebra with vector normal log-densities, and each declared function
+    (``let f : vector[k] -> real``) an opaque call with arbitrary partial gradients."""
+
+    def lower(self, e: m.Expr) -> sp.Expr:
+        info = self.low.info(getattr(e, "func", "") or "")
+        if isinstance(e, m.Call) and info is not None and info.role == "function" \
+                and e.args and not e.kwargs:
+            self.reads[e.func] = set()   # a declared function reads its arguments only
+            shapes = tuple(self._shape_of(a) for a in e.args)
+            args = tuple(sp.expand(self.reduce(self.lower(a))) for a in e.args)
+            return self.call_symbol(e.func, args, shapes)
+        return super().lower(e)
+
+
 class Leibniz:
     name = NAME
 
@@ -62,11 +78,16 @@ class Leibniz:
             return None
         theta = a.args[1].id
         info = ctx.checked.symbols.get(theta)
-        if info is None or info.role != "scalar" or info.random:
+        if info is None or info.random:
             return None
-        low = _FunctionLowering(ctx.checked)
+        vector = info.role == "tensor" and len(info.vtype.shape) == 1 and not info.props
+        if info.role != "scalar" and not vector:
+            return None
         try:
-            return self._decide(ctx, low, a.args[0].args[0], b.args[0], theta)
+            if vector:
+                return self._decide_vector(ctx, a.args[0].args[0], b.args[0], theta)
+            return self._decide(ctx, _FunctionLowering(ctx.checked), a.args[0].args[0],
+                                b.args[0], theta)
         except (Unsupported, densities.NoClosedForm) as exc:
             ctx.notes.append(f"{NAME}: {exc}"[:300])
             return None
@@ -103,19 +124,50 @@ class Leibniz:
             ctx.notes.append(f"{NAME}: the claimed integrand is not ∂θF + F·score "
                              f"(difference {sp.sstr(sp.simplify(g - integrand))})"[:300])
             return None
-        pathwise = sp.diff(f, th) != 0
-        route = ("pathwise + score function" if used and pathwise else
-                 "score function" if used else "pathwise (reparameterisation)")
-        return proved(f"{route}: the claimed integrand is ∂{theta}F + F·Σ∂{theta} log p "
-                      f"identically, so both sides are ∂{theta} E[F] by differentiation under "
-                      f"E", NAME, residual="0", general=True, scores=used or None,
-                      certificate={"route": f"Leibniz rule ({route}) and a pointwise identity "
-                                            f"of the integrands",
-                                   "hypotheses": ["the declared functions are differentiable and "
-                                                  "the integrands dominated (the derivative "
-                                                  "passes under E)"],
-                                   "side_conditions": [f"the supports of the draws do not "
-                                                       f"depend on {theta}"]})
+        return _proof(theta, used, sp.diff(f, th) != 0)
+
+    def _decide_vector(self, ctx: Context, f_expr: m.Expr, g_expr: m.Expr, theta: str
+                       ) -> Optional[Outcome]:
+        """θ a vector: the same identity in the free algebra (matcalc's matrix differential,
+        the normal log-density of a vector draw), declared functions as opaque calls."""
+        alg = _VectorAlgebra(lowering(ctx.checked))
+        draws = sorted({n.id for e in (f_expr, g_expr) for n in walk_defined(e, ctx.checked.symbols)
+                        if isinstance(n, m.Name) and getattr(ctx.checked.symbols.get(n.id),
+                                                             "random", False)})
+        score, used = sp.Integer(0), []
+        for name in draws:
+            dist = ctx.checked.symbols[name].dist
+            if not any(isinstance(n, m.Name) and n.id == theta for p in args_of(dist)
+                       if p is not None for n in walk_defined(p, ctx.checked.symbols)):
+                continue
+            if getattr(law_of(dist), "name", None) != "normal":
+                ctx.notes.append(f"{NAME}: a vector score only for normal draws")
+                return None
+            part = alg.gradient(m.Call("logpdf", (dist, m.Name(name))), theta)
+            score += part
+            used.append(f"∇{theta} log p({name})")
+        f = alg.reduce(alg.lower(f_expr))
+        integrand = alg.gradient(f_expr, theta) + f * score
+        residual = alg.coefficients(alg.reduce(alg.lower(g_expr)) - integrand)
+        if any(v != 0 for v in residual.values()):
+            ctx.notes.append(f"{NAME}: the claimed integrand is not ∇θF + F·score")
+            return None
+        return _proof(theta, used, alg.gradient(f_expr, theta) != 0)
+
+
+def _proof(theta: str, used: list, pathwise: bool) -> Outcome:
+    route = ("pathwise + score function" if used and pathwise else
+             "score function" if used else "pathwise (reparameterisation)")
+    return proved(f"{route}: the claimed integrand is ∂{theta}F + F·Σ∂{theta} log p "
+                  f"identically, so both sides are ∂{theta} E[F] by differentiation under "
+                  f"E", NAME, residual="0", general=True, scores=used or None,
+                  certificate={"route": f"Leibniz rule ({route}) and a pointwise identity "
+                                        f"of the integrands",
+                               "hypotheses": ["the declared functions are differentiable and "
+                                              "the integrands dominated (the derivative "
+                                              "passes under E)"],
+                               "side_conditions": [f"the supports of the draws do not "
+                                                   f"depend on {theta}"]})
 
 
 def _grad_of_mean(e: m.Expr) -> bool:
