@@ -83,8 +83,11 @@ class Leibniz:
         vector = info.role == "tensor" and len(info.vtype.shape) == 1 and not info.props
         if info.role != "scalar" and not vector:
             return None
+        tensors = any(getattr(ctx.checked.symbols.get(n.id), "role", None) == "tensor"
+                      for e in (a, b) for n in walk_defined(e, ctx.checked.symbols)
+                      if isinstance(n, m.Name))
         try:
-            if vector:
+            if vector or tensors:
                 return self._decide_vector(ctx, a.args[0].args[0], b.args[0], theta)
             return self._decide(ctx, _FunctionLowering(ctx.checked), a.args[0].args[0],
                                 b.args[0], theta)
@@ -143,16 +146,43 @@ class Leibniz:
             if getattr(law_of(dist), "name", None) != "normal":
                 ctx.notes.append(f"{NAME}: a vector score only for normal draws")
                 return None
-            part = alg.gradient(m.Call("logpdf", (dist, m.Name(name))), theta)
+            logp = m.Call("logpdf", (dist, m.Name(name)))
+            part = alg.gradient(logp, theta) if theta not in alg.low.symbols else \
+                _scalar_derivative(alg, alg.reduce(alg.lower(logp)), theta)
             score += part
             used.append(f"∇{theta} log p({name})")
         f = alg.reduce(alg.lower(f_expr))
-        integrand = alg.gradient(f_expr, theta) + f * score
+        direct = alg.gradient(f_expr, theta) if theta not in alg.low.symbols else \
+            _scalar_derivative(alg, f, theta)
+        integrand = direct + f * score
         residual = alg.coefficients(alg.reduce(alg.lower(g_expr)) - integrand)
         if any(v != 0 for v in residual.values()):
             ctx.notes.append(f"{NAME}: the claimed integrand is not ∇θF + F·score")
             return None
-        return _proof(theta, used, alg.gradient(f_expr, theta) != 0)
+        return _proof(theta, used, direct != 0)
+
+
+def _scalar_derivative(alg: _VectorAlgebra, x: sp.Expr, theta: str) -> sp.Expr:
+    """∂x/∂θ for a scalar θ of a 1×1 value of the algebra: θ's explicit occurrences, and
+    through each opaque call f(E): Σᵢ tr(∂ᵢf(E)ᵀ ∂Eᵢ/∂θ).  Every other atom must be
+    constant in θ."""
+    th = alg.low.symbols[theta]
+    for s in x.free_symbols:
+        for a in alg.words.get(s, ()):
+            deps = alg._depends(a)
+            if deps is None or theta in deps:
+                raise Unsupported(f"{a.name} may depend on '{theta}'")
+    out = sp.diff(x, th)
+    for s in x.free_symbols & set(alg.calls):
+        func, args, shapes = alg.calls[s]
+        chain = sp.Integer(0)
+        for i, (arg, shape) in enumerate(zip(args, shapes)):
+            darg = sp.expand(sp.diff(arg, th))
+            if darg != 0:
+                g = alg.grad_atom(func, args, i, shape)
+                chain += alg.trace(alg.transpose[g] * darg, shape[1])
+        out += sp.diff(x, s) * chain
+    return alg.reduce(out)
 
 
 def _proof(theta: str, used: list, pathwise: bool) -> Outcome:
