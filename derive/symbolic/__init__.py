@@ -29,6 +29,7 @@ from derive.symbolic.strategies.matrix_algebra import MatrixAlgebra
 from derive.symbolic.strategies.recurrence import Recurrence, RecurrenceTerms, VectorRecurrence
 from derive.symbolic.strategies.scalar_identity import ScalarIdentity
 from derive.symbolic.strategies.smt import Smt
+from derive.symbolic.strategies.svd import SvdMatrixAlgebra
 
 
 SHARE = 0.4  # of the statement's time limit, per strategy: one slow strategy cannot starve the rest
@@ -75,7 +76,7 @@ class Guarded:
 
 STRATEGIES = [Expectations(), Recurrence(), RecurrenceTerms(), VectorRecurrence(),
               RecurrenceInvariant(), Smt(), ArgOpt(),
-              Conditions(), ScalarIdentity(), MatrixAlgebra(), IndexedSums(), Elementary(), KronVec(),
+              Conditions(), ScalarIdentity(), MatrixAlgebra(), SvdMatrixAlgebra(), IndexedSums(), Elementary(), KronVec(),
               FixedSizes()]
 
 ENGINE = Engine("symbolic", [Guarded(s) for s in STRATEGIES])

@@ -24,6 +24,7 @@ from derive.symbolic.lower import Lowering, Unsupported, lowering, number
 NAME = "matrix-algebra"
 MAX_REWRITES = 12  # nested rule applications on one word (each shortens it when w is unique)
 _INVERTIBLE = {"invertible", "spd", "orthogonal"}
+_REFUSED = ("argmin", "argmax", "integrate", "svd")
 
 
 class Algebra:
@@ -269,6 +270,10 @@ class Algebra:
             self.scalars[key] = sp.Symbol(f"⟨{key}⟩")
         return self.scalars[key]
 
+    def side_conditions(self) -> list[str]:
+        """The facts beyond the free algebra a proof used (an extension lists its own)."""
+        return []
+
     def coefficients(self, x: sp.Expr) -> dict[tuple, sp.Expr]:
         """Coefficient of every remaining word (the scalar part collected and cancelled)."""
         out: dict[tuple, sp.Expr] = {}
@@ -297,15 +302,20 @@ def _commutes(x: sp.Expr) -> bool:
 
 class MatrixAlgebra:
     name = NAME
+    refused = _REFUSED  # a statement calling one of these is declined
+    roles = ("tensor",)  # a statement needs a name of one of these roles with a tensor type
+
+    def make_algebra(self, low: Lowering) -> Algebra:
+        return Algebra(low)
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         st = ctx.statement
         if not is_equality(st):
             return None
-        if not _matrix_statement(ctx, st):
+        if not _matrix_statement(ctx, st, self.refused, self.roles):
             return None
         low = lowering(ctx.checked)
-        alg = Algebra(low)
+        alg = self.make_algebra(low)
         a, b = st.operands
         try:
             if _is_inv_of_compound(b):
@@ -320,7 +330,7 @@ class MatrixAlgebra:
             coeffs = alg.coefficients(residual)
             assumed = self._assumed_nonzero(alg, low)
         except Unsupported as exc:
-            ctx.notes.append(f"{NAME}: {exc}")
+            ctx.notes.append(f"{self.name}: {exc}")
             return None
         nonzero = {k: v for k, v in coeffs.items() if v != 0}
         if nonzero and alg.compound:
@@ -339,14 +349,15 @@ class MatrixAlgebra:
                     break
         if nonzero:
             words = {("·".join(s.name for s in k) or "I"): str(v) for k, v in nonzero.items()}
-            ctx.notes.append(f"{NAME}: residual {words}")
+            ctx.notes.append(f"{self.name}: residual {words}")
             return None
         for d in alg.denominators:
             if not _denominator_ok(d, assumed):
-                ctx.notes.append(f"{NAME}: denominator {d} is not assumed nonzero")
+                ctx.notes.append(f"{self.name}: denominator {d} is not assumed nonzero")
                 return None
         return proved(f"{how} reduces to 0 in the free algebra (1×1 products as scalars, "
-                      f"M·M⁻¹ = I) for general sizes", NAME, residual="0", general=True,
+                      f"M·M⁻¹ = I) for general sizes", self.name, residual="0", general=True,
+                      side_conditions=alg.side_conditions() or None,
                       scalars=sorted(alg.scalars),
                       arbitrary=[f"{sym.name}: any {alg.shapes[sym][0]}×{alg.shapes[sym][1]} matrix"
                                  for sym in alg.opaques.values()] or None)
@@ -401,7 +412,8 @@ def _is_inv_of_compound(e: m.Expr) -> bool:
         and not isinstance(e.args[0], m.Name)
 
 
-def _matrix_statement(ctx: Context, st: m.Expr) -> bool:
+def _matrix_statement(ctx: Context, st: m.Expr, refused: tuple = _REFUSED,
+                      roles: tuple = ("tensor",)) -> bool:
     found = False
     for node in walk(st):
         if isinstance(node, m.Name):
@@ -410,11 +422,11 @@ def _matrix_statement(ctx: Context, st: m.Expr) -> bool:
                 continue
             if info.random or info.role in ("sequence", "function"):
                 return False
-            if info.role == "tensor" and len(info.vtype.shape) in (1, 2):
+            if info.role in roles and info.vtype.kind == "tensor" and len(info.vtype.shape) in (1, 2):
                 found = True
         if isinstance(node, (m.Stat, m.Cond, m.Cost, m.BigO, m.Index)):
             return False
-        if isinstance(node, m.Call) and node.func in ("argmin", "argmax", "integrate", "svd"):
+        if isinstance(node, m.Call) and node.func in refused:
             return False
     return found
 
