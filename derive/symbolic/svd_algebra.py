@@ -319,6 +319,7 @@ class SvdAlgebra(Algebra):
         u, d, v, s, _ = self._factors(arg.id)
         self._note(f"pinv({arg.id}) = V·diag(S)⁻¹·Uᵀ of its thin SVD: {arg.id} is declared full_rank, "
                    f"so every singular value is positive")
+        self.denominators.append(s)
         return v * self.diag_symbol(self.diags[d][0], 1 / s) * self.transpose[u]
 
     def invert_word(self, x: sp.Expr) -> Optional[sp.Expr]:
