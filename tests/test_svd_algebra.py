@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 
 from derive.engine import Context, Options
-from derive.language.load import load_text
 from derive.limits import time_limit
 from derive.outcome import Verdict
-from derive.semantics import check_claim
 from derive.symbolic import ENGINE
+from tests.test_textbook import checked
 
 SVD = """claim t "svd"
   let m, n : dim
@@ -33,12 +32,8 @@ VEC = """claim t "vectors"
 
 def decide(text: str):
     """The symbolic engine's outcome on the claim's one statement, and its notes."""
-    loaded = load_text(text)
-    assert not loaded.broken, [d.message for d in loaded.diagnostics]
-    (claim,) = loaded.claims
-    checked, diags = check_claim(claim)
-    assert checked is not None, [d.message for d in diags]
-    ctx = Context(checked, claim.shows[0], 0, Options())
+    c = checked(text)
+    ctx = Context(c, c.claim.shows[0], 0, Options())
     with time_limit(30):
         return ENGINE.decide(ctx), ctx.notes
 
