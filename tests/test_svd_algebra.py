@@ -162,3 +162,36 @@ def test_power_by_a_real_exponent_declined():
     o, notes = decide(VEC.format(s="A^x @ A^x == A^(2 * x)"))
     assert not proved_by_svd(o)
     assert any("not implied to be an integer" in n for n in notes)
+
+
+NORMS = """claim t "norms"
+  let n, d : dim
+  assume d > n
+  let X : matrix[n, d] full_rank
+  let y : vector[n]
+  let u, v : vector[d]
+  let k : vector[n]
+  show {s}
+"""
+
+
+@pytest.mark.parametrize("s", [
+    "norm(pinv(X) @ y + (I[d] - pinv(X) @ X) @ u) >= norm(pinv(X) @ y)",
+    "norm(pinv(X) @ y)^2 <= norm(pinv(X) @ y + (I[d] - pinv(X) @ X) @ u)^2",
+    "norm(pinv(X) @ X @ u) <= norm(u)",
+])
+def test_pythagoras_proves_norm_comparisons(s):
+    o, notes = decide(NORMS.format(s=s))
+    assert proved_by_svd(o), notes
+    assert "Pythagoras" in o.summary
+
+
+@pytest.mark.parametrize("s", [
+    "norm(u + v) >= norm(u)",                       # v = −u
+    "norm(pinv(X) @ X @ u) >= norm(u)",             # the projection is shorter
+    "norm(u) >= norm(k)",                           # different lengths
+    "norm(u) > norm(pinv(X) @ X @ u)",              # strict: equal when u is in the row space
+])
+def test_pythagoras_never_proves_false_or_unfit_comparisons(s):
+    o, _ = decide(NORMS.format(s=s))
+    assert not proved_by_svd(o)

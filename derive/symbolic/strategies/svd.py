@@ -1,11 +1,22 @@
 """Matrix identities with the SVD, diagonal matrices, pinv, symbolic powers and dot
 products for symbolic sizes: the matrix-algebra strategy over
 :class:`derive.symbolic.svd_algebra.SvdAlgebra`.  It runs after the plain algebra, so it
-only sees what that one declined; its evidence lists every side condition it used."""
+only sees what that one declined; its evidence lists every side condition it used.
+
+It also proves ``norm(a) >= norm(b)`` (or the squares) of vectors by Pythagoras: when
+bᵀ(a − b) reduces to 0, ‖a‖² = ‖b‖² + ‖a − b‖² ≥ ‖b‖² (the minimum-norm solution, the
+length of a projection)."""
 from __future__ import annotations
 
-from derive.symbolic.lower import Lowering
-from derive.symbolic.strategies.matrix_algebra import Algebra, MatrixAlgebra
+from typing import Optional
+
+from derive import model as m
+from derive.engine import Context
+from derive.outcome import Outcome
+from derive.symbolic.common import proved
+from derive.symbolic.lower import Lowering, Unsupported, lowering
+from derive.symbolic.strategies.matrix_algebra import (Algebra, MatrixAlgebra, _denominator_ok,
+                                                       _is_norm, _matrix_statement)
 from derive.symbolic.svd_algebra import SvdAlgebra
 
 
@@ -16,3 +27,55 @@ class SvdMatrixAlgebra(MatrixAlgebra):
 
     def make_algebra(self, low: Lowering) -> Algebra:
         return SvdAlgebra(low)
+
+    def attempt(self, ctx: Context) -> Optional[Outcome]:
+        sides = _norm_comparison(ctx.statement)
+        if sides is None:
+            return super().attempt(ctx)
+        if not _matrix_statement(ctx, ctx.statement, self.refused, self.roles):
+            return None
+        low = lowering(ctx.checked)
+        alg = self.make_algebra(low)
+        big, small = sides
+        try:
+            ta, tb = low.vtype(big), low.vtype(small)
+            if not (len(ta.shape) == len(tb.shape) == 1 and None not in ta.shape + tb.shape
+                    and alg.square((ta.shape[0], tb.shape[0]))):
+                raise Unsupported("a comparison of norms of other than two vectors of one length")
+            a, b = alg.lower(big), alg.lower(small)
+            nonzero = {k: v for k, v in alg.coefficients(alg.transposed(b) * (a - b)).items() if v != 0}
+            assumed = self._assumed_nonzero(alg, low)
+        except Unsupported as exc:
+            ctx.notes.append(f"{self.name}: {exc}")
+            return None
+        if nonzero:
+            ctx.notes.append(f"{self.name}: bᵀ(a − b) does not reduce to 0 for ‖a‖ ≥ ‖b‖")
+            return None
+        for d in alg.denominators:
+            if not _denominator_ok(d, assumed):
+                ctx.notes.append(f"{self.name}: denominator {d} is not assumed nonzero")
+                return None
+        return proved("‖a‖² = ‖b‖² + ‖a − b‖² ≥ ‖b‖² since bᵀ(a − b) reduces to 0 in the free "
+                      "algebra for general sizes (Pythagoras)", self.name, general=True,
+                      side_conditions=alg.side_conditions() or None, residual="0")
+
+
+def _norm_comparison(st: m.Expr) -> Optional[tuple]:
+    """(a, b) of ``norm(a) >= norm(b)``, ``norm(b) <= norm(a)`` or the same with both
+    norms squared; None for any other statement."""
+    if not (isinstance(st, m.Compare) and len(st.ops) == 1 and st.ops[0] in (">=", "<=")):
+        return None
+    left, right = st.operands
+    inner = []
+    for side in (left, right):
+        squared = isinstance(side, m.BinOp) and side.op == "^" and \
+            isinstance(side.right, m.Num) and side.right.value == 2
+        if squared:
+            side = side.left
+        if not _is_norm(side):
+            return None
+        inner.append((squared, side.args[0]))
+    if inner[0][0] != inner[1][0]:
+        return None
+    a, b = inner[0][1], inner[1][1]
+    return (a, b) if st.ops[0] == ">=" else (b, a)
