@@ -351,16 +351,22 @@ class MatrixAlgebra:
             words = {("·".join(s.name for s in k) or "I"): str(v) for k, v in nonzero.items()}
             ctx.notes.append(f"{self.name}: residual {words}")
             return None
-        for d in alg.denominators:
-            if not _denominator_ok(d, assumed):
-                ctx.notes.append(f"{self.name}: denominator {d} is not assumed nonzero")
-                return None
+        if not self.denominators_ok(ctx, alg, assumed):
+            return None
         return proved(f"{how} reduces to 0 in the free algebra (1×1 products as scalars, "
                       f"M·M⁻¹ = I) for general sizes", self.name, residual="0", general=True,
                       side_conditions=alg.side_conditions() or None,
                       scalars=sorted(alg.scalars),
                       arbitrary=[f"{sym.name}: any {alg.shapes[sym][0]}×{alg.shapes[sym][1]} matrix"
                                  for sym in alg.opaques.values()] or None)
+
+    def denominators_ok(self, ctx: Context, alg: Algebra, assumed: list) -> bool:
+        """Every denominator the lowering met is nonzero by the declarations (else a note)."""
+        for d in alg.denominators:
+            if not _denominator_ok(d, assumed):
+                ctx.notes.append(f"{self.name}: denominator {d} is not assumed nonzero")
+                return False
+        return True
 
     def _assumed_nonzero(self, alg: Algebra, low: Lowering) -> list:
         out = []

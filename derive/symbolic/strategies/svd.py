@@ -15,8 +15,8 @@ from derive.engine import Context
 from derive.outcome import Outcome
 from derive.symbolic.common import proved
 from derive.symbolic.lower import Lowering, Unsupported, lowering
-from derive.symbolic.strategies.matrix_algebra import (Algebra, MatrixAlgebra, _denominator_ok,
-                                                       _is_norm, _matrix_statement)
+from derive.symbolic.strategies.matrix_algebra import (Algebra, MatrixAlgebra, _is_norm,
+                                                       _matrix_statement)
 from derive.symbolic.svd_algebra import SvdAlgebra
 
 
@@ -51,10 +51,8 @@ class SvdMatrixAlgebra(MatrixAlgebra):
         if nonzero:
             ctx.notes.append(f"{self.name}: bᵀ(a − b) does not reduce to 0 for ‖a‖ ≥ ‖b‖")
             return None
-        for d in alg.denominators:
-            if not _denominator_ok(d, assumed):
-                ctx.notes.append(f"{self.name}: denominator {d} is not assumed nonzero")
-                return None
+        if not self.denominators_ok(ctx, alg, assumed):
+            return None
         return proved("‖a‖² = ‖b‖² + ‖a − b‖² ≥ ‖b‖² since bᵀ(a − b) reduces to 0 in the free "
                       "algebra for general sizes (Pythagoras)", self.name, general=True,
                       side_conditions=alg.side_conditions() or None, residual="0")
