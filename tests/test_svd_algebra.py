@@ -195,3 +195,39 @@ def test_pythagoras_proves_norm_comparisons(s):
 def test_pythagoras_never_proves_false_or_unfit_comparisons(s):
     o, _ = decide(NORMS.format(s=s))
     assert not proved_by_svd(o)
+
+
+SEQ = """claim t "iterates"
+  let m, n : dim
+  let G : matrix[m, n]
+  let A : matrix[n, n]
+  let U, S, V = svd(G)
+  let NS(Y) = (3*Y - Y @ Yᵀ @ Y) / 2
+  let {rec}
+  show {s}
+"""
+
+
+@pytest.mark.parametrize("rec, s", [
+    ("Gs[t+1] = NS(Gs[t]), s[t+1] = (3*s[t] - s[t].^3) / 2, Gs[0] = G, s[0] = S",
+     "Gs[t] == U @ diag(s[t]) @ Vᵀ"),
+    ("M[t+1] = A @ M[t], M[0] = I[n]", "M[t] == A^t"),
+    ("M[t+1] = 2 * M[t] @ A, M[0] = I[n]", "M[t] == 2^t * A^t"),
+])
+def test_matrix_recurrences_proved_by_induction(rec, s):
+    o, notes = decide(SEQ.format(rec=rec, s=s))
+    assert proved_by_svd(o), notes
+    assert o.evidence["base_residual"] == "0" and o.evidence["step_residual"] == "0"
+
+
+@pytest.mark.parametrize("rec, s", [
+    ("Gs[t+1] = NS(Gs[t]), s[t+1] = (3*s[t] + s[t].^3) / 2, Gs[0] = G, s[0] = S",
+     "Gs[t] == U @ diag(s[t]) @ Vᵀ"),                         # the wrong scalar map
+    ("Gs[t+1] = NS(Gs[t]), s[t+1] = (3*s[t] - s[t].^3) / 2, Gs[0] = 2 * G, s[0] = S",
+     "Gs[t] == U @ diag(s[t]) @ Vᵀ"),                         # the wrong start
+    ("M[t+1] = A @ M[t] @ A, M[0] = I[n]", "M[t] == A^t"),
+    ("M[t+1] = 2 * M[t] @ A, M[0] = I[n]", "M[t] == 2 * t * A^t"),
+])
+def test_wrong_closed_forms_not_proved(rec, s):
+    o, _ = decide(SEQ.format(rec=rec, s=s))
+    assert not proved_by_svd(o)

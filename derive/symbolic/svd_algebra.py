@@ -303,6 +303,8 @@ class SvdAlgebra(Algebra):
     def power(self, e: m.BinOp) -> sp.Expr:
         base = self.reduce(self.lower(e.left))
         exp = self.low.scalar(e.right)
+        if base.is_commutative:
+            return base ** exp  # a scalar power
         terms = self._terms(base)
         if len(terms) != 1 or len(terms[0][1]) != 1:
             raise Unsupported("a symbolic power of a sum or a product of matrices")

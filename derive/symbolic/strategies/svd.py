@@ -13,11 +13,13 @@ from typing import Optional
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
-from derive.symbolic.common import proved
+from derive.symbolic.common import is_equality, proved
 from derive.symbolic.lower import Lowering, Unsupported, lowering
 from derive.symbolic.strategies.matrix_algebra import (Algebra, MatrixAlgebra, _is_norm,
                                                        _matrix_statement)
+from derive.symbolic.strategies.recurrence import _is_term
 from derive.symbolic.svd_algebra import SvdAlgebra
+from derive.symbolic.svd_induction import StandIns, induction_cases, recurrences
 
 
 class SvdMatrixAlgebra(MatrixAlgebra):
@@ -29,6 +31,8 @@ class SvdMatrixAlgebra(MatrixAlgebra):
         return SvdAlgebra(low)
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
+        if is_equality(ctx.statement) and _is_term(ctx, ctx.statement.operands[0]):
+            return self.induction(ctx)
         sides = _norm_comparison(ctx.statement)
         if sides is None:
             return super().attempt(ctx)
@@ -56,6 +60,39 @@ class SvdMatrixAlgebra(MatrixAlgebra):
         return proved("‖a‖² = ‖b‖² + ‖a − b‖² ≥ ‖b‖² since bᵀ(a − b) reduces to 0 in the free "
                       "algebra for general sizes (Pythagoras)", self.name, general=True,
                       side_conditions=alg.side_conditions() or None, residual="0")
+
+    def induction(self, ctx: Context) -> Optional[Outcome]:
+        """show x[t] == C(t) for a matrix recurrence, by induction in the algebra."""
+        lhs, closed = ctx.statement.operands
+        seq, t = lhs.base.id, lhs.indices[0].id
+        low = lowering(ctx.checked)
+        conditions: list[str] = []
+        try:
+            recs = recurrences(ctx)
+            if seq not in recs:
+                return None
+            base, step, starts = induction_cases(ctx, seq, t, closed, recs)
+            with StandIns(low, starts):
+                for case, (a, b) in (("base", base), ("step", step)):
+                    if not (_matrix_statement(ctx, a, self.refused, self.roles) or
+                            _matrix_statement(ctx, b, self.refused, self.roles)):
+                        raise Unsupported(f"the {case} case is not a matrix identity")
+                    alg = self.make_algebra(low)
+                    nonzero = {k: v for k, v in alg.coefficients(alg.lower(a) - alg.lower(b)).items()
+                               if v != 0}
+                    if nonzero:
+                        raise Unsupported(f"the {case} case does not reduce to 0")
+                    if not self.denominators_ok(ctx, alg, self._assumed_nonzero(alg, low)):
+                        return None
+                    conditions += alg.side_conditions()
+        except Unsupported as exc:
+            ctx.notes.append(f"{self.name}: {exc}")
+            return None
+        return proved(f"by induction on {t}: {seq}[0] equals the closed form, and one step of "
+                      f"the recurrence applied to it (the other sequences' terms at {t} "
+                      f"arbitrary) gives the closed form at {t} + 1, both in the free algebra",
+                      self.name, general=True, base_residual="0", step_residual="0",
+                      side_conditions=list(dict.fromkeys(conditions)) or None)
 
 
 def _norm_comparison(st: m.Expr) -> Optional[tuple]:
