@@ -9,7 +9,7 @@ and dot products (used by the ``svd-algebra`` strategy).
   (semi_)orthogonal of shape a×b is one-sided the same way: QᵀQ = I when b ≤ a, QQᵀ = I
   when a ≤ b (how derive draws such a matrix).
 * ``diag(v)`` of an elementwise vector expression is a diagonal symbol carrying v's
-  entry as a scalar function f of generic entry symbols (aᵢ for the vector a): adjacent
+  entry as a scalar function f of generic entry symbols (a⟨i⟩ for the vector a): adjacent
   diagonals multiply (diag(f)diag(g) = diag(fg), so diagonals commute), diag(1) = I,
   diag(f)ᵀ = diag(f), diag(f)^h = diag(f^h), inv(diag(f)) = diag(1/f) when f ≠ 0 is
   implied (every division records its denominator, checked as in the base algebra).
@@ -126,7 +126,7 @@ class SvdAlgebra(Algebra):
                 kw["nonnegative"] = True
             if "nonzero" in props:
                 kw["nonzero"] = True
-            e = sp.Symbol(f"{name}ᵢ", **kw)
+            e = sp.Symbol(f"{name}⟨i⟩", **kw)  # the i-th entry (no name the grammar spells)
             self.entries[sym] = self.entries[self.transpose[sym]] = e
         return self.entries[sym]
 
@@ -159,9 +159,9 @@ class SvdAlgebra(Algebra):
         if info is None or info.vtype.kind != "tensor" or len(shape) != 2 or None in shape:
             raise Unsupported(f"svd of '{x}', which is not a matrix of known shape")
         names = self.svd_of.get(x, ())
-        un = names[0] if len(names) > 0 else f"U_{x}"
-        sn = names[1] if len(names) > 1 else f"S_{x}"
-        vn = names[2] if len(names) > 2 else f"V_{x}"
+        un = names[0] if len(names) > 0 else f"U⟨{x}⟩"  # ⟨⟩: no name the grammar spells
+        sn = names[1] if len(names) > 1 else f"S⟨{x}⟩"
+        vn = names[2] if len(names) > 2 else f"V⟨{x}⟩"
         rows, cols = (self.dim(d) for d in shape)
         k = self.dim(sp.Min(rows, cols))
         full = self._full_rank(x)
