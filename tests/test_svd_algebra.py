@@ -231,3 +231,26 @@ def test_matrix_recurrences_proved_by_induction(rec, s):
 def test_wrong_closed_forms_not_proved(rec, s):
     o, _ = decide(SEQ.format(rec=rec, s=s))
     assert not proved_by_svd(o)
+
+
+UNIT = """claim t "unit vectors"
+  let n : dim
+  let u, v, w : vector[n] unit
+  let a : vector[n]
+  show {s}
+"""
+
+
+@pytest.mark.parametrize("s", ["u · v <= 1", "-(u · v) <= u · u", "u · v + v · w <= 2 * (w · w)",
+                               "1 >= (-u) · v"])
+def test_unit_inner_products_bounded(s):
+    o, notes = decide(UNIT.format(s=s))
+    assert proved_by_svd(o), notes
+    assert "Cauchy–Schwarz" in o.summary
+
+
+@pytest.mark.parametrize("s", ["u · v <= 1/2", "u · v + u · w <= 1", "a · a <= 1", "u · a <= 1",
+                               "u · v >= 1"])
+def test_unit_bound_never_overreaches(s):
+    o, _ = decide(UNIT.format(s=s))
+    assert not proved_by_svd(o)

@@ -49,6 +49,8 @@ class SvdAlgebra(Algebra):
         self.entries: dict[sp.Symbol, sp.Symbol] = {}  # vector atom (or its ᵀ) → entry symbol
         self.markers: set[sp.Symbol] = set()
         self.sums: dict[str, sp.Symbol] = {}
+        self.summands: dict[sp.Symbol, sp.Expr] = {}  # Σ symbol → its summand
+        self.units: set[sp.Symbol] = set()  # entry symbols of declared unit vectors
         self.conditions: list[str] = []
         self.svd_of: dict[str, tuple] = {}  # X → (U name, S name, V name) of svd(X)
         self.factors: dict[str, tuple] = {}  # X → (U, D, V, s, full rank)
@@ -127,6 +129,8 @@ class SvdAlgebra(Algebra):
             if "nonzero" in props:
                 kw["nonzero"] = True
             e = sp.Symbol(f"{name}⟨i⟩", **kw)  # the i-th entry (no name the grammar spells)
+            if "unit" in props:
+                self.units.add(e)
             self.entries[sym] = self.entries[self.transpose[sym]] = e
         return self.entries[sym]
 
@@ -396,8 +400,23 @@ class SvdAlgebra(Algebra):
             key = str(rest)
             if key not in self.sums:
                 self.sums[key] = sp.Symbol(f"Σ({key})")
+                self.summands[self.sums[key]] = rest
             out += c * self.sums[key]
         return out
+
+    def unit_inner_products(self, x: sp.Expr) -> tuple[sp.Expr, list]:
+        """x with every Σᵢuᵢ² of a declared unit vector u replaced by 1, and the symbols
+        Σᵢuᵢvᵢ of two unit vectors (|uᵀv| ≤ 1 by Cauchy–Schwarz)."""
+        ones, bounded = {}, []
+        for sym, rest in self.summands.items():
+            powers = rest.as_powers_dict()
+            if not set(powers) <= self.units:
+                continue
+            if list(powers.values()) == [2]:
+                ones[sym] = sp.Integer(1)
+            elif list(powers.values()) == [1, 1]:
+                bounded.append(sym)
+        return x.xreplace(ones), bounded
 
     def _scalar_symbol(self, sub: list) -> sp.Expr:
         if len(sub) in (2, 3) and sub[0] in self.entries and sub[-1] in self.entries and \

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+import sympy as sp
+
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
@@ -34,6 +36,8 @@ class SvdMatrixAlgebra(MatrixAlgebra):
         if is_equality(ctx.statement) and _is_term(ctx, ctx.statement.operands[0]):
             return self.induction(ctx)
         sides = _norm_comparison(ctx.statement)
+        if sides is None and _comparison(ctx.statement) is not None:
+            return self.unit_bound(ctx, *_comparison(ctx.statement))
         if sides is None:
             return super().attempt(ctx)
         if not _matrix_statement(ctx, ctx.statement, self.refused, self.roles):
@@ -94,15 +98,51 @@ class SvdMatrixAlgebra(MatrixAlgebra):
                       self.name, general=True, base_residual="0", step_residual="0",
                       side_conditions=list(dict.fromkeys(conditions)) or None)
 
+    def unit_bound(self, ctx: Context, big: m.Expr, small: m.Expr) -> Optional[Outcome]:
+        """big − small = c₀ + Σₖ cₖ·uₖᵀvₖ of declared unit vectors (uᵀu = 1) with numbers
+        c₀ ≥ Σₖ|cₖ|: then big − small ≥ 0, since |uᵀv| ≤ ‖u‖‖v‖ = 1."""
+        if not _matrix_statement(ctx, ctx.statement, self.refused, self.roles):
+            return None
+        low = lowering(ctx.checked)
+        alg = self.make_algebra(low)
+        try:
+            delta = alg.reduce(alg.lower(big) - alg.lower(small))
+        except Unsupported as exc:
+            ctx.notes.append(f"{self.name}: {exc}")
+            return None
+        delta, bounded = alg.unit_inner_products(delta)
+        delta = sp.expand(delta)
+        if not delta.is_commutative or delta.free_symbols - set(bounded) or \
+                any(sp.diff(delta, b).free_symbols for b in bounded):
+            ctx.notes.append(f"{self.name}: the difference is not c₀ + Σ cₖ·uᵀv over unit vectors")
+            return None
+        c0 = delta.subs({b: 0 for b in bounded})
+        slack = c0 - sum(abs(sp.diff(delta, b)) for b in bounded)
+        if not (slack.is_number and slack >= 0):
+            ctx.notes.append(f"{self.name}: the constant {c0} does not cover the inner products")
+            return None
+        return proved(f"the difference is {delta} ≥ {slack} since |uᵀv| ≤ ‖u‖‖v‖ = 1 for "
+                      f"declared unit vectors (Cauchy–Schwarz)", self.name, general=True,
+                      side_conditions=[f"{sym}: |·| ≤ 1, both vectors declared unit"
+                                       for sym in bounded] or None)
+
+
+def _comparison(st: m.Expr) -> Optional[tuple]:
+    """(big, small) of ``a <= b`` or ``b >= a``; None for any other statement."""
+    if not (isinstance(st, m.Compare) and len(st.ops) == 1 and st.ops[0] in (">=", "<=")):
+        return None
+    left, right = st.operands
+    return (left, right) if st.ops[0] == ">=" else (right, left)
+
 
 def _norm_comparison(st: m.Expr) -> Optional[tuple]:
     """(a, b) of ``norm(a) >= norm(b)``, ``norm(b) <= norm(a)`` or the same with both
     norms squared; None for any other statement."""
-    if not (isinstance(st, m.Compare) and len(st.ops) == 1 and st.ops[0] in (">=", "<=")):
+    sides = _comparison(st)
+    if sides is None:
         return None
-    left, right = st.operands
     inner = []
-    for side in (left, right):
+    for side in sides:
         squared = isinstance(side, m.BinOp) and side.op == "^" and \
             isinstance(side.right, m.Num) and side.right.value == 2
         if squared:
@@ -112,5 +152,4 @@ def _norm_comparison(st: m.Expr) -> Optional[tuple]:
         inner.append((squared, side.args[0]))
     if inner[0][0] != inner[1][0]:
         return None
-    a, b = inner[0][1], inner[1][1]
-    return (a, b) if st.ops[0] == ">=" else (b, a)
+    return inner[0][1], inner[1][1]
