@@ -254,3 +254,30 @@ def test_unit_inner_products_bounded(s):
 def test_unit_bound_never_overreaches(s):
     o, _ = decide(UNIT.format(s=s))
     assert not proved_by_svd(o)
+
+
+BLOCKS = """claim t "block rows"
+  let n, m, k : dim
+  let A, B, C : matrix[n, n]
+  let W, T : matrix[n, m]
+  let Q, R : matrix[n, k]
+  let X2 = [I[n], A]
+  show {s}
+"""
+
+
+@pytest.mark.parametrize("s", ["[I[n], A, A^2, A^3] == [X2, A^2 @ X2]",
+                               "[A, B, W] == [[A, B], W]",
+                               "C @ [A, B] == [C @ A, C @ B]"])
+def test_block_rows_proved_block_by_block(s):
+    o, notes = decide(BLOCKS.format(s=s))
+    assert proved_by_svd(o), notes
+
+
+@pytest.mark.parametrize("s, note", [("[A, B] == [B, A]", "block 1 differs"),
+                                     ("C @ [A, B] == [C @ A, B @ C]", "block 2 differs"),
+                                     ("[W, Q] == [R, T]", "different widths")])
+def test_block_rows_never_overreach(s, note):
+    o, notes = decide(BLOCKS.format(s=s))
+    assert not proved_by_svd(o)
+    assert any(note in n for n in notes), notes

@@ -14,6 +14,7 @@ import sympy as sp
 
 from derive import model as m
 from derive.engine import Context
+from derive.semantics import walk_defined
 from derive.outcome import Outcome
 from derive.symbolic.common import is_equality, proved
 from derive.symbolic.lower import Lowering, Unsupported, lowering
@@ -35,6 +36,9 @@ class SvdMatrixAlgebra(MatrixAlgebra):
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         if is_equality(ctx.statement) and _is_term(ctx, ctx.statement.operands[0]):
             return self.induction(ctx)
+        if is_equality(ctx.statement) and any(_block_row(n, ctx) for n in
+                                              walk_defined(ctx.statement, ctx.checked.symbols)):
+            return self.block_rows(ctx)
         sides = _norm_comparison(ctx.statement)
         if sides is None and _comparison(ctx.statement) is not None:
             return self.unit_bound(ctx, *_comparison(ctx.statement))
@@ -98,6 +102,30 @@ class SvdMatrixAlgebra(MatrixAlgebra):
                       self.name, general=True, base_residual="0", step_residual="0",
                       side_conditions=list(dict.fromkeys(conditions)) or None)
 
+    def block_rows(self, ctx: Context) -> Optional[Outcome]:
+        """A == B for block rows [A₁, A₂, …] (nested rows flattened, L @ [B₁, B₂] =
+        [L B₁, L B₂]): equal when both sides split into blocks of the same widths and
+        each pair of blocks is equal in the algebra."""
+        if not _matrix_statement(ctx, ctx.statement, self.refused, self.roles):
+            return None
+        low = lowering(ctx.checked)
+        alg = self.make_algebra(low)
+        try:
+            a, b = (_blocks(alg, ctx, side) for side in ctx.statement.operands)
+            if len(a) != len(b) or any(not alg.square((wa, wb)) for (_, wa), (_, wb) in zip(a, b)):
+                raise Unsupported("the two sides split into blocks of different widths")
+            for k, ((x, _), (y, _)) in enumerate(zip(a, b)):
+                if any(v != 0 for v in alg.coefficients(x - y).values()):
+                    raise Unsupported(f"block {k + 1} differs")
+        except Unsupported as exc:
+            ctx.notes.append(f"{self.name}: {exc}")
+            return None
+        if not self.denominators_ok(ctx, alg, self._assumed_nonzero(alg, low)):
+            return None
+        return proved(f"both sides are block rows of {len(a)} blocks of equal widths, equal block "
+                      f"by block in the free algebra", self.name, general=True, residual="0",
+                      side_conditions=alg.side_conditions() or None)
+
     def unit_bound(self, ctx: Context, big: m.Expr, small: m.Expr) -> Optional[Outcome]:
         """big − small = c₀ + Σₖ cₖ·uₖᵀvₖ of declared unit vectors (uᵀu = 1) with numbers
         c₀ ≥ Σₖ|cₖ|: then big − small ≥ 0, since |uᵀv| ≤ ‖u‖‖v‖ = 1."""
@@ -125,6 +153,33 @@ class SvdMatrixAlgebra(MatrixAlgebra):
                       f"declared unit vectors (Cauchy–Schwarz)", self.name, general=True,
                       side_conditions=[f"{sym}: |·| ≤ 1, both vectors declared unit"
                                        for sym in bounded] or None)
+
+
+def _block_row(e: m.Expr, ctx: Context) -> bool:
+    """A one-row block literal of matrices ([I[n], A]), not a vector literal."""
+    if not (isinstance(e, m.Block) and len(e.rows) == 1):
+        return False
+    low = lowering(ctx.checked)
+    return all(len(low.vtype(x).shape) == 2 for x in e.rows[0])
+
+
+def _blocks(alg: Algebra, ctx: Context, e: m.Expr) -> list[tuple]:
+    """(block, width) of e as a block row: literals flattened, defined names read through,
+    a left factor distributed over the blocks; anything else is one block."""
+    info = ctx.checked.symbols.get(e.id) if isinstance(e, m.Name) else None
+    if info is not None and info.role == "define" and len(info.statement.names) == 1:
+        return _blocks(alg, ctx, info.statement.value)
+    if _block_row(e, ctx):
+        return [b for x in e.rows[0] for b in _blocks(alg, ctx, x)]
+    if isinstance(e, m.BinOp) and e.op == "@":
+        right = _blocks(alg, ctx, e.right)
+        if len(right) > 1:
+            left = alg.lower(e.left)
+            return [(alg.reduce(left * x), w) for x, w in right]
+    shape = alg.low.vtype(e).shape
+    if len(shape) != 2 or None in shape:
+        raise Unsupported("a block of unknown shape")
+    return [(alg.lower(e), alg.dim(shape[1]))]
 
 
 def _comparison(st: m.Expr) -> Optional[tuple]:
