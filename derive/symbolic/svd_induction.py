@@ -13,7 +13,7 @@ import sympy as sp
 
 from derive import model as m
 from derive.engine import Context
-from derive.semantics import SymbolInfo, walk
+from derive.semantics import SymbolInfo
 from derive.symbolic.lower import Unsupported
 from derive.symbolic.strategies.recurrence import _map
 

@@ -3,9 +3,14 @@ products for symbolic sizes: the matrix-algebra strategy over
 :class:`derive.symbolic.svd_algebra.SvdAlgebra`.  It runs after the plain algebra, so it
 only sees what that one declined; its evidence lists every side condition it used.
 
-It also proves ``norm(a) >= norm(b)`` (or the squares) of vectors by Pythagoras: when
-bᵀ(a − b) reduces to 0, ‖a‖² = ‖b‖² + ‖a − b‖² ≥ ‖b‖² (the minimum-norm solution, the
-length of a projection)."""
+Four more routes, each a sufficient condition checked in the same algebra:
+* ``norm(a) >= norm(b)`` (or the squares) of two vectors of one length by Pythagoras: when
+  bᵀ(a − b) reduces to 0, ‖a‖² = ‖b‖² + ‖a − b‖² ≥ ‖b‖² (the minimum-norm solution);
+* ``a <= b`` when b − a = c₀ + Σₖ cₖ·uₖᵀvₖ over declared unit vectors with numbers
+  c₀ ≥ Σₖ|cₖ| (Cauchy–Schwarz, uᵀu = 1);
+* block rows ``[A₁, A₂, …]`` compared block by block when both sides split alike;
+* ``show x[t] == C(t)`` for a matrix recurrence by induction (svd_induction).
+"""
 from __future__ import annotations
 
 from typing import Optional
