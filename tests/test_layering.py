@@ -52,7 +52,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("engine-protocol", ("derive.outcome", "derive.faults", "derive.engine", "derive.limits")),
     # the typed claim lowered to SymPy and to torch: shared by the engines (the timing
     # engine times the torch lowering; high precision re-reads the SymPy one)
-    ("lowering", ("derive.symbolic.lower", "derive.symbolic.partial", "derive.numeric.base", "derive.numeric.lower",
+    ("lowering", ("derive.symbolic.lower", "derive.symbolic.partial", "derive.symbolic.densities",
+                  "derive.numeric.base", "derive.numeric.lower",
                   "derive.numeric.functions", "derive.numeric.integrals",
                   "derive.numeric.instances", "derive.numeric.adversarial",
                   "derive.numeric.lapack",

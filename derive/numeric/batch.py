@@ -16,6 +16,8 @@ from derive.numeric.instances import Instance
 from derive.numeric.lower import Evaluator, IllDefined, LoweringError, Value
 
 SETTLE_MAX = 4  # doubtful members re-evaluated in high precision per batch (identity, surface)
+SETTLE_ALL_MAX = 32  # doubtful members that all must hold: beyond SETTLE_MAX, while cheap
+SETTLE_ALL_S = 1.0   # seconds of high-precision re-evaluation per batch past the first SETTLE_MAX
 
 
 @dataclass

@@ -28,14 +28,25 @@ ELEMENTWISE: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "sin": torch.sin, "cos": torch.cos, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
     "relu": torch.relu, "sign": torch.sign, "floor": torch.floor, "ceil": torch.ceil,
     "conj": torch.conj,
-    # max(x, 0) + log1p(exp(−|x|)): exact to rounding for every x (torch's softplus returns
-    # x itself above a threshold, an approximation a '>' claim could trip over)
-    "softplus": lambda t: torch.clamp(t, min=0) + torch.log1p(torch.exp(-t.abs())),
+    "softplus": lambda t: _softplus(t),
     "logsigmoid": F.logsigmoid,
     "gelu": lambda t: F.gelu(t, approximate="none"),
     "re": lambda t: t.real if t.is_complex() else t,
     "im": lambda t: t.imag if t.is_complex() else torch.zeros_like(t),
 }
+
+
+def _softplus(t: torch.Tensor) -> torch.Tensor:
+    """log(1 + eˣ), exact to rounding for every x (torch's softplus returns x itself above
+    a threshold, an approximation a '>' claim could trip over) and with the exact
+    derivatives everywhere.  Written as max(x, 0) + log1p(e^{−|x|}) it has a seam at 0
+    where autograd takes one-sided slopes (d/dx read 1, not σ(0) = 1/2); here each side
+    has its own smooth formula, fed only its own side's inputs (the other side sees 0),
+    so no branch's derivative is a subgradient or an inf·0."""
+    pos = t > 0
+    zero = torch.zeros_like(t)
+    hi, lo = torch.where(pos, t, zero), torch.where(pos, zero, t)
+    return torch.where(pos, hi + torch.log1p(torch.exp(-hi)), torch.log1p(torch.exp(lo)))
 
 
 def flat(t: torch.Tensor) -> torch.Tensor:
@@ -482,7 +493,11 @@ def _traced(ev: Evaluator, e: m.Call, scope: dict, what: str) -> tuple:
     if not isinstance(target, m.Name):
         raise LoweringError(f"{what}(f, x) needs a name as x")
     x0 = ev.tensor(ev.lookup(target.id, scope))
-    x = x0.detach().clone().to(ev.dtype if not x0.is_complex() else x0.dtype).requires_grad_(True)
+    dtype = ev.dtype if not x0.is_complex() else x0.dtype
+    # inside an outer grad over the same name (grad(grad(f, x) · v, x)) x0 is that trace's
+    # variable: differentiate through it, or the outer gradient loses the inner one
+    outer = x0.requires_grad
+    x = x0.to(dtype) if outer else x0.detach().clone().to(dtype).requires_grad_(True)
 
     def at(x: torch.Tensor) -> torch.Tensor:
         if target.id in scope:
@@ -492,7 +507,8 @@ def _traced(ev: Evaluator, e: m.Call, scope: dict, what: str) -> tuple:
     if f.shape[0] > 1 and x.shape[0] == 1:
         # x is shared by a batch (a parameter, with Monte-Carlo samples): one copy per
         # member, so that each member gets its own gradient rather than the batch's sum
-        x = x.detach().expand((f.shape[0],) + tuple(x.shape[1:])).clone().requires_grad_(True)
+        shape = (f.shape[0],) + tuple(x.shape[1:])
+        x = x.expand(shape) if outer else x.detach().expand(shape).clone().requires_grad_(True)
         f = at(x)
     return f, x, x0
 
@@ -807,8 +823,19 @@ def density(ev: Evaluator, e: m.Call, scope: dict) -> Value:
             return dist.cdf(x)
         except Declined as exc:
             raise LoweringError(str(exc)) from exc
-    lp = dist.log_prob(x)
+    lp = _log_prob(dist, x)
     return lp if e.func == "logpdf" else lp.exp()
+
+
+def _log_prob(dist: Any, x: torch.Tensor) -> torch.Tensor:
+    """log p(x), −∞ off the law's support (pdf 0 there): torch refuses such points, and
+    without its check it would extend the formula (λe^{−λx} at x < 0)."""
+    inside = dist.support.check(x)
+    if bool(inside.all()):
+        return dist.log_prob(x)
+    dist._validate_args = False   # the formula where inside, masked to −∞ elsewhere
+    lp = dist.log_prob(x)
+    return torch.where(inside, lp, lp.new_tensor(-math.inf))
 
 
 def norm(ev: Evaluator, e: m.Call, scope: dict) -> Value:

@@ -23,7 +23,7 @@ from derive.engine import Context, budget_scale, is_cost_statement
 from derive.numeric import adversarial, common, precise, surface
 from derive.numeric.base import Value
 from derive.numeric.functions import feasible
-from derive.numeric.batch import SETTLE_MAX, Batch, counterexample, domain_conditions, pair, sides_at
+from derive.numeric.batch import SETTLE_ALL_MAX, SETTLE_ALL_S, SETTLE_MAX, Batch, counterexample, domain_conditions, pair, sides_at
 from derive.numeric.instances import (SIZE_MENU, Instance, Unsatisfiable, assumptions, choose_sizes,
                                       holds, instances, needed_names)
 from derive.numeric.lower import (CONDITION_ATOL, CONDITION_RTOL, Evaluator, IllDefined,
@@ -671,9 +671,14 @@ class IdentityStrategy:
             return None
         held = torch.zeros_like(members)
         idx = torch.nonzero(members).reshape(-1).tolist()
-        if len(idx) > SETTLE_MAX:
+        if len(idx) > SETTLE_ALL_MAX:
             return None  # too many to re-evaluate: they stay undecided
-        for i in idx:
+        deadline = time.perf_counter() + SETTLE_ALL_S
+        for k, i in enumerate(idx):
+            if k >= SETTLE_MAX and time.perf_counter() > deadline:
+                # beyond the first few, only while re-evaluation is cheap (a recurrence
+                # unrolled in mpmath): the rest stay undecided
+                return None if not bool(held.any()) else (held, None)
             v = precise.decide(ctx.checked, st, inst.env, i, _ref(ev, i))
             if v is None:
                 return None if not bool(held.any()) else (held, None)

@@ -125,6 +125,16 @@ def _at_member(checked, expr: sp.Expr, env: dict, member: int
     return expr, dims, subs
 
 
+def _sequences(low, checked, env: dict, member: int):
+    """Recurrence terms ``w[k]`` lowered to their exact values at this member
+    (:mod:`derive.numeric.unroll`)."""
+    from derive.numeric.unroll import exact_sequences
+    ints = {sym: sp.Integer(env[name]) for name, sym in {**low.dims, **low.symbols}.items()
+            if isinstance(env.get(name), int) and not isinstance(env.get(name), bool)}
+    return exact_sequences(low, checked, lambda x: substitutions(checked, env, member, x), ints,
+                           DIGITS)
+
+
 def value(checked, e: m.Expr, env: dict, member: int) -> Any:
     """One scalar side at one member: a SymPy Float (or complex number in a complex
     claim), :data:`UNDEFINED`, or ``None``."""
@@ -132,7 +142,9 @@ def value(checked, e: m.Expr, env: dict, member: int) -> Any:
 
     try:
         low = lowering(checked)
-        placed = _at_member(checked, low.scalar(e), env, member)
+        with _sequences(low, checked, env, member):
+            side = low.scalar(e)
+        placed = _at_member(checked, side, env, member)
         if placed is None:
             return None
         expr, dims, subs = placed
@@ -176,7 +188,9 @@ def exact_gap(checked, a: m.Expr, b: m.Expr, env: dict, member: int) -> Optional
 
     try:
         low = lowering(checked)
-        placed = _at_member(checked, low.scalar(a) - low.scalar(b), env, member)
+        with _sequences(low, checked, env, member):
+            gap = low.scalar(a) - low.scalar(b)
+        placed = _at_member(checked, gap, env, member)
         if placed is None:
             return None
         expr, _, subs = placed

@@ -15,6 +15,7 @@ from derive.engine import Context, Engine
 from derive.limits import TimeLimit
 from derive.outcome import Outcome, Verdict
 from derive.symbolic.common import OutOfBudget, budget, is_approximate
+from derive.symbolic.densities import density_evidence
 from derive.symbolic.domains import undefined_outside
 from derive.symbolic.lower import Unsupported, lowering
 from derive.symbolic.strategies.argopt import ArgOpt
@@ -25,7 +26,10 @@ from derive.symbolic.strategies.fixed_sizes import FixedSizes
 from derive.symbolic.strategies.indexed import IndexedSums
 from derive.symbolic.strategies.invariant import RecurrenceInvariant
 from derive.symbolic.strategies.kron_vec import KronVec
+from derive.symbolic.strategies.convex_argmin import ConvexArgmin
+from derive.symbolic.strategies.matcalc import MatrixDifferential
 from derive.symbolic.strategies.matrix_algebra import MatrixAlgebra
+from derive.symbolic.strategies.random_forms import RandomForms
 from derive.symbolic.strategies.recurrence import Recurrence, RecurrenceTerms, VectorRecurrence
 from derive.symbolic.strategies.scalar_identity import ScalarIdentity
 from derive.symbolic.strategies.smt import Smt
@@ -60,6 +64,7 @@ class Guarded:
                                      f"{', '.join(map(str, outside))}, which the declarations "
                                      f"do not imply"[:300])
                     return None
+                density_evidence(lowering(ctx.checked), ctx.statement, outcome)
             return outcome
         except TimeLimit:
             raise
@@ -74,9 +79,9 @@ class Guarded:
             return None
 
 
-STRATEGIES = [Expectations(), Recurrence(), RecurrenceTerms(), VectorRecurrence(),
-              RecurrenceInvariant(), Smt(), ArgOpt(),
-              Conditions(), ScalarIdentity(), MatrixAlgebra(), SvdMatrixAlgebra(), IndexedSums(), Elementary(), KronVec(),
+STRATEGIES = [Expectations(), RandomForms(), Recurrence(), RecurrenceTerms(), VectorRecurrence(),
+              RecurrenceInvariant(), Smt(), ArgOpt(), ConvexArgmin(),
+              Conditions(), ScalarIdentity(), MatrixDifferential(), MatrixAlgebra(), SvdMatrixAlgebra(), IndexedSums(), Elementary(), KronVec(),
               FixedSizes()]
 
 ENGINE = Engine("symbolic", [Guarded(s) for s in STRATEGIES])

@@ -251,6 +251,12 @@ class Lowering:
             for p, a in zip(params, e.args):
                 inner[p.id] = self.scalar(a, env)
             return self.scalar(info.statement.body, inner)
+        if f in ("logpdf", "pdf", "KL"):
+            from derive.symbolic import densities   # the declared families' closed forms
+            try:
+                return densities.lower(self, e, env)
+            except densities.NoClosedForm as exc:
+                raise Unsupported(str(exc)) from exc
         if f in _ELEMENTWISE and len(e.args) == 1 and self.is_scalar(e.args[0], env):
             return _ELEMENTWISE[f](self.scalar(e.args[0], env))
         if f in ("max", "min") and len(e.args) == 1 and self.opaque_hook is not None:

@@ -46,6 +46,14 @@ def side_conditions(low: Lowering, e: m.Expr, env: Optional[dict] = None,
             a = arg(e.args[0])
             if a is not None:
                 add(sp.Gt(a, 0))
+        elif e.func in ("logpdf", "pdf", "KL"):
+            from derive.symbolic import densities   # parameters > 0, x in the support
+            try:
+                found = densities.conditions(low, e, env)
+            except (Unsupported, TypeError, ValueError, AttributeError, KeyError, RecursionError):
+                found = []
+            for c in found:
+                add(c)
         elif info is not None and info.role == "funcdef":
             inner = dict(env)
             try:

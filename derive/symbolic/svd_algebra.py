@@ -56,11 +56,9 @@ class SvdAlgebra(Algebra):
         self.factors: dict[str, tuple] = {}  # X → (U, D, V, s, full rank)
         self._scan()
 
-    def side_conditions(self) -> list[str]:
-        return list(dict.fromkeys(self.conditions))
-
     def _note(self, text: str) -> None:
-        self.conditions.append(text)
+        if text not in self.conditions:  # the proof's evidence lists each once
+            self.conditions.append(text)
 
     # ------------------------------------------------------------ sizes
     def _orders(self) -> list:

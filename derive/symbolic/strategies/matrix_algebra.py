@@ -103,6 +103,8 @@ class Algebra:
                 raise Unsupported("the norm of a matrix")
             return self.reduce(self.transposed(v) * v)
         if isinstance(e, m.BinOp):
+            if e.op in ("+", "-") and _broadcasts(self.low, e):
+                raise Unsupported(f"'{e.op}' broadcasts a scalar or a column over a tensor")
             a, b = self.lower(e.left), self.lower(e.right)
             if e.op == "+":
                 return a + b
@@ -270,10 +272,6 @@ class Algebra:
             self.scalars[key] = sp.Symbol(f"⟨{key}⟩")
         return self.scalars[key]
 
-    def side_conditions(self) -> list[str]:
-        """The facts beyond the free algebra a proof used (an extension lists its own)."""
-        return []
-
     def coefficients(self, x: sp.Expr) -> dict[tuple, sp.Expr]:
         """Coefficient of every remaining word (the scalar part collected and cancelled)."""
         out: dict[tuple, sp.Expr] = {}
@@ -296,17 +294,26 @@ def _word(nc: list) -> list:
     return word
 
 
+def _broadcasts(low: Lowering, e: m.BinOp) -> bool:
+    """``A + 1`` adds 1 to every entry and ``W @ X + b`` adds b to every column: neither is
+    a sum in the algebra, where a scalar c stands for c·I."""
+    ranks = []
+    for t in (low.vtype(e.left), low.vtype(e.right)):
+        if t.kind not in ("scalar", "tensor"):
+            return False   # a type the checker left open: not judged here
+        ranks.append(0 if t.is_scalar else len(t.shape))
+    return ranks[0] != ranks[1]
+
+
 def _commutes(x: sp.Expr) -> bool:
     return all(s.is_commutative for s in x.free_symbols)
 
 
 class MatrixAlgebra:
     name = NAME
+    algebra = Algebra  # a subclass may extend the lowering (matcalc.CalcAlgebra)
     refused = _REFUSED  # a statement calling one of these is declined
     roles = ("tensor",)  # a statement needs a name of one of these roles with a tensor type
-
-    def make_algebra(self, low: Lowering) -> Algebra:
-        return Algebra(low)
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         st = ctx.statement
@@ -315,7 +322,7 @@ class MatrixAlgebra:
         if not _matrix_statement(ctx, st, self.refused, self.roles):
             return None
         low = lowering(ctx.checked)
-        alg = self.make_algebra(low)
+        alg = self.algebra(low)
         a, b = st.operands
         try:
             if _is_inv_of_compound(b):
@@ -355,7 +362,7 @@ class MatrixAlgebra:
             return None
         return proved(f"{how} reduces to 0 in the free algebra (1×1 products as scalars, "
                       f"M·M⁻¹ = I) for general sizes", self.name, residual="0", general=True,
-                      side_conditions=alg.side_conditions() or None,
+                      side_conditions=getattr(alg, "conditions", None) or None,
                       scalars=sorted(alg.scalars),
                       arbitrary=[f"{sym.name}: any {alg.shapes[sym][0]}×{alg.shapes[sym][1]} matrix"
                                  for sym in alg.opaques.values()] or None)

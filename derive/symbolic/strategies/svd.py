@@ -22,7 +22,7 @@ from derive.engine import Context
 from derive.semantics import walk_defined
 from derive.outcome import Outcome
 from derive.symbolic.common import is_equality, proved
-from derive.symbolic.lower import Lowering, Unsupported, lowering
+from derive.symbolic.lower import Unsupported, lowering
 from derive.symbolic.strategies.matrix_algebra import (Algebra, MatrixAlgebra, _is_norm,
                                                        _matrix_statement)
 from derive.symbolic.strategies.recurrence import _is_term
@@ -34,9 +34,7 @@ class SvdMatrixAlgebra(MatrixAlgebra):
     name = "svd-algebra"
     refused = ("argmin", "argmax", "integrate")
     roles = ("tensor", "define")  # U, S, V of svd(X) are definitions
-
-    def make_algebra(self, low: Lowering) -> Algebra:
-        return SvdAlgebra(low)
+    algebra = SvdAlgebra
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         if is_equality(ctx.statement) and _is_term(ctx, ctx.statement.operands[0]):
@@ -52,7 +50,7 @@ class SvdMatrixAlgebra(MatrixAlgebra):
         if not _matrix_statement(ctx, ctx.statement, self.refused, self.roles):
             return None
         low = lowering(ctx.checked)
-        alg = self.make_algebra(low)
+        alg = self.algebra(low)
         big, small = sides
         try:
             ta, tb = low.vtype(big), low.vtype(small)
@@ -72,7 +70,7 @@ class SvdMatrixAlgebra(MatrixAlgebra):
             return None
         return proved("‖a‖² = ‖b‖² + ‖a − b‖² ≥ ‖b‖² since bᵀ(a − b) reduces to 0 in the free "
                       "algebra for general sizes (Pythagoras)", self.name, general=True,
-                      side_conditions=alg.side_conditions() or None, residual="0")
+                      side_conditions=alg.conditions or None, residual="0")
 
     def induction(self, ctx: Context) -> Optional[Outcome]:
         """show x[t] == C(t) for a matrix recurrence, by induction in the algebra."""
@@ -90,14 +88,14 @@ class SvdMatrixAlgebra(MatrixAlgebra):
                     if not (_matrix_statement(ctx, a, self.refused, self.roles) or
                             _matrix_statement(ctx, b, self.refused, self.roles)):
                         raise Unsupported(f"the {case} case is not a matrix identity")
-                    alg = self.make_algebra(low)
+                    alg = self.algebra(low)
                     nonzero = {k: v for k, v in alg.coefficients(alg.lower(a) - alg.lower(b)).items()
                                if v != 0}
                     if nonzero:
                         raise Unsupported(f"the {case} case does not reduce to 0")
                     if not self.denominators_ok(ctx, alg, self._assumed_nonzero(alg, low)):
                         return None
-                    conditions += alg.side_conditions()
+                    conditions += alg.conditions
         except Unsupported as exc:
             ctx.notes.append(f"{self.name}: {exc}")
             return None
@@ -114,7 +112,7 @@ class SvdMatrixAlgebra(MatrixAlgebra):
         if not _matrix_statement(ctx, ctx.statement, self.refused, self.roles):
             return None
         low = lowering(ctx.checked)
-        alg = self.make_algebra(low)
+        alg = self.algebra(low)
         try:
             a, b = (_blocks(alg, ctx, side) for side in ctx.statement.operands)
             if len(a) != len(b) or any(not alg.square((wa, wb)) for (_, wa), (_, wb) in zip(a, b)):
@@ -129,7 +127,7 @@ class SvdMatrixAlgebra(MatrixAlgebra):
             return None
         return proved(f"both sides are block rows of {len(a)} blocks of equal widths, equal block "
                       f"by block in the free algebra", self.name, general=True, residual="0",
-                      side_conditions=alg.side_conditions() or None)
+                      side_conditions=alg.conditions or None)
 
     def unit_bound(self, ctx: Context, big: m.Expr, small: m.Expr) -> Optional[Outcome]:
         """big − small = c₀ + Σₖ cₖ·uₖᵀvₖ of declared unit vectors (uᵀu = 1) with numbers
@@ -137,7 +135,7 @@ class SvdMatrixAlgebra(MatrixAlgebra):
         if not _matrix_statement(ctx, ctx.statement, self.refused, self.roles):
             return None
         low = lowering(ctx.checked)
-        alg = self.make_algebra(low)
+        alg = self.algebra(low)
         try:
             delta = alg.reduce(alg.lower(big) - alg.lower(small))
         except Unsupported as exc:
