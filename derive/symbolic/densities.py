@@ -17,6 +17,7 @@ them, and the high-precision referee calls a side undefined outside them.
 """
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any, Callable
 
 import sympy as sp
@@ -73,8 +74,22 @@ def _law(low: Any, d: m.Expr, env: dict):
     return law, [low.scalar(a, env) for a in args]
 
 
+law_and_parameters = _law
+
+
 def _pmf(law, params: list) -> list[tuple[sp.Expr, sp.Expr]]:
-    return [(sp.sympify(v), sp.sympify(w)) for v, w in law.outcomes(params)]
+    return [(_exact(v), _exact(w)) for v, w in law.outcomes(params)]
+
+
+def _exact(v: object) -> sp.Expr:
+    """An outcome or weight as SymPy: numbers converted exactly, never text."""
+    if isinstance(v, sp.Basic):
+        return v
+    if isinstance(v, Fraction):
+        return sp.Rational(v.numerator, v.denominator)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise NoClosedForm(f"an outcome that is not an exact number: {v!r}")
+    return sp.Integer(v)
 
 
 def lower(low: Any, e: m.Call, env: dict) -> sp.Expr:

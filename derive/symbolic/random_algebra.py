@@ -37,7 +37,7 @@ import sympy as sp
 
 from derive import model as m
 from derive.semantics import walk
-from derive.symbolic.lower import Lowering, Unsupported
+from derive.symbolic.lower import Lowering, Unsupported, size_expr
 from derive.symbolic.moments import raw_moment
 from derive.symbolic.strategies.matrix_algebra import Algebra, _word
 from derive.vocabulary.distributions import args_of, law_of
@@ -136,7 +136,7 @@ class RandomAlgebra(Algebra):
         if f == "trace" and len(args) == 1:
             return self.trace(self.lower(args[0]), self.low.vtype(args[0]).shape[0])
         if f == "ones" and args:
-            shape = tuple(sp.sympify(n) for n in self.low.vtype(e).shape)
+            shape = tuple(size_expr(n) for n in self.low.vtype(e).shape)
             return self.ones_matrix(*shape) if len(shape) == 2 else self.ones(shape[0])
         if f == "sum" and len(args) == 1:
             a = args[0]
@@ -224,7 +224,7 @@ class RandomAlgebra(Algebra):
         if name in self.draws:
             return self.draws[name]
         info = self.low.info(name)
-        shape = tuple(sp.sympify(n) for n in info.vtype.shape)
+        shape = tuple(size_expr(n) for n in info.vtype.shape)
         if len(shape) > 2:
             raise Unsupported("a random tensor of rank above 2")
         rows, cols = (shape + (sp.Integer(1), sp.Integer(1)))[:2]

@@ -24,7 +24,7 @@ import sympy as sp
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
-from derive.symbolic.common import is_equality, proved
+from derive.symbolic.common import proved, sides_with
 from derive.symbolic.lower import Unsupported, lowering
 from derive.symbolic.strategies.matcalc import CalcAlgebra
 from derive.symbolic.strategies.matrix_algebra import _commutes
@@ -57,7 +57,7 @@ class ArgminAlgebra(CalcAlgebra):
         d = self.reduce(self.lower(x) - self.lower(mean))
         c = self.reduce(self.lower(cov))
         if _commutes(c):
-            if not sp.sympify(c).is_positive:
+            if not (c if isinstance(c, sp.Basic) else sp.Integer(c)).is_positive:
                 raise Unsupported("a normal covariance c·I with c not positive by the declarations")
             quad = self.reduce(self.transposed(d) * d) / c
         elif isinstance(cov, m.Name) and "spd" in self.low.info(cov.id).props:
@@ -80,14 +80,10 @@ class ConvexArgmin:
     name = NAME
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
-        st = ctx.statement
-        if not is_equality(st):
+        sides = sides_with(ctx.statement, _optimum)
+        if sides is None:
             return None
-        a, b = st.operands
-        if _optimum(b) and not _optimum(a):
-            a, b = b, a
-        if not _optimum(a):
-            return None
+        a, b = sides
         var = a.args[0].id
         info = ctx.checked.symbols.get(var)
         if info is None or info.role != "tensor" or len(info.vtype.shape) != 1 or info.props \

@@ -325,7 +325,7 @@ class CalcAlgebra(Algebra):
             names.add(name)
         before = len(self.denominators)
         inner = self.reduce(self.lower(e.expr))
-        if any(not sp.sympify(d).is_number for d in self.denominators[before:]):
+        if any(not getattr(d, "is_number", True) for d in self.denominators[before:]):
             raise Unsupported("a division under 'at'")
         _note(self.conditions, "'at' replaces names after differentiating (in every word)")
         return self.replace(inner, values, names)

@@ -19,7 +19,7 @@ from derive.engine import Context
 from derive.outcome import Outcome
 from derive.semantics import walk
 from derive.symbolic.common import is_equality, proved
-from derive.symbolic.lower import Lowering, Unsupported, lowering, number
+from derive.symbolic.lower import Lowering, Unsupported, inline, lowering, number
 
 NAME = "matrix-algebra"
 MAX_REWRITES = 12  # nested rule applications on one word (each shortens it when w is unique)
@@ -409,17 +409,6 @@ def _is_norm(e: m.Expr) -> bool:
     return isinstance(e, m.Call) and e.func == "norm" and len(e.args) == 1 and not e.kwargs
 
 
-def inline(body: m.Expr, params: tuple, args: tuple) -> m.Expr:
-    """A function's body with its parameters replaced by the call's arguments (the body
-    may only bind names of its own through ``sum``/comprehensions, which are declined)."""
-    from derive.symbolic.strategies.recurrence import _map
-    table = {p.id: a for p, a in zip(params, args)}
-    for node in walk(body):
-        if isinstance(node, (m.Call,)) and any(isinstance(v, m.Range) for _, v in node.kwargs):
-            raise Unsupported("a function body with a bound index")
-    return _map(body, lambda n: table.get(n.id) if isinstance(n, m.Name) else None)
-
-
 def _is_inv_of_compound(e: m.Expr) -> bool:
     return isinstance(e, m.Call) and e.func == "inv" and len(e.args) == 1 \
         and not isinstance(e.args[0], m.Name)
@@ -433,8 +422,8 @@ def _matrix_statement(ctx: Context, st: m.Expr, refused: tuple = _REFUSED,
             info = ctx.checked.symbols.get(node.id)
             if info is None:
                 continue
-            if info.random or info.role in ("sequence", "function"):
-                return False
+            if info.role in ("sequence", "function"):
+                return False   # a random name is fine: an identity for all its values holds surely
             if info.role in roles and info.vtype.kind == "tensor" and len(info.vtype.shape) in (1, 2):
                 found = True
         if isinstance(node, (m.Stat, m.Cond, m.Cost, m.BigO, m.Index)):
