@@ -39,6 +39,7 @@ from derive.symbolic.strategies.scalar_identity import ScalarIdentity
 from derive.symbolic.strategies.telescoping import Telescoping
 from derive.symbolic.strategies.unrolled import UnrolledRecurrence
 from derive.symbolic.strategies.smt import Smt
+from derive.symbolic.strategies.svd import SvdMatrixAlgebra
 from derive.symbolic.strategies.vector_elementary import VectorElementary
 
 
@@ -88,7 +89,7 @@ class Guarded:
 STRATEGIES = [Expectations(), RandomForms(), GaussianOrthogonality(), Leibniz(), Recurrence(),
               RecurrenceTerms(), VectorRecurrence(), MatrixRecurrence(), UnrolledRecurrence(),
               Telescoping(), RecurrenceInvariant(), Smt(), ArgOpt(), ConvexArgmin(),
-              Conditions(), ScalarIdentity(), MatrixDifferential(), MatrixAlgebra(), IndexedSums(),
+              Conditions(), ScalarIdentity(), MatrixDifferential(), MatrixAlgebra(), SvdMatrixAlgebra(), IndexedSums(),
               Elementary(), VectorElementary(), ExpSumBounds(), KronVec(),
               FixedSizes()]
 

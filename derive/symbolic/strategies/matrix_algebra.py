@@ -24,6 +24,7 @@ from derive.symbolic.lower import Lowering, Unsupported, inline, lowering, numbe
 NAME = "matrix-algebra"
 MAX_REWRITES = 12  # nested rule applications on one word (each shortens it when w is unique)
 _INVERTIBLE = {"invertible", "spd", "orthogonal"}
+_REFUSED = ("argmin", "argmax", "integrate", "svd")
 
 
 class Algebra:
@@ -311,12 +312,14 @@ def _commutes(x: sp.Expr) -> bool:
 class MatrixAlgebra:
     name = NAME
     algebra = Algebra  # a subclass may extend the lowering (matcalc.CalcAlgebra)
+    refused = _REFUSED  # a statement calling one of these is declined
+    roles = ("tensor",)  # a statement needs a name of one of these roles with a tensor type
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         st = ctx.statement
         if not is_equality(st):
             return None
-        if not _matrix_statement(ctx, st):
+        if not _matrix_statement(ctx, st, self.refused, self.roles):
             return None
         low = lowering(ctx.checked)
         alg = self.algebra(low)
@@ -355,16 +358,22 @@ class MatrixAlgebra:
             words = {("·".join(s.name for s in k) or "I"): str(v) for k, v in nonzero.items()}
             ctx.notes.append(f"{self.name}: residual {words}")
             return None
-        for d in alg.denominators:
-            if not _denominator_ok(d, assumed):
-                ctx.notes.append(f"{self.name}: denominator {d} is not assumed nonzero")
-                return None
+        if not self.denominators_ok(ctx, alg, assumed):
+            return None
         return proved(f"{how} reduces to 0 in the free algebra (1×1 products as scalars, "
                       f"M·M⁻¹ = I) for general sizes", self.name, residual="0", general=True,
                       side_conditions=getattr(alg, "conditions", None) or None,
                       scalars=sorted(alg.scalars),
                       arbitrary=[f"{sym.name}: any {alg.shapes[sym][0]}×{alg.shapes[sym][1]} matrix"
                                  for sym in alg.opaques.values()] or None)
+
+    def denominators_ok(self, ctx: Context, alg: Algebra, assumed: list) -> bool:
+        """Every denominator the lowering met is nonzero by the declarations (else a note)."""
+        for d in alg.denominators:
+            if not _denominator_ok(d, assumed):
+                ctx.notes.append(f"{self.name}: denominator {d} is not assumed nonzero")
+                return False
+        return True
 
     def _assumed_nonzero(self, alg: Algebra, low: Lowering) -> list:
         out = []
@@ -405,7 +414,8 @@ def _is_inv_of_compound(e: m.Expr) -> bool:
         and not isinstance(e.args[0], m.Name)
 
 
-def _matrix_statement(ctx: Context, st: m.Expr) -> bool:
+def _matrix_statement(ctx: Context, st: m.Expr, refused: tuple = _REFUSED,
+                      roles: tuple = ("tensor",)) -> bool:
     found = False
     for node in walk(st):
         if isinstance(node, m.Name):
@@ -414,11 +424,11 @@ def _matrix_statement(ctx: Context, st: m.Expr) -> bool:
                 continue
             if info.role in ("sequence", "function"):
                 return False   # a random name is fine: an identity for all its values holds surely
-            if info.role == "tensor" and len(info.vtype.shape) in (1, 2):
+            if info.role in roles and info.vtype.kind == "tensor" and len(info.vtype.shape) in (1, 2):
                 found = True
         if isinstance(node, (m.Stat, m.Cond, m.Cost, m.BigO, m.Index)):
             return False
-        if isinstance(node, m.Call) and node.func in ("argmin", "argmax", "integrate", "svd"):
+        if isinstance(node, m.Call) and node.func in refused:
             return False
     return found
 
