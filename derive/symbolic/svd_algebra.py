@@ -31,7 +31,7 @@ import sympy as sp
 
 from derive import model as m
 from derive.semantics import walk
-from derive.symbolic.lower import Lowering, Unsupported
+from derive.symbolic.lower import Lowering, Unsupported, size_expr
 from derive.symbolic.strategies.matrix_algebra import Algebra
 
 _FULL = {"full_rank", "invertible", "spd", "orthogonal"}  # every singular value positive
@@ -83,7 +83,7 @@ class SvdAlgebra(Algebra):
 
     def dim(self, d) -> sp.Expr:
         """A size with every min(a, b) resolved where the declarations order a and b."""
-        d = sp.sympify(d)
+        d = size_expr(d)
         for mn in d.atoms(sp.Min):
             least = [a for a in mn.args if all(self.le(a, b) for b in mn.args)]
             if least:
@@ -205,7 +205,7 @@ class SvdAlgebra(Algebra):
     # ------------------------------------------------------------ diagonals, powers
     def diag_symbol(self, size: sp.Expr, f: sp.Expr) -> sp.Expr:
         """diag(f) of size×size for an entry function f (1 for f = 1)."""
-        f = sp.cancel(sp.together(sp.sympify(f)))
+        f = sp.cancel(sp.together(size_expr(f)))
         if f == 1:
             return sp.Integer(1)
         entries = set(self.entries.values())
