@@ -162,6 +162,12 @@ def cross_check(ctx: Context, symbolic: Outcome, numeric: Optional[Engine]) -> O
             "the random instances did not reach the counterexample; evaluated at it, in "
             "float64 by the numeric evaluator and in 60-digit arithmetic, the statement fails")
         return symbolic
+    if symbolic.verdict == Verdict.REFUTED and _difference_corroborated(symbolic, check):
+        symbolic.evidence["cross_check"]["note"] = (
+            "the numeric engine passed the statement within its tolerance, but its own "
+            "interval for lhs − rhs excludes 0 and contains the exact difference: the sides "
+            "differ, by less than the numeric tolerance")
+        return symbolic
     return Outcome(Verdict.ERROR, "symbolic+numeric", symbolic.strategy,
                    f"engines disagree: symbolic says {symbolic.verdict.value} ({symbolic.summary}); "
                    f"numeric says {check.verdict.value} ({check.summary})",
@@ -169,6 +175,21 @@ def cross_check(ctx: Context, symbolic: Outcome, numeric: Optional[Engine]) -> O
 
 
 ROUNDING_DOUBT = 1e-9  # relative discrepancy below which an unsettled member is no evidence
+
+
+def _difference_corroborated(symbolic: Outcome, check: Outcome) -> bool:
+    """A numeric pass within tolerance whose interval for lhs − rhs excludes 0 and holds
+    the symbolic refutation's exact difference: both engines see the same nonzero gap."""
+    ev, sev = check.evidence or {}, symbolic.evidence or {}
+    interval, exact = ev.get("interval"), sev.get("difference_value")
+    if check.verdict != Verdict.VERIFIED or ev.get("interval_of") != "left − right" or \
+            not isinstance(interval, (list, tuple)) or len(interval) != 2 or exact is None:
+        return False
+    try:
+        lo, hi, d = float(interval[0]), float(interval[1]), float(exact)
+    except (TypeError, ValueError):
+        return False
+    return (lo > 0 or hi < 0) and lo <= d <= hi
 
 
 def _confirmed_at_counterexample(ctx: Context, symbolic: Outcome) -> bool:

@@ -58,6 +58,18 @@ class VType:
         return self.kind == "scalar"
 
 
+def block_extent(t: VType) -> tuple:
+    """(height, width) of one part of a block matrix: a scalar is 1×1, a vector a column;
+    (None, None) for a part of higher rank."""
+    if t.kind == "scalar":
+        return sp.Integer(1), sp.Integer(1)
+    if len(t.shape) == 1:
+        return t.shape[0], sp.Integer(1)
+    if len(t.shape) == 2:
+        return t.shape
+    return None, None
+
+
 SCALAR = VType("scalar")
 ANY = VType("any")
 BOOL = VType("bool")
@@ -134,6 +146,7 @@ class Checker:
         self.symbols: dict[str, SymbolInfo] = {}
         self.diags: list[Diagnostic] = []
         self.bound: list[dict[str, VType]] = []  # scopes of bound names (sum, argmin, params)
+        self.typing_calls: set[str] = set()  # user functions whose body is being typed at a call
         self.groups = 0
         self.dists: list[tuple[m.Expr, list, bool]] = []  # parameters checked at the end
 
@@ -511,6 +524,32 @@ class Checker:
         del self.diags[saved:]
         return value
 
+    def funcdef_result(self, f: m.FuncDef, types: list[VType], random: bool) -> VType:
+        """A user function called with arguments of known types (``Ah(1)``, ``φ(Q[i, :])``):
+        its body's type with each parameter of its argument's type, when that shape does not
+        mention a parameter; any other call stays untyped (the body is checked where it is
+        defined)."""
+        known = all(t.kind == "scalar" or t.kind == "tensor" and all(d is not None for d in t.shape)
+                    for t in types)
+        if not known or f.name.id in self.typing_calls:
+            return VType("any", (), random)
+        self.typing_calls.add(f.name.id)
+        self.bound.append({p.id: (SCALAR if t.kind == "scalar" else VType("tensor", t.shape))
+                           for p, t in zip(f.params, types)})
+        saved = len(self.diags)
+        try:
+            t = self.expr(f.body)
+        finally:
+            del self.diags[saved:]
+            self.bound.pop()
+            self.typing_calls.discard(f.name.id)
+        names = {p.id for p in f.params}
+        if t.kind != "tensor" or any(d is None or any(str(x) in names for x in
+                                                      getattr(d, "free_symbols", ()))
+                                     for d in t.shape):
+            return VType("any", (), random)
+        return VType("tensor", t.shape, random or t.random)
+
     def funcdef(self, f: m.FuncDef) -> None:
         if not self._new_name(f.name):
             return
@@ -545,12 +584,42 @@ class Checker:
                 self.error(f"sequence '{name.text}' has no step", name.pos,
                            f"add '{name.text}[t+1] = …'")
         random = False
+        starts: dict = {}
+        steps: dict = {}
         for eq in r.equations:
             t = self.expr(eq.value)
             random |= t.random
             self.expr(eq.index)
+            (starts if isinstance(eq.index, m.Num) else steps).setdefault(eq.seq.id, []).append(t)
         for ident in seqs:
             self.symbols[ident].random = random
+            shape = self.sequence_shape(starts.get(ident, []), steps.get(ident, []))
+            if shape is not None:
+                self.symbols[ident].vtype = VType("tensor", shape)
+                if not self.steps_keep_shape(r, ident, shape):  # w[t] @ B changes the shape
+                    self.symbols[ident].vtype = ANY
+
+    @staticmethod
+    def sequence_shape(starts: list, steps: list) -> Optional[tuple]:
+        """A tensor sequence's terms have its start's shape when every start and every step
+        that could be typed (a step reading w[t] types once w[t] does) agrees on it."""
+        shapes = {t.shape for t in starts + steps if t.kind == "tensor"}
+        if len(shapes) != 1 or any(t.kind not in ("tensor", "any") for t in starts + steps) or \
+                not all(t.kind == "tensor" for t in starts):
+            return None
+        (shape,) = shapes
+        return shape if shape and all(d is not None for d in shape) else None
+
+    def steps_keep_shape(self, r: m.Recurrence, ident: str, shape: tuple) -> bool:
+        """Each step of ``ident``, typed again with its terms of ``shape``, has that shape
+        (diagnostics of this second pass are dropped: the first pass reported them)."""
+        saved = len(self.diags)
+        try:
+            return all(t.kind == "tensor" and t.shape == shape for t in
+                       (self.expr(eq.value) for eq in r.equations
+                        if eq.seq.id == ident and not isinstance(eq.index, m.Num)))
+        finally:
+            del self.diags[saved:]
 
     def sweep(self, s: m.Sweep) -> None:
         if not self._new_name(s.name):
@@ -737,6 +806,8 @@ class Checker:
         if isinstance(e.base, m.Name):
             info = self.symbols.get(e.base.id)
             if info is not None and info.role == "sequence":
+                if info.vtype.kind == "tensor" and len(e.indices) == 1:  # a term: its start's shape
+                    return VType("tensor", info.vtype.shape, info.random)
                 return VType("any", (), info.random)
         if base.kind == "tensor":
             n = len(e.indices)
@@ -861,14 +932,7 @@ class Checker:
         if any(t.kind in ("any", "bool", "range") for t in flat):
             return VType("any", (), random)
         # block matrix: heights agree along a row, widths along a column
-        def hw(t: VType):
-            if t.kind == "scalar":
-                return sp.Integer(1), sp.Integer(1)
-            if len(t.shape) == 1:
-                return t.shape[0], sp.Integer(1)
-            if len(t.shape) == 2:
-                return t.shape
-            return None, None
+        hw = block_extent
         heights, width = [], None
         for r, row in enumerate(types):
             h0 = hw(row[0])[0]
@@ -942,12 +1006,15 @@ class Checker:
         info = self.symbols.get(e.func)
         if info is not None and info.role in ("function", "funcdef"):
             types = [self.expr(a) for a in e.args]
+            random = info.random or any(t.random for t in types)
             if info.role == "funcdef":
                 params = info.statement.params
                 if len(e.args) != len(params):
                     self.error(f"{info.text} takes {len(params)} argument"
                                f"{'s' if len(params) != 1 else ''}, found {len(e.args)}", e.pos)
-            return VType("any", (), info.random or any(t.random for t in types))
+                else:
+                    return self.funcdef_result(info.statement, types, random)
+            return VType("any", (), random)
         spec = FUNCTIONS.get(e.func)
         if spec is None:
             if e.func in STAT_NAMES or e.func in COST_NAMES:
@@ -1056,7 +1123,13 @@ class Checker:
         if rule in ("onehot", "rowsum", "colsum", "where") and n == spec.min_args:
             return self.dl_type(e, types, random)
         if rule == "pool":
-            return VType("any", (), random)
+            return self.pool_type(e, types, random)
+        if e.func == "kron" and n == 2 and all(t.kind == "tensor" for t in types) and \
+                len(types[0].shape) == len(types[1].shape) in (1, 2) and \
+                all(d is not None for t in types for d in t.shape):
+            # A ⊗ B: [m·p, n·q] for [m, n] and [p, q], u ⊗ v: [m·p] (the numeric engine's kron)
+            return VType("tensor", tuple(x * y for x, y in zip(types[0].shape, types[1].shape)),
+                         random)
         return VType("any", (), random)
 
     def written(self, pos: m.Pos) -> str:
@@ -1178,6 +1251,20 @@ class Checker:
             return VType("any", (), random)
         out = self.conv_sizes(e, x.shape, w.shape)
         return VType("tensor", out, random) if out is not None else VType("any", (), random)
+
+    def pool_type(self, e: m.Call, types: list[VType], random: bool) -> VType:
+        """maxpool/avgpool(x, k, stride = s) of a vector or matrix, a k (× k) window, stride
+        k unless given, no padding: ⌊(n − k)/s⌋ + 1 per axis (what the numeric engine's
+        PyTorch pooling computes); unknown sizes leave the type open."""
+        x = types[0] if types else None
+        if x is None or x.kind != "tensor" or len(x.shape) not in (1, 2) or len(e.args) != 2:
+            return VType("any", (), random)
+        k = self._try_dim(e.args[1])
+        s = self._try_dim(e.kwarg("stride")) if e.kwarg("stride") is not None else k
+        if k is None or s is None or any(n is None for n in x.shape):
+            return VType("any", (), random)
+        return VType("tensor", tuple(sp.floor((n - k) / s) + 1 if s != 1 else n - k + 1
+                                     for n in x.shape), random)
 
     def conv_sizes(self, e: m.Call, xs: tuple, ks: tuple) -> Optional[tuple]:
         """⌊(n + 2p − k)/s⌋ + 1 per spatial axis (None when a size is unknown)."""

@@ -267,3 +267,17 @@ def test_no_false_claim_of_the_adversarial_file_gets_a_proof():
                 assert "declined" in st["evidence"].get("symbolic_proof", {"declined": 1}), cid
             else:
                 assert st["verdict"] in ("proved", "verified"), (cid, st["summary"])
+
+
+# ----------------------------------------------------------------- products of one-size factors
+def test_separable_products_with_roundings_are_bounded_at_every_size_from_2():
+    L, N = symcount.size_symbol("L"), symcount.size_symbol("n")
+    depth = sp.ceiling(sp.log(2 * L) / sp.log(2)) * sp.ceiling(sp.log(N + 1) / sp.log(2))
+    proof = asymptotics.decide(depth, sp.log(L) * sp.log(N), [L, N], "Θ")
+    assert "one-size factors" in proof["rule"] and len(proof["terms"]) == 2
+    for count, bound in [(L * sp.ceiling(sp.log(N) / sp.log(2)) ** 2, L * sp.log(N)),  # log²
+                         (N / L, N),                                              # 1/L → 0
+                         (L * (20 - sp.floor(sp.log(N) / sp.log(2))), L),         # sign unknown
+                         (L * (sp.ceiling(sp.log(N) / sp.log(2)) - 1), L * sp.log(N))]:  # 0 at n=2
+        with pytest.raises(asymptotics.Undecided):
+            asymptotics.decide(count, bound, [L, N], "Θ")

@@ -53,7 +53,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # the typed claim lowered to SymPy and to torch: shared by the engines (the timing
     # engine times the torch lowering; high precision re-reads the SymPy one)
     ("lowering", ("derive.symbolic.lower", "derive.symbolic.partial", "derive.symbolic.densities", "derive.symbolic.binomial_sums",
-                  "derive.numeric.base", "derive.numeric.lower",
+                  # the deep-learning built-ins and block matrices entrywise
+                  "derive.symbolic.dl_entries", "derive.symbolic.blocks", "derive.numeric.base",
+                  "derive.numeric.lower",
                   "derive.numeric.functions", "derive.numeric.integrals",
                   "derive.numeric.instances", "derive.numeric.adversarial",
                   "derive.numeric.lapack",

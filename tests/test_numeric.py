@@ -1116,3 +1116,14 @@ def test_numeric_argmin_over_an_integer_variable_searches_the_integers():
         is Verdict.VERIFIED
     assert decide("claim a\n  let η : integer\n  show argmin(η, (2*η - 1)^2) == 1/2\n").verdict \
         is Verdict.REFUTED
+
+
+def test_nested_gradients_differentiate_through_the_inner_one():
+    """grad(grad(f, x) · v, x): the inner trace must keep the outer variable's graph (it
+    was cut by a detach: 'differentiated Tensor … not used in the graph')."""
+    head = ('claim h "x"\n  let n : dim\n  let A : matrix[n, n]\n  let x, v : vector[n]\n'
+            '  show grad(grad(xᵀ @ A @ x, x) · v, x) == {rhs}\n')
+    assert decide(head.format(rhs="(A + Aᵀ) @ v")).verdict == Verdict.VERIFIED
+    assert decide(head.format(rhs="2 * A @ v")).verdict == Verdict.REFUTED
+    scalar = 'claim s "x"\n  let x : real\n  show grad(grad(x^3, x), x) == 6*x\n'
+    assert decide(scalar).verdict == Verdict.VERIFIED

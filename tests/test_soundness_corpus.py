@@ -47,6 +47,22 @@ def test_no_false_pass_and_no_false_refutation(path):
     ids = {r.id for r in results}
     healed = [k for k in known if k in ids and k not in bad]
     assert not healed, f"now decided soundly, take off {KNOWN.name}: {healed}"
+    # a claim that says `expect proved` is a proof derive has and must keep
+    weak = {r.id: f"{r.verdict.value}: {r.summary[:200]}" for r in results
+            if r.expected == "proved" and r.verdict.value != "proved"}
+    assert not weak, "expected proofs lost:\n" + "\n".join(f"{k}: {v}" for k, v in weak.items())
+
+
+def test_textbook_identities_come_in_pairs_of_a_proof_and_a_refuted_wrong_variant():
+    """Issue 17: at least 40 textbook identities, each expected proved, each with a wrong
+    variant (id ``….wrong``) expected refuted; the test above holds derive to both."""
+    from derive.runner import plan
+
+    _, errors, claims = plan([str(p) for p in FILES if p.stem.startswith("textbook_")])
+    assert not errors
+    expect = {c.id: c.expect for c in claims}
+    pairs = [i for i, e in expect.items() if e == "proved" and expect.get(i + ".wrong") == "refuted"]
+    assert len(pairs) >= 40, pairs
 
 
 def test_every_soundness_claim_states_its_truth_in_a_comment():

@@ -116,6 +116,17 @@ ISSUE = {
     let x : real
     show relu(x) - relu(-x) == x
 """,
+    "E|z|": """claim a "x"
+    let z : real ~ normal(0, 1)
+    show E[abs(z)] == sqrt(2/pi)
+""",
+    "quadratic form of a Gaussian vector": """claim a "x"
+    let n : dim
+    let A : matrix[n, n]
+    let m : vector[n]
+    let x : vector[n] ~ normal(m, I[n])
+    show E[xᵀ @ A @ x] == trace(A) + mᵀ @ A @ m
+""",
 }
 
 

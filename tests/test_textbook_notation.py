@@ -248,3 +248,9 @@ def test_conditioning_that_is_not_supported_says_so(statement, words):
     message = d.message + " " + (d.hint or "")
     for w in words:
         assert w in message, f"{w!r} not in {message!r}"
+
+
+def test_a_random_name_without_a_type_gets_the_declaration_shape():
+    d = first_error("E[z] == 0", HEAD + "  let z ~ normal(0, 1)\n")
+    assert "unexpected '~'" in d.message
+    assert "let z : real ~ normal(0, 1)" in d.hint and "vector[n]" in d.hint

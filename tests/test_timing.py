@@ -186,7 +186,8 @@ def test_newton_schulz_rewrite_is_faster_and_reversed_is_refuted():
     clear_caches()
     res = decide(NS)
     verdict, statements = res["ns.faster"]
-    assert statement_verdicts(res["ns.faster"]) == ["verified", "verified"], statements
+    # wall time is measured; the FLOP comparison at the declared sizes is exact: proved
+    assert statement_verdicts(res["ns.faster"]) == ["verified", "proved"], statements
     timing = statements[0]["evidence"]["points"][0]["detail"]
     row = next(d for d in timing if "speedup" in d)
     assert row["speedup"] >= 4 and row["interval"][0] > 1
@@ -373,7 +374,7 @@ claim forms.cuda
 
 def test_exact_comparisons_implication_and_crossover():
     res = decide(FORMS)
-    assert statement_verdicts(res["forms.exact"]) == ["verified", "proved"]
+    assert statement_verdicts(res["forms.exact"]) == ["proved", "proved"]   # count formula
     assert res["forms.wwt_as_written"][0] == Verdict.REFUTED
     assert res["forms.crossover"][0] == Verdict.VERIFIED
     assert res["forms.crossover.unconditional"][0] == Verdict.REFUTED

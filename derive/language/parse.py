@@ -332,6 +332,9 @@ def _token_hint(src: SourceFile, token: Token, expected: set) -> Optional[str]:
                 "x · y for an inner product (xᵀy is xᵀ @ y)")
     if value in ("if", "else"):
         return "a conditional value is written in parentheses: (a if c else b)"
+    if value == "~" and re.match(r"\s*let\s+[^:=~]+$", before):
+        return ("a random name is declared with its type before '~': "
+                "'let z : real ~ normal(0, 1)', 'let x : vector[n] ~ normal(m, I[n])'")
     return None
 
 

@@ -493,7 +493,11 @@ def _traced(ev: Evaluator, e: m.Call, scope: dict, what: str) -> tuple:
     if not isinstance(target, m.Name):
         raise LoweringError(f"{what}(f, x) needs a name as x")
     x0 = ev.tensor(ev.lookup(target.id, scope))
-    x = x0.detach().clone().to(ev.dtype if not x0.is_complex() else x0.dtype).requires_grad_(True)
+    dtype = ev.dtype if not x0.is_complex() else x0.dtype
+    # inside an outer grad over the same name (grad(grad(f, x) · v, x)) x0 is that trace's
+    # variable: differentiate through it, or the outer gradient loses the inner one
+    outer = x0.requires_grad
+    x = x0.to(dtype) if outer else x0.detach().clone().to(dtype).requires_grad_(True)
 
     def at(x: torch.Tensor) -> torch.Tensor:
         if target.id in scope:
@@ -503,7 +507,8 @@ def _traced(ev: Evaluator, e: m.Call, scope: dict, what: str) -> tuple:
     if f.shape[0] > 1 and x.shape[0] == 1:
         # x is shared by a batch (a parameter, with Monte-Carlo samples): one copy per
         # member, so that each member gets its own gradient rather than the batch's sum
-        x = x.detach().expand((f.shape[0],) + tuple(x.shape[1:])).clone().requires_grad_(True)
+        shape = (f.shape[0],) + tuple(x.shape[1:])
+        x = x.expand(shape) if outer else x.detach().expand(shape).clone().requires_grad_(True)
         f = at(x)
     return f, x, x0
 

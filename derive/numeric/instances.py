@@ -447,6 +447,8 @@ def sample_environment(checked: CheckedClaim, sizes: dict[str, int], generator: 
             pick = int(torch.randint(4, (1,), generator=generator, device=generator.device))
             env[name] = lo if pick == 0 else hi if pick == 1 else \
                 lo + int(torch.randint(hi - lo + 1, (1,), generator=generator, device=generator.device))
+            twin = _coincide(checked, name, env, lo, hi, generator)
+            env[name] = env[name] if twin is None else twin
             inst.sizes[name] = env[name]
         elif info.role == "seq_index":
             lo_s, hi_s = steps or (0, 11)
@@ -593,3 +595,14 @@ def instances(checked: CheckedClaim, g: torch.Generator, device: torch.device, s
             return inst, ok
     raise Unsatisfiable("no random instance satisfied the assumptions "
                         f"({len(conds)} condition(s), {8 * batch} tries)")
+
+
+def _coincide(checked, name: str, env: dict, lo: int, hi: int, generator) -> Optional[int]:
+    """Every third draw of an index repeats an index drawn before it that lies in its
+    range: a claim about entry [i, j] that fails only at i = j (a Jacobian's diagonal)
+    is otherwise missed whenever the ends and the uniform draws never coincide."""
+    earlier = [v for other, v in env.items() if other != name and isinstance(v, int) and
+               getattr(checked.symbols.get(other), "role", None) == "index" and lo <= v <= hi]
+    if not earlier or int(torch.randint(3, (1,), generator=generator, device=generator.device)) != 0:
+        return None
+    return earlier[int(torch.randint(len(earlier), (1,), generator=generator, device=generator.device))]

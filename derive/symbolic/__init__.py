@@ -21,15 +21,26 @@ from derive.symbolic.lower import Unsupported, lowering
 from derive.symbolic.strategies.argopt import ArgOpt
 from derive.symbolic.strategies.conditions import Conditions
 from derive.symbolic.strategies.elementary import Elementary
+from derive.symbolic.strategies.exp_bounds import ExpSumBounds
 from derive.symbolic.strategies.expectations import Expectations
 from derive.symbolic.strategies.fixed_sizes import FixedSizes
 from derive.symbolic.strategies.indexed import IndexedSums
 from derive.symbolic.strategies.invariant import RecurrenceInvariant
 from derive.symbolic.strategies.kron_vec import KronVec
+from derive.symbolic.strategies.convex_argmin import ConvexArgmin
+from derive.symbolic.strategies.gaussian_orthogonality import GaussianOrthogonality
+from derive.symbolic.strategies.leibniz import Leibniz
+from derive.symbolic.strategies.matcalc import MatrixDifferential
 from derive.symbolic.strategies.matrix_algebra import MatrixAlgebra
+from derive.symbolic.strategies.matrix_recurrence import MatrixRecurrence
+from derive.symbolic.strategies.random_forms import RandomForms
 from derive.symbolic.strategies.recurrence import Recurrence, RecurrenceTerms, VectorRecurrence
 from derive.symbolic.strategies.scalar_identity import ScalarIdentity
+from derive.symbolic.strategies.telescoping import Telescoping
+from derive.symbolic.strategies.unrolled import UnrolledRecurrence
 from derive.symbolic.strategies.smt import Smt
+from derive.symbolic.strategies.svd import SvdMatrixAlgebra
+from derive.symbolic.strategies.vector_elementary import VectorElementary
 
 
 SHARE = 0.4  # of the statement's time limit, per strategy: one slow strategy cannot starve the rest
@@ -75,9 +86,11 @@ class Guarded:
             return None
 
 
-STRATEGIES = [Expectations(), Recurrence(), RecurrenceTerms(), VectorRecurrence(),
-              RecurrenceInvariant(), Smt(), ArgOpt(),
-              Conditions(), ScalarIdentity(), MatrixAlgebra(), IndexedSums(), Elementary(), KronVec(),
+STRATEGIES = [Expectations(), RandomForms(), GaussianOrthogonality(), Leibniz(), Recurrence(),
+              RecurrenceTerms(), VectorRecurrence(), MatrixRecurrence(), UnrolledRecurrence(),
+              Telescoping(), RecurrenceInvariant(), Smt(), ArgOpt(), ConvexArgmin(),
+              Conditions(), ScalarIdentity(), MatrixDifferential(), MatrixAlgebra(), SvdMatrixAlgebra(), IndexedSums(),
+              Elementary(), VectorElementary(), ExpSumBounds(), KronVec(),
               FixedSizes()]
 
 ENGINE = Engine("symbolic", [Guarded(s) for s in STRATEGIES])

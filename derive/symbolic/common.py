@@ -32,6 +32,17 @@ def is_equality(st: m.Expr) -> bool:
     return isinstance(st, m.Compare) and len(st.ops) == 1 and st.ops[0] in ("==", "≈")
 
 
+def sides_with(st: m.Expr, first) -> Optional[tuple[m.Expr, m.Expr]]:
+    """The operands of an equality ordered so that ``first(a)`` holds for the first one
+    (``None`` when neither side qualifies, or the statement is no equality)."""
+    if not is_equality(st):
+        return None
+    a, b = st.operands
+    if first(a):
+        return a, b
+    return (b, a) if first(b) else None
+
+
 def is_approximate(ctx: Context) -> bool:
     st = ctx.statement
     return ctx.show.within is not None or ctx.show.rel is not None or (
@@ -458,8 +469,9 @@ def as_sympy(value) -> sp.Expr:
     raise TypeError(f"not a SymPy value: {type(value).__name__}")
 
 
-def plain(ctx: Context, e: m.Expr) -> bool:
-    """No randomness, sequences or optimisation inside (other strategies own those)."""
+def plain(ctx: Context, e: m.Expr, allow: frozenset = frozenset()) -> bool:
+    """No randomness, sequences (but those in ``allow``) or optimisation inside (other
+    strategies own those)."""
     for node in walk(e):
         if isinstance(node, (m.Stat, m.Cond, m.Cost, m.BigO)):
             return False
@@ -467,7 +479,8 @@ def plain(ctx: Context, e: m.Expr) -> bool:
             return False
         if isinstance(node, m.Name):
             info = ctx.checked.symbols.get(node.id)
-            if info is not None and (info.random or info.role in ("sequence", "function")):
+            if info is not None and (info.random or info.role in ("sequence", "function")
+                                     and node.id not in allow):
                 return False
     return True
 

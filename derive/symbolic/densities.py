@@ -74,19 +74,22 @@ def _law(low: Any, d: m.Expr, env: dict):
     return law, [low.scalar(a, env) for a in args]
 
 
-def _exact(v: Any) -> sp.Expr:
-    """An outcome or weight (int, Fraction or SymPy expression) as SymPy, never via text."""
-    if isinstance(v, sp.Basic):
-        return v
-    if isinstance(v, Fraction):
-        return sp.Rational(v.numerator, v.denominator)
-    if isinstance(v, int):
-        return sp.Integer(v)
-    raise NoClosedForm(f"an outcome {type(v).__name__} with no exact value")
+law_and_parameters = _law
 
 
 def _pmf(law, params: list) -> list[tuple[sp.Expr, sp.Expr]]:
     return [(_exact(v), _exact(w)) for v, w in law.outcomes(params)]
+
+
+def _exact(v: object) -> sp.Expr:
+    """An outcome or weight as SymPy: numbers converted exactly, never text."""
+    if isinstance(v, sp.Basic):
+        return v
+    if isinstance(v, Fraction):
+        return sp.Rational(v.numerator, v.denominator)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise NoClosedForm(f"an outcome that is not an exact number: {v!r}")
+    return sp.Integer(v)
 
 
 def lower(low: Any, e: m.Call, env: dict) -> sp.Expr:

@@ -98,6 +98,24 @@ def _z3_implies(low: Lowering, cond: sp.Basic, premise: Optional[sp.Basic]) -> b
         return False
 
 
+def draw_supports(low: Lowering) -> list[sp.Basic]:
+    """Where each declared scalar draw lives (x ~ exponential(λ): x ≥ 0): a draw never
+    takes a value off its support, so conditions there hold surely."""
+    from derive.symbolic import densities
+    out: list[sp.Basic] = []
+    for name, info in low.checked.symbols.items():
+        if not (info.random and info.role == "scalar" and name in low.symbols):
+            continue
+        try:
+            law, params = densities.law_and_parameters(low, info.dist, {})
+        except (densities.NoClosedForm, Unsupported):   # no closed form: no fact
+            continue
+        make = densities.LOG_DENSITY.get(law.name)
+        if make is not None:
+            out += make(params, low.symbols[name])[2]
+    return out
+
+
 def undefined_outside(low: Lowering, st: m.Expr) -> list[sp.Basic]:
     """The side conditions of ``st`` that neither follow from the declarations nor are
     shared by every operand (so that outside them one side has a value and another not).
@@ -111,6 +129,9 @@ def undefined_outside(low: Lowering, st: m.Expr) -> list[sp.Basic]:
             premise = low.condition(st.args[0])
         except (Unsupported, TypeError, ValueError, AttributeError, KeyError):
             premise = None
+    supports = draw_supports(low)
+    if supports:
+        premise = sp.And(*supports, *([premise] if premise is not None else []))
     if isinstance(st, m.Compare):
         per_side = [side_conditions(low, x) for x in st.operands]
         conds = [c for cs in per_side for c in cs]

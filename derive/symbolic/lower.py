@@ -40,6 +40,11 @@ def fresh(prefix: str = "i") -> sp.Symbol:
     return sp.Symbol(f"_{prefix}{next(_COUNTER)}", integer=True)
 
 
+def size_expr(n: object) -> sp.Expr:
+    """A checked shape's dimension (an int or a SymPy expression) as SymPy, never parsed."""
+    return sp.Integer(n) if isinstance(n, int) and not isinstance(n, bool) else n
+
+
 def number(n: m.Num) -> sp.Expr:
     value = sp.Rational(n.value.numerator, n.value.denominator)
     return value * sp.I if n.imaginary else value
@@ -346,11 +351,16 @@ class Lowering:
             i = fresh()  # the 1-norm of a vector: Σ |xᵢ|
             return _sum(sp.Abs(self.entry(e.args[0], (i,), env)), (i,),
                         self.vtype(e.args[0], env).shape)
-        if f == "norm" and len(e.args) == 1:
-            t = self.vtype(e.args[0], env)
+        if f == "norm" and (len(e.args) == 1 or len(e.args) == 2 and isinstance(e.args[1], m.Num)
+                            and e.args[1].value == 2 and not e.args[1].imaginary):
+            t = self.vtype(e.args[0], env)  # norm(x) and norm(x, 2) of a vector: √Σ xᵢ²
             if t.kind == "tensor" and len(t.shape) == 1:
                 i = fresh()
                 return sp.sqrt(_sum(self.entry(e.args[0], (i,), env) ** 2, (i,), t.shape))
+        from derive.symbolic.dl_entries import scalar_call  # cross_entropy
+        out = scalar_call(self, e, env, fresh)
+        if out is not None:
+            return out
         raise Unsupported(f"function {f}")
 
     def _reduce(self, e: m.Call, env: dict) -> sp.Expr:
@@ -452,8 +462,25 @@ class Lowering:
         if isinstance(e, m.Index):
             return self._entry_index(e, idx, env)
         if isinstance(e, m.Call):
+            info = self.info(e.func)
+            if info is not None and info.role == "funcdef" and not e.kwargs and \
+                    len(e.args) == len(info.statement.params):
+                if all(self.is_scalar(a, env) for a in e.args):
+                    inner = dict(env)  # Ah(i) with scalar arguments: the body's entry, i bound
+                    for p, a in zip(info.statement.params, e.args):
+                        inner[p.id] = self.scalar(a, env)
+                    return self.entry(info.statement.body, idx, inner)
+                return self.entry(inline(info.statement.body, info.statement.params, e.args),
+                                  idx, env)  # φ(Q[i, :]): the body with the argument in place
             if e.func in _ELEMENTWISE and len(e.args) == 1:
                 return _ELEMENTWISE[e.func](self.entry(e.args[0], idx, env))
+            if e.func == "kron" and len(e.args) == 2 and len(idx) == len(t.shape):
+                # (X ⊗ Y)[(a − 1)Q + b, …] = X[a, …]·Y[b, …] with Q the size of Y's axis:
+                # a = ⌈r/Q⌉, b = r − (a − 1)Q (derive.symbolic.kron_split splits r later)
+                inner = self.vtype(e.args[1], env).shape
+                outer_idx = tuple(sp.ceiling(r / q) for r, q in zip(idx, inner))
+                inner_idx = tuple(r - (a - 1) * q for r, a, q in zip(idx, outer_idx, inner))
+                return self.entry(e.args[0], outer_idx, env) * self.entry(e.args[1], inner_idx, env)
             if e.func == "softmax" and len(e.args) == 1 and not e.kwargs and len(t.shape) == 1:
                 k = fresh("k")  # exp(xᵢ) / Σₖ exp(xₖ)
                 return sp.exp(self.entry(e.args[0], idx, env)) / \
@@ -506,6 +533,15 @@ class Lowering:
                 return sp.KroneckerDelta(idx[0], self.scalar(e.args[0], env))
             if e.func in ("zeros", "ones"):
                 return sp.Integer(0 if e.func == "zeros" else 1)
+            from derive.symbolic.dl_entries import entry_call  # log_softmax, layer_norm
+            out = entry_call(self, e, idx, env, fresh)
+            if out is not None:
+                return out
+        if isinstance(e, m.Block):
+            from derive.symbolic.blocks import block_entry  # [A; B]: piecewise in the index
+            out = block_entry(self, e, idx, env)
+            if out is not None:
+                return out
         raise Unsupported(f"no entrywise lowering for {type(e).__name__}")
 
     def _defined(self, e: m.Expr) -> m.Expr:
@@ -527,6 +563,9 @@ class Lowering:
             b = self.scalar(e.right, env) if lb.kind == "scalar" else self.entry(e.right, ib, env)
             return {"+": a + b, "-": a - b, "*": a * b, "⊙": a * b, "/": a / b,
                     ".^": a ** b}[e.op]
+        if e.op == "@" and isinstance(e.left, m.Block) and isinstance(e.right, m.Block):
+            pairs = block_pairs(self, e.left, e.right, env)  # [A, B] @ [r; s] = A@r + B@s
+            return sp.Add(*[self.entry(m.BinOp("@", a, b, e.pos), idx, env) for a, b in pairs])
         if e.op == "@":
             inner = la.shape[1] if len(la.shape) == 2 else sp.Integer(1)
             k = fresh("k")
@@ -541,6 +580,13 @@ class Lowering:
             return sp.Sum(a * b, (k, 1, inner)) if inner != 1 else (a * b).subs(k, 1)
         if e.op == "^" and lb.kind == "scalar" and la.kind == "scalar":
             return self.scalar(e, env)
+        if e.op == "^" and len(la.shape) == 2 and len(idx) == 2:
+            k = _literal_power(e.right)  # Aᵏ of a literal k ≥ 1 is the product A @ … @ A
+            if k is not None:
+                chain = e.left
+                for _ in range(k - 1):
+                    chain = m.BinOp("@", chain, e.left, e.pos)
+                return self.entry(chain, idx, env) if k > 1 else self.entry(e.left, idx, env)
         raise Unsupported(f"entrywise {e.op}")
 
     def _flipped(self, e: m.Call, idx: tuple, shape: tuple) -> tuple:
@@ -602,6 +648,9 @@ class Lowering:
         return _sum(body, offs, kernel)
 
     def _entry_index(self, e: m.Index, idx: tuple, env: dict) -> sp.Expr:
+        if isinstance(e.base, m.Name) and len(e.indices) == 1 and \
+                getattr(self.info(e.base.id), "role", None) == "sequence":
+            return self._entry_accumulated(e, idx, env)
         it = iter(idx)
         full = []
         for i in e.indices:
@@ -619,6 +668,21 @@ class Lowering:
                 full.append(self.scalar(i, env))
         full.extend(it)
         return self.entry(e.base, tuple(full), env)
+
+    def _entry_accumulated(self, e: m.Index, idx: tuple, env: dict) -> sp.Expr:
+        """x[T] of an accumulator x[s+1] = x[s] + F(s): x0 + Σ_{l=0}^{T−1} F(l), entrywise."""
+        rule = accumulator(self.checked, e.base.id)
+        if rule is None:
+            raise Unsupported(f"{e.base.id}[…] is not a running sum")
+        var, increment, start = rule
+        if self.vtype(increment, {**env, var: None}).shape != self.vtype(start, env).shape:
+            raise Unsupported("the increment and the start differ in shape")
+        steps = self.scalar(e.indices[0], env)
+        if not (steps.is_integer and steps.is_nonnegative):
+            raise Unsupported("a step that is not a non-negative integer")
+        k = fresh("l")
+        body = self.entry(increment, idx, {**env, var: k})
+        return self.entry(start, idx, env) + self.binder("sum", body, [(k, sp.Integer(0), steps - 1)])
 
     # ------------------------------------------------------------ conditions
     def _scalar_terms(self, a: m.Expr, b: m.Expr, env: dict) -> bool:
@@ -654,6 +718,38 @@ class Lowering:
 _RELS = {"==": sp.Eq, "!=": sp.Ne, "<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge}
 
 
+def block_pairs(low: "Lowering", row: m.Block, col: m.Block, env: dict) -> list:
+    """The pairs (Aₕ, rₕ) of a block row [A₁, …, Aₖ] times a block column [r₁; …; rₖ]
+    whose partitions match (width of Aₕ = height of rₕ for every h, checked on the
+    types), so that the product is Σₕ Aₕ rₕ; else Unsupported."""
+    if len(row.rows) != 1 or any(len(r) != 1 for r in col.rows) or \
+            len(row.rows[0]) != len(col.rows):
+        raise Unsupported("block product of unmatched partitions")
+    pairs = list(zip(row.rows[0], (r[0] for r in col.rows)))
+    for a, b in pairs:
+        ta, tb = low.vtype(a, env), low.vtype(b, env)
+        if ta.kind != "tensor" or tb.kind != "tensor" or len(ta.shape) != 2 or \
+                len(tb.shape) not in (1, 2) or ta.shape[1] is None or tb.shape[0] is None or \
+                sp.simplify(_dim(ta.shape[1]) - _dim(tb.shape[0])) != 0:
+            raise Unsupported("block product of unmatched partitions")
+    return pairs
+
+
+def _dim(d) -> sp.Expr:
+    return sp.Integer(d) if isinstance(d, int) else d
+
+
+MAX_POWER = 6  # Aᵏ entrywise is a (k − 1)-fold nested sum
+
+
+def _literal_power(e: m.Expr) -> Optional[int]:
+    """k for a literal integer exponent 1 ≤ k ≤ MAX_POWER, else None."""
+    if isinstance(e, m.Num) and not e.imaginary and e.value.denominator == 1 \
+            and 1 <= e.value <= MAX_POWER:
+        return int(e.value)
+    return None
+
+
 def sum_depth(e: sp.Basic) -> int:
     if isinstance(e, sp.Sum):
         return 1 + sum_depth(e.function)
@@ -682,6 +778,67 @@ def _sum(body: sp.Expr, idx: tuple, shape: tuple) -> sp.Expr:
             raise Unsupported("unknown size")
         out = sp.Sum(out, (i, 1, d))
     return out
+
+
+def map_model(e, fn):
+    """The model tree ``e`` with ``fn`` applied bottom-up (``fn`` returns a node or None)."""
+    from dataclasses import fields, is_dataclass, replace
+    if isinstance(e, tuple):
+        return tuple(map_model(x, fn) for x in e)
+    if not (is_dataclass(e) and isinstance(e, m.Expr)):
+        return e
+    changes = {}
+    for f in fields(e):
+        v = getattr(e, f.name)
+        if isinstance(v, (m.Expr, tuple)):
+            nv = map_model(v, fn)
+            if nv is not v:
+                changes[f.name] = nv
+    out = replace(e, **changes) if changes else e
+    got = fn(out)
+    return out if got is None else got
+
+
+def inline(body: m.Expr, params: tuple, args: tuple) -> m.Expr:
+    """A function's body with its parameters replaced by the call's arguments (the body
+    may only bind names of its own through ``sum``/comprehensions, which are declined)."""
+    table = {p.id: a for p, a in zip(params, args)}
+    for node in walk(body):
+        if isinstance(node, (m.Call,)) and any(isinstance(v, m.Range) for _, v in node.kwargs):
+            raise Unsupported("a function body with a bound index")
+    return map_model(body, lambda n: table.get(n.id) if isinstance(n, m.Name) else None)
+
+
+def accumulator(checked: CheckedClaim, seq: str) -> Optional[tuple[str, m.Expr, m.Expr]]:
+    """(s, F, x0) when ``seq``'s only equations are ``seq[s+1] = seq[s] + F`` and
+    ``seq[0] = x0`` with neither F nor x0 mentioning ``seq``; else None."""
+    step = base = None
+    for st in checked.claim.statements:
+        if not isinstance(st, m.Recurrence):
+            continue
+        for eq in st.equations:
+            if eq.seq.id != seq:
+                continue
+            if isinstance(eq.index, m.Num) and eq.index.value == 0 and base is None:
+                base = eq.value
+            elif isinstance(eq.index, m.BinOp) and eq.index.op == "+" and \
+                    isinstance(eq.index.left, m.Name) and isinstance(eq.index.right, m.Num) and \
+                    eq.index.right.value == 1 and step is None:
+                step = (eq.index.left.id, eq.value)
+            else:
+                return None
+    if step is None or base is None:
+        return None
+    var, value = step
+    if not (isinstance(value, m.BinOp) and value.op == "+" and isinstance(value.left, m.Index)
+            and isinstance(value.left.base, m.Name) and value.left.base.id == seq
+            and len(value.left.indices) == 1 and isinstance(value.left.indices[0], m.Name)
+            and value.left.indices[0].id == var):
+        return None
+    if any(isinstance(x, m.Name) and x.id == seq for part in (value.right, base)
+           for x in walk(part)):
+        return None
+    return var, value.right, base
 
 
 def lowering(checked: CheckedClaim) -> Lowering:

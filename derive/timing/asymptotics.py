@@ -62,6 +62,8 @@ def _value_at(e: sp.Expr, n: sp.Symbol, at: int) -> float:
 
 def univariate(count: sp.Expr, bound: sp.Expr, n: sp.Symbol, kind: str) -> dict[str, Any]:
     """Proof of ``count ∈ kind(bound)`` as ``n → ∞`` (kind Θ, O or Ω), or Undecided."""
+    if count.has(sp.ceiling) or bound.has(sp.floor, sp.ceiling):
+        raise Undecided("a ceiling in the count, or a rounding in the bound")
     g_limit = sp.limit(bound, n, sp.oo)
     if not (g_limit is sp.oo or (g_limit.is_real and g_limit.is_positive)):
         raise Undecided(f"the bound tends to {g_limit}: it must stay positive")
@@ -169,9 +171,80 @@ def multivariate(count: sp.Expr, bound: sp.Expr, syms: list[sp.Symbol], kind: st
             "terms": terms}
 
 
+# ------------------------------------------------------------------ products of one-size factors
+def _by_size(e: sp.Expr, syms: list[sp.Symbol], what: str) -> tuple[sp.Expr, dict]:
+    """``e`` = constant × Π factor(x) with each factor reading one size, or Undecided."""
+    const, parts = sp.Integer(1), {s: sp.Integer(1) for s in syms}
+    for f in sp.Mul.make_args(e):
+        free = f.free_symbols
+        if not free:
+            const *= f
+        elif len(free) == 1 and next(iter(free)) in parts:
+            parts[next(iter(free))] *= f
+        else:
+            raise Undecided(f"{what} is not a product of factors of one size each ({f})")
+    return const, parts
+
+
+def _rounding_bounds(e: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """(lower, upper) continuous bounds: ⌈a⌉ ∈ [a, a + 1], ⌊a⌋ ∈ [a − 1, a], for a factor
+    in which every rounding appears with a nonnegative sign (a sum or product of them)."""
+    rounded = list(e.atoms(sp.ceiling)) + list(e.atoms(sp.floor))
+    if any(r.args[0].has(sp.ceiling, sp.floor) for r in rounded):
+        raise Undecided("a rounding inside a rounding")
+    lo = {r: (r.args[0] if isinstance(r, sp.ceiling) else r.args[0] - 1) for r in rounded}
+    hi = {r: (r.args[0] + 1 if isinstance(r, sp.ceiling) else r.args[0]) for r in rounded}
+    marks = {r: sp.Dummy("r") for r in rounded}
+    marked = e.xreplace(marks)
+    for r, d in marks.items():
+        if not sp.diff(marked, d).is_nonnegative:
+            raise Undecided(f"a rounding {r} enters with a sign that is not known")
+    return e.xreplace(lo), e.xreplace(hi)
+
+
+def _positive_from_2(e: sp.Expr, x: sp.Symbol) -> bool:
+    y = sp.Symbol("y", nonnegative=True)
+    return bool(sp.simplify(e.subs(x, y + 2)).is_positive)
+
+
+def separable(count: sp.Expr, bound: sp.Expr, syms: list[sp.Symbol], kind: str
+              ) -> dict[str, Any]:
+    """Uniform bounds at every size ≥ 2 when count and bound are products of factors of one
+    size each (``⌈log₂ 2L⌉·⌈log₂(n + 1)⌉`` against ``log L · log n``): each size's ratio
+    f(x)/g(x) lies between continuous functions that are positive on [2, ∞) with finite
+    positive limits (roundings replaced by their bounds), so it is bounded above and away
+    from 0 there, and the product of the ratios is too — every regime at once."""
+    c_const, c_parts = _by_size(count, syms, "the count")
+    g_const, g_parts = _by_size(bound, syms, "the bound")
+    if not (c_const.is_positive and g_const.is_positive):
+        raise Undecided("a constant factor is not positive")
+    notes = []
+    for x in syms:
+        f, g = c_parts[x], g_parts[x]
+        lo, hi = _rounding_bounds(f)
+        if not (_positive_from_2(g, x) and _positive_from_2(lo, x)):
+            raise Undecided(f"the factors of {x} are not shown positive for {x} ≥ 2")
+        low, high = _limit(sp.simplify(lo / g), x), _limit(sp.simplify(hi / g), x)
+        if kind in ("Θ", "O") and high is sp.oo:
+            raise Undecided(f"the count's factor of {x} outgrows the bound's")
+        if kind in ("Θ", "Ω") and low == 0:
+            raise Undecided(f"the bound's factor of {x} outgrows the count's")
+        notes.append(f"({sp.sstr(f)}) / ({sp.sstr(g)}) → [{sp.sstr(low)}, {sp.sstr(high)}]")
+    return {"rule": "products of one-size factors: each ratio bounded above and away from 0 "
+                    "at every size ≥ 2 (positive on [2, ∞), finite positive limits; roundings "
+                    "within 1 of their argument)",
+            "terms": notes}
+
+
 def decide(count: sp.Expr, bound: sp.Expr, syms: list[sp.Symbol], kind: str,
            orders: Optional[list[tuple[int, int]]] = None) -> dict[str, Any]:
     """The proof's evidence, or :class:`Undecided`."""
     if len(syms) == 1:
         return univariate(count, bound, syms[0], kind)
-    return multivariate(count, bound, syms, kind, orders or [])
+    try:
+        return multivariate(count, bound, syms, kind, orders or [])
+    except Undecided as first:
+        try:
+            return separable(count, bound, syms, kind)
+        except Undecided:
+            raise first from None

@@ -27,14 +27,19 @@ from derive.timing.asymptotics import Undecided, decide
 from derive.timing.symcount import Decline, SymbolicCount, size_symbol, symbolic_cost
 
 KINDS = {False: "Θ", True: "O", "Ω": "Ω"}
-_FUNCS = {"log": sp.log, "sqrt": sp.sqrt, "exp": sp.exp}
+_FUNCS = {"log": sp.log, "sqrt": sp.sqrt, "exp": sp.exp, "ceil": sp.ceiling,
+          "floor": sp.floor}
 EXTRA_ONE = (2, 3, 7, 100, 1021, 4099, 16411)
 MIN_EXTRA = 3             # extra sizes (beyond the sweep) the formula must match at least
 
 
 def bound_formula(e: m.Expr, checked: Any, growing: dict[str, sp.Symbol],
-                  fixed: dict[str, int]) -> sp.Expr:
-    """A size expression (the bound) in SymPy, exactly: fractions stay fractions."""
+                  fixed: dict[str, int], costs: Optional[dict[m.Cost, sp.Expr]] = None
+                  ) -> sp.Expr:
+    """A size expression (the bound) in SymPy, exactly: fractions stay fractions; a cost
+    node is its formula from ``costs`` (a comparison of counts)."""
+    if isinstance(e, m.Cost) and costs is not None and e in costs:
+        return costs[e]
     if isinstance(e, m.Num):
         if e.imaginary:
             raise Undecided("an imaginary bound")
@@ -52,23 +57,23 @@ def bound_formula(e: m.Expr, checked: Any, growing: dict[str, sp.Symbol],
                 raise Undecided(f"'{e.id}' is not a formula of the sizes")
             return info.dim_value.subs(free)
         if info is not None and info.role == "define" and len(info.statement.names) == 1:
-            return bound_formula(info.statement.value, checked, growing, fixed)
+            return bound_formula(info.statement.value, checked, growing, fixed, costs)
         if info is None and e.id == "pi":
             return sp.pi
         if info is None and e.id == "euler":
             return sp.E
         raise Undecided(f"'{e.text or e.id}' is not a size")
     if isinstance(e, m.Unary) and e.op == "-":
-        return -bound_formula(e.operand, checked, growing, fixed)
+        return -bound_formula(e.operand, checked, growing, fixed, costs)
     if isinstance(e, m.BinOp) and e.op in SIZE_OPS:
-        a = bound_formula(e.left, checked, growing, fixed)
-        b = bound_formula(e.right, checked, growing, fixed)
+        a = bound_formula(e.left, checked, growing, fixed, costs)
+        b = bound_formula(e.right, checked, growing, fixed, costs)
         try:
             return size_arith(e.op, a, b)
         except ZeroDivisionError:
             raise Undecided("division by zero in the bound") from None
     if isinstance(e, m.Call) and not e.kwargs and len(e.args) == 1:
-        arg = bound_formula(e.args[0], checked, growing, fixed)
+        arg = bound_formula(e.args[0], checked, growing, fixed, costs)
         if e.func in _FUNCS:
             return _FUNCS[e.func](arg)
         if e.func == "log2":

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import sympy as sp
 import torch
 
 from derive import model as m
@@ -95,7 +96,39 @@ def decide_value_growth(ctx: Context, lhs: m.Expr, bound: m.Expr, big_o: bool,
     if formula:
         verdict, summary = _wide_sizes(checked, lhs, bound, gvars, grid, big_o, verdict, summary,
                                        evidence)
+    if formula and verdict == Verdict.VERIFIED:
+        verdict, summary = _proved(checked, lhs, bound, gvars, grid, big_o, verdict, summary,
+                                   evidence)
     return Outcome(verdict, ENGINE, strategy, summary, evidence)
+
+
+def _proved(checked, lhs: m.Expr, bound: m.Expr, gvars: list[str], grid, big_o,
+            verdict: Verdict, summary: str, evidence: dict[str, Any]) -> tuple[Verdict, str]:
+    """A formula of sizes whose growth the asymptotic rules settle for every size ≥ 2
+    (derive/timing/asymptotics.py): ``proved``; else the exact-value verdict stands."""
+    from derive.timing.asymptotics import Undecided, decide
+    from derive.timing.growth_proof import KINDS, bound_formula
+    from derive.timing.symcount import size_symbol
+
+    base = dict(grid.points[0])
+    fixed = {k: v for k, v in base.items() if k not in gvars}
+    if any(p[k] != v for p in grid.points for k, v in fixed.items()):
+        return verdict, summary
+    syms = {v: size_symbol(v) for v in gvars}
+    kind = KINDS[big_o]
+    try:
+        value = bound_formula(lhs, checked, syms, fixed)
+        g = sp.simplify(bound_formula(bound, checked, syms, fixed))
+        proof = decide(value, g, [syms[v] for v in gvars], kind)
+    except (Undecided, ValueError, TypeError, ZeroDivisionError, NotImplementedError) as exc:
+        evidence["symbolic_proof"] = {"declined": str(exc)[:300]}
+        return verdict, summary
+    evidence["symbolic_proof"] = {"formula": sp.sstr(value), "bound": sp.sstr(g), "proof": proof,
+                                  "certificate": {"route": "the formula of sizes and "
+                                                  + proof.get("rule", "a limit")}}
+    evidence["measured_verdict"] = {"verdict": verdict.value, "summary": summary}
+    detail = proof.get("limit") or "; ".join(proof.get("terms", []))
+    return Verdict.PROVED, f"proved: {sp.sstr(value)} for every size ≥ 2; {detail} ⇒ {kind}"
 
 
 def _wide_sizes(checked, lhs: m.Expr, bound: m.Expr, gvars: list[str], grid, big_o,

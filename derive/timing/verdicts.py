@@ -42,6 +42,7 @@ from derive.engine import Context
 from derive.outcome import Outcome, Verdict
 from derive.semantics import walk
 from derive.timing import stats, wide
+from derive.timing.asymptotics import Undecided
 from derive.numeric.lower import IllDefined
 from derive.timing.bench import Bench, CannotMeasure
 from derive.timing.exponents import _r, growth_rule
@@ -237,19 +238,10 @@ def _prove(ctx: Context, bench: Bench, cost: m.Cost, bound: m.Expr, big_o, gvars
     from derive.timing import growth_proof
 
     checked = ctx.checked
-    try:
-        proof, why = growth_proof.prove(
-            checked, cost, bound, big_o, gvars, grid.points,
-            measured=lambda p: _exact_count(bench, cost, p),
-            meta=lambda p: _extra_count(checked, bench, cost, p))
-    except (faults.Interrupt, MemoryError, KeyboardInterrupt):
-        raise
-    except Exception as exc:  # noqa: BLE001 - a bug of the proof route: recorded, never a pass
-        rec = faults.record(ENGINE, "growth-proof", exc)
-        ctx.internal_errors.append(rec)
-        if faults.strict_mode(ctx.options):
-            raise faults.InternalFault(rec) from exc
-        proof, why = None, f"internal error of the proof route: {type(exc).__name__}: {exc}"[:300]
+    proof, why = _guarded(ctx, "growth-proof", lambda: growth_proof.prove(
+        checked, cost, bound, big_o, gvars, grid.points,
+        measured=lambda p: _exact_count(bench, cost, p),
+        meta=lambda p: _extra_count(checked, bench, cost, p)))
     if proof is None:
         evidence["symbolic_proof"] = {"declined": why}
         return verdict, summary
@@ -259,6 +251,22 @@ def _prove(ctx: Context, bench: Bench, cost: m.Cost, bound: m.Expr, big_o, gvars
                                f"measured counts refute it ({summary})")
     evidence["measured_verdict"] = {"verdict": verdict.value, "summary": summary}
     return Verdict.PROVED, why
+
+
+def _guarded(ctx: Context, route: str, attempt: Any, passes: tuple = ()
+             ) -> tuple[Optional[dict], str]:
+    """Run a proof route: a bug in it is recorded (strict mode: the claim is an error),
+    never a pass; exceptions in ``passes`` are the route's answers and propagate."""
+    try:
+        return attempt()
+    except (faults.Interrupt, MemoryError, KeyboardInterrupt) + passes:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a bug of the proof route: recorded, never a pass
+        rec = faults.record(ENGINE, route, exc)
+        ctx.internal_errors.append(rec)
+        if faults.strict_mode(ctx.options):
+            raise faults.InternalFault(rec) from exc
+        return None, f"internal error of the proof route: {type(exc).__name__}: {exc}"[:300]
 
 
 def _size_filter(checked):
@@ -610,14 +618,60 @@ def decide_comparison(ctx: Context, bench: Bench, strategy: str) -> Outcome:
         return _outcome(Verdict.REFUTED, f"fails at {sizes(st)}: {_describe(st)}", evidence, strategy)
     if all(v is TRUE for v in results):
         last = states[-1]
-        return _outcome(Verdict.VERIFIED, f"holds at all {len(states)} size(s); at {sizes(last)}: "
-                        f"{_describe(last)}", evidence, strategy)
+        summary = f"holds at all {len(states)} size(s); at {sizes(last)}: {_describe(last)}"
+        if not has_time and bench.device == "cpu":
+            return _prove_comparison(ctx, bench, needed, grid, summary, evidence, strategy)
+        return _outcome(Verdict.VERIFIED, summary, evidence, strategy)
     bad = next((d["ill_defined"] for st in states for d in st.detail if "ill_defined" in d), None)
     if bad is not None:
         return _outcome(Verdict.ERROR, bad, evidence, strategy)
     st = states[results.index(UNKNOWN)]
     reason = next((d["unknown"] for d in st.detail if "unknown" in d), "undecided")
     return _outcome(Verdict.INCONCLUSIVE, f"undecided at {sizes(st)}: {reason}", evidence, strategy)
+
+
+def _prove_comparison(ctx: Context, bench: Bench, needed: set[str], grid: Grid, summary: str,
+                      evidence: dict, strategy: str) -> Outcome:
+    """``proved`` when the exact count formulas settle the comparison at every size
+    (derive/timing/count_proof.py); else the measured ``verified`` stands."""
+    from derive.timing import count_proof
+
+    checked = ctx.checked
+    try:
+        proof, why = _guarded(ctx, "count-proof", lambda: count_proof.prove_comparison(
+            checked, ctx.statement, needed, grid.points,
+            measured=lambda c, p: _exact_count(bench, c, p),
+            meta=lambda c, p: _extra_count(checked, bench, c, p)),
+            passes=(count_proof.Counterexample,))
+    except count_proof.Counterexample as found:
+        return _confirm_counterexample(ctx, bench, found, summary, evidence, strategy)
+    if proof is None:
+        evidence["symbolic_proof"] = {"declined": why}
+        return _outcome(Verdict.VERIFIED, summary, evidence, strategy)
+    evidence["symbolic_proof"] = proof
+    evidence["measured_verdict"] = {"verdict": Verdict.VERIFIED.value, "summary": summary}
+    return _outcome(Verdict.PROVED, why, evidence, strategy)
+
+
+def _confirm_counterexample(ctx: Context, bench: Bench, found: Any, summary: str,
+                            evidence: dict, strategy: str) -> Outcome:
+    """A failure the count formulas predict off the grid, decided by counting there (on
+    the meta device: the sizes may be far too large to run)."""
+    from derive.timing import count_proof
+
+    checked = ctx.checked
+    try:
+        holds, detail = count_proof.confirm(checked, ctx.statement, found.point,
+                                            lambda c, p: _extra_count(checked, bench, c, p))
+    except (CannotMeasure, SizeError, wide.NotWide, Undecided) as exc:
+        holds, detail = None, {"unknown": str(exc)}
+    evidence["formula_counterexample"] = {"sizes": found.point, "holds": holds, **detail}
+    if holds is False:
+        where = ", ".join(f"{k}={v}" for k, v in found.point.items())
+        return _outcome(Verdict.REFUTED, f"fails at {where} (found from the exact count "
+                        f"formulas, confirmed by counting there): {detail['comparison']}",
+                        evidence, strategy)
+    return _outcome(Verdict.VERIFIED, summary, evidence, strategy)
 
 
 REGIME_SIZES = (16, 1024)    # an unswept size alone this small or large (others at default)

@@ -173,10 +173,10 @@ def decide(checked: Any, costs: list[m.Cost], lhs: m.Expr, bound: m.Expr, gvars:
                 if sizes:
                     break   # countable up to here (e.g. an index overflows beyond)
                 return None
-            if not (g > 0 and value > 0):
+            if not g > 0:
                 return None
-            ratios.append(value / g)
-            sizes.append(p)
+            ratios.append(abs(value) / g)   # |value|, as the sweep rule reads it: a value
+            sizes.append(p)                 # that reaches 0 or turns negative is no Θ
         top = max(max(p[v] for v in gvars) for p in sizes) if sizes else 0
         if top < 2 ** MIN_TOP:
             return None

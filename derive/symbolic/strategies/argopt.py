@@ -82,9 +82,27 @@ class ArgOpt:
                 return False
         return True
 
-    def smooth(self, f, r, eta, low, word) -> Optional[Outcome]:
+    def smooth(self, f, r, eta, low, word, logged: bool = False) -> Optional[Outcome]:
         if f.has(sp.Max, sp.Min, sp.Abs, sp.Piecewise, sp.sign):
             return None
+        if not logged:
+            # a positive objective has the optimisers of its logarithm (log is strictly
+            # increasing): a density or a likelihood is strictly log-concave, not concave
+            for sign in (1, -1):
+                objective = sign * f
+                if sign_of(objective, low) != 1:
+                    continue
+                g = sp.expand(sp.expand_log(sp.log(objective), force=True))
+                if g.has(sp.I) or not simplify_zero(sp.exp(g) - objective):
+                    continue
+                out = self.smooth(sign * g, r, eta, low, word, logged=True)
+                if out is not None:
+                    out.evidence.setdefault("certificate", {}).setdefault(
+                        "side_conditions", []).append(
+                        {"condition": "the objective is positive",
+                         "discharged": "so it has the optimisers of its logarithm"})
+                    out.summary = f"of the logarithm of the (positive) objective: {out.summary}"
+                    return out
         d1 = sp.diff(f, eta)
         if not simplify_zero(d1.subs(eta, r)):
             return None

@@ -40,56 +40,87 @@ def collapse_deltas(expr: sp.Expr, ranges: dict) -> sp.Expr:
     return expr.replace(lambda x: isinstance(x, sp.Sum), collapse)
 
 
+def entry_deltas(diff: sp.Expr, idx: tuple, t) -> sp.Expr:
+    """Σₖ δ(k, j)·f(k) collapsed for the free entry indices ``idx`` of a tensor type t."""
+    if not diff.has(sp.KroneckerDelta):
+        return diff
+    return collapse_deltas(diff, {j: (sp.Integer(1), d) for j, d in zip(idx, t.shape)} if idx else {})
+
+
+def stand_ins(low) -> dict:
+    """Set the lowering's hook so that max(x)/min(x) of a tensor lowers to an arbitrary real
+    (proofs only; the caller resets ``low.opaque_hook``): the model node → symbol map."""
+    opaque: dict = {}
+
+    def stand_in(e):
+        key = e  # model nodes compare without their positions
+        if key not in opaque:
+            opaque[key] = sp.Symbol(f"_{e.func}{len(opaque)}", real=True)
+        return opaque[key]
+    low.opaque_hook = stand_in
+    return opaque
+
+
+def entry_residual(ctx: Context, name: str):
+    """lhs − rhs of an equality as SymPy, at a symbolic entry index for a tensor, with
+    max(x)/min(x) of a tensor as an arbitrary real (proofs only): (residual, entry indices,
+    type, the stand-ins) — or None (not an equality of this kind; a note says why)."""
+    st = ctx.statement
+    if not is_equality(st) or not plain(ctx, st):
+        return None
+    low = lowering(ctx.checked)
+    a, b = st.operands
+    t = low.vtype(a)
+    opaque = stand_ins(low)
+    try:
+        if t.kind == "tensor" and not t.is_scalar:
+            if any(d is None for d in t.shape):
+                return None
+            idx = tuple(sp.Symbol(f"j{k}", integer=True, positive=True)
+                        for k in range(len(t.shape)))
+            diff = low.entry(a, idx) - low.entry(b, idx)
+        elif low.is_scalar(a) and low.is_scalar(b):
+            idx = ()
+            diff = low.scalar(a) - low.scalar(b)
+        else:
+            return None
+    except Unsupported as exc:
+        ctx.notes.append(f"{name}: {exc}")
+        return None
+    finally:
+        low.opaque_hook = None
+    return diff, idx, t, opaque
+
+
+def real_entries(diff: sp.Expr) -> Optional[sp.Expr]:
+    """The residual with tensor entries read as reals (re(xᵢ) is xᵢ, |a| is a for a ≥ 0);
+    None when a scalar name is not real (log and sign rules differ there)."""
+    labels = {base.label for base in diff.atoms(sp.IndexedBase)}  # tensors are real
+    if any(s.is_real is not True for s in diff.free_symbols - labels
+           if s.is_Symbol and not isinstance(s, (sp.Indexed, sp.IndexedBase))):
+        return None
+    diff = diff.replace(lambda x: isinstance(x, sp.re) and isinstance(x.args[0], sp.Indexed),
+                        lambda x: x.args[0])  # tensor entries are real (SymPy cannot know)
+    return diff.replace(lambda x: isinstance(x, sp.Abs) and
+                        realify(x.args[0]).is_nonnegative is True, lambda x: x.args[0])
+
+
 class Elementary:
     name = NAME
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
-        st = ctx.statement
-        if not is_equality(st) or not plain(ctx, st):
+        lowered = entry_residual(ctx, NAME)
+        if lowered is None:
             return None
-        low = lowering(ctx.checked)
-        a, b = st.operands
-        t = low.vtype(a)
-        opaque: dict = {}
-
-        def stand_in(e):  # max(x)/min(x) of a tensor: an arbitrary real (proofs only)
-            key = e  # model nodes compare without their positions
-            if key not in opaque:
-                opaque[key] = sp.Symbol(f"_{e.func}{len(opaque)}", real=True)
-            return opaque[key]
-        low.opaque_hook = stand_in
-        try:
-            if t.kind == "tensor" and not t.is_scalar:
-                if any(d is None for d in t.shape):
-                    return None
-                idx = tuple(sp.Symbol(f"j{k}", integer=True, positive=True)
-                            for k in range(len(t.shape)))
-                diff = low.entry(a, idx) - low.entry(b, idx)
-            elif low.is_scalar(a) and low.is_scalar(b):
-                idx = ()
-                diff = low.scalar(a) - low.scalar(b)
-            else:
-                return None
-        except Unsupported as exc:
-            ctx.notes.append(f"{NAME}: {exc}")
-            return None
-        finally:
-            low.opaque_hook = None
+        diff, idx, t, opaque = lowered
         if not has_elementary(diff) or diff.has(sp.Product):
             return None
-        if diff.has(sp.KroneckerDelta):  # diag(v), I: collapse the deltas first
-            ranges = {j: (sp.Integer(1), d) for j, d in zip(idx, t.shape)} if idx else {}
-            diff = collapse_deltas(diff, ranges)
-            if diff.has(sp.KroneckerDelta):
-                return None
-        labels = {base.label for base in diff.atoms(sp.IndexedBase)}  # tensors are real
-        if any(s.is_real is not True for s in diff.free_symbols - labels
-               if s.is_Symbol and not isinstance(s, (sp.Indexed, sp.IndexedBase))):
+        diff = entry_deltas(diff, idx, t)  # diag(v), I: collapse the deltas first
+        if diff.has(sp.KroneckerDelta):
+            return None
+        diff = real_entries(diff)
+        if diff is None:
             return None  # complex names: log and sign rules differ
-        diff = diff.replace(lambda x: isinstance(x, sp.re) and isinstance(x.args[0], sp.Indexed),
-                            lambda x: x.args[0])  # tensor entries are real (SymPy cannot know)
-        diff = diff.replace(lambda x: isinstance(x, sp.Abs) and
-                            realify(x.args[0]).is_nonnegative is True, lambda x: x.args[0])
         if any(s.has(*_PIECEWISE) for s in diff.atoms(sp.Sum, sp.Product)):
             return None  # a case split cannot pick one sign for every value of a bound index
         keys, n = set(), 0

@@ -14,14 +14,20 @@ from derive.engine import Context
 from derive.outcome import Outcome
 from derive.semantics import walk
 from derive.symbolic.common import plain
-from derive.symbolic.lower import Unsupported, lowering, squared_nested_sum
+from derive.symbolic.lower import Unsupported, lowering, squared_nested_sum, sum_depth
 from derive.symbolic.common import is_equality, proved, within
+from derive.symbolic.accumulate import running_sums
+from derive.symbolic.index_facts import index_ranges, sqrt_products, with_facts
+from derive.symbolic.kron_split import split_kron
+from derive.symbolic.sum_shift import merged_products, shift_sums, unroll_literal
 
 NAME = "indexed-sums"
 SETTLE_S = 6.0  # evaluating the sums (delta summation): the corpus needs ≤ 0.7 s idle; benchmarks/load_margin.py keeps an 8× margin for load
 ROUGH_SETTLE_S = 0.5  # ... when a summand has max/min/abs/sign: SymPy's closed forms stall there
 SIMPLIFY_S = 0.25  # the simplify fallback after expansion and factor_terms (the corpus'
 #                   proofs need neither: factor_terms collects Σ g/n − Σ g/n in milliseconds)
+REASSOCIATE_S = 3.0  # comparing the sums as written, flattened and renamed (no evaluation):
+#                      papers.linear_attention needs 0.4 s idle
 _ROUGH = (sp.Max, sp.Min, sp.Abs, sp.sign, sp.Heaviside)
 
 
@@ -77,8 +83,9 @@ def _flatten(s: sp.Sum):
             if isinstance(f, sp.Sum) and not any(
                     (lo.free_symbols | hi.free_symbols) & (bound | {l[0] for l in f.limits})
                     for _, lo, hi in f.limits):
-                fresh = {v: sp.Dummy(f"r{v.name}", integer=True)
-                         for v, _, _ in f.limits if v in bound or v in body.free_symbols}
+                # every pulled-out index renamed apart: a sum left inside (in exp, in a
+                # denominator) may bind the same name, and renaming must not capture it
+                fresh = {v: sp.Dummy(f"r{v.name}", integer=True) for v, _, _ in f.limits}
                 inner = f.function.xreplace(fresh)  # sibling sums may reuse a dummy's name
                 body = (body / f) * inner
                 limits += [(fresh.get(v, v), lo, hi) for v, lo, hi in f.limits]
@@ -89,10 +96,17 @@ def _flatten(s: sp.Sum):
     return body, limits
 
 
-def alpha_normal(expr: sp.Expr) -> sp.Expr:
+def _product_depth(e: sp.Basic) -> int:
+    if isinstance(e, sp.Product):
+        return 1 + _product_depth(e.function)
+    return max((_product_depth(a) for a in e.args), default=0)
+
+
+def alpha_normal(expr: sp.Expr, tidy=None) -> sp.Expr:
     """Every outermost sum flattened, split over its terms, and its bound indices renamed
     by the bijection (within equal ranges) giving the smallest printed summand — so sums
-    equal up to renaming and reordering their indices (tr(ABC) and tr(CAB)) coincide."""
+    equal up to renaming and reordering their indices (tr(ABC) and tr(CAB)) coincide.
+    ``tidy`` rewrites each renamed summand by a declared fact first (symmetric entries)."""
     import itertools
 
     def normal(s: sp.Sum) -> sp.Expr:
@@ -113,25 +127,38 @@ def alpha_normal(expr: sp.Expr) -> sp.Expr:
         if count > MAX_RENAMINGS:
             return s
         canon = []
+        level = sum_depth(body)  # sums inside are renamed apart from this one's indices
         for g, k in enumerate(keys):
             for r, (var, lo, hi) in enumerate(groups[k]):
-                canon.append((sp.Symbol(f"_a{g}_{r}", integer=True), lo, hi))
+                canon.append((sp.Symbol(f"_a{g}_{r}" + (f"_{level}" if level else ""),
+                                        integer=True), lo, hi))
         out = sp.Integer(0)
         for term in sp.Add.make_args(sp.expand(body)):
             best = None
             for perm in itertools.product(*[itertools.permutations(groups[k]) for k in keys]):
                 order = [v for block in perm for v in block]
                 mapping = {var: c[0] for (var, _, _), c in zip(order, canon)}
-                cand = term.xreplace(mapping)
+                cand = term.xreplace(mapping) if tidy is None else tidy(term.xreplace(mapping))
                 key = sp.sstr(cand)
                 if best is None or key < best[0]:
                     best = (key, cand)
             out += sp.Sum(best[1], *canon)
         return out
 
+    def product(p: sp.Product) -> sp.Expr:
+        """A product's indices named by position and nesting (exp(Σ) becomes Π exp)."""
+        body = walk_top(p.function)
+        level = _product_depth(body)  # products inside keep names of their own
+        names = {v: sp.Symbol(f"_p{k}_{level}", integer=True) for k, (v, _, _) in enumerate(p.limits)}
+        return sp.Product(body.xreplace(names), *[(names[v], lo, hi) for v, lo, hi in p.limits])
+
     def walk_top(e: sp.Expr) -> sp.Expr:
         if isinstance(e, sp.Sum):
             return normal(e)
+        if isinstance(e, sp.Product) and not any(
+                (lo.free_symbols | hi.free_symbols) & {v for v, _, _ in e.limits}
+                for _, lo, hi in e.limits):
+            return product(e)
         if e.args and not e.is_Atom:
             return e.func(*[walk_top(a) for a in e.args])
         return e
@@ -192,7 +219,7 @@ class IndexedSums:
         st = ctx.statement
         if not is_equality(st):
             return None
-        if not plain(ctx, st):
+        if not plain(ctx, st, running_sums(ctx.checked, st)):  # S[t+1] = S[t] + F(t) is a sum
             return None
         low = lowering(ctx.checked)
         a, b = st.operands
@@ -204,6 +231,7 @@ class IndexedSums:
             ranges = {j: (sp.Integer(1), d) for j, d in zip(idx, t.shape)}
         else:
             idx, ranges = (), {}
+        ranges = {**index_ranges(low), **ranges}  # declared indices i : 1..n decide i ≤ n too
         try:
             if idx:
                 lhs, rhs = low.entry(a, idx), low.entry(b, idx)
@@ -212,7 +240,7 @@ class IndexedSums:
         except Unsupported as exc:
             ctx.notes.append(f"{NAME}: {exc}")
             return None
-        diff = lhs - rhs
+        diff, ranges = split_kron(with_facts(lhs - rhs, low), ranges)  # (A ⊗ B)[(a−1)p + b, …]
         if idx and lhs.has(sp.Indexed) and sp.expand(diff) == 0:
             # entry j of both sides is the same expression of the entries (flip(flip(x))[j]
             # is x[n + 1 − (n + 1 − j)] = x[j]): nothing to sum
@@ -221,6 +249,18 @@ class IndexedSums:
                           entry_index=[str(j) for j in idx])
         if not diff.has(sp.Sum, sp.Indexed, sp.KroneckerDelta):
             return None
+        if not diff.has(sp.KroneckerDelta) and within(
+                REASSOCIATE_S, lambda: sp.expand(alpha_normal(
+                    merged_products(linear_sums(shift_sums(unroll_literal(
+                        sqrt_products(diff, low))))),
+                    lambda e: with_facts(e, low))) == 0,
+                default=False):
+            # the same sums up to reassociation and renaming ((PKᵀ)V = P(KᵀV) entrywise),
+            # whatever the summands are: nothing is evaluated, so max/relu inside do not stall
+            where = f" for every entry {', '.join(map(str, idx))}" if idx else ""
+            return proved(f"lhs − rhs is 0{where} after flattening nested sums and renaming "
+                          f"their indices (symbolic sizes)", NAME, residual="0", general=True,
+                          entry_index=[str(j) for j in idx])
         if squared_nested_sum(diff):
             ctx.notes.append(f"{NAME}: a power of nested sums (left to the fixed-size check)")
             return None
@@ -229,11 +269,12 @@ class IndexedSums:
         if settled is None:
             ctx.notes.append(f"{NAME}: the sums did not settle within {limit:g} s")
             return None
-        diff = settled
+        diff = with_facts(settled, low)  # assumed i ≠ j, symmetric entries
         if diff.has(sp.Piecewise):
             diff = sp.piecewise_fold(diff)
         for step in (sp.expand, sp.factor_terms,
                      lambda e: sp.expand(canonical(constant_sums(linear_sums(e)))),
+                     lambda e: sp.expand(canonical(linear_sums(shift_sums(unroll_literal(e))))),
                      lambda e: within(SIMPLIFY_S, sp.simplify, e, default=e)):
             diff = step(diff)
             if diff == 0:
@@ -244,8 +285,8 @@ class IndexedSums:
             peeled = within(SIMPLIFY_S, lambda: sp.factor_terms(sp.expand(
                 canonical(constant_sums(linear_sums(peel(diff)))))), default=None)
             if peeled is not None and peeled != 0:
-                renamed = within(SIMPLIFY_S, lambda: sp.expand(alpha_normal(sp.expand(peeled))),
-                                 default=None)
+                renamed = within(SIMPLIFY_S, lambda: sp.expand(alpha_normal(
+                    sp.expand(peeled), lambda e: with_facts(e, low))), default=None)
                 peeled = renamed if renamed == 0 else peeled
             if peeled == 0:
                 where = f" for every entry {', '.join(map(str, idx))}" if idx else ""

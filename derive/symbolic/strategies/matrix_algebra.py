@@ -19,11 +19,12 @@ from derive.engine import Context
 from derive.outcome import Outcome
 from derive.semantics import walk
 from derive.symbolic.common import is_equality, proved
-from derive.symbolic.lower import Lowering, Unsupported, lowering, number
+from derive.symbolic.lower import Lowering, Unsupported, inline, lowering, number
 
 NAME = "matrix-algebra"
 MAX_REWRITES = 12  # nested rule applications on one word (each shortens it when w is unique)
 _INVERTIBLE = {"invertible", "spd", "orthogonal"}
+_REFUSED = ("argmin", "argmax", "integrate", "svd")
 
 
 class Algebra:
@@ -102,6 +103,8 @@ class Algebra:
                 raise Unsupported("the norm of a matrix")
             return self.reduce(self.transposed(v) * v)
         if isinstance(e, m.BinOp):
+            if e.op in ("+", "-") and _broadcasts(self.low, e):
+                raise Unsupported(f"'{e.op}' broadcasts a scalar or a column over a tensor")
             a, b = self.lower(e.left), self.lower(e.right)
             if e.op == "+":
                 return a + b
@@ -291,21 +294,35 @@ def _word(nc: list) -> list:
     return word
 
 
+def _broadcasts(low: Lowering, e: m.BinOp) -> bool:
+    """``A + 1`` adds 1 to every entry and ``W @ X + b`` adds b to every column: neither is
+    a sum in the algebra, where a scalar c stands for c·I."""
+    ranks = []
+    for t in (low.vtype(e.left), low.vtype(e.right)):
+        if t.kind not in ("scalar", "tensor"):
+            return False   # a type the checker left open: not judged here
+        ranks.append(0 if t.is_scalar else len(t.shape))
+    return ranks[0] != ranks[1]
+
+
 def _commutes(x: sp.Expr) -> bool:
     return all(s.is_commutative for s in x.free_symbols)
 
 
 class MatrixAlgebra:
     name = NAME
+    algebra = Algebra  # a subclass may extend the lowering (matcalc.CalcAlgebra)
+    refused = _REFUSED  # a statement calling one of these is declined
+    roles = ("tensor",)  # a statement needs a name of one of these roles with a tensor type
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         st = ctx.statement
         if not is_equality(st):
             return None
-        if not _matrix_statement(ctx, st):
+        if not _matrix_statement(ctx, st, self.refused, self.roles):
             return None
         low = lowering(ctx.checked)
-        alg = Algebra(low)
+        alg = self.algebra(low)
         a, b = st.operands
         try:
             if _is_inv_of_compound(b):
@@ -320,7 +337,7 @@ class MatrixAlgebra:
             coeffs = alg.coefficients(residual)
             assumed = self._assumed_nonzero(alg, low)
         except Unsupported as exc:
-            ctx.notes.append(f"{NAME}: {exc}")
+            ctx.notes.append(f"{self.name}: {exc}")
             return None
         nonzero = {k: v for k, v in coeffs.items() if v != 0}
         if nonzero and alg.compound:
@@ -339,17 +356,24 @@ class MatrixAlgebra:
                     break
         if nonzero:
             words = {("·".join(s.name for s in k) or "I"): str(v) for k, v in nonzero.items()}
-            ctx.notes.append(f"{NAME}: residual {words}")
+            ctx.notes.append(f"{self.name}: residual {words}")
             return None
-        for d in alg.denominators:
-            if not _denominator_ok(d, assumed):
-                ctx.notes.append(f"{NAME}: denominator {d} is not assumed nonzero")
-                return None
+        if not self.denominators_ok(ctx, alg, assumed):
+            return None
         return proved(f"{how} reduces to 0 in the free algebra (1×1 products as scalars, "
-                      f"M·M⁻¹ = I) for general sizes", NAME, residual="0", general=True,
+                      f"M·M⁻¹ = I) for general sizes", self.name, residual="0", general=True,
+                      side_conditions=getattr(alg, "conditions", None) or None,
                       scalars=sorted(alg.scalars),
                       arbitrary=[f"{sym.name}: any {alg.shapes[sym][0]}×{alg.shapes[sym][1]} matrix"
                                  for sym in alg.opaques.values()] or None)
+
+    def denominators_ok(self, ctx: Context, alg: Algebra, assumed: list) -> bool:
+        """Every denominator the lowering met is nonzero by the declarations (else a note)."""
+        for d in alg.denominators:
+            if not _denominator_ok(d, assumed):
+                ctx.notes.append(f"{self.name}: denominator {d} is not assumed nonzero")
+                return False
+        return True
 
     def _assumed_nonzero(self, alg: Algebra, low: Lowering) -> list:
         out = []
@@ -385,36 +409,26 @@ def _is_norm(e: m.Expr) -> bool:
     return isinstance(e, m.Call) and e.func == "norm" and len(e.args) == 1 and not e.kwargs
 
 
-def inline(body: m.Expr, params: tuple, args: tuple) -> m.Expr:
-    """A function's body with its parameters replaced by the call's arguments (the body
-    may only bind names of its own through ``sum``/comprehensions, which are declined)."""
-    from derive.symbolic.strategies.recurrence import _map
-    table = {p.id: a for p, a in zip(params, args)}
-    for node in walk(body):
-        if isinstance(node, (m.Call,)) and any(isinstance(v, m.Range) for _, v in node.kwargs):
-            raise Unsupported("a function body with a bound index")
-    return _map(body, lambda n: table.get(n.id) if isinstance(n, m.Name) else None)
-
-
 def _is_inv_of_compound(e: m.Expr) -> bool:
     return isinstance(e, m.Call) and e.func == "inv" and len(e.args) == 1 \
         and not isinstance(e.args[0], m.Name)
 
 
-def _matrix_statement(ctx: Context, st: m.Expr) -> bool:
+def _matrix_statement(ctx: Context, st: m.Expr, refused: tuple = _REFUSED,
+                      roles: tuple = ("tensor",)) -> bool:
     found = False
     for node in walk(st):
         if isinstance(node, m.Name):
             info = ctx.checked.symbols.get(node.id)
             if info is None:
                 continue
-            if info.random or info.role in ("sequence", "function"):
-                return False
-            if info.role == "tensor" and len(info.vtype.shape) in (1, 2):
+            if info.role in ("sequence", "function"):
+                return False   # a random name is fine: an identity for all its values holds surely
+            if info.role in roles and info.vtype.kind == "tensor" and len(info.vtype.shape) in (1, 2):
                 found = True
         if isinstance(node, (m.Stat, m.Cond, m.Cost, m.BigO, m.Index)):
             return False
-        if isinstance(node, m.Call) and node.func in ("argmin", "argmax", "integrate", "svd"):
+        if isinstance(node, m.Call) and node.func in refused:
             return False
     return found
 

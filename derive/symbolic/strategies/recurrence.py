@@ -15,6 +15,7 @@ from derive.semantics import SymbolInfo, walk
 from derive.symbolic.common import (defined_at, is_equality, is_exact_zero, proved, refuted,
                                     rng_for, sample_points, show, sign_of, simplify_zero)
 from derive.symbolic.lower import Unsupported, lowering
+from derive.symbolic.lower import map_model as _map
 
 NAME = "recurrence-induction"
 STEPS = 6
@@ -259,23 +260,6 @@ VECTOR = "recurrence-induction-entrywise"
 _CURRENT = "_seq_t"  # the stand-in tensor for w[t] (not a name the grammar can spell)
 
 
-def _map(e, fn):
-    """The model tree ``e`` with ``fn`` applied bottom-up (``fn`` returns a node or None)."""
-    from dataclasses import fields, is_dataclass, replace
-    if isinstance(e, tuple):
-        return tuple(_map(x, fn) for x in e)
-    if not (is_dataclass(e) and isinstance(e, m.Expr)):
-        return e
-    changes = {}
-    for f in fields(e):
-        v = getattr(e, f.name)
-        if isinstance(v, (m.Expr, tuple)):
-            nv = _map(v, fn)
-            if nv is not v:
-                changes[f.name] = nv
-    out = replace(e, **changes) if changes else e
-    got = fn(out)
-    return out if got is None else got
 
 
 class VectorRecurrence:
