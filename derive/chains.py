@@ -66,9 +66,14 @@ def decide_chain(ctx: Context, decide: Callable[[Context], Outcome]) -> Outcome:
     verdict = combine([o.verdict for _, _, o in results])
     entries = []
     for k, link, o in results:
-        entries.append({"index": k, "line": link_line(link), "text": link_text(ctx.claim, link),
-                        "op": link.ops[0], "verdict": o.verdict.value, "engine": o.engine,
-                        "strategy": o.strategy, "summary": o.summary})
+        entry = {"index": k, "line": link_line(link), "text": link_text(ctx.claim, link),
+                 "op": link.ops[0], "verdict": o.verdict.value, "engine": o.engine,
+                 "strategy": o.strategy, "summary": o.summary}
+        check = (o.evidence or {}).get("cross_check")
+        if o.verdict == Verdict.PROVED and isinstance(check, dict):   # each proof's own check
+            entry["cross_check"] = {k2: check[k2] for k2 in ("verdict", "summary", "note",
+                                                             "evidence") if k2 in check}
+        entries.append(entry)
     evidence: dict = {"links": entries}
     if verdict in (Verdict.PROVED, Verdict.VERIFIED):
         proved = sum(1 for _, _, o in results if o.verdict == Verdict.PROVED)

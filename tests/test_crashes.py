@@ -41,13 +41,14 @@ def test_singular_psd_covariance_is_sampled():
     # sample's sd, which the draw budget cannot resolve here)
     v, summary = verdict("claim a\n  let n : dim\n  let S : matrix[n, n] psd\n"
                          "  let x : vector[n] ~ normal(0, S)\n  show E[x] == zeros(n) within 0.05\n")
-    assert v == Verdict.VERIFIED, summary
+    # proved by the random algebra, whose proof stands only when the sampled cross-check agrees
+    assert v in (Verdict.VERIFIED, Verdict.PROVED), summary
 
 
 def test_zero_covariance_is_sampled():
     v, summary = verdict("claim a\n  let x : vector[3] ~ normal(0, zeros(3, 3))\n"
                          "  show E[sum(x)] == 0\n")
-    assert v == Verdict.VERIFIED, summary
+    assert v in (Verdict.VERIFIED, Verdict.PROVED), summary   # proved: its cross-check sampled
 
 
 def test_covariance_root_of_singular_matrix():

@@ -132,11 +132,22 @@ def test_candidates_are_model_edits_in_a_fixed_order_without_trivial_ones():
         assert len(set(st.statement.operands)) == len(st.statement.operands)
 
 
+SAMPLE = 3   # one false soundness claim in SAMPLE (by a hash of its id); DERIVE_REPAIR_ALL=1: all
+
+
 def _false_claims() -> list:
+    """Every false claim of tests/data/repair.claims, and a fixed third of the soundness
+    corpus's (a repair search costs seconds a claim; the whole set is a long run:
+    ``DERIVE_REPAIR_ALL=1 python -m pytest tests/test_repair.py -k no_suggested``)."""
+    import hashlib
+    import os
+
+    every = os.environ.get("DERIVE_REPAIR_ALL") == "1"
     out = []
     for path in [DATA] + SOUNDNESS:
         jobs, _, claims = plan([str(path)])
-        out += [(path, c.id) for c in claims if c.expect == "refuted"]
+        out += [(path, c.id) for c in claims if c.expect == "refuted" and (
+            every or path == DATA or hashlib.sha256(c.id.encode()).digest()[0] % SAMPLE == 0)]
     return out
 
 

@@ -218,13 +218,15 @@ def test_real_engines_never_prove_without_cross_check():
         for st in r.evidence.get("statements", []):
             if st.get("verdict") == "proved" and st.get("engine") == "symbolic":
                 proved += 1
-                check = st["evidence"].get("cross_check", {})
-                # passed, or found no counterexample with only sub-1e-9 doubts it could not
-                # settle (decide.ROUNDING_DOUBT: noted in the cross-check's evidence)
-                settled = check.get("verdict") in ("verified", "proved")
-                doubts = (check.get("verdict") == "inconclusive" and "note" in check
-                          and check.get("evidence", {}).get("largest_relative_error", 1) <= 1e-9)
-                assert settled or doubts, (r.id, st["statement"], check)
+                links = st["evidence"].get("links")   # a chain: each link's proof was checked
+                for check in ([l.get("cross_check", {}) for l in links] if links else
+                              [st["evidence"].get("cross_check", {})]):
+                    # passed, or found no counterexample with only sub-1e-9 doubts it could
+                    # not settle (decide.ROUNDING_DOUBT: noted in the cross-check's evidence)
+                    settled = check.get("verdict") in ("verified", "proved")
+                    doubts = (check.get("verdict") == "inconclusive" and "note" in check
+                              and check.get("evidence", {}).get("largest_relative_error", 1) <= 1e-9)
+                    assert settled or doubts, (r.id, st["statement"], check)
 
 
 def _installed() -> set:

@@ -233,13 +233,15 @@ claim vg.exact
   let depth = 3 * n
   show depth ~ n
 """)
-    assert exact.verdict == Verdict.VERIFIED and len(calls) == 1
+    # exact values over wide sizes, then proved by the limit rule (3n/n → 3)
+    assert exact.verdict == Verdict.PROVED and len(calls) == 1
+    assert exact.evidence["measured_verdict"]["verdict"] == "verified"
 
 
 @pytest.mark.parametrize("formula, bound, want", [
     ("n * log(n)", "n", Verdict.REFUTED),           # a log factor, local exponent ≈ 0.12
-    ("n * log(n)", "n * log(n)", Verdict.VERIFIED),
-    ("n + 1000 * sqrt(n)", "n", Verdict.VERIFIED),   # √n dominates the sweep, not the limit
+    ("n * log(n)", "n * log(n)", Verdict.PROVED),      # then proved by the limit rule
+    ("n + 1000 * sqrt(n)", "n", Verdict.PROVED),   # √n dominates the sweep, not the limit
 ])
 def test_a_formula_of_sizes_is_decided_over_wide_sizes(formula, bound, want):
     """A formula is exact at any size: value/bound over rays out to 2^40 decides, so the
