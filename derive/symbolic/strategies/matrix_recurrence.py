@@ -20,7 +20,7 @@ import sympy as sp
 from derive import model as m
 from derive.engine import Context
 from derive.outcome import Outcome
-from derive.symbolic.common import is_equality, proved
+from derive.symbolic.common import proved, sides_with
 from derive.symbolic.lower import Unsupported, lowering
 from derive.symbolic.lower import map_model as _map
 from derive.symbolic.strategies.recurrence import _is_term, _step_and_base
@@ -36,14 +36,10 @@ class MatrixRecurrence:
     name = NAME
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
-        st = ctx.statement
-        if not is_equality(st):
+        sides = sides_with(ctx.statement, lambda e: _is_term(ctx, e))
+        if sides is None:
             return None
-        lhs, rhs = st.operands
-        if not _is_term(ctx, lhs):
-            lhs, rhs = rhs, lhs
-        if not _is_term(ctx, lhs):
-            return None
+        lhs, rhs = sides
         seq, t_name = lhs.base.id, lhs.indices[0].id
         low = lowering(ctx.checked)
         current = "⟨" + seq + "[t]⟩"  # no claim can spell this name

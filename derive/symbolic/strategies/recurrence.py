@@ -13,7 +13,8 @@ from derive.engine import Context
 from derive.outcome import Outcome
 from derive.semantics import SymbolInfo, walk
 from derive.symbolic.common import (defined_at, is_equality, is_exact_zero, proved, refuted,
-                                    rng_for, sample_points, show, sign_of, simplify_zero)
+                                    rng_for, sample_points, show, sides_with, sign_of,
+                                    simplify_zero)
 from derive.symbolic.lower import Unsupported, lowering
 from derive.symbolic.lower import map_model as _map
 
@@ -50,14 +51,10 @@ class Recurrence:
     name = NAME
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
-        st = ctx.statement
-        if not is_equality(st):
+        sides = sides_with(ctx.statement, lambda e: _is_term(ctx, e))
+        if sides is None:
             return None
-        lhs, rhs = st.operands
-        if not _is_term(ctx, lhs):
-            lhs, rhs = rhs, lhs
-        if not _is_term(ctx, lhs):
-            return None
+        lhs, rhs = sides
         seq, t_name = lhs.base.id, lhs.indices[0].id
         low = lowering(ctx.checked)
         try:
@@ -274,14 +271,10 @@ class VectorRecurrence:
 
     def attempt(self, ctx: Context) -> Optional[Outcome]:
         from dataclasses import replace as dc_replace
-        st = ctx.statement
-        if not is_equality(st):
+        sides = sides_with(ctx.statement, lambda e: _is_term(ctx, e))
+        if sides is None:
             return None
-        lhs, rhs = st.operands
-        if not _is_term(ctx, lhs):
-            lhs, rhs = rhs, lhs
-        if not _is_term(ctx, lhs):
-            return None
+        lhs, rhs = sides
         seq, t_name = lhs.base.id, lhs.indices[0].id
         low = lowering(ctx.checked)
         symbols = ctx.checked.symbols
