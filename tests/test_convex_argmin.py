@@ -3,11 +3,9 @@ or by two objectives being positive multiples of each other up to a constant
 (derive/symbolic/strategies/convex_argmin.py)."""
 from __future__ import annotations
 
-from derive.engine import Context, Options
-from derive.limits import time_limit
 from derive.outcome import Verdict
 from derive.symbolic.strategies.convex_argmin import ConvexArgmin
-from tests.test_textbook import checked
+from tests.test_textbook import attempt_strategy
 
 HEAD = """claim a "x"
   let n, d : dim
@@ -21,10 +19,7 @@ HEAD = """claim a "x"
 
 
 def attempt(statement: str, props: str = "spd"):
-    c = checked(HEAD.format(statement=statement, props=props))
-    ctx = Context(c, c.claim.shows[0], 0, Options(seed=0))
-    with time_limit(30):
-        return ConvexArgmin().attempt(ctx), ctx.notes
+    return attempt_strategy(ConvexArgmin(), HEAD.format(statement=statement, props=props))
 
 
 def test_ridge_minimiser_has_a_sum_of_squares_certificate():

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from derive.engine import Context, Options
-from derive.limits import time_limit
 from derive.outcome import Verdict
 from derive.symbolic.strategies.gaussian_orthogonality import GaussianOrthogonality
-from tests.test_textbook import checked
+from tests.test_textbook import attempt_strategy
 
 HEAD = """claim a "x"
   let x, z : real ~ {law}
@@ -19,10 +17,7 @@ HEAD = """claim a "x"
 
 
 def attempt(statement: str, law: str = "normal(0, 1)"):
-    c = checked(HEAD.format(statement=statement, law=law))
-    ctx = Context(c, c.claim.shows[0], 0, Options(seed=0))
-    with time_limit(30):
-        return GaussianOrthogonality().attempt(ctx), ctx.notes
+    return attempt_strategy(GaussianOrthogonality(), HEAD.format(statement=statement, law=law))
 
 
 def test_the_conditional_mean_of_a_gaussian_sum():

@@ -1,11 +1,9 @@
 """∂θ E[F] = E[∂θF + F·∂θ log p_θ] for scalar θ (derive/symbolic/strategies/leibniz.py)."""
 from __future__ import annotations
 
-from derive.engine import Context, Options
-from derive.limits import time_limit
 from derive.outcome import Verdict
 from derive.symbolic.strategies.leibniz import Leibniz
-from tests.test_textbook import checked
+from tests.test_textbook import attempt_strategy
 
 HEAD = """claim a "x"
   let θ : real > 0
@@ -16,10 +14,7 @@ HEAD = """claim a "x"
 
 
 def attempt(statement: str, law: str):
-    c = checked(HEAD.format(statement=statement, law=law))
-    ctx = Context(c, c.claim.shows[0], 0, Options(seed=0))
-    with time_limit(30):
-        return Leibniz().attempt(ctx), ctx.notes
+    return attempt_strategy(Leibniz(), HEAD.format(statement=statement, law=law))
 
 
 def test_score_and_pathwise_routes_are_named():
@@ -46,8 +41,5 @@ def test_vector_parameter_in_the_free_algebra():
 """
     for statement, holds in [("grad(E[f(x)], μ) == E[(x - μ)/σ^2 * f(x)]", True),
                              ("grad(E[f(x)], μ) == E[(x - μ) * f(x)]", False)]:
-        c = checked(text.format(statement=statement))
-        ctx = Context(c, c.claim.shows[0], 0, Options(seed=0))
-        with time_limit(30):
-            out = Leibniz().attempt(ctx)
-        assert (out is not None and out.verdict == Verdict.PROVED) == holds, (statement, ctx.notes)
+        out, notes = attempt_strategy(Leibniz(), text.format(statement=statement))
+        assert (out is not None and out.verdict == Verdict.PROVED) == holds, (statement, notes)

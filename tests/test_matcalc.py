@@ -6,25 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from derive.engine import Context, Options
 from derive.language.load import load_text
-from derive.limits import time_limit
 from derive.outcome import Verdict
 from derive.semantics import check_claim
 from derive.symbolic.lower import lowering
 from derive.symbolic.strategies.matcalc import CalcAlgebra, MatrixDifferential
+from tests.test_textbook import attempt_strategy
 
 
 def attempt(text: str):
     """The strategy's outcome on the claim's only statement, and its notes."""
-    loaded = load_text(text)
-    assert not loaded.broken, [d.message for d in loaded.diagnostics]
-    (claim,) = loaded.claims
-    checked, diags = check_claim(claim)
-    assert checked is not None, [d.message for d in diags]
-    ctx = Context(checked, claim.shows[0], 0, Options(seed=0))
-    with time_limit(30):
-        return MatrixDifferential().attempt(ctx), ctx.notes
+    return attempt_strategy(MatrixDifferential(), text)
 
 
 AE = """claim ae

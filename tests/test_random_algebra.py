@@ -11,19 +11,14 @@ from derive.language.load import load_text
 from derive.outcome import Verdict
 from derive.semantics import check_claim
 from derive.symbolic.strategies.random_forms import RandomForms
+from tests.test_textbook import attempt_strategy
 
 
 def attempt(decls: str, statement: str):
     """The strategy alone on one statement: (outcome or None, notes)."""
     text = "claim t\n" + "".join(f"  {line}\n" for line in decls.strip().splitlines()) + \
         f"  show {statement}\n"
-    loaded = load_text(text)
-    assert not loaded.broken, [d.message for d in loaded.diagnostics]
-    (claim,) = loaded.claims
-    checked, diags = check_claim(claim)
-    assert checked is not None, [d.message for d in diags]
-    ctx = Context(checked, claim.shows[0], 0, Options(seed=0))
-    return RandomForms().attempt(ctx), ctx.notes
+    return attempt_strategy(RandomForms(), text)
 
 
 QUAD = """let n : dim

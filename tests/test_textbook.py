@@ -28,6 +28,14 @@ def decide(text: str):
     return decide_claim(checked(text), Options(seed=0))
 
 
+def attempt_strategy(strategy, text: str, seconds: float = 30):
+    """One symbolic strategy alone on the claim's first statement: (outcome or None, notes)."""
+    c = checked(text)
+    ctx = Context(c, c.claim.shows[0], 0, Options(seed=0))
+    with time_limit(seconds):
+        return strategy.attempt(ctx), ctx.notes
+
+
 def symbolic(text: str):
     c = checked(text)
     with time_limit(20):

@@ -61,7 +61,7 @@ LOG_DENSITY: dict[str, Callable[[list, sp.Expr], Density]] = {
     "normal": _normal, "exponential": _exponential, "laplace": _laplace, "gamma": _gamma}
 
 
-def _law(low: Any, d: m.Expr, env: dict):
+def law_and_parameters(low: Any, d: m.Expr, env: dict):
     """The law and its lowered scalar parameters (a matrix parameter is Unsupported)."""
     law = law_of(d)
     if law is None:
@@ -72,9 +72,6 @@ def _law(low: Any, d: m.Expr, env: dict):
     if not all(low.is_scalar(a, env) for a in args):
         raise NoClosedForm(f"a density of {law.name} with a tensor parameter")
     return law, [low.scalar(a, env) for a in args]
-
-
-law_and_parameters = _law
 
 
 def _pmf(law, params: list) -> list[tuple[sp.Expr, sp.Expr]]:
@@ -109,7 +106,7 @@ def _value_and_conditions(low: Any, e: m.Call, env: dict) -> tuple[sp.Expr, list
     if e.func == "KL" and len(e.args) == 2:
         return _kl(low, e.args[0], e.args[1], env)
     if e.func in ("logpdf", "pdf") and len(e.args) == 2 and low.is_scalar(e.args[1], env):
-        law, params = _law(low, e.args[0], env)
+        law, params = law_and_parameters(low, e.args[0], env)
         make = LOG_DENSITY.get(law.name)
         if make is None:
             raise NoClosedForm(f"{e.func} of {law.name}: no symbolic density")
@@ -122,7 +119,7 @@ def _value_and_conditions(low: Any, e: m.Call, env: dict) -> tuple[sp.Expr, list
 
 
 def _kl(low: Any, dp: m.Expr, dq: m.Expr, env: dict) -> tuple[sp.Expr, list]:
-    (law, pp), (law_q, pq) = _law(low, dp, env), _law(low, dq, env)
+    (law, pp), (law_q, pq) = law_and_parameters(low, dp, env), law_and_parameters(low, dq, env)
     if law.name != law_q.name:
         raise NoClosedForm(f"KL between {law.name} and {law_q.name}: different families")
     if law.outcomes is not None:
